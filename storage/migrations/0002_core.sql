@@ -111,8 +111,11 @@ CREATE TABLE devices (
   serial text NOT NULL UNIQUE CHECK (serial ~ '^[A-Za-z0-9_-]{1,64}$'),
   imei text UNIQUE,
   model text NOT NULL DEFAULT 'generic',
-  -- The MQTT username is the serial; the secret is stored hashed and shown once.
-  mqtt_secret_hash text,
+  -- The MQTT username is the serial; the secret is shown once and stored only
+  -- as hashes: SHA-256 for the embedded broker (the secret is 32 random bytes,
+  -- so a slow hash adds nothing) and Mosquitto's PBKDF2 form for its files.
+  mqtt_secret_sha256 text,
+  mqtt_secret_mosquitto text,
   recipient_id uuid,
   desired_config jsonb NOT NULL DEFAULT '{}'::jsonb,
   desired_config_version integer NOT NULL DEFAULT 1,
@@ -140,7 +143,7 @@ CREATE TABLE geofences (
   organisation_id uuid NOT NULL,
   recipient_id uuid NOT NULL,
   name text NOT NULL,
-  -- {"kind":"circle","center":[lat,lon],"radiusM":n} or {"kind":"polygon","ring":[[lat,lon],...]}
+  -- {"kind":"circle","center":{"lat","lon"},"radiusM"} or {"kind":"polygon","points":[{"lat","lon"},...]}
   shape jsonb NOT NULL,
   active boolean NOT NULL DEFAULT true,
   -- Daily window in the organisation's time zone; both NULL means always.

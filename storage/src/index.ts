@@ -3,3 +3,9 @@ export { type EmbeddedPostgresOptions, freePort, type RunningPostgres, startEmbe
 export { loadMigrations, type Migration, MigrationError, type MigrateOptions, migrate, migrationsDir } from "./migrate";
 export { maintainTimeseries, type PartitionMaintenanceResult } from "./partitions";
 export { createPool, type PoolOptions, type Queryable, withTransaction } from "./pool";
+export {
+  deviceSecretSha256,
+  generateDeviceSecret,
+  mosquittoPasswordHash,
+  verifyDeviceSecret,
+} from "./device-credentials";

@@ -1,0 +1,30 @@
+import { describe, expect, it } from "vitest";
+import { apiEnv, ConfigError, ingestEnv, loadConfig, standaloneEnv } from "./config";
+
+describe("configuration", () => {
+  it("fills defaults", () => {
+    const c = loadConfig(ingestEnv, { DATABASE_URL: "postgres://u@db/vakt", MQTT_URL: "mqtt://broker:1883" });
+    expect(c.INGEST_BATCH_MAX_WAIT_MS).toBe(25);
+    expect(c.INGEST_HTTP_PORT).toBe(5055);
+    expect(loadConfig(standaloneEnv, {}).SIM_ENABLED).toBe(true);
+    expect(loadConfig(standaloneEnv, { SIM_ENABLED: "false" }).SIM_ENABLED).toBe(false);
+  });
+
+  it("names each variable that is missing or wrong, one line each", () => {
+    try {
+      loadConfig(apiEnv, { DATABASE_URL: "mysql://x", API_PORT: "70000", MQTT_URL: "mqtt://b" });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const lines = (err as ConfigError).problems;
+      expect(lines.some((l) => l.startsWith("DATABASE_URL:"))).toBe(true);
+      expect(lines.some((l) => l.startsWith("API_PORT:"))).toBe(true);
+      expect(lines.some((l) => l.startsWith("PSEUDONYM_KEY:"))).toBe(true);
+      expect(lines).toHaveLength(3);
+    }
+  });
+
+  it("treats an empty variable as unset", () => {
+    expect(loadConfig(standaloneEnv, { DATABASE_URL: "" }).DATABASE_URL).toBeUndefined();
+  });
+});

@@ -1,0 +1,92 @@
+/**
+ * Process configuration from the environment, one schema per process. Each
+ * process parses `process.env` once at start with `loadConfig`; a missing or
+ * bad value stops it with one line naming the variable. `.env.example` and the
+ * docker-compose test are checked against these same schemas.
+ */
+import { z } from "zod";
+
+const postgresUrl = z.url({ protocol: /^postgres(ql)?$/, error: "a postgres:// URL" });
+const mqttUrl = z.url({ protocol: /^(mqtts?|wss?|tcp)$/, error: "an mqtt:// or mqtts:// URL" });
+const port = z.coerce.number().int().min(1).max(65_535);
+const positiveInt = z.coerce.number().int().positive();
+const flag = z.stringbool();
+
+export const commonEnv = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export const ingestEnv = commonEnv.extend({
+  DATABASE_URL: postgresUrl,
+  MQTT_URL: mqttUrl,
+  MQTT_USERNAME: z.string().min(1).optional(),
+  MQTT_PASSWORD: z.string().min(1).optional(),
+  /** Stable per process: the broker keeps this client's persistent session (and unacked messages) under it. */
+  INGEST_CLIENT_ID: z.string().min(1).max(64).default("vakt-ingest-1"),
+  INGEST_SHARE_GROUP: z.string().regex(/^[A-Za-z0-9_-]+$/).default("vakt-ingest"),
+  INGEST_BATCH_MAX_ROWS: positiveInt.max(50_000).default(2_000),
+  INGEST_BATCH_MAX_WAIT_MS: positiveInt.max(1_000).default(25),
+  INGEST_MAX_PAYLOAD_BYTES: positiveInt.max(1_048_576).default(65_536),
+  /** HTTP for the OsmAnd protocol (Traccar Client), /healthz and /metrics. 5055 is Traccar's OsmAnd port. */
+  INGEST_HTTP_PORT: port.default(5055),
+  INGEST_HTTP_HOST: z.string().default("0.0.0.0"),
+});
+export type IngestEnv = z.infer<typeof ingestEnv>;
+
+export const apiEnv = commonEnv.extend({
+  DATABASE_URL: postgresUrl,
+  /** The API publishes configuration and commands to devices. */
+  MQTT_URL: mqttUrl,
+  MQTT_USERNAME: z.string().min(1).optional(),
+  MQTT_PASSWORD: z.string().min(1).optional(),
+  API_PORT: port.default(3000),
+  API_HOST: z.string().default("0.0.0.0"),
+  /** Where people reach the console; decides Secure cookies and links in e-mails. */
+  PUBLIC_URL: z.url().default("http://localhost:3000"),
+  SESSION_IDLE_MINUTES: positiveInt.max(24 * 60).default(30),
+  SESSION_ABSOLUTE_HOURS: positiveInt.max(7 * 24).default(12),
+  /** Key for pseudonymous ids given to integrations; at least 32 characters. */
+  PSEUDONYM_KEY: z.string().min(32),
+  /** Folder with the built web console; served at / when set. */
+  WEB_DIST_DIR: z.string().optional(),
+  TILE_URL: z.string().default("https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  SMTP_FROM: z.string().default("Vakt <vakt@localhost>"),
+  SMS_GATEWAY_URL: z.url().optional(),
+});
+export type ApiEnv = z.infer<typeof apiEnv>;
+
+/** `npm start`: everything in one process, with embedded servers for what is not configured. */
+export const standaloneEnv = commonEnv.extend({
+  DATABASE_URL: postgresUrl.optional(),
+  MQTT_URL: mqttUrl.optional(),
+  DATA_DIR: z.string().default(".data"),
+  API_PORT: port.default(3000),
+  MQTT_PORT: port.default(1883),
+  INGEST_HTTP_PORT: port.default(5055),
+  DEMO_ADMIN_PASSWORD: z.string().min(12).optional(),
+  SIM_DEVICES: z.coerce.number().int().min(0).max(10_000).default(20),
+  SIM_ENABLED: flag.default(true),
+  TILE_URL: z.string().default("https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
+});
+export type StandaloneEnv = z.infer<typeof standaloneEnv>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration: ${problems.join("; ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Parses the environment; throws ConfigError whose problems read "VARIABLE: what is wrong". */
+export function loadConfig<S extends z.ZodType>(schema: S, env: Record<string, string | undefined>): z.infer<S> {
+  // Empty strings count as unset, as docker-compose writes `VAR=` for unset values.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const result = schema.safeParse(cleaned);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    result.error.issues.map((i) => `${i.path.join(".") || "(environment)"}: ${i.message}`),
+  );
+}
