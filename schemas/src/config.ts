@@ -24,7 +24,10 @@ export const ingestEnv = commonEnv.extend({
   MQTT_PASSWORD: z.string().min(1).optional(),
   /** Stable per process: the broker keeps this client's persistent session (and unacked messages) under it. */
   INGEST_CLIENT_ID: z.string().min(1).max(64).default("vakt-ingest-1"),
-  INGEST_SHARE_GROUP: z.string().regex(/^[A-Za-z0-9_-]+$/).default("vakt-ingest"),
+  INGEST_SHARE_GROUP: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default("vakt-ingest"),
   INGEST_BATCH_MAX_ROWS: positiveInt.max(50_000).default(2_000),
   INGEST_BATCH_MAX_WAIT_MS: positiveInt.max(1_000).default(25),
   INGEST_MAX_PAYLOAD_BYTES: positiveInt.max(1_048_576).default(65_536),
@@ -81,7 +84,10 @@ export class ConfigError extends Error {
 }
 
 /** Parses the environment; throws ConfigError whose problems read "VARIABLE: what is wrong". */
-export function loadConfig<S extends z.ZodType>(schema: S, env: Record<string, string | undefined>): z.infer<S> {
+export function loadConfig<S extends z.ZodType>(
+  schema: S,
+  env: Record<string, string | undefined>,
+): z.infer<S> {
   // Empty strings count as unset, as docker-compose writes `VAR=` for unset values.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
   const result = schema.safeParse(cleaned);

@@ -28,7 +28,9 @@ export async function freePort(): Promise<number> {
     srv.once("error", rej);
     srv.listen(0, "127.0.0.1", () => {
       const address = srv.address();
-      srv.close(() => (typeof address === "object" && address ? res(address.port) : rej(new Error("no port"))));
+      srv.close(() =>
+        typeof address === "object" && address ? res(address.port) : rej(new Error("no port")),
+      );
     });
   });
 }
@@ -72,7 +74,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   });
   if (!existsSync(join(clusterDir, "PG_VERSION"))) await pg.initialise();
   await pg.start();
-  const urlFor = (db: string) => `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}`;
+  const urlFor = (db: string) =>
+    `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}`;
   return { url: urlFor("postgres"), urlFor, port, stop: () => pg.stop() };
 }
 

@@ -1,11 +1,23 @@
 export { detectCapabilities, type StorageCapabilities, timeBucketSql } from "./capabilities";
-export { type EmbeddedPostgresOptions, freePort, type RunningPostgres, startEmbeddedPostgres } from "./embedded";
-export { loadMigrations, type Migration, MigrationError, type MigrateOptions, migrate, migrationsDir } from "./migrate";
-export { maintainTimeseries, type PartitionMaintenanceResult } from "./partitions";
-export { createPool, type PoolOptions, type Queryable, withTransaction } from "./pool";
 export {
   deviceSecretSha256,
   generateDeviceSecret,
   mosquittoPasswordHash,
   verifyDeviceSecret,
 } from "./device-credentials";
+export {
+  type EmbeddedPostgresOptions,
+  freePort,
+  type RunningPostgres,
+  startEmbeddedPostgres,
+} from "./embedded";
+export {
+  loadMigrations,
+  type MigrateOptions,
+  type Migration,
+  MigrationError,
+  migrate,
+  migrationsDir,
+} from "./migrate";
+export { maintainTimeseries, type PartitionMaintenanceResult } from "./partitions";
+export { createPool, type PoolOptions, type Queryable, withTransaction } from "./pool";

@@ -25,7 +25,9 @@ export async function maintainTimeseries(db: Queryable, now: Date): Promise<Part
   const result: PartitionMaintenanceResult = { created: 0, dropped: [] };
   for (const t of tables) {
     if (t.engine === "timescaledb") {
-      const { rows } = await db.query<{ policies: boolean }>("SELECT vakt_has_timescaledb_policies() AS policies");
+      const { rows } = await db.query<{ policies: boolean }>(
+        "SELECT vakt_has_timescaledb_policies() AS policies",
+      );
       if (!rows[0]?.policies) {
         const dropped = await db.query<{ chunk: string }>(
           "SELECT drop_chunks($1::regclass, older_than => $2::timestamptz - $3::interval)::text AS chunk",

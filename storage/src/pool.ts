@@ -27,7 +27,10 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
 }
 
 /** Runs `work` in a transaction on one client of the pool. */
-export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function withTransaction<T>(
+  pool: pg.Pool,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
   const client = await pool.connect();
   try {
     await client.query("BEGIN");

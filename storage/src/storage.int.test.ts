@@ -109,7 +109,11 @@ for (const engine of engines) {
       for (const r of rows) expect(r.engine).toBe(caps.timescaledb ? "timescaledb" : "partitioned");
       if (caps.timescaledb) {
         const ht = await db.pool.query("SELECT hypertable_name FROM timescaledb_information.hypertables");
-        expect(ht.rows.map((r) => r.hypertable_name).sort()).toEqual(["device_messages", "device_status", "positions"]);
+        expect(ht.rows.map((r) => r.hypertable_name).sort()).toEqual([
+          "device_messages",
+          "device_status",
+          "positions",
+        ]);
         const jobs = await db.pool.query<{ proc_name: string; hypertable_name: string }>(
           "SELECT proc_name, hypertable_name FROM timescaledb_information.jobs WHERE hypertable_name = 'positions'",
         );
@@ -188,17 +192,22 @@ for (const engine of engines) {
           [orgId, action, JSON.stringify(details)],
         );
       const verify = async (orgId: string) =>
-        (await db.pool.query<{ seq: string; problem: string }>("SELECT * FROM vakt_activity_log_verify($1)", [orgId]))
-          .rows;
+        (
+          await db.pool.query<{ seq: string; problem: string }>(
+            "SELECT * FROM vakt_activity_log_verify($1)",
+            [orgId],
+          )
+        ).rows;
 
       it("chains rows per organisation and verifies", async () => {
         const { orgId } = await makeOrganisation(db.pool, "log-chain");
         const other = await makeOrganisation(db.pool, "log-other");
         for (let i = 0; i < 5; i++) await append(orgId, "position.viewed", { i });
         await append(other.orgId, "login.succeeded");
-        const seqs = await db.pool.query("SELECT seq FROM activity_log WHERE organisation_id = $1 ORDER BY seq", [
-          orgId,
-        ]);
+        const seqs = await db.pool.query(
+          "SELECT seq FROM activity_log WHERE organisation_id = $1 ORDER BY seq",
+          [orgId],
+        );
         expect(seqs.rows.map((r) => Number(r.seq))).toEqual([1, 2, 3, 4, 5]);
         expect(await verify(orgId)).toEqual([]);
         expect(await verify(other.orgId)).toEqual([]);
@@ -207,12 +216,12 @@ for (const engine of engines) {
       it("refuses updates, deletes and truncation", async () => {
         const { orgId } = await makeOrganisation(db.pool, "log-append-only");
         await append(orgId, "alarm.opened");
-        await expect(db.pool.query("UPDATE activity_log SET action = 'x' WHERE organisation_id = $1", [orgId])).rejects.toThrow(
-          /append-only/,
-        );
-        await expect(db.pool.query("DELETE FROM activity_log WHERE organisation_id = $1", [orgId])).rejects.toThrow(
-          /append-only/,
-        );
+        await expect(
+          db.pool.query("UPDATE activity_log SET action = 'x' WHERE organisation_id = $1", [orgId]),
+        ).rejects.toThrow(/append-only/);
+        await expect(
+          db.pool.query("DELETE FROM activity_log WHERE organisation_id = $1", [orgId]),
+        ).rejects.toThrow(/append-only/);
         await expect(db.pool.query("TRUNCATE activity_log")).rejects.toThrow(/append-only/);
       });
 
@@ -253,9 +262,10 @@ for (const engine of engines) {
       }
       const first = await maintainTimeseries(db.pool, now);
       const second = await maintainTimeseries(db.pool, now);
-      const left = await db.pool.query("SELECT message_id FROM positions WHERE device_id = $1 ORDER BY time", [
-        deviceId,
-      ]);
+      const left = await db.pool.query(
+        "SELECT message_id FROM positions WHERE device_id = $1 ORDER BY time",
+        [deviceId],
+      );
       if (caps.timescaledbPolicies) {
         // Retention belongs to TimescaleDB's own job here; the function must not touch data.
         expect(first.dropped).toEqual([]);

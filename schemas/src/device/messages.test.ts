@@ -82,7 +82,10 @@ describe("position message", () => {
     );
     fc.assert(
       fc.property(
-        fc.oneof(fc.double({ min: 90, noNaN: true, minExcluded: true }), fc.double({ max: -90, noNaN: true, maxExcluded: true })),
+        fc.oneof(
+          fc.double({ min: 90, noNaN: true, minExcluded: true }),
+          fc.double({ max: -90, noNaN: true, maxExcluded: true }),
+        ),
         (lat) => !positionMessage.safeParse({ v: 1, id: "p", fix: { t, lat, lon: 0 } }).success,
       ),
     );
@@ -91,7 +94,14 @@ describe("position message", () => {
   it("never throws on arbitrary JSON (property)", () => {
     fc.assert(
       fc.property(fc.jsonValue(), (value) => {
-        for (const s of [positionMessage, statusMessage, alarmMessage, configMessage, ackMessage, commandMessage]) {
+        for (const s of [
+          positionMessage,
+          statusMessage,
+          alarmMessage,
+          configMessage,
+          ackMessage,
+          commandMessage,
+        ]) {
           s.safeParse(value);
         }
         return true;
@@ -128,21 +138,31 @@ describe("status, alarm and downlink messages", () => {
     expect(alarmMessage.parse({ v: 1, id: "a1", t, type: "sos", fix }).type).toBe("sos");
     expect(alarmMessage.parse({ v: 1, id: "a2", t, type: "fall", cancels: "a0" }).cancels).toBe("a0");
     expect(alarmMessage.safeParse({ v: 1, id: "a3", t, type: "geofence_exit" }).success).toBe(false);
-    expect(alarmMessage.safeParse({ v: 1, id: "a4", t, type: "sos", fix: { ...fix, lat: -91 } }).success).toBe(false);
+    expect(
+      alarmMessage.safeParse({ v: 1, id: "a4", t, type: "sos", fix: { ...fix, lat: -91 } }).success,
+    ).toBe(false);
   });
 
   it("validates configuration, acknowledgements and commands", () => {
     expect(configMessage.parse({ v: 1, version: 2, settings: defaultDeviceSettings }).version).toBe(2);
     expect(
-      configMessage.safeParse({ v: 1, version: 2, settings: { ...defaultDeviceSettings, reportIntervalS: 1 } })
-        .success,
+      configMessage.safeParse({
+        v: 1,
+        version: 2,
+        settings: { ...defaultDeviceSettings, reportIntervalS: 1 },
+      }).success,
     ).toBe(false);
     expect(
-      configMessage.safeParse({ v: 1, version: 2, settings: { ...defaultDeviceSettings, alarmNumber: "12345" } })
-        .success,
+      configMessage.safeParse({
+        v: 1,
+        version: 2,
+        settings: { ...defaultDeviceSettings, alarmNumber: "12345" },
+      }).success,
     ).toBe(false);
     const alarmId = "0b6f1a52-3f1e-4d0a-9d0c-1f2e3d4c5b6a";
-    expect(ackMessage.parse({ v: 1, ackOf: "a1", status: "received", alarmId, at: t }).status).toBe("received");
+    expect(ackMessage.parse({ v: 1, ackOf: "a1", status: "received", alarmId, at: t }).status).toBe(
+      "received",
+    );
     expect(ackMessage.safeParse({ v: 1, ackOf: "a1", status: "maybe", alarmId, at: t }).success).toBe(false);
     expect(commandMessage.parse({ v: 1, id: "c1", command: "track", untilMs: t }).command).toBe("track");
     expect(commandMessage.safeParse({ v: 1, id: "c1", command: "track" }).success).toBe(false);

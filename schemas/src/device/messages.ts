@@ -43,7 +43,9 @@ export const fallSensitivity = z.enum(["off", "low", "medium", "high"]);
 export const deviceSettings = z.strictObject({
   reportIntervalS: z.number().int().min(10).max(86_400).describe("position interval while tracking, seconds"),
   heartbeatIntervalS: z.number().int().min(60).max(86_400).describe("status interval, seconds"),
-  trackingEnabled: z.boolean().describe("report positions continuously; otherwise only on alarms and requests"),
+  trackingEnabled: z
+    .boolean()
+    .describe("report positions continuously; otherwise only on alarms and requests"),
   fallDetection: fallSensitivity,
   lowBatteryPct: percent,
   alarmNumber: z

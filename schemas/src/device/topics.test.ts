@@ -4,7 +4,12 @@ import { deviceAcl, downlinkTopic, ingestSubscription, parseDeviceTopic, uplinkT
 describe("topics", () => {
   it("round-trips every uplink and downlink topic", () => {
     for (const kind of ["position", "status", "alarm"] as const) {
-      expect(parseDeviceTopic(uplinkTopic("SN-1", kind))).toEqual({ ok: true, serial: "SN-1", direction: "up", kind });
+      expect(parseDeviceTopic(uplinkTopic("SN-1", kind))).toEqual({
+        ok: true,
+        serial: "SN-1",
+        direction: "up",
+        kind,
+      });
     }
     for (const kind of ["config", "ack", "command"] as const) {
       expect(parseDeviceTopic(downlinkTopic("SN-1", kind))).toEqual({

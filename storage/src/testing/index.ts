@@ -12,7 +12,7 @@ import { type MigrateOptions, migrate } from "../migrate";
 import { createPool } from "../pool";
 
 export { startEmbeddedPostgres } from "../embedded";
-export { startTimescaleDbServer, type RunningTimescaleDb } from "./timescaledb";
+export { type RunningTimescaleDb, startTimescaleDbServer } from "./timescaledb";
 
 export interface TestDatabase {
   url: string;

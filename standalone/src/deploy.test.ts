@@ -1,0 +1,134 @@
+/**
+ * Docker does not run here, so the production deployment is checked as data:
+ * every service's environment satisfies that process's configuration schema,
+ * hosts and ports line up between services, and nothing runs without a
+ * healthcheck and a restart policy.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { apiEnv, ingestEnv, loadConfig, standaloneEnv } from "@vakt/schemas";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { z } from "zod";
+
+const root = join(import.meta.dirname, "../..");
+const read = (file: string) => readFileSync(join(root, file), "utf8");
+
+const composeFile = z.object({
+  services: z.record(
+    z.string(),
+    z.object({
+      image: z.string().optional(),
+      build: z.object({ context: z.string(), target: z.string() }).optional(),
+      restart: z.string().optional(),
+      environment: z.record(z.string(), z.string()).optional(),
+      ports: z.array(z.string()).optional(),
+      volumes: z.array(z.string()).optional(),
+      healthcheck: z.object({ test: z.array(z.string()) }).optional(),
+      depends_on: z.record(z.string(), z.object({ condition: z.string() })).optional(),
+    }),
+  ),
+});
+
+/** What an operator's .env would hold: a valid value for every required secret. */
+const siteEnv: Record<string, string> = {
+  POSTGRES_PASSWORD: "db-secret",
+  MQTT_SERVICE_PASSWORD: "broker-secret",
+  PUBLIC_URL: "https://vakt.example.kommune.no",
+  PSEUDONYM_KEY: "k".repeat(40),
+};
+
+/** docker compose's interpolation: ${VAR}, ${VAR:-default}, ${VAR:?error}; $$ is a literal $. */
+function interpolate(value: string, env: Record<string, string>): string {
+  return value
+    .replace(
+      /\$\{([A-Z0-9_]+)(?::([-?])((?:[^{}]|\{[^{}]*\})*))?\}/g,
+      (_, name: string, op?: string, arg?: string) => {
+        const v = env[name];
+        if (v !== undefined && v !== "") return v;
+        if (op === "?") throw new Error(`${name} is required: ${arg}`);
+        return op === "-" ? (arg ?? "") : "";
+      },
+    )
+    .replaceAll("$$", "$");
+}
+
+const rawCompose = parse(read("docker-compose.yml"), { merge: true });
+const compose = composeFile.parse(rawCompose);
+const services = compose.services;
+const envOf = (name: string) =>
+  Object.fromEntries(
+    Object.entries(services[name]?.environment ?? {}).map(([k, v]) => [k, interpolate(v, siteEnv)]),
+  );
+const containerPorts = (name: string) => (services[name]?.ports ?? []).map((p) => p.split(":").at(-1));
+
+describe("docker-compose.yml", () => {
+  it("refuses to start without the site's secrets", () => {
+    expect(() => interpolate(services.api?.environment?.PSEUDONYM_KEY ?? "", {})).toThrow(/PSEUDONYM_KEY/);
+    expect(() => interpolate(services.timescaledb?.environment?.POSTGRES_PASSWORD ?? "", {})).toThrow(
+      /POSTGRES_PASSWORD/,
+    );
+  });
+
+  it("gives ingest and api a configuration their schemas accept", () => {
+    const ingest = loadConfig(ingestEnv, envOf("ingest"));
+    const api = loadConfig(apiEnv, envOf("api"));
+    expect(ingest.NODE_ENV).toBe("production");
+    expect(api.NODE_ENV).toBe("production");
+  });
+
+  it("points every service at hosts and ports that exist", () => {
+    for (const name of ["ingest", "api"]) {
+      const env = envOf(name);
+      const db = new URL(env.DATABASE_URL ?? "");
+      expect(Object.keys(services)).toContain(db.hostname);
+      expect(db.port).toBe("5432");
+      expect(db.password).toBe(siteEnv.POSTGRES_PASSWORD);
+      expect(db.username).toBe(services[db.hostname]?.environment?.POSTGRES_USER);
+      expect(db.pathname).toBe(`/${services[db.hostname]?.environment?.POSTGRES_DB}`);
+      const mqtt = new URL(env.MQTT_URL ?? "");
+      expect(Object.keys(services)).toContain(mqtt.hostname);
+      expect(containerPorts(mqtt.hostname)).toContain(mqtt.port);
+      expect(env.MQTT_USERNAME).toBe(services[mqtt.hostname]?.environment?.MQTT_SERVICE_USERNAME);
+      expect(Object.keys(services[name]?.depends_on ?? {}).sort()).toEqual(
+        [db.hostname, mqtt.hostname].sort(),
+      );
+    }
+    expect(containerPorts("api")).toContain(String(loadConfig(apiEnv, envOf("api")).API_PORT));
+    expect(containerPorts("ingest")).toContain(
+      String(loadConfig(ingestEnv, envOf("ingest")).INGEST_HTTP_PORT),
+    );
+  });
+
+  it("runs every service with a healthcheck and a restart policy, and builds from real Dockerfile targets", () => {
+    const dockerfileTargets = [...read("Dockerfile").matchAll(/^FROM \S+ AS (\S+)$/gm)].map((m) => m[1]);
+    for (const [name, s] of Object.entries(services)) {
+      expect(s.restart, name).toBe("unless-stopped");
+      const hasHealthcheck =
+        s.healthcheck !== undefined || (s.build && read("Dockerfile").includes("HEALTHCHECK"));
+      expect(hasHealthcheck, name).toBe(true);
+      if (s.build) expect(dockerfileTargets).toContain(s.build.target);
+      if (s.image) expect(s.image, name).toMatch(/:\d/); // a pinned major version, never :latest
+    }
+  });
+
+  it("mounts a Mosquitto configuration with authentication on and anonymous access off", () => {
+    const mount = services.mosquitto?.volumes?.find((v) => v.endsWith("/mosquitto/config/mosquitto.conf:ro"));
+    expect(mount).toBeDefined();
+    const file = (mount ?? "").split(":")[0] ?? "";
+    expect(existsSync(join(root, file))).toBe(true);
+    const conf = read(file);
+    expect(conf).toMatch(/^allow_anonymous false$/m);
+    expect(conf).toMatch(/^listener 1883/m);
+  });
+});
+
+describe(".env.example", () => {
+  it("lists every variable that a process reads", () => {
+    const listed = new Set([...read(".env.example").matchAll(/^([A-Z0-9_]+)=/gm)].map((m) => m[1]));
+    for (const schema of [ingestEnv, apiEnv, standaloneEnv]) {
+      for (const key of Object.keys(schema.shape)) expect(listed, key).toContain(key);
+    }
+    for (const key of Object.keys(siteEnv)) expect(listed, key).toContain(key);
+  });
+});
