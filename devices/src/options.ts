@@ -123,3 +123,21 @@ export const quietOptions: SimOptionsInput = {
   movement: { dwellHomeMinS: 30 * 86_400, dwellHomeMaxS: 30 * 86_400 },
   battery: { idleDrainPctPerHour: 0, trackingDrainPctPerHour: 0 },
 };
+
+/** Later options win; `movement` and `battery` merge field by field. */
+export function mergeOptions(
+  ...layers: (SimOptionsInput | Record<string, unknown> | undefined)[]
+): SimOptionsInput {
+  const out: Record<string, unknown> = {};
+  for (const layer of layers) {
+    if (!layer) continue;
+    for (const [key, value] of Object.entries(layer)) {
+      if ((key === "movement" || key === "battery") && typeof value === "object" && value !== null) {
+        out[key] = { ...(out[key] as object | undefined), ...value };
+      } else if (value !== undefined) {
+        out[key] = value;
+      }
+    }
+  }
+  return out as SimOptionsInput;
+}
