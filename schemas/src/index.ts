@@ -9,3 +9,4 @@ export * from "./config";
 export * from "./device/messages";
 export * from "./device/topics";
 export * from "./events";
+export * from "./trackers/index";

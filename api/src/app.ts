@@ -1,0 +1,170 @@
+import { randomUUID } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import type { Context } from "hono";
+import { csrf } from "hono/csrf";
+import { HTTPException } from "hono/http-exception";
+import { secureHeaders } from "hono/secure-headers";
+import { authenticate } from "./auth/middleware";
+import { type AppEnv, router } from "./context";
+import type { ApiDeps } from "./deps";
+import { ApiError, fromDatabaseError } from "./errors";
+import { activityRoutes } from "./routes/activity";
+import { authRoutes } from "./routes/auth";
+import { departmentRoutes } from "./routes/departments";
+import { deviceRoutes } from "./routes/devices";
+import { geofenceRoutes } from "./routes/geofences";
+import { organisationRoutes } from "./routes/organisations";
+import { positionRoutes } from "./routes/positions";
+import { recipientRoutes } from "./routes/recipients";
+import { tokenRoutes } from "./routes/tokens";
+import { userRoutes } from "./routes/users";
+
+export const API_VERSION = "0.1.0";
+
+function defaultClientIp(c: Context<AppEnv>): string | undefined {
+  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
+  return incoming?.socket?.remoteAddress;
+}
+
+function problemResponse(c: Context<AppEnv>, err: ApiError) {
+  const body = err.problem(c.get("requestId") ?? "unknown", c.req.path);
+  const headers: Record<string, string> = { "content-type": "application/problem+json" };
+  if (err.extra.retryAfterSeconds !== undefined) headers["retry-after"] = String(err.extra.retryAfterSeconds);
+  return c.body(JSON.stringify(body), err.status as 400, headers);
+}
+
+/** The Vakt HTTP API. Everything it needs comes in `deps`; it reaches for no globals. */
+export function createApp(deps: ApiDeps) {
+  const app = router();
+  const publicOrigin = new URL(deps.config.PUBLIC_URL).origin;
+
+  app.use("*", async (c, next) => {
+    const incoming = c.req.header("x-request-id");
+    const requestId = incoming && /^[A-Za-z0-9._-]{8,100}$/.test(incoming) ? incoming : randomUUID();
+    c.set("requestId", requestId);
+    const ip = (deps.clientIp ? deps.clientIp(c.req as never) : defaultClientIp(c)) ?? null;
+    c.set("ip", ip?.replace(/^::ffff:/, "") ?? null);
+    const log = deps.logger.child({ requestId });
+    c.set("log", log);
+    c.header("x-request-id", requestId);
+    const started = performance.now();
+    await next();
+    const actor = c.get("actor");
+    log.info(
+      {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+        actor: actor ? `${actor.kind}:${actor.kind === "user" ? actor.userId : actor.tokenId}` : undefined,
+      },
+      "request",
+    );
+  });
+  app.use(
+    "*",
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        imgSrc: ["'self'", "data:"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        frameAncestors: ["'none'"],
+      },
+      strictTransportSecurity: publicOrigin.startsWith("https:")
+        ? "max-age=31536000; includeSubDomains"
+        : false,
+    }),
+  );
+  // Form posts from other sites are refused by origin; JSON changes made with the
+  // session cookie must also carry the CSRF token (checked in authenticate).
+  app.use("/api/*", csrf({ origin: publicOrigin }));
+  app.use("/api/v1/*", authenticate(deps));
+
+  app.route("/api/v1/auth", authRoutes(deps));
+  app.route("/api/v1/organisation", organisationRoutes(deps));
+  app.route("/api/v1/departments", departmentRoutes(deps));
+  app.route("/api/v1/users", userRoutes(deps));
+  app.route("/api/v1/recipients", recipientRoutes(deps));
+  app.route("/api/v1/devices", deviceRoutes(deps));
+  app.route("/api/v1/geofences", geofenceRoutes(deps));
+  app.route("/api/v1/positions", positionRoutes(deps));
+  app.route("/api/v1/activity", activityRoutes(deps));
+  app.route("/api/v1/tokens", tokenRoutes(deps));
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "session", {
+    type: "apiKey",
+    in: "cookie",
+    name: "vakt_session",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+  app.doc31("/api/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Vakt API",
+      version: API_VERSION,
+      description:
+        "Monitoring of personal safety alarms. Errors are RFC 9457 problem documents. Changes made with the " +
+        "session cookie need the X-CSRF-Token header; integrations use a Bearer API token.",
+    },
+  });
+  mountDocs(app);
+
+  app.get("/api/healthz", (c) => c.json({ ok: true }));
+
+  app.notFound((c) =>
+    problemResponse(c, new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}.`)),
+  );
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return problemResponse(c, err);
+    const fromDb = fromDatabaseError(err);
+    if (fromDb) return problemResponse(c, fromDb);
+    if (err instanceof HTTPException && err.status < 500) {
+      const code = err.status === 403 ? "forbidden" : err.status === 401 ? "unauthenticated" : "bad_request";
+      return problemResponse(c, new ApiError(code, err.message || undefined));
+    }
+    (c.get("log") ?? deps.logger).error({ err }, "unhandled error");
+    return problemResponse(
+      c,
+      new ApiError("internal", "Something went wrong; the request id helps find out what."),
+    );
+  });
+  return app;
+}
+
+export type VaktApp = ReturnType<typeof createApp>;
+
+const DOCS_HTML = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Vakt API</title>
+<link rel="stylesheet" href="/api/docs/assets/swagger-ui.css"></head>
+<body><div id="docs"></div>
+<script src="/api/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/api/docs/init.js"></script></body></html>`;
+const DOCS_INIT = `window.ui = SwaggerUIBundle({ url: "/api/openapi.json", dom_id: "#docs", deepLinking: true });`;
+const DOCS_ASSETS: Record<string, string> = {
+  "swagger-ui.css": "text/css; charset=utf-8",
+  "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+};
+
+/** A readable page for the OpenAPI document, from swagger-ui-dist's files (no CDN). */
+function mountDocs(app: ReturnType<typeof router>) {
+  const require = createRequire(import.meta.url);
+  const dir = join(require.resolve("swagger-ui-dist/package.json"), "..");
+  const cache = new Map<string, string>();
+  app.get("/api/docs", (c) => c.html(DOCS_HTML));
+  app.get("/api/docs/init.js", (c) =>
+    c.body(DOCS_INIT, 200, { "content-type": "text/javascript; charset=utf-8" }),
+  );
+  app.get("/api/docs/assets/:file", async (c) => {
+    const file = c.req.param("file");
+    const type = DOCS_ASSETS[file];
+    if (!type) throw new ApiError("not_found");
+    let body = cache.get(file);
+    if (body === undefined) {
+      body = await readFile(join(dir, file), "utf8");
+      cache.set(file, body);
+    }
+    return c.body(body, 200, { "content-type": type, "cache-control": "public, max-age=86400" });
+  });
+}

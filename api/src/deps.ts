@@ -1,0 +1,52 @@
+import type { ApiEnv, ConfigMessage } from "@vakt/schemas";
+import type { StorageCapabilities } from "@vakt/storage";
+import type pg from "pg";
+import type { Logger } from "pino";
+
+/** Sends downlinks to devices (MQTT lives in another tier; the API only needs this). */
+export interface DeviceCommandPublisher {
+  /** Publish the desired configuration, retained, on the device's config topic. */
+  publishConfig(serial: string, message: ConfigMessage): Promise<void>;
+}
+
+export interface Mail {
+  to: string;
+  subject: string;
+  text: string;
+}
+export interface Mailer {
+  send(mail: Mail): Promise<void>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+/** argon2id cost. Production default is OWASP's (19 MiB, 2 passes, 1 lane). */
+export interface PasswordHashingOptions {
+  memoryCost: number;
+  timeCost: number;
+  parallelism: number;
+}
+
+export type ApiConfig = Pick<
+  ApiEnv,
+  "PUBLIC_URL" | "SESSION_IDLE_MINUTES" | "SESSION_ABSOLUTE_HOURS" | "PSEUDONYM_KEY" | "NODE_ENV"
+>;
+
+export interface ApiDeps {
+  pool: pg.Pool;
+  logger: Logger;
+  clock: Clock;
+  config: ApiConfig;
+  deviceCommands: DeviceCommandPublisher;
+  /** Invitation and password-reset mails; without it they are logged (without the token) and dropped. */
+  mailer?: Mailer;
+  passwordHashing?: PasswordHashingOptions;
+  /** Detected on first use when not given. */
+  capabilities?: StorageCapabilities;
+  /** The caller's address; default: the socket's remote address. */
+  clientIp?: (req: { header(name: string): string | undefined; env: unknown }) => string | undefined;
+}
+
+export const OWASP_ARGON2ID: PasswordHashingOptions = { memoryCost: 19_456, timeCost: 2, parallelism: 1 };

@@ -1,0 +1,73 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { idParam, staffUser, staffUserCreate, staffUserCreated, staffUserUpdate } from "@vakt/schemas";
+import { requirePermission } from "../auth/middleware";
+import { router } from "../context";
+import type { ApiDeps } from "../deps";
+import * as svc from "../services/users";
+import { callerOf, json, jsonBody, permissionTag, problems, security } from "./common";
+
+export function userRoutes(deps: ApiDeps) {
+  return router()
+    .openapi(
+      createRoute({
+        method: "get",
+        path: "/",
+        summary: "Staff users with grants in the caller's departments",
+        tags: ["users"],
+        security,
+        ...permissionTag("user:read"),
+        middleware: [requirePermission("user:read")] as const,
+        responses: { 200: json(z.array(staffUser), "Users"), ...problems },
+      }),
+      async (c) => c.json(await svc.listUsers(deps, callerOf(c, deps)), 200),
+    )
+    .openapi(
+      createRoute({
+        method: "get",
+        path: "/{id}",
+        summary: "One staff user",
+        tags: ["users"],
+        security,
+        ...permissionTag("user:read"),
+        middleware: [requirePermission("user:read")] as const,
+        request: { params: idParam },
+        responses: { 200: json(staffUser, "The user"), ...problems },
+      }),
+      async (c) => c.json(await svc.getUser(deps, callerOf(c, deps), c.req.valid("param").id), 200),
+    )
+    .openapi(
+      createRoute({
+        method: "post",
+        path: "/",
+        summary: "Invite a staff user with roles and department grants",
+        tags: ["users"],
+        security,
+        ...permissionTag("user:manage"),
+        middleware: [requirePermission("user:manage")] as const,
+        request: jsonBody(staffUserCreate),
+        responses: {
+          201: json(staffUserCreated, "Created; the invitation token is shown once"),
+          ...problems,
+        },
+      }),
+      async (c) => c.json(await svc.createUser(deps, callerOf(c, deps), c.req.valid("json")), 201),
+    )
+    .openapi(
+      createRoute({
+        method: "patch",
+        path: "/{id}",
+        summary: "Change a staff user's details, status or grants",
+        tags: ["users"],
+        security,
+        ...permissionTag("user:manage"),
+        middleware: [requirePermission("user:manage")] as const,
+        request: { params: idParam, ...jsonBody(staffUserUpdate) },
+        responses: { 200: json(staffUser, "Updated"), ...problems },
+      }),
+      async (c) =>
+        c.json(
+          await svc.updateUser(deps, callerOf(c, deps), c.req.valid("param").id, c.req.valid("json")),
+          200,
+        ),
+    );
+}

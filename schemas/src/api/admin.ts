@@ -1,0 +1,166 @@
+import { z } from "zod";
+import { latitude, longitude } from "../common";
+import { deviceSettings } from "../device/messages";
+import { email } from "./auth";
+
+export const idParam = z.object({ id: z.uuid() });
+
+export const roleKey = z.enum(["org_admin", "dept_admin", "operator", "locator", "auditor"]);
+export type RoleKey = z.infer<typeof roleKey>;
+
+export const organisation = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  slug: z.string(),
+  timeZone: z.string(),
+  requireAdminSecondFactor: z.boolean(),
+});
+export const organisationUpdate = z
+  .object({
+    name: z.string().min(1).max(200),
+    timeZone: z.string().min(1).max(64),
+    requireAdminSecondFactor: z.boolean(),
+  })
+  .partial();
+
+export const department = z.object({
+  id: z.uuid(),
+  parentId: z.uuid().nullable(),
+  name: z.string(),
+  ancestry: z.array(z.uuid()),
+  closedAt: z.iso.datetime().nullable(),
+});
+export type Department = z.infer<typeof department>;
+export const departmentCreate = z.object({
+  name: z.string().trim().min(1).max(200),
+  parentId: z.uuid().nullable(),
+});
+export const departmentUpdate = z
+  .object({ name: z.string().trim().min(1).max(200), parentId: z.uuid().nullable() })
+  .partial();
+
+export const grant = z.object({ role: roleKey, departmentId: z.uuid().nullable() });
+export const staffUser = z.object({
+  id: z.uuid(),
+  email: z.string(),
+  firstName: z.string(),
+  lastName: z.string(),
+  phone: z.string().nullable(),
+  status: z.enum(["active", "disabled"]),
+  secondFactorEnabled: z.boolean(),
+  lastLoginAt: z.iso.datetime().nullable(),
+  grants: z.array(grant),
+});
+export type StaffUser = z.infer<typeof staffUser>;
+export const staffUserCreate = z.object({
+  email,
+  firstName: z.string().trim().min(1).max(100),
+  lastName: z.string().trim().min(1).max(100),
+  phone: z.string().trim().max(32).optional(),
+  grants: z.array(grant).min(1).max(50),
+});
+export const staffUserCreated = z.object({
+  user: staffUser,
+  /** Shown once: the link the new user opens to choose a password. */
+  invitationToken: z.string(),
+  invitationExpiresAt: z.iso.datetime(),
+});
+export const staffUserUpdate = z
+  .object({
+    firstName: z.string().trim().min(1).max(100),
+    lastName: z.string().trim().min(1).max(100),
+    phone: z.string().trim().max(32).nullable(),
+    status: z.enum(["active", "disabled"]),
+    grants: z.array(grant).min(1).max(50),
+  })
+  .partial();
+
+export const legalBasis = z.enum(["consent", "formal_decision", "other"]);
+const isoDate = z.iso.date();
+export const recipient = z.object({
+  /** A pseudonym (not a uuid) when read with a pseudonymous API token. */
+  id: z.string(),
+  departmentId: z.uuid(),
+  firstName: z.string().nullable(),
+  lastName: z.string().nullable(),
+  birthDate: isoDate.nullable(),
+  responderNotes: z.string().nullable(),
+  legalBasis: legalBasis,
+  legalBasisReference: z.string().nullable(),
+  legalBasisDate: isoDate.nullable(),
+  status: z.enum(["active", "ended"]),
+  serviceEndedOn: isoDate.nullable(),
+});
+export type Recipient = z.infer<typeof recipient>;
+export const recipientCreate = z.object({
+  departmentId: z.uuid(),
+  firstName: z.string().trim().min(1).max(100),
+  lastName: z.string().trim().min(1).max(100),
+  birthDate: isoDate.nullable().optional(),
+  responderNotes: z.string().max(4000).optional(),
+  legalBasis: legalBasis,
+  legalBasisReference: z.string().trim().max(200).nullable().optional(),
+  legalBasisDate: isoDate.nullable().optional(),
+});
+export const recipientUpdate = recipientCreate
+  .extend({ status: z.enum(["active", "ended"]), serviceEndedOn: isoDate.nullable() })
+  .partial();
+
+export const device = z.object({
+  id: z.uuid(),
+  departmentId: z.uuid(),
+  serial: z.string(),
+  imei: z.string().nullable(),
+  model: z.string(),
+  recipientId: z.uuid().nullable(),
+  desiredConfig: deviceSettings,
+  desiredConfigVersion: z.number().int(),
+  reportedConfigVersion: z.number().int().nullable(),
+  lastSeenAt: z.iso.datetime().nullable(),
+  batteryPercent: z.number().int().nullable(),
+  online: z.boolean(),
+  retiredAt: z.iso.datetime().nullable(),
+});
+export type Device = z.infer<typeof device>;
+export const deviceCreate = z.object({
+  departmentId: z.uuid(),
+  serial: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+  imei: z
+    .string()
+    .regex(/^[0-9]{15}$/)
+    .optional(),
+  model: z.string().trim().min(1).max(64).optional(),
+  settings: deviceSettings.optional(),
+});
+export const deviceCredentials = z.object({
+  device,
+  /** MQTT username and password; the password is shown once and stored only as hashes. */
+  mqttUsername: z.string(),
+  mqttPassword: z.string(),
+});
+export const deviceAssign = z.object({ recipientId: z.uuid().nullable() });
+export const deviceSwap = z.object({ replacementDeviceId: z.uuid() });
+export const deviceConfigure = z.object({ settings: deviceSettings });
+
+const point = z.object({ lat: latitude, lon: longitude });
+export const geofenceShape = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("circle"), center: point, radiusM: z.number().min(10).max(100_000) }),
+  z.object({ kind: z.literal("polygon"), points: z.array(point).min(3).max(200) }),
+]);
+const timeOfDay = z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, "HH:MM");
+export const geofence = z.object({
+  id: z.uuid(),
+  recipientId: z.uuid(),
+  name: z.string(),
+  shape: geofenceShape,
+  active: z.boolean(),
+  window: z.object({ start: timeOfDay, end: timeOfDay }).nullable(),
+});
+export type Geofence = z.infer<typeof geofence>;
+export const geofenceCreate = z.object({
+  name: z.string().trim().min(1).max(100),
+  shape: geofenceShape,
+  active: z.boolean().optional(),
+  window: z.object({ start: timeOfDay, end: timeOfDay }).nullable().optional(),
+});
+export const geofenceUpdate = geofenceCreate.partial();

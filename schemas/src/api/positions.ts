@@ -1,0 +1,40 @@
+import { z } from "zod";
+
+/** Locators must say why they look; others may. */
+export const reasonQuery = z.object({ reason: z.string().trim().min(3).max(500).optional() });
+
+export const positionProperties = z.object({
+  recipientId: z.string(),
+  name: z.string().nullable(),
+  departmentId: z.uuid(),
+  time: z.iso.datetime(),
+  accuracyM: z.number().nullable(),
+  source: z.string(),
+  batteryPercent: z.number().nullable(),
+});
+export const positionFeature = z.object({
+  type: z.literal("Feature"),
+  geometry: z.object({ type: z.literal("Point"), coordinates: z.tuple([z.number(), z.number()]) }),
+  properties: positionProperties,
+});
+export const currentPositions = z.object({
+  type: z.literal("FeatureCollection"),
+  features: z.array(positionFeature),
+});
+
+export const historyQuery = reasonQuery.extend({
+  from: z.iso.datetime({ offset: true }),
+  to: z.iso.datetime({ offset: true }),
+  /** Most points returned; longer ranges are averaged into time buckets. */
+  maxPoints: z.coerce.number().int().min(10).max(20_000).default(2_000),
+});
+export const positionHistory = z.object({
+  recipientId: z.string(),
+  from: z.iso.datetime(),
+  to: z.iso.datetime(),
+  /** Bucket width in seconds when downsampled, null for raw fixes. */
+  bucketSeconds: z.number().int().nullable(),
+  points: z.array(
+    z.object({ time: z.iso.datetime(), lat: z.number(), lon: z.number(), accuracyM: z.number().nullable() }),
+  ),
+});

@@ -1,0 +1,26 @@
+import { z } from "zod";
+
+/** What an integration token may be given; never administration. */
+export const tokenPermission = z.enum(["recipient:read", "device:read", "alarm:read", "position:read"]);
+export type TokenPermission = z.infer<typeof tokenPermission>;
+
+export const apiToken = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  permissions: z.array(tokenPermission),
+  /** null: the whole organisation. */
+  departmentIds: z.array(z.uuid()).nullable(),
+  pseudonymous: z.boolean(),
+  createdAt: z.iso.datetime(),
+  expiresAt: z.iso.datetime().nullable(),
+  lastUsedAt: z.iso.datetime().nullable(),
+  revokedAt: z.iso.datetime().nullable(),
+});
+export const apiTokenCreate = z.object({
+  name: z.string().trim().min(1).max(100),
+  permissions: z.array(tokenPermission).min(1),
+  departmentIds: z.array(z.uuid()).min(1).nullable(),
+  pseudonymous: z.boolean().default(true),
+  expiresAt: z.iso.datetime({ offset: true }).nullable().optional(),
+});
+export const apiTokenCreated = z.object({ token: apiToken, secret: z.string() });
