@@ -2,11 +2,11 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { distanceM, headingDiffDeg } from "./geo";
 import {
-  defaultMovementParams as params,
   initialMovement,
   isAtHome,
   type MovementState,
   observe,
+  defaultMovementParams as params,
   stepMovement,
   walkTo,
   wanderTarget,
