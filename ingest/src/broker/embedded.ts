@@ -1,0 +1,127 @@
+/**
+ * The embedded MQTT broker (aedes) for `npm start`: device credentials are
+ * checked against the devices table (username = serial, SHA-256 of the
+ * secret), and a device may publish only under its own uplink topics and
+ * subscribe only to its own downlink. Service accounts (ingest, api) may use
+ * every topic. aedes speaks MQTT 3.1.1 and has no `$share`: ingest connects
+ * to it with `protocolVersion: 4, sharedSubscription: false`.
+ */
+import { timingSafeEqual } from "node:crypto";
+import { createServer, type Server } from "node:net";
+import { TOPIC_ROOT } from "@vakt/schemas";
+import { verifyDeviceSecret } from "@vakt/storage";
+import { Aedes, type AuthenticateError, type Client } from "aedes";
+import type pg from "pg";
+import type { Logger } from "pino";
+
+export interface ServiceCredential {
+  username: string;
+  password: string;
+}
+
+export interface EmbeddedBrokerOptions {
+  pool: pg.Pool;
+  port: number;
+  host?: string;
+  logger: Logger;
+  serviceCredentials: ServiceCredential[];
+}
+
+export interface EmbeddedBroker {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+type Identity = { kind: "service"; username: string } | { kind: "device"; serial: string };
+
+const identities = new WeakMap<Client, Identity>();
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a, "utf8");
+  const y = Buffer.from(b, "utf8");
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function refused(code: 4 | 5, message: string): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode: code }) as AuthenticateError;
+}
+
+/** May `serial` publish to `topic`? Its own uplink, or its own OwnTracks topic. */
+export function devicePublishAllowed(serial: string, topic: string): boolean {
+  if (topic.startsWith(`${TOPIC_ROOT}/${serial}/up/`)) return !topic.includes("+") && !topic.includes("#");
+  const parts = topic.split("/");
+  return parts.length === 3 && parts[0] === "owntracks" && parts[2] === serial;
+}
+
+/** May `serial` subscribe to `filter`? Only filters inside its own downlink. */
+export function deviceSubscribeAllowed(serial: string, filter: string): boolean {
+  return filter.startsWith(`${TOPIC_ROOT}/${serial}/down/`);
+}
+
+export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
+  const log = options.logger.child({ component: "mqtt-broker" });
+  const broker = await Aedes.createBroker({
+    authenticate: (client, username, password, done) => {
+      const secret = password?.toString("utf8") ?? "";
+      if (!username) return done(refused(4, "username required"), false);
+      const service = options.serviceCredentials.find((s) => s.username === username);
+      if (service) {
+        if (!sameSecret(secret, service.password)) return done(refused(4, "bad credentials"), false);
+        identities.set(client, { kind: "service", username });
+        return done(null, true);
+      }
+      options.pool
+        .query<{ sha: string | null }>(
+          "SELECT mqtt_secret_sha256 AS sha FROM devices WHERE serial = $1 AND retired_at IS NULL",
+          [username],
+        )
+        .then(({ rows }) => {
+          if (!verifyDeviceSecret(secret, rows[0]?.sha)) {
+            log.info({ username, clientId: client.id }, "mqtt login refused");
+            return done(refused(4, "bad credentials"), false);
+          }
+          identities.set(client, { kind: "device", serial: username });
+          done(null, true);
+        })
+        .catch((err: unknown) => {
+          log.error({ err }, "device credential look-up failed");
+          done(refused(5, "authentication unavailable"), false);
+        });
+    },
+    authorizePublish: (client, packet, callback) => {
+      if (!client) return callback(null);
+      const id = identities.get(client);
+      if (id?.kind === "service") return callback(null);
+      if (id?.kind === "device" && devicePublishAllowed(id.serial, packet.topic)) return callback(null);
+      log.warn({ clientId: client.id, topic: packet.topic }, "mqtt publish refused");
+      callback(new Error("publish not authorised"));
+    },
+    authorizeSubscribe: (client, subscription, callback) => {
+      const id = identities.get(client);
+      if (id?.kind === "service") return callback(null, subscription);
+      if (id?.kind === "device" && deviceSubscribeAllowed(id.serial, subscription.topic)) {
+        return callback(null, subscription);
+      }
+      log.warn({ clientId: client.id, topic: subscription.topic }, "mqtt subscribe refused");
+      callback(null, null);
+    },
+  });
+  const server: Server = createServer(broker.handle);
+  const host = options.host ?? "0.0.0.0";
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : options.port;
+  log.info({ port }, "embedded mqtt broker listening");
+  return {
+    url: `mqtt://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`,
+    port,
+    async close() {
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,178 @@
+/**
+ * The ingest service: MQTT consumer -> decisions -> batched, idempotent
+ * commits -> PUBACK, plus the HTTP side (health, metrics, OsmAnd).
+ */
+import { type AckMessage, downlinkTopic, type IngestEnv, ingestSubscription } from "@vakt/schemas";
+import type pg from "pg";
+import type { Logger } from "pino";
+import { startIngestHttp } from "./http/server";
+import { createMetrics, type IngestMetrics } from "./metrics";
+import { MqttConsumer } from "./mqtt/consumer";
+import { DeviceDirectory } from "./pipeline/device-directory";
+import { Pipeline } from "./pipeline/pipeline";
+import type { AlarmOutcome } from "./pipeline/store";
+import { BatchWriter } from "./pipeline/writer";
+import { OWNTRACKS_SUBSCRIPTION, owntracksDecision } from "./trackers/owntracks";
+
+export type IngestConfig = Pick<
+  IngestEnv,
+  | "INGEST_CLIENT_ID"
+  | "INGEST_SHARE_GROUP"
+  | "INGEST_BATCH_MAX_ROWS"
+  | "INGEST_BATCH_MAX_WAIT_MS"
+  | "INGEST_MAX_PAYLOAD_BYTES"
+> &
+  Partial<Pick<IngestEnv, "INGEST_HTTP_PORT" | "INGEST_HTTP_HOST">>;
+
+export const defaultIngestConfig: IngestConfig = {
+  INGEST_CLIENT_ID: "vakt-ingest-1",
+  INGEST_SHARE_GROUP: "vakt-ingest",
+  INGEST_BATCH_MAX_ROWS: 2_000,
+  INGEST_BATCH_MAX_WAIT_MS: 25,
+  INGEST_MAX_PAYLOAD_BYTES: 65_536,
+};
+
+export interface CreateIngestOptions {
+  pool: pg.Pool;
+  mqttUrl: string;
+  mqttUsername?: string;
+  mqttPassword?: string;
+  logger: Logger;
+  config?: Partial<IngestConfig>;
+  now?: () => number;
+  /** For the LISTEN that keeps the device cache fresh; defaults to the pool's connection string. */
+  databaseUrl?: string;
+  /** 5 for Mosquitto (default); 4 for the embedded aedes broker, which speaks MQTT 3.1.1 only. */
+  protocolVersion?: 4 | 5;
+  /** Subscribe through `$share/<group>/...` (default true; aedes has no shared subscriptions). */
+  sharedSubscription?: boolean;
+  /** Also take OwnTracks messages (`owntracks/<user>/<device>`). Default true. */
+  owntracks?: boolean;
+  /** Serve /healthz, /metrics and OsmAnd on INGEST_HTTP_PORT. Default: when the config names a port. */
+  http?: boolean;
+  /** Concurrent batch commits (default 3). */
+  maxConcurrentBatches?: number;
+  metrics?: IngestMetrics;
+}
+
+export interface Ingest {
+  start(): Promise<void>;
+  /** Stops consuming, commits and acknowledges what was received, then disconnects. */
+  stop(): Promise<void>;
+  readonly metrics: IngestMetrics;
+  readonly directory: DeviceDirectory;
+  /** The HTTP port actually bound (when HTTP is on). */
+  readonly httpPort: number | undefined;
+  /** Messages received and not yet acknowledged. */
+  backlog(): number;
+}
+
+export function createIngest(options: CreateIngestOptions): Ingest {
+  const config: IngestConfig = { ...defaultIngestConfig, ...options.config };
+  const logger = options.logger;
+  const now = options.now ?? Date.now;
+  const metrics = options.metrics ?? createMetrics();
+  const directory = new DeviceDirectory(options.pool, { now });
+  let consumer: MqttConsumer | undefined;
+
+  const tellDevices = (alarms: AlarmOutcome[]) => {
+    for (const a of alarms) {
+      const ack: AckMessage = {
+        v: 1,
+        ackOf: a.messageId,
+        status: a.ackStatus,
+        alarmId: a.alarmId,
+        at: now(),
+      };
+      consumer?.publish(downlinkTopic(a.device.serial, "ack"), JSON.stringify(ack), { qos: 1 });
+    }
+  };
+  const writer = new BatchWriter({
+    pool: options.pool,
+    logger,
+    metrics,
+    maxRows: config.INGEST_BATCH_MAX_ROWS,
+    maxWaitMs: config.INGEST_BATCH_MAX_WAIT_MS,
+    maxConcurrent: options.maxConcurrentBatches ?? 3,
+    afterCommit: tellDevices,
+    now,
+  });
+  const pipeline = new Pipeline({
+    directory,
+    writer,
+    metrics,
+    logger,
+    maxPayloadBytes: config.INGEST_MAX_PAYLOAD_BYTES,
+    now,
+  });
+
+  const shared = options.sharedSubscription ?? true;
+  const group = config.INGEST_SHARE_GROUP;
+  const subscriptions = [
+    shared ? ingestSubscription(group) : ingestSubscription(group).replace(/^\$share\/[^/]+\//, ""),
+  ];
+  const owntracks = options.owntracks ?? true;
+  if (owntracks)
+    subscriptions.push(shared ? `$share/${group}/${OWNTRACKS_SUBSCRIPTION}` : OWNTRACKS_SUBSCRIPTION);
+
+  let http: { port: number; close(): Promise<void> } | undefined;
+  const wantHttp = options.http ?? config.INGEST_HTTP_PORT !== undefined;
+
+  return {
+    metrics,
+    directory,
+    get httpPort() {
+      return http?.port;
+    },
+    backlog: () => writer.backlog,
+    async start() {
+      const databaseUrl =
+        options.databaseUrl ??
+        (options.pool as unknown as { options: { connectionString?: string } }).options.connectionString;
+      if (databaseUrl) await directory.listen(logger, databaseUrl);
+      if (wantHttp) {
+        http = await startIngestHttp({
+          port: config.INGEST_HTTP_PORT ?? 0,
+          host: config.INGEST_HTTP_HOST ?? "127.0.0.1",
+          logger,
+          metrics,
+          pipeline,
+          health: () => ({ mqtt: consumer?.connected ?? false, backlog: writer.backlog }),
+        });
+      }
+      consumer = new MqttConsumer({
+        url: options.mqttUrl,
+        clientId: config.INGEST_CLIENT_ID,
+        ...(options.mqttUsername !== undefined ? { username: options.mqttUsername } : {}),
+        ...(options.mqttPassword !== undefined ? { password: options.mqttPassword } : {}),
+        subscriptions,
+        protocolVersion: options.protocolVersion ?? 5,
+        // Enough in flight to keep every commit slot busy with a full batch, and the next one filling.
+        receiveMaximum: config.INGEST_BATCH_MAX_ROWS * ((options.maxConcurrentBatches ?? 3) + 1),
+        logger,
+        onMessage: (topic, payload, ack) => {
+          if (topic.startsWith("owntracks/")) {
+            const serial = topic.split("/")[2];
+            metrics.messagesIn.inc({ transport: "mqtt", kind: "owntracks" });
+            pipeline.acceptWith(serial, ack, (lookup, at) =>
+              owntracksDecision(topic, payload, at, lookup, config.INGEST_MAX_PAYLOAD_BYTES),
+            );
+          } else {
+            pipeline.accept(topic, payload, "mqtt", ack);
+          }
+        },
+      });
+      await consumer.start();
+      logger.info({ subscriptions, clientId: config.INGEST_CLIENT_ID }, "ingest started");
+    },
+    async stop() {
+      consumer?.pause();
+      await pipeline.stop();
+      await writer.drain();
+      await consumer?.stop();
+      await http?.close();
+      await directory.close();
+      logger.info("ingest stopped");
+    },
+  };
+}

@@ -1,0 +1,67 @@
+/** Prometheus metrics of one ingest instance, on its own registry (tests run several side by side). */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+export type IngestMetrics = ReturnType<typeof createMetrics>;
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: "vakt_ingest_" });
+  return {
+    registry,
+    messagesIn: new Counter({
+      name: "vakt_ingest_messages_total",
+      help: "Uplink messages received, by transport and kind (position, status, alarm, invalid)",
+      labelNames: ["transport", "kind"] as const,
+      registers: [registry],
+    }),
+    deadLetters: new Counter({
+      name: "vakt_ingest_dead_letters_total",
+      help: "Messages stored as dead letters, by reason",
+      labelNames: ["reason"] as const,
+      registers: [registry],
+    }),
+    positionsStored: new Counter({
+      name: "vakt_ingest_positions_stored_total",
+      help: "Position rows newly inserted (redeliveries not counted)",
+      registers: [registry],
+    }),
+    alarmsRaised: new Counter({
+      name: "vakt_ingest_device_alarms_total",
+      help: "Device alarms stored for the first time",
+      registers: [registry],
+    }),
+    platformAlarms: new Counter({
+      name: "vakt_ingest_platform_alarms_total",
+      help: "Alarms derived by the platform, by type and transition (raised, cleared)",
+      labelNames: ["type", "transition"] as const,
+      registers: [registry],
+    }),
+    batchRows: new Histogram({
+      name: "vakt_ingest_batch_rows",
+      help: "Rows per committed batch",
+      buckets: [1, 10, 50, 100, 250, 500, 1_000, 2_000, 5_000, 10_000, 50_000],
+      registers: [registry],
+    }),
+    commitSeconds: new Histogram({
+      name: "vakt_ingest_commit_seconds",
+      help: "Time from batch start to commit",
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    batchFailures: new Counter({
+      name: "vakt_ingest_batch_failures_total",
+      help: "Batches that failed to commit and were retried",
+      registers: [registry],
+    }),
+    pendingMessages: new Gauge({
+      name: "vakt_ingest_pending_messages",
+      help: "Messages received from the broker but not yet committed and acknowledged (consumer lag)",
+      registers: [registry],
+    }),
+    lagSeconds: new Gauge({
+      name: "vakt_ingest_lag_seconds",
+      help: "Age of the oldest message received but not yet committed",
+      registers: [registry],
+    }),
+  };
+}

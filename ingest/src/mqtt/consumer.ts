@@ -1,0 +1,157 @@
+/**
+ * The one module that holds the ingest MQTT connection: a persistent session
+ * (fixed client id, clean: false, and on MQTT 5 a session that outlives
+ * restarts), QoS 1 subscriptions, and PUBACKs deferred until the caller says
+ * the message is committed.
+ *
+ * mqtt.js handles incoming packets one at a time and sends the PUBACK when
+ * `handleMessage`'s callback runs, so deferring that callback would stall the
+ * connection at one message per commit. Instead `handleMessage` hands the
+ * message on and returns at once, telling mqtt.js to skip its PUBACK; the
+ * PUBACK is written later by `ack()`. An ack from an earlier connection is
+ * dropped: the broker redelivers that message on the new one, and storage is
+ * idempotent.
+ */
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
+import type { Logger } from "pino";
+
+export interface ConsumerOptions {
+  url: string;
+  clientId: string;
+  username?: string;
+  password?: string;
+  /** Topic filters to subscribe with QoS 1. */
+  subscriptions: string[];
+  /** 5 (default; Mosquitto) or 4 (MQTT 3.1.1, e.g. the embedded aedes broker). */
+  protocolVersion?: 4 | 5;
+  /** MQTT 5: how many unacknowledged messages the broker may have in flight to us. */
+  receiveMaximum?: number;
+  /** MQTT 5: how long the broker keeps our session (and what it queues) while we are away. */
+  sessionExpirySeconds?: number;
+  logger: Logger;
+  onMessage: (topic: string, payload: Buffer, ack: () => void) => void;
+}
+
+/** Tells mqtt.js not to send its own PUBACK; the error is ignored by its packet loop. */
+const DEFERRED_ACK = new Error("puback deferred until commit");
+
+type PacketSender = { _sendPacket(packet: object, cb?: (err?: Error) => void): void };
+
+export class MqttConsumer {
+  private client: MqttClient | undefined;
+  private generation = 0;
+  private paused = false;
+
+  constructor(private readonly options: ConsumerOptions) {}
+
+  get mqtt(): MqttClient | undefined {
+    return this.client;
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  async start(): Promise<void> {
+    const o = this.options;
+    const v5 = (o.protocolVersion ?? 5) === 5;
+    const opts: IClientOptions = {
+      clientId: o.clientId,
+      clean: false,
+      protocolVersion: o.protocolVersion ?? 5,
+      reconnectPeriod: 1_000,
+      connectTimeout: 10_000,
+      keepalive: 30,
+      resubscribe: false,
+      ...(o.username !== undefined ? { username: o.username } : {}),
+      ...(o.password !== undefined ? { password: o.password } : {}),
+      ...(v5
+        ? {
+            properties: {
+              sessionExpiryInterval: o.sessionExpirySeconds ?? 7 * 24 * 3600,
+              receiveMaximum: Math.min(65_535, o.receiveMaximum ?? 10_000),
+            },
+          }
+        : {}),
+    };
+    const client = mqtt.connect(o.url, opts);
+    this.client = client;
+    client.handleMessage = (packet: IPublishPacket, callback) => this.handle(packet, callback);
+    client.on("connect", (connack) => {
+      this.generation++;
+      o.logger.info({ sessionPresent: connack.sessionPresent }, "mqtt connected");
+      client.subscribe(
+        Object.fromEntries(o.subscriptions.map((s) => [s, { qos: 1 as const }])),
+        (err, granted) => {
+          if (err) o.logger.error({ err }, "mqtt subscribe failed");
+          else o.logger.info({ granted: granted?.map((g) => `${g.topic}:${g.qos}`) }, "mqtt subscribed");
+        },
+      );
+    });
+    client.on("close", () => {
+      this.generation++;
+    });
+    client.on("error", (err) => o.logger.warn({ err: err.message }, "mqtt error"));
+    client.on("offline", () => o.logger.warn("mqtt offline; reconnecting"));
+    await new Promise<void>((resolve, reject) => {
+      const onConnect = () => {
+        client.off("error", onError);
+        resolve();
+      };
+      const onError = (err: Error) => {
+        // Authentication failures are final; anything else is retried by mqtt.js.
+        if ("code" in err && (err.code === 4 || err.code === 5 || err.code === 134 || err.code === 135)) {
+          client.off("connect", onConnect);
+          client.end(true);
+          reject(err);
+        }
+      };
+      client.once("connect", onConnect);
+      client.on("error", onError);
+    });
+  }
+
+  private handle(packet: IPublishPacket, callback: (err?: Error) => void): void {
+    const generation = this.generation;
+    const messageId = packet.messageId;
+    if (this.paused) {
+      // Stopping: leave it unacknowledged; the broker redelivers it to the session later.
+      callback(packet.qos > 0 ? DEFERRED_ACK : undefined);
+      return;
+    }
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    let acked = false;
+    const ack =
+      packet.qos === 1 && messageId !== undefined
+        ? () => {
+            if (acked) return;
+            acked = true;
+            const c = this.client;
+            if (!c || generation !== this.generation || !c.connected) return;
+            (c as unknown as PacketSender)._sendPacket({ cmd: "puback", messageId, reasonCode: 0 });
+          }
+        : () => {};
+    try {
+      this.options.onMessage(packet.topic, payload, ack);
+    } finally {
+      callback(packet.qos === 1 ? DEFERRED_ACK : undefined);
+    }
+  }
+
+  /** Stops taking messages; those that still arrive stay unacknowledged for the next session. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  publish(topic: string, payload: string, options: { qos: 0 | 1; retain?: boolean }): void {
+    this.client?.publish(topic, payload, { qos: options.qos, retain: options.retain ?? false }, (err) => {
+      if (err) this.options.logger.warn({ err: err.message, topic }, "mqtt publish failed");
+    });
+  }
+
+  async stop(): Promise<void> {
+    const c = this.client;
+    if (!c) return;
+    await c.endAsync(false);
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * serial -> device (organisation, department, recipient), cached. Look-ups
+ * that miss within the same tick are loaded with one query. Entries live for
+ * `ttlMs`; a trigger on `devices` (migration 0010) NOTIFYs
+ * `vakt_device_directory` with the serial whenever an assignment, retirement
+ * or credential changes, and `listen()` forgets that serial at once, so a
+ * reassigned device's next message lands under its new recipient.
+ */
+
+import type pg from "pg";
+import type { Logger } from "pino";
+import type { DeviceRef } from "./decide";
+
+export const DEVICE_DIRECTORY_CHANNEL = "vakt_device_directory";
+
+interface Entry {
+  device: DeviceRef | undefined;
+  expiresAt: number;
+}
+
+export interface DeviceDirectoryOptions {
+  ttlMs?: number;
+  /** Unknown serials are remembered for a shorter time, so a newly provisioned device is found soon. */
+  negativeTtlMs?: number;
+  now?: () => number;
+}
+
+export class DeviceDirectory {
+  private readonly entries = new Map<string, Entry>();
+  private pending = new Map<string, Promise<DeviceRef | undefined>>();
+  private queued: {
+    serial: string;
+    resolve: (d: DeviceRef | undefined) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
+  private readonly ttlMs: number;
+  private readonly negativeTtlMs: number;
+  private readonly now: () => number;
+  private listener: pg.Client | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    options: DeviceDirectoryOptions = {},
+  ) {
+    this.ttlMs = options.ttlMs ?? 60_000;
+    this.negativeTtlMs = options.negativeTtlMs ?? 5_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The cached device, if fresh; `null` when known to be unknown; undefined when it must be loaded. */
+  peek(serial: string): DeviceRef | null | undefined {
+    const e = this.entries.get(serial);
+    if (!e || e.expiresAt <= this.now()) return undefined;
+    return e.device ?? null;
+  }
+
+  /** The synchronous look-up `decide` takes: only after `resolve` has run for the serial. */
+  readonly lookup = (serial: string): DeviceRef | undefined => this.peek(serial) ?? undefined;
+
+  async resolve(serial: string): Promise<DeviceRef | undefined> {
+    const cached = this.peek(serial);
+    if (cached !== undefined) return cached ?? undefined;
+    const inFlight = this.pending.get(serial);
+    if (inFlight) return inFlight;
+    const p = new Promise<DeviceRef | undefined>((resolve, reject) => {
+      this.queued.push({ serial, resolve, reject });
+      if (this.queued.length === 1) setImmediate(() => void this.loadQueued());
+    });
+    this.pending.set(serial, p);
+    return p;
+  }
+
+  invalidate(serial?: string): void {
+    if (serial === undefined) this.entries.clear();
+    else this.entries.delete(serial);
+  }
+
+  private async loadQueued(): Promise<void> {
+    const batch = this.queued;
+    this.queued = [];
+    const serials = [...new Set(batch.map((q) => q.serial))];
+    try {
+      const { rows } = await this.pool.query<{
+        id: string;
+        serial: string;
+        organisation_id: string;
+        department_id: string;
+        recipient_id: string | null;
+      }>(
+        `SELECT id, serial, organisation_id, department_id, recipient_id
+         FROM devices WHERE serial = ANY($1::text[]) AND retired_at IS NULL`,
+        [serials],
+      );
+      const found = new Map(
+        rows.map((r) => [
+          r.serial,
+          {
+            id: r.id,
+            serial: r.serial,
+            organisationId: r.organisation_id,
+            departmentId: r.department_id,
+            recipientId: r.recipient_id,
+          } satisfies DeviceRef,
+        ]),
+      );
+      const now = this.now();
+      for (const serial of serials) {
+        const device = found.get(serial);
+        this.entries.set(serial, { device, expiresAt: now + (device ? this.ttlMs : this.negativeTtlMs) });
+      }
+      for (const q of batch) {
+        this.pending.delete(q.serial);
+        q.resolve(found.get(q.serial));
+      }
+    } catch (err) {
+      for (const q of batch) {
+        this.pending.delete(q.serial);
+        q.reject(err);
+      }
+    }
+  }
+
+  /** Keeps a LISTEN connection open (reconnecting) that evicts changed serials. */
+  async listen(logger: Logger, connectionString: string): Promise<void> {
+    const { default: pgModule } = await import("pg");
+    const connect = async (): Promise<void> => {
+      if (this.stopped) return;
+      const client = new pgModule.Client({ connectionString, application_name: "vakt-ingest-directory" });
+      client.on("notification", (n) => {
+        if (n.channel === DEVICE_DIRECTORY_CHANNEL && n.payload) this.invalidate(n.payload);
+      });
+      let retried = false;
+      const retry = () => {
+        if (retried || this.stopped) return;
+        retried = true;
+        // Changes made while disconnected were not heard: start over.
+        this.invalidate();
+        setTimeout(() => void connect().catch(() => {}), 1_000).unref();
+      };
+      client.on("error", () => {});
+      client.on("end", retry);
+      try {
+        await client.connect();
+        await client.query(`LISTEN ${DEVICE_DIRECTORY_CHANNEL}`);
+        this.listener = client;
+        this.invalidate();
+      } catch (err) {
+        logger.warn({ err }, "device directory listener could not connect; retrying");
+        await client.end().catch(() => {});
+        retry();
+      }
+    };
+    await connect();
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    await this.listener?.end().catch(() => {});
+  }
+}

@@ -1,0 +1,102 @@
+/** Shared set-up for integration tests: a database, a Mosquitto from the shipped config, helpers. */
+import { randomBytes } from "node:crypto";
+import { createTestDatabase, type TestDatabase } from "@vakt/storage/testing";
+import mqtt, { type MqttClient } from "mqtt";
+import pg from "pg";
+import pino from "pino";
+import { generateMosquittoFiles, type ServiceAccount } from "../broker/mosquitto-files";
+import { type RunningMosquitto, startMosquitto } from "./mosquitto";
+
+export const testLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+
+export interface Harness {
+  db: TestDatabase;
+  broker: RunningMosquitto;
+  ingestAccount: Required<Pick<ServiceAccount, "username" | "password">>;
+  simAccount: Required<Pick<ServiceAccount, "username" | "password">>;
+  /** A service client that may publish to any device topic (stands in for devices). */
+  connectSim(options?: mqtt.IClientOptions): Promise<MqttClient>;
+  /** Rewrites passwd/acl from the database and reloads the broker. */
+  syncBrokerAccounts(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(options: { extra?: string[] } = {}): Promise<Harness> {
+  const db = await createTestDatabase({ poolMax: 8 });
+  const ingestAccount = { username: "vakt-ingest", password: randomBytes(12).toString("hex") };
+  const simAccount = { username: "vakt-sim", password: randomBytes(12).toString("hex") };
+  const files = await generateMosquittoFiles(db.pool, [ingestAccount, simAccount]);
+  const broker = await startMosquitto({ passwd: files.passwd, acl: files.acl, extra: options.extra ?? [] });
+  const clients: MqttClient[] = [];
+  return {
+    db,
+    broker,
+    ingestAccount,
+    simAccount,
+    async connectSim(opts = {}) {
+      const c = await mqtt.connectAsync(broker.url, {
+        username: simAccount.username,
+        password: simAccount.password,
+        protocolVersion: 5,
+        reconnectPeriod: 0,
+        ...opts,
+      });
+      clients.push(c);
+      return c;
+    },
+    async syncBrokerAccounts() {
+      const { writeMosquittoFiles } = await import("../broker/mosquitto-files");
+      await writeMosquittoFiles(
+        broker.dir,
+        await generateMosquittoFiles(db.pool, [ingestAccount, simAccount]),
+      );
+      broker.reload();
+    },
+    async close() {
+      await Promise.all(clients.map((c) => c.endAsync(true).catch(() => {})));
+      await broker.stop();
+      await db.drop();
+    },
+  };
+}
+
+/** Polls `probe` until it returns a value other than undefined; fails after `timeoutMs` (a bound, not a measurement). */
+export async function eventually<T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function count(pool: pg.Pool, sql: string, values: unknown[] = []): Promise<number> {
+  const r = await pool.query<{ n: string }>(sql, values);
+  return Number(r.rows[0]?.n ?? 0);
+}
+
+/** LISTENs on a channel and collects payloads. */
+export async function listen(
+  url: string,
+  channel: string,
+): Promise<{ payloads: string[]; close(): Promise<void> }> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const payloads: string[] = [];
+  client.on("notification", (n) => {
+    if (n.channel === channel && n.payload) payloads.push(n.payload);
+  });
+  await client.query(`LISTEN ${channel}`);
+  return { payloads, close: () => client.end() };
+}

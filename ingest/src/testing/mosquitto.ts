@@ -1,0 +1,112 @@
+/**
+ * A real Mosquitto for tests and benchmarks, started from the shipped
+ * `mosquitto/mosquitto.conf` with only paths, the port and the run-as user
+ * rewritten, so tests prove what production runs.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePort } from "@vakt/storage";
+
+export const SHIPPED_MOSQUITTO_CONF = fileURLToPath(
+  new URL("../../mosquitto/mosquitto.conf", import.meta.url),
+);
+export const MOSQUITTO_BIN = process.env.MOSQUITTO_BIN ?? "/usr/sbin/mosquitto";
+
+export interface RunningMosquitto {
+  url: string;
+  port: number;
+  dir: string;
+  process: ChildProcess;
+  logs: string[];
+  /** SIGHUP: re-read passwd/acl. */
+  reload(): void;
+  stop(): Promise<void>;
+}
+
+export interface MosquittoOptions {
+  /** Contents of the passwd and acl files; omitted: anonymous access allowed (for plain references). */
+  passwd?: string;
+  acl?: string;
+  /** Lines appended to the configuration (test-only adjustments). */
+  extra?: string[];
+}
+
+export async function shippedConfigFor(
+  dir: string,
+  port: number,
+  options: MosquittoOptions,
+): Promise<string> {
+  const shipped = await readFile(SHIPPED_MOSQUITTO_CONF, "utf8");
+  const anonymous = options.passwd === undefined;
+  const lines = shipped.split("\n").flatMap((line) => {
+    if (line.startsWith("password_file ")) return anonymous ? [] : [`password_file ${join(dir, "passwd")}`];
+    if (line.startsWith("acl_file "))
+      return anonymous || options.acl === undefined ? [] : [`acl_file ${join(dir, "acl")}`];
+    if (line.startsWith("allow_anonymous ")) return [`allow_anonymous ${anonymous}`];
+    if (line.startsWith("listener ")) return [`listener ${port} 127.0.0.1`];
+    if (line.startsWith("persistence_location ")) return [`persistence_location ${join(dir, "data")}/`];
+    return [line];
+  });
+  // As root, Mosquitto would switch to the mosquitto user, who cannot read a private temp folder.
+  lines.push("user root", ...(options.extra ?? []));
+  return lines.join("\n");
+}
+
+export async function startMosquitto(options: MosquittoOptions = {}): Promise<RunningMosquitto> {
+  const dir = await mkdtemp(join(tmpdir(), "vakt-mosquitto-"));
+  await mkdir(join(dir, "data"));
+  const port = await freePort();
+  if (options.passwd !== undefined) await writeFile(join(dir, "passwd"), options.passwd);
+  if (options.acl !== undefined) await writeFile(join(dir, "acl"), options.acl);
+  const confPath = join(dir, "mosquitto.conf");
+  await writeFile(confPath, await shippedConfigFor(dir, port, options));
+  const logs: string[] = [];
+  const child = spawn(MOSQUITTO_BIN, ["-c", confPath], { stdio: ["ignore", "pipe", "pipe"] });
+  const keep = (b: Buffer) => {
+    logs.push(...b.toString().split("\n").filter(Boolean));
+    if (logs.length > 2_000) logs.splice(0, logs.length - 2_000);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  await waitForPort(port, 10_000, () => child.exitCode !== null).catch((err) => {
+    throw new Error(`mosquitto did not start: ${err.message}\n${logs.join("\n")}`);
+  });
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    dir,
+    process: child,
+    logs,
+    reload: () => child.kill("SIGHUP"),
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill("SIGTERM");
+        await exited;
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function waitForPort(port: number, timeoutMs: number, failed: () => boolean): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (failed()) throw new Error("process exited");
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, "127.0.0.1");
+      s.once("connect", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`port ${port} not open after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,2 @@
+export * from "./osmand";
+export * from "./owntracks";
