@@ -44,6 +44,8 @@ export interface SimulatorArgs {
 export interface SimulatorStats {
   devices: number;
   connected: number;
+  /** Most devices connected at once during the run. */
+  connectedPeak: number;
   /** Clock time since start. */
   elapsedMs: number;
   sent: {
@@ -139,6 +141,8 @@ export function createSimulator(args: SimulatorArgs): Simulator {
     connectionErrors: 0,
     publishErrors: 0,
     reconnects: 0,
+    connectedNow: 0,
+    connectedPeak: 0,
   };
 
   let startedAtMs: number | undefined;
@@ -270,6 +274,8 @@ export function createSimulator(args: SimulatorArgs): Simulator {
     return new Promise<void>((settle) => {
       let subscribed = false;
       client.on("connect", () => {
+        if (!r.connected) counters.connectedNow++;
+        counters.connectedPeak = Math.max(counters.connectedPeak, counters.connectedNow);
         r.connected = true;
         emit({ type: "connected", serial: r.spec.serial });
         if (!r.booted) {
@@ -308,7 +314,10 @@ export function createSimulator(args: SimulatorArgs): Simulator {
         counters.reconnects++;
       });
       client.on("close", () => {
-        if (r.connected) emit({ type: "disconnected", serial: r.spec.serial });
+        if (r.connected) {
+          counters.connectedNow--;
+          emit({ type: "disconnected", serial: r.spec.serial });
+        }
         r.connected = false;
         // A first attempt that never got through still counts as started.
         if (!r.booted) settle();
@@ -318,11 +327,10 @@ export function createSimulator(args: SimulatorArgs): Simulator {
 
   function stats(): SimulatorStats {
     const sorted = [...counters.latencies].sort((a, b) => a - b);
-    let connected = 0;
-    for (const r of runtimes.values()) if (r.connected) connected++;
     return {
       devices: runtimes.size,
-      connected,
+      connected: counters.connectedNow,
+      connectedPeak: counters.connectedPeak,
       elapsedMs: startedAtMs === undefined ? 0 : clock.now() - startedAtMs,
       sent: { ...counters.sent },
       confirmed: counters.confirmed,
