@@ -79,7 +79,9 @@ export function createApp(deps: ApiDeps) {
   );
   // Form posts from other sites are refused by origin; JSON changes made with the
   // session cookie must also carry the CSRF token (checked in authenticate).
-  app.use("/api/*", csrf({ origin: publicOrigin }));
+  // Bearer-token callers (integrations) carry no ambient credentials, so it does not apply to them.
+  const sameOrigin = csrf({ origin: publicOrigin });
+  app.use("/api/*", (c, next) => (c.req.header("authorization") ? next() : sameOrigin(c, next)));
   app.use("/api/v1/*", authenticate(deps));
 
   app.route("/api/v1/auth", authRoutes(deps));
@@ -121,7 +123,10 @@ export function createApp(deps: ApiDeps) {
     const fromDb = fromDatabaseError(err);
     if (fromDb) return problemResponse(c, fromDb);
     if (err instanceof HTTPException && err.status < 500) {
-      const code = err.status === 403 ? "forbidden" : err.status === 401 ? "unauthenticated" : "bad_request";
+      // Only hono/csrf throws a 403 here.
+      if (err.status === 403)
+        return problemResponse(c, new ApiError("csrf_failed", "Cross-site request refused."));
+      const code = err.status === 401 ? "unauthenticated" : "bad_request";
       return problemResponse(c, new ApiError(code, err.message || undefined));
     }
     (c.get("log") ?? deps.logger).error({ err }, "unhandled error");

@@ -36,7 +36,7 @@ export async function createHarness(overrides: Partial<ApiDeps> = {}): Promise<H
   const mails: Mail[] = [];
   const deps: ApiDeps = {
     pool: db.pool,
-    logger: pino({ level: "silent" }),
+    logger: pino({ level: process.env.VAKT_TEST_LOG ?? "silent" }),
     clock: { now: () => clock.now },
     config: {
       PUBLIC_URL: "http://localhost:3000",
@@ -144,7 +144,10 @@ export class Client {
     const h: Record<string, string> = { "x-test-ip": this.ip, ...headers };
     if (this.cookies.size > 0) h.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
     const csrf = this.cookies.get("vakt_csrf");
-    if (csrf && !["GET", "HEAD"].includes(method) && !("x-csrf-token" in headers)) h["x-csrf-token"] = csrf;
+    const unsafe = !["GET", "HEAD"].includes(method);
+    // Browsers send Origin on every non-GET fetch.
+    if (unsafe && !this.bearer) h.origin = "http://localhost:3000";
+    if (csrf && unsafe && !("x-csrf-token" in headers)) h["x-csrf-token"] = csrf;
     if (this.bearer) h.authorization = `Bearer ${this.bearer}`;
     if (body !== undefined) h["content-type"] = "application/json";
     const res = await this.h.app.request(path, {

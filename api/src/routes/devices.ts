@@ -1,6 +1,143 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import {
+  device,
+  deviceAssign,
+  deviceConfigure,
+  deviceCreate,
+  deviceCredentials,
+  deviceSwap,
+  idParam,
+} from "@vakt/schemas";
+import { requirePermission } from "../auth/middleware";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
+import * as svc from "../services/devices";
+import { callerOf, json, jsonBody, permissionTag, problems, security } from "./common";
 
-export function deviceRoutes(_deps: ApiDeps) {
-  return router();
+export function deviceRoutes(deps: ApiDeps) {
+  return router()
+    .openapi(
+      createRoute({
+        method: "get",
+        path: "/",
+        summary: "Devices in the caller's departments",
+        tags: ["devices"],
+        security,
+        ...permissionTag("device:read"),
+        middleware: [requirePermission("device:read")] as const,
+        responses: { 200: json(z.array(device), "Devices"), ...problems },
+      }),
+      async (c) => c.json(await svc.listDevices(deps, callerOf(c, deps)), 200),
+    )
+    .openapi(
+      createRoute({
+        method: "get",
+        path: "/{id}",
+        summary: "One device",
+        tags: ["devices"],
+        security,
+        ...permissionTag("device:read"),
+        middleware: [requirePermission("device:read")] as const,
+        request: { params: idParam },
+        responses: { 200: json(device, "The device"), ...problems },
+      }),
+      async (c) => c.json(await svc.getDevice(deps, callerOf(c, deps), c.req.valid("param").id), 200),
+    )
+    .openapi(
+      createRoute({
+        method: "post",
+        path: "/",
+        summary: "Provision a device; its MQTT password is shown once",
+        tags: ["devices"],
+        security,
+        ...permissionTag("device:manage"),
+        middleware: [requirePermission("device:manage")] as const,
+        request: jsonBody(deviceCreate),
+        responses: { 201: json(deviceCredentials, "Provisioned"), ...problems },
+      }),
+      async (c) => c.json(await svc.provisionDevice(deps, callerOf(c, deps), c.req.valid("json")), 201),
+    )
+    .openapi(
+      createRoute({
+        method: "post",
+        path: "/{id}/rotate-credentials",
+        summary: "Issue a new MQTT password (shown once); the old one stops working",
+        tags: ["devices"],
+        security,
+        ...permissionTag("device:manage"),
+        middleware: [requirePermission("device:manage")] as const,
+        request: { params: idParam },
+        responses: { 200: json(deviceCredentials, "New credentials"), ...problems },
+      }),
+      async (c) => c.json(await svc.rotateCredentials(deps, callerOf(c, deps), c.req.valid("param").id), 200),
+    )
+    .openapi(
+      createRoute({
+        method: "put",
+        path: "/{id}/recipient",
+        summary: "Assign the device to a recipient, or unassign it (null)",
+        tags: ["devices"],
+        security,
+        ...permissionTag("device:manage"),
+        middleware: [requirePermission("device:manage")] as const,
+        request: { params: idParam, ...jsonBody(deviceAssign) },
+        responses: { 200: json(device, "Assigned"), ...problems },
+      }),
+      async (c) =>
+        c.json(
+          await svc.assignDevice(
+            deps,
+            callerOf(c, deps),
+            c.req.valid("param").id,
+            c.req.valid("json").recipientId,
+          ),
+          200,
+        ),
+    )
+    .openapi(
+      createRoute({
+        method: "post",
+        path: "/{id}/swap",
+        summary: "Replace the device with another, keeping recipient and settings; the old one is retired",
+        tags: ["devices"],
+        security,
+        ...permissionTag("device:manage"),
+        middleware: [requirePermission("device:manage")] as const,
+        request: { params: idParam, ...jsonBody(deviceSwap) },
+        responses: { 200: json(device, "The replacement"), ...problems },
+      }),
+      async (c) =>
+        c.json(
+          await svc.swapDevice(
+            deps,
+            callerOf(c, deps),
+            c.req.valid("param").id,
+            c.req.valid("json").replacementDeviceId,
+          ),
+          200,
+        ),
+    )
+    .openapi(
+      createRoute({
+        method: "put",
+        path: "/{id}/config",
+        summary: "Set the desired configuration; published retained to the device",
+        tags: ["devices"],
+        security,
+        ...permissionTag("device:configure"),
+        middleware: [requirePermission("device:configure")] as const,
+        request: { params: idParam, ...jsonBody(deviceConfigure) },
+        responses: { 200: json(device, "Configured"), ...problems },
+      }),
+      async (c) =>
+        c.json(
+          await svc.configureDevice(
+            deps,
+            callerOf(c, deps),
+            c.req.valid("param").id,
+            c.req.valid("json").settings,
+          ),
+          200,
+        ),
+    );
 }

@@ -1,6 +1,75 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { geofence, geofenceCreate, geofenceUpdate, idParam } from "@vakt/schemas";
+import { requirePermission } from "../auth/middleware";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
+import * as svc from "../services/geofences";
+import { callerOf, json, jsonBody, permissionTag, problems, security } from "./common";
 
-export function geofenceRoutes(_deps: ApiDeps) {
-  return router();
+export function geofenceRoutes(deps: ApiDeps) {
+  return router()
+    .openapi(
+      createRoute({
+        method: "get",
+        path: "/",
+        summary: "A recipient's geofences",
+        tags: ["geofences"],
+        security,
+        ...permissionTag("recipient:read"),
+        middleware: [requirePermission("recipient:read")] as const,
+        request: { query: z.object({ recipientId: z.uuid() }) },
+        responses: { 200: json(z.array(geofence), "Geofences"), ...problems },
+      }),
+      async (c) =>
+        c.json(await svc.listGeofences(deps, callerOf(c, deps), c.req.valid("query").recipientId), 200),
+    )
+    .openapi(
+      createRoute({
+        method: "post",
+        path: "/",
+        summary: "Add a geofence (circle or polygon, optional daily window)",
+        tags: ["geofences"],
+        security,
+        ...permissionTag("geofence:manage"),
+        middleware: [requirePermission("geofence:manage")] as const,
+        request: jsonBody(geofenceCreate.extend({ recipientId: z.uuid() })),
+        responses: { 201: json(geofence, "Created"), ...problems },
+      }),
+      async (c) => c.json(await svc.createGeofence(deps, callerOf(c, deps), c.req.valid("json")), 201),
+    )
+    .openapi(
+      createRoute({
+        method: "patch",
+        path: "/{id}",
+        summary: "Change a geofence",
+        tags: ["geofences"],
+        security,
+        ...permissionTag("geofence:manage"),
+        middleware: [requirePermission("geofence:manage")] as const,
+        request: { params: idParam, ...jsonBody(geofenceUpdate) },
+        responses: { 200: json(geofence, "Updated"), ...problems },
+      }),
+      async (c) =>
+        c.json(
+          await svc.updateGeofence(deps, callerOf(c, deps), c.req.valid("param").id, c.req.valid("json")),
+          200,
+        ),
+    )
+    .openapi(
+      createRoute({
+        method: "delete",
+        path: "/{id}",
+        summary: "Remove a geofence",
+        tags: ["geofences"],
+        security,
+        ...permissionTag("geofence:manage"),
+        middleware: [requirePermission("geofence:manage")] as const,
+        request: { params: idParam },
+        responses: { 204: { description: "Removed" }, ...problems },
+      }),
+      async (c) => {
+        await svc.deleteGeofence(deps, callerOf(c, deps), c.req.valid("param").id);
+        return c.body(null, 204);
+      },
+    );
 }

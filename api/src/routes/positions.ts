@@ -1,6 +1,51 @@
+import { createRoute } from "@hono/zod-openapi";
+import { currentPositions, historyQuery, idParam, positionHistory, reasonQuery } from "@vakt/schemas";
+import { requireAnyPermission } from "../auth/middleware";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
+import * as svc from "../services/positions";
+import { callerOf, json, permissionTag, problems, security } from "./common";
 
-export function positionRoutes(_deps: ApiDeps) {
-  return router();
+export function positionRoutes(deps: ApiDeps) {
+  const caps = svc.capabilitiesLoader(deps);
+  return router()
+    .openapi(
+      createRoute({
+        method: "get",
+        path: "/current",
+        summary: "Latest position of every recipient the caller may see (logged)",
+        tags: ["positions"],
+        security,
+        ...permissionTag(["position:read", "position:locate"]),
+        middleware: [requireAnyPermission("position:read", "position:locate")] as const,
+        request: { query: reasonQuery },
+        responses: { 200: json(currentPositions, "GeoJSON FeatureCollection"), ...problems },
+      }),
+      async (c) =>
+        c.json(await svc.currentPositions(deps, callerOf(c, deps), c.req.valid("query").reason), 200),
+    )
+    .openapi(
+      createRoute({
+        method: "get",
+        path: "/recipients/{id}/history",
+        summary: "One recipient's positions over a time range, downsampled for long ranges (logged)",
+        tags: ["positions"],
+        security,
+        ...permissionTag(["position:read", "position:locate"]),
+        middleware: [requireAnyPermission("position:read", "position:locate")] as const,
+        request: { params: idParam, query: historyQuery },
+        responses: { 200: json(positionHistory, "Positions, oldest first"), ...problems },
+      }),
+      async (c) =>
+        c.json(
+          await svc.positionHistory(
+            deps,
+            callerOf(c, deps),
+            caps,
+            c.req.valid("param").id,
+            c.req.valid("query"),
+          ),
+          200,
+        ),
+    );
 }

@@ -46,7 +46,7 @@ const toUser = (r: UserRow): StaffUser => ({
  */
 function scopeSql(wholeOrganisation: boolean) {
   return wholeOrganisation
-    ? "u.organisation_id = $1"
+    ? "u.organisation_id = $1 AND cardinality($2::uuid[]) >= 0"
     : `u.organisation_id = $1 AND EXISTS (SELECT 1 FROM role_grants g WHERE g.user_id = u.id AND g.department_id = ANY($2::uuid[]))`;
 }
 

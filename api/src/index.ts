@@ -1,0 +1,17 @@
+export { createApp, type VaktApp } from "./app";
+export type {
+  ApiConfig,
+  ApiDeps,
+  Clock,
+  DeviceCommandPublisher,
+  Mail,
+  Mailer,
+  PasswordHashingOptions,
+} from "./deps";
+export { OWASP_ARGON2ID } from "./deps";
+export { ApiError, type ErrorCode, errorCodes } from "./errors";
+export { type Actor, allowedDepartments, type Permission, permissions, rolePermissions } from "./policy";
+export { type DemoSeed, seedDemo } from "./seed";
+export { type RunningApi, startApiServer } from "./server";
+export { verifyActivityLog } from "./services/activity";
+export { createOrganisation } from "./services/organisations";

@@ -1,0 +1,194 @@
+/**
+ * A demo organisation for `npm start`: two districts with sub-departments,
+ * staff in every role (all with the given password), recipients with devices.
+ * Running it again keeps the data, resets the staff passwords and issues new
+ * device secrets (only their hashes are stored, so old ones cannot be shown).
+ */
+
+import type { RoleKey } from "@vakt/schemas";
+import { defaultDeviceSettings } from "@vakt/schemas";
+import {
+  deviceSecretSha256,
+  generateDeviceSecret,
+  mosquittoPasswordHash,
+  withTransaction,
+} from "@vakt/storage";
+import type pg from "pg";
+import { hashPassword } from "./auth/secrets";
+import { OWASP_ARGON2ID, type PasswordHashingOptions } from "./deps";
+
+export interface DemoSeed {
+  organisationId: string;
+  adminEmail: string;
+  staff: { email: string; role: RoleKey; department: string | null }[];
+  devices: { serial: string; secret: string; recipientId: string; departmentId: string }[];
+}
+
+const FIRST = ["Astrid", "Bjørn", "Ingrid", "Olav", "Kari", "Per", "Solveig", "Arne", "Liv", "Knut"];
+const LAST = [
+  "Hansen",
+  "Johansen",
+  "Olsen",
+  "Larsen",
+  "Andersen",
+  "Pedersen",
+  "Nilsen",
+  "Kristiansen",
+  "Jensen",
+  "Berg",
+];
+
+export async function seedDemo(
+  pool: pg.Pool,
+  options: {
+    adminPassword: string;
+    devices?: number;
+    slug?: string;
+    passwordHashing?: PasswordHashingOptions;
+  },
+): Promise<DemoSeed> {
+  const slug = options.slug ?? "demo";
+  const domain = `${slug}.vakt.local`;
+  const deviceCount = options.devices ?? 20;
+  const passwordHash = await hashPassword(options.adminPassword, options.passwordHashing ?? OWASP_ARGON2ID);
+  return withTransaction(pool, async (tx) => {
+    await tx.query("SELECT pg_advisory_xact_lock(hashtext('vakt.seed-demo'))");
+    let org = (await tx.query<{ id: string }>("SELECT id FROM organisations WHERE slug = $1", [slug]))
+      .rows[0];
+    if (!org) {
+      org = (
+        await tx.query<{ id: string }>(
+          `INSERT INTO organisations (name, slug, require_admin_second_factor) VALUES ('Demo kommune', $1, false)
+           RETURNING id`,
+          [slug],
+        )
+      ).rows[0];
+    }
+    if (!org) throw new Error("demo organisation not created");
+    const orgId = org.id;
+
+    const dept = async (name: string, parentId: string | null) => {
+      const existing = await tx.query<{ id: string }>(
+        "SELECT id FROM departments WHERE organisation_id = $1 AND name = $2 AND parent_id IS NOT DISTINCT FROM $3",
+        [orgId, name, parentId],
+      );
+      if (existing.rows[0]) return existing.rows[0].id;
+      const { rows } = await tx.query<{ id: string }>(
+        `WITH fresh AS (SELECT gen_random_uuid() AS id)
+         INSERT INTO departments (id, organisation_id, parent_id, name, ancestry)
+         SELECT fresh.id, $1, $2::uuid, $3,
+                coalesce((SELECT ancestry FROM departments WHERE id = $2::uuid), '{}') || fresh.id FROM fresh
+         RETURNING id`,
+        [orgId, parentId, name],
+      );
+      return rows[0]?.id as string;
+    };
+    const north = await dept("Hjemmetjenesten Nord", null);
+    const zone1 = await dept("Sone 1", north);
+    const zone2 = await dept("Sone 2", north);
+    const south = await dept("Hjemmetjenesten Sør", null);
+    const zone3 = await dept("Sone 3", south);
+    const leaves = [zone1, zone2, zone3];
+
+    const staffPlan: {
+      key: string;
+      first: string;
+      last: string;
+      role: RoleKey;
+      department: string | null;
+    }[] = [
+      { key: "admin", first: "Anne", last: "Admin", role: "org_admin", department: null },
+      { key: "nord.admin", first: "Nils", last: "Nordmann", role: "dept_admin", department: north },
+      { key: "nord.operator", first: "Oda", last: "Operatør", role: "operator", department: north },
+      { key: "sor.operator", first: "Sindre", last: "Sørli", role: "operator", department: south },
+      { key: "sor.locator", first: "Lene", last: "Leter", role: "locator", department: south },
+      { key: "auditor", first: "Rolf", last: "Revisor", role: "auditor", department: null },
+    ];
+    const staff: DemoSeed["staff"] = [];
+    for (const s of staffPlan) {
+      const email = `${s.key}@${domain}`;
+      const { rows } = await tx.query<{ id: string }>(
+        `INSERT INTO staff_users (organisation_id, email, first_name, last_name, password_hash)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (email) DO UPDATE SET password_hash = EXCLUDED.password_hash, status = 'active'
+         RETURNING id`,
+        [orgId, email, s.first, s.last, passwordHash],
+      );
+      const userId = rows[0]?.id as string;
+      await tx.query(
+        `INSERT INTO role_grants (organisation_id, user_id, role, department_id) VALUES ($1, $2, $3, $4)
+         ON CONFLICT DO NOTHING`,
+        [orgId, userId, s.role, s.department],
+      );
+      staff.push({ email, role: s.role, department: s.department });
+    }
+
+    const devices: DemoSeed["devices"] = [];
+    for (let i = 0; i < deviceCount; i++) {
+      const serial = `DEMO-${String(i + 1).padStart(4, "0")}`;
+      const departmentId = leaves[i % leaves.length] as string;
+      const secret = generateDeviceSecret();
+      const existing = (
+        await tx.query<{ id: string; recipient_id: string | null; department_id: string }>(
+          "SELECT id, recipient_id, department_id FROM devices WHERE organisation_id = $1 AND serial = $2",
+          [orgId, serial],
+        )
+      ).rows[0];
+      if (existing?.recipient_id) {
+        await tx.query(
+          "UPDATE devices SET mqtt_secret_sha256 = $2, mqtt_secret_mosquitto = $3 WHERE id = $1",
+          [existing.id, deviceSecretSha256(secret), mosquittoPasswordHash(secret)],
+        );
+        devices.push({
+          serial,
+          secret,
+          recipientId: existing.recipient_id,
+          departmentId: existing.department_id,
+        });
+        continue;
+      }
+      const recipient = (
+        await tx.query<{ id: string }>(
+          `INSERT INTO recipients (organisation_id, department_id, first_name, last_name, birth_date, responder_notes,
+             legal_basis, legal_basis_reference, legal_basis_date)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+          [
+            orgId,
+            departmentId,
+            FIRST[i % FIRST.length],
+            LAST[Math.floor(i / FIRST.length) % LAST.length],
+            `19${30 + (i % 20)}-0${1 + (i % 9)}-1${i % 10}`,
+            i % 3 === 0 ? "Nøkkelboks ved inngangsdøren. Hører dårlig." : "",
+            i % 2 === 0 ? "consent" : "formal_decision",
+            i % 2 === 0 ? null : `VEDTAK-2026-${100 + i}`,
+            "2026-01-15",
+          ],
+        )
+      ).rows[0]?.id as string;
+      if (existing) {
+        await tx.query(
+          `UPDATE devices SET recipient_id = $2, department_id = $3, mqtt_secret_sha256 = $4, mqtt_secret_mosquitto = $5
+            WHERE id = $1`,
+          [existing.id, recipient, departmentId, deviceSecretSha256(secret), mosquittoPasswordHash(secret)],
+        );
+      } else {
+        await tx.query(
+          `INSERT INTO devices (organisation_id, department_id, serial, model, mqtt_secret_sha256, mqtt_secret_mosquitto,
+             recipient_id, desired_config)
+           VALUES ($1, $2, $3, 'vakt-sim', $4, $5, $6, $7)`,
+          [
+            orgId,
+            departmentId,
+            serial,
+            deviceSecretSha256(secret),
+            mosquittoPasswordHash(secret),
+            recipient,
+            JSON.stringify(defaultDeviceSettings),
+          ],
+        );
+      }
+      devices.push({ serial, secret, recipientId: recipient, departmentId });
+    }
+    return { organisationId: orgId, adminEmail: `admin@${domain}`, staff, devices };
+  });
+}

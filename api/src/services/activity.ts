@@ -1,0 +1,159 @@
+import type { ActivityEntry } from "@vakt/schemas";
+import { withTransaction } from "@vakt/storage";
+import { type Caller, logActivity } from "../activity";
+import type { ApiDeps } from "../deps";
+import { type Actor, allowedDepartments, reach } from "../policy";
+import { found } from "./util";
+
+type ActorCaller = Caller & { actor: Actor };
+
+interface LogRow {
+  seq: string;
+  id: string;
+  at: Date;
+  actor_type: ActivityEntry["actorType"];
+  actor_id: string | null;
+  session_id: string | null;
+  action: string;
+  subject_type: string | null;
+  subject_id: string | null;
+  recipient_ids: string[];
+  reason: string | null;
+  details: Record<string, unknown>;
+  ip: string | null;
+}
+const toEntry = (r: LogRow): ActivityEntry => ({
+  seq: Number(r.seq),
+  id: r.id,
+  at: r.at.toISOString(),
+  actorType: r.actor_type,
+  actorId: r.actor_id,
+  sessionId: r.session_id,
+  action: r.action,
+  subjectType: r.subject_type,
+  subjectId: r.subject_id,
+  recipientIds: r.recipient_ids,
+  reason: r.reason,
+  details: r.details,
+  ip: r.ip,
+});
+
+export interface ActivityFilter {
+  userId?: string | undefined;
+  recipientId?: string | undefined;
+  action?: string | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+  limit: number;
+  beforeSeq?: number | undefined;
+}
+
+/**
+ * Auditors over the whole organisation see every row; auditors of departments
+ * see the rows about recipients in those departments.
+ */
+async function scope(deps: ApiDeps, caller: ActorCaller) {
+  const whole = reach(caller.actor, "activity:read").wholeOrganisation;
+  const allowed = whole ? [] : await allowedDepartments(deps.pool, caller.actor, "activity:read");
+  return { whole, allowed };
+}
+
+const SCOPE_SQL = `a.organisation_id = $1 AND ($2::boolean OR a.recipient_ids && ARRAY(
+  SELECT r.id FROM recipients r WHERE r.organisation_id = $1 AND r.department_id = ANY($3::uuid[])))`;
+
+export async function queryActivity(deps: ApiDeps, caller: ActorCaller, f: ActivityFilter) {
+  const s = await scope(deps, caller);
+  const { rows } = await deps.pool.query<LogRow>(
+    `SELECT a.seq, a.id, a.at, a.actor_type, a.actor_id, a.session_id, a.action, a.subject_type, a.subject_id,
+            a.recipient_ids, a.reason, a.details, host(a.ip) AS ip
+       FROM activity_log a
+      WHERE ${SCOPE_SQL}
+        AND ($4::uuid IS NULL OR a.actor_id = $4)
+        AND ($5::uuid IS NULL OR $5 = ANY(a.recipient_ids) OR a.subject_id = $5)
+        AND ($6::text IS NULL OR a.action = $6 OR a.action LIKE $6 || '.%')
+        AND ($7::timestamptz IS NULL OR a.at >= $7)
+        AND ($8::timestamptz IS NULL OR a.at < $8)
+        AND ($9::bigint IS NULL OR a.seq < $9)
+      ORDER BY a.seq DESC LIMIT $10`,
+    [
+      caller.organisationId,
+      s.whole,
+      s.allowed,
+      f.userId ?? null,
+      f.recipientId ?? null,
+      f.action ?? null,
+      f.from ?? null,
+      f.to ?? null,
+      f.beforeSeq ?? null,
+      f.limit,
+    ],
+  );
+  return rows.map(toEntry);
+}
+
+/** "Who has looked at me": every row naming the recipient, for a data-subject access request. */
+export async function recipientActivity(deps: ApiDeps, caller: ActorCaller, recipientId: string) {
+  const allowed = await allowedDepartments(deps.pool, caller.actor, "activity:read");
+  const { rows } = await deps.pool.query<{ id: string }>(
+    "SELECT id FROM recipients WHERE organisation_id = $1 AND department_id = ANY($2::uuid[]) AND id = $3",
+    [caller.organisationId, allowed, recipientId],
+  );
+  found(rows[0], "recipient");
+  return queryActivity(deps, caller, { recipientId, limit: 1000 });
+}
+
+const csvCell = (v: unknown): string => {
+  const s = v === null || v === undefined ? "" : typeof v === "string" ? v : JSON.stringify(v);
+  // Quote everything that needs it; neutralise spreadsheet formulas.
+  const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
+  return /[",\n\r]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+};
+
+export async function exportActivityCsv(deps: ApiDeps, caller: ActorCaller, f: ActivityFilter) {
+  const entries = await queryActivity(deps, caller, f);
+  await withTransaction(deps.pool, (tx) =>
+    logActivity(tx, caller, {
+      action: "activity.exported",
+      details: { filter: { ...f }, rows: entries.length },
+    }),
+  );
+  const header =
+    "seq,at,actor_type,actor_id,session_id,action,subject_type,subject_id,recipient_ids,reason,details,ip";
+  const lines = entries.map((e) =>
+    [
+      e.seq,
+      e.at,
+      e.actorType,
+      e.actorId,
+      e.sessionId,
+      e.action,
+      e.subjectType,
+      e.subjectId,
+      e.recipientIds.join(" "),
+      e.reason,
+      e.details,
+      e.ip,
+    ]
+      .map(csvCell)
+      .join(","),
+  );
+  return `${[header, ...lines].join("\r\n")}\r\n`;
+}
+
+/** Recomputes the organisation's hash chain in the database. */
+export async function verifyActivityLog(db: import("@vakt/storage").Queryable, organisationId: string) {
+  const problems = await db.query<{ seq: string; problem: string }>(
+    "SELECT * FROM vakt_activity_log_verify($1)",
+    [organisationId],
+  );
+  const count = await db.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM activity_log WHERE organisation_id = $1",
+    [organisationId],
+  );
+  const p = problems.rows[0];
+  return {
+    ok: p === undefined,
+    rows: count.rows[0]?.n ?? 0,
+    firstProblem: p ? { seq: Number(p.seq), problem: p.problem } : null,
+  };
+}

@@ -1,0 +1,292 @@
+import { type Device, type DeviceSettings, defaultDeviceSettings, deviceSettings } from "@vakt/schemas";
+import {
+  deviceSecretSha256,
+  generateDeviceSecret,
+  mosquittoPasswordHash,
+  type Queryable,
+  withTransaction,
+} from "@vakt/storage";
+import { type Caller, logActivity } from "../activity";
+import type { ApiDeps } from "../deps";
+import { ApiError } from "../errors";
+import { type Actor, allowedDepartments } from "../policy";
+import { found, inAllowed, iso } from "./util";
+
+type ActorCaller = Caller & { actor: Actor };
+
+interface DeviceRow {
+  id: string;
+  department_id: string;
+  serial: string;
+  imei: string | null;
+  model: string;
+  recipient_id: string | null;
+  desired_config: unknown;
+  desired_config_version: number;
+  reported_config_version: number | null;
+  last_seen_at: Date | null;
+  battery_percent: number | null;
+  online: boolean;
+  retired_at: Date | null;
+}
+const COLUMNS = `id, department_id, serial, imei, model, recipient_id, desired_config, desired_config_version,
+  reported_config_version, last_seen_at, battery_percent, online, retired_at`;
+
+/** Stored configuration merged over the defaults (older rows may hold '{}'). */
+function settingsOf(raw: unknown): DeviceSettings {
+  const parsed = deviceSettings.safeParse({ ...defaultDeviceSettings, ...(raw as object) });
+  return parsed.success ? parsed.data : defaultDeviceSettings;
+}
+
+const toDevice = (r: DeviceRow): Device => ({
+  id: r.id,
+  departmentId: r.department_id,
+  serial: r.serial,
+  imei: r.imei,
+  model: r.model,
+  recipientId: r.recipient_id,
+  desiredConfig: settingsOf(r.desired_config),
+  desiredConfigVersion: r.desired_config_version,
+  reportedConfigVersion: r.reported_config_version,
+  lastSeenAt: iso(r.last_seen_at),
+  batteryPercent: r.battery_percent,
+  online: r.online,
+  retiredAt: iso(r.retired_at),
+});
+
+async function lockDevice(tx: Queryable, caller: ActorCaller, allowed: string[], id: string) {
+  return found(
+    (
+      await tx.query<DeviceRow>(
+        `SELECT ${COLUMNS} FROM devices WHERE organisation_id = $1 AND department_id = ANY($2::uuid[]) AND id = $3
+         FOR UPDATE`,
+        [caller.organisationId, allowed, id],
+      )
+    ).rows[0],
+    "device",
+  );
+}
+
+/** Publishes the desired configuration (retained). A failure is logged: the device gets it on the next change. */
+async function publish(deps: ApiDeps, device: Device) {
+  try {
+    await deps.deviceCommands.publishConfig(device.serial, {
+      v: 1,
+      version: device.desiredConfigVersion,
+      settings: device.desiredConfig,
+    });
+  } catch (err) {
+    deps.logger.error({ err, deviceId: device.id }, "publishing device configuration failed");
+  }
+}
+
+export async function listDevices(deps: ApiDeps, caller: ActorCaller) {
+  const allowed = await allowedDepartments(deps.pool, caller.actor, "device:read");
+  return withTransaction(deps.pool, async (tx) => {
+    const { rows } = await tx.query<DeviceRow>(
+      `SELECT ${COLUMNS} FROM devices WHERE organisation_id = $1 AND department_id = ANY($2::uuid[]) ORDER BY serial`,
+      [caller.organisationId, allowed],
+    );
+    if (caller.actor.kind === "api_token") {
+      const recipientIds = rows.flatMap((r) => (r.recipient_id ? [r.recipient_id] : []));
+      await logActivity(tx, caller, { action: "device.listed", recipientIds });
+    }
+    return rows.map(toDevice);
+  });
+}
+
+export async function getDevice(deps: ApiDeps, caller: ActorCaller, id: string) {
+  const allowed = await allowedDepartments(deps.pool, caller.actor, "device:read");
+  const { rows } = await deps.pool.query<DeviceRow>(
+    `SELECT ${COLUMNS} FROM devices WHERE organisation_id = $1 AND department_id = ANY($2::uuid[]) AND id = $3`,
+    [caller.organisationId, allowed, id],
+  );
+  return toDevice(found(rows[0], "device"));
+}
+
+function newCredentials() {
+  const secret = generateDeviceSecret();
+  return { secret, sha256: deviceSecretSha256(secret), mosquitto: mosquittoPasswordHash(secret) };
+}
+
+export async function provisionDevice(
+  deps: ApiDeps,
+  caller: ActorCaller,
+  input: {
+    departmentId: string;
+    serial: string;
+    imei?: string | undefined;
+    model?: string | undefined;
+    settings?: DeviceSettings | undefined;
+  },
+) {
+  const allowed = await allowedDepartments(deps.pool, caller.actor, "device:manage");
+  inAllowed(allowed, input.departmentId);
+  const creds = newCredentials();
+  const device = await withTransaction(deps.pool, async (tx) => {
+    const { rows } = await tx.query<DeviceRow>(
+      `INSERT INTO devices (organisation_id, department_id, serial, imei, model, mqtt_secret_sha256,
+         mqtt_secret_mosquitto, desired_config, desired_config_version, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9) RETURNING ${COLUMNS}`,
+      [
+        caller.organisationId,
+        input.departmentId,
+        input.serial,
+        input.imei ?? null,
+        input.model ?? "generic",
+        creds.sha256,
+        creds.mosquitto,
+        JSON.stringify(input.settings ?? defaultDeviceSettings),
+        caller.now,
+      ],
+    );
+    const d = toDevice(found(rows[0], "device"));
+    await logActivity(tx, caller, {
+      action: "device.provisioned",
+      subjectType: "device",
+      subjectId: d.id,
+      details: { serial: d.serial, departmentId: d.departmentId },
+    });
+    return d;
+  });
+  await publish(deps, device);
+  return { device, mqttUsername: device.serial, mqttPassword: creds.secret };
+}
+
+export async function rotateCredentials(deps: ApiDeps, caller: ActorCaller, id: string) {
+  const allowed = await allowedDepartments(deps.pool, caller.actor, "device:manage");
+  const creds = newCredentials();
+  const device = await withTransaction(deps.pool, async (tx) => {
+    await lockDevice(tx, caller, allowed, id);
+    const { rows } = await tx.query<DeviceRow>(
+      `UPDATE devices SET mqtt_secret_sha256 = $3, mqtt_secret_mosquitto = $4, updated_at = $5
+        WHERE organisation_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
+      [caller.organisationId, id, creds.sha256, creds.mosquitto, caller.now],
+    );
+    await logActivity(tx, caller, {
+      action: "device.credentials_rotated",
+      subjectType: "device",
+      subjectId: id,
+    });
+    return toDevice(found(rows[0], "device"));
+  });
+  return { device, mqttUsername: device.serial, mqttPassword: creds.secret };
+}
+
+/** Assigns the device to a recipient (it moves to the recipient's department) or unassigns it. */
+export async function assignDevice(
+  deps: ApiDeps,
+  caller: ActorCaller,
+  id: string,
+  recipientId: string | null,
+) {
+  const allowed = await allowedDepartments(deps.pool, caller.actor, "device:manage");
+  return withTransaction(deps.pool, async (tx) => {
+    const before = await lockDevice(tx, caller, allowed, id);
+    if (before.retired_at) throw new ApiError("conflict", "This device is retired.");
+    let departmentId = before.department_id;
+    if (recipientId !== null) {
+      const r = found(
+        (
+          await tx.query<{ department_id: string }>(
+            `SELECT department_id FROM recipients
+              WHERE organisation_id = $1 AND department_id = ANY($2::uuid[]) AND id = $3 AND status = 'active'`,
+            [caller.organisationId, allowed, recipientId],
+          )
+        ).rows[0],
+        "recipient",
+      );
+      departmentId = r.department_id;
+    }
+    const { rows } = await tx.query<DeviceRow>(
+      `UPDATE devices SET recipient_id = $3, department_id = $4, updated_at = $5
+        WHERE organisation_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
+      [caller.organisationId, id, recipientId, departmentId, caller.now],
+    );
+    await logActivity(tx, caller, {
+      action: recipientId ? "device.assigned" : "device.unassigned",
+      subjectType: "device",
+      subjectId: id,
+      recipientIds: [before.recipient_id, recipientId].filter((x): x is string => x !== null),
+      details: { changes: { recipientId: { before: before.recipient_id, after: recipientId } } },
+    });
+    return toDevice(found(rows[0], "device"));
+  });
+}
+
+/**
+ * Replaces a device: the replacement takes over the recipient, department and
+ * settings (with a version above both), and the old device is retired.
+ */
+export async function swapDevice(deps: ApiDeps, caller: ActorCaller, id: string, replacementId: string) {
+  if (id === replacementId) throw new ApiError("bad_request", "A device cannot replace itself.");
+  const allowed = await allowedDepartments(deps.pool, caller.actor, "device:manage");
+  const replacement = await withTransaction(deps.pool, async (tx) => {
+    const old = await lockDevice(tx, caller, allowed, id);
+    const next = await lockDevice(tx, caller, allowed, replacementId);
+    if (old.retired_at || next.retired_at)
+      throw new ApiError("conflict", "A retired device cannot be swapped.");
+    if (next.recipient_id) throw new ApiError("conflict", "The replacement is already assigned to someone.");
+    await tx.query(
+      "UPDATE devices SET recipient_id = NULL, retired_at = $3, updated_at = $3 WHERE organisation_id = $1 AND id = $2",
+      [caller.organisationId, id, caller.now],
+    );
+    const { rows } = await tx.query<DeviceRow>(
+      `UPDATE devices SET recipient_id = $3, department_id = $4, desired_config = $5,
+              desired_config_version = greatest($6::int, desired_config_version) + 1, updated_at = $7
+        WHERE organisation_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
+      [
+        caller.organisationId,
+        replacementId,
+        old.recipient_id,
+        old.department_id,
+        JSON.stringify(settingsOf(old.desired_config)),
+        old.desired_config_version,
+        caller.now,
+      ],
+    );
+    await logActivity(tx, caller, {
+      action: "device.swapped",
+      subjectType: "device",
+      subjectId: id,
+      recipientIds: old.recipient_id ? [old.recipient_id] : [],
+      details: { replacementId, retired: id },
+    });
+    return toDevice(found(rows[0], "device"));
+  });
+  await publish(deps, replacement);
+  return replacement;
+}
+
+export async function configureDevice(
+  deps: ApiDeps,
+  caller: ActorCaller,
+  id: string,
+  settings: DeviceSettings,
+) {
+  const allowed = await allowedDepartments(deps.pool, caller.actor, "device:configure");
+  const device = await withTransaction(deps.pool, async (tx) => {
+    const before = await lockDevice(tx, caller, allowed, id);
+    if (before.retired_at) throw new ApiError("conflict", "This device is retired.");
+    const { rows } = await tx.query<DeviceRow>(
+      `UPDATE devices SET desired_config = $3, desired_config_version = desired_config_version + 1, updated_at = $4
+        WHERE organisation_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
+      [caller.organisationId, id, JSON.stringify(settings), caller.now],
+    );
+    const after = toDevice(found(rows[0], "device"));
+    await logActivity(tx, caller, {
+      action: "device.configured",
+      subjectType: "device",
+      subjectId: id,
+      recipientIds: before.recipient_id ? [before.recipient_id] : [],
+      details: {
+        version: after.desiredConfigVersion,
+        before: settingsOf(before.desired_config),
+        after: after.desiredConfig,
+      },
+    });
+    return after;
+  });
+  await publish(deps, device);
+  return device;
+}

@@ -1,0 +1,173 @@
+/**
+ * Position reads. Every read writes its activity-log row in the same
+ * transaction as the query: who, which recipients, which range, and the reason
+ * (required when the caller may see the recipient only as a locator).
+ */
+import { detectCapabilities, type StorageCapabilities, timeBucketSql, withTransaction } from "@vakt/storage";
+import { type Caller, logActivity } from "../activity";
+import type { ApiDeps } from "../deps";
+import { ApiError } from "../errors";
+import { type Actor, allowedDepartments } from "../policy";
+import { isPseudonymous, recipientIdFor } from "./recipients";
+import { found } from "./util";
+
+type ActorCaller = Caller & { actor: Actor };
+
+/** A position older than this is not "current". */
+const CURRENT_WITHIN_DAYS = 30;
+/** Fixes come at most every 10 s; buckets narrower than that gain nothing. */
+const MIN_BUCKET_SECONDS = 10;
+const MAX_RANGE_DAYS = 400;
+
+/**
+ * Departments whose positions the caller may read for this request: those
+ * with position:read, plus those with position:locate when a reason is given.
+ */
+async function positionScope(deps: ApiDeps, caller: ActorCaller, reason: string | undefined) {
+  const read = await allowedDepartments(deps.pool, caller.actor, "position:read");
+  const locate = await allowedDepartments(deps.pool, caller.actor, "position:locate");
+  if (reason !== undefined) return [...new Set([...read, ...locate])];
+  if (read.length === 0 && locate.length > 0) {
+    throw new ApiError("reason_required", "Say why you look up this position (the reason is logged).", {
+      errors: [{ path: "reason", message: "required for locators" }],
+    });
+  }
+  return read;
+}
+
+export function capabilitiesLoader(deps: ApiDeps) {
+  let caps: Promise<StorageCapabilities> | undefined = deps.capabilities
+    ? Promise.resolve(deps.capabilities)
+    : undefined;
+  return () => {
+    caps ??= detectCapabilities(deps.pool).catch((err) => {
+      caps = undefined;
+      throw err;
+    });
+    return caps;
+  };
+}
+
+interface CurrentRow {
+  id: string;
+  first_name: string;
+  last_name: string;
+  department_id: string;
+  time: Date;
+  lat: number;
+  lon: number;
+  accuracy_m: number | null;
+  source: string;
+  battery_percent: number | null;
+}
+
+export async function currentPositions(deps: ApiDeps, caller: ActorCaller, reason: string | undefined) {
+  const scope = await positionScope(deps, caller, reason);
+  const since = new Date(caller.now.getTime() - CURRENT_WITHIN_DAYS * 86_400_000);
+  return withTransaction(deps.pool, async (tx) => {
+    const { rows } = await tx.query<CurrentRow>(
+      `SELECT r.id, r.first_name, r.last_name, r.department_id,
+              p.time, p.lat, p.lon, p.accuracy_m, p.source, p.battery_percent
+         FROM recipients r
+         CROSS JOIN LATERAL (
+           SELECT time, lat, lon, accuracy_m, source, battery_percent FROM positions
+            WHERE recipient_id = r.id AND organisation_id = r.organisation_id AND time > $3 AND time <= $4
+            ORDER BY time DESC LIMIT 1) p
+        WHERE r.organisation_id = $1 AND r.department_id = ANY($2::uuid[]) AND r.status = 'active'
+          AND r.restricted_at IS NULL
+        ORDER BY r.id`,
+      [caller.organisationId, scope, since, caller.now],
+    );
+    await logActivity(tx, caller, {
+      action: "position.current_viewed",
+      recipientIds: rows.map((r) => r.id),
+      reason: reason ?? null,
+      details: { count: rows.length },
+    });
+    const pseudo = isPseudonymous(caller.actor);
+    return {
+      type: "FeatureCollection" as const,
+      features: rows.map((r) => ({
+        type: "Feature" as const,
+        geometry: { type: "Point" as const, coordinates: [r.lon, r.lat] as [number, number] },
+        properties: {
+          recipientId: recipientIdFor(deps, caller.actor, caller.organisationId, r.id),
+          name: pseudo ? null : `${r.first_name} ${r.last_name}`,
+          departmentId: r.department_id,
+          time: r.time.toISOString(),
+          accuracyM: r.accuracy_m,
+          source: r.source,
+          batteryPercent: r.battery_percent,
+        },
+      })),
+    };
+  });
+}
+
+export async function positionHistory(
+  deps: ApiDeps,
+  caller: ActorCaller,
+  caps: () => Promise<StorageCapabilities>,
+  recipientId: string,
+  q: { from: string; to: string; maxPoints: number; reason?: string | undefined },
+) {
+  const from = new Date(q.from);
+  const to = new Date(q.to);
+  const rangeS = (to.getTime() - from.getTime()) / 1000;
+  if (!(rangeS > 0) || rangeS > MAX_RANGE_DAYS * 86_400) {
+    throw new ApiError("validation_failed", `from must be before to, at most ${MAX_RANGE_DAYS} days apart.`, {
+      errors: [{ path: "to", message: "after from, within the allowed range" }],
+    });
+  }
+  const scope = await positionScope(deps, caller, q.reason);
+  const bucketSeconds = Math.ceil(rangeS / q.maxPoints);
+  const bucketed = bucketSeconds > MIN_BUCKET_SECONDS;
+  const capabilities = bucketed ? await caps() : undefined;
+  return withTransaction(deps.pool, async (tx) => {
+    found(
+      (
+        await tx.query(
+          `SELECT 1 FROM recipients WHERE organisation_id = $1 AND department_id = ANY($2::uuid[]) AND id = $3
+             AND restricted_at IS NULL`,
+          [caller.organisationId, scope, recipientId],
+        )
+      ).rows[0],
+      "recipient",
+    );
+    const { rows } = capabilities
+      ? await tx.query<{ time: Date; lat: number; lon: number; accuracy_m: number | null }>(
+          `SELECT ${timeBucketSql(capabilities, 5)} AS time, avg(lat) AS lat, avg(lon) AS lon,
+                  max(accuracy_m) AS accuracy_m
+             FROM positions
+            WHERE organisation_id = $1 AND recipient_id = $2 AND time >= $3 AND time < $4
+            GROUP BY 1 ORDER BY 1`,
+          [caller.organisationId, recipientId, from, to, `${bucketSeconds} seconds`],
+        )
+      : await tx.query<{ time: Date; lat: number; lon: number; accuracy_m: number | null }>(
+          `SELECT time, lat, lon, accuracy_m FROM positions
+            WHERE organisation_id = $1 AND recipient_id = $2 AND time >= $3 AND time < $4
+            ORDER BY time LIMIT $5`,
+          [caller.organisationId, recipientId, from, to, q.maxPoints],
+        );
+    await logActivity(tx, caller, {
+      action: "position.history_viewed",
+      subjectType: "recipient",
+      subjectId: recipientId,
+      recipientIds: [recipientId],
+      reason: q.reason ?? null,
+      details: { from: from.toISOString(), to: to.toISOString(), points: rows.length },
+    });
+    return {
+      recipientId: recipientIdFor(deps, caller.actor, caller.organisationId, recipientId),
+      from: from.toISOString(),
+      to: to.toISOString(),
+      bucketSeconds: bucketed ? bucketSeconds : null,
+      points: rows.map((r) => ({
+        time: r.time.toISOString(),
+        lat: Number(r.lat),
+        lon: Number(r.lon),
+        accuracyM: r.accuracy_m === null ? null : Number(r.accuracy_m),
+      })),
+    };
+  });
+}
