@@ -12,7 +12,7 @@ Devices (one of):
   --generate <N>          N generated devices (serials SIM-000001...; for brokers without credentials)
   --scenario <file>       play a scripted scenario (its own devices; credentials from --devices <file>)
   --centre <lat,lon[,m]>  town centre for generated homes (repeatable; default Oslo, Bergen, Trondheim, Tromsø)
-  --write-devices <file>  write the generated list (to provision the same devices in the platform)
+  --write-devices <file>  write the generated list and exit (to provision the same devices first)
 
 Run:
   --url <mqtt url>        broker (default $MQTT_URL or mqtt://localhost:1883)

@@ -115,6 +115,7 @@ async function main(argv: string[]): Promise<number> {
   if (devices && args["write-devices"]) {
     await writeFile(args["write-devices"], `${JSON.stringify(devices, null, 2)}\n`);
     logger.info({ file: args["write-devices"], devices: devices.length }, "devices file written");
+    return 0;
   }
   logger.info({ mqttUrl, seed, devices: devices?.length, speed: args.speed ?? 1 }, "starting");
 

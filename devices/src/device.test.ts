@@ -257,3 +257,15 @@ describe("device: downlink", () => {
     expect(out.notes).toContainEqual({ type: "config_applied", version: 4 });
   });
 });
+
+describe("device: schedule", () => {
+  it("keeps a fixed reporting rhythm when ticks come a little late", () => {
+    const d = device({ tracking: true, reportIntervalS: 10, heartbeatIntervalS: 3600 });
+    d.boot(T0);
+    // Ticks every 999 ms: a schedule restarted from each tick would slip to one report per 10.989 s.
+    const out = run(d, T0, T0 + 999_000, 999);
+    const n = ofKind(out, "position").length;
+    expect(n).toBeGreaterThanOrEqual(99);
+    expect(n).toBeLessThanOrEqual(101);
+  });
+});

@@ -231,11 +231,11 @@ export class SimulatedDevice {
     if (nowMs >= this.nextHeartbeatMs) {
       this.emit(out, nowMs, this.statusUplink(nowMs));
       if (!tracking) this.emit(out, nowMs, this.positionUplink(nowMs));
-      this.nextHeartbeatMs = nowMs + this.settings.heartbeatIntervalS * 1000;
+      this.nextHeartbeatMs = nextDue(this.nextHeartbeatMs, this.settings.heartbeatIntervalS * 1000, nowMs);
     }
     if (tracking && nowMs >= this.nextPositionMs) {
       this.emit(out, nowMs, this.positionUplink(nowMs));
-      this.nextPositionMs = nowMs + this.settings.reportIntervalS * 1000;
+      this.nextPositionMs = nextDue(this.nextPositionMs, this.settings.reportIntervalS * 1000, nowMs);
     }
     return out;
   }
@@ -511,6 +511,12 @@ export class SimulatedDevice {
     if (cancels) message.cancels = cancels;
     return { kind: "alarm", payload: JSON.stringify(message), id: message.id, alarmType: type };
   }
+}
+
+/** The next time on a fixed schedule (ticks arriving a little late do not drift it), never in the past. */
+function nextDue(dueMs: number, intervalMs: number, nowMs: number): number {
+  const next = dueMs + intervalMs;
+  return next > nowMs ? next : nowMs + intervalMs;
 }
 
 function emptyOutput(): Output {
