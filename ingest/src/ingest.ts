@@ -124,7 +124,7 @@ export function createIngest(options: CreateIngestOptions): Ingest {
     get httpPort() {
       return http?.port;
     },
-    backlog: () => writer.backlog,
+    backlog: () => writer.backlog + pipeline.resolvingCount,
     async start() {
       const databaseUrl =
         options.databaseUrl ??

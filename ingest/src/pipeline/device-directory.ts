@@ -134,8 +134,7 @@ export class DeviceDirectory {
       const retry = () => {
         if (retried || this.stopped) return;
         retried = true;
-        // Changes made while disconnected were not heard: start over.
-        this.invalidate();
+        // Changes made while disconnected were not heard: the cache is cleared once listening again.
         setTimeout(() => void connect().catch(() => {}), 1_000).unref();
       };
       client.on("error", () => {});

@@ -25,6 +25,11 @@ export class Pipeline {
 
   constructor(private readonly o: PipelineOptions) {}
 
+  /** Messages waiting for their device look-up (the database being away). */
+  get resolvingCount(): number {
+    return this.resolving.size;
+  }
+
   /** A device-contract message (vakt/v1/d/...). */
   accept(topic: string, payload: Buffer, transport: Transport, ack: () => void): boolean {
     const parsed = parseDeviceTopic(topic);

@@ -1,0 +1,48 @@
+/** Runs the real ingest process (`src/main.ts` via tsx) as a child, for crash tests. */
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { freePort } from "@vakt/storage";
+
+const ingestDir = fileURLToPath(new URL("../..", import.meta.url));
+
+export interface IngestChild {
+  process: ChildProcess;
+  httpPort: number;
+  output: string[];
+  exited: Promise<number | null>;
+}
+
+export async function spawnIngest(env: Record<string, string>): Promise<IngestChild> {
+  const httpPort = await freePort();
+  const output: string[] = [];
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    cwd: ingestDir,
+    env: {
+      PATH: process.env.PATH ?? "",
+      LOG_LEVEL: "warn",
+      INGEST_HTTP_PORT: String(httpPort),
+      INGEST_HTTP_HOST: "127.0.0.1",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const keep = (b: Buffer) => {
+    output.push(b.toString());
+    if (output.length > 500) output.splice(0, output.length - 500);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  // Ready when /healthz says the MQTT session is up.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`ingest exited early:\n${output.join("")}`);
+    const ok = await fetch(`http://127.0.0.1:${httpPort}/healthz`)
+      .then((r) => r.ok)
+      .catch(() => false);
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error(`ingest not healthy:\n${output.join("")}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { process: child, httpPort, output, exited };
+}
