@@ -188,3 +188,36 @@ export async function loggedIn(h: Harness, email: string) {
   await c.login(email);
   return c;
 }
+
+/** A recipient with a device in a department, inserted directly. */
+export async function addRecipient(h: Harness, org: TestOrg, departmentId: string, name = "Person") {
+  const { rows } = await h.db.pool.query<{ id: string }>(
+    `INSERT INTO recipients (organisation_id, department_id, first_name, last_name, birth_date, legal_basis)
+     VALUES ($1, $2, $3, 'Testesen', '1940-05-06', 'consent') RETURNING id`,
+    [org.organisationId, departmentId, name],
+  );
+  const recipientId = rows[0]?.id as string;
+  const dev = await h.db.pool.query<{ id: string }>(
+    `INSERT INTO devices (organisation_id, department_id, serial, recipient_id) VALUES ($1, $2, $3, $4) RETURNING id`,
+    [org.organisationId, departmentId, `T-${randomBytes(6).toString("hex")}`, recipientId],
+  );
+  return { recipientId, deviceId: dev.rows[0]?.id as string };
+}
+
+/** `count` fixes every `stepS` seconds ending at `end`, around Oslo. */
+export async function addPositions(
+  h: Harness,
+  org: TestOrg,
+  r: { recipientId: string; deviceId: string },
+  end: Date,
+  count: number,
+  stepS: number,
+) {
+  await h.db.pool.query(
+    `INSERT INTO positions (time, device_id, organisation_id, recipient_id, message_id, lat, lon, accuracy_m, source)
+     SELECT $4::timestamptz - make_interval(secs => i * $5::int), $2, $1, $3, 'm' || i,
+            59.9 + (i % 100) * 0.0001, 10.7 + (i % 50) * 0.0001, 8, 'gps'
+       FROM generate_series(0, $6::int - 1) AS i`,
+    [org.organisationId, r.deviceId, r.recipientId, end, stepS, count],
+  );
+}

@@ -31,10 +31,16 @@ async function main() {
           : `BROKEN  ${org.slug}: row ${result.firstProblem?.seq}: ${result.firstProblem?.problem} (${result.rows} rows)`,
       );
     }
-    process.exitCode = broken > 0 ? 1 : 0;
+    return broken > 0 ? 1 : 0;
   } finally {
     await pool.end();
   }
 }
 
-void main();
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(2);
+  },
+);
