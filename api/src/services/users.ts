@@ -5,7 +5,7 @@ import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { type Actor, allowedDepartments, type Grant, reach } from "../policy";
 import { createInvitation } from "./auth";
-import { changeSet, found, iso } from "./util";
+import { changeSet, found, inAllowed, iso } from "./util";
 
 type ActorCaller = Caller & { actor: Actor };
 
@@ -87,9 +87,14 @@ function checkGrantable(
         },
       );
     }
-    if (g.departmentId === null ? !whole : !whole && !allowed.includes(g.departmentId)) {
-      throw new ApiError("forbidden", "A grant is outside the departments you manage.");
+    if (g.departmentId === null && !whole) {
+      throw new ApiError(
+        "forbidden",
+        "Only organisation administrators grant roles over the whole organisation.",
+      );
     }
+    // `allowed` lists every department of the organisation when the reach is whole.
+    if (g.departmentId !== null) inAllowed(allowed, g.departmentId);
   }
 }
 
