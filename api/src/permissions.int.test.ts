@@ -588,7 +588,7 @@ describe("permission matrix", () => {
     const bundle = await h.app.request("/api/docs/assets/swagger-ui-bundle.js");
     expect(bundle.status).toBe(200);
     expect((await bundle.text()).length).toBeGreaterThan(100_000);
-    const doc = await (await h.app.request("/api/openapi.json")).json();
+    const doc = (await (await h.app.request("/api/openapi.json")).json()) as { openapi: string };
     expect(doc.openapi).toBe("3.1.0");
   });
 
