@@ -12,6 +12,7 @@ import { DeviceDirectory } from "./pipeline/device-directory";
 import { Pipeline } from "./pipeline/pipeline";
 import type { AlarmOutcome } from "./pipeline/store";
 import { BatchWriter } from "./pipeline/writer";
+import { Supervisor } from "./supervisor/supervisor";
 import { OWNTRACKS_SUBSCRIPTION, owntracksDecision } from "./trackers/owntracks";
 
 export type IngestConfig = Pick<
@@ -53,6 +54,10 @@ export interface CreateIngestOptions {
   /** Concurrent batch commits (default 3). */
   maxConcurrentBatches?: number;
   metrics?: IngestMetrics;
+  /** Derive platform alarms (no contact, low battery, geofences, outdated position). Default true. */
+  supervise?: boolean;
+  /** Supervisor tick (default 30 s). */
+  superviseIntervalMs?: number;
 }
 
 export interface Ingest {
@@ -61,6 +66,7 @@ export interface Ingest {
   stop(): Promise<void>;
   readonly metrics: IngestMetrics;
   readonly directory: DeviceDirectory;
+  readonly supervisor: Supervisor;
   /** The HTTP port actually bound (when HTTP is on). */
   readonly httpPort: number | undefined;
   /** Messages received and not yet acknowledged. */
@@ -115,12 +121,21 @@ export function createIngest(options: CreateIngestOptions): Ingest {
   if (owntracks)
     subscriptions.push(shared ? `$share/${group}/${OWNTRACKS_SUBSCRIPTION}` : OWNTRACKS_SUBSCRIPTION);
 
+  const supervisor = new Supervisor({
+    pool: options.pool,
+    logger,
+    metrics,
+    now,
+    ...(options.superviseIntervalMs !== undefined ? { intervalMs: options.superviseIntervalMs } : {}),
+  });
+
   let http: { port: number; close(): Promise<void> } | undefined;
   const wantHttp = options.http ?? config.INGEST_HTTP_PORT !== undefined;
 
   return {
     metrics,
     directory,
+    supervisor,
     get httpPort() {
       return http?.port;
     },
@@ -163,9 +178,11 @@ export function createIngest(options: CreateIngestOptions): Ingest {
         },
       });
       await consumer.start();
+      if (options.supervise ?? true) supervisor.start();
       logger.info({ subscriptions, clientId: config.INGEST_CLIENT_ID }, "ingest started");
     },
     async stop() {
+      await supervisor.stop();
       consumer?.pause();
       await pipeline.stop();
       await writer.drain();
