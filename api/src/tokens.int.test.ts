@@ -38,7 +38,7 @@ describe("API tokens", () => {
     await addPositions(h, org, inA, h.clock.now, 1, 60);
     const { client, token, secret } = await tokenClient(admin, {
       name: "Integration",
-      permissions: ["recipient:read", "position:read"],
+      permissions: ["recipient:read", "position:read", "device:read"],
       departmentIds: [org.departments.a],
     });
     const stored = await h.db.pool.query("SELECT token_sha256 FROM api_tokens WHERE id = $1", [token.id]);
@@ -55,6 +55,8 @@ describe("API tokens", () => {
     expect((await client.get("/api/v1/recipients")).body[0].id).toBe(r.id); // stable
     const positions = await client.get("/api/v1/positions/current");
     expect(positions.body.features[0].properties).toMatchObject({ recipientId: r.id, name: null });
+    const devices = await client.get("/api/v1/devices");
+    expect(devices.body.map((d: { recipientId: string }) => d.recipientId)).toEqual([r.id]);
 
     const log = await h.db.pool.query(
       "SELECT actor_type, actor_id, action, recipient_ids FROM activity_log WHERE organisation_id = $1 AND actor_type = 'api_token' ORDER BY seq",
@@ -64,6 +66,7 @@ describe("API tokens", () => {
       "recipient.listed",
       "recipient.listed",
       "position.current_viewed",
+      "device.listed",
     ]);
     expect(log.rows[0]).toMatchObject({ actor_id: token.id, recipient_ids: [inA.recipientId] });
   });

@@ -10,6 +10,7 @@ import { type Caller, logActivity } from "../activity";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { type Actor, allowedDepartments } from "../policy";
+import { isPseudonymous, recipientIdFor } from "./recipients";
 import { found, inAllowed, iso } from "./util";
 
 type ActorCaller = Caller & { actor: Actor };
@@ -91,7 +92,7 @@ export async function listDevices(deps: ApiDeps, caller: ActorCaller) {
       const recipientIds = rows.flatMap((r) => (r.recipient_id ? [r.recipient_id] : []));
       await logActivity(tx, caller, { action: "device.listed", recipientIds });
     }
-    return rows.map(toDevice);
+    return rows.map((r) => forCaller(deps, caller, toDevice(r)));
   });
 }
 
@@ -101,7 +102,14 @@ export async function getDevice(deps: ApiDeps, caller: ActorCaller, id: string) 
     `SELECT ${COLUMNS} FROM devices WHERE organisation_id = $1 AND department_id = ANY($2::uuid[]) AND id = $3`,
     [caller.organisationId, allowed, id],
   );
-  return toDevice(found(rows[0], "device"));
+  return forCaller(deps, caller, toDevice(found(rows[0], "device")));
+}
+
+/** Pseudonymous tokens see the recipient's pseudonym, as everywhere else. */
+function forCaller(deps: ApiDeps, caller: ActorCaller, d: Device): Device {
+  return d.recipientId && isPseudonymous(caller.actor)
+    ? { ...d, recipientId: recipientIdFor(deps, caller.actor, caller.organisationId, d.recipientId) }
+    : d;
 }
 
 function newCredentials() {

@@ -112,7 +112,8 @@ export const device = z.object({
   serial: z.string(),
   imei: z.string().nullable(),
   model: z.string(),
-  recipientId: z.uuid().nullable(),
+  /** A pseudonym (not a uuid) when read with a pseudonymous API token. */
+  recipientId: z.string().nullable(),
   desiredConfig: deviceSettings,
   desiredConfigVersion: z.number().int(),
   reportedConfigVersion: z.number().int().nullable(),
