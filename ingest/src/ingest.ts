@@ -2,7 +2,14 @@
  * The ingest service: MQTT consumer -> decisions -> batched, idempotent
  * commits -> PUBACK, plus the HTTP side (health, metrics, OsmAnd).
  */
-import { type AckMessage, downlinkTopic, type IngestEnv, ingestSubscription } from "@vakt/schemas";
+import {
+  type AckMessage,
+  downlinkTopic,
+  type IngestEnv,
+  ingestSubscription,
+  parseDeviceTopic,
+  uplinkTopic,
+} from "@vakt/schemas";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { startIngestHttp } from "./http/server";
@@ -80,6 +87,7 @@ export function createIngest(options: CreateIngestOptions): Ingest {
   const metrics = options.metrics ?? createMetrics();
   const directory = new DeviceDirectory(options.pool, { now });
   let consumer: MqttConsumer | undefined;
+  let alarmConsumer: MqttConsumer | undefined;
 
   const tellDevices = (alarms: AlarmOutcome[]) => {
     for (const a of alarms) {
@@ -90,7 +98,9 @@ export function createIngest(options: CreateIngestOptions): Ingest {
         alarmId: a.alarmId,
         at: now(),
       };
-      consumer?.publish(downlinkTopic(a.device.serial, "ack"), JSON.stringify(ack), { qos: 1 });
+      (alarmConsumer ?? consumer)?.publish(downlinkTopic(a.device.serial, "ack"), JSON.stringify(ack), {
+        qos: 1,
+      });
     }
   };
   const writer = new BatchWriter({
@@ -114,9 +124,12 @@ export function createIngest(options: CreateIngestOptions): Ingest {
 
   const shared = options.sharedSubscription ?? true;
   const group = config.INGEST_SHARE_GROUP;
-  const subscriptions = [
-    shared ? ingestSubscription(group) : ingestSubscription(group).replace(/^\$share\/[^/]+\//, ""),
-  ];
+  const unshare = (filter: string) => filter.replace(/^\$share\/[^/]+\//, "");
+  const subscriptions = [shared ? ingestSubscription(group) : unshare(ingestSubscription(group))];
+  // Alarms also arrive on a session of their own, so they never queue behind a backlog of positions;
+  // the main session lets its copy go.
+  const alarmFilter = uplinkTopic("+", "alarm");
+  const alarmSubscriptions = [shared ? `$share/${group}/${alarmFilter}` : alarmFilter];
   const owntracks = options.owntracks ?? true;
   if (owntracks)
     subscriptions.push(shared ? `$share/${group}/${OWNTRACKS_SUBSCRIPTION}` : OWNTRACKS_SUBSCRIPTION);
@@ -152,7 +165,10 @@ export function createIngest(options: CreateIngestOptions): Ingest {
           logger,
           metrics,
           pipeline,
-          health: () => ({ mqtt: consumer?.connected ?? false, backlog: writer.backlog }),
+          health: () => ({
+            mqtt: (consumer?.connected ?? false) && (alarmConsumer?.connected ?? false),
+            backlog: writer.backlog,
+          }),
         });
       }
       consumer = new MqttConsumer({
@@ -172,11 +188,27 @@ export function createIngest(options: CreateIngestOptions): Ingest {
             pipeline.acceptWith(serial, ack, (lookup, at) =>
               owntracksDecision(topic, payload, at, lookup, config.INGEST_MAX_PAYLOAD_BYTES),
             );
+          } else if (isAlarmTopic(topic)) {
+            ack();
           } else {
             pipeline.accept(topic, payload, "mqtt", ack);
           }
         },
       });
+      alarmConsumer = new MqttConsumer({
+        url: options.mqttUrl,
+        clientId: `${config.INGEST_CLIENT_ID}-alarms`,
+        ...(options.mqttUsername !== undefined ? { username: options.mqttUsername } : {}),
+        ...(options.mqttPassword !== undefined ? { password: options.mqttPassword } : {}),
+        subscriptions: alarmSubscriptions,
+        protocolVersion: options.protocolVersion ?? 5,
+        receiveMaximum: 1_000,
+        logger: logger.child({ session: "alarms" }),
+        onMessage: (topic, payload, ack) => {
+          pipeline.accept(topic, payload, "mqtt", ack);
+        },
+      });
+      await alarmConsumer.start();
       await consumer.start();
       if (options.supervise ?? true) supervisor.start();
       logger.info({ subscriptions, clientId: config.INGEST_CLIENT_ID }, "ingest started");
@@ -184,12 +216,19 @@ export function createIngest(options: CreateIngestOptions): Ingest {
     async stop() {
       await supervisor.stop();
       consumer?.pause();
+      alarmConsumer?.pause();
       await pipeline.stop();
       await writer.drain();
       await consumer?.stop();
+      await alarmConsumer?.stop();
       await http?.close();
       await directory.close();
       logger.info("ingest stopped");
     },
   };
+}
+
+function isAlarmTopic(topic: string): boolean {
+  const t = parseDeviceTopic(topic);
+  return t.ok && t.direction === "up" && t.kind === "alarm";
 }

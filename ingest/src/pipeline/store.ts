@@ -31,10 +31,14 @@ export interface AlarmOutcome {
 export interface BatchInput {
   stores: StoreDecision[];
   deadLetters: DeadLetterRow[];
+  /** Which per-device updates to write (default all); see DeviceRowThrottle. */
+  deviceFilter?: (update: DeviceUpdate) => boolean;
 }
 
 export interface BatchResult {
   alarms: AlarmOutcome[];
+  /** The device rows this batch updated. */
+  devicesWritten: DeviceUpdate[];
   positionsInserted: number;
   events: number;
 }
@@ -65,8 +69,9 @@ export async function writeBatch(client: pg.ClientBase, batch: BatchInput): Prom
       if (outcome.created || outcome.ackStatus === "cancelled") events++;
     }
   }
-  events += await updateDevices(client, batch.stores);
-  return { alarms, positionsInserted, events };
+  const devices = await updateDevices(client, batch.stores, batch.deviceFilter);
+  events += devices.events;
+  return { alarms, positionsInserted, events, devicesWritten: devices.written };
 }
 
 async function insertDeadLetters(client: pg.ClientBase, rows: DeadLetterRow[]): Promise<void> {
@@ -250,7 +255,7 @@ async function cancelDeviceAlarm(
   return { device, messageId, alarmId: row.id, created: false, ackStatus: "cancelled" };
 }
 
-interface DeviceUpdate {
+export interface DeviceUpdate {
   device: DeviceRef;
   seen: DeviceSeen;
 }
@@ -261,7 +266,11 @@ interface DeviceUpdate {
  * that came online or whose battery or charging changed. Rows are locked in id
  * order, so concurrent batches cannot deadlock on them.
  */
-async function updateDevices(client: pg.ClientBase, stores: StoreDecision[]): Promise<number> {
+async function updateDevices(
+  client: pg.ClientBase,
+  stores: StoreDecision[],
+  filter: ((u: DeviceUpdate) => boolean) | undefined,
+): Promise<{ events: number; written: DeviceUpdate[] }> {
   const byDevice = new Map<string, DeviceUpdate>();
   for (const s of stores) {
     const prev = byDevice.get(s.device.id);
@@ -275,7 +284,9 @@ async function updateDevices(client: pg.ClientBase, stores: StoreDecision[]): Pr
     prev.seen.charging = s.seen.charging ?? prev.seen.charging;
     prev.seen.reportedConfig = s.seen.reportedConfig ?? prev.seen.reportedConfig;
   }
-  const updates = [...byDevice.values()].sort((a, b) => (a.device.id < b.device.id ? -1 : 1));
+  const updates = [...byDevice.values()]
+    .filter((u) => filter?.(u) ?? true)
+    .sort((a, b) => (a.device.id < b.device.id ? -1 : 1));
   let events = 0;
   if (updates.length > 0) {
     const changed = await client.query<{ id: string }>(
@@ -316,5 +327,52 @@ async function updateDevices(client: pg.ClientBase, stores: StoreDecision[]): Pr
       events++;
     }
   }
-  return events;
+  return { events, written: updates };
+}
+
+/**
+ * Keeps ingest from rewriting every device row in every batch: a device's
+ * row is updated when something in it changes (battery, charging, online,
+ * reported configuration) or when its last_seen_at is older than
+ * `refreshMs`. At tens of thousands of positions a second this turns one
+ * row lock per device per batch into one per device every few seconds.
+ */
+export class DeviceRowThrottle {
+  private readonly written = new Map<
+    string,
+    { at: number; battery: number | null; charging: boolean | null; online: boolean }
+  >();
+
+  constructor(private readonly refreshMs = 10_000) {}
+
+  readonly wants = (u: DeviceUpdate): boolean => {
+    const w = this.written.get(u.device.id);
+    if (!w) return true;
+    const s = u.seen;
+    return (
+      s.reportedConfig !== null ||
+      s.online !== w.online ||
+      (s.batteryPct !== null && Math.round(s.batteryPct) !== w.battery) ||
+      (s.charging !== null && s.charging !== w.charging) ||
+      (s.at > 0 && s.at - w.at >= this.refreshMs)
+    );
+  };
+
+  /** After commit: remember what the rows now hold. */
+  record(written: DeviceUpdate[]): void {
+    for (const { device, seen } of written) {
+      const prev = this.written.get(device.id);
+      this.written.set(device.id, {
+        at: seen.at > 0 ? seen.at : (prev?.at ?? 0),
+        battery: seen.batteryPct !== null ? Math.round(seen.batteryPct) : (prev?.battery ?? null),
+        charging: seen.charging ?? prev?.charging ?? null,
+        online: seen.online,
+      });
+    }
+  }
+
+  forget(deviceId?: string): void {
+    if (deviceId === undefined) this.written.clear();
+    else this.written.delete(deviceId);
+  }
 }

@@ -16,7 +16,7 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import type { IngestMetrics } from "../metrics";
 import { type DeadLetterRow, type Decision, payloadExcerpt, rowsOf, type StoreDecision } from "./decide";
-import { type AlarmOutcome, type BatchInput, writeBatch } from "./store";
+import { type AlarmOutcome, type BatchInput, DeviceRowThrottle, writeBatch } from "./store";
 
 export interface PendingMessage {
   decision: Decision;
@@ -60,6 +60,8 @@ export class BatchWriter {
   private unacked = 0;
   /** Batches holding alarms commit in order, so a cancellation finds the alarm it cancels. */
   private alarmChain: Promise<void> = Promise.resolve();
+  private alarmCommits = 0;
+  private readonly deviceRows = new DeviceRowThrottle();
 
   constructor(private readonly options: BatchWriterOptions) {
     this.maxConcurrent = options.maxConcurrent ?? 3;
@@ -72,13 +74,34 @@ export class BatchWriter {
   }
 
   add(message: PendingMessage): void {
-    this.pending.push(message);
     this.unacked++;
-    this.pendingRows += rowsOf(message.decision);
     this.options.metrics.pendingMessages.set(this.unacked);
-    const urgent = message.decision.kind === "store" && message.decision.alarm !== null;
-    if (urgent || this.pendingRows >= this.options.maxRows) this.flush();
+    if (message.decision.kind === "store" && message.decision.alarm !== null) {
+      // Alarms take their own lane: committed at once, never waiting for a batch or a commit slot.
+      this.startCommit([message]);
+      return;
+    }
+    this.pending.push(message);
+    this.pendingRows += rowsOf(message.decision);
+    if (this.pendingRows >= this.options.maxRows) this.flush();
     else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.options.maxWaitMs);
+  }
+
+  private startCommit(items: PendingMessage[]): void {
+    this.inFlight++;
+    const p = this.commit(items).finally(() => {
+      this.inFlight--;
+      this.inFlightBatches.delete(p);
+      if (this.pending.length > 0) {
+        const full = this.pendingRows >= this.options.maxRows;
+        if (full || this.stopping) this.flush();
+        else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.options.maxWaitMs);
+      }
+      if (this.inFlight === 0 && this.pending.length === 0) {
+        for (const w of this.idleWaiters.splice(0)) w();
+      }
+    });
+    this.inFlightBatches.add(p);
   }
 
   /** Closes the open batch now (if a commit slot is free; otherwise when one frees up). */
@@ -87,24 +110,14 @@ export class BatchWriter {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    while (this.pending.length > 0 && this.inFlight < this.maxConcurrent) {
-      const items = this.takeBatch();
-      this.inFlight++;
-      const p = this.commit(items).finally(() => {
-        this.inFlight--;
-        this.inFlightBatches.delete(p);
-        if (this.pending.length > 0) {
-          const full = this.pendingRows >= this.options.maxRows;
-          const hasAlarm = this.pending.some((m) => m.decision.kind === "store" && m.decision.alarm);
-          if (full || hasAlarm || this.stopping) this.flush();
-          else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.options.maxWaitMs);
-        }
-        if (this.inFlight === 0 && this.pending.length === 0) {
-          for (const w of this.idleWaiters.splice(0)) w();
-        }
-      });
-      this.inFlightBatches.add(p);
+    while (this.pending.length > 0 && this.batchesInFlight() < this.maxConcurrent) {
+      this.startCommit(this.takeBatch());
     }
+  }
+
+  /** Commit slots taken by ordinary batches (alarm commits do not count). */
+  private batchesInFlight(): number {
+    return this.inFlight - this.alarmCommits;
   }
 
   private takeBatch(): PendingMessage[] {
@@ -135,7 +148,9 @@ export class BatchWriter {
     this.options.metrics.lagSeconds.set(Math.max(0, (this.now() - oldest) / 1000));
     let attempt = 0;
     let releaseAlarmTurn = () => {};
-    if (items.some((m) => m.decision.kind === "store" && m.decision.alarm)) {
+    const isAlarm = items.some((m) => m.decision.kind === "store" && m.decision.alarm);
+    if (isAlarm) {
+      this.alarmCommits++;
       const previous = this.alarmChain;
       this.alarmChain = new Promise<void>((resolve) => {
         releaseAlarmTurn = resolve;
@@ -145,6 +160,7 @@ export class BatchWriter {
     try {
       await this.commitAttempts(items, log, started, attempt);
     } finally {
+      if (isAlarm) this.alarmCommits--;
       releaseAlarmTurn();
     }
   }
@@ -185,7 +201,10 @@ export class BatchWriter {
   /** One transaction for the batch; on a data error, one per message, the refused ones as dead letters. */
   private async writeSplitting(items: PendingMessage[], log: Logger): Promise<AlarmOutcome[]> {
     try {
-      const result = await withTransaction(this.options.pool, (c) => writeBatch(c, toBatch(items)));
+      const result = await withTransaction(this.options.pool, (c) =>
+        writeBatch(c, { ...toBatch(items), deviceFilter: this.deviceRows.wants }),
+      );
+      this.deviceRows.record(result.devicesWritten);
       this.options.metrics.positionsStored.inc(result.positionsInserted);
       return result.alarms;
     } catch (err) {

@@ -1,0 +1,313 @@
+/**
+ * Ingest benchmark: `npm run bench -w @vakt/ingest`. Prints figures; asserts nothing.
+ *
+ * One run, same machine, same rows:
+ *   1. bare broker: publishers -> Mosquitto (shipped config) -> a plain QoS 1 subscriber
+ *   2. raw COPY of the same position rows into PostgreSQL
+ *   3. ingest, one fix per message: publishers -> Mosquitto -> ingest -> PostgreSQL
+ *   4. ingest, ten fixes per message
+ *   5. alarm publish-to-commit latency (NOTIFY arrival) while (3) runs
+ *
+ * Environment: BENCH_DATABASE_URL (a server to create a scratch database on;
+ * default: an embedded PostgreSQL), BENCH_MESSAGES (default 100000),
+ * BENCH_DEVICES (default 1000), BENCH_CONNECTIONS (default 8).
+ */
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { fileURLToPath } from "node:url";
+import { EVENTS_CHANNEL, uplinkTopic } from "@vakt/schemas";
+import { startEmbeddedPostgres } from "@vakt/storage";
+import { createTestDatabase } from "@vakt/storage/testing";
+import mqtt from "mqtt";
+import pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
+import pino from "pino";
+import { generateMosquittoFiles } from "../src/broker/mosquitto-files";
+import { createIngest } from "../src/ingest";
+import { startMosquitto } from "../src/testing/mosquitto";
+
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 100_000);
+const DEVICES = Number(process.env.BENCH_DEVICES ?? 1_000);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
+const BATCHED_MESSAGES = Math.round(MESSAGES / 5);
+const ingestDir = fileURLToPath(new URL("..", import.meta.url));
+const logger = pino({ level: process.env.LOG_LEVEL ?? "warn" });
+
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+const line = (label: string, value: string) => console.log(`${label.padEnd(44)} ${value}`);
+
+async function main() {
+  let stopPg: (() => Promise<void>) | undefined;
+  let serverUrl = process.env.BENCH_DATABASE_URL;
+  if (!serverUrl) {
+    const dir = await mkdtemp(join(tmpdir(), "vakt-bench-pg-"));
+    const server = await startEmbeddedPostgres({ dataDir: dir, persistent: false });
+    serverUrl = server.url;
+    stopPg = async () => {
+      await server.stop();
+      await rm(dir, { recursive: true, force: true });
+    };
+  }
+  const db = await createTestDatabase({ serverUrl, poolMax: 8 });
+  const pool = db.pool;
+  const service = { username: "vakt-ingest", password: "bench-secret" };
+  const files = await generateMosquittoFiles(pool, [service]);
+  const broker = await startMosquitto({ passwd: files.passwd, acl: files.acl });
+  const caps = await pool.query<{ ts: boolean; v: string }>(
+    "SELECT vakt_has_timescaledb() AS ts, current_setting('server_version') AS v",
+  );
+  console.log(
+    `ingest benchmark: ${fmt(MESSAGES)} messages, ${DEVICES} devices, ${CONNECTIONS} publisher connections, ` +
+      `PostgreSQL ${caps.rows[0]?.v}${caps.rows[0]?.ts ? " + TimescaleDB" : ""}, Mosquitto (shipped config)`,
+  );
+
+  const org = await pool.query<{ id: string }>(
+    "INSERT INTO organisations (name, slug) VALUES ('Bench', 'bench') RETURNING id",
+  );
+  const orgId = org.rows[0]?.id as string;
+  const dept = await pool.query<{ id: string }>(
+    `INSERT INTO departments (id, organisation_id, name, ancestry)
+     SELECT g, $1, 'Bench', ARRAY[g] FROM gen_random_uuid() g RETURNING id`,
+    [orgId],
+  );
+  const deptId = dept.rows[0]?.id as string;
+  const makeDevices = async (prefix: string) => {
+    const r = await pool.query<{ id: string; serial: string }>(
+      `INSERT INTO devices (organisation_id, department_id, serial)
+       SELECT $1, $2, $3 || g FROM generate_series(1, $4) g RETURNING id, serial`,
+      [orgId, deptId, prefix, DEVICES],
+    );
+    return r.rows;
+  };
+  const setSingle = await makeDevices("single-");
+  const setBatched = await makeDevices("batch-");
+  const setCopy = await makeDevices("copy-");
+  const alarmDevice = (await makeDevices("alarm-")).slice(0, 1)[0] as { id: string; serial: string };
+  const base = Date.now() - 3 * 86_400_000;
+
+  const publish = (serials: string[], messages: number, fixes: number, tag: string) =>
+    new Promise<{ seconds: number }>((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          "bench/publisher.ts",
+          `--url=${broker.url}`,
+          `--username=${service.username}`,
+          `--password=${service.password}`,
+          `--serials=${serials.join(",")}`,
+          `--messages=${messages}`,
+          `--fixes=${fixes}`,
+          `--connections=${CONNECTIONS}`,
+          `--base=${base}`,
+          `--tag=${tag}`,
+        ],
+        { cwd: ingestDir, stdio: ["ignore", "pipe", "inherit"] },
+      );
+      let out = "";
+      child.stdout.on("data", (b) => {
+        out += b;
+      });
+      child.once("exit", (code) =>
+        code === 0 ? resolve(JSON.parse(out.trim())) : reject(new Error(`publisher ${code}`)),
+      );
+    });
+
+  // 1. Bare broker to a plain QoS 1 subscriber.
+  {
+    const sub = await mqtt.connectAsync(broker.url, {
+      ...service,
+      protocolVersion: 5,
+      clientId: "bench-plain",
+      clean: true,
+      properties: { receiveMaximum: 10_000 },
+    });
+    let received = 0;
+    let done: () => void = () => {};
+    const all = new Promise<void>((r) => {
+      done = r;
+    });
+    sub.on("message", () => {
+      if (++received === MESSAGES) done();
+    });
+    await sub.subscribeAsync("vakt/v1/d/+/up/+", { qos: 1 });
+    const t0 = performance.now();
+    await publish(
+      setCopy.map((d) => d.serial),
+      MESSAGES,
+      1,
+      "bare",
+    );
+    await all;
+    const seconds = (performance.now() - t0) / 1000;
+    await sub.endAsync();
+    bareRate = MESSAGES / seconds;
+    line("bare broker (publish -> plain subscriber)", `${fmt(bareRate)} msg/s (${seconds.toFixed(2)} s)`);
+  }
+
+  // 2. Raw COPY of the same rows.
+  {
+    const client = await pool.connect();
+    const t0 = performance.now();
+    const stream = client.query(
+      copyFrom(
+        "COPY positions (time, device_id, organisation_id, message_id, lat, lon, accuracy_m, source, battery_percent) FROM STDIN",
+      ),
+    );
+    async function* rows() {
+      const chunk: string[] = [];
+      for (let n = 0; n < MESSAGES; n++) {
+        const d = setCopy[n % DEVICES] as { id: string };
+        const k = Math.floor(n / DEVICES);
+        const t = new Date(base + k * 1_000).toISOString();
+        chunk.push(`${t}\t${d.id}\t${orgId}\tm${n}\t59.9\t10.7\t8\tgps\t80\n`);
+        if (chunk.length === 5_000) yield chunk.splice(0).join("");
+      }
+      if (chunk.length) yield chunk.join("");
+    }
+    await pipeline(rows, stream);
+    const seconds = (performance.now() - t0) / 1000;
+    client.release();
+    copyRate = MESSAGES / seconds;
+    line("raw COPY into positions", `${fmt(copyRate)} rows/s (${seconds.toFixed(2)} s)`);
+  }
+
+  const ingest = createIngest({
+    pool,
+    databaseUrl: db.url,
+    mqttUrl: broker.url,
+    mqttUsername: service.username,
+    mqttPassword: service.password,
+    logger,
+    config: { INGEST_CLIENT_ID: "bench-ingest", INGEST_SHARE_GROUP: "bench" },
+    http: false,
+    supervise: false,
+  });
+  await ingest.start();
+  const stored = async (deviceSet: { id: string }[]) => {
+    const r = await pool.query<{ n: string }>(
+      "SELECT count(*) n FROM positions WHERE device_id = ANY($1::uuid[])",
+      [deviceSet.map((d) => d.id)],
+    );
+    return Number(r.rows[0]?.n);
+  };
+  const waitStored = async (deviceSet: { id: string }[], expected: number) => {
+    // Cheap progress signal first (the counter), then the exact count in the database.
+    while (((await ingest.metrics.positionsStored.get()).values[0]?.value ?? 0) < expected + storedBefore) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    storedBefore += expected;
+    return stored(deviceSet);
+  };
+  let storedBefore = 0;
+
+  // 3. Ingest, one fix per message, with alarms on the side.
+  {
+    const listener = new pg.Client({ connectionString: db.url });
+    await listener.connect();
+    await listener.query(`LISTEN ${EVENTS_CHANNEL}`);
+    const sentAt = new Map<string, number>();
+    const latencies: number[] = [];
+    const alarmIdToMessage = new Map<string, string>();
+    listener.on("notification", async (n) => {
+      const arrived = performance.now();
+      const e = JSON.parse(n.payload ?? "{}");
+      if (e.kind !== "alarm.raised") return;
+      alarmIdToMessage.set(e.alarmId, String(arrived));
+    });
+    const alarmPub = await mqtt.connectAsync(broker.url, { ...service, protocolVersion: 5 });
+    let alarmsSent = 0;
+    let loadDone = false;
+    const alarmLoop = (async () => {
+      while (!loadDone) {
+        const id = `al${alarmsSent++}`;
+        sentAt.set(id, performance.now());
+        await alarmPub.publishAsync(
+          uplinkTopic(alarmDevice.serial, "alarm"),
+          JSON.stringify({ v: 1, id, t: Date.now() - 1_000, type: "sos" }),
+          { qos: 1 },
+        );
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    })();
+    const t0 = performance.now();
+    await publish(
+      setSingle.map((d) => d.serial),
+      MESSAGES,
+      1,
+      "s",
+    );
+    const published = (performance.now() - t0) / 1000;
+    const n = await waitStored(setSingle, MESSAGES);
+    const seconds = (performance.now() - t0) / 1000;
+    loadDone = true;
+    await alarmLoop;
+    // Match NOTIFY arrivals to publishes through the stored alarms.
+    while (alarmIdToMessage.size < alarmsSent) await new Promise((r) => setTimeout(r, 20));
+    const rows = await pool.query<{ id: string; device_message_id: string }>(
+      "SELECT id, device_message_id FROM alarms WHERE device_id = $1",
+      [alarmDevice.id],
+    );
+    for (const r of rows.rows) {
+      const arrived = Number(alarmIdToMessage.get(r.id));
+      const sent = sentAt.get(r.device_message_id);
+      if (sent !== undefined && Number.isFinite(arrived)) latencies.push(arrived - sent);
+    }
+    await alarmPub.endAsync();
+    await listener.end();
+    const rate = n / seconds;
+    line(
+      "ingest, 1 fix/message: positions stored",
+      `${fmt(rate)} /s (${fmt(n)} rows in ${seconds.toFixed(2)} s)`,
+    );
+    line("  publishers done after", `${published.toFixed(2)} s`);
+    line("  ratio to bare broker", `${(rate / bareRate).toFixed(2)} (aim 0.7)`);
+    line("  ratio to raw COPY", `${(rate / copyRate).toFixed(2)}`);
+    latencies.sort((a, b) => a - b);
+    const q = (p: number) =>
+      latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN;
+    line(
+      "  alarm publish -> commit (NOTIFY), under load",
+      `p50 ${q(0.5).toFixed(1)} ms, p99 ${q(0.99).toFixed(1)} ms (${latencies.length} alarms)`,
+    );
+  }
+
+  // 4. Ingest, ten fixes per message.
+  {
+    const t0 = performance.now();
+    await publish(
+      setBatched.map((d) => d.serial),
+      BATCHED_MESSAGES,
+      10,
+      "b",
+    );
+    const n = await waitStored(setBatched, BATCHED_MESSAGES * 10);
+    const seconds = (performance.now() - t0) / 1000;
+    const rate = n / seconds;
+    line(
+      "ingest, 10 fixes/message: positions stored",
+      `${fmt(rate)} /s (${fmt(n)} rows in ${seconds.toFixed(2)} s, ${fmt(BATCHED_MESSAGES / seconds)} msg/s)`,
+    );
+    line("  ratio to raw COPY", `${(rate / copyRate).toFixed(2)} (aim 0.3)`);
+  }
+
+  const batches = await ingest.metrics.batchRows.get();
+  const sum = batches.values.find((v) => v.metricName === "vakt_ingest_batch_rows_sum")?.value ?? 0;
+  const cnt = batches.values.find((v) => v.metricName === "vakt_ingest_batch_rows_count")?.value ?? 1;
+  line("mean rows per batch", `${(sum / cnt).toFixed(0)} over ${fmt(cnt)} batches`);
+
+  await ingest.stop();
+  await broker.stop();
+  await db.drop();
+  await stopPg?.();
+}
+
+let bareRate = 0;
+let copyRate = 0;
+const started = performance.now();
+await main();
+console.log(`(run took ${((performance.now() - started) / 1000).toFixed(1)} s)`);
