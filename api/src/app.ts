@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { serveStatic } from "@hono/node-server/serve-static";
 import type { Context } from "hono";
 import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
@@ -68,7 +69,7 @@ export function createApp(deps: ApiDeps) {
     secureHeaders({
       contentSecurityPolicy: {
         defaultSrc: ["'self'"],
-        imgSrc: ["'self'", "data:"],
+        imgSrc: ["'self'", "data:", ...tileSource(deps.config.TILE_URL)],
         styleSrc: ["'self'", "'unsafe-inline'"],
         frameAncestors: ["'none'"],
       },
@@ -114,6 +115,7 @@ export function createApp(deps: ApiDeps) {
   mountDocs(app);
 
   app.get("/api/healthz", (c) => c.json({ ok: true }));
+  if (deps.config.WEB_DIST_DIR) mountWebConsole(app, deps.config.WEB_DIST_DIR, deps.config.TILE_URL);
 
   app.notFound((c) =>
     problemResponse(c, new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}.`)),
@@ -172,4 +174,39 @@ function mountDocs(app: ReturnType<typeof router>) {
     }
     return c.body(body, 200, { "content-type": type, "cache-control": "public, max-age=86400" });
   });
+}
+
+/** Where map tiles come from, for the Content-Security-Policy (`{s}` subdomains become a wildcard). */
+export function tileSource(tileUrl: string | undefined): string[] {
+  if (!tileUrl) return [];
+  const m = /^(https?:\/\/[^/]+)/.exec(tileUrl.replaceAll("{s}", "*"));
+  return m?.[1] ? [m[1]] : [];
+}
+
+const escapeHtml = (s: string) =>
+  s.replace(
+    /[&<>"']/g,
+    (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[ch] ?? ch,
+  );
+
+/**
+ * Serves the built console: its files, and index.html (with the tile URL in a
+ * meta tag) for every other path that is not under /api, so client-side routes work.
+ */
+function mountWebConsole(app: ReturnType<typeof router>, dir: string, tileUrl: string | undefined) {
+  let index: string | undefined;
+  const indexHtml = async () => {
+    if (index === undefined) {
+      const raw = await readFile(join(dir, "index.html"), "utf8");
+      const meta = tileUrl ? `<meta name="vakt-tile-url" content="${escapeHtml(tileUrl)}">` : "";
+      index = raw.replace("</head>", `${meta}</head>`);
+    }
+    return index;
+  };
+  app.get("/", async (c) => c.html(await indexHtml()));
+  app.get("/index.html", async (c) => c.html(await indexHtml()));
+  app.use("/*", async (c, next) =>
+    c.req.path.startsWith("/api/") ? next() : serveStatic({ root: dir })(c, next),
+  );
+  app.get("*", async (c, next) => (c.req.path.startsWith("/api/") ? next() : c.html(await indexHtml())));
 }

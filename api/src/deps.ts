@@ -32,7 +32,9 @@ export interface PasswordHashingOptions {
 export type ApiConfig = Pick<
   ApiEnv,
   "PUBLIC_URL" | "SESSION_IDLE_MINUTES" | "SESSION_ABSOLUTE_HOURS" | "PSEUDONYM_KEY" | "NODE_ENV"
->;
+> &
+  /** The built web console, served at / when set; its map tiles come from TILE_URL. */
+  Partial<Pick<ApiEnv, "WEB_DIST_DIR" | "TILE_URL">>;
 
 export interface ApiDeps {
   pool: pg.Pool;

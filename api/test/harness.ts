@@ -13,6 +13,13 @@ import type { ApiDeps, Mail, PasswordHashingOptions } from "../src/deps";
 
 export const TEST_HASHING: PasswordHashingOptions = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
 export const PASSWORD = "correct horse battery staple";
+export const TEST_CONFIG: ApiDeps["config"] = {
+  PUBLIC_URL: "http://localhost:3000",
+  SESSION_IDLE_MINUTES: 30,
+  SESSION_ABSOLUTE_HOURS: 12,
+  PSEUDONYM_KEY: "test-pseudonym-key-0123456789abcdef",
+  NODE_ENV: "test",
+};
 
 export interface Harness {
   db: TestDatabase;
@@ -38,13 +45,7 @@ export async function createHarness(overrides: Partial<ApiDeps> = {}): Promise<H
     pool: db.pool,
     logger: pino({ level: process.env.VAKT_TEST_LOG ?? "silent" }),
     clock: { now: () => clock.now },
-    config: {
-      PUBLIC_URL: "http://localhost:3000",
-      SESSION_IDLE_MINUTES: 30,
-      SESSION_ABSOLUTE_HOURS: 12,
-      PSEUDONYM_KEY: "test-pseudonym-key-0123456789abcdef",
-      NODE_ENV: "test",
-    },
+    config: TEST_CONFIG,
     deviceCommands: {
       async publishConfig(serial, message) {
         published.push({ serial, message });
