@@ -459,6 +459,12 @@ export async function requestPasswordReset(deps: ApiDeps, email: string, ip: str
   );
   const user = rows[0];
   if (!user) return;
+  // One mail a minute at most, so the endpoint cannot be used to flood someone's inbox.
+  const recent = await deps.pool.query(
+    "SELECT 1 FROM password_resets WHERE user_id = $1 AND created_at > $2::timestamptz - interval '1 minute'",
+    [user.id, now],
+  );
+  if (recent.rowCount) return;
   const token = newToken("vakt_rst");
   await withTransaction(deps.pool, async (tx) => {
     await tx.query("DELETE FROM password_resets WHERE user_id = $1", [user.id]);

@@ -196,6 +196,7 @@ export async function updateUser(
     phone?: string | null;
     status?: "active" | "disabled";
     grants?: Grant[];
+    resetSecondFactor?: true;
   },
 ) {
   const allowed = await allowedDepartments(deps.pool, caller.actor, "user:manage");
@@ -220,7 +221,15 @@ export async function updateUser(
     );
     if (input.grants) await replaceGrants(tx, caller, id, input.grants);
     // Disabling or changing grants ends the user's sessions, so it takes effect at once.
-    if (input.status === "disabled") await tx.query("DELETE FROM sessions WHERE user_id = $1", [id]);
+    if (input.resetSecondFactor) {
+      await tx.query(
+        "UPDATE staff_users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL WHERE id = $1",
+        [id],
+      );
+    }
+    if (input.status === "disabled" || input.resetSecondFactor) {
+      await tx.query("DELETE FROM sessions WHERE user_id = $1", [id]);
+    }
     const after = toUser(
       found((await tx.query<UserRow>(`${SELECT_USERS} WHERE u.id = $1`, [id])).rows[0], "user"),
     );
@@ -228,7 +237,10 @@ export async function updateUser(
       action: "user.updated",
       subjectType: "staff_user",
       subjectId: id,
-      details: { changes: changeSet(before, after, ["firstName", "lastName", "phone", "email"]) },
+      details: {
+        changes: changeSet(before, after, ["firstName", "lastName", "phone", "email"]),
+        ...(input.resetSecondFactor ? { secondFactorReset: true } : {}),
+      },
     });
     return after;
   });

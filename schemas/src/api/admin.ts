@@ -72,6 +72,8 @@ export const staffUserUpdate = z
     phone: z.string().trim().max(32).nullable(),
     status: z.enum(["active", "disabled"]),
     grants: z.array(grant).min(1).max(50),
+    /** For a lost phone: removes the authenticator; the user enrols again at the next login. */
+    resetSecondFactor: z.literal(true),
   })
   .partial();
 
