@@ -184,6 +184,9 @@ async function main() {
     mqttPassword: service.password,
     logger,
     config: { INGEST_CLIENT_ID: "bench-ingest", INGEST_SHARE_GROUP: "bench" },
+    ...(process.env.BENCH_RECEIVE_MAXIMUM
+      ? { mqttReceiveMaximum: Number(process.env.BENCH_RECEIVE_MAXIMUM) }
+      : {}),
     http: false,
     supervise: false,
   });
@@ -293,6 +296,36 @@ async function main() {
       `${fmt(rate)} /s (${fmt(n)} rows in ${seconds.toFixed(2)} s, ${fmt(BATCHED_MESSAGES / seconds)} msg/s)`,
     );
     line("  ratio to raw COPY", `${(rate / copyRate).toFixed(2)} (aim 0.3)`);
+  }
+
+  // 5. Alarm latency with no other load.
+  {
+    const listener = new pg.Client({ connectionString: db.url });
+    await listener.connect();
+    await listener.query(`LISTEN ${EVENTS_CHANNEL}`);
+    const pub = await mqtt.connectAsync(broker.url, { ...service, protocolVersion: 5 });
+    const latencies: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const arrived = new Promise<number>((resolve) =>
+        listener.once("notification", () => resolve(performance.now())),
+      );
+      const sent = performance.now();
+      await pub.publishAsync(
+        uplinkTopic(alarmDevice.serial, "alarm"),
+        JSON.stringify({ v: 1, id: `idle${i}`, t: Date.now() - 1_000, type: "sos" }),
+        { qos: 1 },
+      );
+      latencies.push((await arrived) - sent);
+    }
+    await pub.endAsync();
+    await listener.end();
+    latencies.sort((a, b) => a - b);
+    const q = (p: number) =>
+      latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN;
+    line(
+      "alarm publish -> commit (NOTIFY), idle",
+      `p50 ${q(0.5).toFixed(1)} ms, p99 ${q(0.99).toFixed(1)} ms (50 alarms)`,
+    );
   }
 
   const batches = await ingest.metrics.batchRows.get();

@@ -58,6 +58,12 @@ export interface CreateIngestOptions {
   owntracks?: boolean;
   /** Serve /healthz, /metrics and OsmAnd on INGEST_HTTP_PORT. Default: when the config names a port. */
   http?: boolean;
+  /**
+   * MQTT 5 receive-maximum of the main session: messages in flight to ingest before it acknowledges
+   * (default twice INGEST_BATCH_MAX_ROWS). Larger keeps more commits busy; smaller keeps the event
+   * loop free for the alarm session.
+   */
+  mqttReceiveMaximum?: number;
   /** Concurrent batch commits (default 3). */
   maxConcurrentBatches?: number;
   metrics?: IngestMetrics;
@@ -178,8 +184,7 @@ export function createIngest(options: CreateIngestOptions): Ingest {
         ...(options.mqttPassword !== undefined ? { password: options.mqttPassword } : {}),
         subscriptions,
         protocolVersion: options.protocolVersion ?? 5,
-        // Enough in flight to keep every commit slot busy with a full batch, and the next one filling.
-        receiveMaximum: config.INGEST_BATCH_MAX_ROWS * ((options.maxConcurrentBatches ?? 3) + 1),
+        receiveMaximum: options.mqttReceiveMaximum ?? config.INGEST_BATCH_MAX_ROWS * 2,
         logger,
         onMessage: (topic, payload, ack) => {
           if (topic.startsWith("owntracks/")) {

@@ -7,6 +7,7 @@
  */
 import { EVENTS_CHANNEL, type PlatformEvent } from "@vakt/schemas";
 import type pg from "pg";
+import { copyInto, ensureStaging } from "./copy";
 import type {
   DeadLetterRow,
   DeviceRef,
@@ -96,29 +97,33 @@ async function insertDeadLetters(client: pg.ClientBase, rows: DeadLetterRow[]): 
 }
 
 async function insertPositions(client: pg.ClientBase, rows: PositionRow[]): Promise<number> {
+  await ensureStaging(client);
+  await copyInto(
+    client,
+    "stage_positions",
+    rows.map((r) => [
+      r.time,
+      r.deviceId,
+      r.organisationId,
+      r.recipientId,
+      r.messageId,
+      r.lat,
+      r.lon,
+      r.accuracyM,
+      r.speedMps,
+      r.headingDeg,
+      r.altitudeM,
+      r.source,
+      r.batteryPct,
+    ]),
+  );
   const result = await client.query(
     `INSERT INTO positions (time, device_id, organisation_id, recipient_id, message_id, lat, lon, accuracy_m,
                             speed_mps, heading_deg, altitude_m, source, battery_percent)
-     SELECT ${ts("t")}, dev, org, rec, mid, lat, lon, acc, spd, hdg, alt, src, round(bat)::smallint
-     FROM unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::float8[], $7::float8[],
-                 $8::real[], $9::real[], $10::real[], $11::real[], $12::text[], $13::float8[])
-          AS u(t, dev, org, rec, mid, lat, lon, acc, spd, hdg, alt, src, bat)
+     SELECT ${ts("t")}, device_id, organisation_id, recipient_id, message_id, lat, lon, accuracy_m, speed_mps,
+            heading_deg, altitude_m, source, round(battery)::smallint
+     FROM stage_positions
      ON CONFLICT DO NOTHING`,
-    [
-      rows.map((r) => r.time),
-      rows.map((r) => r.deviceId),
-      rows.map((r) => r.organisationId),
-      rows.map((r) => r.recipientId),
-      rows.map((r) => r.messageId),
-      rows.map((r) => r.lat),
-      rows.map((r) => r.lon),
-      rows.map((r) => r.accuracyM),
-      rows.map((r) => r.speedMps),
-      rows.map((r) => r.headingDeg),
-      rows.map((r) => r.altitudeM),
-      rows.map((r) => r.source),
-      rows.map((r) => r.batteryPct),
-    ],
   );
   return result.rowCount ?? 0;
 }
@@ -146,21 +151,17 @@ async function insertStatuses(client: pg.ClientBase, rows: StatusRow[]): Promise
 }
 
 async function insertRawMessages(client: pg.ClientBase, rows: RawMessageRow[]): Promise<void> {
+  await ensureStaging(client);
+  await copyInto(
+    client,
+    "stage_messages",
+    rows.map((r) => [r.time, r.deviceId, r.organisationId, r.topic, r.messageId, r.kind, r.payloadText]),
+  );
   await client.query(
     `INSERT INTO device_messages (time, device_id, organisation_id, direction, topic, message_id, kind, payload)
-     SELECT ${ts("t")}, dev, org, 'uplink', topic, mid, kind, payload::jsonb
-     FROM unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[])
-          AS u(t, dev, org, topic, mid, kind, payload)
+     SELECT ${ts("t")}, device_id, organisation_id, 'uplink', topic, message_id, kind, payload::jsonb
+     FROM stage_messages
      ON CONFLICT DO NOTHING`,
-    [
-      rows.map((r) => r.time),
-      rows.map((r) => r.deviceId),
-      rows.map((r) => r.organisationId),
-      rows.map((r) => r.topic),
-      rows.map((r) => r.messageId),
-      rows.map((r) => r.kind),
-      rows.map((r) => r.payloadText),
-    ],
   );
 }
 
