@@ -292,4 +292,35 @@ describe("bad input", () => {
       return n === 2 ? n : undefined;
     }, "the next good position");
   });
+
+  it("turns a message the database refuses into a dead letter without holding back its batch", async () => {
+    const org = await makeOrganisation(h.db.pool);
+    const dev = await makeDevice(h.db.pool, org);
+    const t = now() - 5_000;
+    // Valid by the contract, but PostgreSQL text cannot hold a NUL character.
+    const refused = `{"v":1,"id":"nul-1","t":${t},"firmware":"1.0\\u0000beta"}`;
+    await Promise.all([
+      publish(uplinkTopic(dev.serial, "status"), refused),
+      publish(uplinkTopic(dev.serial, "position"), { v: 1, id: "ok-1", fix: { t, lat: 59.9, lon: 10.7 } }),
+      publish(uplinkTopic(dev.serial, "position"), {
+        v: 1,
+        id: "ok-2",
+        fix: { t: t + 1, lat: 59.9, lon: 10.7 },
+      }),
+    ]);
+    const dead = await eventually(async () => {
+      const r = await h.db.pool.query("SELECT reason, device_id FROM dead_letters WHERE device_id = $1", [
+        dev.id,
+      ]);
+      return r.rows.length > 0 ? r.rows : undefined;
+    }, "the refused message");
+    expect(dead).toEqual([{ reason: "storage_rejected", device_id: dev.id }]);
+    await eventually(async () => {
+      const n = await count(h.db.pool, "SELECT count(*) n FROM positions WHERE device_id = $1", [dev.id]);
+      return n === 2 ? n : undefined;
+    }, "both good positions");
+    expect(
+      await count(h.db.pool, "SELECT count(*) n FROM device_status WHERE device_id = $1", [dev.id]),
+    ).toBe(0);
+  });
 });
