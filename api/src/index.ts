@@ -9,6 +9,7 @@ export type {
   PasswordHashingOptions,
 } from "./deps";
 export { OWASP_ARGON2ID } from "./deps";
+export { type MqttDeviceCommandsOptions, mqttDeviceCommands } from "./device-commands";
 export { ApiError, type ErrorCode, errorCodes } from "./errors";
 export { type Actor, allowedDepartments, type Permission, permissions, rolePermissions } from "./policy";
 export { type DemoSeed, seedDemo } from "./seed";

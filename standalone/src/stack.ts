@@ -1,0 +1,196 @@
+/**
+ * Everything `npm start` runs, in one process: PostgreSQL (embedded unless
+ * DATABASE_URL is set), an MQTT broker (embedded aedes unless MQTT_URL is
+ * set), ingest, the API serving the console, and a small simulator. Each part
+ * is started in dependency order and stopped in reverse, draining as it goes.
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { mqttDeviceCommands, seedDemo, startApiServer } from "@vakt/api";
+import { createSimulator, defaultCentres, homeNear, type SimDevice, seededRandom } from "@vakt/devices";
+import { createIngest, startEmbeddedBroker } from "@vakt/ingest";
+import type { StandaloneEnv } from "@vakt/schemas";
+import { createPool, migrate, startEmbeddedPostgres } from "@vakt/storage";
+import pg from "pg";
+import type { Logger } from "pino";
+
+export interface RunningStack {
+  consoleUrl: string;
+  demoLogin: { email: string; password: string; generated: boolean };
+  stop(): Promise<void>;
+}
+
+type Stopper = { name: string; stop: () => Promise<unknown> };
+
+export async function startStack(config: StandaloneEnv, logger: Logger): Promise<RunningStack> {
+  const stoppers: Stopper[] = [];
+  const onStop = (name: string, stop: () => Promise<unknown>) => stoppers.unshift({ name, stop });
+  const stop = async () => {
+    for (const s of stoppers) {
+      try {
+        await s.stop();
+        logger.info({ part: s.name }, "stopped");
+      } catch (err) {
+        logger.error({ err, part: s.name }, "stop failed");
+      }
+    }
+  };
+
+  try {
+    const dataDir = resolve(config.DATA_DIR);
+    const databaseUrl = await startDatabase(config, dataDir, logger, onStop);
+    const pool = createPool(databaseUrl, { max: 10, applicationName: "vakt" });
+    onStop("database pool", () => pool.end());
+    const migrationClient = await pool.connect();
+    try {
+      const ran = await migrate(migrationClient, {
+        log: (msg, name) => logger.info({ migration: name }, msg),
+      });
+      logger.info({ applied: ran.length }, "database schema up to date");
+    } finally {
+      migrationClient.release();
+    }
+
+    // Services authenticate to the broker like devices do, with their own account.
+    const service = { username: "vakt-service", password: randomBytes(24).toString("base64url") };
+    let mqttUrl = config.MQTT_URL;
+    const embeddedBroker = mqttUrl === undefined;
+    if (embeddedBroker) {
+      const broker = await startEmbeddedBroker({
+        pool,
+        port: config.MQTT_PORT,
+        host: "0.0.0.0",
+        logger,
+        serviceCredentials: [service],
+      });
+      onStop("mqtt broker", () => broker.close());
+      mqttUrl = broker.url;
+      logger.info(
+        { url: broker.url },
+        "MQTT: embedded broker (aedes), devices authenticate against the database",
+      );
+    } else {
+      logger.info({ url: redact(mqttUrl as string) }, "MQTT: external broker from MQTT_URL");
+    }
+    const brokerUrl = mqttUrl as string;
+    const serviceLogin = embeddedBroker
+      ? { mqttUsername: service.username, mqttPassword: service.password }
+      : {};
+
+    const ingest = createIngest({
+      pool,
+      databaseUrl,
+      mqttUrl: brokerUrl,
+      ...serviceLogin,
+      logger,
+      config: { INGEST_HTTP_PORT: config.INGEST_HTTP_PORT, INGEST_HTTP_HOST: "0.0.0.0" },
+      http: true,
+      ...(embeddedBroker ? { protocolVersion: 4 as const, sharedSubscription: false } : {}),
+    });
+    await ingest.start();
+    onStop("ingest", () => ingest.stop());
+
+    const generated = config.DEMO_ADMIN_PASSWORD === undefined;
+    const adminPassword = config.DEMO_ADMIN_PASSWORD ?? randomBytes(12).toString("base64url");
+    const demo = await seedDemo(pool, { adminPassword, devices: config.SIM_DEVICES });
+
+    const deviceCommands = mqttDeviceCommands({
+      mqttUrl: brokerUrl,
+      username: embeddedBroker ? service.username : undefined,
+      password: embeddedBroker ? service.password : undefined,
+      logger,
+    });
+    onStop("device commands", () => deviceCommands.close());
+    const api = await startApiServer({
+      pool,
+      logger,
+      clock: { now: () => new Date() },
+      config: {
+        NODE_ENV: config.NODE_ENV,
+        PUBLIC_URL: `http://localhost:${config.API_PORT}`,
+        SESSION_IDLE_MINUTES: 30,
+        SESSION_ABSOLUTE_HOURS: 12,
+        PSEUDONYM_KEY: await pseudonymKey(dataDir),
+        WEB_DIST_DIR: join(import.meta.dirname, "../../web/dist"),
+        TILE_URL: config.TILE_URL,
+      },
+      deviceCommands: deviceCommands.publisher,
+      port: config.API_PORT,
+    });
+    onStop("api", () => api.close());
+
+    if (config.SIM_ENABLED && demo.devices.length > 0) {
+      const random = seededRandom(7);
+      const centre = defaultCentres[0];
+      const devices: SimDevice[] = demo.devices.map((d) => ({
+        serial: d.serial,
+        secret: d.secret,
+        home: centre ? homeNear(centre, random) : { lat: 59.9139, lon: 10.7522 },
+      }));
+      const simulator = createSimulator({
+        mqttUrl: brokerUrl,
+        devices,
+        // A lively demo: positions every 30 s, an SOS now and then somewhere in town.
+        options: { tracking: true, reportIntervalS: 30, sosPerHour: 0.2, wanderPerHour: 0.5 },
+        logger: logger.child({ component: "simulator" }),
+      });
+      await simulator.start();
+      onStop("simulator", () => simulator.stop());
+      logger.info({ devices: devices.length }, "simulator running");
+    }
+
+    return {
+      consoleUrl: `http://localhost:${config.API_PORT}`,
+      demoLogin: { email: demo.adminEmail, password: adminPassword, generated },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function startDatabase(
+  config: StandaloneEnv,
+  dataDir: string,
+  logger: Logger,
+  onStop: (name: string, stop: () => Promise<unknown>) => void,
+): Promise<string> {
+  if (config.DATABASE_URL) {
+    logger.info({ url: redact(config.DATABASE_URL) }, "database: external PostgreSQL from DATABASE_URL");
+    return config.DATABASE_URL;
+  }
+  const server = await startEmbeddedPostgres({
+    dataDir: join(dataDir, "postgres"),
+    onLog: (line) => logger.debug({ component: "postgres" }, line),
+  });
+  onStop("embedded postgres", () => server.stop());
+  const admin = new pg.Client({ connectionString: server.url });
+  await admin.connect();
+  try {
+    const exists = await admin.query("SELECT 1 FROM pg_database WHERE datname = 'vakt'");
+    if (exists.rowCount === 0) await admin.query("CREATE DATABASE vakt");
+  } finally {
+    await admin.end();
+  }
+  logger.info({ dataDir: join(dataDir, "postgres"), port: server.port }, "database: embedded PostgreSQL");
+  return server.urlFor("vakt");
+}
+
+/** A try-out keeps its pseudonym key beside its data, so pseudonymous ids stay stable across restarts. */
+async function pseudonymKey(dataDir: string): Promise<string> {
+  const file = join(dataDir, "pseudonym-key");
+  if (existsSync(file)) return (await readFile(file, "utf8")).trim();
+  const key = randomBytes(32).toString("base64url");
+  await mkdir(dataDir, { recursive: true });
+  await writeFile(file, `${key}\n`, { mode: 0o600 });
+  return key;
+}
+
+function redact(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = "***";
+  return u.toString();
+}
