@@ -64,7 +64,7 @@ export interface CreateIngestOptions {
    * loop free for the alarm session.
    */
   mqttReceiveMaximum?: number;
-  /** Concurrent batch commits (default 3). */
+  /** Concurrent batch commits (default 4). */
   maxConcurrentBatches?: number;
   metrics?: IngestMetrics;
   /** Derive platform alarms (no contact, low battery, geofences, outdated position). Default true. */
@@ -115,7 +115,7 @@ export function createIngest(options: CreateIngestOptions): Ingest {
     metrics,
     maxRows: config.INGEST_BATCH_MAX_ROWS,
     maxWaitMs: config.INGEST_BATCH_MAX_WAIT_MS,
-    maxConcurrent: options.maxConcurrentBatches ?? 3,
+    maxConcurrent: options.maxConcurrentBatches ?? 4,
     afterCommit: tellDevices,
     now,
   });
