@@ -5,6 +5,7 @@ export * from "./api/auth";
 export * from "./api/live";
 export * from "./api/positions";
 export * from "./api/problem";
+export * from "./api/routing";
 export * from "./api/tokens";
 export * from "./common";
 export * from "./config";

@@ -104,8 +104,9 @@ export const alarmSummary = z.object({
   source: alarmSource,
   raisedAt: z.iso.datetime(),
   receivedAt: z.iso.datetime(),
+  /** A pseudonymous API token sees a pseudonym as id and no names. */
   recipient: z
-    .object({ id: z.uuid(), firstName: z.string().nullable(), lastName: z.string().nullable() })
+    .object({ id: z.string(), firstName: z.string().nullable(), lastName: z.string().nullable() })
     .nullable(),
   department: z.object({ id: z.uuid(), name: z.string() }),
   device: z.object({
