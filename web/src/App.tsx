@@ -1,27 +1,140 @@
-import L from "leaflet";
-import { useEffect, useRef } from "react";
+import { meResponse, organisation } from "@vakt/schemas";
+import { useCallback, useEffect, useMemo, useState } from "react";
+import { z } from "zod";
+import { AdminPage } from "./admin/AdminPage";
+import { ApiProblem, get, onUnauthenticated, probe, send, setCsrfToken } from "./api/client";
+import { connectLive, disconnectLive, subscribeLive } from "./api/live";
+import type { Lang } from "./format/time";
+import { LiveView } from "./LiveView";
+import { LoginPage } from "./login/LoginPage";
+import { RecipientPage } from "./recipients/RecipientPage";
+import {
+  loadPrefs,
+  makeUi,
+  type Session,
+  SessionContext,
+  savePrefs,
+  type Theme,
+  UiContext,
+} from "./session/context";
+import { Header } from "./ui/Header";
+import { match, navigate, usePath } from "./ui/router";
 
-/**
- * The console shell: a full-window map. The live map, alarm queue and
- * administration screens arrive with the web console issue.
- */
+const RETURN_TO = "vakt.returnTo";
+
+type Boot = { kind: "loading" } | { kind: "login"; expired: boolean } | { kind: "in"; session: Session };
+
+async function loadSession(): Promise<Session> {
+  const me = await probe("/auth/me", meResponse);
+  if (me.stage !== "active") throw new ApiProblem(401, "second-factor", "second factor needed", null);
+  const org = await get("/organisation", organisation);
+  return { me, organisation: { id: org.id, name: org.name, timeZone: org.timeZone } };
+}
+
+/** The console: login, then the live map with the alarm queue, recipients and administration. */
 export function App() {
-  const mapEl = useRef<HTMLElement>(null);
+  const [boot, setBoot] = useState<Boot>({ kind: "loading" });
+  const userId = boot.kind === "in" ? boot.session.me.user.id : null;
+  const [prefs, setPrefs] = useState(() => loadPrefs(null));
+  const path = usePath();
+
   useEffect(() => {
-    if (!mapEl.current) return;
-    const map = L.map(mapEl.current).setView([59.9139, 10.7522], 12);
-    const tileUrl = document.querySelector<HTMLMetaElement>('meta[name="vakt-tile-url"]')?.content;
-    if (tileUrl) L.tileLayer(tileUrl, { maxZoom: 19, attribution: "© OpenStreetMap" }).addTo(map);
-    return () => {
-      map.remove();
-    };
-  }, []);
-  return (
-    <main style={{ display: "flex", flexDirection: "column", height: "100vh", margin: 0 }}>
-      <header style={{ padding: "0.5rem 1rem", fontFamily: "system-ui, sans-serif" }}>
-        <strong>Vakt</strong>
-      </header>
-      <section ref={mapEl} style={{ flex: 1 }} aria-label="Map" />
-    </main>
+    setPrefs(loadPrefs(userId));
+  }, [userId]);
+  useEffect(() => {
+    document.documentElement.dataset.theme = prefs.theme;
+    document.documentElement.lang = prefs.lang;
+  }, [prefs]);
+
+  const ui = useMemo(
+    () =>
+      makeUi(
+        prefs.lang,
+        prefs.theme,
+        boot.kind === "in" ? boot.session.organisation.timeZone : "Europe/Oslo",
+        (lang: Lang) => {
+          const next = { ...prefs, lang };
+          savePrefs(userId, next);
+          setPrefs(next);
+        },
+        (theme: Theme) => {
+          const next = { ...prefs, theme };
+          savePrefs(userId, next);
+          setPrefs(next);
+        },
+      ),
+    [prefs, boot, userId],
   );
+
+  const expire = useCallback(() => {
+    disconnectLive();
+    setCsrfToken(null);
+    if (location.pathname !== "/login")
+      sessionStorage.setItem(RETURN_TO, location.pathname + location.search);
+    setBoot({ kind: "login", expired: true });
+  }, []);
+
+  useEffect(() => {
+    loadSession()
+      .then((session) => setBoot({ kind: "in", session }))
+      .catch(() => {
+        if (location.pathname !== "/login")
+          sessionStorage.setItem(RETURN_TO, location.pathname + location.search);
+        setBoot({ kind: "login", expired: false });
+      });
+  }, []);
+
+  useEffect(() => onUnauthenticated(expire), [expire]);
+
+  useEffect(() => {
+    if (boot.kind !== "in") return;
+    connectLive();
+    const off = subscribeLive({ sessionEnded: expire });
+    return () => {
+      off();
+    };
+  }, [boot.kind, expire]);
+
+  const loggedIn = async () => {
+    const session = await loadSession();
+    setBoot({ kind: "in", session });
+    const back = sessionStorage.getItem(RETURN_TO);
+    sessionStorage.removeItem(RETURN_TO);
+    navigate(back && back !== "/login" ? back : "/", true);
+  };
+
+  const logout = async () => {
+    try {
+      await send("POST", "/auth/logout", undefined, z.unknown());
+    } finally {
+      disconnectLive();
+      setCsrfToken(null);
+      sessionStorage.removeItem(RETURN_TO);
+      setBoot({ kind: "login", expired: false });
+      navigate("/", true);
+    }
+  };
+
+  let body: React.ReactNode;
+  if (boot.kind === "loading") body = <p className="centered">{ui.t("common.loading")}</p>;
+  else if (boot.kind === "login") body = <LoginPage expired={boot.expired} onLoggedIn={loggedIn} />;
+  else {
+    const recipient = match("/recipients/:id", path);
+    const admin = match("/admin/:section", path) ?? (path === "/admin" ? { section: "" } : null);
+    body = (
+      <SessionContext.Provider value={boot.session}>
+        <div className="shell">
+          <Header onLogout={logout} />
+          {recipient?.id ? (
+            <RecipientPage key={recipient.id} id={recipient.id} />
+          ) : admin ? (
+            <AdminPage section={admin.section ?? ""} />
+          ) : (
+            <LiveView />
+          )}
+        </div>
+      </SessionContext.Provider>
+    );
+  }
+  return <UiContext.Provider value={ui}>{body}</UiContext.Provider>;
 }

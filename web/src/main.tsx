@@ -1,6 +1,6 @@
 import { createRoot } from "react-dom/client";
 import { App } from "./App";
-import "leaflet/dist/leaflet.css";
+import "./styles.css";
 
 const root = document.getElementById("root");
 if (root) createRoot(root).render(<App />);

@@ -1,0 +1,264 @@
+import {
+  type AlarmSummary,
+  alarmList,
+  currentPositions,
+  device as deviceSchema,
+  type Geofence,
+  geofence,
+  positionHistory,
+} from "@vakt/schemas";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { z } from "zod";
+import { AlarmQueue } from "./alarms/AlarmQueue";
+import { beep, blinkTitle, stopBlinking, unlockAudioOnGesture } from "./alarms/attention";
+import { isNewToQueue, openAlarmsByRecipient, sortQueue, upsertAlarm } from "./alarms/queue";
+import { ApiProblem, get } from "./api/client";
+import { subscribeLive } from "./api/live";
+import { LiveMap, type TrailPoint } from "./map/LiveMap";
+import { type KnownDevice, type KnownPosition, type RecipientMarker, recipientMarkers } from "./map/markers";
+import { ReasonForm } from "./map/ReasonForm";
+import { SelectedRecipient } from "./map/SelectedRecipient";
+import { can, needsReason, useSession, useUi } from "./session/context";
+
+const SOUND_KEY = "vakt.sound";
+
+/** The night shift's screen: the live map with the alarm queue beside it. */
+export function LiveView() {
+  const { t } = useUi();
+  const session = useSession();
+  const locator = needsReason(session);
+  const readsAlarms = can(session, "alarm:read");
+  const readsDevices = can(session, "device:read");
+  const [reason, setReason] = useState<string | null>(null);
+  const [positions, setPositions] = useState<Map<string, KnownPosition>>(new Map());
+  const [devices, setDevices] = useState<Map<string, KnownDevice>>(new Map());
+  const [alarms, setAlarms] = useState<AlarmSummary[]>([]);
+  const [selectedAlarm, setSelectedAlarm] = useState<string | null>(null);
+  const [selectedRecipient, setSelectedRecipient] = useState<string | null>(null);
+  const [followId, setFollowId] = useState<string | null>(null);
+  const [trailHours, setTrailHours] = useState(0);
+  const [trail, setTrail] = useState<TrailPoint[]>([]);
+  const [fences, setFences] = useState<Geofence[]>([]);
+  const [focus, setFocus] = useState<{ lat: number; lon: number } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [soundOn, setSoundOn] = useState(() => localStorage.getItem(SOUND_KEY) !== "off");
+  const [now, setNow] = useState(() => Date.now());
+  const alarmsRef = useRef(alarms);
+  alarmsRef.current = alarms;
+  const soundRef = useRef(soundOn);
+  soundRef.current = soundOn;
+  const showPositions = !locator || reason !== null;
+
+  useEffect(() => {
+    unlockAudioOnGesture();
+    const timer = window.setInterval(() => setNow(Date.now()), 30_000);
+    return () => {
+      window.clearInterval(timer);
+      stopBlinking();
+    };
+  }, []);
+
+  const refresh = useCallback(async () => {
+    try {
+      const jobs: Promise<void>[] = [];
+      if (showPositions)
+        jobs.push(
+          get("/positions/current", currentPositions, { reason: reason ?? undefined }).then((fc) => {
+            const m = new Map<string, KnownPosition>();
+            for (const f of fc.features) {
+              const [lon, lat] = f.geometry.coordinates;
+              m.set(f.properties.recipientId, {
+                recipientId: f.properties.recipientId,
+                name: f.properties.name,
+                departmentId: f.properties.departmentId,
+                lat,
+                lon,
+                accuracyM: f.properties.accuracyM,
+                time: f.properties.time,
+                batteryPercent: f.properties.batteryPercent,
+              });
+            }
+            setPositions(m);
+          }),
+        );
+      if (readsDevices)
+        jobs.push(
+          get("/devices", z.array(deviceSchema)).then((list) => {
+            const m = new Map<string, KnownDevice>();
+            for (const d of list)
+              if (d.recipientId && !d.retiredAt)
+                m.set(d.recipientId, {
+                  deviceId: d.id,
+                  recipientId: d.recipientId,
+                  online: d.online,
+                  batteryPercent: d.batteryPercent,
+                  lowBatteryPct: d.desiredConfig.lowBatteryPct,
+                  lastSeenAt: d.lastSeenAt,
+                });
+            setDevices(m);
+          }),
+        );
+      if (readsAlarms)
+        jobs.push(
+          get("/alarms", alarmList, { state: "open,acknowledged", limit: 500 }).then((l) =>
+            setAlarms(sortQueue(l.items)),
+          ),
+        );
+      await Promise.all(jobs);
+      setError(null);
+    } catch (e) {
+      if (!(e instanceof ApiProblem && e.status === 401))
+        setError(t("common.error", { message: e instanceof Error ? e.message : String(e) }));
+    }
+  }, [showPositions, reason, readsDevices, readsAlarms, t]);
+
+  useEffect(() => {
+    void refresh();
+  }, [refresh]);
+
+  useEffect(
+    () =>
+      subscribeLive({
+        connected: () => void refresh(),
+        alarm: (a) => {
+          if (isNewToQueue(alarmsRef.current, a)) {
+            if (soundRef.current) beep();
+            blinkTitle(t("queue.newAlarm"));
+          }
+          setAlarms((q) => upsertAlarm(q, a));
+        },
+        position: (p) => {
+          if (!showPositions) return;
+          setPositions((m) => {
+            const prev = m.get(p.recipientId);
+            const next = new Map(m);
+            next.set(p.recipientId, {
+              recipientId: p.recipientId,
+              name: prev?.name ?? null,
+              departmentId: p.departmentId,
+              lat: p.lat,
+              lon: p.lon,
+              accuracyM: p.accuracyM,
+              time: p.time,
+              batteryPercent: p.batteryPercent,
+            });
+            return next;
+          });
+          setTrail((tr) =>
+            tr.length > 0 && (p.recipientId === followId || p.recipientId === selectedRecipient)
+              ? [...tr, { lat: p.lat, lon: p.lon, time: p.time }]
+              : tr,
+          );
+        },
+        device: (d) => {
+          if (!d.recipientId) return;
+          const rid = d.recipientId;
+          setDevices((m) => {
+            const prev = m.get(rid);
+            const next = new Map(m);
+            next.set(rid, {
+              deviceId: d.deviceId,
+              recipientId: rid,
+              online: d.online,
+              batteryPercent: d.batteryPercent,
+              lowBatteryPct: prev?.lowBatteryPct ?? 20,
+              lastSeenAt: d.lastSeenAt,
+            });
+            return next;
+          });
+        },
+      }),
+    [refresh, t, showPositions, followId, selectedRecipient],
+  );
+
+  // The focused recipient's geofences and trail.
+  const focusId = followId ?? selectedRecipient;
+  useEffect(() => {
+    setFences([]);
+    if (!focusId) return;
+    get("/geofences", z.array(geofence), { recipientId: focusId })
+      .then(setFences)
+      .catch(() => setFences([]));
+  }, [focusId]);
+  useEffect(() => {
+    setTrail([]);
+    if (!focusId || trailHours === 0 || !showPositions) return;
+    const to = new Date();
+    get(`/positions/recipients/${focusId}/history`, positionHistory, {
+      from: new Date(to.getTime() - trailHours * 3_600_000).toISOString(),
+      to: to.toISOString(),
+      maxPoints: 2000,
+      reason: reason ?? undefined,
+    })
+      .then((h) => setTrail(h.points))
+      .catch(() => setTrail([]));
+  }, [focusId, trailHours, showPositions, reason]);
+
+  const openAlarms = useMemo(() => openAlarmsByRecipient(alarms), [alarms]);
+  const markers: RecipientMarker[] = useMemo(
+    () => recipientMarkers(positions.values(), devices, openAlarms, now),
+    [positions, devices, openAlarms, now],
+  );
+  const selected = markers.find((m) => m.recipientId === selectedRecipient) ?? null;
+
+  return (
+    <div className={readsAlarms ? "live" : "live live--map-only"}>
+      <div className="live__map">
+        {showPositions ? (
+          <>
+            <LiveMap
+              markers={markers}
+              selectedId={selectedRecipient}
+              followId={followId}
+              trail={trail}
+              geofences={fences}
+              focus={focus}
+              onSelect={setSelectedRecipient}
+            />
+            <p className="sr-only" role="status">
+              {t("map.recipients", { count: markers.length })}
+            </p>
+            {selected && (
+              <SelectedRecipient
+                marker={selected}
+                following={followId === selected.recipientId}
+                trailHours={trailHours}
+                onFollow={(on) => setFollowId(on ? selected.recipientId : null)}
+                onTrailHours={setTrailHours}
+                onClose={() => {
+                  setSelectedRecipient(null);
+                  if (followId === selected.recipientId) setFollowId(null);
+                }}
+              />
+            )}
+          </>
+        ) : (
+          <ReasonForm onReason={setReason} />
+        )}
+        {error && (
+          <p className="error floating" role="alert">
+            {error}
+          </p>
+        )}
+      </div>
+      {readsAlarms && (
+        <AlarmQueue
+          alarms={alarms}
+          selectedId={selectedAlarm}
+          onSelect={setSelectedAlarm}
+          onShowOnMap={(lat, lon, recipientId) => {
+            setFocus({ lat, lon });
+            if (recipientId) setSelectedRecipient(recipientId);
+          }}
+          onChanged={(a) => setAlarms((q) => upsertAlarm(q, a))}
+          soundOn={soundOn}
+          onSoundChange={(on) => {
+            setSoundOn(on);
+            localStorage.setItem(SOUND_KEY, on ? "on" : "off");
+          }}
+          reason={reason}
+        />
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,35 @@
+import { useState } from "react";
+import { useUi } from "../session/context";
+
+/** A locator says why before any position is fetched; the reason goes with every look-up. */
+export function ReasonForm(props: { onReason(reason: string): void }) {
+  const { t } = useUi();
+  const [reason, setReason] = useState("");
+  return (
+    <form
+      className="card reason"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (reason.trim().length >= 3) props.onReason(reason.trim());
+      }}
+    >
+      <h2>{t("reason.title")}</h2>
+      <p>{t("reason.help")}</p>
+      <label>
+        {t("reason.label")}
+        <textarea
+          name="reason"
+          required
+          minLength={3}
+          maxLength={500}
+          rows={3}
+          value={reason}
+          onChange={(e) => setReason(e.target.value)}
+        />
+      </label>
+      <button type="submit" className="primary" disabled={reason.trim().length < 3}>
+        {t("reason.submit")}
+      </button>
+    </form>
+  );
+}

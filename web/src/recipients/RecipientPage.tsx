@@ -1,0 +1,3 @@
+export function RecipientPage(props: { id: string }) {
+  return <main className="page">{props.id}</main>;
+}
