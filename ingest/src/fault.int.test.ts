@@ -129,6 +129,40 @@ describe("ingest killed with SIGKILL", () => {
   });
 });
 
+describe("ingest stopped with SIGTERM", () => {
+  it("commits and acknowledges what it received before it exits", async () => {
+    const org = await makeOrganisation(h.db.pool);
+    const dev = await makeDevice(h.db.pool, org);
+    const child = await spawnIngest(childEnv(h.db.url, "fault-term"));
+    const base = Date.now() - 3_600_000;
+    const locker = new pg.Client({ connectionString: h.db.url });
+    await locker.connect();
+    await locker.query("BEGIN");
+    await locker.query("LOCK TABLE positions IN ACCESS EXCLUSIVE MODE");
+    await publishNumbered(dev.serial, 0, 200, base);
+    await eventually(async () => {
+      const n = await count(
+        h.db.pool,
+        "SELECT count(*) n FROM pg_stat_activity WHERE application_name = 'vakt-ingest' AND wait_event_type = 'Lock'",
+      );
+      return n > 0 ? n : undefined;
+    }, "ingest waiting on the lock");
+    // Every message has reached ingest (held, unacknowledged) before the signal.
+    await eventually(async () => {
+      const text = await (await fetch(`http://127.0.0.1:${child.httpPort}/metrics`)).text();
+      return /^vakt_ingest_pending_messages 200$/m.test(text) ? true : undefined;
+    }, "200 messages held by ingest");
+    child.process.kill("SIGTERM");
+    await locker.query("ROLLBACK");
+    await locker.end();
+    expect(await child.exited).toBe(0);
+    // No restart: the stopping process itself stored everything it had received.
+    expect(await count(h.db.pool, "SELECT count(*) n FROM positions WHERE device_id = $1", [dev.id])).toBe(
+      200,
+    );
+  });
+});
+
 describe("database stopped under ingest", () => {
   let pgServer: RunningPostgres | undefined;
   let dir: string | undefined;
