@@ -18,6 +18,7 @@ import { deviceRoutes } from "./routes/devices";
 import { geofenceRoutes } from "./routes/geofences";
 import { organisationRoutes } from "./routes/organisations";
 import { positionRoutes } from "./routes/positions";
+import { privacyRoutes } from "./routes/privacy";
 import { recipientRoutes } from "./routes/recipients";
 import { tokenRoutes } from "./routes/tokens";
 import { userRoutes } from "./routes/users";
@@ -95,6 +96,7 @@ export function createApp(deps: ApiDeps) {
   app.route("/api/v1/positions", positionRoutes(deps));
   app.route("/api/v1/activity", activityRoutes(deps));
   app.route("/api/v1/tokens", tokenRoutes(deps));
+  app.route("/api/v1/privacy", privacyRoutes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "session", {
     type: "apiKey",

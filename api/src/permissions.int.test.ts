@@ -418,6 +418,70 @@ const ROUTES: Record<string, RouteCase> = {
     ok: 200,
     request: (f) => ({ method: "DELETE", path: `/api/v1/tokens/${f.tokenId}` }),
   },
+  "GET /api/v1/privacy/retention": {
+    scope: "organisation",
+    ok: 200,
+    request: () => ({ method: "GET", path: "/api/v1/privacy/retention" }),
+  },
+  "PATCH /api/v1/privacy/retention": {
+    scope: "organisation",
+    ok: 200,
+    request: () => ({ method: "PATCH", path: "/api/v1/privacy/retention", body: { positionsDays: 90 } }),
+  },
+  "GET /api/v1/privacy/retention/runs": {
+    scope: "organisation",
+    ok: 200,
+    request: () => ({ method: "GET", path: "/api/v1/privacy/retention/runs" }),
+  },
+  "GET /api/v1/privacy/restrictions": {
+    scope: "organisation",
+    ok: 200,
+    request: () => ({ method: "GET", path: "/api/v1/privacy/restrictions" }),
+  },
+  "PUT /api/v1/privacy/recipients/{id}/restriction": {
+    scope: "item",
+    ok: 200,
+    request: (f) => ({
+      method: "PUT",
+      path: `/api/v1/privacy/recipients/${f.recipientId}/restriction`,
+      body: { reason: "matrix check" },
+    }),
+  },
+  "DELETE /api/v1/privacy/recipients/{id}/restriction": {
+    scope: "item",
+    ok: 200,
+    request: (f) => ({
+      method: "DELETE",
+      path: `/api/v1/privacy/recipients/${f.recipientId}/restriction?reason=matrix%20check`,
+    }),
+  },
+  "GET /api/v1/privacy/recipients/{id}": {
+    scope: "item",
+    ok: 200,
+    request: (f) => ({
+      method: "GET",
+      path: `/api/v1/privacy/recipients/${f.recipientId}?reason=matrix%20check`,
+    }),
+  },
+  "GET /api/v1/privacy/recipients/{id}/export": {
+    scope: "item",
+    ok: 200,
+    request: (f) => ({ method: "GET", path: `/api/v1/privacy/recipients/${f.recipientId}/export` }),
+  },
+  "POST /api/v1/privacy/recipients/{id}/erasure": {
+    scope: "item",
+    ok: 200,
+    request: (f) => ({
+      method: "POST",
+      path: `/api/v1/privacy/recipients/${f.recipientId}/erasure`,
+      body: { reason: "matrix check" },
+    }),
+  },
+  "GET /api/v1/privacy/erasures": {
+    scope: "organisation",
+    ok: 200,
+    request: () => ({ method: "GET", path: "/api/v1/privacy/erasures" }),
+  },
 };
 
 type Caller =

@@ -4,6 +4,7 @@ export * from "./api/alarms";
 export * from "./api/auth";
 export * from "./api/live";
 export * from "./api/positions";
+export * from "./api/privacy";
 export * from "./api/problem";
 export * from "./api/routing";
 export * from "./api/tokens";

@@ -3,6 +3,7 @@ import { withTransaction } from "@vakt/storage";
 import { type Caller, logActivity } from "../activity";
 import type { ApiDeps } from "../deps";
 import { type Actor, allowedDepartments, reach } from "../policy";
+import { recipientVisibleSql } from "./privacy/visibility";
 import { found } from "./util";
 
 type ActorCaller = Caller & { actor: Actor };
@@ -95,7 +96,8 @@ export async function queryActivity(deps: ApiDeps, caller: ActorCaller, f: Activ
 export async function recipientActivity(deps: ApiDeps, caller: ActorCaller, recipientId: string) {
   const allowed = await allowedDepartments(deps.pool, caller.actor, "activity:read");
   const { rows } = await deps.pool.query<{ id: string }>(
-    "SELECT id FROM recipients WHERE organisation_id = $1 AND department_id = ANY($2::uuid[]) AND id = $3",
+    `SELECT id FROM recipients WHERE organisation_id = $1 AND department_id = ANY($2::uuid[]) AND id = $3
+        AND ${recipientVisibleSql("recipients")}`,
     [caller.organisationId, allowed, recipientId],
   );
   found(rows[0], "recipient");

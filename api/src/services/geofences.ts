@@ -3,6 +3,7 @@ import { withTransaction } from "@vakt/storage";
 import { type Caller, logActivity } from "../activity";
 import type { ApiDeps } from "../deps";
 import { type Actor, allowedDepartments } from "../policy";
+import { recipientVisibleSql } from "./privacy/visibility";
 import { found } from "./util";
 
 type ActorCaller = Caller & { actor: Actor };
@@ -20,7 +21,8 @@ const COLUMNS = `g.id, g.recipient_id, g.name, g.shape, g.active,
   to_char(g.window_start, 'HH24:MI') AS window_start, to_char(g.window_end, 'HH24:MI') AS window_end`;
 /** Geofences are reached through their recipient's department. */
 const SCOPE = `g.organisation_id = $1 AND EXISTS (SELECT 1 FROM recipients r
-  WHERE r.organisation_id = g.organisation_id AND r.id = g.recipient_id AND r.department_id = ANY($2::uuid[]))`;
+  WHERE r.organisation_id = g.organisation_id AND r.id = g.recipient_id AND r.department_id = ANY($2::uuid[])
+    AND ${recipientVisibleSql("r")})`;
 
 const toGeofence = (r: GeofenceRow): Geofence => ({
   id: r.id,
@@ -58,7 +60,8 @@ export async function createGeofence(
     found(
       (
         await tx.query(
-          "SELECT 1 FROM recipients WHERE organisation_id = $1 AND department_id = ANY($2::uuid[]) AND id = $3",
+          `SELECT 1 FROM recipients WHERE organisation_id = $1 AND department_id = ANY($2::uuid[]) AND id = $3
+            AND ${recipientVisibleSql("recipients")}`,
           [caller.organisationId, allowed, input.recipientId],
         )
       ).rows[0],

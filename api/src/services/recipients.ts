@@ -4,6 +4,7 @@ import { type Caller, logActivity } from "../activity";
 import { pseudonym } from "../auth/secrets";
 import type { ApiDeps } from "../deps";
 import { type Actor, allowedDepartments } from "../policy";
+import { recipientVisibleSql } from "./privacy/visibility";
 import { changeSet, found, inAllowed } from "./util";
 
 type ActorCaller = Caller & { actor: Actor };
@@ -71,6 +72,7 @@ export async function listRecipients(deps: ApiDeps, caller: ActorCaller) {
   return withTransaction(deps.pool, async (tx) => {
     const { rows } = await tx.query<RecipientRow>(
       `SELECT ${COLUMNS} FROM recipients WHERE organisation_id = $1 AND department_id = ANY($2::uuid[])
+          AND ${recipientVisibleSql("recipients")}
         ORDER BY last_name, first_name, id`,
       [caller.organisationId, allowed],
     );
@@ -86,7 +88,8 @@ export async function getRecipient(deps: ApiDeps, caller: ActorCaller, id: strin
   const allowed = await allowedDepartments(deps.pool, caller.actor, "recipient:read");
   return withTransaction(deps.pool, async (tx) => {
     const { rows } = await tx.query<RecipientRow>(
-      `SELECT ${COLUMNS} FROM recipients WHERE organisation_id = $1 AND department_id = ANY($2::uuid[]) AND id = $3`,
+      `SELECT ${COLUMNS} FROM recipients WHERE organisation_id = $1 AND department_id = ANY($2::uuid[]) AND id = $3
+          AND ${recipientVisibleSql("recipients")}`,
       [caller.organisationId, allowed, id],
     );
     const r = found(rows[0], "recipient");
@@ -167,6 +170,7 @@ export async function updateRecipient(deps: ApiDeps, caller: ActorCaller, id: st
       (
         await tx.query<RecipientRow>(
           `SELECT ${COLUMNS} FROM recipients WHERE organisation_id = $1 AND department_id = ANY($2::uuid[]) AND id = $3
+             AND ${recipientVisibleSql("recipients")}
            FOR UPDATE`,
           [caller.organisationId, allowed, id],
         )
