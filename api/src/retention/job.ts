@@ -140,79 +140,13 @@ async function retain(
     add(org, category, r.rowCount ?? 0);
   };
 
+  const failures: string[] = [];
   for (const s of orgs) {
-    const org = s.organisation_id;
-    const keep = (table: string, days: number) => Math.min(days, ceilings[table] ?? days);
-    await del(org, "positions", "DELETE FROM positions WHERE organisation_id = $1 AND time < $2", [
-      org,
-      cutoff(keep("positions", s.positions_days)),
-    ]);
-    await del(org, "deviceStatus", "DELETE FROM device_status WHERE organisation_id = $1 AND time < $2", [
-      org,
-      cutoff(keep("device_status", s.device_status_days)),
-    ]);
-    await del(org, "deviceMessages", "DELETE FROM device_messages WHERE organisation_id = $1 AND time < $2", [
-      org,
-      cutoff(keep("device_messages", s.device_messages_days)),
-    ]);
-    await del(
-      org,
-      "deadLetters",
-      "DELETE FROM dead_letters WHERE organisation_id = $1 AND received_at < $2",
-      [org, cutoff(s.dead_letters_days)],
-    );
-    // Closed alarms only: an open alarm is never removed, however old.
-    await del(
-      org,
-      "alarms",
-      `DELETE FROM alarms WHERE organisation_id = $1 AND state IN ('resolved', 'cancelled')
-          AND coalesce(closed_at, raised_at) < $2`,
-      [org, cutoff(s.alarms_days)],
-    );
-    const pruned = await client.query<{ n: string }>("SELECT vakt_activity_log_prune($1, $2) AS n", [
-      org,
-      now,
-    ]);
-    add(org, "activityLog", Number(pruned.rows[0]?.n ?? 0));
-
-    // Recipients whose service ended 6 months ago (by the organisation's calendar).
-    const ended = await client.query<{ id: string; service_ended_on: string }>(
-      `SELECT r.id, r.service_ended_on::text FROM recipients r
-        WHERE r.organisation_id = $1 AND r.status = 'ended' AND r.service_ended_on IS NOT NULL
-          AND (r.service_ended_on + make_interval(months => $3))::date <= ($2::timestamptz AT TIME ZONE $4)::date
-        ORDER BY r.id`,
-      [org, now, GRACE_MONTHS, s.time_zone],
-    );
-    for (const r of ended.rows) {
-      await withTransaction(pool, (tx) =>
-        eraseRecipient(tx, org, r.id, {
-          actor: undefined,
-          ip: null,
-          now,
-          trigger: "retention",
-          reason: `Service ended ${r.service_ended_on}; personal data are removed ${GRACE_MONTHS} months after.`,
-        }),
-      );
-      add(org, "recipientsErased", 1);
-    }
-    const users = await client.query<{ id: string; access_ended_at: Date }>(
-      `SELECT id, access_ended_at FROM staff_users
-        WHERE organisation_id = $1 AND access_ended_at IS NOT NULL
-          AND access_ended_at + make_interval(months => $3) <= $2
-        ORDER BY id`,
-      [org, now, GRACE_MONTHS],
-    );
-    for (const u of users.rows) {
-      await withTransaction(pool, (tx) =>
-        eraseStaffUser(tx, org, u.id, {
-          actor: undefined,
-          ip: null,
-          now,
-          trigger: "retention",
-          reason: `Access ended ${u.access_ended_at.toISOString()}; personal data are removed ${GRACE_MONTHS} months after.`,
-        }),
-      );
-      add(org, "staffUsersErased", 1);
+    try {
+      await retainOrganisation(client, pool, now, s, ceilings, add);
+    } catch (err) {
+      // One organisation's failure (e.g. a log that does not verify) does not stop the others.
+      failures.push(`${s.organisation_id}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 
@@ -227,6 +161,90 @@ async function retain(
   await del("", "sessions", "DELETE FROM sessions WHERE absolute_expires_at < $1", [now]);
   await del("", "invitations", "DELETE FROM invitations WHERE expires_at < $1", [now]);
   await del("", "passwordResets", "DELETE FROM password_resets WHERE expires_at < $1", [now]);
+  if (failures.length > 0) throw new Error(failures.join("; "));
+}
+
+async function retainOrganisation(
+  client: pg.PoolClient,
+  pool: pg.Pool,
+  now: Date,
+  s: OrgSettings,
+  ceilings: Record<string, number>,
+  add: (org: string, category: string, rows: number) => void,
+) {
+  const cutoff = (days: number) => new Date(now.getTime() - days * DAY_MS);
+  const del = async (org: string, category: string, sql: string, params: unknown[]) => {
+    const r = await client.query(sql, params);
+    add(org, category, r.rowCount ?? 0);
+  };
+  const org = s.organisation_id;
+  const keep = (table: string, days: number) => Math.min(days, ceilings[table] ?? days);
+  await del(org, "positions", "DELETE FROM positions WHERE organisation_id = $1 AND time < $2", [
+    org,
+    cutoff(keep("positions", s.positions_days)),
+  ]);
+  await del(org, "deviceStatus", "DELETE FROM device_status WHERE organisation_id = $1 AND time < $2", [
+    org,
+    cutoff(keep("device_status", s.device_status_days)),
+  ]);
+  await del(org, "deviceMessages", "DELETE FROM device_messages WHERE organisation_id = $1 AND time < $2", [
+    org,
+    cutoff(keep("device_messages", s.device_messages_days)),
+  ]);
+  await del(org, "deadLetters", "DELETE FROM dead_letters WHERE organisation_id = $1 AND received_at < $2", [
+    org,
+    cutoff(s.dead_letters_days),
+  ]);
+  // Closed alarms only: an open alarm is never removed, however old.
+  await del(
+    org,
+    "alarms",
+    `DELETE FROM alarms WHERE organisation_id = $1 AND state IN ('resolved', 'cancelled')
+          AND coalesce(closed_at, raised_at) < $2`,
+    [org, cutoff(s.alarms_days)],
+  );
+  const pruned = await client.query<{ n: string }>("SELECT vakt_activity_log_prune($1, $2) AS n", [org, now]);
+  add(org, "activityLog", Number(pruned.rows[0]?.n ?? 0));
+
+  // Recipients whose service ended 6 months ago (by the organisation's calendar).
+  const ended = await client.query<{ id: string; service_ended_on: string }>(
+    `SELECT r.id, r.service_ended_on::text FROM recipients r
+        WHERE r.organisation_id = $1 AND r.status = 'ended' AND r.service_ended_on IS NOT NULL
+          AND (r.service_ended_on + make_interval(months => $3))::date <= ($2::timestamptz AT TIME ZONE $4)::date
+        ORDER BY r.id`,
+    [org, now, GRACE_MONTHS, s.time_zone],
+  );
+  for (const r of ended.rows) {
+    await withTransaction(pool, (tx) =>
+      eraseRecipient(tx, org, r.id, {
+        actor: undefined,
+        ip: null,
+        now,
+        trigger: "retention",
+        reason: `Service ended ${r.service_ended_on}; personal data are removed ${GRACE_MONTHS} months after.`,
+      }),
+    );
+    add(org, "recipientsErased", 1);
+  }
+  const users = await client.query<{ id: string; access_ended_at: Date }>(
+    `SELECT id, access_ended_at FROM staff_users
+        WHERE organisation_id = $1 AND access_ended_at IS NOT NULL
+          AND access_ended_at + make_interval(months => $3) <= $2
+        ORDER BY id`,
+    [org, now, GRACE_MONTHS],
+  );
+  for (const u of users.rows) {
+    await withTransaction(pool, (tx) =>
+      eraseStaffUser(tx, org, u.id, {
+        actor: undefined,
+        ip: null,
+        now,
+        trigger: "retention",
+        reason: `Access ended ${u.access_ended_at.toISOString()}; personal data are removed ${GRACE_MONTHS} months after.`,
+      }),
+    );
+    add(org, "staffUsersErased", 1);
+  }
 }
 
 /** keep_for of each time-series table, in whole days. */
