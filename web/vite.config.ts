@@ -7,5 +7,5 @@ export default defineConfig({
   server: {
     proxy: { "/api": "http://localhost:3000", "/socket.io": { target: "ws://localhost:3000", ws: true } },
   },
-  test: { name: "web" },
+  test: { name: "web", include: ["src/**/*.test.ts"] },
 });

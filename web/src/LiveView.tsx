@@ -17,6 +17,7 @@ import { subscribeLive } from "./api/live";
 import { LiveMap, type TrailPoint } from "./map/LiveMap";
 import { type KnownDevice, type KnownPosition, type RecipientMarker, recipientMarkers } from "./map/markers";
 import { ReasonForm } from "./map/ReasonForm";
+import { RecipientList } from "./map/RecipientList";
 import { SelectedRecipient } from "./map/SelectedRecipient";
 import { can, needsReason, useSession, useUi } from "./session/context";
 
@@ -100,8 +101,12 @@ export function LiveView() {
         );
       if (readsAlarms)
         jobs.push(
-          get("/alarms", alarmList, { state: "open,acknowledged", limit: 500 }).then((l) =>
-            setAlarms(sortQueue(l.items)),
+          get("/alarms", alarmList, { state: "open,acknowledged", limit: 500 }).then(
+            (l) => setAlarms(sortQueue(l.items)),
+            (e: unknown) => {
+              // Without the alarm routes (an older API) the map still works.
+              if (!(e instanceof ApiProblem && e.status === 404)) throw e;
+            },
           ),
         );
       await Promise.all(jobs);
@@ -126,6 +131,26 @@ export function LiveView() {
             blinkTitle(t("queue.newAlarm"));
           }
           setAlarms((q) => upsertAlarm(q, a));
+          // The alarm's own position is the newest we know when the live position has not come yet.
+          const r = a.recipient;
+          const at = a.position;
+          if (showPositions && r && at)
+            setPositions((m) => {
+              const prev = m.get(r.id);
+              if (prev && Date.parse(prev.time) >= Date.parse(a.raisedAt)) return m;
+              const next = new Map(m);
+              next.set(r.id, {
+                recipientId: r.id,
+                name: prev?.name ?? (`${r.firstName ?? ""} ${r.lastName ?? ""}`.trim() || null),
+                departmentId: a.department.id,
+                lat: at.lat,
+                lon: at.lon,
+                accuracyM: at.accuracyM,
+                time: a.raisedAt,
+                batteryPercent: a.device.batteryPercent,
+              });
+              return next;
+            });
         },
         position: (p) => {
           if (!showPositions) return;
@@ -218,6 +243,13 @@ export function LiveView() {
             <p className="sr-only" role="status">
               {t("map.recipients", { count: markers.length })}
             </p>
+            <RecipientList
+              markers={markers}
+              onSelect={(m) => {
+                setSelectedRecipient(m.recipientId);
+                setFocus({ lat: m.lat, lon: m.lon });
+              }}
+            />
             {selected && (
               <SelectedRecipient
                 marker={selected}

@@ -1,0 +1,226 @@
+/**
+ * What every end-to-end test needs: the stack started in-process on a fresh
+ * database, a real Chromium driven by playwright-core, the API called directly
+ * for setting up data, and devices that speak MQTT with their own credentials.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  type AlarmMessage,
+  deviceCredentials,
+  loadConfig,
+  loginResponse,
+  recipient,
+  standaloneEnv,
+  uplinkTopic,
+} from "@vakt/schemas";
+import { freePort } from "@vakt/storage";
+import { createTestDatabase, type TestDatabase } from "@vakt/storage/testing";
+import mqtt, { type MqttClient } from "mqtt";
+import pino from "pino";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { z } from "zod";
+import { type RunningStack, startStack } from "../../standalone/src/stack";
+
+export const PASSWORD = "correct horse battery staple";
+export const RESULTS_DIR = join(import.meta.dirname, "../test-results");
+
+export interface Harness {
+  url: string;
+  mqttUrl: string;
+  browser: Browser;
+  db: TestDatabase;
+  stop(): Promise<void>;
+}
+
+export async function startHarness(): Promise<Harness> {
+  const db = await createTestDatabase();
+  const dataDir = await mkdtemp(join(tmpdir(), "vakt-web-e2e-"));
+  const mqttPort = await freePort();
+  const config = loadConfig(standaloneEnv, {
+    DATABASE_URL: db.url,
+    DATA_DIR: dataDir,
+    API_PORT: String(await freePort()),
+    MQTT_PORT: String(mqttPort),
+    INGEST_HTTP_PORT: String(await freePort()),
+    SIM_DEVICES: "6",
+    DEMO_ADMIN_PASSWORD: PASSWORD,
+    // No internet here: tiles from a port nobody listens on, so the map shows a blank background.
+    TILE_URL: "http://127.0.0.1:9/{z}/{x}/{y}.png",
+    LOG_LEVEL: "silent",
+  });
+  let stack: RunningStack | undefined;
+  let browser: Browser | undefined;
+  try {
+    stack = await startStack(config, pino({ level: "silent" }));
+    browser = await chromium.launch({
+      executablePath: "/usr/bin/chromium",
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--autoplay-policy=no-user-gesture-required",
+      ],
+    });
+  } catch (err) {
+    await stack?.stop();
+    await db.drop();
+    throw err;
+  }
+  await mkdir(RESULTS_DIR, { recursive: true });
+  const running = stack;
+  const b = browser;
+  return {
+    url: running.consoleUrl,
+    mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
+    browser: b,
+    db,
+    async stop() {
+      await b.close();
+      await running.stop();
+      await db.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const demoEmail = (key: string) => `${key}@demo.vakt.local`;
+
+/** A logged-in API session for setting up data from the test (not through the console). */
+export async function apiSession(url: string, email: string) {
+  const res = await fetch(`${url}/api/v1/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json", origin: url },
+    body: JSON.stringify({ email, password: PASSWORD }),
+  });
+  if (!res.ok) throw new Error(`login ${email}: ${res.status}`);
+  const session = loginResponse.parse(await res.json());
+  const cookie = res.headers
+    .getSetCookie()
+    .map((c) => c.split(";")[0])
+    .join("; ");
+  async function call<S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown) {
+    const r = await fetch(`${url}/api/v1${path}`, {
+      method,
+      headers: {
+        cookie,
+        origin: url,
+        "x-csrf-token": session.csrfToken,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await r.text();
+    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
+    return schema.parse(text ? JSON.parse(text) : undefined) as z.infer<S>;
+  }
+  return { call };
+}
+
+export type ApiSession = Awaited<ReturnType<typeof apiSession>>;
+
+export interface TestDevice {
+  serial: string;
+  recipientId: string;
+  name: string;
+  client: MqttClient;
+  position(lat: number, lon: number): Promise<void>;
+  alarm(type: AlarmMessage["type"], lat: number, lon: number): Promise<void>;
+}
+
+/** A recipient with a freshly provisioned device in the department, connected over MQTT. */
+export async function recipientWithDevice(
+  h: Harness,
+  admin: ApiSession,
+  departmentId: string,
+  firstName: string,
+  lastName: string,
+): Promise<TestDevice> {
+  const r = await admin.call("POST", "/recipients", recipient, {
+    departmentId,
+    firstName,
+    lastName,
+    legalBasis: "consent",
+    responderNotes: "Nøkkel i nøkkelboks",
+  });
+  const serial = `E2E-${randomUUID().slice(0, 8)}`;
+  const creds = await admin.call("POST", "/devices", deviceCredentials, { departmentId, serial });
+  await admin.call("PUT", `/devices/${creds.device.id}/recipient`, z.unknown(), { recipientId: r.id });
+  const client = await mqtt.connectAsync(h.mqttUrl, {
+    username: creds.mqttUsername,
+    password: creds.mqttPassword,
+    clientId: serial,
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+  });
+  const fix = (lat: number, lon: number) => ({
+    t: Date.now(),
+    lat,
+    lon,
+    accM: 15,
+    source: "gps",
+    batteryPct: 77,
+  });
+  return {
+    serial,
+    recipientId: r.id,
+    name: `${firstName} ${lastName}`,
+    client,
+    async position(lat, lon) {
+      await client.publishAsync(
+        uplinkTopic(serial, "position"),
+        JSON.stringify({ v: 1, id: randomUUID(), fix: fix(lat, lon) }),
+        { qos: 1 },
+      );
+    },
+    async alarm(type, lat, lon) {
+      await client.publishAsync(
+        uplinkTopic(serial, "alarm"),
+        JSON.stringify({ v: 1, id: randomUUID(), t: Date.now(), type, fix: fix(lat, lon) }),
+        { qos: 1 },
+      );
+    },
+  };
+}
+
+export async function newPage(h: Harness): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await h.browser.newContext({ viewport: { width: 1400, height: 900 }, locale: "nb-NO" });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  return { context, page };
+}
+
+/** Logs in through the console's login form. */
+export async function logIn(h: Harness, page: Page, email: string, path = "/") {
+  await page.goto(`${h.url}${path}`);
+  await page.getByLabel(/E-post|E-mail/).fill(email);
+  await page.getByLabel(/^(Passord|Password)$/).fill(PASSWORD);
+  await page.getByRole("button", { name: /Logg inn|Log in/ }).click();
+  await page.locator(".topbar").waitFor();
+}
+
+export async function screenshot(page: Page, name: string) {
+  await page.screenshot({ path: join(RESULTS_DIR, `${name}.png`) });
+}
+
+/** Polls until `probe` returns a value (for state reached through MQTT and the database). */
+export async function eventually<T>(
+  probe: () => Promise<T | undefined>,
+  what: string,
+  ms = 15_000,
+): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`${what}: not reached in ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
