@@ -6,6 +6,7 @@ import { apiEnv, ConfigError, loadConfig } from "@vakt/schemas";
 import { createPool, migrate } from "@vakt/storage";
 import pino from "pino";
 import { mqttDeviceCommands } from "./device-commands";
+import { startRetentionScheduler } from "./retention/scheduler";
 import { startApiServer } from "./server";
 
 async function main() {
@@ -42,8 +43,11 @@ async function main() {
     port: config.API_PORT,
     host: config.API_HOST,
   });
+  // Retention and erasure (issue 7): hourly, one process at a time (advisory lock).
+  const retention = startRetentionScheduler({ pool, clock: { now: () => new Date() }, logger });
   const stop = async (signal: string) => {
     logger.info({ signal }, "shutting down");
+    await retention.stop().catch((err) => logger.error({ err }, "stopping retention"));
     await api.close().catch((err) => logger.error({ err }, "closing http server"));
     await closeMqtt().catch((err) => logger.error({ err }, "closing mqtt"));
     await pool.end();
