@@ -1,3 +1,75 @@
+import type { MessageKey } from "../i18n/dict";
+import { can, useSession, useUi } from "../session/context";
+import { Link } from "../ui/router";
+import { ActivityAdmin } from "./ActivityAdmin";
+import { ChannelsAdmin } from "./ChannelsAdmin";
+import { DeadLettersAdmin } from "./DeadLettersAdmin";
+import { DepartmentsAdmin } from "./DepartmentsAdmin";
+import { DevicesAdmin } from "./DevicesAdmin";
+import { RecipientsAdmin } from "./RecipientsAdmin";
+import { RetentionAdmin } from "./RetentionAdmin";
+import { RoutingAdmin } from "./RoutingAdmin";
+import { UsersAdmin } from "./UsersAdmin";
+
+const sections: { key: string; label: MessageKey; permission: string; view: () => React.ReactNode }[] = [
+  {
+    key: "departments",
+    label: "admin.departments",
+    permission: "department:read",
+    view: () => <DepartmentsAdmin />,
+  },
+  { key: "users", label: "admin.users", permission: "user:read", view: () => <UsersAdmin /> },
+  {
+    key: "recipients",
+    label: "admin.recipients",
+    permission: "recipient:read",
+    view: () => <RecipientsAdmin />,
+  },
+  { key: "devices", label: "admin.devices", permission: "device:read", view: () => <DevicesAdmin /> },
+  { key: "routing", label: "admin.routing", permission: "routing:manage", view: () => <RoutingAdmin /> },
+  { key: "channels", label: "admin.channels", permission: "routing:manage", view: () => <ChannelsAdmin /> },
+  {
+    key: "retention",
+    label: "admin.retention",
+    permission: "organisation:manage",
+    view: () => <RetentionAdmin />,
+  },
+  {
+    key: "dead-letters",
+    label: "admin.deadLetters",
+    permission: "organisation:manage",
+    view: () => <DeadLettersAdmin />,
+  },
+  { key: "activity", label: "admin.activity", permission: "activity:read", view: () => <ActivityAdmin /> },
+];
+
+/** Administration: a list of sections the user may use, and the chosen one. */
 export function AdminPage(props: { section: string }) {
-  return <main className="page">{props.section}</main>;
+  const { t } = useUi();
+  const session = useSession();
+  const mine = sections.filter((s) => can(session, s.permission));
+  const current = mine.find((s) => s.key === props.section) ?? mine[0];
+  return (
+    <main className="page admin">
+      <nav aria-label={t("nav.admin")}>
+        <ul>
+          {mine.map((s) => (
+            <li key={s.key}>
+              <Link to={`/admin/${s.key}`} current={s === current}>
+                {t(s.label)}
+              </Link>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <section aria-labelledby="admin-title">
+        {current && (
+          <>
+            <h1 id="admin-title">{t(current.label)}</h1>
+            {current.view()}
+          </>
+        )}
+      </section>
+    </main>
+  );
 }

@@ -1,3 +1,199 @@
+import {
+  activityEntry,
+  type Device,
+  device as deviceSchema,
+  type Geofence,
+  geofence,
+  positionHistory,
+  recipient,
+} from "@vakt/schemas";
+import { useCallback, useEffect, useState } from "react";
+import { z } from "zod";
+import { get } from "../api/client";
+import { ReasonForm } from "../map/ReasonForm";
+import { can, needsReason, useSession, useUi } from "../session/context";
+import { DeviceConfiguration } from "./DeviceConfiguration";
+import { RecipientMap } from "./RecipientMap";
+
+type History = z.infer<typeof positionHistory>;
+const ranges = [1, 6, 24, 24 * 7];
+
+/** One recipient: details, device and its configuration, history with a time slider, geofences, activity. */
 export function RecipientPage(props: { id: string }) {
-  return <main className="page">{props.id}</main>;
+  const { t, dateTime } = useUi();
+  const session = useSession();
+  const [r, setR] = useState<z.infer<typeof recipient> | null>(null);
+  const [devices, setDevices] = useState<Device[]>([]);
+  const [fences, setFences] = useState<Geofence[]>([]);
+  const [hours, setHours] = useState(24);
+  const [history, setHistory] = useState<History | null>(null);
+  const [index, setIndex] = useState(0);
+  const [reason, setReason] = useState<string | null>(null);
+  const [activity, setActivity] = useState<z.infer<typeof activityEntry>[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const locator = needsReason(session);
+  const fail = useCallback(
+    (e: unknown) => setError(t("common.error", { message: e instanceof Error ? e.message : String(e) })),
+    [t],
+  );
+
+  const loadFences = useCallback(
+    () => get("/geofences", z.array(geofence), { recipientId: props.id }).then(setFences).catch(fail),
+    [props.id, fail],
+  );
+
+  useEffect(() => {
+    get(`/recipients/${props.id}`, recipient).then(setR).catch(fail);
+    void loadFences();
+    if (can(session, "device:read"))
+      get("/devices", z.array(deviceSchema))
+        .then((ds) => setDevices(ds.filter((d) => d.recipientId === props.id && !d.retiredAt)))
+        .catch(fail);
+    if (can(session, "activity:read"))
+      get(`/activity/recipients/${props.id}`, z.array(activityEntry)).then(setActivity).catch(fail);
+  }, [props.id, session, loadFences, fail]);
+
+  useEffect(() => {
+    if (locator && !reason) return;
+    const to = new Date();
+    get(`/positions/recipients/${props.id}/history`, positionHistory, {
+      from: new Date(to.getTime() - hours * 3_600_000).toISOString(),
+      to: to.toISOString(),
+      maxPoints: 2000,
+      reason: reason ?? undefined,
+    })
+      .then((h) => {
+        setHistory(h);
+        setIndex(Math.max(0, h.points.length - 1));
+      })
+      .catch(fail);
+  }, [props.id, hours, reason, locator, fail]);
+
+  const point = history?.points[index] ?? null;
+  const name = r ? `${r.firstName ?? ""} ${r.lastName ?? ""}`.trim() : "";
+
+  return (
+    <main className="page">
+      <h1>
+        {t("recipient.title")}: {name}
+      </h1>
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      <div className="grid2">
+        <section aria-labelledby="rec-details">
+          <h2 id="rec-details" className="sr-only">
+            {t("recipient.title")}
+          </h2>
+          {r && (
+            <dl className="facts card">
+              <dt>{t("recipient.birthDate")}</dt>
+              <dd>{r.birthDate ?? "–"}</dd>
+              <dt>{t("recipient.legalBasis")}</dt>
+              <dd>
+                {t(`legal.${r.legalBasis}`)}
+                {r.legalBasisReference ? ` (${r.legalBasisReference})` : ""}
+                {r.legalBasisDate ? `, ${r.legalBasisDate}` : ""}
+              </dd>
+              <dt>{t("recipient.status")}</dt>
+              <dd>
+                {r.status}
+                {r.serviceEndedOn ? ` (${r.serviceEndedOn})` : ""}
+              </dd>
+              <dt>{t("alarm.responderNotes")}</dt>
+              <dd>{r.responderNotes || "–"}</dd>
+            </dl>
+          )}
+          <h2>{t("recipient.device")}</h2>
+          {devices.length === 0 ? (
+            <p className="muted">{t("recipient.noDevice")}</p>
+          ) : (
+            devices.map((d) => (
+              <DeviceConfiguration
+                key={d.id}
+                device={d}
+                editable={can(session, "device:configure")}
+                onSaved={(nd) => setDevices((ds) => ds.map((x) => (x.id === nd.id ? nd : x)))}
+              />
+            ))
+          )}
+        </section>
+        <section aria-labelledby="rec-history">
+          <h2 id="rec-history">{t("recipient.history")}</h2>
+          {locator && !reason ? (
+            <ReasonForm onReason={setReason} />
+          ) : (
+            <>
+              <div className="form-row">
+                <label className="inline">
+                  {t("map.trail")}
+                  <select value={hours} onChange={(e) => setHours(Number(e.target.value))}>
+                    {ranges.map((h) => (
+                      <option key={h} value={h}>
+                        {t("map.trailHours", { hours: h })}
+                      </option>
+                    ))}
+                  </select>
+                </label>
+                {history && history.points.length > 0 && (
+                  <label className="inline slider">
+                    {t("recipient.slider")}
+                    <input
+                      type="range"
+                      min={0}
+                      max={history.points.length - 1}
+                      value={index}
+                      onChange={(e) => setIndex(Number(e.target.value))}
+                      aria-valuetext={point ? dateTime(point.time) : ""}
+                    />
+                    <output>{point ? dateTime(point.time) : ""}</output>
+                  </label>
+                )}
+              </div>
+              {history && history.points.length === 0 && (
+                <p className="muted">{t("recipient.historyEmpty")}</p>
+              )}
+            </>
+          )}
+          <h3>{t("recipient.geofences")}</h3>
+          <p className="muted small">{t("recipient.geofenceHelp")}</p>
+          <RecipientMap
+            recipientId={props.id}
+            points={history?.points ?? []}
+            current={point}
+            fences={fences}
+            editable={can(session, "geofence:manage")}
+            onFencesChanged={loadFences}
+          />
+        </section>
+      </div>
+      {can(session, "activity:read") && (
+        <section aria-labelledby="rec-activity">
+          <h2 id="rec-activity">{t("recipient.activity")}</h2>
+          <table>
+            <thead>
+              <tr>
+                <th>{t("activity.at")}</th>
+                <th>{t("activity.action")}</th>
+                <th>{t("activity.actor")}</th>
+                <th>{t("activity.reason")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {activity.slice(0, 200).map((a) => (
+                <tr key={a.id}>
+                  <td>{dateTime(a.at)}</td>
+                  <td>{a.action}</td>
+                  <td>{a.actorId ?? a.actorType}</td>
+                  <td>{a.reason ?? ""}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      )}
+    </main>
+  );
 }

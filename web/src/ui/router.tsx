@@ -39,11 +39,17 @@ export function match(pattern: string, path: string): Record<string, string> | n
   return params;
 }
 
-export function Link(props: { to: string; children: React.ReactNode; className?: string }) {
+export function Link(props: {
+  to: string;
+  children: React.ReactNode;
+  className?: string;
+  current?: boolean;
+}) {
   return (
     <a
       href={props.to}
       className={props.className}
+      aria-current={props.current ? "page" : undefined}
       onClick={(e) => {
         if (e.metaKey || e.ctrlKey || e.shiftKey || e.button !== 0) return;
         e.preventDefault();

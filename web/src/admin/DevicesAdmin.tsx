@@ -1,0 +1,201 @@
+import { type Device, device, deviceCredentials, recipient } from "@vakt/schemas";
+import { useState } from "react";
+import { z } from "zod";
+import { get, send } from "../api/client";
+import { can, useSession, useUi } from "../session/context";
+import { Link } from "../ui/router";
+import { DepartmentSelect, useDepartments } from "./DepartmentsAdmin";
+import { errorText, useLoad } from "./use-load";
+
+/** Devices: provision (credentials shown once), assign, swap, new credentials; configuration on the recipient page. */
+export function DevicesAdmin() {
+  const { t, dateTime } = useUi();
+  const session = useSession();
+  const devices = useLoad(() => get("/devices", z.array(device)), []);
+  const recipients = useLoad(() => get("/recipients", z.array(recipient)), []);
+  const depts = useDepartments();
+  const [serial, setSerial] = useState("");
+  const [departmentId, setDepartmentId] = useState("");
+  const [credentials, setCredentials] = useState<z.infer<typeof deviceCredentials> | null>(null);
+  const [message, setMessage] = useState<string | null>(null);
+  const manage = can(session, "device:manage");
+  const name = (id: string | null) => {
+    const r = recipients.data?.find((x) => x.id === id);
+    return r ? `${r.firstName ?? ""} ${r.lastName ?? ""}` : "–";
+  };
+  const run = async (f: () => Promise<unknown>) => {
+    try {
+      await f();
+      devices.reload();
+    } catch (err) {
+      setMessage(errorText(err));
+    }
+  };
+  const active = (devices.data ?? []).filter((d) => !d.retiredAt);
+  const spare = active.filter((d) => !d.recipientId);
+
+  return (
+    <>
+      {devices.error && <p className="error">{devices.error}</p>}
+      <table>
+        <thead>
+          <tr>
+            <th>{t("devices.serial")}</th>
+            <th>{t("devices.model")}</th>
+            <th>{t("devices.recipient")}</th>
+            <th>{t("alarm.battery")}</th>
+            <th>{t("alarm.lastContact")}</th>
+            {manage && <th>{t("common.actions")}</th>}
+          </tr>
+        </thead>
+        <tbody>
+          {active.map((d: Device) => (
+            <tr key={d.id}>
+              <td>{d.serial}</td>
+              <td>{d.model}</td>
+              <td>
+                {manage ? (
+                  <select
+                    aria-label={`${t("devices.assign")} ${d.serial}`}
+                    value={d.recipientId ?? ""}
+                    onChange={(e) =>
+                      run(() =>
+                        send(
+                          "PUT",
+                          `/devices/${d.id}/recipient`,
+                          { recipientId: e.target.value || null },
+                          z.unknown(),
+                        ),
+                      )
+                    }
+                  >
+                    <option value="">–</option>
+                    {(recipients.data ?? [])
+                      .filter((r) => r.departmentId === d.departmentId || r.id === d.recipientId)
+                      .map((r) => (
+                        <option key={r.id} value={r.id}>
+                          {r.firstName} {r.lastName}
+                        </option>
+                      ))}
+                  </select>
+                ) : (
+                  name(d.recipientId)
+                )}{" "}
+                {d.recipientId && <Link to={`/recipients/${d.recipientId}`}>{t("devices.config")}</Link>}
+              </td>
+              <td>{d.batteryPercent ?? "–"} %</td>
+              <td>
+                {d.online ? t("alarm.online") : t("alarm.offline")}
+                {d.lastSeenAt ? ` · ${dateTime(d.lastSeenAt)}` : ""}
+              </td>
+              {manage && (
+                <td className="buttons">
+                  <button
+                    type="button"
+                    onClick={() =>
+                      run(async () =>
+                        setCredentials(
+                          await send(
+                            "POST",
+                            `/devices/${d.id}/rotate-credentials`,
+                            undefined,
+                            deviceCredentials,
+                          ),
+                        ),
+                      )
+                    }
+                  >
+                    {t("devices.rotate")}
+                  </button>
+                  {d.recipientId && spare.length > 0 && (
+                    <select
+                      aria-label={`${t("devices.swap")} ${d.serial}`}
+                      value=""
+                      onChange={(e) =>
+                        e.target.value &&
+                        run(() =>
+                          send(
+                            "POST",
+                            `/devices/${d.id}/swap`,
+                            { replacementDeviceId: e.target.value },
+                            z.unknown(),
+                          ),
+                        )
+                      }
+                    >
+                      <option value="">{t("devices.swap")}…</option>
+                      {spare.map((s) => (
+                        <option key={s.id} value={s.id}>
+                          {s.serial}
+                        </option>
+                      ))}
+                    </select>
+                  )}
+                </td>
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {manage && (
+        <form
+          className="card form-row"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void run(async () => {
+              setCredentials(
+                await send(
+                  "POST",
+                  "/devices",
+                  { serial, departmentId: departmentId || depts.data?.[0]?.id },
+                  deviceCredentials,
+                ),
+              );
+              setSerial("");
+            });
+          }}
+        >
+          <label>
+            {t("devices.serial")}
+            <input
+              name="serial"
+              required
+              pattern="[A-Za-z0-9_\-]{1,64}"
+              value={serial}
+              onChange={(e) => setSerial(e.target.value)}
+            />
+          </label>
+          <label>
+            {t("common.department")}
+            <DepartmentSelect
+              departments={depts.data ?? []}
+              value={departmentId}
+              onChange={setDepartmentId}
+            />
+          </label>
+          <button type="submit" className="primary">
+            {t("devices.provision")}
+          </button>
+        </form>
+      )}
+      {credentials && (
+        <div className="card" role="status" data-testid="device-credentials">
+          <p>
+            <strong>{t("devices.credentials")}</strong> ({credentials.device.serial}) —{" "}
+            {t("common.shownOnce")}
+          </p>
+          <p>
+            {t("devices.username")}: <span className="secret">{credentials.mqttUsername}</span>
+          </p>
+          <p>
+            {t("devices.password")}: <span className="secret">{credentials.mqttPassword}</span>
+          </p>
+          <button type="button" onClick={() => setCredentials(null)}>
+            {t("common.close")}
+          </button>
+        </div>
+      )}
+      {message && <p role="status">{message}</p>}
+    </>
+  );
+}

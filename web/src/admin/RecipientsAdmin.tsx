@@ -1,0 +1,126 @@
+import { recipient } from "@vakt/schemas";
+import { useState } from "react";
+import { z } from "zod";
+import { get, send } from "../api/client";
+import { can, useSession, useUi } from "../session/context";
+import { Link } from "../ui/router";
+import { DepartmentSelect, useDepartments } from "./DepartmentsAdmin";
+import { errorText, useLoad } from "./use-load";
+
+/** Recipients with a link to each one's page, and registration with the legal basis for tracking. */
+export function RecipientsAdmin() {
+  const { t } = useUi();
+  const session = useSession();
+  const list = useLoad(() => get("/recipients", z.array(recipient)), []);
+  const depts = useDepartments();
+  const [form, setForm] = useState({
+    firstName: "",
+    lastName: "",
+    departmentId: "",
+    legalBasis: "consent" as "consent" | "formal_decision" | "other",
+    legalBasisReference: "",
+    responderNotes: "",
+  });
+  const [message, setMessage] = useState<string | null>(null);
+  const create = async (e: React.FormEvent) => {
+    e.preventDefault();
+    try {
+      await send(
+        "POST",
+        "/recipients",
+        {
+          ...form,
+          departmentId: form.departmentId || depts.data?.[0]?.id,
+          legalBasisReference: form.legalBasisReference || null,
+        },
+        recipient,
+      );
+      setMessage(t("common.saved"));
+      list.reload();
+    } catch (err) {
+      setMessage(errorText(err));
+    }
+  };
+  const deptName = (id: string) => depts.data?.find((d) => d.id === id)?.name ?? "";
+  return (
+    <>
+      {list.error && <p className="error">{list.error}</p>}
+      <table>
+        <thead>
+          <tr>
+            <th>{t("common.name")}</th>
+            <th>{t("common.department")}</th>
+            <th>{t("recipient.legalBasis")}</th>
+            <th>{t("recipient.status")}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(list.data ?? []).map((r) => (
+            <tr key={r.id}>
+              <td>
+                <Link to={`/recipients/${r.id}`}>
+                  {r.firstName} {r.lastName}
+                </Link>
+              </td>
+              <td>{deptName(r.departmentId)}</td>
+              <td>{t(`legal.${r.legalBasis}`)}</td>
+              <td>{r.status}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {can(session, "recipient:manage") && (
+        <form className="card form-row" onSubmit={create}>
+          <label>
+            {t("recipients.firstName")}
+            <input
+              required
+              value={form.firstName}
+              onChange={(e) => setForm({ ...form, firstName: e.target.value })}
+            />
+          </label>
+          <label>
+            {t("recipients.lastName")}
+            <input
+              required
+              value={form.lastName}
+              onChange={(e) => setForm({ ...form, lastName: e.target.value })}
+            />
+          </label>
+          <label>
+            {t("common.department")}
+            <DepartmentSelect
+              departments={depts.data ?? []}
+              value={form.departmentId}
+              onChange={(departmentId) => setForm({ ...form, departmentId })}
+            />
+          </label>
+          <label>
+            {t("recipient.legalBasis")}
+            <select
+              value={form.legalBasis}
+              onChange={(e) => setForm({ ...form, legalBasis: e.target.value as typeof form.legalBasis })}
+            >
+              {(["consent", "formal_decision", "other"] as const).map((b) => (
+                <option key={b} value={b}>
+                  {t(`legal.${b}`)}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            {t("alarm.responderNotes")}
+            <input
+              value={form.responderNotes}
+              onChange={(e) => setForm({ ...form, responderNotes: e.target.value })}
+            />
+          </label>
+          <button type="submit" className="primary">
+            {t("recipients.new")}
+          </button>
+        </form>
+      )}
+      {message && <p role="status">{message}</p>}
+    </>
+  );
+}

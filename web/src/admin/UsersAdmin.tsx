@@ -1,0 +1,157 @@
+import { type RoleKey, roleKey, type StaffUser, staffUser, staffUserCreated } from "@vakt/schemas";
+import { useState } from "react";
+import { z } from "zod";
+import { get, send } from "../api/client";
+import { can, useSession, useUi } from "../session/context";
+import { DepartmentSelect, useDepartments } from "./DepartmentsAdmin";
+import { errorText, useLoad } from "./use-load";
+
+/** Staff users with their roles and grants; inviting one shows the invitation token once. */
+export function UsersAdmin() {
+  const { t, dateTime } = useUi();
+  const session = useSession();
+  const users = useLoad(() => get("/users", z.array(staffUser)), []);
+  const depts = useDepartments();
+  const deptName = (id: string | null) =>
+    id === null ? t("role.wholeOrganisation") : (depts.data?.find((d) => d.id === id)?.name ?? id);
+  const [form, setForm] = useState({
+    email: "",
+    firstName: "",
+    lastName: "",
+    role: "operator" as RoleKey,
+    departmentId: "",
+  });
+  const [invited, setInvited] = useState<z.infer<typeof staffUserCreated> | null>(null);
+  const [message, setMessage] = useState<string | null>(null);
+
+  const invite = async (e: React.FormEvent) => {
+    e.preventDefault();
+    try {
+      const r = await send(
+        "POST",
+        "/users",
+        {
+          email: form.email,
+          firstName: form.firstName,
+          lastName: form.lastName,
+          grants: [{ role: form.role, departmentId: form.departmentId || null }],
+        },
+        staffUserCreated,
+      );
+      setInvited(r);
+      users.reload();
+    } catch (err) {
+      setMessage(errorText(err));
+    }
+  };
+  const setStatus = async (u: StaffUser, status: "active" | "disabled") => {
+    try {
+      await send("PATCH", `/users/${u.id}`, { status }, staffUser);
+      users.reload();
+    } catch (err) {
+      setMessage(errorText(err));
+    }
+  };
+
+  return (
+    <>
+      {users.error && <p className="error">{users.error}</p>}
+      <table>
+        <thead>
+          <tr>
+            <th>{t("common.name")}</th>
+            <th>{t("users.email")}</th>
+            <th>{t("users.grants")}</th>
+            <th>{t("users.secondFactor")}</th>
+            <th>{t("users.lastLogin")}</th>
+            <th>{t("users.status")}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(users.data ?? []).map((u) => (
+            <tr key={u.id}>
+              <td>
+                {u.firstName} {u.lastName}
+              </td>
+              <td>{u.email}</td>
+              <td>
+                {u.grants.map((g) => (
+                  <div key={`${g.role}-${g.departmentId}`}>
+                    {t(`role.${g.role}`)}: {deptName(g.departmentId)}
+                  </div>
+                ))}
+              </td>
+              <td>{u.secondFactorEnabled ? t("common.yes") : t("common.no")}</td>
+              <td>{u.lastLoginAt ? dateTime(u.lastLoginAt) : "–"}</td>
+              <td>
+                {can(session, "user:manage") && u.id !== session.me.user.id ? (
+                  <select
+                    aria-label={`${t("users.status")}: ${u.email}`}
+                    value={u.status}
+                    onChange={(e) => setStatus(u, e.target.value === "disabled" ? "disabled" : "active")}
+                  >
+                    <option value="active">active</option>
+                    <option value="disabled">disabled</option>
+                  </select>
+                ) : (
+                  u.status
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {can(session, "user:manage") && (
+        <form className="card form-row" onSubmit={invite}>
+          {(["email", "firstName", "lastName"] as const).map((f) => (
+            <label key={f}>
+              {t(`users.${f}`)}
+              <input
+                name={f}
+                type={f === "email" ? "email" : "text"}
+                required
+                value={form[f]}
+                onChange={(e) => setForm({ ...form, [f]: e.target.value })}
+              />
+            </label>
+          ))}
+          <label>
+            {t("users.role")}
+            <select
+              value={form.role}
+              onChange={(e) => setForm({ ...form, role: roleKey.parse(e.target.value) })}
+            >
+              {roleKey.options.map((r) => (
+                <option key={r} value={r}>
+                  {t(`role.${r}`)}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            {t("common.department")}
+            <DepartmentSelect
+              departments={depts.data ?? []}
+              value={form.departmentId}
+              onChange={(departmentId) => setForm({ ...form, departmentId })}
+              allowRoot={t("role.wholeOrganisation")}
+            />
+          </label>
+          <button type="submit" className="primary">
+            {t("users.invite")}
+          </button>
+        </form>
+      )}
+      {invited && (
+        <div className="card" role="status">
+          <p>
+            {t("users.invitationLink", { when: dateTime(invited.invitationExpiresAt) })} —{" "}
+            {t("common.shownOnce")}
+          </p>
+          <p className="secret">{invited.invitationToken}</p>
+        </div>
+      )}
+      {message && <p role="status">{message}</p>}
+    </>
+  );
+}

@@ -1,0 +1,129 @@
+import { type Device, type DeviceSettings, device as deviceSchema } from "@vakt/schemas";
+import { useState } from "react";
+import { send } from "../api/client";
+import { useUi } from "../session/context";
+
+const fields = [
+  "reportIntervalS",
+  "heartbeatIntervalS",
+  "trackingEnabled",
+  "fallDetection",
+  "lowBatteryPct",
+  "alarmNumber",
+] as const;
+
+/** A device's desired configuration, whether the device has confirmed it, and a form to change it. */
+export function DeviceConfiguration(props: { device: Device; editable: boolean; onSaved(d: Device): void }) {
+  const { t, dateTime } = useUi();
+  const d = props.device;
+  const [draft, setDraft] = useState<DeviceSettings>(d.desiredConfig);
+  const [message, setMessage] = useState<string | null>(null);
+  const applied = d.reportedConfigVersion !== null && d.reportedConfigVersion >= d.desiredConfigVersion;
+  const save = async (e: React.FormEvent) => {
+    e.preventDefault();
+    try {
+      const saved = await send("PUT", `/devices/${d.id}/config`, { settings: draft }, deviceSchema);
+      props.onSaved(saved);
+      setMessage(t("common.saved"));
+    } catch (err) {
+      setMessage(t("common.error", { message: err instanceof Error ? err.message : String(err) }));
+    }
+  };
+  return (
+    <form className="card" onSubmit={save} aria-label={`${t("recipient.device")} ${d.serial}`}>
+      <p>
+        <strong>{d.serial}</strong> · {d.model} · {d.online ? t("alarm.online") : t("alarm.offline")} ·{" "}
+        {t("alarm.battery")} {d.batteryPercent ?? "–"} % · {t("alarm.lastContact")}{" "}
+        {d.lastSeenAt ? dateTime(d.lastSeenAt) : "–"}
+      </p>
+      <table>
+        <thead>
+          <tr>
+            <th />
+            <th>{t("recipient.desired")}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {fields.map((f) => (
+            <tr key={f}>
+              <th scope="row">{t(`settings.${f}`)}</th>
+              <td>
+                <SettingInput field={f} value={draft} disabled={!props.editable} onChange={setDraft} />
+              </td>
+            </tr>
+          ))}
+          <tr>
+            <th scope="row">{t("recipient.configVersion")}</th>
+            <td>
+              {t("recipient.desired")} {d.desiredConfigVersion} · {t("recipient.reported")}{" "}
+              {d.reportedConfigVersion ?? "–"}
+            </td>
+          </tr>
+        </tbody>
+      </table>
+      <p className={applied ? "muted" : "notice"}>
+        {applied ? t("recipient.configApplied") : t("recipient.configPending")}
+      </p>
+      {props.editable && (
+        <button type="submit" className="primary">
+          {t("common.save")}
+        </button>
+      )}
+      {message && <p role="status">{message}</p>}
+    </form>
+  );
+}
+
+function SettingInput(props: {
+  field: (typeof fields)[number];
+  value: DeviceSettings;
+  disabled: boolean;
+  onChange(v: DeviceSettings): void;
+}) {
+  const { field, value, disabled } = props;
+  if (field === "trackingEnabled")
+    return (
+      <input
+        type="checkbox"
+        checked={value.trackingEnabled}
+        disabled={disabled}
+        onChange={(e) => props.onChange({ ...value, trackingEnabled: e.target.checked })}
+      />
+    );
+  if (field === "fallDetection")
+    return (
+      <select
+        value={value.fallDetection}
+        disabled={disabled}
+        onChange={(e) =>
+          props.onChange({ ...value, fallDetection: e.target.value as DeviceSettings["fallDetection"] })
+        }
+      >
+        {["off", "low", "medium", "high"].map((o) => (
+          <option key={o} value={o}>
+            {o}
+          </option>
+        ))}
+      </select>
+    );
+  if (field === "alarmNumber")
+    return (
+      <input
+        value={value.alarmNumber ?? ""}
+        disabled={disabled}
+        placeholder="+4712345678"
+        onChange={(e) => {
+          const { alarmNumber: _, ...rest } = value;
+          props.onChange(e.target.value ? { ...rest, alarmNumber: e.target.value } : rest);
+        }}
+      />
+    );
+  return (
+    <input
+      type="number"
+      value={value[field]}
+      disabled={disabled}
+      onChange={(e) => props.onChange({ ...value, [field]: Number(e.target.value) })}
+    />
+  );
+}

@@ -1,0 +1,209 @@
+import type { Geofence } from "@vakt/schemas";
+import { geofence } from "@vakt/schemas";
+import { useEffect, useRef, useState } from "react";
+import { z } from "zod";
+import { send } from "../api/client";
+import { geofenceLayer } from "../map/LiveMap";
+import L, { createMap } from "../map/leaflet";
+import { useUi } from "../session/context";
+import { type GeofenceShape, shapeOfLayer } from "./geofence-shape";
+
+interface Point {
+  time: string;
+  lat: number;
+  lon: number;
+  accuracyM: number | null;
+}
+
+/**
+ * The recipient's map: the history as a line with the slider's point, and
+ * the geofences, which an administrator or operator draws and edits with geoman.
+ */
+export function RecipientMap(props: {
+  recipientId: string;
+  points: readonly Point[];
+  current: Point | null;
+  fences: readonly Geofence[];
+  editable: boolean;
+  onFencesChanged(): void;
+}) {
+  const { t } = useUi();
+  const el = useRef<HTMLDivElement>(null);
+  const map = useRef<L.Map | null>(null);
+  const history = useRef<L.LayerGroup | null>(null);
+  const fencesLayer = useRef<L.FeatureGroup | null>(null);
+  const [draft, setDraft] = useState<{ shape: GeofenceShape; layer: L.Layer } | null>(null);
+  const [name, setName] = useState("");
+  const [message, setMessage] = useState<string | null>(null);
+  const changed = useRef(props.onFencesChanged);
+  changed.current = props.onFencesChanged;
+  const fitted = useRef(false);
+
+  useEffect(() => {
+    if (!el.current) return;
+    const m = createMap(el.current, () => undefined);
+    map.current = m;
+    history.current = L.layerGroup().addTo(m);
+    fencesLayer.current = L.featureGroup().addTo(m);
+    if (props.editable) {
+      m.pm.setLang("en");
+      m.pm.addControls({
+        position: "topleft",
+        drawMarker: false,
+        drawCircleMarker: false,
+        drawPolyline: false,
+        drawRectangle: false,
+        drawText: false,
+        cutPolygon: false,
+        rotateMode: false,
+        drawCircle: true,
+        drawPolygon: true,
+        editMode: true,
+        dragMode: true,
+        removalMode: true,
+      });
+      m.on("pm:create", (e) => {
+        const shape = shapeOfLayer(e.layer);
+        if (shape) setDraft({ shape, layer: e.layer });
+        else e.layer.remove();
+      });
+    }
+    return () => {
+      m.remove();
+      map.current = null;
+      fitted.current = false;
+    };
+  }, [props.editable]);
+
+  // Geofences: each one editable in place; an edit or removal is saved at once.
+  useEffect(() => {
+    const g = fencesLayer.current;
+    if (!g) return;
+    g.clearLayers();
+    for (const f of props.fences) {
+      const layer = geofenceLayer(f, {
+        className: `vakt-geofence${f.active ? "" : " vakt-geofence--inactive"}`,
+        weight: 2,
+      }) as L.Path;
+      layer.bindTooltip(f.name);
+      layer.on("pm:edit", async () => {
+        const shape = shapeOfLayer(layer);
+        if (!shape) return;
+        try {
+          await send("PATCH", `/geofences/${f.id}`, { shape }, geofence);
+          changed.current();
+        } catch (err) {
+          setMessage(String(err));
+        }
+      });
+      layer.on("pm:remove", async () => {
+        try {
+          await send("DELETE", `/geofences/${f.id}`, undefined, z.unknown());
+        } finally {
+          changed.current();
+        }
+      });
+      g.addLayer(layer);
+    }
+    const m = map.current;
+    if (m && !fitted.current && props.fences.length > 0) {
+      fitted.current = true;
+      m.fitBounds(g.getBounds().pad(0.3), { maxZoom: 16 });
+    }
+  }, [props.fences]);
+
+  // History line and the slider's point.
+  useEffect(() => {
+    const h = history.current;
+    const m = map.current;
+    if (!h || !m) return;
+    h.clearLayers();
+    const latlngs = props.points.map((p) => [p.lat, p.lon] as L.LatLngTuple);
+    if (latlngs.length > 1) L.polyline(latlngs, { className: "vakt-trail", weight: 3 }).addTo(h);
+    if (props.current) {
+      L.circleMarker([props.current.lat, props.current.lon], {
+        radius: 8,
+        className: "vakt-history-point",
+      }).addTo(h);
+      if (props.current.accuracyM)
+        L.circle([props.current.lat, props.current.lon], {
+          radius: props.current.accuracyM,
+          className: "vakt-accuracy",
+          interactive: false,
+        }).addTo(h);
+    }
+    if (!fitted.current && latlngs.length > 0) {
+      fitted.current = true;
+      m.fitBounds(L.latLngBounds(latlngs).pad(0.3), { maxZoom: 16 });
+    }
+  }, [props.points, props.current]);
+
+  const saveDraft = async (e: React.FormEvent) => {
+    e.preventDefault();
+    if (!draft) return;
+    try {
+      await send(
+        "POST",
+        "/geofences",
+        { recipientId: props.recipientId, name, shape: draft.shape, active: true },
+        geofence,
+      );
+      draft.layer.remove();
+      setDraft(null);
+      setName("");
+      setMessage(t("common.saved"));
+      changed.current();
+    } catch (err) {
+      setMessage(t("common.error", { message: err instanceof Error ? err.message : String(err) }));
+    }
+  };
+
+  return (
+    <div>
+      <div
+        ref={el}
+        className="map-box"
+        role="application"
+        aria-label={t("recipient.geofences")}
+        data-testid="recipient-map"
+      />
+      {draft && (
+        <form className="card form-row" onSubmit={saveDraft} data-testid="geofence-form">
+          <label>
+            {t("recipient.geofenceName")}
+            <input
+              name="geofence-name"
+              required
+              maxLength={100}
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+            />
+          </label>
+          <button type="submit" className="primary">
+            {t("common.save")}
+          </button>
+          <button
+            type="button"
+            onClick={() => {
+              draft.layer.remove();
+              setDraft(null);
+            }}
+          >
+            {t("common.cancel")}
+          </button>
+        </form>
+      )}
+      {message && <p role="status">{message}</p>}
+      <ul>
+        {props.fences.map((f) => (
+          <li key={f.id} data-testid="geofence-item">
+            {f.name} (
+            {f.shape.kind === "circle" ? `${Math.round(f.shape.radiusM)} m` : `${f.shape.points.length} ⬠`})
+            {f.window ? ` ${f.window.start}–${f.window.end}` : ""}{" "}
+            {f.active ? "" : `(${t("common.no")} ${t("recipient.geofenceActive").toLowerCase()})`}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
