@@ -48,8 +48,11 @@ export interface CreateIngestOptions {
   logger: Logger;
   config?: Partial<IngestConfig>;
   now?: () => number;
-  /** For the LISTEN that keeps the device cache fresh; defaults to the pool's connection string. */
-  databaseUrl?: string;
+  /**
+   * For the LISTEN that keeps the device cache fresh; defaults to the pool's connection string.
+   * `false`: no LISTEN (entries then expire after their TTL), e.g. on a one-connection server.
+   */
+  databaseUrl?: string | false;
   /** 5 for Mosquitto (default); 4 for the embedded aedes broker, which speaks MQTT 3.1.1 only. */
   protocolVersion?: 4 | 5;
   /** Subscribe through `$share/<group>/...` (default true; aedes has no shared subscriptions). */
@@ -64,6 +67,8 @@ export interface CreateIngestOptions {
    * loop free for the alarm session.
    */
   mqttReceiveMaximum?: number;
+  /** COPY large batches through staging tables (default true); false: multi-row INSERTs only. */
+  useCopy?: boolean;
   /** Concurrent batch commits (default 4). */
   maxConcurrentBatches?: number;
   metrics?: IngestMetrics;
@@ -118,6 +123,7 @@ export function createIngest(options: CreateIngestOptions): Ingest {
     maxConcurrent: options.maxConcurrentBatches ?? 4,
     afterCommit: tellDevices,
     now,
+    ...(options.useCopy !== undefined ? { useCopy: options.useCopy } : {}),
   });
   const pipeline = new Pipeline({
     directory,
@@ -161,8 +167,10 @@ export function createIngest(options: CreateIngestOptions): Ingest {
     backlog: () => writer.backlog + pipeline.resolvingCount,
     async start() {
       const databaseUrl =
-        options.databaseUrl ??
-        (options.pool as unknown as { options: { connectionString?: string } }).options.connectionString;
+        options.databaseUrl === false
+          ? undefined
+          : (options.databaseUrl ??
+            (options.pool as unknown as { options: { connectionString?: string } }).options.connectionString);
       if (databaseUrl) await directory.listen(logger, databaseUrl);
       if (wantHttp) {
         http = await startIngestHttp({

@@ -32,6 +32,8 @@ export interface AlarmOutcome {
 export interface BatchInput {
   stores: StoreDecision[];
   deadLetters: DeadLetterRow[];
+  /** Batches with at least this many rows go through staging + COPY (default 64; Infinity: never). */
+  copyMinRows?: number;
   /** Which per-device updates to write (default all); see DeviceRowThrottle. */
   deviceFilter?: (update: DeviceUpdate) => boolean;
 }
@@ -43,6 +45,9 @@ export interface BatchResult {
   positionsInserted: number;
   events: number;
 }
+
+/** Below this many rows a plain multi-row INSERT beats staging + COPY (fewer round trips). */
+const COPY_THRESHOLD = 64;
 
 const ts = (col: string) => `timestamptz 'epoch' + ${col} * interval '1 millisecond'`;
 
@@ -57,9 +62,10 @@ export async function writeBatch(client: pg.ClientBase, batch: BatchInput): Prom
   }
   let events = 0;
   if (batch.deadLetters.length > 0) await insertDeadLetters(client, batch.deadLetters);
-  const positionsInserted = positions.length > 0 ? await insertPositions(client, positions) : 0;
+  const copyMin = batch.copyMinRows ?? COPY_THRESHOLD;
+  const positionsInserted = positions.length > 0 ? await insertPositions(client, positions, copyMin) : 0;
   if (statuses.length > 0) await insertStatuses(client, statuses);
-  if (raws.length > 0) await insertRawMessages(client, raws);
+  if (raws.length > 0) await insertRawMessages(client, raws, copyMin);
 
   const alarms: AlarmOutcome[] = [];
   for (const s of batch.stores) {
@@ -96,7 +102,8 @@ async function insertDeadLetters(client: pg.ClientBase, rows: DeadLetterRow[]): 
   );
 }
 
-async function insertPositions(client: pg.ClientBase, rows: PositionRow[]): Promise<number> {
+async function insertPositions(client: pg.ClientBase, rows: PositionRow[], copyMin: number): Promise<number> {
+  if (rows.length < copyMin) return insertPositionsSmall(client, rows);
   await ensureStaging(client);
   await copyInto(
     client,
@@ -150,7 +157,12 @@ async function insertStatuses(client: pg.ClientBase, rows: StatusRow[]): Promise
   );
 }
 
-async function insertRawMessages(client: pg.ClientBase, rows: RawMessageRow[]): Promise<void> {
+async function insertRawMessages(
+  client: pg.ClientBase,
+  rows: RawMessageRow[],
+  copyMin: number,
+): Promise<void> {
+  if (rows.length < copyMin) return insertRawMessagesSmall(client, rows);
   await ensureStaging(client);
   await copyInto(
     client,
@@ -162,6 +174,53 @@ async function insertRawMessages(client: pg.ClientBase, rows: RawMessageRow[]): 
      SELECT ${ts("t")}, device_id, organisation_id, 'uplink', topic, message_id, kind, payload::jsonb
      FROM stage_messages
      ON CONFLICT DO NOTHING`,
+  );
+}
+
+async function insertPositionsSmall(client: pg.ClientBase, rows: PositionRow[]): Promise<number> {
+  const result = await client.query(
+    `INSERT INTO positions (time, device_id, organisation_id, recipient_id, message_id, lat, lon, accuracy_m,
+                            speed_mps, heading_deg, altitude_m, source, battery_percent)
+     SELECT ${ts("t")}, dev, org, rec, mid, lat, lon, acc, spd, hdg, alt, src, round(bat)::smallint
+     FROM unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::float8[], $7::float8[],
+                 $8::real[], $9::real[], $10::real[], $11::real[], $12::text[], $13::float8[])
+          AS u(t, dev, org, rec, mid, lat, lon, acc, spd, hdg, alt, src, bat)
+     ON CONFLICT DO NOTHING`,
+    [
+      rows.map((r) => r.time),
+      rows.map((r) => r.deviceId),
+      rows.map((r) => r.organisationId),
+      rows.map((r) => r.recipientId),
+      rows.map((r) => r.messageId),
+      rows.map((r) => r.lat),
+      rows.map((r) => r.lon),
+      rows.map((r) => r.accuracyM),
+      rows.map((r) => r.speedMps),
+      rows.map((r) => r.headingDeg),
+      rows.map((r) => r.altitudeM),
+      rows.map((r) => r.source),
+      rows.map((r) => r.batteryPct),
+    ],
+  );
+  return result.rowCount ?? 0;
+}
+
+async function insertRawMessagesSmall(client: pg.ClientBase, rows: RawMessageRow[]): Promise<void> {
+  await client.query(
+    `INSERT INTO device_messages (time, device_id, organisation_id, direction, topic, message_id, kind, payload)
+     SELECT ${ts("t")}, dev, org, 'uplink', topic, mid, kind, payload::jsonb
+     FROM unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[])
+          AS u(t, dev, org, topic, mid, kind, payload)
+     ON CONFLICT DO NOTHING`,
+    [
+      rows.map((r) => r.time),
+      rows.map((r) => r.deviceId),
+      rows.map((r) => r.organisationId),
+      rows.map((r) => r.topic),
+      rows.map((r) => r.messageId),
+      rows.map((r) => r.kind),
+      rows.map((r) => r.payloadText),
+    ],
   );
 }
 
@@ -187,12 +246,23 @@ async function storeDeviceAlarm(client: pg.ClientBase, s: StoreDecision): Promis
   if (!alarm) return undefined;
   const device = s.device;
   if (alarm.cancels) return cancelDeviceAlarm(client, s, alarm.cancels);
+  // Insert, transition and NOTIFY in one round trip: alarms commit in their own lane, and under load
+  // every round trip to a busy database costs.
   const inserted = await client.query<{ id: string }>(
-    `INSERT INTO alarms (organisation_id, department_id, device_id, recipient_id, type, severity, source,
-                         device_message_id, raised_at, lat, lon, accuracy_m, details)
-     VALUES ($1, $2, $3, $4, $5, $6, 'device', $7, ${ts("$8::bigint")}, $9, $10, $11, $12)
-     ON CONFLICT (device_id, device_message_id) WHERE device_message_id IS NOT NULL DO NOTHING
-     RETURNING id`,
+    `WITH a AS (
+       INSERT INTO alarms (organisation_id, department_id, device_id, recipient_id, type, severity, source,
+                           device_message_id, raised_at, lat, lon, accuracy_m, details)
+       VALUES ($1, $2, $3, $4, $5, $6, 'device', $7, ${ts("$8::bigint")}, $9, $10, $11, $12)
+       ON CONFLICT (device_id, device_message_id) WHERE device_message_id IS NOT NULL DO NOTHING
+       RETURNING id
+     ), t AS (
+       INSERT INTO alarm_transitions (organisation_id, alarm_id, kind, to_state, details)
+       SELECT $1, id, 'raised', 'open', $13::jsonb FROM a
+     )
+     SELECT a.id, pg_notify($14, json_build_object(
+              'kind', 'alarm.raised', 'alarmId', a.id, 'organisationId', $1::uuid, 'departmentId', $2::uuid,
+              'recipientId', $4::uuid, 'deviceId', $3::uuid)::text)
+     FROM a`,
     [
       device.organisationId,
       device.departmentId,
@@ -206,16 +276,12 @@ async function storeDeviceAlarm(client: pg.ClientBase, s: StoreDecision): Promis
       alarm.fix?.lon ?? null,
       alarm.fix?.accM ?? null,
       JSON.stringify({ batteryPct: alarm.batteryPct, positionTime: alarm.fix?.t ?? null }),
+      JSON.stringify({ source: "device", messageId: alarm.messageId }),
+      EVENTS_CHANNEL,
     ],
   );
   const created = inserted.rows[0];
   if (created) {
-    await client.query(
-      `INSERT INTO alarm_transitions (organisation_id, alarm_id, kind, to_state, details)
-       VALUES ($1, $2, 'raised', 'open', $3)`,
-      [device.organisationId, created.id, JSON.stringify({ source: "device", messageId: alarm.messageId })],
-    );
-    await notify(client, { kind: "alarm.raised", alarmId: created.id, ...scopeOf(device) });
     return { device, messageId: alarm.messageId, alarmId: created.id, created: true, ackStatus: "received" };
   }
   const existing = await client.query<{ id: string }>(

@@ -35,6 +35,8 @@ export interface BatchWriterOptions {
   /** Runs after commit and before the acks: tells devices their alarm was stored. */
   afterCommit?: (alarms: AlarmOutcome[]) => Promise<void> | void;
   now?: () => number;
+  /** Use COPY for large batches (default true). */
+  useCopy?: boolean;
 }
 
 const RETRY_MIN_MS = 100;
@@ -202,7 +204,11 @@ export class BatchWriter {
   private async writeSplitting(items: PendingMessage[], log: Logger): Promise<AlarmOutcome[]> {
     try {
       const result = await withTransaction(this.options.pool, (c) =>
-        writeBatch(c, { ...toBatch(items), deviceFilter: this.deviceRows.wants }),
+        writeBatch(c, {
+          ...toBatch(items),
+          deviceFilter: this.deviceRows.wants,
+          ...(this.options.useCopy === false ? { copyMinRows: Number.POSITIVE_INFINITY } : {}),
+        }),
       );
       this.deviceRows.record(result.devicesWritten);
       this.options.metrics.positionsStored.inc(result.positionsInserted);
