@@ -95,7 +95,11 @@ async function main() {
         PSEUDONYM_KEY: "bench-pseudonym-key-0123456789abcdef",
         NODE_ENV: "production",
       },
-      deviceCommands: { publishConfig: async () => {} },
+      deviceCommands: {
+        publishConfig: async () => {},
+        publishCommand: async () => {},
+        publishAck: async () => {},
+      },
       port: 0,
       host: "127.0.0.1",
     });

@@ -12,6 +12,7 @@ import { type AppEnv, router } from "./context";
 import type { ApiDeps } from "./deps";
 import { ApiError, fromDatabaseError } from "./errors";
 import { activityRoutes } from "./routes/activity";
+import { alarmRoutes, deviceLocateRoutes } from "./routes/alarms";
 import { authRoutes } from "./routes/auth";
 import { departmentRoutes } from "./routes/departments";
 import { deviceRoutes } from "./routes/devices";
@@ -20,6 +21,7 @@ import { organisationRoutes } from "./routes/organisations";
 import { positionRoutes } from "./routes/positions";
 import { privacyRoutes } from "./routes/privacy";
 import { recipientRoutes } from "./routes/recipients";
+import { alertEndpointRoutes, alertRuleRoutes } from "./routes/routing";
 import { tokenRoutes } from "./routes/tokens";
 import { userRoutes } from "./routes/users";
 
@@ -92,6 +94,10 @@ export function createApp(deps: ApiDeps) {
   app.route("/api/v1/users", userRoutes(deps));
   app.route("/api/v1/recipients", recipientRoutes(deps));
   app.route("/api/v1/devices", deviceRoutes(deps));
+  app.route("/api/v1/devices", deviceLocateRoutes(deps));
+  app.route("/api/v1/alarms", alarmRoutes(deps));
+  app.route("/api/v1/alert-rules", alertRuleRoutes(deps));
+  app.route("/api/v1/alert-endpoints", alertEndpointRoutes(deps));
   app.route("/api/v1/geofences", geofenceRoutes(deps));
   app.route("/api/v1/positions", positionRoutes(deps));
   app.route("/api/v1/activity", activityRoutes(deps));

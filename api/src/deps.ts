@@ -1,4 +1,5 @@
-import type { ApiEnv, ConfigMessage } from "@vakt/schemas";
+import type { EventEmitter } from "node:events";
+import type { AckMessage, ApiEnv, CommandMessage, ConfigMessage } from "@vakt/schemas";
 import type { StorageCapabilities } from "@vakt/storage";
 import type pg from "pg";
 import type { Logger } from "pino";
@@ -7,6 +8,15 @@ import type { Logger } from "pino";
 export interface DeviceCommandPublisher {
   /** Publish the desired configuration, retained, on the device's config topic. */
   publishConfig(serial: string, message: ConfigMessage): Promise<void>;
+  /** Publish a command (locate, track, stop_tracking) on the device's command topic. */
+  publishCommand(serial: string, message: CommandMessage): Promise<void>;
+  /** Confirm an alarm to the device (taken, resolved, cancelled) on its ack topic. */
+  publishAck(serial: string, message: AckMessage): Promise<void>;
+}
+
+/** Sends a text message through the configured SMS gateway. */
+export interface SmsSender {
+  send(to: string, text: string): Promise<void>;
 }
 
 export interface Mail {
@@ -34,7 +44,9 @@ export type ApiConfig = Pick<
   "PUBLIC_URL" | "SESSION_IDLE_MINUTES" | "SESSION_ABSOLUTE_HOURS" | "PSEUDONYM_KEY" | "NODE_ENV"
 > &
   /** The built web console, served at / when set; its map tiles come from TILE_URL. */
-  Partial<Pick<ApiEnv, "WEB_DIST_DIR" | "TILE_URL">>;
+  Partial<Pick<ApiEnv, "WEB_DIST_DIR" | "TILE_URL">> &
+  /** Alarms: how long an alarm keeps its device tracking (default 60 minutes). */
+  Partial<Pick<ApiEnv, "ALARM_TRACKING_MINUTES">>;
 
 export interface ApiDeps {
   pool: pg.Pool;
@@ -45,6 +57,10 @@ export interface ApiDeps {
   /** Invitation and password-reset mails; without it they are logged (without the token) and dropped. */
   mailer?: Mailer;
   passwordHashing?: PasswordHashingOptions;
+  /** Alert routing's SMS channel; without it SMS deliveries are recorded as skipped. */
+  sms?: SmsSender;
+  /** In-process events (alarm changed, console alerts) for live sockets; set by startApiServer. */
+  bus?: EventEmitter;
   /** Detected on first use when not given. */
   capabilities?: StorageCapabilities;
   /** The caller's address; default: the socket's remote address. */

@@ -10,7 +10,7 @@ export interface MqttDeviceCommandsOptions {
   logger: Logger;
 }
 
-/** Publishes retained device configuration; mqtt.js reconnects and queues while the broker is away. */
+/** Publishes retained device configuration, commands and alarm acknowledgements; mqtt.js reconnects and queues while the broker is away. */
 export function mqttDeviceCommands(options: MqttDeviceCommandsOptions): {
   publisher: DeviceCommandPublisher;
   close(): Promise<void>;
@@ -30,6 +30,12 @@ export function mqttDeviceCommands(options: MqttDeviceCommandsOptions): {
           qos: 1,
           retain: true,
         });
+      },
+      async publishCommand(serial, message) {
+        await client.publishAsync(downlinkTopic(serial, "command"), JSON.stringify(message), { qos: 1 });
+      },
+      async publishAck(serial, message) {
+        await client.publishAsync(downlinkTopic(serial, "ack"), JSON.stringify(message), { qos: 1 });
       },
     },
     close: () => client.endAsync(true),

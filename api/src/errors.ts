@@ -40,7 +40,12 @@ export class ApiError extends Error {
   constructor(
     readonly code: ErrorCode,
     detail?: string,
-    readonly extra: { errors?: Problem["errors"]; retryAfterSeconds?: number } = {},
+    readonly extra: {
+      errors?: Problem["errors"];
+      retryAfterSeconds?: number;
+      /** Extension members of the problem document (RFC 9457 §3.2), e.g. who holds an alarm. */
+      members?: Record<string, unknown>;
+    } = {},
   ) {
     super(detail ?? titles[code]);
     this.name = "ApiError";
@@ -62,6 +67,7 @@ export class ApiError extends Error {
       ...(instance ? { instance } : {}),
       requestId,
       ...(this.extra.errors ? { errors: this.extra.errors } : {}),
+      ...this.extra.members,
     };
   }
 }

@@ -38,6 +38,7 @@ const ROLE_PERMISSIONS: Record<RoleKey, string[]> = {
     "position:read",
     "alarm:read",
     "alarm:acknowledge",
+    "routing:manage",
     "activity:read",
     "token:manage",
   ],
@@ -53,6 +54,7 @@ const ROLE_PERMISSIONS: Record<RoleKey, string[]> = {
     "device:manage",
     "device:configure",
     "geofence:manage",
+    "routing:manage",
   ],
   operator: [
     "organisation:read",
@@ -82,6 +84,9 @@ interface Fixture {
   geofenceId: string;
   userId: string;
   tokenId: string;
+  alarmId: string;
+  ruleId: string;
+  endpointId: string;
 }
 
 type Scope =
@@ -333,6 +338,120 @@ const ROUTES: Record<string, RouteCase> = {
       },
     }),
   },
+  "GET /api/v1/alarms": {
+    scope: "list",
+    ok: 200,
+    target: (f) => f.alarmId,
+    request: () => ({ method: "GET", path: "/api/v1/alarms?limit=500" }),
+  },
+  "GET /api/v1/alarms/{id}": {
+    scope: "item",
+    ok: 200,
+    request: (f) => ({ method: "GET", path: `/api/v1/alarms/${f.alarmId}` }),
+  },
+  "POST /api/v1/alarms/{id}/take": {
+    scope: "item",
+    ok: 200,
+    request: (f) => ({ method: "POST", path: `/api/v1/alarms/${f.alarmId}/take`, body: {} }),
+  },
+  "POST /api/v1/alarms/{id}/comments": {
+    scope: "item",
+    ok: 200,
+    request: (f) => ({ method: "POST", path: `/api/v1/alarms/${f.alarmId}/comments`, body: { note: "n" } }),
+  },
+  "POST /api/v1/alarms/{id}/resolve": {
+    scope: "item",
+    ok: 200,
+    request: (f) => ({
+      method: "POST",
+      path: `/api/v1/alarms/${f.alarmId}/resolve`,
+      body: { outcome: "other", note: "n" },
+    }),
+  },
+  "POST /api/v1/alarms/{id}/cancel": {
+    scope: "item",
+    ok: 200,
+    request: (f) => ({ method: "POST", path: `/api/v1/alarms/${f.alarmId}/cancel`, body: {} }),
+  },
+  /** The fixture's alarm is open, so reopening it is a conflict for whoever may try. */
+  "POST /api/v1/alarms/{id}/reopen": {
+    scope: "item",
+    ok: 409,
+    request: (f) => ({ method: "POST", path: `/api/v1/alarms/${f.alarmId}/reopen`, body: { note: "n" } }),
+  },
+  "POST /api/v1/devices/{id}/locate": {
+    scope: "item",
+    ok: 202,
+    request: (f) => ({
+      method: "POST",
+      path: `/api/v1/devices/${f.deviceId}/locate`,
+      body: { reason: "matrix check" },
+    }),
+  },
+  "GET /api/v1/alert-rules": {
+    scope: "list",
+    ok: 200,
+    target: (f) => f.ruleId,
+    request: () => ({ method: "GET", path: "/api/v1/alert-rules" }),
+  },
+  "GET /api/v1/alert-rules/{id}": {
+    scope: "item",
+    ok: 200,
+    request: (f) => ({ method: "GET", path: `/api/v1/alert-rules/${f.ruleId}` }),
+  },
+  "POST /api/v1/alert-rules": {
+    scope: "item",
+    ok: 201,
+    request: (f) => ({
+      method: "POST",
+      path: "/api/v1/alert-rules",
+      body: { departmentId: f.org.departments.a1, name: "r", steps: [{ waitS: 60, roles: ["operator"] }] },
+    }),
+  },
+  "PATCH /api/v1/alert-rules/{id}": {
+    scope: "item",
+    ok: 200,
+    request: (f) => ({ method: "PATCH", path: `/api/v1/alert-rules/${f.ruleId}`, body: { enabled: false } }),
+  },
+  "DELETE /api/v1/alert-rules/{id}": {
+    scope: "item",
+    ok: 204,
+    request: (f) => ({ method: "DELETE", path: `/api/v1/alert-rules/${f.ruleId}` }),
+  },
+  "GET /api/v1/alert-endpoints": {
+    scope: "list",
+    ok: 200,
+    target: (f) => f.endpointId,
+    request: () => ({ method: "GET", path: "/api/v1/alert-endpoints" }),
+  },
+  "POST /api/v1/alert-endpoints": {
+    scope: "item",
+    ok: 201,
+    request: (f) => ({
+      method: "POST",
+      path: "/api/v1/alert-endpoints",
+      body: { departmentId: f.org.departments.a1, name: "e", kind: "email", target: "duty@example.org" },
+    }),
+  },
+  "PATCH /api/v1/alert-endpoints/{id}": {
+    scope: "item",
+    ok: 200,
+    request: (f) => ({
+      method: "PATCH",
+      path: `/api/v1/alert-endpoints/${f.endpointId}`,
+      body: { name: "x" },
+    }),
+  },
+  "DELETE /api/v1/alert-endpoints/{id}": {
+    scope: "item",
+    ok: 204,
+    request: (f) => ({ method: "DELETE", path: `/api/v1/alert-endpoints/${f.endpointId}` }),
+  },
+  "POST /api/v1/alert-endpoints/{id}/ping": {
+    scope: "item",
+    ok: 200,
+    request: (f) => ({ method: "POST", path: `/api/v1/alert-endpoints/${f.endpointId}/ping`, body: {} }),
+  },
   "GET /api/v1/geofences": {
     scope: "list",
     ok: 200,
@@ -573,6 +692,23 @@ async function fixture(): Promise<Fixture> {
     [org.organisationId, org.departments.a1],
   );
   const r = await addRecipient(h, org, org.departments.a1);
+  const rule = await q.query<{ id: string }>(
+    `INSERT INTO alert_rules (organisation_id, department_id, name, steps)
+     VALUES ($1, $2, 'Matrix', '[{"waitS":60,"users":[],"roles":["operator"],"channels":["console"],"endpointIds":[]}]')
+     RETURNING id`,
+    [org.organisationId, org.departments.a1],
+  );
+  const endpoint = await q.query<{ id: string }>(
+    `INSERT INTO alert_endpoints (organisation_id, department_id, name, kind, target)
+     VALUES ($1, $2, 'Matrix', 'sms', '+4712345678') RETURNING id`,
+    [org.organisationId, org.departments.a1],
+  );
+  const alarm = await q.query<{ id: string }>(
+    `INSERT INTO alarms (organisation_id, department_id, device_id, recipient_id, type, severity, source,
+                         device_message_id, raised_at)
+     VALUES ($1, $2, $3, $4, 'sos', 'critical', 'device', $5, now()) RETURNING id`,
+    [org.organisationId, org.departments.a1, r.deviceId, r.recipientId, `m-${uniq()}`],
+  );
   await addPositions(h, org, r, h.clock.now, 2, 60);
   const spare = await q.query<{ id: string }>(
     "INSERT INTO devices (organisation_id, department_id, serial) VALUES ($1, $2, $3) RETURNING id",
@@ -605,6 +741,9 @@ async function fixture(): Promise<Fixture> {
     geofenceId: g.rows[0]?.id as string,
     userId: u.id,
     tokenId: tok.rows[0]?.id as string,
+    alarmId: alarm.rows[0]?.id as string,
+    ruleId: rule.rows[0]?.id as string,
+    endpointId: endpoint.rows[0]?.id as string,
   };
 }
 

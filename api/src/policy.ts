@@ -28,6 +28,8 @@ export const permissions = [
   "position:locate",
   "alarm:read",
   "alarm:acknowledge",
+  /** Alert routing: rules, escalation steps and endpoints of a department. */
+  "routing:manage",
   "activity:read",
   "token:manage",
 ] as const;
@@ -53,6 +55,7 @@ export const rolePermissions: Record<RoleKey, readonly Permission[]> = {
     "position:read",
     "alarm:read",
     "alarm:acknowledge",
+    "routing:manage",
     "activity:read",
     "token:manage",
   ],
@@ -68,6 +71,7 @@ export const rolePermissions: Record<RoleKey, readonly Permission[]> = {
     "device:manage",
     "device:configure",
     "geofence:manage",
+    "routing:manage",
   ],
   operator: [
     "organisation:read",

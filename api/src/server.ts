@@ -1,19 +1,38 @@
+import { EventEmitter } from "node:events";
 import type { Server } from "node:http";
 import { type ServerType, serve } from "@hono/node-server";
+import { type Alerting, type AlertingOptions, startAlerting } from "./alerting";
 import { createApp } from "./app";
 import type { ApiDeps } from "./deps";
+import { attachLive, type Live, type LiveOptions } from "./live";
 
 export interface RunningApi {
   url: string;
   /** The Node HTTP server, for socket.io to attach to. */
   server: Server;
   app: ReturnType<typeof createApp>;
+  /** socket.io (live updates), unless started with `live: false`. */
+  live: Live | undefined;
+  /** Alarm claims, tracking and alert routing, unless started with `alerting: false`. */
+  alerting: Alerting | undefined;
   close(): Promise<void>;
 }
 
-/** Serves createApp(deps) on host:port (port 0 picks a free one). */
-export async function startApiServer(deps: ApiDeps & { port: number; host?: string }): Promise<RunningApi> {
-  const app = createApp(deps);
+/**
+ * Serves createApp(deps) on host:port (port 0 picks a free one), with socket.io
+ * live updates and alert routing (graphile-worker jobs) unless turned off.
+ */
+export async function startApiServer(
+  deps: ApiDeps & {
+    port: number;
+    host?: string;
+    live?: LiveOptions | false;
+    alerting?: AlertingOptions | false;
+  },
+): Promise<RunningApi> {
+  const bus = deps.bus ?? new EventEmitter();
+  const withBus = { ...deps, bus };
+  const app = createApp(withBus);
   const host = deps.host ?? "0.0.0.0";
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, port: deps.port, hostname: host }, () => resolve(s));
@@ -21,14 +40,21 @@ export async function startApiServer(deps: ApiDeps & { port: number; host?: stri
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : deps.port;
   const shownHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+  const live = deps.live === false ? undefined : await attachLive(server as Server, withBus, deps.live ?? {});
+  const alerting = deps.alerting === false ? undefined : await startAlerting(withBus, deps.alerting ?? {});
   return {
     url: `http://${shownHost}:${port}`,
     server: server as Server,
     app,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    live,
+    alerting,
+    close: async () => {
+      await alerting?.close();
+      await live?.close();
+      await new Promise<void>((resolve, reject) => {
         (server as Server).closeAllConnections?.();
         server.close((err) => (err ? reject(err) : resolve()));
-      }),
+      });
+    },
   };
 }

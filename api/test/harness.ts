@@ -4,7 +4,7 @@
  * small HTTP client with a cookie jar that sends the CSRF header like the console.
  */
 import { randomBytes } from "node:crypto";
-import type { ConfigMessage, RoleKey } from "@vakt/schemas";
+import type { AckMessage, CommandMessage, ConfigMessage, RoleKey } from "@vakt/schemas";
 import { createTestDatabase, type TestDatabase } from "@vakt/storage/testing";
 import pino from "pino";
 import { createApp } from "../src/app";
@@ -27,6 +27,9 @@ export interface Harness {
   app: ReturnType<typeof createApp>;
   clock: { now: Date; advance(ms: number): void };
   published: { serial: string; message: ConfigMessage }[];
+  /** Commands (locate, track, stop_tracking) and alarm acks sent to devices. */
+  commands: { serial: string; message: CommandMessage }[];
+  acks: { serial: string; message: AckMessage }[];
   mails: Mail[];
   close(): Promise<void>;
 }
@@ -40,6 +43,8 @@ export async function createHarness(overrides: Partial<ApiDeps> = {}): Promise<H
     },
   };
   const published: Harness["published"] = [];
+  const commands: Harness["commands"] = [];
+  const acks: Harness["acks"] = [];
   const mails: Mail[] = [];
   const deps: ApiDeps = {
     pool: db.pool,
@@ -49,6 +54,12 @@ export async function createHarness(overrides: Partial<ApiDeps> = {}): Promise<H
     deviceCommands: {
       async publishConfig(serial, message) {
         published.push({ serial, message });
+      },
+      async publishCommand(serial, message) {
+        commands.push({ serial, message });
+      },
+      async publishAck(serial, message) {
+        acks.push({ serial, message });
       },
     },
     mailer: {
@@ -61,7 +72,7 @@ export async function createHarness(overrides: Partial<ApiDeps> = {}): Promise<H
     ...overrides,
   };
   const app = createApp(deps);
-  return { db, deps, app, clock, published, mails, close: () => db.drop() };
+  return { db, deps, app, clock, published, commands, acks, mails, close: () => db.drop() };
 }
 
 export interface TestOrg {

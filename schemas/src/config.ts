@@ -58,6 +58,10 @@ export const apiEnv = commonEnv.extend({
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   SMTP_FROM: z.string().default("Vakt <vakt@localhost>"),
   SMS_GATEWAY_URL: z.url().optional(),
+  /** An alarm turns tracking on for its device for at most this long (or until it is resolved). */
+  ALARM_TRACKING_MINUTES: positiveInt.max(24 * 60).default(60),
+  /** Escalation worker (graphile-worker) concurrency in this process; 0 runs no worker here. */
+  ALERT_WORKER_CONCURRENCY: z.coerce.number().int().min(0).max(50).default(4),
 });
 export type ApiEnv = z.infer<typeof apiEnv>;
 
