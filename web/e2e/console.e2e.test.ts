@@ -3,9 +3,10 @@
  * a device over MQTT reaching map and queue within two seconds, taking and
  * resolving it, department isolation, and the administrator's screens.
  */
+import { existsSync } from "node:fs";
 import { copyFile, mkdir } from "node:fs/promises";
-import { join } from "node:path";
-import { department } from "@vakt/schemas";
+import { dirname, join } from "node:path";
+import { alertRule, department, geofence } from "@vakt/schemas";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -24,6 +25,8 @@ import {
 } from "./harness";
 
 const OSLO = { lat: 59.9139, lon: 10.7522 };
+/** The README's picture of the console: written when missing, or with VAKT_UPDATE_SCREENSHOT=1. */
+const CONSOLE_PNG = join(import.meta.dirname, "../docs/console.png");
 
 describe("the web console", () => {
   let h: Harness;
@@ -79,6 +82,10 @@ describe("the web console", () => {
     expect(elapsed).toBeLessThan(2000);
     await expect.poll(() => page.title()).toMatch(/Ny alarm/);
     await screenshot(page, "02-alarm-in-queue");
+    if (process.env.VAKT_UPDATE_SCREENSHOT || !existsSync(CONSOLE_PNG)) {
+      await mkdir(dirname(CONSOLE_PNG), { recursive: true });
+      await copyFile(join(RESULTS_DIR, "02-alarm-in-queue.png"), CONSOLE_PNG);
+    }
   });
 
   it("takes the alarm and resolves it with a note", async () => {
@@ -119,9 +126,81 @@ describe("the web console", () => {
     await screenshot(page, "05-south-operator");
     await context.close();
   });
-});
 
-export async function keepConsoleScreenshot(name: string) {
-  await mkdir(join(import.meta.dirname, "../docs"), { recursive: true });
-  await copyFile(join(RESULTS_DIR, `${name}.png`), join(import.meta.dirname, "../docs/console.png"));
-}
+  it("asks a locator for a reason before showing any position", async () => {
+    const { context, page } = await newPage(h);
+    const lookups: string[] = [];
+    page.on("request", (req) => {
+      if (req.url().includes("/api/v1/positions/")) lookups.push(req.url());
+    });
+    await logIn(h, page, demoEmail("sor.locator"));
+    await page.getByLabel("Grunn").waitFor();
+    expect(await page.locator(".vakt-marker, .vakt-cluster").count()).toBe(0);
+    expect(lookups).toEqual([]);
+    await page.getByLabel("Grunn").fill("Savnet fra omsorgsbolig, søker etter henne");
+    await page.getByRole("button", { name: "Vis posisjoner" }).click();
+    await page.getByTestId("recipient-list").locator("summary").click();
+    await page.getByTestId("recipient-list").getByText(south.name).waitFor();
+    expect(lookups.every((u) => u.includes("reason="))).toBe(true);
+    await screenshot(page, "06-locator-reason");
+    await context.close();
+  });
+
+  it("lets an administrator create a routing rule with escalation steps and a schedule", async () => {
+    const { context, page } = await newPage(h);
+    await logIn(h, page, demoEmail("admin"), "/admin/routing");
+    const form = page.getByRole("form", { name: "Ny regel" });
+    await form.getByLabel("Navn", { exact: true }).fill("Natt Sone 1");
+    await form.locator('select[name="rule-department"]').selectOption({ label: "\u00a0\u00a0Sone 1" });
+    await form.getByLabel("SOS").check();
+    await form.getByLabel("Fall", { exact: true }).check();
+    await form.getByLabel("Tidsplan").check();
+    await form.getByRole("button", { name: "Legg til trinn" }).click();
+    await form.getByTestId("rule-step").nth(1).getByLabel("Avdelingsadministrator").check();
+    await form.getByTestId("rule-step").nth(1).getByLabel("email").check();
+    await form.getByRole("button", { name: "Opprett" }).click();
+    await page.getByTestId("rules-table").getByText("Natt Sone 1").waitFor();
+    const rules = await admin.call("GET", "/alert-rules", z.array(alertRule));
+    const rule = rules.find((r) => r.name === "Natt Sone 1");
+    expect(rule?.alarmTypes).toEqual(["sos", "fall"]);
+    expect(rule?.schedule?.[0]).toMatchObject({ start: "22:00", end: "07:00" });
+    expect(rule?.steps.map((s) => s.roles)).toEqual([["operator"], ["operator", "dept_admin"]]);
+    await screenshot(page, "07-routing-rule");
+    await context.close();
+  });
+
+  it("lets an administrator draw a geofence on the recipient's page", async () => {
+    const { context, page } = await newPage(h);
+    await logIn(h, page, demoEmail("admin"), `/recipients/${north.recipientId}`);
+    const map = page.getByTestId("recipient-map");
+    await map.locator(".leaflet-pm-icon-circle").click();
+    const box = await map.boundingBox();
+    if (!box) throw new Error("no map");
+    const cx = box.x + box.width / 2;
+    const cy = box.y + box.height / 2;
+    await page.mouse.click(cx, cy);
+    await page.mouse.move(cx + 60, cy, { steps: 5 });
+    await page.mouse.click(cx + 60, cy);
+    await page.getByTestId("geofence-form").getByLabel("Navn på geogjerdet").fill("Hjemme");
+    await page.getByTestId("geofence-form").getByRole("button", { name: "Lagre" }).click();
+    await page.getByTestId("geofence-item").filter({ hasText: "Hjemme" }).waitFor();
+    const fences = await admin.call("GET", `/geofences?recipientId=${north.recipientId}`, z.array(geofence));
+    expect(fences.map((f) => [f.name, f.shape.kind])).toEqual([["Hjemme", "circle"]]);
+    await screenshot(page, "08-geofence");
+    await context.close();
+  });
+
+  it("goes back to login when the session ends, then to where the user was", async () => {
+    const { context, page } = await newPage(h);
+    await logIn(h, page, demoEmail("nord.admin"), "/admin/devices");
+    await page.getByRole("heading", { name: "Enheter" }).waitFor();
+    const other = await apiSession(h.url, demoEmail("nord.admin"));
+    await other.call("POST", "/auth/logout-everywhere", z.unknown());
+    // The live connection hears that the session ended (or the next request answers 401).
+    await page.getByText("Økten er avsluttet").waitFor();
+    await logIn(h, page, demoEmail("nord.admin"), "");
+    await expect.poll(() => new URL(page.url()).pathname).toBe("/admin/devices");
+    await screenshot(page, "09-session-expired-and-back");
+    await context.close();
+  });
+});
