@@ -24,6 +24,7 @@ const composeFile = z.object({
       environment: z.record(z.string(), z.string()).optional(),
       ports: z.array(z.string()).optional(),
       volumes: z.array(z.string()).optional(),
+      command: z.array(z.string()).optional(),
       healthcheck: z.object({ test: z.array(z.string()) }).optional(),
       depends_on: z.record(z.string(), z.object({ condition: z.string() })).optional(),
     }),
@@ -110,6 +111,22 @@ describe("docker-compose.yml", () => {
       if (s.build) expect(dockerfileTargets).toContain(s.build.target);
       if (s.image) expect(s.image, name).toMatch(/:\d/); // a pinned major version, never :latest
     }
+  });
+
+  it("keeps the broker's credentials in step with the devices table under the service account", () => {
+    const auth = services["broker-auth"];
+    expect(auth?.command).toContain("--watch");
+    const accounts = envOf("broker-auth").MQTT_SERVICE_ACCOUNTS ?? "";
+    for (const name of ["ingest", "api"]) {
+      const env = envOf(name);
+      expect(accounts.split(",")).toContain(`${env.MQTT_USERNAME}:${env.MQTT_PASSWORD}`);
+    }
+    const out = auth?.command?.[(auth.command?.indexOf("--out") ?? -2) + 1];
+    const authVolume = auth?.volumes?.find((v) => v.endsWith(`:${out}`))?.split(":")[0];
+    expect(services.mosquitto?.volumes).toContain(`${authVolume}:${out}:ro`);
+    const conf = read("ingest/mosquitto/mosquitto.conf");
+    expect(conf).toContain(`password_file ${out}/passwd`);
+    expect(conf).toContain(`acl_file ${out}/acl`);
   });
 
   it("mounts a Mosquitto configuration with authentication on and anonymous access off", () => {
