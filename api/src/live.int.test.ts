@@ -1,0 +1,236 @@
+/**
+ * socket.io live updates: scoping by department, two API processes joined by
+ * the Postgres adapter, grants withdrawn and sessions revoked while connected,
+ * live position watching (logged at start and end), API-token sockets.
+ */
+import { randomBytes } from "node:crypto";
+import type { AlarmSummary, LivePosition } from "@vakt/schemas";
+import { io as connect, type Socket } from "socket.io-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  addRecipient,
+  addUser,
+  Client,
+  createHarness,
+  createOrg,
+  type Harness,
+  loggedIn,
+  type TestOrg,
+} from "../test/harness";
+import { type RunningApi, startApiServer } from "./server";
+
+const until = async (what: string, check: () => boolean | Promise<boolean>, ms = 15_000) => {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`waited in vain for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+};
+
+let h: Harness;
+let org: TestOrg;
+let api1: RunningApi;
+let api2: RunningApi;
+const sockets: Socket[] = [];
+
+beforeAll(async () => {
+  h = await createHarness();
+  h.clock.now = new Date();
+  org = await createOrg(h);
+  const start = () =>
+    startApiServer({
+      ...h.deps,
+      clock: { now: () => new Date() },
+      port: 0,
+      host: "127.0.0.1",
+      live: { revalidateMs: 1_000, positionPollMs: 200 },
+      alerting: { concurrency: 0 },
+    });
+  api1 = await start();
+  api2 = await start();
+}, 60_000);
+afterAll(async () => {
+  for (const s of sockets) s.close();
+  await api1?.close();
+  await api2?.close();
+  await h.close();
+});
+
+async function open(api: RunningApi, auth: { cookie?: string; token?: string }): Promise<Socket> {
+  const s = connect(api.url, {
+    path: "/socket.io",
+    transports: ["websocket"],
+    reconnection: false,
+    ...(auth.cookie ? { extraHeaders: { cookie: auth.cookie } } : {}),
+    ...(auth.token ? { auth: { token: auth.token } } : {}),
+  });
+  sockets.push(s);
+  await new Promise<void>((resolve, reject) => {
+    s.once("connect", () => resolve());
+    s.once("connect_error", reject);
+  });
+  return s;
+}
+const cookieOf = (c: Client) => [...c.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+
+/** Waits until the server side of a socket is in (or out of) a room. */
+async function roomState(api: RunningApi, socket: Socket, room: string, inside: boolean) {
+  await until(`${socket.id} ${inside ? "in" : "out of"} ${room}`, async () => {
+    const all = await api.live?.io.local.fetchSockets();
+    const s = all?.find((x) => x.id === socket.id);
+    return s !== undefined && s.rooms.has(room) === inside;
+  });
+}
+
+/** An alarm stored and announced the way ingest does it. */
+async function raise(departmentId: string) {
+  const r = await addRecipient(h, org, departmentId, "Live");
+  const { rows } = await h.db.pool.query<{ id: string }>(
+    `INSERT INTO alarms (organisation_id, department_id, device_id, recipient_id, type, severity, source,
+                         device_message_id, raised_at)
+     VALUES ($1, $2, $3, $4, 'sos', 'critical', 'device', $5, now()) RETURNING id`,
+    [org.organisationId, departmentId, r.deviceId, r.recipientId, `m-${randomBytes(4).toString("hex")}`],
+  );
+  const alarmId = rows[0]?.id as string;
+  await h.db.pool.query("SELECT pg_notify('vakt_events', $1)", [
+    JSON.stringify({
+      kind: "alarm.raised",
+      alarmId,
+      organisationId: org.organisationId,
+      departmentId,
+      recipientId: r.recipientId,
+      deviceId: r.deviceId,
+    }),
+  ]);
+  return { alarmId, ...r };
+}
+
+describe("live updates", () => {
+  it("two API processes: an ingest NOTIFY reaches sockets on both once; a take on one reaches the other", async () => {
+    const op = await addUser(h, org, "two", [{ role: "operator", departmentId: org.departments.a }]);
+    const c = await loggedIn(h, op.email);
+    const s1 = await open(api1, { cookie: cookieOf(c) });
+    const s2 = await open(api2, { cookie: cookieOf(c) });
+    await roomState(api1, s1, `alarm:${org.departments.a1}`, true);
+    await roomState(api2, s2, `alarm:${org.departments.a1}`, true);
+    const new1: AlarmSummary[] = [];
+    const new2: AlarmSummary[] = [];
+    const changed2: (AlarmSummary & { change: string })[] = [];
+    s1.on("alarm:new", (a) => new1.push(a));
+    s2.on("alarm:new", (a) => new2.push(a));
+    s2.on("alarm:changed", (a) => changed2.push(a));
+    const a = await raise(org.departments.a1);
+    await until("both sockets get the new alarm", () => new1.length > 0 && new2.length > 0);
+    // The take goes through process 1; the socket on process 2 hears it through the adapter.
+    const viaApi1 = new Client({ ...h, app: api1.app });
+    await viaApi1.login(op.email);
+    expect((await viaApi1.post(`/api/v1/alarms/${a.alarmId}/take`, {})).status).toBe(200);
+    await until("process 2's socket gets the change", () => changed2.length > 0);
+    expect(changed2[0]).toMatchObject({ id: a.alarmId, state: "acknowledged", change: "acknowledged" });
+    expect(new1.map((x) => x.id)).toEqual([a.alarmId]);
+    expect(new2.map((x) => x.id)).toEqual([a.alarmId]);
+    expect(changed2).toHaveLength(1);
+  });
+
+  it("a withdrawn grant stops the alarms within seconds; another department never gets them", async () => {
+    const keep = await addUser(h, org, "keep", [{ role: "operator", departmentId: org.departments.a }]);
+    const lose = await addUser(h, org, "lose", [{ role: "operator", departmentId: org.departments.a }]);
+    const other = await addUser(h, org, "other", [{ role: "operator", departmentId: org.departments.b }]);
+    const sKeep = await open(api1, { cookie: cookieOf(await loggedIn(h, keep.email)) });
+    const sLose = await open(api1, { cookie: cookieOf(await loggedIn(h, lose.email)) });
+    const sOther = await open(api2, { cookie: cookieOf(await loggedIn(h, other.email)) });
+    await roomState(api1, sLose, `alarm:${org.departments.a1}`, true);
+    await roomState(api2, sOther, `alarm:${org.departments.b1}`, true);
+    const got = { keep: [] as string[], lose: [] as string[], other: [] as string[] };
+    sKeep.on("alarm:new", (a) => got.keep.push(a.id));
+    sLose.on("alarm:new", (a) => got.lose.push(a.id));
+    sOther.on("alarm:new", (a) => got.other.push(a.id));
+    const first = await raise(org.departments.a1);
+    await until(
+      "both operators of A get the first alarm",
+      () => got.keep.length === 1 && got.lose.length === 1,
+    );
+
+    await h.db.pool.query("DELETE FROM role_grants WHERE user_id = $1", [lose.id]);
+    await roomState(api1, sLose, `alarm:${org.departments.a1}`, false);
+    const second = await raise(org.departments.a1);
+    const inB = await raise(org.departments.b1);
+    await until("the kept operator and B get theirs", () => got.keep.length === 2 && got.other.length === 1);
+    expect(got.keep).toEqual([first.alarmId, second.alarmId]);
+    expect(got.lose).toEqual([first.alarmId]);
+    expect(got.other).toEqual([inB.alarmId]);
+  });
+
+  it("a revoked session ends the socket", async () => {
+    const u = await addUser(h, org, "revoked", [{ role: "operator", departmentId: org.departments.a }]);
+    const c = await loggedIn(h, u.email);
+    const s = await open(api1, { cookie: cookieOf(c) });
+    const ended: unknown[] = [];
+    s.on("session:ended", (e) => ended.push(e));
+    expect((await c.post("/api/v1/auth/logout", {})).status).toBe(204);
+    await until("session:ended and disconnect", () => ended.length > 0 && !s.connected);
+    expect(ended).toEqual([{ reason: "revoked" }]);
+    // And a new socket with the old cookie is refused.
+    await expect(open(api1, { cookie: cookieOf(c) })).rejects.toThrow();
+  });
+
+  it("watching live positions: only visible recipients, one activity row at start and one at end", async () => {
+    const u = await addUser(h, org, "watcher", [{ role: "operator", departmentId: org.departments.a }]);
+    const mine = await addRecipient(h, org, org.departments.a1, "Seen");
+    const notMine = await addRecipient(h, org, org.departments.b1, "Unseen");
+    const s = await open(api1, { cookie: cookieOf(await loggedIn(h, u.email)) });
+    const positions: LivePosition[] = [];
+    s.on("position", (p) => positions.push(p));
+    const ack = await s.emitWithAck("watch:positions", {
+      recipientIds: [mine.recipientId, notMine.recipientId],
+    });
+    expect(ack).toEqual({ ok: true, recipientIds: [mine.recipientId] });
+    const insert = (r: { recipientId: string; deviceId: string }, t: Date) =>
+      h.db.pool.query(
+        `INSERT INTO positions (time, device_id, organisation_id, recipient_id, message_id, lat, lon, source)
+         VALUES ($1, $2, $3, $4, $5, 59.9, 10.7, 'gps')`,
+        [t, r.deviceId, org.organisationId, r.recipientId, `p-${t.getTime()}`],
+      );
+    const t0 = Date.now();
+    for (let i = 1; i <= 3; i++) {
+      await insert(mine, new Date(t0 + i * 1000));
+      await insert(notMine, new Date(t0 + i * 1000));
+      const want = i;
+      await until(`fix ${i}`, () => positions.length === want);
+    }
+    expect(new Set(positions.map((p) => p.recipientId))).toEqual(new Set([mine.recipientId]));
+    expect(await s.emitWithAck("unwatch:positions")).toEqual({ ok: true });
+    const log = await h.db.pool.query<{ action: string; recipient_ids: string[] }>(
+      "SELECT action, recipient_ids FROM activity_log WHERE actor_id = $1 AND action LIKE 'position.live%' ORDER BY seq",
+      [u.id],
+    );
+    expect(log.rows).toEqual([
+      { action: "position.live_watch_started", recipient_ids: [mine.recipientId] },
+      { action: "position.live_watch_ended", recipient_ids: [mine.recipientId] },
+    ]);
+  });
+
+  it("an API token socket gets its departments' alarms, pseudonymised, and may not watch positions", async () => {
+    const admin = await loggedIn(
+      h,
+      (await addUser(h, org, "tokadmin", [{ role: "org_admin", departmentId: null }])).email,
+    );
+    const t = await admin.post("/api/v1/tokens", {
+      name: "live",
+      permissions: ["alarm:read", "position:read"],
+      departmentIds: [org.departments.a],
+      pseudonymous: true,
+    });
+    expect(t.status).toBe(201);
+    const s = await open(api2, { token: t.body.secret });
+    await roomState(api2, s, `palarm:${org.departments.a1}`, true);
+    const got: AlarmSummary[] = [];
+    s.on("alarm:new", (a) => got.push(a));
+    expect(await s.emitWithAck("watch:positions", {})).toEqual({ ok: false, error: "forbidden" });
+    const a = await raise(org.departments.a1);
+    await until("token socket gets the alarm", () => got.length > 0);
+    expect(got[0]?.recipient).toMatchObject({ firstName: null, lastName: null });
+    expect(got[0]?.recipient?.id).not.toBe(a.recipientId);
+    await expect(open(api2, { token: "vakt_tok_wrong" })).rejects.toThrow();
+  });
+});

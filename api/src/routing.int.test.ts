@@ -1,0 +1,267 @@
+/**
+ * Alert routing against real PostgreSQL (graphile-worker jobs): escalation that
+ * survives every process stopping, webhook retries with the same idempotency
+ * key, reminders, rule selection by schedule, and pinging endpoints.
+ */
+import { randomBytes } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  addRecipient,
+  addUser,
+  createHarness,
+  createOrg,
+  type Harness,
+  loggedIn,
+  type TestOrg,
+} from "../test/harness";
+import { httpSmsGateway } from "./alerting";
+import { type RunningApi, startApiServer } from "./server";
+
+const until = async (what: string, check: () => boolean | Promise<boolean>, ms = 20_000) => {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`waited in vain for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+let h: Harness;
+let org: TestOrg;
+let receiver: Server;
+let base: string;
+const received: { path: string; headers: Record<string, unknown>; body: string }[] = [];
+/** Paths that answer 500 this many more times. */
+const failures = new Map<string, number>();
+
+beforeAll(async () => {
+  h = await createHarness();
+  h.clock.now = new Date();
+  org = await createOrg(h);
+  receiver = createServer((req, res) => {
+    let body = "";
+    req.on("data", (b: Buffer) => {
+      body += b.toString();
+    });
+    req.on("end", () => {
+      const path = req.url ?? "/";
+      received.push({ path, headers: req.headers, body });
+      const left = failures.get(path) ?? 0;
+      if (left > 0) {
+        failures.set(path, left - 1);
+        res.writeHead(500).end();
+      } else res.writeHead(200).end("ok");
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", () => r()));
+  base = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
+}, 30_000);
+afterAll(async () => {
+  await new Promise((r) => receiver.close(() => r(undefined)));
+  await h.close();
+});
+
+const start = (concurrency = 2) =>
+  startApiServer({
+    ...h.deps,
+    clock: { now: () => new Date() },
+    sms: httpSmsGateway(`${base}/sms`),
+    port: 0,
+    host: "127.0.0.1",
+    live: false,
+    alerting: { concurrency, pollIntervalMs: 200 },
+  });
+
+async function admin() {
+  return loggedIn(
+    h,
+    (
+      await addUser(h, org, `adm-${randomBytes(3).toString("hex")}`, [
+        { role: "org_admin", departmentId: null },
+      ])
+    ).email,
+  );
+}
+
+async function webhook(c: Awaited<ReturnType<typeof admin>>, path: string, departmentId = org.departments.a) {
+  const r = await c.post("/api/v1/alert-endpoints", {
+    departmentId,
+    name: path,
+    kind: "webhook",
+    target: `${base}${path}`,
+  });
+  expect(r.status).toBe(201);
+  return r.body.id as string;
+}
+
+/** A stored alarm, claimed the way an API process does on the NOTIFY. */
+async function raise(api: RunningApi, departmentId: string, type = "sos") {
+  const r = await addRecipient(h, org, departmentId, "Routed");
+  const { rows } = await h.db.pool.query<{ id: string }>(
+    `INSERT INTO alarms (organisation_id, department_id, device_id, recipient_id, type, severity, source,
+                         device_message_id, raised_at)
+     VALUES ($1, $2, $3, $4, $5, 'critical', 'device', $6, now()) RETURNING id`,
+    [
+      org.organisationId,
+      departmentId,
+      r.deviceId,
+      r.recipientId,
+      type,
+      `m-${randomBytes(4).toString("hex")}`,
+    ],
+  );
+  const alarmId = rows[0]?.id as string;
+  expect(await api.alerting?.claim(alarmId)).toBe(true);
+  expect(await api.alerting?.claim(alarmId)).toBe(false);
+  return alarmId;
+}
+
+const hitsOf = (path: string) => received.filter((r) => r.path === path);
+
+describe("alert routing", () => {
+  it("an escalation step scheduled before every process stopped still fires after a restart", async () => {
+    const c = await admin();
+    const one = await webhook(c, "/restart-1");
+    const two = await webhook(c, "/restart-2");
+    await c.post("/api/v1/alert-rules", {
+      departmentId: org.departments.b,
+      name: "restart",
+      steps: [
+        { waitS: 2, endpointIds: [one] },
+        { waitS: 60, endpointIds: [two] },
+      ],
+    });
+    const api = await start();
+    const alarmId = await raise(api, org.departments.b1);
+    await until("step 1", () => hitsOf("/restart-1").length === 1);
+    await api.close();
+    // Step 2 comes due while nothing runs.
+    await until("step 2 due", async () => {
+      const r = await h.db.pool.query(
+        "SELECT run_at < now() AS due FROM graphile_worker._private_jobs WHERE key = $1",
+        [`alarm:${alarmId}`],
+      );
+      return r.rows[0]?.due === true;
+    });
+    expect(hitsOf("/restart-2")).toHaveLength(0);
+    const again = await start();
+    try {
+      await until("step 2 after the restart", () => hitsOf("/restart-2").length === 1);
+    } finally {
+      await again.close();
+    }
+  }, 60_000);
+
+  it("retries a failing webhook with backoff and the same idempotency key; records every attempt", async () => {
+    const c = await admin();
+    const ep = await webhook(c, "/flaky", org.departments.a);
+    failures.set("/flaky", 1);
+    await c.post("/api/v1/alert-rules", {
+      departmentId: org.departments.a1,
+      name: "flaky",
+      alarmTypes: ["fall"],
+      steps: [{ waitS: 60, endpointIds: [ep] }],
+    });
+    const api = await start();
+    try {
+      const alarmId = await raise(api, org.departments.a1, "fall");
+      await until("second attempt", () => hitsOf("/flaky").length === 2, 30_000);
+      const [first, second] = hitsOf("/flaky");
+      expect(first?.headers["idempotency-key"]).toBe(second?.headers["idempotency-key"]);
+      await until("recorded", async () => {
+        const r = await h.db.pool.query(
+          "SELECT count(*)::int AS n FROM alarm_deliveries WHERE alarm_id = $1",
+          [alarmId],
+        );
+        return r.rows[0].n === 2;
+      });
+      const op = await loggedIn(
+        h,
+        (await addUser(h, org, "flakyop", [{ role: "operator", departmentId: org.departments.a }])).email,
+      );
+      const detail = await op.get(`/api/v1/alarms/${alarmId}`);
+      expect(
+        detail.body.deliveries.map((d: { result: string; attempt: number }) => [d.result, d.attempt]),
+      ).toEqual([
+        ["retrying", 1],
+        ["sent", 2],
+      ]);
+      expect(detail.body.transitions.map((t: { kind: string }) => t.kind)).toContain("escalated");
+    } finally {
+      await api.close();
+    }
+  }, 60_000);
+
+  it("reminds while nobody takes the alarm, then stops; a rule outside its schedule is passed over", async () => {
+    const c = await admin();
+    const ep = await webhook(c, "/remind", org.departments.a);
+    const never = await webhook(c, "/never", org.departments.a);
+    const now = new Date();
+    // A deeper rule whose window is not now must not win.
+    const notNow = (now.getUTCDay() + 3) % 7 || 7;
+    await c.post("/api/v1/alert-rules", {
+      departmentId: org.departments.a1,
+      name: "not now",
+      alarmTypes: ["no_movement"],
+      schedule: [{ days: [notNow], start: "00:00", end: "01:00" }],
+      steps: [{ waitS: 60, endpointIds: [never] }],
+    });
+    await c.post("/api/v1/alert-rules", {
+      departmentId: org.departments.a,
+      name: "remind",
+      alarmTypes: ["no_movement"],
+      steps: [{ waitS: 60, endpointIds: [ep] }],
+      reminderIntervalS: 30,
+      maxReminders: 1,
+    });
+    const api = await start();
+    try {
+      const alarmId = await raise(api, org.departments.a1, "no_movement");
+      await until("step 1", () => hitsOf("/remind").length === 1);
+      await h.db.pool.query("UPDATE graphile_worker._private_jobs SET run_at = now() WHERE key = $1", [
+        `alarm:${alarmId}`,
+      ]);
+      await until("the reminder", () => hitsOf("/remind").length === 2);
+      await until("done", async () => {
+        const r = await h.db.pool.query("SELECT status FROM alarm_routing WHERE alarm_id = $1", [alarmId]);
+        return r.rows[0]?.status === "done";
+      });
+      expect(hitsOf("/never")).toHaveLength(0);
+    } finally {
+      await api.close();
+    }
+  }, 60_000);
+
+  it("pings endpoints: a signed webhook test message, SMS through the gateway, failures reported", async () => {
+    const c = await admin();
+    const ep = await webhook(c, "/ping");
+    const ping = await c.post(`/api/v1/alert-endpoints/${ep}/ping`, {});
+    expect(ping.body).toMatchObject({ ok: true, channel: "webhook" });
+    const hit = hitsOf("/ping")[0];
+    expect(JSON.parse(hit?.body ?? "{}").event).toBe("ping");
+    expect(hit?.headers["x-vakt-signature"]).toMatch(/^sha256=[0-9a-f]{64}$/);
+    const smsEp = await c.post("/api/v1/alert-endpoints", {
+      departmentId: org.departments.a,
+      name: "duty phone",
+      kind: "sms",
+      target: "+4798765432",
+    });
+    // The harness app has no SMS gateway: reported, not thrown.
+    const noGateway = await c.post(`/api/v1/alert-endpoints/${smsEp.body.id}/ping`, {});
+    expect(noGateway.body).toMatchObject({ ok: false, channel: "sms" });
+    failures.set("/down", 99);
+    const down = await webhook(c, "/down");
+    expect((await c.post(`/api/v1/alert-endpoints/${down}/ping`, {})).body).toMatchObject({
+      ok: false,
+      detail: "HTTP 500",
+    });
+    const rows = await h.db.pool.query("SELECT result FROM alarm_deliveries WHERE endpoint_id = $1", [down]);
+    expect(rows.rows).toEqual([{ result: "failed" }]);
+    const list = await c.get("/api/v1/alert-endpoints");
+    expect(list.body.find((e: { id: string }) => e.id === ep)).toMatchObject({
+      kind: "webhook",
+      signed: true,
+    });
+    expect(JSON.stringify(list.body)).not.toContain('secret":');
+  });
+});
