@@ -36,6 +36,7 @@ export async function seedBench(pool: pg.Pool, n: number) {
        FROM devices d, generate_series(0, 59) m WHERE d.organisation_id = $1`,
     [org],
   );
+  await pool.query("SELECT vakt_refresh_latest_positions()");
   await pool.query("ANALYZE");
   const user = (
     await pool.query<{ id: string }>(

@@ -232,4 +232,6 @@ export async function addPositions(
        FROM generate_series(0, $6::int - 1) AS i`,
     [org.organisationId, r.deviceId, r.recipientId, end, stepS, count],
   );
+  // Ingest keeps latest_positions in step; writing positions directly, the test must too.
+  await h.db.pool.query("SELECT vakt_refresh_latest_positions(ARRAY[$1::uuid])", [r.deviceId]);
 }

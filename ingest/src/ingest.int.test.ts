@@ -110,6 +110,42 @@ describe("positions and status", () => {
     ).toBe(1);
   });
 
+  it("keeps each device's newest fix, and a late batch never moves it back", async () => {
+    const org = await makeOrganisation(h.db.pool);
+    const dev = await makeDevice(h.db.pool, org, { recipient: true });
+    const t0 = now() - 120_000;
+    const latest = async () =>
+      (
+        await h.db.pool.query<{ time: Date; lat: number; recipient_id: string }>(
+          "SELECT time, lat, recipient_id FROM latest_positions WHERE device_id = $1",
+          [dev.id],
+        )
+      ).rows[0];
+    await publish(uplinkTopic(dev.serial, "position"), {
+      v: 1,
+      id: "n1",
+      fixes: [
+        { t: t0 + 2_000, lat: 59.92, lon: 10.7 },
+        { t: t0 + 1_000, lat: 59.91, lon: 10.7 },
+      ],
+    });
+    await eventually(async () => ((await latest())?.lat === 59.92 ? true : undefined), "newest of the batch");
+    // A device that was offline uploads what it buffered, older than what is known.
+    await publish(uplinkTopic(dev.serial, "position"), {
+      v: 1,
+      id: "n0",
+      fix: { t: t0, lat: 59.9, lon: 10.7 },
+    });
+    await eventually(async () => {
+      const n = await count(h.db.pool, "SELECT count(*) n FROM positions WHERE device_id = $1", [dev.id]);
+      return n === 3 ? n : undefined;
+    }, "the late fix stored");
+    const row = await latest();
+    expect(row?.lat).toBe(59.92);
+    expect(row?.time.getTime()).toBe(t0 + 2_000);
+    expect(row?.recipient_id).toBe(dev.recipientId);
+  });
+
   it("files a reassigned device's positions under its new recipient", async () => {
     const org = await makeOrganisation(h.db.pool);
     const dev = await makeDevice(h.db.pool, org, { recipient: true });

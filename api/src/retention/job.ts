@@ -183,6 +183,11 @@ async function retainOrganisation(
     org,
     cutoff(keep("positions", s.positions_days)),
   ]);
+  // The newest fix per device is a copy of a position row, so it goes by the same limit.
+  await client.query("DELETE FROM latest_positions WHERE organisation_id = $1 AND time < $2", [
+    org,
+    cutoff(keep("positions", s.positions_days)),
+  ]);
   await del(org, "deviceStatus", "DELETE FROM device_status WHERE organisation_id = $1 AND time < $2", [
     org,
     cutoff(keep("device_status", s.device_status_days)),

@@ -66,16 +66,13 @@ export async function currentPositions(deps: ApiDeps, caller: ActorCaller, reaso
   const since = new Date(caller.now.getTime() - CURRENT_WITHIN_DAYS * 86_400_000);
   return withTransaction(deps.pool, async (tx) => {
     const { rows } = await tx.query<CurrentRow>(
-      `SELECT r.id, r.first_name, r.last_name, r.department_id,
+      `SELECT DISTINCT ON (r.id) r.id, r.first_name, r.last_name, r.department_id,
               p.time, p.lat, p.lon, p.accuracy_m, p.source, p.battery_percent
          FROM recipients r
-         CROSS JOIN LATERAL (
-           SELECT time, lat, lon, accuracy_m, source, battery_percent FROM positions
-            WHERE recipient_id = r.id AND organisation_id = r.organisation_id AND time > $3 AND time <= $4
-            ORDER BY time DESC LIMIT 1) p
+         JOIN latest_positions p ON p.organisation_id = r.organisation_id AND p.recipient_id = r.id
         WHERE r.organisation_id = $1 AND r.department_id = ANY($2::uuid[]) AND r.status = 'active'
-          AND r.restricted_at IS NULL
-        ORDER BY r.id`,
+          AND r.restricted_at IS NULL AND p.time > $3 AND p.time <= $4
+        ORDER BY r.id, p.time DESC`,
       [caller.organisationId, scope, since, caller.now],
     );
     await logActivity(tx, caller, {

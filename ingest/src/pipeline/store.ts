@@ -64,6 +64,7 @@ export async function writeBatch(client: pg.ClientBase, batch: BatchInput): Prom
   if (batch.deadLetters.length > 0) await insertDeadLetters(client, batch.deadLetters);
   const copyMin = batch.copyMinRows ?? COPY_THRESHOLD;
   const positionsInserted = positions.length > 0 ? await insertPositions(client, positions, copyMin) : 0;
+  if (positions.length > 0) await upsertLatestPositions(client, positions);
   if (statuses.length > 0) await insertStatuses(client, statuses);
   if (raws.length > 0) await insertRawMessages(client, raws, copyMin);
 
@@ -133,6 +134,49 @@ async function insertPositions(client: pg.ClientBase, rows: PositionRow[], copyM
      ON CONFLICT DO NOTHING`,
   );
   return result.rowCount ?? 0;
+}
+
+/** The newest fix per device, sorted by device so concurrent batches lock rows in one order (no deadlocks). */
+export function newestPerDevice(rows: PositionRow[]): PositionRow[] {
+  const newest = new Map<string, PositionRow>();
+  for (const r of rows) {
+    const seen = newest.get(r.deviceId);
+    if (!seen || r.time > seen.time) newest.set(r.deviceId, r);
+  }
+  return [...newest.values()].sort((a, b) =>
+    a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0,
+  );
+}
+
+async function upsertLatestPositions(client: pg.ClientBase, rows: PositionRow[]): Promise<void> {
+  const latest = newestPerDevice(rows);
+  // A redelivered or late batch never moves a device back to an older fix.
+  await client.query(
+    `INSERT INTO latest_positions (time, device_id, organisation_id, recipient_id, lat, lon, accuracy_m, speed_mps,
+                                   heading_deg, source, battery_percent)
+     SELECT ${ts("t")}, dev, org, rec, lat, lon, acc, spd, hdg, src, round(bat)::smallint
+     FROM unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::uuid[], $5::float8[], $6::float8[], $7::real[],
+                 $8::real[], $9::real[], $10::text[], $11::float8[])
+          AS u(t, dev, org, rec, lat, lon, acc, spd, hdg, src, bat)
+     ON CONFLICT (device_id) DO UPDATE SET
+       time = EXCLUDED.time, organisation_id = EXCLUDED.organisation_id, recipient_id = EXCLUDED.recipient_id,
+       lat = EXCLUDED.lat, lon = EXCLUDED.lon, accuracy_m = EXCLUDED.accuracy_m, speed_mps = EXCLUDED.speed_mps,
+       heading_deg = EXCLUDED.heading_deg, source = EXCLUDED.source, battery_percent = EXCLUDED.battery_percent
+     WHERE latest_positions.time < EXCLUDED.time`,
+    [
+      latest.map((r) => r.time),
+      latest.map((r) => r.deviceId),
+      latest.map((r) => r.organisationId),
+      latest.map((r) => r.recipientId),
+      latest.map((r) => r.lat),
+      latest.map((r) => r.lon),
+      latest.map((r) => r.accuracyM),
+      latest.map((r) => r.speedMps),
+      latest.map((r) => r.headingDeg),
+      latest.map((r) => r.source),
+      latest.map((r) => r.batteryPct),
+    ],
+  );
 }
 
 async function insertStatuses(client: pg.ClientBase, rows: StatusRow[]): Promise<void> {
