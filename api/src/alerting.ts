@@ -482,6 +482,13 @@ export async function startAlerting(
     }
   }
 
+  // A dropped idle connection must not crash the process (graphile-worker checks for these).
+  if (deps.pool.listeners("error").length === 0)
+    deps.pool.on("error", (err) => log.warn({ err }, "idle database connection failed"));
+  if (deps.pool.listeners("connect").length === 0)
+    deps.pool.on("connect", (client) =>
+      client.on("error", (err) => log.warn({ err }, "database client failed")),
+    );
   let runner: Runner | undefined;
   const concurrency = options.concurrency ?? 4;
   if (concurrency > 0) {

@@ -5,7 +5,9 @@
 import { apiEnv, ConfigError, loadConfig } from "@vakt/schemas";
 import { createPool, migrate } from "@vakt/storage";
 import pino from "pino";
+import { httpSmsGateway } from "./alerting";
 import { mqttDeviceCommands } from "./device-commands";
+import { smtpMailer } from "./mailer";
 import { startRetentionScheduler } from "./retention/scheduler";
 import { startApiServer } from "./server";
 
@@ -34,12 +36,17 @@ async function main() {
     password: config.MQTT_PASSWORD,
     logger,
   });
+  // Alarm e-mails (and invitations) over SMTP, alarm SMS through the gateway, when configured.
+  const mailer = config.SMTP_URL ? smtpMailer(config.SMTP_URL, config.SMTP_FROM) : undefined;
   const api = await startApiServer({
     pool,
     logger,
     clock: { now: () => new Date() },
     config,
     deviceCommands: publisher,
+    ...(mailer ? { mailer } : {}),
+    ...(config.SMS_GATEWAY_URL ? { sms: httpSmsGateway(config.SMS_GATEWAY_URL) } : {}),
+    alerting: { concurrency: config.ALERT_WORKER_CONCURRENCY },
     port: config.API_PORT,
     host: config.API_HOST,
   });
@@ -50,6 +57,7 @@ async function main() {
     await retention.stop().catch((err) => logger.error({ err }, "stopping retention"));
     await api.close().catch((err) => logger.error({ err }, "closing http server"));
     await closeMqtt().catch((err) => logger.error({ err }, "closing mqtt"));
+    mailer?.close();
     await pool.end();
     process.exit(0);
   };

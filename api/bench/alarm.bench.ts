@@ -1,0 +1,268 @@
+/**
+ * `npm run bench:alarm -w @vakt/api`: time from a device's alarm publish to
+ * the `alarm:new` event in a connected socket.io client (operator of the
+ * department), p50 and p99, idle and under a background load of positions
+ * (5,000 per second by default, published by a separate process); and in the
+ * same run the bare MQTT publish-to-subscriber time on the same broker, as the
+ * floor. Broker (embedded aedes), ingest and API run in this process, as
+ * `npm start` runs them. Prints figures; asserts nothing.
+ *
+ * Environment: TEST_DATABASE_URL (else an embedded PostgreSQL), BENCH_ALARMS
+ * (per phase, default 60), BENCH_LOAD_RATE (positions/s, default 5000),
+ * BENCH_LOAD_FIXES (fixes per message, default 5).
+ */
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createIngest, startEmbeddedBroker } from "@vakt/ingest";
+import { freePort, startEmbeddedPostgres } from "@vakt/storage";
+import { createTestDatabase } from "@vakt/storage/testing";
+import mqtt from "mqtt";
+import pino from "pino";
+import { io as connect } from "socket.io-client";
+import { hashPassword } from "../src/auth/secrets";
+import { mqttDeviceCommands, startApiServer } from "../src/index";
+
+const ALARMS = Number(process.env.BENCH_ALARMS ?? 60);
+const LOAD_RATE = Number(process.env.BENCH_LOAD_RATE ?? 5000);
+const LOAD_FIXES = Number(process.env.BENCH_LOAD_FIXES ?? 5);
+const LOAD_DEVICES = 500;
+const logger = pino({ level: process.env.LOG_LEVEL ?? "silent" });
+const benchDir = fileURLToPath(new URL(".", import.meta.url));
+
+const pct = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
+};
+const summary = (label: string, xs: number[]) =>
+  console.log(
+    `${label.padEnd(46)} p50 ${pct(xs, 0.5).toFixed(1).padStart(7)} ms   p99 ${pct(xs, 0.99).toFixed(1).padStart(7)} ms   (n=${xs.length})`,
+  );
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function main() {
+  let stopServer = async () => {};
+  let serverUrl = process.env.TEST_DATABASE_URL;
+  if (!serverUrl) {
+    const dir = await mkdtemp(join(tmpdir(), "vakt-alarm-bench-"));
+    const pg = await startEmbeddedPostgres({ dataDir: dir, persistent: false });
+    serverUrl = pg.url;
+    stopServer = async () => {
+      await pg.stop();
+      await rm(dir, { recursive: true, force: true });
+    };
+  }
+  const db = await createTestDatabase({ serverUrl, poolMax: 20 });
+  const stops: (() => Promise<unknown>)[] = [];
+  try {
+    const pool = db.pool;
+    const org = (
+      await pool.query<{ id: string }>(
+        "INSERT INTO organisations (name, slug, require_admin_second_factor) VALUES ('Bench', $1, false) RETURNING id",
+        [`alarm-bench-${Date.now()}`],
+      )
+    ).rows[0]?.id as string;
+    const dept = (
+      await pool.query<{ id: string }>(
+        `INSERT INTO departments (id, organisation_id, name, ancestry)
+         SELECT g, $1, 'Bench', ARRAY[g] FROM gen_random_uuid() g RETURNING id`,
+        [org],
+      )
+    ).rows[0]?.id as string;
+    const password = "bench password 123";
+    const email = `op-${Date.now()}@example.org`;
+    const user = (
+      await pool.query<{ id: string }>(
+        `INSERT INTO staff_users (organisation_id, email, first_name, last_name, password_hash)
+         VALUES ($1, $2, 'Bench', 'Operator', $3) RETURNING id`,
+        [org, email, await hashPassword(password, { memoryCost: 1024, timeCost: 1, parallelism: 1 })],
+      )
+    ).rows[0]?.id as string;
+    await pool.query(
+      "INSERT INTO role_grants (organisation_id, user_id, role, department_id) VALUES ($1, $2, 'operator', $3)",
+      [org, user, dept],
+    );
+    await pool.query(
+      `WITH r AS (
+         INSERT INTO recipients (organisation_id, department_id, first_name, last_name, legal_basis)
+         SELECT $1, $2, 'R' || i, 'Bench', 'consent' FROM generate_series(1, $3::int) i RETURNING id)
+       INSERT INTO devices (organisation_id, department_id, serial, recipient_id)
+       SELECT $1, $2, 'AB' || replace(id::text, '-', ''), id FROM r`,
+      [org, dept, 2 * ALARMS + LOAD_DEVICES],
+    );
+    const serials = (
+      await pool.query<{ serial: string }>(
+        "SELECT serial FROM devices WHERE organisation_id = $1 ORDER BY serial",
+        [org],
+      )
+    ).rows.map((r) => r.serial);
+    const alarmSerials = serials.slice(0, 2 * ALARMS);
+    const loadSerials = serials.slice(2 * ALARMS);
+
+    const service = { username: "bench", password: "bench-service-password" };
+    const broker = await startEmbeddedBroker({
+      pool,
+      port: await freePort(),
+      host: "127.0.0.1",
+      logger,
+      serviceCredentials: [service],
+    });
+    stops.push(() => broker.close());
+    const ingest = createIngest({
+      pool,
+      databaseUrl: db.url,
+      mqttUrl: broker.url,
+      mqttUsername: service.username,
+      mqttPassword: service.password,
+      logger,
+      protocolVersion: 4,
+      sharedSubscription: false,
+      http: false,
+    });
+    await ingest.start();
+    stops.push(() => ingest.stop());
+    const commands = mqttDeviceCommands({ mqttUrl: broker.url, ...service, logger });
+    stops.push(() => commands.close());
+    const api = await startApiServer({
+      pool,
+      logger,
+      clock: { now: () => new Date() },
+      config: {
+        PUBLIC_URL: "http://localhost:3000",
+        SESSION_IDLE_MINUTES: 60,
+        SESSION_ABSOLUTE_HOURS: 12,
+        PSEUDONYM_KEY: "bench-pseudonym-key-0123456789abcdef",
+        NODE_ENV: "production",
+      },
+      deviceCommands: commands.publisher,
+      port: 0,
+      host: "127.0.0.1",
+    });
+    stops.push(() => api.close());
+    const login = await fetch(`${api.url}/api/v1/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: "http://localhost:3000" },
+      body: JSON.stringify({ email, password }),
+    });
+    const cookie = login.headers
+      .getSetCookie()
+      .map((c) => c.split(";")[0])
+      .join("; ");
+    const socket = connect(api.url, {
+      path: "/socket.io",
+      transports: ["websocket"],
+      extraHeaders: { cookie },
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket.once("connect", () => resolve());
+      socket.once("connect_error", reject);
+    });
+    stops.push(async () => socket.close());
+    const arrivals = new Map<string, number>();
+    socket.on("alarm:new", (a) => arrivals.set(a.device.serial, performance.now()));
+    await sleep(500); // rooms joined
+
+    const publisher = await mqtt.connectAsync(broker.url, {
+      ...service,
+      protocolVersion: 4,
+      clientId: "bench-pub",
+    });
+    const floorSub = await mqtt.connectAsync(broker.url, {
+      ...service,
+      protocolVersion: 4,
+      clientId: "bench-floor",
+    });
+    stops.push(() => publisher.endAsync(true));
+    stops.push(() => floorSub.endAsync(true));
+    const floorArrivals = new Map<string, number>();
+    await floorSub.subscribeAsync("bench/floor/#", { qos: 1 });
+    floorSub.on("message", (topic) => floorArrivals.set(topic, performance.now()));
+
+    /** Publishes `count` alarms (one device each) every `gapMs`; the time until each reaches the socket. */
+    async function alarms(devices: string[], gapMs: number): Promise<number[]> {
+      const sent = new Map<string, number>();
+      for (const serial of devices) {
+        const t = Date.now();
+        sent.set(serial, performance.now());
+        publisher.publish(
+          `vakt/v1/d/${serial}/up/alarm`,
+          JSON.stringify({ v: 1, id: `a-${t}`, t, type: "sos", fix: { t, lat: 59.9, lon: 10.7 } }),
+          { qos: 1 },
+        );
+        await sleep(gapMs);
+      }
+      const deadline = Date.now() + 60_000;
+      while ([...sent.keys()].some((s) => !arrivals.has(s)) && Date.now() < deadline) await sleep(20);
+      const missing = [...sent.keys()].filter((s) => !arrivals.has(s)).length;
+      if (missing > 0) console.log(`  (${missing} alarms did not arrive within 60 s)`);
+      return [...sent].flatMap(([s, t0]) => (arrivals.has(s) ? [(arrivals.get(s) as number) - t0] : []));
+    }
+    async function floor(count: number, gapMs: number): Promise<number[]> {
+      const sent = new Map<string, number>();
+      for (let i = 0; i < count; i++) {
+        const topic = `bench/floor/${Date.now()}-${i}`;
+        sent.set(topic, performance.now());
+        publisher.publish(topic, "x", { qos: 1 });
+        await sleep(gapMs);
+      }
+      const deadline = Date.now() + 30_000;
+      while ([...sent.keys()].some((s) => !floorArrivals.has(s)) && Date.now() < deadline) await sleep(10);
+      return [...sent].flatMap(([s, t0]) =>
+        floorArrivals.has(s) ? [(floorArrivals.get(s) as number) - t0] : [],
+      );
+    }
+
+    console.log(
+      `Node ${process.version}; broker: embedded aedes; ingest, API and socket client in this process`,
+    );
+    summary("bare MQTT publish -> subscriber, idle", await floor(ALARMS, 50));
+    summary("alarm publish -> socket.io alarm:new, idle", await alarms(alarmSerials.slice(0, ALARMS), 100));
+
+    const load = spawn(process.execPath, ["--import", "tsx", join(benchDir, "load-publisher.ts")], {
+      env: {
+        ...process.env,
+        MQTT_URL: broker.url,
+        MQTT_USERNAME: service.username,
+        MQTT_PASSWORD: service.password,
+        SERIALS: loadSerials.join(","),
+        RATE: String(LOAD_RATE),
+        FIXES: String(LOAD_FIXES),
+      },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let published = 0;
+    load.stdout.on("data", (b: Buffer) => {
+      const last = b.toString().trim().split("\n").at(-1);
+      if (last) published = Number(last);
+    });
+    stops.push(async () => load.kill("SIGKILL"));
+    const before = Number(
+      (await pool.query("SELECT count(*) AS n FROM positions WHERE organisation_id = $1", [org])).rows[0].n,
+    );
+    const loadStart = performance.now();
+    await sleep(3_000);
+    summary(`bare MQTT publish -> subscriber, ${LOAD_RATE}/s load`, await floor(ALARMS, 50));
+    summary(
+      `alarm publish -> alarm:new, ${LOAD_RATE} positions/s`,
+      await alarms(alarmSerials.slice(ALARMS), 100),
+    );
+    const seconds = (performance.now() - loadStart) / 1000;
+    load.kill("SIGKILL");
+    const after = Number(
+      (await pool.query("SELECT count(*) AS n FROM positions WHERE organisation_id = $1", [org])).rows[0].n,
+    );
+    console.log(
+      `background load: ${(published / seconds).toFixed(0)} positions/s published (${LOAD_FIXES} per message), ` +
+        `${((after - before) / seconds).toFixed(0)} positions/s stored, over ${seconds.toFixed(1)} s`,
+    );
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+    await db.drop();
+    await stopServer();
+  }
+}
+
+await main();
+process.exit(0);
