@@ -6,17 +6,27 @@
 import { existsSync } from "node:fs";
 import { copyFile, mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { alertRule, department, geofence } from "@vakt/schemas";
-import type { Page } from "playwright-core";
+import {
+  alarmList,
+  alertRule,
+  department,
+  geofence,
+  staffUserCreated,
+  totpSetupResponse,
+} from "@vakt/schemas";
+import { Secret, TOTP } from "otpauth";
+import type { Page, WebSocketRoute } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import {
   type ApiSession,
   apiSession,
   demoEmail,
+  eventually,
   type Harness,
   logIn,
   newPage,
+  PASSWORD,
   RESULTS_DIR,
   recipientWithDevice,
   screenshot,
@@ -142,6 +152,13 @@ describe("the web console", () => {
     await page.getByTestId("recipient-list").locator("summary").click();
     await page.getByTestId("recipient-list").getByText(south.name).waitFor();
     expect(lookups.every((u) => u.includes("reason="))).toBe(true);
+    // The dark theme and the language are remembered for this user across reloads.
+    await page.getByRole("button", { name: "Mørkt tema" }).click();
+    await page.getByLabel("Språk").selectOption("en");
+    await page.reload();
+    await page.getByRole("button", { name: "Light theme" }).waitFor();
+    expect(await page.locator("html").getAttribute("data-theme")).toBe("dark");
+    await page.getByLabel("Reason").waitFor();
     await screenshot(page, "06-locator-reason");
     await context.close();
   });
@@ -201,6 +218,75 @@ describe("the web console", () => {
     await logIn(h, page, demoEmail("nord.admin"), "");
     await expect.poll(() => new URL(page.url()).pathname).toBe("/admin/devices");
     await screenshot(page, "09-session-expired-and-back");
+    await context.close();
+  });
+
+  it("logs in with a second factor from an authenticator app", async () => {
+    const email = `totp.${Date.now()}@demo.vakt.local`;
+    const invited = await admin.call("POST", "/users", staffUserCreated, {
+      email,
+      firstName: "Tove",
+      lastName: "Totp",
+      grants: [{ role: "operator", departmentId: null }],
+    });
+    await fetch(`${h.url}/api/v1/auth/invitations/accept`, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: h.url },
+      body: JSON.stringify({ token: invited.invitationToken, password: PASSWORD }),
+    });
+    const user = await apiSession(h.url, email);
+    const setup = await user.call("POST", "/auth/totp/setup", totpSetupResponse);
+    const totp = new TOTP({ secret: Secret.fromBase32(setup.secret) });
+    // Enrol with the previous 30-second step's code, log in with the next one: a code is never reused.
+    await user.call("POST", "/auth/totp/enable", z.unknown(), {
+      code: totp.generate({ timestamp: Date.now() - 30_000 }),
+    });
+
+    const { context, page } = await newPage(h);
+    await page.goto(h.url);
+    await page.getByLabel("E-post").fill(email);
+    await page.getByLabel("Passord").fill(PASSWORD);
+    await page.getByRole("button", { name: "Logg inn" }).click();
+    await page
+      .getByLabel("Kode fra autentiseringsappen")
+      .fill(totp.generate({ timestamp: Date.now() + 30_000 }));
+    await screenshot(page, "10-second-factor");
+    await page.getByRole("button", { name: "Bekreft" }).click();
+    await page.getByText("Tove Totp").waitFor();
+    await context.close();
+  });
+
+  it("says when the live connection drops, reconnects and catches up with what it missed", async () => {
+    const { context, page } = await newPage(h);
+    let blocked = false;
+    let refused = 0;
+    const sockets: WebSocketRoute[] = [];
+    await page.routeWebSocket(/\/socket\.io\//, (ws) => {
+      if (blocked) {
+        refused += 1;
+        return ws.close();
+      }
+      ws.connectToServer();
+      sockets.push(ws);
+    });
+    await logIn(h, page, demoEmail("nord.operator"));
+    const status = page.getByTestId("live-status");
+    await expect.poll(() => status.getAttribute("data-status")).toBe("connected");
+    blocked = true;
+    for (const ws of sockets.splice(0)) await ws.close();
+    await page.getByText("Forbindelsen er brutt").waitFor();
+    await screenshot(page, "11-connection-lost");
+    await north.alarm("fall", OSLO.lat, OSLO.lon);
+    const missed = await eventually(async () => {
+      const list = await admin.call("GET", `/alarms?state=open&recipientId=${north.recipientId}`, alarmList);
+      return list.items.find((a) => a.type === "fall");
+    }, "the alarm stored while the console was offline");
+    expect(await page.locator(`[data-alarm-id="${missed.id}"]`).count()).toBe(0);
+    // At least one reconnection attempt fails while the network is down.
+    await eventually(async () => (refused > 0 ? true : undefined), "a refused reconnection attempt");
+    blocked = false;
+    await expect.poll(() => status.getAttribute("data-status"), { timeout: 15_000 }).toBe("connected");
+    await page.locator(`[data-alarm-id="${missed.id}"]`).waitFor();
     await context.close();
   });
 });

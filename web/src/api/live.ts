@@ -69,6 +69,8 @@ export function connectLive() {
     transports: ["websocket", "polling"],
     reconnectionDelay: 500,
     reconnectionDelayMax: 5000,
+    // A connection attempt that opens and closes without a handshake is given up after this, then retried.
+    timeout: 5000,
   });
   socket = s;
   setStatus("connecting");
