@@ -6,9 +6,10 @@
  *
  * Uses TEST_DATABASE_URL when set (a server where it may create a database),
  * otherwise an embedded PostgreSQL. BENCH_SECONDS (default 8) and
- * BENCH_CONCURRENCY (default 16) tune the load.
+ * BENCH_CONCURRENCY (default 16) tune the load. With BENCH_RESULTS_FILE set,
+ * the figures are also appended to that file as one JSON line.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { appendFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
@@ -28,12 +29,17 @@ interface Result {
   errors: number;
   perSecond: number;
   p50: number;
+  p95: number;
   p99: number;
+  /** Epoch ms, so sampled CPU of this process can be attributed to the run. */
+  start: number;
+  end: number;
 }
 
 async function load(url: string, headers: Record<string, string>): Promise<Result> {
   const latencies: number[] = [];
   let errors = 0;
+  const start = Date.now();
   const end = performance.now() + SECONDS * 1000;
   const started = performance.now();
   await Promise.all(
@@ -55,7 +61,10 @@ async function load(url: string, headers: Record<string, string>): Promise<Resul
     errors,
     perSecond: latencies.length / elapsed,
     p50: at(0.5),
+    p95: at(0.95),
     p99: at(0.99),
+    start,
+    end: Date.now(),
   };
 }
 
@@ -135,6 +144,22 @@ async function main() {
       "SELECT count(*)::int AS n FROM activity_log WHERE action = 'position.current_viewed'",
     );
     console.log(`activity-log rows written for position views: ${logged.rows[0]?.n}`);
+    if (process.env.BENCH_RESULTS_FILE) {
+      const record = {
+        bench: "api",
+        recipients: RECIPIENTS,
+        concurrency: CONCURRENCY,
+        seconds: SECONDS,
+        bare: bareResult,
+        currentPositions: full,
+        activityLogRows: logged.rows[0]?.n,
+        phases: [
+          { name: "bare_route", start: bareResult.start, end: bareResult.end },
+          { name: "current_positions", start: full.start, end: full.end },
+        ],
+      };
+      await appendFile(process.env.BENCH_RESULTS_FILE, `${JSON.stringify(record)}\n`);
+    }
     await api.close();
     bareServer.close();
   } finally {

@@ -10,10 +10,12 @@
  *
  * Environment: BENCH_DATABASE_URL (a server to create a scratch database on;
  * default: an embedded PostgreSQL), BENCH_MESSAGES (default 100000),
- * BENCH_DEVICES (default 1000), BENCH_CONNECTIONS (default 8).
+ * BENCH_DEVICES (default 1000), BENCH_CONNECTIONS (default 8). With
+ * BENCH_RESULTS_FILE set, the figures are also appended to that file as one
+ * JSON line (`npm run bench` at the root collects them into bench-results/).
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { appendFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -35,6 +37,26 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
 const BATCHED_MESSAGES = Math.round(MESSAGES / 5);
 const ingestDir = fileURLToPath(new URL("..", import.meta.url));
 const logger = pino({ level: process.env.LOG_LEVEL ?? "warn" });
+
+/** Percentiles of a sample, in its unit. */
+const percentiles = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? Number.NaN;
+  return { n: s.length, p50: q(0.5), p95: q(0.95), p99: q(0.99) };
+};
+/** Wall-clock phases (epoch ms) so the root orchestrator can attribute sampled CPU to them. */
+const phases: { name: string; start: number; end: number; benchCpuS: number }[] = [];
+async function phase<T>(name: string, run: () => Promise<T>): Promise<T> {
+  const start = Date.now();
+  const cpu0 = process.cpuUsage();
+  try {
+    return await run();
+  } finally {
+    const cpu = process.cpuUsage(cpu0);
+    phases.push({ name, start, end: Date.now(), benchCpuS: (cpu.user + cpu.system) / 1e6 });
+  }
+}
+const results: Record<string, unknown> = { bench: "ingest" };
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 const line = (label: string, value: string) => console.log(`${label.padEnd(44)} ${value}`);
@@ -89,36 +111,45 @@ async function main() {
   const base = Date.now() - 3 * 86_400_000;
 
   const publish = (serials: string[], messages: number, fixes: number, tag: string) =>
-    new Promise<{ seconds: number }>((resolve, reject) => {
-      const child = spawn(
-        process.execPath,
-        [
-          "--import",
-          "tsx",
-          "bench/publisher.ts",
-          `--url=${broker.url}`,
-          `--username=${service.username}`,
-          `--password=${service.password}`,
-          `--serials=${serials.join(",")}`,
-          `--messages=${messages}`,
-          `--fixes=${fixes}`,
-          `--connections=${CONNECTIONS}`,
-          `--base=${base}`,
-          `--tag=${tag}`,
-        ],
-        { cwd: ingestDir, stdio: ["ignore", "pipe", "inherit"] },
-      );
-      let out = "";
-      child.stdout.on("data", (b) => {
-        out += b;
-      });
-      child.once("exit", (code) =>
-        code === 0 ? resolve(JSON.parse(out.trim())) : reject(new Error(`publisher ${code}`)),
-      );
-    });
+    new Promise<{ messages: number; sent: number; acked: number; failed: number; seconds: number }>(
+      (resolve, reject) => {
+        const child = spawn(
+          process.execPath,
+          [
+            "--import",
+            "tsx",
+            "bench/publisher.ts",
+            `--url=${broker.url}`,
+            `--username=${service.username}`,
+            `--password=${service.password}`,
+            `--serials=${serials.join(",")}`,
+            `--messages=${messages}`,
+            `--fixes=${fixes}`,
+            `--connections=${CONNECTIONS}`,
+            `--base=${base}`,
+            `--tag=${tag}`,
+          ],
+          { cwd: ingestDir, stdio: ["ignore", "pipe", "inherit"] },
+        );
+        let out = "";
+        child.stdout.on("data", (b) => {
+          out += b;
+        });
+        child.once("exit", (code) =>
+          code === 0 ? resolve(JSON.parse(out.trim())) : reject(new Error(`publisher ${code}`)),
+        );
+      },
+    );
+  const loss = { sent: 0, acked: 0, failed: 0, stored: 0, expected: 0 };
+  const count = (r: { sent: number; acked: number; failed: number }, fixes: number) => {
+    loss.sent += r.sent;
+    loss.acked += r.acked;
+    loss.failed += r.failed;
+    loss.expected += r.acked * fixes;
+  };
 
   // 1. Bare broker to a plain QoS 1 subscriber.
-  {
+  await phase("bare_broker", async () => {
     const sub = await mqtt.connectAsync(broker.url, {
       ...service,
       protocolVersion: 5,
@@ -146,11 +177,12 @@ async function main() {
     const seconds = (performance.now() - t0) / 1000;
     await sub.endAsync();
     bareRate = MESSAGES / seconds;
+    results.bareBrokerMsgPerS = bareRate;
     line("bare broker (publish -> plain subscriber)", `${fmt(bareRate)} msg/s (${seconds.toFixed(2)} s)`);
-  }
+  });
 
   // 2. Raw COPY of the same rows.
-  {
+  await phase("raw_copy", async () => {
     const client = await pool.connect();
     const t0 = performance.now();
     const stream = client.query(
@@ -173,8 +205,9 @@ async function main() {
     const seconds = (performance.now() - t0) / 1000;
     client.release();
     copyRate = MESSAGES / seconds;
+    results.rawCopyRowsPerS = copyRate;
     line("raw COPY into positions", `${fmt(copyRate)} rows/s (${seconds.toFixed(2)} s)`);
-  }
+  });
 
   const ingest = createIngest({
     pool,
@@ -209,7 +242,7 @@ async function main() {
   let storedBefore = 0;
 
   // 3. Ingest, one fix per message, with alarms on the side.
-  {
+  await phase("ingest_1fix", async () => {
     const listener = new pg.Client({ connectionString: db.url });
     await listener.connect();
     await listener.query(`LISTEN ${EVENTS_CHANNEL}`);
@@ -238,14 +271,16 @@ async function main() {
       }
     })();
     const t0 = performance.now();
-    await publish(
+    const sent = await publish(
       setSingle.map((d) => d.serial),
       MESSAGES,
       1,
       "s",
     );
+    count(sent, 1);
     const published = (performance.now() - t0) / 1000;
-    const n = await waitStored(setSingle, MESSAGES);
+    const n = await waitStored(setSingle, sent.acked);
+    loss.stored += n;
     const seconds = (performance.now() - t0) / 1000;
     loadDone = true;
     await alarmLoop;
@@ -270,25 +305,27 @@ async function main() {
     line("  publishers done after", `${published.toFixed(2)} s`);
     line("  ratio to bare broker", `${(rate / bareRate).toFixed(2)} (aim 0.7)`);
     line("  ratio to raw COPY", `${(rate / copyRate).toFixed(2)}`);
-    latencies.sort((a, b) => a - b);
-    const q = (p: number) =>
-      latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN;
+    const lat = percentiles(latencies);
+    results.ingest1FixPositionsPerS = rate;
+    results.alarmCommitUnderLoadMs = lat;
     line(
       "  alarm publish -> commit (NOTIFY), under load",
-      `p50 ${q(0.5).toFixed(1)} ms, p99 ${q(0.99).toFixed(1)} ms (${latencies.length} alarms)`,
+      `p50 ${lat.p50.toFixed(1)} ms, p95 ${lat.p95.toFixed(1)} ms, p99 ${lat.p99.toFixed(1)} ms (${lat.n} alarms)`,
     );
-  }
+  });
 
   // 4. Ingest, ten fixes per message.
-  {
+  await phase("ingest_10fix", async () => {
     const t0 = performance.now();
-    await publish(
+    const sent = await publish(
       setBatched.map((d) => d.serial),
       BATCHED_MESSAGES,
       10,
       "b",
     );
-    const n = await waitStored(setBatched, BATCHED_MESSAGES * 10);
+    count(sent, 10);
+    const n = await waitStored(setBatched, sent.acked * 10);
+    loss.stored += n;
     const seconds = (performance.now() - t0) / 1000;
     const rate = n / seconds;
     line(
@@ -296,10 +333,11 @@ async function main() {
       `${fmt(rate)} /s (${fmt(n)} rows in ${seconds.toFixed(2)} s, ${fmt(BATCHED_MESSAGES / seconds)} msg/s)`,
     );
     line("  ratio to raw COPY", `${(rate / copyRate).toFixed(2)} (aim 0.3)`);
-  }
+    results.ingest10FixPositionsPerS = rate;
+  });
 
   // 5. Alarm latency with no other load.
-  {
+  await phase("alarm_idle", async () => {
     const listener = new pg.Client({ connectionString: db.url });
     await listener.connect();
     await listener.query(`LISTEN ${EVENTS_CHANNEL}`);
@@ -319,19 +357,39 @@ async function main() {
     }
     await pub.endAsync();
     await listener.end();
-    latencies.sort((a, b) => a - b);
-    const q = (p: number) =>
-      latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN;
+    const lat = percentiles(latencies);
+    results.alarmCommitIdleMs = lat;
     line(
       "alarm publish -> commit (NOTIFY), idle",
-      `p50 ${q(0.5).toFixed(1)} ms, p99 ${q(0.99).toFixed(1)} ms (50 alarms)`,
+      `p50 ${lat.p50.toFixed(1)} ms, p95 ${lat.p95.toFixed(1)} ms, p99 ${lat.p99.toFixed(1)} ms (50 alarms)`,
     );
-  }
+  });
 
   const batches = await ingest.metrics.batchRows.get();
   const sum = batches.values.find((v) => v.metricName === "vakt_ingest_batch_rows_sum")?.value ?? 0;
   const cnt = batches.values.find((v) => v.metricName === "vakt_ingest_batch_rows_count")?.value ?? 1;
   line("mean rows per batch", `${(sum / cnt).toFixed(0)} over ${fmt(cnt)} batches`);
+  const dead = await pool.query<{ reason: string; n: number }>(
+    "SELECT reason, count(*)::int AS n FROM dead_letters GROUP BY reason",
+  );
+  const deadLetters = dead.rows.reduce((a, r) => a + r.n, 0);
+  line(
+    "loss: sent / PUBACKed / stored (of expected)",
+    `${fmt(loss.sent)} / ${fmt(loss.acked)} / ${fmt(loss.stored)} (${fmt(loss.expected)}), ${deadLetters} dead letters`,
+  );
+  Object.assign(results, {
+    postgres: `${caps.rows[0]?.v}${caps.rows[0]?.ts ? " + TimescaleDB" : ""}`,
+    messages: MESSAGES,
+    devices: DEVICES,
+    meanBatchRows: sum / cnt,
+    loss: { ...loss, lost: loss.expected - loss.stored },
+    deadLetters,
+    deadLettersByReason: Object.fromEntries(dead.rows.map((r) => [r.reason, r.n])),
+    phases,
+  });
+  if (process.env.BENCH_RESULTS_FILE) {
+    await appendFile(process.env.BENCH_RESULTS_FILE, `${JSON.stringify(results)}\n`);
+  }
 
   await ingest.stop();
   await broker.stop();

@@ -3,7 +3,7 @@
  * CPU core's event loop with the ingest under test. Publishes numbered
  * position messages (QoS 1) spread over devices and connections, keeping a
  * window of unacknowledged publishes per connection, and prints one JSON line
- * when every message is PUBACKed by the broker.
+ * (messages sent, PUBACKed by the broker, failed, seconds) when all have settled.
  */
 import { parseArgs } from "node:util";
 import { uplinkTopic } from "@vakt/schemas";
@@ -60,6 +60,9 @@ function body(n: number): string {
 
 const started = performance.now();
 let next = 0;
+let sent = 0;
+let acked = 0;
+let failed = 0;
 await Promise.all(
   clients.map(async (c) => {
     const inflight = new Set<Promise<unknown>>();
@@ -67,8 +70,17 @@ await Promise.all(
       const n = next++;
       if (n >= total) break;
       const serial = serials[n % serials.length] as string;
+      sent++;
       const p = c
         .publishAsync(uplinkTopic(serial, "position"), body(n), { qos: 1 })
+        .then(
+          () => {
+            acked++;
+          },
+          () => {
+            failed++;
+          },
+        )
         .finally(() => inflight.delete(p));
       inflight.add(p);
       if (inflight.size >= windowSize) await Promise.race(inflight);
@@ -78,4 +90,5 @@ await Promise.all(
 );
 const seconds = (performance.now() - started) / 1000;
 await Promise.all(clients.map((c) => c.endAsync()));
-process.stdout.write(`${JSON.stringify({ messages: total, seconds })}\n`);
+// sent: publishes handed to the client; acked: PUBACKed by the broker.
+process.stdout.write(`${JSON.stringify({ messages: total, sent, acked, failed, seconds })}\n`);
