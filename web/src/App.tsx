@@ -1,13 +1,11 @@
 import { meResponse, organisation } from "@vakt/schemas";
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from "react";
 import { z } from "zod";
-import { AdminPage } from "./admin/AdminPage";
 import { ApiProblem, get, onUnauthenticated, probe, send, setCsrfToken } from "./api/client";
 import { connectLive, disconnectLive, subscribeLive } from "./api/live";
 import type { Lang } from "./format/time";
 import { LiveView } from "./LiveView";
 import { LoginPage } from "./login/LoginPage";
-import { RecipientPage } from "./recipients/RecipientPage";
 import {
   loadPrefs,
   makeUi,
@@ -21,6 +19,11 @@ import { Header } from "./ui/Header";
 import { match, navigate, usePath } from "./ui/router";
 
 const RETURN_TO = "vakt.returnTo";
+// The night shift's screen loads first; the recipient page and administration when opened.
+const RecipientPage = lazy(() =>
+  import("./recipients/RecipientPage").then((m) => ({ default: m.RecipientPage })),
+);
+const AdminPage = lazy(() => import("./admin/AdminPage").then((m) => ({ default: m.AdminPage })));
 
 type Boot = { kind: "loading" } | { kind: "login"; expired: boolean } | { kind: "in"; session: Session };
 
@@ -125,13 +128,15 @@ export function App() {
       <SessionContext.Provider value={boot.session}>
         <div className="shell">
           <Header onLogout={logout} />
-          {recipient?.id ? (
-            <RecipientPage key={recipient.id} id={recipient.id} />
-          ) : admin ? (
-            <AdminPage section={admin.section ?? ""} />
-          ) : (
-            <LiveView />
-          )}
+          <Suspense fallback={<p className="centered">{ui.t("common.loading")}</p>}>
+            {recipient?.id ? (
+              <RecipientPage key={recipient.id} id={recipient.id} />
+            ) : admin ? (
+              <AdminPage section={admin.section ?? ""} />
+            ) : (
+              <LiveView />
+            )}
+          </Suspense>
         </div>
       </SessionContext.Provider>
     );

@@ -52,7 +52,7 @@ export function AlarmQueue(props: {
     <section id="queue" className="queue" aria-labelledby="queue-title" tabIndex={-1}>
       <header className="queue__head">
         <h2 id="queue-title">{t("queue.title")}</h2>
-        <span className="badge" data-testid="queue-count">
+        <span className={open > 0 ? "badge" : "badge badge--calm"} data-testid="queue-count">
           {t("queue.count", { count: open })}
         </span>
         <label className="inline small">

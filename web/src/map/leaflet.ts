@@ -1,11 +1,9 @@
-/** Leaflet with its two plugins: clustering (leaflet.markercluster) and drawing (geoman). */
+/** Leaflet with clustering (leaflet.markercluster); drawing (geoman) loads with the recipient page. */
 import L from "./leaflet-global";
 import "leaflet.markercluster";
-import "@geoman-io/leaflet-geoman-free";
 import "leaflet/dist/leaflet.css";
 import "leaflet.markercluster/dist/MarkerCluster.css";
 import "leaflet.markercluster/dist/MarkerCluster.Default.css";
-import "@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css";
 
 export default L;
 

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { send } from "../api/client";
 import { geofenceLayer } from "../map/LiveMap";
 import L, { createMap } from "../map/leaflet";
+import "./geoman";
 import { useUi } from "../session/context";
 import { type GeofenceShape, shapeOfLayer } from "./geofence-shape";
 
@@ -27,7 +28,7 @@ export function RecipientMap(props: {
   editable: boolean;
   onFencesChanged(): void;
 }) {
-  const { t } = useUi();
+  const { t, lang } = useUi();
   const el = useRef<HTMLDivElement>(null);
   const map = useRef<L.Map | null>(null);
   const history = useRef<L.LayerGroup | null>(null);
@@ -46,7 +47,7 @@ export function RecipientMap(props: {
     history.current = L.layerGroup().addTo(m);
     fencesLayer.current = L.featureGroup().addTo(m);
     if (props.editable) {
-      m.pm.setLang("en");
+      m.pm.setLang(lang === "nb" ? "no" : "en");
       m.pm.addControls({
         position: "topleft",
         drawMarker: false,
@@ -73,7 +74,7 @@ export function RecipientMap(props: {
       map.current = null;
       fitted.current = false;
     };
-  }, [props.editable]);
+  }, [props.editable, lang]);
 
   // Geofences: each one editable in place; an edit or removal is saved at once.
   useEffect(() => {
