@@ -241,11 +241,15 @@ export async function startAlerting(
       );
       if ((claimed.rowCount ?? 0) === 0) return undefined;
       const now = deps.clock.now();
+      // Alarms from the wearer (and leaving a safe zone) turn tracking on; low battery or no contact do not.
+      const track = alarm.source === "device" || alarm.type === "geofence_exit";
       const until = new Date(now.getTime() + trackingMs);
-      await tx.query(
-        `UPDATE devices SET tracking_until = greatest(coalesce(tracking_until, $2), $2) WHERE id = $1`,
-        [alarm.device_id, until],
-      );
+      if (track) {
+        await tx.query(
+          `UPDATE devices SET tracking_until = greatest(coalesce(tracking_until, $2), $2) WHERE id = $1`,
+          [alarm.device_id, until],
+        );
+      }
       const rule = await findRule(tx, alarm, now);
       if (rule && rule.steps.length > 0) {
         await tx.query("UPDATE alarm_routing SET rule_id = $2, status = 'active' WHERE alarm_id = $1", [
@@ -254,9 +258,10 @@ export async function startAlerting(
         ]);
         await addJob(tx, "alarm_step", { alarmId, run: 1 }, { jobKey: `alarm:${alarmId}` });
       }
-      return { serial: alarm.serial, until, deviceId: alarm.device_id };
+      return { serial: alarm.serial, until, deviceId: alarm.device_id, track };
     });
     if (!outcome) return false;
+    if (!outcome.track) return true;
     await deps.deviceCommands
       .publishCommand(outcome.serial, {
         v: 1,

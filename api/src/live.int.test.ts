@@ -3,8 +3,11 @@
  * the Postgres adapter, grants withdrawn and sessions revoked while connected,
  * live position watching (logged at start and end), API-token sockets.
  */
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import type { AlarmSummary, LivePosition } from "@vakt/schemas";
+import { freePort } from "@vakt/storage";
+import pg from "pg";
 import { io as connect, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -232,5 +235,62 @@ describe("live updates", () => {
     expect(got[0]?.recipient).toMatchObject({ firstName: null, lastName: null });
     expect(got[0]?.recipient?.id).not.toBe(a.recipientId);
     await expect(open(api2, { token: "vakt_tok_wrong" })).rejects.toThrow();
+  });
+});
+
+describe("live updates through Redis (REDIS_URL)", () => {
+  it("a change made through one API process reaches a socket on another through Redis", async () => {
+    const port = await freePort();
+    const redis = spawn("redis-server", ["--port", String(port), "--save", "", "--appendonly", "no"], {
+      stdio: "ignore",
+    });
+    const apis: RunningApi[] = [];
+    // Its own pool: the two servers above hold most of the harness pool's connections.
+    const pool = new pg.Pool({ connectionString: h.db.url, max: 6 });
+    try {
+      const redisUrl = `redis://127.0.0.1:${port}`;
+      await until("redis-server listening", async () => {
+        const { createConnection } = await import("node:net");
+        return new Promise<boolean>((resolve) => {
+          const c = createConnection(port, "127.0.0.1");
+          c.once("connect", () => {
+            c.end();
+            resolve(true);
+          });
+          c.once("error", () => resolve(false));
+        });
+      });
+      for (let i = 0; i < 2; i++) {
+        apis.push(
+          await startApiServer({
+            ...h.deps,
+            pool,
+            clock: { now: () => new Date() },
+            port: 0,
+            host: "127.0.0.1",
+            live: { revalidateMs: 1_000, redisUrl },
+            alerting: { concurrency: 0 },
+          }),
+        );
+      }
+      const [one, two] = apis as [RunningApi, RunningApi];
+      const op = await addUser(h, org, "redis", [{ role: "operator", departmentId: org.departments.a }]);
+      const s = await open(two, { cookie: cookieOf(await loggedIn(h, op.email)) });
+      await roomState(two, s, `alarm:${org.departments.a1}`, true);
+      const changed: string[] = [];
+      s.on("alarm:changed", (a) => changed.push(a.id));
+      const a = await raise(org.departments.a1);
+      const viaOne = new Client({ ...h, app: one.app });
+      await viaOne.login(op.email);
+      expect((await viaOne.post(`/api/v1/alarms/${a.alarmId}/comments`, { note: "on my way" })).status).toBe(
+        200,
+      );
+      await until("the change through Redis", () => changed.length > 0);
+      expect(changed).toEqual([a.alarmId]);
+    } finally {
+      for (const api of apis) await api.close();
+      await pool.end();
+      redis.kill();
+    }
   });
 });

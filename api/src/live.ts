@@ -14,14 +14,15 @@
  * - ingest's `vakt_events` NOTIFY (alarm raised/changed, device changed): every
  *   API process hears it and emits to its own sockets (`io.local`);
  * - changes made through this process's REST API (deps.bus): emitted through
- *   the adapter (`@socket.io/postgres-adapter`), so sockets on every API
- *   process receive them once;
+ *   the adapter (`@socket.io/postgres-adapter`, or `@socket.io/redis-adapter`
+ *   when REDIS_URL is set), so sockets on every API process receive them once;
  * - positions: each process polls the newest fix of the recipients its own
  *   sockets watch (ingest sends no NOTIFY per position), every ~1 s.
  */
 import { EventEmitter } from "node:events";
 import type { Server as HttpServer } from "node:http";
 import { createAdapter } from "@socket.io/postgres-adapter";
+import { createAdapter as createRedisAdapter } from "@socket.io/redis-adapter";
 import {
   type AlarmSummary,
   type ClientToServerEvents,
@@ -35,6 +36,7 @@ import {
   type ServerToClientEvents,
 } from "@vakt/schemas";
 import { withTransaction } from "@vakt/storage";
+import { Redis } from "ioredis";
 import type pg from "pg";
 import { Server, type Socket } from "socket.io";
 import { type Caller, logActivity } from "./activity";
@@ -54,6 +56,8 @@ export interface LiveOptions {
   positionPollMs?: number;
   /** "postgres" (default): broadcasts between API processes through PostgreSQL NOTIFY. */
   adapter?: "postgres" | "memory";
+  /** When set (REDIS_URL), broadcasts between API processes go through Redis pub/sub instead. */
+  redisUrl?: string | undefined;
 }
 
 export interface Live {
@@ -173,6 +177,21 @@ export async function attachLive(
   const log = deps.logger.child({ component: "live" });
   const bus = deps.bus ?? new EventEmitter();
   const publicOrigin = new URL(deps.config.PUBLIC_URL).origin;
+  // Redis first, so a Redis that is not there fails the start before anything is attached.
+  let redis: Redis[] = [];
+  if (options.redisUrl) {
+    const pub = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: null });
+    const sub = pub.duplicate();
+    for (const c of [pub, sub]) c.on("error", (err) => log.warn({ err }, "redis"));
+    try {
+      await Promise.all([pub.connect(), sub.connect()]);
+    } catch (err) {
+      pub.disconnect();
+      sub.disconnect();
+      throw err;
+    }
+    redis = [pub, sub];
+  }
   const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(
     server,
     {
@@ -180,7 +199,8 @@ export async function attachLive(
       serveClient: false,
     },
   );
-  if ((options.adapter ?? "postgres") === "postgres") {
+  if (redis.length === 2) io.adapter(createRedisAdapter(redis[0], redis[1]));
+  else if ((options.adapter ?? "postgres") === "postgres") {
     io.adapter(createAdapter(deps.pool, { errorHandler: (err) => log.warn({ err }, "adapter") }));
   }
 
@@ -382,7 +402,7 @@ export async function attachLive(
     bus.emit("alarm:emitted", { alarmId, change });
   }
 
-  async function emitDevice(deviceId: string) {
+  async function emitDevice(deviceId: string, local: boolean) {
     const { rows } = await deps.pool.query<{
       organisation_id: string;
       department_id: string;
@@ -409,8 +429,9 @@ export async function attachLive(
       lastSeenAt: d.last_seen_at?.toISOString() ?? null,
       trackingUntil: d.tracking_until?.toISOString() ?? null,
     };
-    io.local.to(`device:${d.department_id}`).emit("device:changed", payload);
-    io.local.to(`pdevice:${d.department_id}`).emit("device:changed", {
+    const target = local ? io.local : io;
+    target.to(`device:${d.department_id}`).emit("device:changed", payload);
+    target.to(`pdevice:${d.department_id}`).emit("device:changed", {
       ...payload,
       recipientId: d.recipient_id
         ? pseudonym(deps.config.PSEUDONYM_KEY, d.organisation_id, d.recipient_id)
@@ -439,7 +460,7 @@ export async function attachLive(
         ? emitAlarm(e.alarmId, null, true)
         : e.kind === "alarm.changed"
           ? emitAlarm(e.alarmId, "changed", true)
-          : emitDevice(e.deviceId);
+          : emitDevice(e.deviceId, true);
     void work.catch((err) => log.error({ err, event: e }, "live fan-out failed"));
   });
   listener.on("error", (err) => log.error({ err }, "live listener connection failed"));
@@ -453,7 +474,7 @@ export async function attachLive(
     if (e.userIds.length > 0) io.to(e.userIds.map((u) => `user:${u}`)).emit("alarm:alert", e.alert);
   };
   const onDevice = (e: { deviceId: string }) =>
-    void emitDevice(e.deviceId).catch((err) => log.error({ err }, "live device emit failed"));
+    void emitDevice(e.deviceId, false).catch((err) => log.error({ err }, "live device emit failed"));
   bus.on("alarm", onAlarm);
   bus.on("alert", onAlert);
   bus.on("device", onDevice);
@@ -483,6 +504,7 @@ export async function attachLive(
       io.local.disconnectSockets(true);
       io.of("/").adapter.close();
       io.engine.close();
+      for (const c of redis) c.disconnect();
       await listener.query(`UNLISTEN *`).catch(() => {});
       listener.release();
     },

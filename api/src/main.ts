@@ -47,6 +47,7 @@ async function main() {
     ...(mailer ? { mailer } : {}),
     ...(config.SMS_GATEWAY_URL ? { sms: httpSmsGateway(config.SMS_GATEWAY_URL) } : {}),
     alerting: { concurrency: config.ALERT_WORKER_CONCURRENCY },
+    live: { redisUrl: config.REDIS_URL },
     port: config.API_PORT,
     host: config.API_HOST,
   });

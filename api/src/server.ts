@@ -40,8 +40,21 @@ export async function startApiServer(
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : deps.port;
   const shownHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
-  const live = deps.live === false ? undefined : await attachLive(server as Server, withBus, deps.live ?? {});
-  const alerting = deps.alerting === false ? undefined : await startAlerting(withBus, deps.alerting ?? {});
+  const closeHttp = () =>
+    new Promise<void>((resolve, reject) => {
+      (server as Server).closeAllConnections?.();
+      server.close((err) => (err ? reject(err) : resolve()));
+    });
+  let live: Live | undefined;
+  let alerting: Alerting | undefined;
+  try {
+    live = deps.live === false ? undefined : await attachLive(server as Server, withBus, deps.live ?? {});
+    alerting = deps.alerting === false ? undefined : await startAlerting(withBus, deps.alerting ?? {});
+  } catch (err) {
+    await live?.close().catch(() => {});
+    await closeHttp().catch(() => {});
+    throw err;
+  }
   return {
     url: `http://${shownHost}:${port}`,
     server: server as Server,
@@ -51,10 +64,7 @@ export async function startApiServer(
     close: async () => {
       await alerting?.close();
       await live?.close();
-      await new Promise<void>((resolve, reject) => {
-        (server as Server).closeAllConnections?.();
-        server.close((err) => (err ? reject(err) : resolve()));
-      });
+      await closeHttp();
     },
   };
 }
