@@ -6,6 +6,7 @@ import {
   geofence,
   positionHistory,
   recipient,
+  staffUser,
 } from "@vakt/schemas";
 import { useCallback, useEffect, useState } from "react";
 import { z } from "zod";
@@ -30,6 +31,7 @@ export function RecipientPage(props: { id: string }) {
   const [index, setIndex] = useState(0);
   const [reason, setReason] = useState<string | null>(null);
   const [activity, setActivity] = useState<z.infer<typeof activityEntry>[]>([]);
+  const [staff, setStaff] = useState<Map<string, string>>(new Map());
   const [error, setError] = useState<string | null>(null);
   const locator = needsReason(session);
   const fail = useCallback(
@@ -51,6 +53,10 @@ export function RecipientPage(props: { id: string }) {
         .catch(fail);
     if (can(session, "activity:read"))
       get(`/activity/recipients/${props.id}`, z.array(activityEntry)).then(setActivity).catch(fail);
+    if (can(session, "user:read"))
+      get("/users", z.array(staffUser))
+        .then((us) => setStaff(new Map(us.map((u) => [u.id, `${u.firstName} ${u.lastName}`]))))
+        .catch(() => setStaff(new Map()));
   }, [props.id, session, loadFences, fail]);
 
   useEffect(() => {
@@ -186,7 +192,7 @@ export function RecipientPage(props: { id: string }) {
                 <tr key={a.id}>
                   <td>{dateTime(a.at)}</td>
                   <td>{a.action}</td>
-                  <td>{a.actorId ?? a.actorType}</td>
+                  <td>{(a.actorId && staff.get(a.actorId)) ?? a.actorId ?? a.actorType}</td>
                   <td>{a.reason ?? ""}</td>
                 </tr>
               ))}
