@@ -533,6 +533,9 @@ export async function startAlerting(
     for (const r of rows) await claim(r.id).catch((err) => log.error({ err }, "claiming alarm failed"));
   };
   await sweep();
+  const onReopened = (e: { alarmId: string }) =>
+    void claim(e.alarmId).catch((err) => log.error({ err }, "claiming reopened alarm failed"));
+  deps.bus.on("reopened", onReopened);
   const sweepTimer = setInterval(
     () => void sweep().catch((err) => log.error({ err }, "sweep failed")),
     15_000,
@@ -543,6 +546,7 @@ export async function startAlerting(
     async close() {
       closed = true;
       clearInterval(sweepTimer);
+      deps.bus.off("reopened", onReopened);
       await listener.query("UNLISTEN *").catch(() => {});
       listener.release();
       await runner?.stop();

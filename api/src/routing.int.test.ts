@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   addRecipient,
   addUser,
+  Client,
   createHarness,
   createOrg,
   type Harness,
@@ -227,10 +228,47 @@ describe("alert routing", () => {
         return r.rows[0]?.status === "done";
       });
       expect(hitsOf("/never")).toHaveLength(0);
+      // Resolved and reopened: routed again from step 1.
+      const op = new Client({ ...h, app: api.app });
+      await op.login(
+        (await addUser(h, org, "reopener", [{ role: "operator", departmentId: org.departments.a }])).email,
+      );
+      expect(
+        (await op.post(`/api/v1/alarms/${alarmId}/resolve`, { outcome: "other", note: "n" })).status,
+      ).toBe(200);
+      expect((await op.post(`/api/v1/alarms/${alarmId}/reopen`, { note: "again" })).status).toBe(200);
+      await until("step 1 again", () => hitsOf("/remind").length === 3);
     } finally {
       await api.close();
     }
   }, 60_000);
+
+  it("refuses steps naming users or endpoints outside the caller's reach", async () => {
+    const c = await admin();
+    const deptAdmin = await loggedIn(
+      h,
+      (await addUser(h, org, "deptadm", [{ role: "dept_admin", departmentId: org.departments.b }])).email,
+    );
+    const inA = await webhook(c, "/a-only", org.departments.a);
+    const bad = await deptAdmin.post("/api/v1/alert-rules", {
+      departmentId: org.departments.b,
+      name: "borrowing",
+      steps: [{ waitS: 10, endpointIds: [inA] }],
+    });
+    expect(bad.status).toBe(400);
+    const stranger = await deptAdmin.post("/api/v1/alert-rules", {
+      departmentId: org.departments.b,
+      name: "stranger",
+      steps: [{ waitS: 10, users: ["00000000-0000-4000-8000-000000000000"] }],
+    });
+    expect(stranger.status).toBe(400);
+    const outside = await deptAdmin.post("/api/v1/alert-rules", {
+      departmentId: org.departments.a,
+      name: "outside",
+      steps: [{ waitS: 10, roles: ["operator"] }],
+    });
+    expect(outside.status).toBe(404);
+  });
 
   it("pings endpoints: a signed webhook test message, SMS through the gateway, failures reported", async () => {
     const c = await admin();

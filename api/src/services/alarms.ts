@@ -362,6 +362,10 @@ async function transition(
         ...(spec.outcome ? { outcome: spec.outcome } : {}),
       },
     });
+    if (spec.kind === "reopened") {
+      // A reopened alarm is routed again from the first step (claimed anew by an API process).
+      await tx.query("DELETE FROM alarm_routing WHERE alarm_id = $1", [id]);
+    }
     let stopTracking = false;
     if (row.state === "resolved" || row.state === "cancelled") {
       // Tracking started by alarms ends when the device has no other open alarm.
@@ -402,6 +406,7 @@ async function afterCommit(deps: ApiDeps, row: AlarmRow, spec: TransitionSpec, s
       .catch((err) => log.warn({ err }, "stop_tracking to device failed"));
   }
   deps.bus?.emit("alarm", { alarmId: row.id, change: spec.kind });
+  if (spec.kind === "reopened") deps.bus?.emit("reopened", { alarmId: row.id });
 }
 
 export const commandId = (prefix: string) => `${prefix}-${randomBytes(6).toString("hex")}`;

@@ -67,8 +67,25 @@ export async function getRule(deps: ApiDeps, caller: ActorCaller, id: string) {
   return toRule(await ruleRow(deps, caller, id, await allowed(deps, caller)));
 }
 
+/** Steps may name only users of the organisation and endpoints the caller manages. */
+async function checkSteps(deps: ApiDeps, caller: ActorCaller, ids: string[], steps: AlertRule["steps"]) {
+  const users = [...new Set(steps.flatMap((s) => s.users ?? []))];
+  const endpoints = [...new Set(steps.flatMap((s) => s.endpointIds ?? []))];
+  const { rows } = await deps.pool.query<{ users: number; endpoints: number }>(
+    `SELECT (SELECT count(*)::int FROM staff_users WHERE organisation_id = $1 AND id = ANY($2::uuid[])) AS users,
+            (SELECT count(*)::int FROM alert_endpoints WHERE organisation_id = $1 AND id = ANY($3::uuid[])
+                AND department_id = ANY($4::uuid[])) AS endpoints`,
+    [caller.organisationId, users, endpoints, ids],
+  );
+  if (rows[0]?.users !== users.length)
+    throw new ApiError("validation_failed", "A step names an unknown user.");
+  if (rows[0]?.endpoints !== endpoints.length)
+    throw new ApiError("validation_failed", "A step names an unknown endpoint.");
+}
+
 export async function createRule(deps: ApiDeps, caller: ActorCaller, body: z.infer<typeof alertRuleCreate>) {
-  await allowed(deps, caller, body.departmentId);
+  const ids = await allowed(deps, caller, body.departmentId);
+  await checkSteps(deps, caller, ids, body.steps);
   return withTransaction(deps.pool, async (tx) => {
     const { rows } = await tx.query<RuleRow>(
       `INSERT INTO alert_rules (organisation_id, department_id, name, alarm_types, severities, schedule, steps,
@@ -107,6 +124,7 @@ export async function updateRule(
   const ids = await allowed(deps, caller);
   const current = toRule(await ruleRow(deps, caller, id, ids));
   const next = { ...current, ...body };
+  if (body.steps) await checkSteps(deps, caller, ids, body.steps);
   return withTransaction(deps.pool, async (tx) => {
     const { rows } = await tx.query<RuleRow>(
       `UPDATE alert_rules SET name = $3, alarm_types = $4, severities = $5, schedule = $6, steps = $7,
