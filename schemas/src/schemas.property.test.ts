@@ -37,8 +37,8 @@ export const INJECTION_STRINGS = [
   "Ærlig Øystein Åsen",
 ];
 
-const schemas = Object.entries(exported).filter(
-  (entry): entry is [string, z.ZodType] => entry[1] instanceof z.ZodType,
+const schemas: [string, z.ZodType][] = Object.entries(exported as Record<string, unknown>).flatMap(
+  ([name, value]) => (value instanceof z.ZodType ? [[name, value]] : []),
 );
 
 type JsonSchema = {
@@ -131,7 +131,7 @@ function arbitraryOf(
   if ("const" in schema) return fc.constant(schema.const);
   if (schema.enum) return fc.constantFrom(...schema.enum);
   const union = schema.anyOf ?? schema.oneOf;
-  if (union) return fc.oneof(...union.map(next));
+  if (union) return fc.oneof(...union.map((u) => next(u)));
   if (schema.allOf?.[0]) return next(schema.allOf[0]);
   const types = Array.isArray(schema.type) ? schema.type : schema.type ? [schema.type] : [];
   if (types.length > 1) return fc.oneof(...types.map((type) => next({ ...schema, type })));
@@ -162,7 +162,7 @@ function arbitraryOf(
     case "string":
       return stringOf(schema, key);
     case "array": {
-      if (schema.prefixItems) return fc.tuple(...schema.prefixItems.map(next));
+      if (schema.prefixItems) return fc.tuple(...schema.prefixItems.map((p) => next(p)));
       const minLength = schema.minItems ?? 0;
       const maxLength = Math.min(schema.maxItems ?? minLength + 4, minLength + 4);
       return fc.array(schema.items ? next(schema.items) : fc.jsonValue({ maxDepth: 1 }), {
