@@ -205,23 +205,20 @@ export async function logIn(h: Harness, page: Page, email: string, path: string 
   await page.getByLabel(/^(Passord|Password)$/).fill(PASSWORD);
   await page.getByRole("button", { name: /Logg inn|Log in/ }).click();
   await page.locator(".topbar").waitFor();
-  if (await mirrorSessionCookieForLive(page.context())) await page.reload();
-  await page.locator(".topbar").waitFor();
+  await expectSessionCookieReachesLive(page.context());
 }
 
 /**
- * The API sets the session cookie with `Path=/api`, so a browser never sends
- * it to `/socket.io` and the live connection is refused (reported as an API
- * change: the cookie needs `Path=/`). Until then the harness copies the cookie
- * to the socket.io path. Once the API sets it on `/`, this does nothing.
+ * The live connection (/socket.io) authenticates with the session cookie, so
+ * the browser must send it there: a cookie scoped to /api would leave the
+ * console without live updates while every HTTP call still worked.
  */
-export async function mirrorSessionCookieForLive(context: BrowserContext): Promise<boolean> {
-  const cookies = await context.cookies();
-  const session = cookies.find((c) => c.name === "vakt_session");
-  if (!session || session.path === "/" || "/socket.io".startsWith(session.path)) return false;
-  await context.addCookies([{ ...session, path: "/socket.io" }]);
-  console.warn("e2e: session cookie copied to /socket.io (the API sets it on /api only)");
-  return true;
+export async function expectSessionCookieReachesLive(context: BrowserContext): Promise<void> {
+  const session = (await context.cookies()).find((c) => c.name === "vakt_session");
+  if (!session) throw new Error("no session cookie after login");
+  if (!"/socket.io/".startsWith(session.path)) {
+    throw new Error(`session cookie path ${session.path} does not cover /socket.io`);
+  }
 }
 
 export async function screenshot(page: Page, name: string) {

@@ -27,14 +27,15 @@ export function secureCookies(publicUrl: string): boolean {
 function setSessionCookies(c: Context<AppEnv>, deps: ApiDeps, s: auth.NewSession) {
   const secure = secureCookies(deps.config.PUBLIC_URL);
   const maxAge = Math.max(1, Math.floor((s.expiresAt.getTime() - deps.clock.now().getTime()) / 1000));
-  setCookie(c, SESSION_COOKIE, s.token, { httpOnly: true, secure, sameSite: "Strict", path: "/api", maxAge });
+  // Path=/ so the browser sends it to /socket.io too, not only to /api.
+  setCookie(c, SESSION_COOKIE, s.token, { httpOnly: true, secure, sameSite: "Strict", path: "/", maxAge });
   // Readable by the console's script, which echoes it in the X-CSRF-Token header.
   setCookie(c, CSRF_COOKIE, s.csrfToken, { httpOnly: false, secure, sameSite: "Strict", path: "/", maxAge });
   return { stage: s.stage, csrfToken: s.csrfToken, expiresAt: s.expiresAt.toISOString() };
 }
 
 function clearSessionCookies(c: Context<AppEnv>) {
-  deleteCookie(c, SESSION_COOKIE, { path: "/api" });
+  deleteCookie(c, SESSION_COOKIE, { path: "/" });
   deleteCookie(c, CSRF_COOKIE, { path: "/" });
 }
 
