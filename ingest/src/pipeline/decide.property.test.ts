@@ -86,7 +86,7 @@ const tArb = fc.oneof(
   fc.integer({ min: NOW - 86_400_000, max: NOW }),
   fc.integer({ min: 0, max: 5_000_000_000_000 }),
 );
-const messageFor = (kind: (typeof uplinkKinds)[number]) =>
+const messageFor = (kind: (typeof uplinkKinds)[number]): fc.Arbitrary<Record<string, unknown>> =>
   kind === "position"
     ? fc.oneof(
         fc.record({ v: fc.constantFrom(1, 1, 1, 2), id: idArb, fix: fixArb }),
