@@ -164,6 +164,40 @@ describe("live updates", () => {
     expect(got.other).toEqual([inB.alarmId]);
   });
 
+  it("device online/battery changes reach only sockets that may see the device", async () => {
+    const inA = await addUser(h, org, "devA", [{ role: "operator", departmentId: org.departments.a }]);
+    const inB = await addUser(h, org, "devB", [{ role: "operator", departmentId: org.departments.b }]);
+    const sA = await open(api1, { cookie: cookieOf(await loggedIn(h, inA.email)) });
+    const sB = await open(api2, { cookie: cookieOf(await loggedIn(h, inB.email)) });
+    await roomState(api1, sA, `device:${org.departments.a1}`, true);
+    await roomState(api2, sB, `device:${org.departments.b1}`, true);
+    const gotA: { deviceId: string; online: boolean; batteryPercent: number | null }[] = [];
+    const gotB: { deviceId: string }[] = [];
+    sA.on("device:changed", (d) => gotA.push(d));
+    sB.on("device:changed", (d) => gotB.push(d));
+    const notify = async (departmentId: string) => {
+      const r = await addRecipient(h, org, departmentId, "Dev");
+      await h.db.pool.query("UPDATE devices SET online = true, battery_percent = 17 WHERE id = $1", [
+        r.deviceId,
+      ]);
+      await h.db.pool.query("SELECT pg_notify('vakt_events', $1)", [
+        JSON.stringify({
+          kind: "device.changed",
+          organisationId: org.organisationId,
+          departmentId,
+          recipientId: r.recipientId,
+          deviceId: r.deviceId,
+        }),
+      ]);
+      return r.deviceId;
+    };
+    const devA = await notify(org.departments.a1);
+    const devB = await notify(org.departments.b1);
+    await until("both changes delivered", () => gotA.length === 1 && gotB.length === 1);
+    expect(gotA).toEqual([expect.objectContaining({ deviceId: devA, online: true, batteryPercent: 17 })]);
+    expect(gotB.map((d) => d.deviceId)).toEqual([devB]);
+  });
+
   it("a revoked session ends the socket", async () => {
     const u = await addUser(h, org, "revoked", [{ role: "operator", departmentId: org.departments.a }]);
     const c = await loggedIn(h, u.email);
