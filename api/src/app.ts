@@ -14,6 +14,7 @@ import { ApiError, fromDatabaseError } from "./errors";
 import { activityRoutes } from "./routes/activity";
 import { alarmRoutes, deviceLocateRoutes } from "./routes/alarms";
 import { authRoutes } from "./routes/auth";
+import { deadLetterRoutes } from "./routes/dead-letters";
 import { departmentRoutes } from "./routes/departments";
 import { deviceRoutes } from "./routes/devices";
 import { geofenceRoutes } from "./routes/geofences";
@@ -102,6 +103,7 @@ export function createApp(deps: ApiDeps) {
   app.route("/api/v1/positions", positionRoutes(deps));
   app.route("/api/v1/activity", activityRoutes(deps));
   app.route("/api/v1/tokens", tokenRoutes(deps));
+  app.route("/api/v1/dead-letters", deadLetterRoutes(deps));
   app.route("/api/v1/privacy", privacyRoutes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "session", {

@@ -87,6 +87,8 @@ interface Fixture {
   alarmId: string;
   ruleId: string;
   endpointId: string;
+  /** Topic of a dead letter of the target device: unique per case, so it can be looked for in a list. */
+  deadLetterTopic: string;
 }
 
 type Scope =
@@ -517,6 +519,12 @@ const ROUTES: Record<string, RouteCase> = {
     ok: 200,
     request: (f) => ({ method: "GET", path: `/api/v1/activity/recipients/${f.recipientId}` }),
   },
+  "GET /api/v1/dead-letters": {
+    scope: "list",
+    ok: 200,
+    target: (f) => f.deadLetterTopic,
+    request: () => ({ method: "GET", path: "/api/v1/dead-letters?reason=invalid_message" }),
+  },
   "GET /api/v1/tokens": {
     scope: "list",
     ok: 200,
@@ -732,8 +740,15 @@ async function fixture(): Promise<Fixture> {
      VALUES ($1, 0, 'system', 'matrix.fixture', ARRAY[$2::uuid], '\\x', '\\x')`,
     [org.organisationId, r.recipientId],
   );
+  const deadLetterTopic = `vakt/v1/d/S-${uniq()}/up/position`;
+  await q.query(
+    `INSERT INTO dead_letters (transport, topic, organisation_id, device_id, reason, payload_excerpt, payload_bytes)
+     VALUES ('mqtt', $1, $2, $3, 'invalid_message', '{"v":1}', 7)`,
+    [deadLetterTopic, org.organisationId, r.deviceId],
+  );
   return {
     org,
+    deadLetterTopic,
     departmentId: dept.rows[0]?.id as string,
     recipientId: r.recipientId,
     deviceId: r.deviceId,

@@ -8,6 +8,7 @@ export * from "./api/privacy";
 export * from "./api/problem";
 export * from "./api/routing";
 export * from "./api/tokens";
+export * from "./api/dead-letters";
 export * from "./common";
 export * from "./config";
 export * from "./device/messages";

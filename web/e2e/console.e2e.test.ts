@@ -186,6 +186,27 @@ describe("the web console", () => {
     await context.close();
   });
 
+  it("shows an administrator a device's rejected message as text, never as markup", async () => {
+    const hostile = '<img src=x onerror="window.__vaktPwned=1">';
+    await north.client.publishAsync(
+      `vakt/v1/d/${north.serial}/up/position`,
+      JSON.stringify({ v: 1, id: "hostile-1", fix: { t: Date.now(), lat: 200, lon: 10 }, note: hostile }),
+      { qos: 1 },
+    );
+    const { context, page } = await newPage(h);
+    await logIn(h, page, demoEmail("admin"), "/admin/dead-letters");
+    const row = page.getByTestId("dead-letters-table").locator("tr", { hasText: north.serial });
+    await row.first().waitFor({ timeout: 10_000 });
+    await expect.poll(() => row.first().textContent()).toContain("invalid_message");
+    expect(await row.first().textContent()).toContain("<img src=x onerror=");
+    expect(await page.locator("img[src=x]").count()).toBe(0);
+    expect(
+      await page.evaluate(() => (window as unknown as { __vaktPwned?: number }).__vaktPwned),
+    ).toBeUndefined();
+    await screenshot(page, "08-dead-letters");
+    await context.close();
+  });
+
   it("lets an administrator draw a geofence on the recipient's page", async () => {
     const { context, page } = await newPage(h);
     await logIn(h, page, demoEmail("admin"), `/recipients/${north.recipientId}`);

@@ -1,10 +1,87 @@
+import { deadLetterPage } from "@vakt/schemas";
+import { useState } from "react";
+import { get } from "../api/client";
 import { useUi } from "../session/context";
+import { useLoad } from "./use-load";
 
-/**
- * Rejected device messages. The API has no route for them yet (they are in
- * the `dead_letters` table, counted by ingest's /metrics): see the report.
- */
+const REASONS = [
+  "",
+  "invalid_json",
+  "invalid_message",
+  "timestamp_before_2000",
+  "timestamp_in_future",
+  "payload_too_large",
+  "unknown_topic",
+  "storage_rejected",
+];
+
+/** Messages ingest refused from the administrator's devices, with the reason, newest first. */
 export function DeadLettersAdmin() {
-  const { t } = useUi();
-  return <p className="muted">{t("admin.notAvailable")}</p>;
+  const { t, dateTime } = useUi();
+  const [reason, setReason] = useState("");
+  const [before, setBefore] = useState<string | undefined>(undefined);
+  const page = useLoad(
+    () => get("/dead-letters", deadLetterPage, { reason: reason || undefined, before, limit: 100 }),
+    [reason, before],
+  );
+  const items = page.data?.items ?? [];
+  return (
+    <>
+      <div className="card form-row">
+        <label>
+          {t("deadLetters.reason")}
+          <select
+            value={reason}
+            onChange={(e) => {
+              setBefore(undefined);
+              setReason(e.target.value);
+            }}
+          >
+            {REASONS.map((r) => (
+              <option key={r} value={r}>
+                {r || "–"}
+              </option>
+            ))}
+          </select>
+        </label>
+        {page.data?.nextBefore && (
+          <button type="button" onClick={() => setBefore(page.data?.nextBefore ?? undefined)}>
+            {t("deadLetters.older")}
+          </button>
+        )}
+      </div>
+      {page.error && <p className="error">{page.error}</p>}
+      {page.data && items.length === 0 && <p className="muted">{t("deadLetters.none")}</p>}
+      <table data-testid="dead-letters-table">
+        <thead>
+          <tr>
+            <th>{t("activity.at")}</th>
+            <th>{t("deadLetters.device")}</th>
+            <th>{t("deadLetters.reason")}</th>
+            <th>{t("deadLetters.topic")}</th>
+            <th>{t("deadLetters.payload")}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {items.map((d) => (
+            <tr key={d.id}>
+              <td>{dateTime(d.receivedAt)}</td>
+              <td>{d.deviceSerial ?? ""}</td>
+              <td>
+                {d.reason}
+                {d.detail ? <div className="muted">{d.detail}</div> : null}
+              </td>
+              <td>
+                <code>{d.topic}</code>
+              </td>
+              <td>
+                {/* Shown as text: a hostile payload is never interpreted. */}
+                <code>{d.payloadExcerpt.slice(0, 200)}</code>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
 }

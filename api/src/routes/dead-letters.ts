@@ -1,0 +1,24 @@
+import { createRoute } from "@hono/zod-openapi";
+import { deadLetterPage, deadLetterQuery } from "@vakt/schemas";
+import { requirePermission } from "../auth/middleware";
+import { router } from "../context";
+import type { ApiDeps } from "../deps";
+import { listDeadLetters } from "../services/dead-letters";
+import { callerOf, json, permissionTag, problems, security } from "./common";
+
+export function deadLetterRoutes(deps: ApiDeps) {
+  return router().openapi(
+    createRoute({
+      method: "get",
+      path: "/",
+      summary: "Messages from the caller's devices that ingest refused, newest first, with the reason",
+      tags: ["devices"],
+      security,
+      ...permissionTag("device:manage"),
+      middleware: [requirePermission("device:manage")] as const,
+      request: { query: deadLetterQuery },
+      responses: { 200: json(deadLetterPage, "A page of dead letters"), ...problems },
+    }),
+    async (c) => c.json(await listDeadLetters(deps, callerOf(c, deps), c.req.valid("query")), 200),
+  );
+}
