@@ -35,6 +35,8 @@ describe("the standalone stack", () => {
     dataDir = await mkdtemp(join(tmpdir(), "vakt-stack-"));
     const config = loadConfig(standaloneEnv, {
       DATABASE_URL: db.url,
+      // A real broker when the run names one (it must accept the devices' logins, e.g. anonymous Mosquitto).
+      ...(process.env.TEST_MQTT_URL ? { MQTT_URL: process.env.TEST_MQTT_URL } : {}),
       DATA_DIR: dataDir,
       API_PORT: String(await freePort()),
       MQTT_PORT: String(await freePort()),
