@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { serveStatic } from "@hono/node-server/serve-static";
 import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
@@ -39,6 +40,8 @@ function problemResponse(c: Context<AppEnv>, err: ApiError) {
   if (err.extra.retryAfterSeconds !== undefined) headers["retry-after"] = String(err.extra.retryAfterSeconds);
   return c.body(JSON.stringify(body), err.status as 400, headers);
 }
+
+export const MAX_BODY_BYTES = 1024 * 1024;
 
 /** The Vakt HTTP API. Everything it needs comes in `deps`; it reaches for no globals. */
 export function createApp(deps: ApiDeps) {
@@ -87,6 +90,18 @@ export function createApp(deps: ApiDeps) {
   // Bearer-token callers (integrations) carry no ambient credentials, so it does not apply to them.
   const sameOrigin = csrf({ origin: publicOrigin });
   app.use("/api/*", (c, next) => (c.req.header("authorization") ? next() : sameOrigin(c, next)));
+  // Refused before anything reads the body (JSON bodies here are small; 1 MiB leaves room for polygons).
+  app.use(
+    "/api/*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) =>
+        problemResponse(
+          c,
+          new ApiError("payload_too_large", `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`),
+        ),
+    }),
+  );
   app.use("/api/v1/*", authenticate(deps));
 
   app.route("/api/v1/auth", authRoutes(deps));

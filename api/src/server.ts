@@ -28,6 +28,11 @@ export async function startApiServer(
     host?: string;
     live?: LiveOptions | false;
     alerting?: AlertingOptions | false;
+    /**
+     * Time limits on incoming requests: headers (slow-loris defence; Node's default is 60 s) and
+     * the whole request (Node's default 300 s), checked every `checkIntervalMs`.
+     */
+    http?: { headersTimeoutMs?: number; requestTimeoutMs?: number; checkIntervalMs?: number };
   },
 ): Promise<RunningApi> {
   const bus = deps.bus ?? new EventEmitter();
@@ -35,7 +40,19 @@ export async function startApiServer(
   const app = createApp(withBus);
   const host = deps.host ?? "0.0.0.0";
   const server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: deps.port, hostname: host }, () => resolve(s));
+    const s = serve(
+      {
+        fetch: app.fetch,
+        port: deps.port,
+        hostname: host,
+        serverOptions: {
+          headersTimeout: deps.http?.headersTimeoutMs ?? 10_000,
+          requestTimeout: deps.http?.requestTimeoutMs ?? 30_000,
+          connectionsCheckingInterval: deps.http?.checkIntervalMs ?? 2_000,
+        },
+      },
+      () => resolve(s),
+    );
   });
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : deps.port;
