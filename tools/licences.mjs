@@ -4,7 +4,7 @@
 //   node tools/licences.mjs          write the list
 //   node tools/licences.mjs --check  fail if a licence is missing or the committed list is stale
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -12,8 +12,19 @@ const output = join(root, "THIRD_PARTY_LICENSES.md");
 
 // Licences a municipality can take in without legal review (permissive, OSI-approved).
 const accepted = new Set([
-  "MIT", "ISC", "Apache-2.0", "BSD-2-Clause", "BSD-3-Clause", "0BSD", "BlueOak-1.0.0",
-  "CC0-1.0", "Unlicense", "Python-2.0", "MPL-2.0", "CC-BY-4.0", "MIT-0",
+  "MIT",
+  "ISC",
+  "Apache-2.0",
+  "BSD-2-Clause",
+  "BSD-3-Clause",
+  "0BSD",
+  "BlueOak-1.0.0",
+  "CC0-1.0",
+  "Unlicense",
+  "Python-2.0",
+  "MPL-2.0",
+  "CC-BY-4.0",
+  "MIT-0",
 ]);
 
 // Reviewed by hand: the package's own metadata is wrong, its LICENSE file is not.
@@ -44,7 +55,13 @@ function isAccepted(expr) {
     .some((branch) => branch.split(/\s+AND\s+/).every((id) => accepted.has(id.trim())));
 }
 
-const packages = JSON.parse(execFileSync("npm", ["query", ".prod"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }));
+const packages = JSON.parse(
+  execFileSync("npm", ["query", ".prod"], {
+    cwd: root,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "ignore"],
+  }),
+);
 const rows = [];
 const problems = [];
 for (const p of packages) {
