@@ -9,7 +9,7 @@ import { changeSet, found, inAllowed } from "./util";
 
 type ActorCaller = Caller & { actor: Actor };
 
-interface RecipientRow {
+export interface RecipientRow {
   id: string;
   organisation_id: string;
   department_id: string;
@@ -24,7 +24,7 @@ interface RecipientRow {
   service_ended_on: string | null;
 }
 // Dates as text, so no time zone shifts them.
-const COLUMNS = `id, organisation_id, department_id, first_name, last_name, birth_date::text, responder_notes,
+export const RECIPIENT_COLUMNS = `id, organisation_id, department_id, first_name, last_name, birth_date::text, responder_notes,
   legal_basis, legal_basis_reference, legal_basis_date::text, status, service_ended_on::text`;
 
 /** Pseudonymous tokens see stable HMAC ids instead of ids, and no names, birth dates or notes. */
@@ -52,6 +52,11 @@ function toRecipient(deps: ApiDeps, actor: Actor, r: RecipientRow): Recipient {
       serviceEndedOn: r.service_ended_on,
     };
   }
+  return recipientFields(r);
+}
+
+/** The recipient as the API shows it to someone who may see the person. */
+export function recipientFields(r: RecipientRow) {
   return {
     id: r.id,
     departmentId: r.department_id,
@@ -71,7 +76,7 @@ export async function listRecipients(deps: ApiDeps, caller: ActorCaller) {
   const allowed = await allowedDepartments(deps.pool, caller.actor, "recipient:read");
   return withTransaction(deps.pool, async (tx) => {
     const { rows } = await tx.query<RecipientRow>(
-      `SELECT ${COLUMNS} FROM recipients WHERE organisation_id = $1 AND department_id = ANY($2::uuid[])
+      `SELECT ${RECIPIENT_COLUMNS} FROM recipients WHERE organisation_id = $1 AND department_id = ANY($2::uuid[])
           AND ${recipientVisibleSql("recipients")}
         ORDER BY last_name, first_name, id`,
       [caller.organisationId, allowed],
@@ -88,7 +93,7 @@ export async function getRecipient(deps: ApiDeps, caller: ActorCaller, id: strin
   const allowed = await allowedDepartments(deps.pool, caller.actor, "recipient:read");
   return withTransaction(deps.pool, async (tx) => {
     const { rows } = await tx.query<RecipientRow>(
-      `SELECT ${COLUMNS} FROM recipients WHERE organisation_id = $1 AND department_id = ANY($2::uuid[]) AND id = $3
+      `SELECT ${RECIPIENT_COLUMNS} FROM recipients WHERE organisation_id = $1 AND department_id = ANY($2::uuid[]) AND id = $3
           AND ${recipientVisibleSql("recipients")}`,
       [caller.organisationId, allowed, id],
     );
@@ -136,7 +141,7 @@ export async function createRecipient(
     const { rows } = await tx.query<RecipientRow>(
       `INSERT INTO recipients (organisation_id, department_id, first_name, last_name, birth_date, responder_notes,
          legal_basis, legal_basis_reference, legal_basis_date, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING ${COLUMNS}`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING ${RECIPIENT_COLUMNS}`,
       [
         caller.organisationId,
         input.departmentId,
@@ -169,7 +174,7 @@ export async function updateRecipient(deps: ApiDeps, caller: ActorCaller, id: st
     const beforeRow = found(
       (
         await tx.query<RecipientRow>(
-          `SELECT ${COLUMNS} FROM recipients WHERE organisation_id = $1 AND department_id = ANY($2::uuid[]) AND id = $3
+          `SELECT ${RECIPIENT_COLUMNS} FROM recipients WHERE organisation_id = $1 AND department_id = ANY($2::uuid[]) AND id = $3
              AND ${recipientVisibleSql("recipients")}
            FOR UPDATE`,
           [caller.organisationId, allowed, id],
@@ -191,7 +196,7 @@ export async function updateRecipient(deps: ApiDeps, caller: ActorCaller, id: st
          status = coalesce($14, status),
          service_ended_on = CASE WHEN $15 THEN $16::date ELSE service_ended_on END,
          updated_at = $17
-       WHERE organisation_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
+       WHERE organisation_id = $1 AND id = $2 RETURNING ${RECIPIENT_COLUMNS}`,
       [
         caller.organisationId,
         id,

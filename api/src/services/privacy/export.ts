@@ -10,6 +10,7 @@ import { type Caller, logActivity } from "../../activity";
 import type { ApiDeps } from "../../deps";
 import { ApiError } from "../../errors";
 import { type Actor, allowedDepartments, holds } from "../../policy";
+import { RECIPIENT_COLUMNS, type RecipientRow, recipientFields } from "../recipients";
 import { found } from "../util";
 
 type ActorCaller = Caller & { actor: Actor };
@@ -37,10 +38,8 @@ export async function buildRecipientExport(
     });
   const allowed = await allowedDepartments(deps.pool, caller.actor, "recipient:manage");
   return withTransaction(deps.pool, async (tx) => {
-    const { rows } = await tx.query(
-      `SELECT id, organisation_id, department_id, first_name, last_name, birth_date::text, responder_notes,
-              legal_basis, legal_basis_reference, legal_basis_date::text, status, service_ended_on::text,
-              restricted_at, created_at
+    const { rows } = await tx.query<RecipientRow & { restricted_at: Date | null; created_at: Date }>(
+      `SELECT ${RECIPIENT_COLUMNS}, restricted_at, created_at
          FROM recipients WHERE organisation_id = $1 AND department_id = ANY($2::uuid[]) AND id = $3`,
       [caller.organisationId, allowed, recipientId],
     );
@@ -88,19 +87,9 @@ export async function buildRecipientExport(
       generatedAt: caller.now.toISOString(),
       organisationId: caller.organisationId,
       recipient: {
-        id: r.id,
-        departmentId: r.department_id,
-        firstName: r.first_name,
-        lastName: r.last_name,
-        birthDate: r.birth_date,
-        responderNotes: r.responder_notes,
-        legalBasis: r.legal_basis,
-        legalBasisReference: r.legal_basis_reference,
-        legalBasisDate: r.legal_basis_date,
-        status: r.status,
-        serviceEndedOn: r.service_ended_on,
+        ...recipientFields(r),
         restrictedAt: iso(r.restricted_at),
-        createdAt: (r.created_at as Date).toISOString(),
+        createdAt: r.created_at.toISOString(),
       },
       devices: devices.rows.map((d) => ({
         id: d.id,

@@ -9,6 +9,7 @@ import type { ApiDeps } from "../../deps";
 import { ApiError } from "../../errors";
 import { type Actor, allowedDepartments } from "../../policy";
 import { GRACE_MONTHS, timeseriesCeilingsDays } from "../../retention/job";
+import { RECIPIENT_COLUMNS, type RecipientRow, recipientFields } from "../recipients";
 import { found } from "../util";
 import { eraseRecipient } from "./erasure";
 
@@ -188,23 +189,8 @@ export async function viewRecipientWithReason(
   reason: string,
 ) {
   return withTransaction(deps.pool, async (tx) => {
-    const { rows } = await tx.query<{
-      id: string;
-      department_id: string;
-      first_name: string;
-      last_name: string;
-      birth_date: string | null;
-      responder_notes: string;
-      legal_basis: "consent" | "formal_decision" | "other";
-      legal_basis_reference: string | null;
-      legal_basis_date: string | null;
-      status: "active" | "ended";
-      service_ended_on: string | null;
-      restricted_at: Date | null;
-    }>(
-      `SELECT id, department_id, first_name, last_name, birth_date::text, responder_notes, legal_basis,
-              legal_basis_reference, legal_basis_date::text, status, service_ended_on::text, restricted_at
-         FROM recipients WHERE organisation_id = $1 AND id = $2`,
+    const { rows } = await tx.query<RecipientRow & { restricted_at: Date | null }>(
+      `SELECT ${RECIPIENT_COLUMNS}, restricted_at FROM recipients WHERE organisation_id = $1 AND id = $2`,
       [caller.organisationId, recipientId],
     );
     const r = found(rows[0], "recipient");
@@ -217,17 +203,7 @@ export async function viewRecipientWithReason(
       details: { restricted: r.restricted_at !== null },
     });
     return {
-      id: r.id,
-      departmentId: r.department_id,
-      firstName: r.first_name,
-      lastName: r.last_name,
-      birthDate: r.birth_date,
-      responderNotes: r.responder_notes,
-      legalBasis: r.legal_basis,
-      legalBasisReference: r.legal_basis_reference,
-      legalBasisDate: r.legal_basis_date,
-      status: r.status,
-      serviceEndedOn: r.service_ended_on,
+      ...recipientFields(r),
       restrictedAt: r.restricted_at?.toISOString() ?? null,
     };
   });
