@@ -20,10 +20,16 @@ export interface RunningMosquitto {
   url: string;
   port: number;
   dir: string;
+  /** The current Mosquitto process (a new one after `restart`). */
   process: ChildProcess;
   logs: string[];
   /** SIGHUP: re-read passwd/acl. */
   reload(): void;
+  /**
+   * Stops Mosquitto (SIGTERM: it writes its persistence file and exits) and starts it again on the
+   * same port, configuration and data folder; `downMs` keeps it down that long in between.
+   */
+  restart(options?: { downMs?: number }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -65,32 +71,46 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Ru
   const confPath = join(dir, "mosquitto.conf");
   await writeFile(confPath, await shippedConfigFor(dir, port, options));
   const logs: string[] = [];
-  const child = spawn(MOSQUITTO_BIN, ["-c", confPath], { stdio: ["ignore", "pipe", "pipe"] });
   const keep = (b: Buffer) => {
     logs.push(...b.toString().split("\n").filter(Boolean));
     if (logs.length > 2_000) logs.splice(0, logs.length - 2_000);
   };
-  child.stdout?.on("data", keep);
-  child.stderr?.on("data", keep);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  await waitForPort(port, 10_000, () => child.exitCode !== null).catch((err) => {
-    throw new Error(`mosquitto did not start: ${err.message}\n${logs.join("\n")}`);
-  });
-  return {
+  const launch = async () => {
+    const child = spawn(MOSQUITTO_BIN, ["-c", confPath], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout?.on("data", keep);
+    child.stderr?.on("data", keep);
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    await waitForPort(port, 10_000, () => child.exitCode !== null).catch((err) => {
+      throw new Error(`mosquitto did not start: ${err.message}\n${logs.join("\n")}`);
+    });
+    return { child, exited };
+  };
+  const halt = async (p: { child: ChildProcess; exited: Promise<void> }) => {
+    if (p.child.exitCode === null && p.child.signalCode === null) {
+      p.child.kill("SIGTERM");
+      await p.exited;
+    }
+  };
+  let current = await launch();
+  const running: RunningMosquitto = {
     url: `mqtt://127.0.0.1:${port}`,
     port,
     dir,
-    process: child,
+    process: current.child,
     logs,
-    reload: () => child.kill("SIGHUP"),
+    reload: () => current.child.kill("SIGHUP"),
+    async restart(options = {}) {
+      await halt(current);
+      if (options.downMs) await new Promise((r) => setTimeout(r, options.downMs));
+      current = await launch();
+      running.process = current.child;
+    },
     async stop() {
-      if (child.exitCode === null) {
-        child.kill("SIGTERM");
-        await exited;
-      }
+      await halt(current);
       await rm(dir, { recursive: true, force: true });
     },
   };
+  return running;
 }
 
 async function waitForPort(port: number, timeoutMs: number, failed: () => boolean): Promise<void> {
