@@ -215,11 +215,16 @@ describe("live updates", () => {
     const u = await addUser(h, org, "watcher", [{ role: "operator", departmentId: org.departments.a }]);
     const mine = await addRecipient(h, org, org.departments.a1, "Seen");
     const notMine = await addRecipient(h, org, org.departments.b1, "Unseen");
+    // Restricted processing (GDPR art. 18): in the operator's department, yet never watched.
+    const restricted = await addRecipient(h, org, org.departments.a1, "Restricted");
+    await h.db.pool.query("UPDATE recipients SET restricted_at = now() WHERE id = $1", [
+      restricted.recipientId,
+    ]);
     const s = await open(api1, { cookie: cookieOf(await loggedIn(h, u.email)) });
     const positions: LivePosition[] = [];
     s.on("position", (p) => positions.push(p));
     const ack = await s.emitWithAck("watch:positions", {
-      recipientIds: [mine.recipientId, notMine.recipientId],
+      recipientIds: [mine.recipientId, notMine.recipientId, restricted.recipientId],
     });
     expect(ack).toEqual({ ok: true, recipientIds: [mine.recipientId] });
     const insert = (r: { recipientId: string; deviceId: string }, t: Date) =>
@@ -232,6 +237,7 @@ describe("live updates", () => {
     for (let i = 1; i <= 3; i++) {
       await insert(mine, new Date(t0 + i * 1000));
       await insert(notMine, new Date(t0 + i * 1000));
+      await insert(restricted, new Date(t0 + i * 1000));
       const want = i;
       await until(`fix ${i}`, () => positions.length === want);
     }

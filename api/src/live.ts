@@ -45,6 +45,7 @@ import { pseudonym, sha256 } from "./auth/secrets";
 import type { ApiDeps } from "./deps";
 import { type Actor, allowedDepartments, holds } from "./policy";
 import { loadAlarmRow, toAlarmSummary } from "./services/alarms";
+import { recipientVisibleSql } from "./services/privacy/visibility";
 import { isPseudonymous } from "./services/recipients";
 
 export const AUTH_CHANNEL = "vakt_auth";
@@ -276,8 +277,8 @@ export async function attachLive(
     const allowed = await allowedDepartments(deps.pool, actor, "position:read");
     if (allowed.length === 0) return [];
     const { rows } = await deps.pool.query<{ id: string }>(
-      `SELECT id FROM recipients WHERE organisation_id = $1 AND department_id = ANY($2::uuid[])
-          AND ($3::uuid[] IS NULL OR id = ANY($3::uuid[]))`,
+      `SELECT id FROM recipients r WHERE organisation_id = $1 AND department_id = ANY($2::uuid[])
+          AND ($3::uuid[] IS NULL OR id = ANY($3::uuid[])) AND ${recipientVisibleSql("r")}`,
       [actor.organisationId, allowed, only],
     );
     return rows.map((r) => r.id);
@@ -556,7 +557,7 @@ function positionPoller(
           `SELECT DISTINCT ON (p.recipient_id) p.recipient_id, p.device_id, r.department_id, p.time, p.lat, p.lon,
                   p.accuracy_m, p.speed_mps, p.heading_deg, p.source, p.battery_percent
              FROM positions p JOIN recipients r ON r.id = p.recipient_id
-            WHERE p.recipient_id = ANY($1::uuid[]) AND p.time > $2
+            WHERE p.recipient_id = ANY($1::uuid[]) AND p.time > $2 AND ${recipientVisibleSql("r")}
             ORDER BY p.recipient_id, p.time DESC`,
           [recipientIds, new Date(Math.max(since, floor))],
         );
