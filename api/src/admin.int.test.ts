@@ -247,6 +247,19 @@ describe("devices", () => {
     expect(res.status).toBe(200);
     expect(res.body.desiredConfigVersion).toBe(2);
     expect(h.published.at(-1)).toEqual({ serial: dev.serial, message: { v: 1, version: 2, settings } });
+    expect(res.body.reportedConfig).toBeNull();
+    // The device reports running version 1 (as ingest records a status message): desired and reported side by side.
+    const reported = { ...settings, reportIntervalS: 120, trackingEnabled: false };
+    await h.db.pool.query(
+      "UPDATE devices SET reported_config = $2, reported_config_version = 1 WHERE id = $1",
+      [dev.id, JSON.stringify(reported)],
+    );
+    const read = await c.get(`/api/v1/devices/${dev.id}`);
+    expect(read.body).toMatchObject({
+      desiredConfig: settings,
+      reportedConfig: reported,
+      reportedConfigVersion: 1,
+    });
     expect(
       (await c.put(`/api/v1/devices/${dev.id}/config`, { settings: { ...settings, reportIntervalS: 1 } }))
         .status,

@@ -24,6 +24,7 @@ interface DeviceRow {
   recipient_id: string | null;
   desired_config: unknown;
   desired_config_version: number;
+  reported_config: unknown;
   reported_config_version: number | null;
   last_seen_at: Date | null;
   battery_percent: number | null;
@@ -31,7 +32,7 @@ interface DeviceRow {
   retired_at: Date | null;
 }
 const COLUMNS = `id, department_id, serial, imei, model, recipient_id, desired_config, desired_config_version,
-  reported_config_version, last_seen_at, battery_percent, online, retired_at`;
+  reported_config, reported_config_version, last_seen_at, battery_percent, online, retired_at`;
 
 /** Stored configuration merged over the defaults (older rows may hold '{}'). */
 function settingsOf(raw: unknown): DeviceSettings {
@@ -48,6 +49,9 @@ const toDevice = (r: DeviceRow): Device => ({
   recipientId: r.recipient_id,
   desiredConfig: settingsOf(r.desired_config),
   desiredConfigVersion: r.desired_config_version,
+  // What the device said it runs; shown beside the desired settings, so never defaulted.
+  reportedConfig:
+    r.reported_config === null ? null : (deviceSettings.safeParse(r.reported_config).data ?? null),
   reportedConfigVersion: r.reported_config_version,
   lastSeenAt: iso(r.last_seen_at),
   batteryPercent: r.battery_percent,

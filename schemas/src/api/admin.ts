@@ -118,6 +118,8 @@ export const device = z.object({
   recipientId: z.string().nullable(),
   desiredConfig: deviceSettings,
   desiredConfigVersion: z.number().int(),
+  /** The settings the device last reported running (its status message), null before it has. */
+  reportedConfig: deviceSettings.nullable(),
   reportedConfigVersion: z.number().int().nullable(),
   lastSeenAt: z.iso.datetime().nullable(),
   batteryPercent: z.number().int().nullable(),

@@ -41,6 +41,7 @@ export function DeviceConfiguration(props: { device: Device; editable: boolean; 
           <tr>
             <th />
             <th>{t("recipient.desired")}</th>
+            <th>{t("recipient.reported")}</th>
           </tr>
         </thead>
         <tbody>
@@ -50,14 +51,16 @@ export function DeviceConfiguration(props: { device: Device; editable: boolean; 
               <td>
                 <SettingInput field={f} value={draft} disabled={!props.editable} onChange={setDraft} />
               </td>
+              <td data-testid={`reported-${f}`}>
+                {d.reportedConfig ? shown(d.reportedConfig[f]) : "–"}
+                {d.reportedConfig && d.reportedConfig[f] !== d.desiredConfig[f] ? " ≠" : ""}
+              </td>
             </tr>
           ))}
           <tr>
             <th scope="row">{t("recipient.configVersion")}</th>
-            <td>
-              {t("recipient.desired")} {d.desiredConfigVersion} · {t("recipient.reported")}{" "}
-              {d.reportedConfigVersion ?? "–"}
-            </td>
+            <td>{d.desiredConfigVersion}</td>
+            <td>{d.reportedConfigVersion ?? "–"}</td>
           </tr>
         </tbody>
       </table>
@@ -73,6 +76,9 @@ export function DeviceConfiguration(props: { device: Device; editable: boolean; 
     </form>
   );
 }
+
+const shown = (v: DeviceSettings[keyof DeviceSettings] | undefined) =>
+  v === undefined ? "–" : typeof v === "boolean" ? (v ? "✓" : "✗") : String(v);
 
 function SettingInput(props: {
   field: (typeof fields)[number];
