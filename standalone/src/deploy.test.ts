@@ -140,6 +140,128 @@ describe("docker-compose.yml", () => {
   });
 });
 
+describe("docker-compose.scale.yml", () => {
+  const scaleEnv: Record<string, string> = {
+    ...siteEnv,
+    REPLICATION_PASSWORD: "replication-secret",
+    EMQX_COOKIE: "c".repeat(32),
+  };
+  const raw = parse(read("docker-compose.scale.yml"), { merge: true });
+  const scale = composeFile.parse(raw).services;
+  const env = (name: string) =>
+    Object.fromEntries(
+      Object.entries(scale[name]?.environment ?? {}).map(([k, v]) => [k, interpolate(v, scaleEnv)]),
+    );
+  const byTarget = (target: string) =>
+    Object.entries(scale)
+      .filter(([, s]) => s.build?.target === target)
+      .map(([name]) => name);
+  const ingests = byTarget("ingest");
+  const apis = byTarget("api");
+  const brokers = Object.entries(scale)
+    .filter(([, s]) => s.image?.startsWith("emqx/emqx:"))
+    .map(([name]) => name);
+
+  it("has its extra secrets listed in .env.example", () => {
+    const listed = new Set([...read(".env.example").matchAll(/^([A-Z0-9_]+)=/gm)].map((m) => m[1]));
+    for (const key of Object.keys(scaleEnv)) expect(listed, key).toContain(key);
+  });
+
+  it("runs several ingest workers, API processes and broker nodes", () => {
+    expect(ingests.length).toBeGreaterThanOrEqual(2);
+    expect(apis.length).toBeGreaterThanOrEqual(2);
+    expect(brokers.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("refuses to start without the site's secrets, the replication password and the cluster cookie", () => {
+    expect(() => interpolate(scale.timescaledb?.environment?.REPLICATION_PASSWORD ?? "", {})).toThrow(
+      /REPLICATION_PASSWORD/,
+    );
+    expect(() => interpolate(scale[brokers[0] as string]?.environment?.EMQX_NODE__COOKIE ?? "", {})).toThrow(
+      /EMQX_COOKIE/,
+    );
+    expect(() => interpolate(scale[apis[0] as string]?.environment?.PSEUDONYM_KEY ?? "", {})).toThrow(
+      /PSEUDONYM_KEY/,
+    );
+  });
+
+  it("gives every ingest and API process a configuration its schema accepts, pointing at services that exist", () => {
+    for (const name of [...ingests, ...apis]) {
+      const e = env(name);
+      const config = ingests.includes(name) ? loadConfig(ingestEnv, e) : loadConfig(apiEnv, e);
+      expect(config.NODE_ENV, name).toBe("production");
+      const db = new URL(e.DATABASE_URL ?? "");
+      expect(db.hostname, name).toBe("timescaledb");
+      expect(db.password).toBe(scaleEnv.POSTGRES_PASSWORD);
+      const mqtt = new URL(e.MQTT_URL ?? "");
+      expect(brokers, name).toContain(mqtt.hostname);
+      expect(mqtt.port).toBe("1883");
+      expect(Object.keys(scale[name]?.depends_on ?? {}).sort()).toEqual(["timescaledb", ...brokers].sort());
+    }
+  });
+
+  it("puts the ingest workers in one shared-subscription group, each with its own session", () => {
+    const configs = ingests.map((name) => loadConfig(ingestEnv, env(name)));
+    expect(new Set(configs.map((c) => c.INGEST_SHARE_GROUP)).size).toBe(1);
+    expect(new Set(configs.map((c) => c.INGEST_CLIENT_ID)).size).toBe(ingests.length);
+  });
+
+  it("clusters the broker nodes and authenticates devices against the devices table with the service account", () => {
+    for (const name of brokers) {
+      const e = env(name);
+      const seeds = e.EMQX_CLUSTER__STATIC__SEEDS ?? "";
+      for (const other of brokers) expect(seeds).toContain(`emqx@${other}.vakt`);
+      expect(e.EMQX_NODE__NAME).toBe(`emqx@${name}.vakt`);
+      expect(e.EMQX_AUTHENTICATION__2__QUERY).toContain("FROM devices WHERE serial = ${username}");
+      expect(e.EMQX_AUTHORIZATION__NO_MATCH).toBe("deny");
+      expect(e.MQTT_SERVICE_PASSWORD).toBe(scaleEnv.MQTT_SERVICE_PASSWORD);
+    }
+    for (const name of [...ingests, ...apis]) {
+      expect(env(name).MQTT_USERNAME).toBe("vakt-service");
+      expect(env(name).MQTT_PASSWORD).toBe(scaleEnv.MQTT_SERVICE_PASSWORD);
+    }
+    const acl = read("ops/scale/emqx-acl.conf");
+    expect(acl).toContain('{allow, all, publish, ["vakt/v1/d/${username}/up/#"');
+    expect(acl).toMatch(/\{deny, all\}\.\s*$/);
+  });
+
+  it("sends HTTP to every API process and MQTT to every broker node through the proxy", () => {
+    const nginx = read("ops/scale/nginx.conf");
+    const servers = (upstream: string) =>
+      [
+        ...(nginx.match(new RegExp(`upstream ${upstream} \\{([^}]*)\\}`))?.[1] ?? "").matchAll(
+          /server (\S+):(\d+)/g,
+        ),
+      ].map((m) => `${m[1]}:${m[2]}`);
+    expect(servers("vakt_api").sort()).toEqual(
+      apis.map((a) => `${a}:${loadConfig(apiEnv, env(a)).API_PORT}`).sort(),
+    );
+    expect(servers("vakt_mqtt").sort()).toEqual(brokers.map((b) => `${b}:1883`).sort());
+    expect(scale.proxy?.ports).toEqual(expect.arrayContaining(["80:80", "1883:1883"]));
+  });
+
+  it("runs a streaming replica of the database from the primary's replication role", () => {
+    expect(scale["timescaledb-replica"]?.depends_on).toHaveProperty("timescaledb");
+    expect(read("ops/scale/replica.sh")).toContain("pg_basebackup -h timescaledb -U replicator");
+    expect(read("ops/scale/primary-init.sh")).toContain("CREATE ROLE replicator WITH REPLICATION");
+    expect(scale.timescaledb?.volumes).toContain(
+      "./ops/scale/primary-init.sh:/docker-entrypoint-initdb.d/10-replication.sh:ro",
+    );
+  });
+
+  it("runs every service with a healthcheck and a restart policy, on pinned images", () => {
+    const dockerfileTargets = [...read("Dockerfile").matchAll(/^FROM \S+ AS (\S+)$/gm)].map((m) => m[1]);
+    for (const [name, s] of Object.entries(scale)) {
+      expect(s.restart, name).toBe("unless-stopped");
+      const hasHealthcheck =
+        s.healthcheck !== undefined || (s.build && read("Dockerfile").includes("HEALTHCHECK"));
+      expect(hasHealthcheck, name).toBe(true);
+      if (s.build) expect(dockerfileTargets).toContain(s.build.target);
+      if (s.image) expect(s.image, name).toMatch(/:\d/);
+    }
+  });
+});
+
 describe(".env.example", () => {
   it("lists every variable that a process reads", () => {
     const listed = new Set([...read(".env.example").matchAll(/^([A-Z0-9_]+)=/gm)].map((m) => m[1]));
