@@ -242,6 +242,39 @@ describe("the web console", () => {
     await context.close();
   });
 
+  it("lets an invited person choose a password from the e-mailed link and log in", async () => {
+    const email = `invited.${Date.now()}@demo.vakt.local`;
+    const invited = await admin.call("POST", "/users", staffUserCreated, {
+      email,
+      firstName: "Ida",
+      lastName: "Invitert",
+      grants: [{ role: "operator", departmentId: null }],
+    });
+    const { context, page } = await newPage(h);
+    await page.goto(`${h.url}/invitation#token=${invited.invitationToken}`);
+    await page.getByLabel("Nytt passord").fill("short");
+    await page.getByLabel("Det samme passordet en gang til").fill("short");
+    await page.getByRole("button", { name: "Lagre" }).click();
+    await page.getByRole("alert").getByText("minst 12 tegn").waitFor();
+    await page.getByLabel("Nytt passord").fill(PASSWORD);
+    await page.getByLabel("Det samme passordet en gang til").fill(PASSWORD);
+    await page.getByRole("button", { name: "Lagre" }).click();
+    await page.getByRole("status").getByText("Passordet er satt").waitFor();
+    expect(new URL(page.url()).hash).toBe("");
+    await page.getByRole("button", { name: "Logg inn" }).click();
+    await logIn(h, page, email, "");
+    expect(new URL(page.url()).pathname).toBe("/");
+    // The link works once.
+    const again = await fetch(`${h.url}/api/v1/auth/invitations/accept`, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: h.url },
+      body: JSON.stringify({ token: invited.invitationToken, password: PASSWORD }),
+    });
+    expect(again.status).toBe(410);
+    await screenshot(page, "10-invitation-accepted");
+    await context.close();
+  });
+
   it("logs in with a second factor from an authenticator app", async () => {
     const email = `totp.${Date.now()}@demo.vakt.local`;
     const invited = await admin.call("POST", "/users", staffUserCreated, {

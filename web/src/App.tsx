@@ -6,6 +6,7 @@ import { connectLive, disconnectLive, subscribeLive } from "./api/live";
 import type { Lang } from "./format/time";
 import { LiveView } from "./LiveView";
 import { LoginPage } from "./login/LoginPage";
+import { SetPasswordPage } from "./login/SetPasswordPage";
 import {
   loadPrefs,
   makeUi,
@@ -19,6 +20,8 @@ import { Header } from "./ui/Header";
 import { match, navigate, usePath } from "./ui/router";
 
 const RETURN_TO = "vakt.returnTo";
+/** Pages never worth returning to after a login: the login itself and the one-time password links. */
+const NO_RETURN = new Set(["/login", "/invitation", "/reset-password"]);
 // The night shift's screen loads first; the recipient page and administration when opened.
 const RecipientPage = lazy(() =>
   import("./recipients/RecipientPage").then((m) => ({ default: m.RecipientPage })),
@@ -81,7 +84,7 @@ export function App() {
     loadSession()
       .then((session) => setBoot({ kind: "in", session }))
       .catch(() => {
-        if (location.pathname !== "/login")
+        if (!NO_RETURN.has(location.pathname))
           sessionStorage.setItem(RETURN_TO, location.pathname + location.search);
         setBoot({ kind: "login", expired: false });
       });
@@ -119,7 +122,10 @@ export function App() {
   };
 
   let body: React.ReactNode;
-  if (boot.kind === "loading") body = <p className="centered">{ui.t("common.loading")}</p>;
+  // Links from invitation and reset e-mails work whether or not someone is logged in here.
+  if (path === "/invitation" || path === "/reset-password")
+    body = <SetPasswordPage mode={path === "/invitation" ? "invitation" : "reset"} />;
+  else if (boot.kind === "loading") body = <p className="centered">{ui.t("common.loading")}</p>;
   else if (boot.kind === "login") body = <LoginPage expired={boot.expired} onLoggedIn={loggedIn} />;
   else {
     const recipient = match("/recipients/:id", path);

@@ -1,0 +1,95 @@
+import { password as passwordSchema } from "@vakt/schemas";
+import { useState } from "react";
+import { z } from "zod";
+import { send } from "../api/client";
+import { useUi } from "../session/context";
+import { navigate } from "../ui/router";
+
+/** Where the e-mailed links land: `/invitation#token=…` and `/reset-password#token=…`. */
+export type SetPasswordMode = "invitation" | "reset";
+
+/** The token travels in the fragment, so it never reaches a server log or a Referer header. */
+export function tokenFromHash(hash: string): string | null {
+  const token = new URLSearchParams(hash.replace(/^#/, "")).get("token");
+  return token && /^[A-Za-z0-9_.~-]{20,200}$/.test(token) ? token : null;
+}
+
+/** Choose a password with an invitation or reset token, then go to the login. */
+export function SetPasswordPage(props: { mode: SetPasswordMode }) {
+  const { t } = useUi();
+  const [token] = useState(() => tokenFromHash(location.hash));
+  const [password, setPassword] = useState("");
+  const [repeat, setRepeat] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [done, setDone] = useState(false);
+
+  const submit = async (e: React.FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    const valid = passwordSchema.safeParse(password);
+    if (!valid.success) return setError(t("setPassword.tooShort"));
+    if (password !== repeat) return setError(t("setPassword.mismatch"));
+    try {
+      const path = props.mode === "invitation" ? "/auth/invitations/accept" : "/auth/password-reset/confirm";
+      await send("POST", path, { token, password }, z.unknown());
+      history.replaceState(null, "", location.pathname); // drop the spent token from the address bar
+      setDone(true);
+    } catch (err) {
+      setError(t("login.failed", { message: err instanceof Error ? err.message : String(err) }));
+    }
+  };
+
+  return (
+    <main className="login">
+      <form className="card login__form" aria-labelledby="set-password-title" onSubmit={submit}>
+        <h1 id="set-password-title">
+          {props.mode === "invitation" ? t("setPassword.invitationTitle") : t("setPassword.resetTitle")}
+        </h1>
+        {!token ? (
+          <p className="error">{t("setPassword.noToken")}</p>
+        ) : done ? (
+          <>
+            <p role="status">{t("setPassword.done")}</p>
+            <button type="button" className="primary" onClick={() => navigate("/", true)}>
+              {t("login.submit")}
+            </button>
+          </>
+        ) : (
+          <>
+            <label>
+              {t("setPassword.new")}
+              <input
+                type="password"
+                name="new-password"
+                autoComplete="new-password"
+                required
+                autoFocus
+                value={password}
+                onChange={(e) => setPassword(e.target.value)}
+              />
+            </label>
+            <label>
+              {t("setPassword.repeat")}
+              <input
+                type="password"
+                name="repeat-password"
+                autoComplete="new-password"
+                required
+                value={repeat}
+                onChange={(e) => setRepeat(e.target.value)}
+              />
+            </label>
+            {error && (
+              <p className="error" role="alert">
+                {error}
+              </p>
+            )}
+            <button type="submit" className="primary">
+              {t("common.save")}
+            </button>
+          </>
+        )}
+      </form>
+    </main>
+  );
+}
