@@ -9,10 +9,11 @@
  *
  * Environment: TEST_DATABASE_URL (else an embedded PostgreSQL), BENCH_ALARMS
  * (per phase, default 60), BENCH_LOAD_RATE (positions/s, default 5000),
- * BENCH_LOAD_FIXES (fixes per message, default 5).
+ * BENCH_LOAD_FIXES (fixes per message, default 5). With BENCH_RESULTS_FILE
+ * set, the figures are also appended to that file as one JSON line.
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { appendFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -217,8 +218,18 @@ async function main() {
     console.log(
       `Node ${process.version}; broker: embedded aedes; ingest, API and socket client in this process`,
     );
-    summary("bare MQTT publish -> subscriber, idle", await floor(ALARMS, 50));
-    summary("alarm publish -> socket.io alarm:new, idle", await alarms(alarmSerials.slice(0, ALARMS), 100));
+    const stats = (xs: number[]) => ({
+      n: xs.length,
+      p50: pct(xs, 0.5),
+      p95: pct(xs, 0.95),
+      p99: pct(xs, 0.99),
+    });
+    const idleStart = Date.now();
+    const floorIdle = await floor(ALARMS, 50);
+    summary("bare MQTT publish -> subscriber, idle", floorIdle);
+    const alarmIdle = await alarms(alarmSerials.slice(0, ALARMS), 100);
+    summary("alarm publish -> socket.io alarm:new, idle", alarmIdle);
+    const idleEnd = Date.now();
 
     const load = spawn(process.execPath, ["--import", "tsx", join(benchDir, "load-publisher.ts")], {
       env: {
@@ -242,12 +253,12 @@ async function main() {
       (await pool.query("SELECT count(*) AS n FROM positions WHERE organisation_id = $1", [org])).rows[0].n,
     );
     const loadStart = performance.now();
+    const loadStartEpoch = Date.now();
     await sleep(3_000);
-    summary(`bare MQTT publish -> subscriber, ${LOAD_RATE}/s load`, await floor(ALARMS, 50));
-    summary(
-      `alarm publish -> alarm:new, ${LOAD_RATE} positions/s`,
-      await alarms(alarmSerials.slice(ALARMS), 100),
-    );
+    const floorLoad = await floor(ALARMS, 50);
+    summary(`bare MQTT publish -> subscriber, ${LOAD_RATE}/s load`, floorLoad);
+    const alarmLoad = await alarms(alarmSerials.slice(ALARMS), 100);
+    summary(`alarm publish -> alarm:new, ${LOAD_RATE} positions/s`, alarmLoad);
     const seconds = (performance.now() - loadStart) / 1000;
     load.kill("SIGKILL");
     const after = Number(
@@ -257,6 +268,22 @@ async function main() {
       `background load: ${(published / seconds).toFixed(0)} positions/s published (${LOAD_FIXES} per message), ` +
         `${((after - before) / seconds).toFixed(0)} positions/s stored, over ${seconds.toFixed(1)} s`,
     );
+    if (process.env.BENCH_RESULTS_FILE) {
+      const record = {
+        bench: "alarm",
+        floorIdleMs: stats(floorIdle),
+        alarmIdleMs: stats(alarmIdle),
+        floorLoadMs: stats(floorLoad),
+        alarmLoadMs: stats(alarmLoad),
+        loadPositionsPerS: published / seconds,
+        storedPositionsPerS: (after - before) / seconds,
+        phases: [
+          { name: "idle", start: idleStart, end: idleEnd },
+          { name: "under_load", start: loadStartEpoch, end: Date.now() },
+        ],
+      };
+      await appendFile(process.env.BENCH_RESULTS_FILE, `${JSON.stringify(record)}\n`);
+    }
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => {});
     await db.drop();
