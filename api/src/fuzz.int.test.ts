@@ -15,7 +15,7 @@
  *   client that sends its headers too slowly (slow loris) is disconnected.
  *
  * Covered elsewhere, not repeated: a device publishing to another device's
- * topics (ingest/src/broker/*.int.test.ts, the broker ACL), an operator using
+ * topics (ingest/src/broker/security.int.test.ts, the broker ACL), an operator using
  * another department's or organisation's ids (permissions.int.test.ts, the
  * permission matrix). The console renders names with React, which escapes
  * text; that alone is not counted as proof here, and a browser-level check

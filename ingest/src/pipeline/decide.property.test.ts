@@ -1,7 +1,7 @@
 /**
  * Properties of `decide` for arbitrary topics and payload bytes (the abuse lab's
  * MQTT payload half; a device publishing to another device's topics is refused
- * by the broker's ACL, proven in src/broker/*.int.test.ts, so it is not repeated
+ * by the broker's ACL, proven in src/broker/security.int.test.ts, so it is not repeated
  * here):
  *
  * - it never throws, whatever arrives;
