@@ -33,6 +33,7 @@ const ingest = createIngest({
   logger,
   config,
   http: true,
+  sharedSubscription: config.INGEST_SHARED_SUBSCRIPTION,
 });
 
 let stopping = false;

@@ -24,6 +24,13 @@ export const ingestEnv = commonEnv.extend({
   MQTT_PASSWORD: z.string().min(1).optional(),
   /** Stable per process: the broker keeps this client's persistent session (and unacked messages) under it. */
   INGEST_CLIENT_ID: z.string().min(1).max(64).default("vakt-ingest-1"),
+  /**
+   * Subscribe through `$share/<INGEST_SHARE_GROUP>/…` so several ingest processes split the devices. Off by
+   * default: Mosquitto 2.0 was seen to drop most messages to a shared subscription across a broker restart
+   * (ingest/src/broker-restart.int.test.ts), so one ingest process on a plain persistent subscription is the
+   * safe choice with Mosquitto; clustered brokers (docker-compose.scale.yml, EMQX) turn it on.
+   */
+  INGEST_SHARED_SUBSCRIPTION: flag.default(false),
   INGEST_SHARE_GROUP: z
     .string()
     .regex(/^[A-Za-z0-9_-]+$/)

@@ -87,7 +87,9 @@ export async function startStack(config: StandaloneEnv, logger: Logger): Promise
       logger,
       config: { INGEST_HTTP_PORT: config.INGEST_HTTP_PORT, INGEST_HTTP_HOST: "0.0.0.0" },
       http: true,
-      ...(embeddedBroker ? { protocolVersion: 4 as const, sharedSubscription: false } : {}),
+      // One ingest process here: a plain persistent subscription (see INGEST_SHARED_SUBSCRIPTION).
+      sharedSubscription: false,
+      ...(embeddedBroker ? { protocolVersion: 4 as const } : {}),
     });
     await ingest.start();
     onStop("ingest", () => ingest.stop());
