@@ -334,3 +334,73 @@ describe("live updates through Redis (REDIS_URL)", () => {
     }
   });
 });
+
+describe("live updates after an erasure", () => {
+  it("sends nothing more about an erased recipient, and their device's next alarm carries no person", async () => {
+    const u = await addUser(h, org, "eraseWatcher", [{ role: "operator", departmentId: org.departments.a }]);
+    const admin = await loggedIn(
+      h,
+      (await addUser(h, org, "eraser", [{ role: "org_admin", departmentId: null }])).email,
+    );
+    const gone = await addRecipient(h, org, org.departments.a1, "Gone");
+    const other = await addRecipient(h, org, org.departments.a1, "Stays");
+    const s = await open(api2, { cookie: cookieOf(await loggedIn(h, u.email)) });
+    const positions: LivePosition[] = [];
+    const alarms: AlarmSummary[] = [];
+    const raw: unknown[] = [];
+    s.onAny((_event, payload) => raw.push(payload));
+    s.on("position", (p) => positions.push(p));
+    s.on("alarm:new", (a) => alarms.push(a));
+    await s.emitWithAck("watch:positions", { recipientIds: [gone.recipientId, other.recipientId] });
+    const fix = (deviceId: string, recipientId: string | null, t: Date) =>
+      h.db.pool.query(
+        `INSERT INTO positions (time, device_id, organisation_id, recipient_id, message_id, lat, lon, source)
+         VALUES ($1, $2, $3, $4, $5, 59.9, 10.7, 'gps')`,
+        [t, deviceId, org.organisationId, recipientId, `e-${t.getTime()}-${deviceId.slice(0, 4)}`],
+      );
+    const t0 = Date.now();
+    await fix(gone.deviceId, gone.recipientId, new Date(t0 + 1_000));
+    await until("the watched recipient's fix", () =>
+      positions.some((p) => p.recipientId === gone.recipientId),
+    );
+
+    const erased = await admin.post(`/api/v1/privacy/recipients/${gone.recipientId}/erasure`, {
+      reason: "service ended, erasure requested",
+    });
+    expect(erased.status).toBe(200);
+    const before = positions.length;
+    const rawBefore = raw.length;
+    // The device keeps reporting (now assigned to nobody) and raises an alarm; the other recipient moves on.
+    await fix(gone.deviceId, null, new Date(t0 + 2_000));
+    // A batch written with a stale device cache still names the erased id: it must go nowhere.
+    await fix(gone.deviceId, gone.recipientId, new Date(t0 + 2_500));
+    await fix(other.deviceId, other.recipientId, new Date(t0 + 2_000));
+    await until("the other recipient's later fix", () =>
+      positions.slice(before).some((p) => p.recipientId === other.recipientId),
+    );
+    expect(positions.slice(before).map((p) => p.recipientId)).toEqual([other.recipientId]);
+
+    const { rows } = await h.db.pool.query<{ id: string }>(
+      `INSERT INTO alarms (organisation_id, department_id, device_id, recipient_id, type, severity, source,
+                           device_message_id, raised_at)
+       VALUES ($1, $2, $3, NULL, 'sos', 'critical', 'device', $4, now()) RETURNING id`,
+      [org.organisationId, org.departments.a1, gone.deviceId, `m-${randomBytes(4).toString("hex")}`],
+    );
+    await h.db.pool.query("SELECT pg_notify('vakt_events', $1)", [
+      JSON.stringify({
+        kind: "alarm.raised",
+        alarmId: rows[0]?.id,
+        organisationId: org.organisationId,
+        departmentId: org.departments.a1,
+        recipientId: null,
+        deviceId: gone.deviceId,
+      }),
+    ]);
+    await until("the device's alarm", () => alarms.some((a) => a.id === rows[0]?.id));
+    expect(alarms.find((a) => a.id === rows[0]?.id)?.recipient).toBeNull();
+    // Nothing the socket received after the erasure names the person or carries their id.
+    const after = JSON.stringify(raw.slice(rawBefore));
+    expect(after).not.toContain(gone.recipientId);
+    expect(after).not.toContain("Gone");
+  });
+});
