@@ -5,6 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { copyFile, mkdir } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import {
   alarmList,
@@ -35,6 +36,7 @@ import {
 } from "./harness";
 
 const OSLO = { lat: 59.9139, lon: 10.7522 };
+const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 /** The README's picture of the console: written when missing, or with VAKT_UPDATE_SCREENSHOT=1. */
 const CONSOLE_PNG = join(import.meta.dirname, "../docs/console.png");
 
@@ -239,6 +241,58 @@ describe("the web console", () => {
     await logIn(h, page, demoEmail("nord.admin"), "");
     await expect.poll(() => new URL(page.url()).pathname).toBe("/admin/devices");
     await screenshot(page, "09-session-expired-and-back");
+    await context.close();
+  });
+
+  it("has enough contrast (WCAG AA, axe-core) on the map, the queue and administration, light and dark", async () => {
+    // The console's CSP (rightly) refuses injected scripts; only this audit's browser context ignores it.
+    const context = await h.browser.newContext({
+      viewport: { width: 1400, height: 900 },
+      locale: "nb-NO",
+      bypassCSP: true,
+    });
+    const page = await context.newPage();
+    await logIn(h, page, demoEmail("admin"), "/");
+    // An open alarm, so the queue's cards and badges are audited too; cancelled at the end.
+    await south.alarm("sos", OSLO.lat + 0.01, OSLO.lon + 0.01);
+    const open = await eventually(async () => {
+      const list = await admin.call("GET", `/alarms?state=open&recipientId=${south.recipientId}`, alarmList);
+      return list.items[0];
+    }, "an open alarm to audit");
+    const problems: string[] = [];
+    const check = async (where: string) => {
+      await page.addScriptTag({ path: AXE });
+      const result = await page.evaluate(async () => {
+        const axe = (
+          window as unknown as {
+            axe: {
+              run(o: unknown): Promise<{
+                violations: { id: string; nodes: { target: string[]; failureSummary: string }[] }[];
+              }>;
+            };
+          }
+        ).axe;
+        return axe.run({ runOnly: { type: "rule", values: ["color-contrast"] } });
+      });
+      for (const v of result.violations)
+        for (const n of v.nodes)
+          problems.push(
+            `${where}: ${n.target.join(" ")}: ${n.failureSummary.split("\n").slice(1).join(" ")}`,
+          );
+    };
+    for (const theme of ["light", "dark"]) {
+      await page.goto(`${h.url}/`);
+      await page.locator(`[data-alarm-id="${open.id}"]`).waitFor();
+      if ((await page.locator("html").getAttribute("data-theme")) !== theme)
+        await page.getByRole("button", { name: /tema|theme/i }).click();
+      await expect.poll(() => page.locator("html").getAttribute("data-theme")).toBe(theme);
+      await check(`${theme} live view`);
+      await page.goto(`${h.url}/admin/users`);
+      await page.locator("table").first().waitFor();
+      await check(`${theme} administration`);
+    }
+    expect(problems).toEqual([]);
+    await admin.call("POST", `/alarms/${open.id}/cancel`, z.unknown(), { note: "contrast audit" });
     await context.close();
   });
 
