@@ -244,6 +244,49 @@ describe("the web console", () => {
     await context.close();
   });
 
+  it("lets an operator reach and take an alarm with the keyboard alone", async () => {
+    const { context, page } = await newPage(h);
+    await logIn(h, page, demoEmail("nord.operator"), "/");
+    await north.alarm("sos", OSLO.lat, OSLO.lon);
+    const card = page.getByTestId("alarm-card").filter({ hasText: north.name }).first();
+    await card.waitFor();
+    // The first Tab stop skips the header and map to the alarm queue.
+    await page.locator("body").focus();
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.className)).toContain("skip");
+    await page.keyboard.press("Enter");
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe("queue");
+    const focusedIs = (testId: string, attr?: [string, string]) =>
+      page.evaluate(
+        ([id, a]) => {
+          const el = document.activeElement as HTMLElement | null;
+          return el?.dataset.testid === id && (!a || el.getAttribute(a[0]) === a[1]);
+        },
+        [testId, attr] as const,
+      );
+    const id = await card.getAttribute("data-alarm-id");
+    for (let i = 0; i < 20 && !(await focusedIs("alarm-card", ["data-alarm-id", id ?? ""])); i++)
+      await page.keyboard.press("Tab");
+    expect(await focusedIs("alarm-card", ["data-alarm-id", id ?? ""])).toBe(true);
+    await page.keyboard.press("Enter");
+    const take = page.getByTestId("alarm-detail").getByRole("button", { name: "Ta", exact: true });
+    await take.waitFor();
+    let reached = false;
+    for (let i = 0; i < 30 && !reached; i++) {
+      await page.keyboard.press("Tab");
+      reached = await take.evaluate((el) => el === document.activeElement);
+    }
+    expect(reached).toBe(true);
+    await page.keyboard.press("Enter");
+    await page
+      .getByTestId("alarm-detail")
+      .getByTestId("alarm-holder")
+      .getByText("Tatt av Oda Operatør")
+      .waitFor();
+    await admin.call("POST", `/alarms/${id}/cancel`, z.unknown(), { note: "keyboard test" });
+    await context.close();
+  });
+
   it("has enough contrast (WCAG AA, axe-core) on the map, the queue and administration, light and dark", async () => {
     // The console's CSP (rightly) refuses injected scripts; only this audit's browser context ignores it.
     const context = await h.browser.newContext({
