@@ -20,19 +20,12 @@ import {
   type Harness,
   loggedIn,
   type TestOrg,
+  until,
 } from "../test/harness";
 import { webhookSignature } from "./alerting";
 import { mqttDeviceCommands } from "./device-commands";
 import { smtpMailer } from "./mailer";
 import { type RunningApi, startApiServer } from "./server";
-
-const until = async (what: string, check: () => boolean | Promise<boolean>, ms = 20_000) => {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`waited in vain for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
 
 let h: Harness;
 let org: TestOrg;

@@ -18,17 +18,14 @@ import {
   createOrg,
   type Harness,
   loggedIn,
+  until as pollUntil,
   type TestOrg,
 } from "../test/harness";
 import { type RunningApi, startApiServer } from "./server";
 
-const until = async (what: string, check: () => boolean | Promise<boolean>, ms = 15_000) => {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`waited in vain for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
+/** Sockets here answer fast: poll often, give up sooner than the harness default. */
+const until = (what: string, check: () => boolean | Promise<boolean>, ms = 15_000) =>
+  pollUntil(what, check, ms, 25);
 
 let h: Harness;
 let org: TestOrg;

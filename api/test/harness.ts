@@ -235,3 +235,17 @@ export async function addPositions(
   // Ingest keeps latest_positions in step; writing positions directly, the test must too.
   await h.db.pool.query("SELECT vakt_refresh_latest_positions(ARRAY[$1::uuid])", [r.deviceId]);
 }
+
+/** Polls `check` until it holds, failing with `what` after `ms` (state reached through other processes). */
+export async function until(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  ms = 20_000,
+  pollMs = 50,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`waited in vain for ${what}`);
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
