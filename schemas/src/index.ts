@@ -8,6 +8,7 @@ export * from "./api/positions";
 export * from "./api/privacy";
 export * from "./api/problem";
 export * from "./api/routing";
+export * from "./api/sso";
 export * from "./api/tokens";
 export * from "./common";
 export * from "./config";
