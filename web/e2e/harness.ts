@@ -203,7 +203,8 @@ export async function logIn(h: Harness, page: Page, email: string, path: string 
   if (path) await page.goto(`${h.url}${path}`);
   await page.getByLabel(/E-post|E-mail/).fill(email);
   await page.getByLabel(/^(Passord|Password)$/).fill(PASSWORD);
-  await page.getByRole("button", { name: /Logg inn|Log in/ }).click();
+  // Exactly the password button: single sign-on buttons read "Logg inn med …".
+  await page.getByRole("button", { name: /^(Logg inn|Log in)$/ }).click();
   await page.locator(".topbar").waitFor();
   await expectSessionCookieReachesLive(page.context());
 }

@@ -1,12 +1,12 @@
 import { meResponse, organisation } from "@vakt/schemas";
 import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from "react";
-import { z } from "zod";
 import { ApiProblem, get, onUnauthenticated, probe, send, setCsrfToken } from "./api/client";
 import { connectLive, disconnectLive, subscribeLive } from "./api/live";
 import type { Lang } from "./format/time";
 import { LiveView } from "./LiveView";
 import { LoginPage } from "./login/LoginPage";
 import { SetPasswordPage } from "./login/SetPasswordPage";
+import { logoutAnswer, NO_RETURN, providerLogoutUrl, RETURN_TO } from "./login/sso";
 import {
   loadPrefs,
   makeUi,
@@ -19,9 +19,6 @@ import {
 import { Header } from "./ui/Header";
 import { match, navigate, usePath } from "./ui/router";
 
-const RETURN_TO = "vakt.returnTo";
-/** Pages never worth returning to after a login: the login itself and the one-time password links. */
-const NO_RETURN = new Set(["/login", "/invitation", "/reset-password"]);
 // The night shift's screen loads first; the recipient page and administration when opened.
 const RecipientPage = lazy(() =>
   import("./recipients/RecipientPage").then((m) => ({ default: m.RecipientPage })),
@@ -82,7 +79,11 @@ export function App() {
 
   useEffect(() => {
     loadSession()
-      .then((session) => setBoot({ kind: "in", session }))
+      .then((session) => {
+        // Already in (a reload, or back from single sign-on at the page asked for): nothing to return to.
+        sessionStorage.removeItem(RETURN_TO);
+        setBoot({ kind: "in", session });
+      })
       .catch(() => {
         if (!NO_RETURN.has(location.pathname))
           sessionStorage.setItem(RETURN_TO, location.pathname + location.search);
@@ -110,14 +111,18 @@ export function App() {
   };
 
   const logout = async () => {
+    let providerLogout: string | null = null;
     try {
-      await send("POST", "/auth/logout", undefined, z.unknown());
+      // 204, or where to go to end the single sign-on provider's session too.
+      providerLogout = providerLogoutUrl(await send("POST", "/auth/logout", undefined, logoutAnswer));
     } finally {
       disconnectLive();
       setCsrfToken(null);
       sessionStorage.removeItem(RETURN_TO);
       setBoot({ kind: "login", expired: false });
-      navigate("/", true);
+      // The provider ends its session and sends the browser back to /login.
+      if (providerLogout) location.assign(providerLogout);
+      else navigate("/", true);
     }
   };
 

@@ -9,6 +9,7 @@ import { DevicesAdmin } from "./DevicesAdmin";
 import { RecipientsAdmin } from "./RecipientsAdmin";
 import { RetentionAdmin } from "./RetentionAdmin";
 import { RoutingAdmin } from "./RoutingAdmin";
+import { SsoAdmin } from "./SsoAdmin";
 import { UsersAdmin } from "./UsersAdmin";
 
 const sections: { key: string; label: MessageKey; permission: string; view: () => React.ReactNode }[] = [
@@ -34,6 +35,7 @@ const sections: { key: string; label: MessageKey; permission: string; view: () =
     permission: "organisation:manage",
     view: () => <RetentionAdmin />,
   },
+  { key: "sso", label: "admin.sso", permission: "organisation:manage", view: () => <SsoAdmin /> },
   {
     key: "dead-letters",
     label: "admin.deadLetters",

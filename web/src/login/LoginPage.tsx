@@ -1,12 +1,55 @@
-import { loginResponse, totpSetupResponse } from "@vakt/schemas";
-import { useState } from "react";
+import {
+  loginResponse,
+  type SsoDiscoveryResponse,
+  ssoDiscoveryResponse,
+  totpSetupResponse,
+} from "@vakt/schemas";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { z } from "zod";
-import { send, setCsrfToken } from "../api/client";
+import { get, send, setCsrfToken } from "../api/client";
 import { useUi } from "../session/context";
+import { discoverableEmail, isSsoRequired, RETURN_TO, ssoStartUrl, takeSsoError } from "./sso";
 
 type Step = "password" | "code" | "enrol";
+type Providers = SsoDiscoveryResponse["providers"];
 
-/** E-mail and password, then the TOTP code (or enrolment when the organisation requires one). */
+/** How long typing pauses before the console asks which single sign-on providers the address has. */
+const DISCOVERY_DEBOUNCE_MS = 300;
+
+/**
+ * The single sign-on providers offered for the typed address, asked once per
+ * domain (debounced while typing, at once when the field is left).
+ */
+function useSsoProviders(email: string) {
+  const [found, setFound] = useState<{ domain: string; providers: Providers }>({ domain: "", providers: [] });
+  const asked = useRef("");
+  const discover = useCallback(async (input: string) => {
+    const address = discoverableEmail(input);
+    const domain = address?.domain ?? "";
+    if (domain === asked.current) return;
+    asked.current = domain;
+    if (!address) return setFound({ domain, providers: [] });
+    let providers: Providers = [];
+    try {
+      providers = (await get("/auth/sso/providers", ssoDiscoveryResponse, { email: address.email }))
+        .providers;
+    } catch {
+      // No single sign-on (or not reachable): the password login stays.
+    }
+    if (asked.current === domain) setFound({ domain, providers });
+  }, []);
+  useEffect(() => {
+    const timer = setTimeout(() => void discover(email), DISCOVERY_DEBOUNCE_MS);
+    return () => clearTimeout(timer);
+  }, [email, discover]);
+  const current = discoverableEmail(email)?.domain ?? "";
+  return { providers: found.domain === current ? found.providers : [], discover };
+}
+
+/**
+ * E-mail first: single sign-on buttons for the address's domain, or the
+ * password, then the TOTP code (or enrolment when the organisation requires one).
+ */
 export function LoginPage(props: { expired: boolean; onLoggedIn: () => Promise<void> }) {
   const { t } = useUi();
   const [step, setStep] = useState<Step>("password");
@@ -14,8 +57,20 @@ export function LoginPage(props: { expired: boolean; onLoggedIn: () => Promise<v
   const [password, setPassword] = useState("");
   const [code, setCode] = useState("");
   const [secret, setSecret] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  // A failed single sign-on comes back as /login?sso_error=<code>.
+  const [ssoError] = useState(() => takeSsoError(location.search));
+  const [error, setError] = useState<string | null>(() => (ssoError.key ? t(ssoError.key) : null));
   const [busy, setBusy] = useState(false);
+  const sso = useSsoProviders(email);
+
+  useEffect(() => {
+    if (ssoError.key)
+      history.replaceState(history.state, "", location.pathname + ssoError.search + location.hash);
+  }, [ssoError]);
+
+  const startSso = (providerId: string) => {
+    location.assign(ssoStartUrl(providerId, sessionStorage.getItem(RETURN_TO)));
+  };
 
   const after = async (stage: z.infer<typeof loginResponse>["stage"]) => {
     if (stage === "active") return props.onLoggedIn();
@@ -32,7 +87,10 @@ export function LoginPage(props: { expired: boolean; onLoggedIn: () => Promise<v
     try {
       await f();
     } catch (err) {
-      setError(t("login.failed", { message: err instanceof Error ? err.message : String(err) }));
+      if (isSsoRequired(err)) {
+        setError(t("login.ssoRequired"));
+        void sso.discover(email);
+      } else setError(t("login.failed", { message: err instanceof Error ? err.message : String(err) }));
     } finally {
       setBusy(false);
     }
@@ -82,8 +140,26 @@ export function LoginPage(props: { expired: boolean; onLoggedIn: () => Promise<v
                 autoFocus
                 value={email}
                 onChange={(e) => setEmail(e.target.value)}
+                onBlur={() => void sso.discover(email)}
               />
             </label>
+            <div aria-live="polite">
+              {sso.providers.length > 0 && (
+                <div
+                  className="login__sso"
+                  role="group"
+                  aria-label={t("login.sso")}
+                  data-testid="sso-providers"
+                >
+                  {sso.providers.map((p) => (
+                    <button key={p.id} type="button" className="primary" onClick={() => startSso(p.id)}>
+                      {t("login.withProvider", { name: p.displayName })}
+                    </button>
+                  ))}
+                  <p className="login__or">{t("login.or")}</p>
+                </div>
+              )}
+            </div>
             <label>
               {t("login.password")}
               <input

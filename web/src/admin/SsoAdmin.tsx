@@ -1,0 +1,426 @@
+import { loginSettings, roleKey, type SsoProvider, ssoProvider } from "@vakt/schemas";
+import { useEffect, useId, useState } from "react";
+import { z } from "zod";
+import { ApiProblem, get, send } from "../api/client";
+import type { MessageKey } from "../i18n/dict";
+import { useUi } from "../session/context";
+import { DepartmentSelect, useDepartments } from "./DepartmentsAdmin";
+import {
+  type DraftField,
+  draftFrom,
+  emptyDraft,
+  type FieldError,
+  newRule,
+  type ProviderDraft,
+  type RuleDraft,
+  toCreate,
+  toUpdate,
+} from "./sso-form";
+import { errorText, useLoad } from "./use-load";
+
+const labels: Record<DraftField, MessageKey> = {
+  displayName: "sso.displayName",
+  issuer: "sso.issuer",
+  clientId: "sso.clientId",
+  clientSecret: "sso.clientSecret",
+  scopes: "sso.scopes",
+  emailClaim: "sso.emailClaim",
+  groupsClaim: "sso.groupsClaim",
+  emailDomains: "sso.emailDomains",
+  createUsers: "sso.createUsers",
+  requireVerifiedEmail: "sso.requireVerifiedEmail",
+  enabled: "sso.enabled",
+  mappingRules: "sso.rules",
+};
+
+/** An API problem with its field errors (a 422 names each field), or any other error's message. */
+function problemText(err: unknown): string {
+  const details =
+    err instanceof ApiProblem
+      ? z.object({ errors: z.array(z.object({ path: z.string(), message: z.string() })) }).safeParse(err.body)
+      : null;
+  if (!details?.success) return errorText(err);
+  return [errorText(err), ...details.data.errors.map((e) => `${e.path}: ${e.message}`)].join(" · ");
+}
+
+/** Organisation-wide: may staff log in with a password, or only through single sign-on? */
+function LoginSettingsForm() {
+  const { t } = useUi();
+  const settings = useLoad(() => get("/organisation/login-settings", loginSettings), []);
+  const [allow, setAllow] = useState<boolean | null>(null);
+  const [message, setMessage] = useState<string | null>(null);
+  useEffect(() => {
+    if (settings.data) setAllow(settings.data.localPasswordLogin);
+  }, [settings.data]);
+  if (settings.missing) return <p className="muted">{t("admin.notAvailable")}</p>;
+  if (allow === null) return <p>{settings.error ?? t("common.loading")}</p>;
+  return (
+    <form
+      className="card"
+      aria-label={t("sso.loginSettings")}
+      onSubmit={async (e) => {
+        e.preventDefault();
+        try {
+          const body = loginSettings.parse({ localPasswordLogin: allow });
+          const saved = await send("PUT", "/organisation/login-settings", body, loginSettings);
+          setAllow(saved.localPasswordLogin);
+          setMessage(t("common.saved"));
+        } catch (err) {
+          setMessage(problemText(err));
+        }
+      }}
+    >
+      <h2>{t("sso.loginSettings")}</h2>
+      <label className="inline">
+        <input
+          type="checkbox"
+          role="switch"
+          aria-describedby="password-login-help"
+          checked={allow}
+          onChange={(e) => setAllow(e.target.checked)}
+        />
+        {t("sso.allowPassword")}
+      </label>
+      <p id="password-login-help" className="muted small">
+        {t("sso.allowPasswordHelp")}
+      </p>
+      <button type="submit" className="primary">
+        {t("common.save")}
+      </button>
+      {message && <p role="status">{message}</p>}
+    </form>
+  );
+}
+
+function RuleEditor(props: {
+  n: number;
+  rule: RuleDraft;
+  departments: Parameters<typeof DepartmentSelect>[0]["departments"];
+  errors: FieldError[];
+  onChange(rule: RuleDraft): void;
+  onRemove(): void;
+}) {
+  const { t } = useUi();
+  const { rule } = props;
+  return (
+    <fieldset data-testid="sso-rule" className="form-row">
+      <legend>{t("sso.rule", { n: props.n })}</legend>
+      <label>
+        {t("sso.group")}
+        <input
+          value={rule.group}
+          required
+          onChange={(e) => props.onChange({ ...rule, group: e.target.value })}
+        />
+      </label>
+      <label>
+        {t("users.role")}
+        <select
+          value={rule.role}
+          onChange={(e) => props.onChange({ ...rule, role: roleKey.parse(e.target.value) })}
+        >
+          {roleKey.options.map((r) => (
+            <option key={r} value={r}>
+              {t(`role.${r}`)}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        {t("common.department")}
+        <DepartmentSelect
+          departments={props.departments}
+          value={rule.departmentId}
+          onChange={(departmentId) => props.onChange({ ...rule, departmentId })}
+          allowRoot={t("role.wholeOrganisation")}
+        />
+      </label>
+      <button type="button" onClick={props.onRemove}>
+        {t("sso.removeRule")}
+      </button>
+      {props.errors.length > 0 && (
+        <p className="error small">{props.errors.map((e) => e.message).join(" ")}</p>
+      )}
+    </fieldset>
+  );
+}
+
+/**
+ * Single sign-on: the organisation's OpenID Connect providers (the secret is
+ * write-only), the rules turning their groups into roles, and whether password
+ * login stays allowed.
+ */
+export function SsoAdmin() {
+  const { t } = useUi();
+  const list = useLoad(() => get("/sso-providers", z.array(ssoProvider)), []);
+  const depts = useDepartments();
+  const [editing, setEditing] = useState<SsoProvider | null>(null);
+  const [draft, setDraft] = useState<ProviderDraft>(emptyDraft);
+  const [errors, setErrors] = useState<FieldError[]>([]);
+  const [message, setMessage] = useState<string | null>(null);
+  const [deleting, setDeleting] = useState<string | null>(null);
+  const [copied, setCopied] = useState(false);
+  const formId = useId();
+
+  if (list.missing) return <p className="muted">{t("admin.notAvailable")}</p>;
+
+  const open = (p: SsoProvider | null) => {
+    setEditing(p);
+    setDraft(p ? draftFrom(p) : emptyDraft());
+    setErrors([]);
+    setMessage(null);
+    setCopied(false);
+  };
+  const set = <K extends DraftField>(field: K, value: ProviderDraft[K]) =>
+    setDraft({ ...draft, [field]: value });
+  const fieldErrors = (f: DraftField) => errors.filter((e) => e.field === f && e.row === null);
+
+  const save = async (e: React.FormEvent) => {
+    e.preventDefault();
+    setMessage(null);
+    const converted = editing ? toUpdate(draft) : toCreate(draft);
+    if (!converted.ok) return setErrors(converted.errors);
+    setErrors([]);
+    try {
+      const saved = editing
+        ? await send("PATCH", `/sso-providers/${editing.id}`, converted.body, ssoProvider)
+        : await send("POST", "/sso-providers", converted.body, ssoProvider);
+      open(saved);
+      setMessage(editing ? t("common.saved") : t("sso.created"));
+      list.reload();
+    } catch (err) {
+      setMessage(problemText(err));
+    }
+  };
+  const remove = async (p: SsoProvider) => {
+    try {
+      await send("DELETE", `/sso-providers/${p.id}`, undefined, z.unknown());
+      setDeleting(null);
+      if (editing?.id === p.id) open(null);
+      setMessage(t("sso.deleted"));
+      list.reload();
+    } catch (err) {
+      setMessage(problemText(err));
+    }
+  };
+
+  const text = (f: "displayName" | "issuer" | "clientId" | "scopes" | "emailClaim" | "groupsClaim") => (
+    <div key={f}>
+      <label>
+        {t(labels[f])}
+        <input
+          name={f}
+          value={draft[f]}
+          required={f === "displayName" || f === "issuer" || f === "clientId"}
+          type={f === "issuer" ? "url" : "text"}
+          aria-invalid={fieldErrors(f).length > 0 || undefined}
+          aria-describedby={fieldErrors(f).length ? `${formId}-${f}-error` : undefined}
+          onChange={(e) => set(f, e.target.value)}
+        />
+      </label>
+      <FieldErrors id={`${formId}-${f}-error`} errors={fieldErrors(f)} />
+    </div>
+  );
+  const check = (f: "createUsers" | "requireVerifiedEmail" | "enabled") => (
+    <label className="inline" key={f}>
+      <input type="checkbox" name={f} checked={draft[f]} onChange={(e) => set(f, e.target.checked)} />
+      {t(labels[f])}
+    </label>
+  );
+
+  return (
+    <>
+      <LoginSettingsForm />
+      <h2>{t("sso.providers")}</h2>
+      {list.error && <p className="error">{list.error}</p>}
+      {list.data?.length === 0 && <p className="muted">{t("sso.none")}</p>}
+      {(list.data?.length ?? 0) > 0 && (
+        <table data-testid="sso-providers-table">
+          <thead>
+            <tr>
+              <th>{t("common.name")}</th>
+              <th>{t("sso.issuer")}</th>
+              <th>{t("sso.domains")}</th>
+              <th>{t("sso.clientSecret")}</th>
+              <th>{t("sso.enabled")}</th>
+              <th>{t("common.actions")}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {(list.data ?? []).map((p) => (
+              <tr key={p.id}>
+                <td>{p.displayName}</td>
+                <td>{p.issuer}</td>
+                <td>{p.emailDomains.join(", ")}</td>
+                <td>{p.hasClientSecret ? t("sso.secretSet") : t("sso.secretMissing")}</td>
+                <td>{p.enabled ? t("common.yes") : t("common.no")}</td>
+                <td>
+                  {deleting === p.id ? (
+                    <span className="buttons" role="group" aria-label={t("common.delete")}>
+                      <span>{t("sso.deleteConfirm", { name: p.displayName })}</span>
+                      <button type="button" onClick={() => remove(p)}>
+                        {t("common.delete")}
+                      </button>
+                      <button type="button" onClick={() => setDeleting(null)}>
+                        {t("common.cancel")}
+                      </button>
+                    </span>
+                  ) : (
+                    <span className="buttons">
+                      <button
+                        type="button"
+                        aria-label={`${t("common.edit")}: ${p.displayName}`}
+                        onClick={() => open(p)}
+                      >
+                        {t("common.edit")}
+                      </button>
+                      <button
+                        type="button"
+                        aria-label={`${t("common.delete")}: ${p.displayName}`}
+                        onClick={() => setDeleting(p.id)}
+                      >
+                        {t("common.delete")}
+                      </button>
+                    </span>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <form
+        className="card sso-form"
+        onSubmit={save}
+        noValidate
+        aria-label={editing ? t("sso.editTitle", { name: editing.displayName }) : t("sso.new")}
+      >
+        <h2>{editing ? t("sso.editTitle", { name: editing.displayName }) : t("sso.new")}</h2>
+        {editing && (
+          <div>
+            <label>
+              {t("sso.redirectUri")}
+              <input readOnly value={editing.redirectUri} onFocus={(e) => e.target.select()} />
+            </label>
+            <button
+              type="button"
+              onClick={() =>
+                navigator.clipboard?.writeText(editing.redirectUri).then(
+                  () => setCopied(true),
+                  () => setCopied(false),
+                )
+              }
+            >
+              {copied ? t("sso.copied") : t("sso.copy")}
+            </button>
+          </div>
+        )}
+        <div className="form-grid">
+          {text("displayName")}
+          {text("issuer")}
+          {text("clientId")}
+          <div>
+            <label>
+              {t("sso.clientSecret")}
+              <input
+                name="clientSecret"
+                type="password"
+                autoComplete="off"
+                required={!editing}
+                value={draft.clientSecret}
+                aria-describedby={editing?.hasClientSecret ? `${formId}-secret-help` : undefined}
+                onChange={(e) => set("clientSecret", e.target.value)}
+              />
+            </label>
+            {editing?.hasClientSecret && (
+              <p id={`${formId}-secret-help`} className="muted small">
+                {t("sso.secretKeep")}
+              </p>
+            )}
+            <FieldErrors id={`${formId}-clientSecret-error`} errors={fieldErrors("clientSecret")} />
+          </div>
+          {text("scopes")}
+          {text("emailClaim")}
+          {text("groupsClaim")}
+          <div>
+            <label>
+              {t("sso.emailDomains")}
+              <input
+                name="emailDomains"
+                value={draft.emailDomains}
+                aria-invalid={fieldErrors("emailDomains").length > 0 || undefined}
+                onChange={(e) => set("emailDomains", e.target.value)}
+              />
+            </label>
+            <FieldErrors id={`${formId}-emailDomains-error`} errors={fieldErrors("emailDomains")} />
+          </div>
+        </div>
+        <div className="buttons">
+          {check("createUsers")}
+          {check("requireVerifiedEmail")}
+          {check("enabled")}
+        </div>
+        <h3>{t("sso.rules")}</h3>
+        <p className="muted small">{t("sso.rulesHelp")}</p>
+        {draft.mappingRules.map((rule, i) => (
+          <RuleEditor
+            // Rules have no id of their own; the row is their identity while editing.
+            key={i}
+            n={i + 1}
+            rule={rule}
+            departments={depts.data ?? []}
+            errors={errors.filter((e) => e.field === "mappingRules" && e.row === i)}
+            onChange={(r) =>
+              set(
+                "mappingRules",
+                draft.mappingRules.map((x, j) => (j === i ? r : x)),
+              )
+            }
+            onRemove={() =>
+              set(
+                "mappingRules",
+                draft.mappingRules.filter((_, j) => j !== i),
+              )
+            }
+          />
+        ))}
+        <button type="button" onClick={() => set("mappingRules", [...draft.mappingRules, newRule()])}>
+          {t("sso.addRule")}
+        </button>
+        {errors.length > 0 && (
+          <div className="error" role="alert">
+            {t("sso.invalid")}
+            <ul>
+              {errors.map((e) => (
+                <li key={`${e.field}-${e.row}-${e.message}`}>
+                  {e.field ? t(labels[e.field]) : ""}
+                  {e.row !== null ? ` (${t("sso.rule", { n: e.row + 1 })})` : ""}: {e.message}
+                </li>
+              ))}
+            </ul>
+          </div>
+        )}
+        <div className="buttons">
+          <button type="submit" className="primary">
+            {editing ? t("common.save") : t("common.create")}
+          </button>
+          {editing && (
+            <button type="button" onClick={() => open(null)}>
+              {t("common.cancel")}
+            </button>
+          )}
+        </div>
+        {message && <p role="status">{message}</p>}
+      </form>
+    </>
+  );
+}
+
+function FieldErrors(props: { id: string; errors: FieldError[] }) {
+  if (props.errors.length === 0) return null;
+  return (
+    <p id={props.id} className="error small">
+      {props.errors.map((e) => e.message).join(" ")}
+    </p>
+  );
+}

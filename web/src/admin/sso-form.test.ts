@@ -1,0 +1,126 @@
+import type { SsoProvider } from "@vakt/schemas";
+import { describe, expect, it } from "vitest";
+import { draftFrom, emptyDraft, type ProviderDraft, splitList, toCreate, toUpdate } from "./sso-form";
+
+const dept = "5f0e7a52-3c1d-4a8e-9b61-0d2f4c6e8a10";
+
+const filled = (): ProviderDraft => ({
+  ...emptyDraft(),
+  displayName: " Kommune-ID ",
+  issuer: "https://login.kommune.no/realms/vakt",
+  clientId: "vakt-console",
+  clientSecret: "s3cret",
+  emailDomains: "Kommune.no, helse.kommune.no\nother.no",
+  mappingRules: [
+    { group: "vakt-operators-nord", role: "operator", departmentId: dept },
+    { group: "vakt-admins", role: "org_admin", departmentId: "" },
+  ],
+});
+
+const stored: SsoProvider = {
+  id: "0b7c5a44-7f0e-4d7b-9d7e-2f9d6f1c8a11",
+  displayName: "Kommune-ID",
+  issuer: "https://login.kommune.no/realms/vakt",
+  clientId: "vakt-console",
+  hasClientSecret: true,
+  scopes: ["openid", "email", "groups"],
+  emailClaim: "email",
+  groupsClaim: "roles",
+  emailDomains: ["kommune.no"],
+  createUsers: true,
+  requireVerifiedEmail: true,
+  enabled: false,
+  mappingRules: [{ group: "g", role: "auditor", departmentId: null }],
+  redirectUri: "https://vakt.kommune.no/api/v1/auth/sso/callback",
+  createdAt: "2026-11-22T02:00:00.000Z",
+  updatedAt: "2026-11-22T02:00:00.000Z",
+};
+
+describe("the provider form", () => {
+  it("becomes a create body with lists split, domains lowercased and whole-organisation rules as null", () => {
+    const r = toCreate(filled());
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.body).toEqual({
+      displayName: "Kommune-ID",
+      issuer: "https://login.kommune.no/realms/vakt",
+      clientId: "vakt-console",
+      clientSecret: "s3cret",
+      scopes: ["openid", "email", "profile"],
+      emailClaim: "email",
+      groupsClaim: "groups",
+      emailDomains: ["kommune.no", "helse.kommune.no", "other.no"],
+      createUsers: false,
+      requireVerifiedEmail: true,
+      enabled: true,
+      mappingRules: [
+        { group: "vakt-operators-nord", role: "operator", departmentId: dept },
+        { group: "vakt-admins", role: "org_admin", departmentId: null },
+      ],
+    });
+  });
+
+  it("needs a secret to create a provider", () => {
+    const r = toCreate({ ...filled(), clientSecret: "" });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors.map((e) => e.field)).toEqual(["clientSecret"]);
+  });
+
+  it("names the field and the rule row of each mistake", () => {
+    const d = filled();
+    const r = toCreate({
+      ...d,
+      issuer: "http://login.kommune.no",
+      scopes: "email profile",
+      emailDomains: "not a domain",
+      mappingRules: [
+        d.mappingRules[0] ?? { group: "", role: "operator", departmentId: "" },
+        { group: " ", role: "operator", departmentId: "" },
+      ],
+    });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const where = r.errors.map((e) => [e.field, e.row]);
+    expect(where).toContainEqual(["issuer", null]);
+    expect(where).toContainEqual(["scopes", null]);
+    expect(where).toContainEqual(["emailDomains", null]);
+    expect(where).toContainEqual(["mappingRules", 1]);
+    expect(where).not.toContainEqual(["mappingRules", 0]);
+  });
+
+  it("accepts http only for a provider on this machine", () => {
+    expect(toCreate({ ...filled(), issuer: "http://127.0.0.1:4123" }).ok).toBe(true);
+    expect(toCreate({ ...filled(), issuer: "http://localhost:4123/oidc" }).ok).toBe(true);
+  });
+
+  it("shows a stored provider with an empty secret field and its rules", () => {
+    const d = draftFrom(stored);
+    expect(d.clientSecret).toBe("");
+    expect(d.scopes).toBe("openid email groups");
+    expect(d.emailDomains).toBe("kommune.no");
+    expect(d.mappingRules).toEqual([{ group: "g", role: "auditor", departmentId: "" }]);
+  });
+
+  it("keeps the stored secret when the field is left empty, and sends a typed one", () => {
+    const kept = toUpdate(draftFrom(stored));
+    expect(kept.ok).toBe(true);
+    if (kept.ok) {
+      expect(kept.body).not.toHaveProperty("clientSecret");
+      expect(kept.body).toMatchObject({
+        displayName: "Kommune-ID",
+        scopes: ["openid", "email", "groups"],
+        groupsClaim: "roles",
+        enabled: false,
+        createUsers: true,
+        mappingRules: [{ group: "g", role: "auditor", departmentId: null }],
+      });
+    }
+    const changed = toUpdate({ ...draftFrom(stored), clientSecret: "new secret" });
+    expect(changed.ok && changed.body.clientSecret).toBe("new secret");
+  });
+
+  it("splits lists on spaces, commas and new lines", () => {
+    expect(splitList(" a, b;c\n d  ")).toEqual(["a", "b", "c", "d"]);
+    expect(splitList("  ")).toEqual([]);
+  });
+});

@@ -1,0 +1,132 @@
+/**
+ * The single sign-on provider form as plain data: what the administrator
+ * types (lists as text, "" for the whole organisation, an empty secret meaning
+ * "keep the stored one") and its conversion to the API's create and update
+ * bodies, validated with the shared schemas before anything is sent.
+ */
+import { type RoleKey, type SsoProvider, ssoProviderCreate, ssoProviderUpdate } from "@vakt/schemas";
+import type { z } from "zod";
+
+export interface RuleDraft {
+  group: string;
+  role: RoleKey;
+  /** "" for the whole organisation. */
+  departmentId: string;
+}
+
+export interface ProviderDraft {
+  displayName: string;
+  issuer: string;
+  clientId: string;
+  /** Empty when editing: keep the stored secret. */
+  clientSecret: string;
+  /** Separated by spaces or commas. */
+  scopes: string;
+  emailClaim: string;
+  groupsClaim: string;
+  /** Separated by commas, spaces or new lines. */
+  emailDomains: string;
+  createUsers: boolean;
+  requireVerifiedEmail: boolean;
+  enabled: boolean;
+  mappingRules: RuleDraft[];
+}
+
+export type DraftField = keyof ProviderDraft;
+
+export const emptyDraft = (): ProviderDraft => ({
+  displayName: "",
+  issuer: "",
+  clientId: "",
+  clientSecret: "",
+  scopes: "openid email profile",
+  emailClaim: "email",
+  groupsClaim: "groups",
+  emailDomains: "",
+  createUsers: false,
+  requireVerifiedEmail: true,
+  enabled: true,
+  mappingRules: [],
+});
+
+export const newRule = (): RuleDraft => ({ group: "", role: "operator", departmentId: "" });
+
+/** A stored provider in the form; the secret is never returned, so its field starts empty. */
+export function draftFrom(p: SsoProvider): ProviderDraft {
+  return {
+    displayName: p.displayName,
+    issuer: p.issuer,
+    clientId: p.clientId,
+    clientSecret: "",
+    scopes: p.scopes.join(" "),
+    emailClaim: p.emailClaim,
+    groupsClaim: p.groupsClaim,
+    emailDomains: p.emailDomains.join(", "),
+    createUsers: p.createUsers,
+    requireVerifiedEmail: p.requireVerifiedEmail,
+    enabled: p.enabled,
+    mappingRules: p.mappingRules.map((r) => ({
+      group: r.group,
+      role: r.role,
+      departmentId: r.departmentId ?? "",
+    })),
+  };
+}
+
+export function splitList(text: string): string[] {
+  return text.split(/[\s,;]+/).filter((s) => s !== "");
+}
+
+export interface FieldError {
+  /** The form field (the first element of zod's path), or "mappingRules". */
+  field: DraftField | null;
+  /** For a mapping rule: its row (0-based). */
+  row: number | null;
+  message: string;
+}
+
+export type Converted<T> = { ok: true; body: T } | { ok: false; errors: FieldError[] };
+
+function fields(d: ProviderDraft) {
+  return {
+    displayName: d.displayName,
+    issuer: d.issuer.trim(),
+    clientId: d.clientId,
+    scopes: splitList(d.scopes),
+    emailClaim: d.emailClaim,
+    groupsClaim: d.groupsClaim,
+    emailDomains: splitList(d.emailDomains),
+    createUsers: d.createUsers,
+    requireVerifiedEmail: d.requireVerifiedEmail,
+    enabled: d.enabled,
+    mappingRules: d.mappingRules.map((r) => ({
+      group: r.group,
+      role: r.role,
+      departmentId: r.departmentId === "" ? null : r.departmentId,
+    })),
+  };
+}
+
+function errorsOf(error: z.ZodError): FieldError[] {
+  return error.issues.map((issue) => {
+    const [first, second] = issue.path;
+    return {
+      field: typeof first === "string" ? (first as DraftField) : null,
+      row: first === "mappingRules" && typeof second === "number" ? second : null,
+      message: issue.message,
+    };
+  });
+}
+
+/** The body of POST /sso-providers: every field, the secret required. */
+export function toCreate(d: ProviderDraft): Converted<z.output<typeof ssoProviderCreate>> {
+  const r = ssoProviderCreate.safeParse({ ...fields(d), clientSecret: d.clientSecret });
+  return r.success ? { ok: true, body: r.data } : { ok: false, errors: errorsOf(r.error) };
+}
+
+/** The body of PATCH /sso-providers/{id}: every field; the secret only when one was typed. */
+export function toUpdate(d: ProviderDraft): Converted<z.output<typeof ssoProviderUpdate>> {
+  const body = d.clientSecret === "" ? fields(d) : { ...fields(d), clientSecret: d.clientSecret };
+  const r = ssoProviderUpdate.safeParse(body);
+  return r.success ? { ok: true, body: r.data } : { ok: false, errors: errorsOf(r.error) };
+}
