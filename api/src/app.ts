@@ -24,6 +24,7 @@ import { positionRoutes } from "./routes/positions";
 import { privacyRoutes } from "./routes/privacy";
 import { recipientRoutes } from "./routes/recipients";
 import { alertEndpointRoutes, alertRuleRoutes } from "./routes/routing";
+import { ssoLoginRoutes, ssoProviderRoutes } from "./routes/sso";
 import { tokenRoutes } from "./routes/tokens";
 import { userRoutes } from "./routes/users";
 
@@ -105,6 +106,7 @@ export function createApp(deps: ApiDeps) {
   app.use("/api/v1/*", authenticate(deps));
 
   app.route("/api/v1/auth", authRoutes(deps));
+  app.route("/api/v1/auth/sso", ssoLoginRoutes(deps));
   app.route("/api/v1/organisation", organisationRoutes(deps));
   app.route("/api/v1/departments", departmentRoutes(deps));
   app.route("/api/v1/users", userRoutes(deps));
@@ -120,6 +122,7 @@ export function createApp(deps: ApiDeps) {
   app.route("/api/v1/tokens", tokenRoutes(deps));
   app.route("/api/v1/dead-letters", deadLetterRoutes(deps));
   app.route("/api/v1/privacy", privacyRoutes(deps));
+  app.route("/api/v1/sso-providers", ssoProviderRoutes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "session", {
     type: "apiKey",

@@ -102,7 +102,9 @@ describe("login and sessions", () => {
     const one = await loggedIn(h, u.email);
     const two = await loggedIn(h, u.email);
     const three = await loggedIn(h, u.email);
-    expect((await one.post("/api/v1/auth/logout")).status).toBe(204);
+    const out = await one.post("/api/v1/auth/logout");
+    expect(out.status).toBe(200);
+    expect(out.body).toEqual({ providerLogoutUrl: null });
     expect((await one.get("/api/v1/auth/me")).status).toBe(401);
     expect((await two.get("/api/v1/auth/me")).status).toBe(200);
     expect((await two.post("/api/v1/auth/logout-everywhere")).status).toBe(204);

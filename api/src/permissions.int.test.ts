@@ -7,6 +7,7 @@
  * The expected permissions per role are written out here, independently of
  * src/policy.ts, so a change to the policy must be made in both places.
  */
+import { randomUUID } from "node:crypto";
 import type { RoleKey } from "@vakt/schemas";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -87,6 +88,7 @@ interface Fixture {
   alarmId: string;
   ruleId: string;
   endpointId: string;
+  ssoProviderId: string;
   /** Topic of a dead letter of the target device: unique per case, so it can be looked for in a list. */
   deadLetterTopic: string;
 }
@@ -147,7 +149,7 @@ const ROUTES: Record<string, RouteCase> = {
   },
   "POST /api/v1/auth/logout": {
     scope: "session",
-    ok: 204,
+    ok: 200,
     request: () => ({ method: "POST", path: "/api/v1/auth/logout", body: {} }),
   },
   "POST /api/v1/auth/logout-everywhere": {
@@ -180,6 +182,70 @@ const ROUTES: Record<string, RouteCase> = {
       method: "POST",
       path: "/api/v1/auth/password-reset/confirm",
       body: { token: "vakt_rst_unknown_unknown_unknown", password: "a long password!" },
+    }),
+  },
+  "GET /api/v1/auth/sso/providers": {
+    scope: "public",
+    ok: 200,
+    request: () => ({ method: "GET", path: "/api/v1/auth/sso/providers?email=someone%40kommune.test" }),
+  },
+  "GET /api/v1/auth/sso/{id}/start": {
+    scope: "public",
+    ok: 404,
+    request: () => ({ method: "GET", path: `/api/v1/auth/sso/${randomUUID()}/start?returnTo=%2F` }),
+  },
+  "GET /api/v1/auth/sso/callback": {
+    scope: "public",
+    ok: 302,
+    request: () => ({ method: "GET", path: "/api/v1/auth/sso/callback?code=x&state=unknown" }),
+  },
+  "GET /api/v1/sso-providers": {
+    scope: "list",
+    ok: 200,
+    target: (f) => f.ssoProviderId,
+    request: () => ({ method: "GET", path: "/api/v1/sso-providers" }),
+  },
+  "POST /api/v1/sso-providers": {
+    scope: "organisation",
+    ok: 201,
+    request: () => ({
+      method: "POST",
+      path: "/api/v1/sso-providers",
+      body: {
+        displayName: `Matrix ${uniq()}`,
+        issuer: "https://login.example.org/tenant",
+        clientId: "vakt",
+        clientSecret: "secret",
+      },
+    }),
+  },
+  "PATCH /api/v1/sso-providers/{id}": {
+    scope: "item",
+    ok: 200,
+    request: (f) => ({
+      method: "PATCH",
+      path: `/api/v1/sso-providers/${f.ssoProviderId}`,
+      body: { emailDomains: ["kommune.test"] },
+    }),
+  },
+  "DELETE /api/v1/sso-providers/{id}": {
+    scope: "item",
+    ok: 204,
+    request: (f) => ({ method: "DELETE", path: `/api/v1/sso-providers/${f.ssoProviderId}` }),
+  },
+  "GET /api/v1/organisation/login-settings": {
+    scope: "organisation",
+    ok: 200,
+    request: () => ({ method: "GET", path: "/api/v1/organisation/login-settings" }),
+  },
+  "PUT /api/v1/organisation/login-settings": {
+    scope: "organisation",
+    ok: 200,
+    // true: the matrix's own callers log in with passwords.
+    request: () => ({
+      method: "PUT",
+      path: "/api/v1/organisation/login-settings",
+      body: { localPasswordLogin: true },
     }),
   },
   "GET /api/v1/organisation": {
@@ -740,6 +806,11 @@ async function fixture(): Promise<Fixture> {
      VALUES ($1, 0, 'system', 'matrix.fixture', ARRAY[$2::uuid], '\\x', '\\x')`,
     [org.organisationId, r.recipientId],
   );
+  const sso = await q.query<{ id: string }>(
+    `INSERT INTO sso_providers (organisation_id, display_name, issuer, client_id, client_secret, scopes)
+     VALUES ($1, $2, 'https://login.example.org/tenant', 'vakt', 'secret', '{openid}') RETURNING id`,
+    [org.organisationId, `Case ${uniq()}`],
+  );
   const deadLetterTopic = `vakt/v1/d/S-${uniq()}/up/position`;
   await q.query(
     `INSERT INTO dead_letters (transport, topic, organisation_id, device_id, reason, payload_excerpt, payload_bytes)
@@ -759,6 +830,7 @@ async function fixture(): Promise<Fixture> {
     alarmId: alarm.rows[0]?.id as string,
     ruleId: rule.rows[0]?.id as string,
     endpointId: endpoint.rows[0]?.id as string,
+    ssoProviderId: sso.rows[0]?.id as string,
   };
 }
 

@@ -3,6 +3,7 @@ import {
   acceptInvitationRequest,
   loginRequest,
   loginResponse,
+  logoutResponse,
   meResponse,
   passwordResetConfirm,
   passwordResetRequest,
@@ -16,6 +17,7 @@ import { type AppEnv, router } from "../context";
 import type { ApiDeps } from "../deps";
 import { permissionsOf } from "../policy";
 import * as auth from "../services/auth";
+import * as sso from "../services/sso";
 import { json, jsonBody, permissionTag, problems, userCallerOf } from "./common";
 
 /** Secure cookies unless the console is served from http://localhost. */
@@ -24,7 +26,7 @@ export function secureCookies(publicUrl: string): boolean {
   return !(u.protocol === "http:" && ["localhost", "127.0.0.1", "[::1]"].includes(u.hostname));
 }
 
-function setSessionCookies(c: Context<AppEnv>, deps: ApiDeps, s: auth.NewSession) {
+export function setSessionCookies(c: Context<AppEnv>, deps: ApiDeps, s: auth.NewSession) {
   const secure = secureCookies(deps.config.PUBLIC_URL);
   const maxAge = Math.max(1, Math.floor((s.expiresAt.getTime() - deps.clock.now().getTime()) / 1000));
   // Path=/ so the browser sends it to /socket.io too, not only to /api.
@@ -139,16 +141,23 @@ export function authRoutes(deps: ApiDeps) {
       createRoute({
         method: "post",
         path: "/logout",
-        summary: "End this session",
+        summary:
+          "End this session; for a single sign-on session, also says where to end the provider's session (RP-initiated logout)",
         tags: ["auth"],
         ...permissionTag("session"),
         middleware: [requireSession({ active: false })] as const,
-        responses: { ...noContent, ...problems },
+        responses: {
+          200: json(logoutResponse, "Ended; providerLogoutUrl is null for password sessions"),
+          ...problems,
+        },
       }),
       async (c) => {
-        await auth.logout(deps, userCallerOf(c, deps), false);
+        const caller = userCallerOf(c, deps);
+        // Read before the session (and the ID token it holds) is deleted.
+        const providerLogoutUrl = await sso.providerLogoutUrl(deps, caller.sessionId);
+        await auth.logout(deps, caller, false);
         clearSessionCookies(c);
-        return c.body(null, 204);
+        return c.json({ providerLogoutUrl }, 200);
       },
     )
     .openapi(

@@ -1,9 +1,10 @@
 import { createRoute } from "@hono/zod-openapi";
-import { organisation, organisationUpdate } from "@vakt/schemas";
+import { loginSettings, organisation, organisationUpdate } from "@vakt/schemas";
 import { requirePermission } from "../auth/middleware";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
 import * as svc from "../services/organisations";
+import * as sso from "../services/sso";
 import { callerOf, json, jsonBody, permissionTag, problems, security } from "./common";
 
 export function organisationRoutes(deps: ApiDeps) {
@@ -34,5 +35,33 @@ export function organisationRoutes(deps: ApiDeps) {
         responses: { 200: json(organisation, "The organisation"), ...problems },
       }),
       async (c) => c.json(await svc.updateOrganisation(deps, callerOf(c, deps), c.req.valid("json")), 200),
+    )
+    .openapi(
+      createRoute({
+        method: "get",
+        path: "/login-settings",
+        summary: "How staff may log in (local passwords on or off)",
+        tags: ["organisation"],
+        security,
+        ...permissionTag("organisation:manage"),
+        middleware: [requirePermission("organisation:manage")] as const,
+        responses: { 200: json(loginSettings, "The login settings"), ...problems },
+      }),
+      async (c) => c.json(await sso.getLoginSettings(deps, callerOf(c, deps)), 200),
+    )
+    .openapi(
+      createRoute({
+        method: "put",
+        path: "/login-settings",
+        summary:
+          "Set how staff may log in; with local passwords off, only organisation administrators keep a (logged) password login",
+        tags: ["organisation"],
+        security,
+        ...permissionTag("organisation:manage"),
+        middleware: [requirePermission("organisation:manage")] as const,
+        request: jsonBody(loginSettings),
+        responses: { 200: json(loginSettings, "The login settings"), ...problems },
+      }),
+      async (c) => c.json(await sso.setLoginSettings(deps, callerOf(c, deps), c.req.valid("json")), 200),
     );
 }

@@ -92,7 +92,13 @@ export interface NewSession {
   sessionId: string;
 }
 
-async function createSession(
+/** For a session opened through single sign-on: the provider and its ID token (for RP-initiated logout). */
+export interface SsoSessionInfo {
+  providerId: string;
+  idToken: string;
+}
+
+export async function createSession(
   deps: ApiDeps,
   db: import("@vakt/storage").Queryable,
   user: { organisationId: string; userId: string },
@@ -101,6 +107,7 @@ async function createSession(
   ip: string | null,
   userAgent: string | null,
   absoluteExpiresAt?: Date,
+  sso?: SsoSessionInfo,
 ): Promise<NewSession> {
   const token = newToken("vakt_ses");
   const csrfToken = newToken("vakt_csrf");
@@ -111,8 +118,8 @@ async function createSession(
   );
   const { rows } = await db.query<{ id: string }>(
     `INSERT INTO sessions (token_sha256, organisation_id, user_id, stage, csrf_sha256, created_at, last_seen_at,
-       idle_expires_at, absolute_expires_at, ip, user_agent)
-     VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10) RETURNING id`,
+       idle_expires_at, absolute_expires_at, ip, user_agent, sso_provider_id, id_token)
+     VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
     [
       sha256(token),
       user.organisationId,
@@ -124,6 +131,8 @@ async function createSession(
       absolute,
       ip,
       userAgent,
+      sso?.providerId ?? null,
+      sso?.idToken ?? null,
     ],
   );
   return { token, csrfToken, stage, expiresAt: absolute, sessionId: rows[0]?.id ?? "" };
@@ -137,6 +146,7 @@ interface LoginUser {
   access_ended_at: Date | null;
   totp_enabled_at: Date | null;
   require_admin_second_factor: boolean;
+  local_password_login: boolean;
   grants: Grant[];
 }
 
@@ -149,7 +159,7 @@ export async function login(
   await checkLockout(deps, input.email, meta.ip, now);
   const { rows } = await deps.pool.query<LoginUser>(
     `SELECT u.id, u.organisation_id, u.password_hash, u.status, u.access_ended_at, u.totp_enabled_at,
-            o.require_admin_second_factor,
+            o.require_admin_second_factor, o.local_password_login,
             coalesce((SELECT json_agg(json_build_object('role', g.role, 'departmentId', g.department_id))
                         FROM role_grants g WHERE g.user_id = u.id), '[]'::json) AS grants
        FROM staff_users u JOIN organisations o ON o.id = u.organisation_id
@@ -174,6 +184,22 @@ export async function login(
       );
     }
     throw new ApiError("unauthenticated", "E-mail or password is wrong.");
+  }
+  // Checked after the password, so the answer tells the setting only to someone who knows it.
+  const breakGlass = !user.local_password_login;
+  if (breakGlass && !user.grants.some((g) => g.role === "org_admin")) {
+    await recordAttempt(deps, input.email, meta.ip, now, true);
+    await logActivity(
+      deps.pool,
+      { actor: undefined, organisationId: user.organisation_id, ip: meta.ip, now },
+      {
+        action: "login.failed",
+        subjectType: "staff_user",
+        subjectId: user.id,
+        details: { reason: "sso_required" },
+      },
+    );
+    throw new ApiError("sso_required", "This organisation logs in with single sign-on.");
   }
   await recordAttempt(deps, input.email, meta.ip, now, true);
   const stage: SessionStage = user.totp_enabled_at
@@ -203,6 +229,24 @@ export async function login(
       },
       { action: stage === "active" ? "login.succeeded" : "login.password_accepted", details: { stage } },
     );
+    if (breakGlass) {
+      // Local passwords are off for this organisation: an administrator's emergency login.
+      await logActivity(
+        tx,
+        {
+          actor: userActor(user.organisation_id, user.id, session.sessionId),
+          organisationId: user.organisation_id,
+          ip: meta.ip,
+          now,
+        },
+        {
+          action: "login.break_glass",
+          subjectType: "staff_user",
+          subjectId: user.id,
+          details: { stage, secondFactor: stage === "active" ? "none" : "pending" },
+        },
+      );
+    }
     return session;
   });
 }
