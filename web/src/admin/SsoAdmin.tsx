@@ -139,7 +139,7 @@ function RuleEditor(props: {
         {t("sso.removeRule")}
       </button>
       {props.errors.length > 0 && (
-        <p className="error small">{props.errors.map((e) => e.message).join(" ")}</p>
+        <p className="error small">{[...new Set(props.errors.map((e) => t(e.key)))].join(" ")}</p>
       )}
     </fieldset>
   );
@@ -297,8 +297,8 @@ export function SsoAdmin() {
       >
         <h2>{editing ? t("sso.editTitle", { name: editing.displayName }) : t("sso.new")}</h2>
         {editing && (
-          <div>
-            <label>
+          <div className="form-row">
+            <label className="grow">
               {t("sso.redirectUri")}
               <input readOnly value={editing.redirectUri} onFocus={(e) => e.target.select()} />
             </label>
@@ -391,12 +391,17 @@ export function SsoAdmin() {
           <div className="error" role="alert">
             {t("sso.invalid")}
             <ul>
-              {errors.map((e) => (
-                <li key={`${e.field}-${e.row}-${e.message}`}>
-                  {e.field ? t(labels[e.field]) : ""}
-                  {e.row !== null ? ` (${t("sso.rule", { n: e.row + 1 })})` : ""}: {e.message}
-                </li>
-              ))}
+              {errors
+                .filter(
+                  (e, i) =>
+                    errors.findIndex((x) => x.field === e.field && x.row === e.row && x.key === e.key) === i,
+                )
+                .map((e) => (
+                  <li key={`${e.field}-${e.row}-${e.key}`}>
+                    {e.field ? t(labels[e.field]) : ""}
+                    {e.row !== null ? ` (${t("sso.rule", { n: e.row + 1 })})` : ""}: {t(e.key)}
+                  </li>
+                ))}
             </ul>
           </div>
         )}
@@ -417,10 +422,11 @@ export function SsoAdmin() {
 }
 
 function FieldErrors(props: { id: string; errors: FieldError[] }) {
+  const { t } = useUi();
   if (props.errors.length === 0) return null;
   return (
     <p id={props.id} className="error small">
-      {props.errors.map((e) => e.message).join(" ")}
+      {[...new Set(props.errors.map((e) => t(e.key)))].join(" ")}
     </p>
   );
 }

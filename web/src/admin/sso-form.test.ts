@@ -63,7 +63,7 @@ describe("the provider form", () => {
   it("needs a secret to create a provider", () => {
     const r = toCreate({ ...filled(), clientSecret: "" });
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.errors.map((e) => e.field)).toEqual(["clientSecret"]);
+    if (!r.ok) expect(r.errors.map((e) => [e.field, e.key])).toEqual([["clientSecret", "sso.hint.required"]]);
   });
 
   it("names the field and the rule row of each mistake", () => {
@@ -80,12 +80,12 @@ describe("the provider form", () => {
     });
     expect(r.ok).toBe(false);
     if (r.ok) return;
-    const where = r.errors.map((e) => [e.field, e.row]);
-    expect(where).toContainEqual(["issuer", null]);
-    expect(where).toContainEqual(["scopes", null]);
-    expect(where).toContainEqual(["emailDomains", null]);
-    expect(where).toContainEqual(["mappingRules", 1]);
-    expect(where).not.toContainEqual(["mappingRules", 0]);
+    const where = r.errors.map((e) => [e.field, e.row, e.key]);
+    expect(where).toContainEqual(["issuer", null, "sso.hint.issuer"]);
+    expect(where).toContainEqual(["scopes", null, "sso.hint.scopes"]);
+    expect(where).toContainEqual(["emailDomains", null, "sso.hint.domains"]);
+    expect(where).toContainEqual(["mappingRules", 1, "sso.hint.required"]);
+    expect(where.filter(([f, row]) => f === "mappingRules" && row === 0)).toEqual([]);
   });
 
   it("accepts http only for a provider on this machine", () => {

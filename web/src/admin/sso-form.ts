@@ -6,6 +6,7 @@
  */
 import { type RoleKey, type SsoProvider, ssoProviderCreate, ssoProviderUpdate } from "@vakt/schemas";
 import type { z } from "zod";
+import type { MessageKey } from "../i18n/dict";
 
 export interface RuleDraft {
   group: string;
@@ -82,8 +83,20 @@ export interface FieldError {
   field: DraftField | null;
   /** For a mapping rule: its row (0-based). */
   row: number | null;
+  /** What to tell the administrator, translated. */
+  key: MessageKey;
+  /** zod's own words, for the record. */
   message: string;
 }
+
+/** What a field wants, for any mistake but an empty required one. */
+const hints: Partial<Record<DraftField, MessageKey>> = {
+  issuer: "sso.hint.issuer",
+  scopes: "sso.hint.scopes",
+  emailClaim: "sso.hint.claim",
+  groupsClaim: "sso.hint.claim",
+  emailDomains: "sso.hint.domains",
+};
 
 export type Converted<T> = { ok: true; body: T } | { ok: false; errors: FieldError[] };
 
@@ -110,9 +123,12 @@ function fields(d: ProviderDraft) {
 function errorsOf(error: z.ZodError): FieldError[] {
   return error.issues.map((issue) => {
     const [first, second] = issue.path;
+    const field = typeof first === "string" ? (first as DraftField) : null;
+    const empty = issue.code === "too_small" && issue.origin === "string";
     return {
-      field: typeof first === "string" ? (first as DraftField) : null,
+      field,
       row: first === "mappingRules" && typeof second === "number" ? second : null,
+      key: empty ? "sso.hint.required" : ((field && hints[field]) ?? "sso.hint.invalid"),
       message: issue.message,
     };
   });
