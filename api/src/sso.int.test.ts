@@ -6,6 +6,7 @@
  * do), while the console's own fetches send them.
  */
 import { randomUUID } from "node:crypto";
+import { withTransaction } from "@vakt/storage";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   addUser,
@@ -17,6 +18,8 @@ import {
   TEST_CONFIG,
   type TestOrg,
 } from "../test/harness";
+import { runRetention } from "./retention/job";
+import { eraseStaffUser } from "./services/privacy/erasure";
 import { startTestIdentityProvider, type TestIdentityProvider } from "./testing";
 
 const API = new URL(TEST_CONFIG.PUBLIC_URL).origin; // http://localhost:3000, served by app.request
@@ -712,5 +715,36 @@ describe("local passwords off", () => {
     expect(
       (await opClient.put("/api/v1/organisation/login-settings", { localPasswordLogin: true })).status,
     ).toBe(403);
+  });
+});
+
+describe("privacy and housekeeping", () => {
+  it("prunes expired login flows, and erasing a staff user removes their SSO links", async () => {
+    const p = await createProvider(admin, { createUsers: true });
+    const acc = account();
+    await ssoLogin(new Browser(), p.id);
+    await h.app.request(`/api/v1/auth/sso/${p.id}/start`); // a flow never finished
+    const flows = async () =>
+      (await h.db.pool.query("SELECT count(*)::int AS n FROM sso_login_flows WHERE provider_id = $1", [p.id]))
+        .rows[0].n as number;
+    expect(await flows()).toBe(2);
+    const run = await runRetention(h.db.pool, { now: new Date(Date.now() + 60 * 60_000), trigger: "manual" });
+    expect(run.status).toBe("succeeded");
+    expect(await flows()).toBe(0);
+
+    const user = await userByEmail(acc.email);
+    const id = user?.id as string;
+    const erased = await withTransaction(h.db.pool, (tx) =>
+      eraseStaffUser(tx, org.organisationId, id, {
+        actor: undefined,
+        ip: null,
+        now: new Date(),
+        trigger: "retention",
+        reason: "test",
+      }),
+    );
+    expect(erased.counts).toMatchObject({ ssoLinks: 1, sessions: 1 });
+    const left = await h.db.pool.query("SELECT 1 FROM sso_identities WHERE subject = $1", [acc.sub]);
+    expect(left.rowCount).toBe(0);
   });
 });

@@ -10,8 +10,9 @@
  *   prefix (vakt_activity_log_prune, which keeps the chain verifiable);
  * - erasure of recipients 6 months after their service ended and of staff users
  *   6 months after their access ended;
- * - housekeeping of expired sessions, invitations, password resets and old
- *   login attempts (e-mail addresses and IP addresses).
+ * - housekeeping of expired sessions (with the ID tokens of single sign-on
+ *   sessions), invitations, password resets, single sign-on login flows and
+ *   old login attempts (e-mail addresses and IP addresses).
  *
  * One run at a time across processes (a PostgreSQL advisory lock); every run
  * is recorded in retention_runs with its counts in retention_run_counts. Runs
@@ -161,6 +162,10 @@ async function retain(
   await del("", "sessions", "DELETE FROM sessions WHERE absolute_expires_at < $1", [now]);
   await del("", "invitations", "DELETE FROM invitations WHERE expires_at < $1", [now]);
   await del("", "passwordResets", "DELETE FROM password_resets WHERE expires_at < $1", [now]);
+  // Single sign-on flows live 10 minutes; kept that long again after expiry so a late callback is still recognised.
+  await del("", "ssoLoginFlows", "DELETE FROM sso_login_flows WHERE expires_at < $1", [
+    new Date(now.getTime() - 10 * 60_000),
+  ]);
   if (failures.length > 0) throw new Error(failures.join("; "));
 }
 

@@ -13,8 +13,9 @@
  * handled it and how: transitions with their actors), with erasure_id set.
  *
  * What goes for a staff user: the staff_users row (name, e-mail, phone,
- * credentials), grants, sessions, invitations, password resets and login
- * attempts under their e-mail; alarms assigned to them lose the assignment.
+ * credentials), grants, sessions (with any ID token), invitations, password
+ * resets, links to single sign-on subjects and login attempts under their
+ * e-mail; alarms assigned to them lose the assignment.
  * What stays: their id in alarm transitions and the activity log (a pseudonym).
  */
 import type { Queryable } from "@vakt/storage";
@@ -307,8 +308,14 @@ export async function eraseStaffUser(
       userId,
     ]),
   );
+  const ssoLinks = n(
+    await tx.query("DELETE FROM sso_identities WHERE organisation_id = $1 AND user_id = $2", [
+      organisationId,
+      userId,
+    ]),
+  );
   await tx.query("DELETE FROM staff_users WHERE organisation_id = $1 AND id = $2", [organisationId, userId]);
-  const counts = { alarmsUnassigned, alertDeliveries: deliveries, loginAttempts, sessions, grants };
+  const counts = { alarmsUnassigned, alertDeliveries: deliveries, loginAttempts, sessions, grants, ssoLinks };
   const record = await insertRecord(tx, organisationId, "staff_user", userId, by, counts);
   await logErasure(tx, organisationId, by, {
     action: "user.erased",
