@@ -35,9 +35,16 @@ export function DepartmentSelect(props: {
   onChange(id: string): void;
   allowRoot?: string;
   name?: string;
+  /** Its accessible name (a label around a select would also name it by its options). */
+  label?: string;
 }) {
   return (
-    <select name={props.name} value={props.value} onChange={(e) => props.onChange(e.target.value)}>
+    <select
+      name={props.name}
+      aria-label={props.label}
+      value={props.value}
+      onChange={(e) => props.onChange(e.target.value)}
+    >
       {props.allowRoot !== undefined && <option value="">{props.allowRoot}</option>}
       {departmentTree(props.departments).map(({ dept, depth }) => (
         <option key={dept.id} value={dept.id}>

@@ -116,6 +116,7 @@ function RuleEditor(props: {
       <label>
         {t("users.role")}
         <select
+          aria-label={t("users.role")}
           value={rule.role}
           onChange={(e) => props.onChange({ ...rule, role: roleKey.parse(e.target.value) })}
         >
@@ -133,6 +134,7 @@ function RuleEditor(props: {
           value={rule.departmentId}
           onChange={(departmentId) => props.onChange({ ...rule, departmentId })}
           allowRoot={t("role.wholeOrganisation")}
+          label={t("common.department")}
         />
       </label>
       <button type="button" onClick={props.onRemove}>
