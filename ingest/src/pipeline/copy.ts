@@ -1,9 +1,12 @@
 /**
- * COPY into a per-connection staging table, then one INSERT ... SELECT ...
- * ON CONFLICT DO NOTHING: COPY is the fastest way in, and the INSERT keeps
- * redelivery idempotent. Staging tables are temporary (ON COMMIT DELETE ROWS);
- * `CREATE ... IF NOT EXISTS` runs in every batch's transaction, because a
- * table created in a transaction that rolled back is gone again.
+ * COPY text format and the per-connection staging tables. Large batches COPY
+ * straight into their tables (the unique keys turn a redelivery into an error,
+ * after which the batch goes through staging: COPY into a temporary table,
+ * then INSERT ... SELECT ... ON CONFLICT DO NOTHING). `stage_latest` carries
+ * each device's newest fix to the upsert of `latest_positions`. Staging tables
+ * are temporary (ON COMMIT DELETE ROWS); the DDL runs in a batch's
+ * transaction until that transaction has committed on the connection, because
+ * a table created in a transaction that rolled back is gone again.
  */
 import { pipeline } from "node:stream/promises";
 import type pg from "pg";
@@ -17,7 +20,13 @@ const STAGING_DDL = `
   ) ON COMMIT DELETE ROWS;
   CREATE TEMP TABLE IF NOT EXISTS stage_messages (
     t bigint, device_id uuid, organisation_id uuid, topic text, message_id text, kind text, payload text
+  ) ON COMMIT DELETE ROWS;
+  CREATE TEMP TABLE IF NOT EXISTS stage_latest (
+    t bigint, device_id uuid, organisation_id uuid, recipient_id uuid, lat float8, lon float8,
+    accuracy_m real, speed_mps real, heading_deg real, source text, battery float8
   ) ON COMMIT DELETE ROWS;`;
+
+export const STAGING_SQL = STAGING_DDL;
 
 export async function ensureStaging(client: pg.ClientBase): Promise<void> {
   await client.query(STAGING_DDL);
@@ -31,6 +40,16 @@ export function copyValue(v: string | number | boolean | null | undefined): stri
   return v.replace(/[\\\n\r\t]/g, (c) =>
     c === "\\" ? "\\\\" : c === "\n" ? "\\n" : c === "\r" ? "\\r" : "\\t",
   );
+}
+
+/** One COPY ... FROM STDIN of ready-made COPY text (rows ending in newlines); resolves to the row count. */
+export function copyText(client: pg.ClientBase, sql: string, text: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const stream = client.query(copyFrom(sql));
+    stream.once("error", reject);
+    stream.once("finish", () => resolve(stream.rowCount));
+    stream.end(text);
+  });
 }
 
 export async function copyInto(

@@ -7,7 +7,7 @@
  */
 import { EVENTS_CHANNEL, type PlatformEvent } from "@vakt/schemas";
 import type pg from "pg";
-import { copyInto, ensureStaging } from "./copy";
+import { copyInto, copyText, copyValue, STAGING_SQL } from "./copy";
 import type {
   DeadLetterRow,
   DeviceRef,
@@ -46,12 +46,28 @@ export interface BatchResult {
   events: number;
 }
 
-/** Below this many rows a plain multi-row INSERT beats staging + COPY (fewer round trips). */
+/** Below this many rows a plain multi-row INSERT beats COPY (fewer round trips). */
 const COPY_THRESHOLD = 64;
 
 const ts = (col: string) => `timestamptz 'epoch' + ${col} * interval '1 millisecond'`;
 
-export async function writeBatch(client: pg.ClientBase, batch: BatchInput): Promise<BatchResult> {
+/** Connections whose staging tables exist: created in a transaction of theirs that committed. */
+const staged = new WeakSet<pg.ClientBase>();
+
+/**
+ * Writes a batch in one transaction on a connection of its own and commits it.
+ *
+ * Large batches take few round trips: BEGIN (with the staging DDL on a new
+ * connection, and a savepoint); COPY of the positions and of the raw log
+ * straight into their tables; status, alarm and device rows; COPY of each
+ * device's newest fix into `stage_latest`; and one last round trip that
+ * upserts `latest_positions` from it and commits. The row locks on
+ * `latest_positions` are so held only for the length of that last statement
+ * and the commit. A redelivered message makes the straight COPY fail on a
+ * unique key; the batch then rolls back to the savepoint and goes through
+ * staging with ON CONFLICT DO NOTHING, storing nothing twice.
+ */
+export async function commitBatch(pool: pg.Pool, batch: BatchInput): Promise<BatchResult> {
   const positions: PositionRow[] = [];
   const statuses: StatusRow[] = [];
   const raws: RawMessageRow[] = [];
@@ -60,26 +76,126 @@ export async function writeBatch(client: pg.ClientBase, batch: BatchInput): Prom
     if (s.status) statuses.push(s.status);
     raws.push(s.raw);
   }
-  let events = 0;
-  if (batch.deadLetters.length > 0) await insertDeadLetters(client, batch.deadLetters);
   const copyMin = batch.copyMinRows ?? COPY_THRESHOLD;
-  const positionsInserted = positions.length > 0 ? await insertPositions(client, positions, copyMin) : 0;
-  if (positions.length > 0) await upsertLatestPositions(client, positions);
-  if (statuses.length > 0) await insertStatuses(client, statuses);
-  if (raws.length > 0) await insertRawMessages(client, raws, copyMin);
-
-  const alarms: AlarmOutcome[] = [];
-  for (const s of batch.stores) {
-    if (!s.alarm) continue;
-    const outcome = await storeDeviceAlarm(client, s);
-    if (outcome) {
-      alarms.push(outcome);
-      if (outcome.created || outcome.ackStatus === "cancelled") events++;
+  const bulk = positions.length + raws.length >= copyMin;
+  const client = await pool.connect();
+  let createsStaging = false;
+  let broken: Error | undefined;
+  try {
+    let begin = "BEGIN";
+    if (bulk) {
+      createsStaging = !staged.has(client);
+      begin = `BEGIN;${createsStaging ? STAGING_SQL : ""} SAVEPOINT straight_copy`;
     }
+    await client.query(begin);
+    let events = 0;
+    if (batch.deadLetters.length > 0) await insertDeadLetters(client, batch.deadLetters);
+    let positionsInserted = 0;
+    if (bulk) {
+      try {
+        if (positions.length > 0)
+          positionsInserted = await copyText(client, POSITIONS_COPY, positionLines(positions));
+        if (raws.length > 0) await copyText(client, MESSAGES_COPY, messageLines(raws));
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== "23505") throw err;
+        // Something in the batch is stored already (a redelivery): the idempotent way.
+        await client.query("ROLLBACK TO SAVEPOINT straight_copy");
+        positionsInserted = positions.length > 0 ? await insertPositionsStaged(client, positions) : 0;
+        if (raws.length > 0) await insertRawMessagesStaged(client, raws);
+      }
+    } else if (positions.length > 0 || raws.length > 0) {
+      positionsInserted = await insertPositionsAndRaw(client, positions, raws);
+    }
+    if (statuses.length > 0) await insertStatuses(client, statuses);
+
+    const alarms: AlarmOutcome[] = [];
+    for (const s of batch.stores) {
+      if (!s.alarm) continue;
+      const outcome = await storeDeviceAlarm(client, s);
+      if (outcome) {
+        alarms.push(outcome);
+        if (outcome.created || outcome.ackStatus === "cancelled") events++;
+      }
+    }
+    const devices = await updateDevices(client, batch.stores, batch.deviceFilter);
+    events += devices.events;
+    if (positions.length === 0) {
+      await client.query("COMMIT");
+    } else if (bulk) {
+      await copyText(client, LATEST_COPY, latestLines(newestPerDevice(positions)));
+      await client.query(`${LATEST_FROM_STAGE}; COMMIT`);
+    } else {
+      await upsertLatestPositions(client, positions);
+      await client.query("COMMIT");
+    }
+    if (createsStaging) staged.add(client);
+    return { alarms, positionsInserted, events, devicesWritten: devices.written };
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => {});
+    // A connection that failed (rather than a statement the database refused) is not reused.
+    if (!isSqlState(err)) broken = err instanceof Error ? err : new Error(String(err));
+    throw err;
+  } finally {
+    client.release(broken);
   }
-  const devices = await updateDevices(client, batch.stores, batch.deviceFilter);
-  events += devices.events;
-  return { alarms, positionsInserted, events, devicesWritten: devices.written };
+}
+
+function isSqlState(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code);
+}
+
+const POSITIONS_COPY = `COPY positions (time, device_id, organisation_id, recipient_id, message_id, lat, lon, accuracy_m,
+  speed_mps, heading_deg, altitude_m, source, battery_percent) FROM STDIN`;
+const MESSAGES_COPY =
+  "COPY device_messages (time, device_id, organisation_id, direction, topic, message_id, kind, payload) FROM STDIN";
+const LATEST_COPY = `COPY stage_latest (t, device_id, organisation_id, recipient_id, lat, lon, accuracy_m, speed_mps,
+  heading_deg, source, battery) FROM STDIN`;
+const LATEST_UPSERT = `
+  ON CONFLICT (device_id) DO UPDATE SET
+    time = EXCLUDED.time, organisation_id = EXCLUDED.organisation_id, recipient_id = EXCLUDED.recipient_id,
+    lat = EXCLUDED.lat, lon = EXCLUDED.lon, accuracy_m = EXCLUDED.accuracy_m, speed_mps = EXCLUDED.speed_mps,
+    heading_deg = EXCLUDED.heading_deg, source = EXCLUDED.source, battery_percent = EXCLUDED.battery_percent
+  WHERE latest_positions.time < EXCLUDED.time`;
+/** Rows come sorted by device, so concurrent writers lock them in one order (no deadlocks). */
+const LATEST_FROM_STAGE = `
+  INSERT INTO latest_positions (time, device_id, organisation_id, recipient_id, lat, lon, accuracy_m, speed_mps,
+                                heading_deg, source, battery_percent)
+  SELECT ${ts("t")}, device_id, organisation_id, recipient_id, lat, lon, accuracy_m, speed_mps, heading_deg,
+         source, round(battery)::smallint
+  FROM stage_latest ORDER BY device_id ${LATEST_UPSERT}`;
+
+/** PostgreSQL's round() of a float8 (rint: halves to even), for columns COPY fills directly. */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+const num = (v: number | null): string => (v === null || !Number.isFinite(v) ? "\\N" : String(v));
+const iso = (t: number): string => new Date(t).toISOString();
+
+function positionLines(rows: PositionRow[]): string {
+  let out = "";
+  for (const r of rows) {
+    out += `${iso(r.time)}\t${r.deviceId}\t${r.organisationId}\t${r.recipientId ?? "\\N"}\t${copyValue(r.messageId)}\t${num(r.lat)}\t${num(r.lon)}\t${num(r.accuracyM)}\t${num(r.speedMps)}\t${num(r.headingDeg)}\t${num(r.altitudeM)}\t${copyValue(r.source)}\t${r.batteryPct === null ? "\\N" : num(roundHalfEven(r.batteryPct))}\n`;
+  }
+  return out;
+}
+
+function messageLines(rows: RawMessageRow[]): string {
+  let out = "";
+  for (const r of rows) {
+    out += `${iso(r.time)}\t${r.deviceId}\t${r.organisationId}\tuplink\t${copyValue(r.topic)}\t${copyValue(r.messageId)}\t${copyValue(r.kind)}\t${copyValue(r.payloadText)}\n`;
+  }
+  return out;
+}
+
+function latestLines(rows: PositionRow[]): string {
+  let out = "";
+  for (const r of rows) {
+    out += `${r.time}\t${r.deviceId}\t${r.organisationId}\t${r.recipientId ?? "\\N"}\t${num(r.lat)}\t${num(r.lon)}\t${num(r.accuracyM)}\t${num(r.speedMps)}\t${num(r.headingDeg)}\t${copyValue(r.source)}\t${num(r.batteryPct)}\n`;
+  }
+  return out;
 }
 
 async function insertDeadLetters(client: pg.ClientBase, rows: DeadLetterRow[]): Promise<void> {
@@ -103,9 +219,7 @@ async function insertDeadLetters(client: pg.ClientBase, rows: DeadLetterRow[]): 
   );
 }
 
-async function insertPositions(client: pg.ClientBase, rows: PositionRow[], copyMin: number): Promise<number> {
-  if (rows.length < copyMin) return insertPositionsSmall(client, rows);
-  await ensureStaging(client);
+async function insertPositionsStaged(client: pg.ClientBase, rows: PositionRow[]): Promise<number> {
   await copyInto(
     client,
     "stage_positions",
@@ -157,12 +271,7 @@ async function upsertLatestPositions(client: pg.ClientBase, rows: PositionRow[])
      SELECT ${ts("t")}, dev, org, rec, lat, lon, acc, spd, hdg, src, round(bat)::smallint
      FROM unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::uuid[], $5::float8[], $6::float8[], $7::real[],
                  $8::real[], $9::real[], $10::text[], $11::float8[])
-          AS u(t, dev, org, rec, lat, lon, acc, spd, hdg, src, bat)
-     ON CONFLICT (device_id) DO UPDATE SET
-       time = EXCLUDED.time, organisation_id = EXCLUDED.organisation_id, recipient_id = EXCLUDED.recipient_id,
-       lat = EXCLUDED.lat, lon = EXCLUDED.lon, accuracy_m = EXCLUDED.accuracy_m, speed_mps = EXCLUDED.speed_mps,
-       heading_deg = EXCLUDED.heading_deg, source = EXCLUDED.source, battery_percent = EXCLUDED.battery_percent
-     WHERE latest_positions.time < EXCLUDED.time`,
+          AS u(t, dev, org, rec, lat, lon, acc, spd, hdg, src, bat) ${LATEST_UPSERT}`,
     [
       latest.map((r) => r.time),
       latest.map((r) => r.deviceId),
@@ -201,13 +310,7 @@ async function insertStatuses(client: pg.ClientBase, rows: StatusRow[]): Promise
   );
 }
 
-async function insertRawMessages(
-  client: pg.ClientBase,
-  rows: RawMessageRow[],
-  copyMin: number,
-): Promise<void> {
-  if (rows.length < copyMin) return insertRawMessagesSmall(client, rows);
-  await ensureStaging(client);
+async function insertRawMessagesStaged(client: pg.ClientBase, rows: RawMessageRow[]): Promise<void> {
   await copyInto(
     client,
     "stage_messages",
@@ -221,15 +324,30 @@ async function insertRawMessages(
   );
 }
 
-async function insertPositionsSmall(client: pg.ClientBase, rows: PositionRow[]): Promise<number> {
-  const result = await client.query(
-    `INSERT INTO positions (time, device_id, organisation_id, recipient_id, message_id, lat, lon, accuracy_m,
-                            speed_mps, heading_deg, altitude_m, source, battery_percent)
-     SELECT ${ts("t")}, dev, org, rec, mid, lat, lon, acc, spd, hdg, alt, src, round(bat)::smallint
-     FROM unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::float8[], $7::float8[],
-                 $8::real[], $9::real[], $10::real[], $11::real[], $12::text[], $13::float8[])
-          AS u(t, dev, org, rec, mid, lat, lon, acc, spd, hdg, alt, src, bat)
-     ON CONFLICT DO NOTHING`,
+/** Small batches: positions and the raw log in one statement (multi-row INSERTs over unnest). */
+async function insertPositionsAndRaw(
+  client: pg.ClientBase,
+  rows: PositionRow[],
+  raws: RawMessageRow[],
+): Promise<number> {
+  const result = await client.query<{ n: number }>(
+    `WITH p AS (
+       INSERT INTO positions (time, device_id, organisation_id, recipient_id, message_id, lat, lon, accuracy_m,
+                              speed_mps, heading_deg, altitude_m, source, battery_percent)
+       SELECT ${ts("t")}, dev, org, rec, mid, lat, lon, acc, spd, hdg, alt, src, round(bat)::smallint
+       FROM unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::float8[], $7::float8[],
+                   $8::real[], $9::real[], $10::real[], $11::real[], $12::text[], $13::float8[])
+            AS u(t, dev, org, rec, mid, lat, lon, acc, spd, hdg, alt, src, bat)
+       ON CONFLICT DO NOTHING
+       RETURNING 1
+     ), m AS (
+       INSERT INTO device_messages (time, device_id, organisation_id, direction, topic, message_id, kind, payload)
+       SELECT ${ts("t")}, dev, org, 'uplink', topic, mid, kind, payload::jsonb
+       FROM unnest($14::bigint[], $15::uuid[], $16::uuid[], $17::text[], $18::text[], $19::text[], $20::text[])
+            AS u(t, dev, org, topic, mid, kind, payload)
+       ON CONFLICT DO NOTHING
+     )
+     SELECT count(*)::int AS n FROM p`,
     [
       rows.map((r) => r.time),
       rows.map((r) => r.deviceId),
@@ -244,28 +362,16 @@ async function insertPositionsSmall(client: pg.ClientBase, rows: PositionRow[]):
       rows.map((r) => r.altitudeM),
       rows.map((r) => r.source),
       rows.map((r) => r.batteryPct),
+      raws.map((r) => r.time),
+      raws.map((r) => r.deviceId),
+      raws.map((r) => r.organisationId),
+      raws.map((r) => r.topic),
+      raws.map((r) => r.messageId),
+      raws.map((r) => r.kind),
+      raws.map((r) => r.payloadText),
     ],
   );
-  return result.rowCount ?? 0;
-}
-
-async function insertRawMessagesSmall(client: pg.ClientBase, rows: RawMessageRow[]): Promise<void> {
-  await client.query(
-    `INSERT INTO device_messages (time, device_id, organisation_id, direction, topic, message_id, kind, payload)
-     SELECT ${ts("t")}, dev, org, 'uplink', topic, mid, kind, payload::jsonb
-     FROM unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[])
-          AS u(t, dev, org, topic, mid, kind, payload)
-     ON CONFLICT DO NOTHING`,
-    [
-      rows.map((r) => r.time),
-      rows.map((r) => r.deviceId),
-      rows.map((r) => r.organisationId),
-      rows.map((r) => r.topic),
-      rows.map((r) => r.messageId),
-      rows.map((r) => r.kind),
-      rows.map((r) => r.payloadText),
-    ],
-  );
+  return result.rows[0]?.n ?? 0;
 }
 
 export async function notify(client: pg.ClientBase, event: PlatformEvent): Promise<void> {

@@ -2,21 +2,26 @@
  * Batches decisions into transactions and acknowledges each message only
  * after the transaction holding its rows has committed.
  *
- * A batch closes when it holds `maxRows` rows, when `maxWaitMs` has passed
- * since its first message, or at once when it holds an alarm. Up to
- * `maxConcurrent` batches commit at the same time. When the database is
+ * Messages go to one of `maxConcurrent` lanes by device, and each lane
+ * commits one batch at a time while it collects the next: so up to
+ * `maxConcurrent` batches commit at once, a device's messages are committed
+ * in the order they arrived, and concurrent batches never touch the same
+ * device's rows (`latest_positions`, `devices`), so they never wait for each
+ * other's locks. A lane's batch closes when it holds `maxRows` rows or when
+ * `maxWaitMs` has passed since its first message (if its previous batch is
+ * still committing, as soon as that one is done). Alarms take a lane of
+ * their own and commit at once. When the database is
  * unreachable a batch is retried with backoff, unacknowledged, for as long as
  * it takes; the broker keeps (and after a crash redelivers) everything not yet
  * acknowledged. A batch the database refuses for its data (a constraint, a
  * value out of range) is split: each message is tried alone and the one that
  * still fails becomes a dead letter, so one bad message cannot stall the rest.
  */
-import { withTransaction } from "@vakt/storage";
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { IngestMetrics } from "../metrics";
 import { type DeadLetterRow, type Decision, payloadExcerpt, rowsOf, type StoreDecision } from "./decide";
-import { type AlarmOutcome, type BatchInput, DeviceRowThrottle, writeBatch } from "./store";
+import { type AlarmOutcome, type BatchInput, commitBatch, DeviceRowThrottle } from "./store";
 
 export interface PendingMessage {
   decision: Decision;
@@ -48,29 +53,41 @@ export function isDataError(err: unknown): boolean {
   return typeof code === "string" && /^(22|23)[0-9A-Z]{3}$/.test(code);
 }
 
+/** One lane: the batch being collected, and whether the lane's previous batch is committing. */
+interface Lane {
+  pending: PendingMessage[];
+  rows: number;
+  /** performance.now() when the oldest pending message arrived. */
+  openedAt: number;
+  timer: NodeJS.Timeout | undefined;
+  busy: boolean;
+}
+
 export class BatchWriter {
-  private pending: PendingMessage[] = [];
-  private pendingRows = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly lanes: Lane[];
   private inFlight = 0;
-  private readonly inFlightBatches = new Set<Promise<void>>();
   private batchSeq = 0;
   private stopping = false;
   private idleWaiters: (() => void)[] = [];
-  private readonly maxConcurrent: number;
   private readonly now: () => number;
   private unacked = 0;
   /** Batches holding alarms commit in order, so a cancellation finds the alarm it cancels. */
   private alarmChain: Promise<void> = Promise.resolve();
-  private alarmCommits = 0;
   private readonly deviceRows = new DeviceRowThrottle();
 
   constructor(private readonly options: BatchWriterOptions) {
-    this.maxConcurrent = options.maxConcurrent ?? 3;
+    const lanes = Math.max(1, options.maxConcurrent ?? 3);
+    this.lanes = Array.from({ length: lanes }, () => ({
+      pending: [],
+      rows: 0,
+      openedAt: 0,
+      timer: undefined,
+      busy: false,
+    }));
     this.now = options.now ?? Date.now;
   }
 
-  /** Messages received but not yet acknowledged (in the open batch or committing). */
+  /** Messages received but not yet acknowledged (in an open batch or committing). */
   get backlog(): number {
     return this.unacked;
   }
@@ -78,71 +95,76 @@ export class BatchWriter {
   add(message: PendingMessage): void {
     this.unacked++;
     this.options.metrics.pendingMessages.set(this.unacked);
-    if (message.decision.kind === "store" && message.decision.alarm !== null) {
+    const d = message.decision;
+    if (d.kind === "store" && d.alarm !== null) {
       // Alarms take their own lane: committed at once, never waiting for a batch or a commit slot.
-      this.startCommit([message]);
+      this.startCommit([message], undefined);
       return;
     }
-    this.pending.push(message);
-    this.pendingRows += rowsOf(message.decision);
-    if (this.pendingRows >= this.options.maxRows) this.flush();
-    else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.options.maxWaitMs);
+    const lane = this.lanes[laneIndex(d, this.lanes.length)] as Lane;
+    if (lane.pending.length === 0) lane.openedAt = performance.now();
+    lane.pending.push(message);
+    lane.rows += rowsOf(d);
+    if (lane.rows >= this.options.maxRows) this.flushLane(lane);
+    else if (!lane.timer && !lane.busy) {
+      lane.timer = setTimeout(() => this.flushLane(lane), this.options.maxWaitMs);
+    }
   }
 
-  private startCommit(items: PendingMessage[]): void {
+  private startCommit(items: PendingMessage[], lane: Lane | undefined): void {
     this.inFlight++;
-    const p = this.commit(items).finally(() => {
+    if (lane) lane.busy = true;
+    void this.commit(items, lane === undefined).finally(() => {
       this.inFlight--;
-      this.inFlightBatches.delete(p);
-      if (this.pending.length > 0) {
-        const full = this.pendingRows >= this.options.maxRows;
-        if (full || this.stopping) this.flush();
-        else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.options.maxWaitMs);
+      if (lane) {
+        lane.busy = false;
+        if (lane.pending.length > 0) {
+          const waited = performance.now() - lane.openedAt;
+          if (lane.rows >= this.options.maxRows || this.stopping || waited >= this.options.maxWaitMs) {
+            this.flushLane(lane);
+          } else if (!lane.timer) {
+            lane.timer = setTimeout(() => this.flushLane(lane), this.options.maxWaitMs - waited);
+          }
+        }
       }
-      if (this.inFlight === 0 && this.pending.length === 0) {
+      if (this.inFlight === 0 && this.lanes.every((l) => l.pending.length === 0)) {
         for (const w of this.idleWaiters.splice(0)) w();
       }
     });
-    this.inFlightBatches.add(p);
   }
 
-  /** Closes the open batch now (if a commit slot is free; otherwise when one frees up). */
+  /** Closes every lane's open batch now (a lane still committing closes its batch when done). */
   flush(): void {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    while (this.pending.length > 0 && this.batchesInFlight() < this.maxConcurrent) {
-      this.startCommit(this.takeBatch());
-    }
+    for (const lane of this.lanes) this.flushLane(lane);
   }
 
-  /** Commit slots taken by ordinary batches (alarm commits do not count). */
-  private batchesInFlight(): number {
-    return this.inFlight - this.alarmCommits;
-  }
-
-  private takeBatch(): PendingMessage[] {
+  private flushLane(lane: Lane): void {
+    if (lane.timer) {
+      clearTimeout(lane.timer);
+      lane.timer = undefined;
+    }
+    if (lane.busy || lane.pending.length === 0) return;
     let rows = 0;
     let n = 0;
-    while (n < this.pending.length && (n === 0 || rows < this.options.maxRows)) {
-      rows += rowsOf((this.pending[n] as PendingMessage).decision);
+    while (n < lane.pending.length && (n === 0 || rows < this.options.maxRows)) {
+      rows += rowsOf((lane.pending[n] as PendingMessage).decision);
       n++;
     }
-    const items = this.pending.splice(0, n);
-    this.pendingRows -= rows;
-    return items;
+    const items = lane.pending.splice(0, n);
+    lane.rows -= rows;
+    if (lane.pending.length > 0) lane.openedAt = performance.now();
+    this.startCommit(items, lane);
   }
 
   /** Commits everything received so far and resolves when all of it is acknowledged. */
   async drain(): Promise<void> {
     this.stopping = true;
     this.flush();
-    if (this.inFlight === 0 && this.pending.length === 0) return;
+    if (this.inFlight === 0 && this.lanes.every((l) => l.pending.length === 0)) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private async commit(items: PendingMessage[]): Promise<void> {
+  private async commit(items: PendingMessage[], isAlarm: boolean): Promise<void> {
     const id = ++this.batchSeq;
     const log = this.options.logger.child({ batch: id });
     const started = performance.now();
@@ -150,9 +172,7 @@ export class BatchWriter {
     this.options.metrics.lagSeconds.set(Math.max(0, (this.now() - oldest) / 1000));
     let attempt = 0;
     let releaseAlarmTurn = () => {};
-    const isAlarm = items.some((m) => m.decision.kind === "store" && m.decision.alarm);
     if (isAlarm) {
-      this.alarmCommits++;
       const previous = this.alarmChain;
       this.alarmChain = new Promise<void>((resolve) => {
         releaseAlarmTurn = resolve;
@@ -162,7 +182,6 @@ export class BatchWriter {
     try {
       await this.commitAttempts(items, log, started, attempt);
     } finally {
-      if (isAlarm) this.alarmCommits--;
       releaseAlarmTurn();
     }
   }
@@ -203,13 +222,11 @@ export class BatchWriter {
   /** One transaction for the batch; on a data error, one per message, the refused ones as dead letters. */
   private async writeSplitting(items: PendingMessage[], log: Logger): Promise<AlarmOutcome[]> {
     try {
-      const result = await withTransaction(this.options.pool, (c) =>
-        writeBatch(c, {
-          ...toBatch(items),
-          deviceFilter: this.deviceRows.wants,
-          ...(this.options.useCopy === false ? { copyMinRows: Number.POSITIVE_INFINITY } : {}),
-        }),
-      );
+      const result = await commitBatch(this.options.pool, {
+        ...toBatch(items),
+        deviceFilter: this.deviceRows.wants,
+        ...(this.options.useCopy === false ? { copyMinRows: Number.POSITIVE_INFINITY } : {}),
+      });
       this.deviceRows.record(result.devicesWritten);
       this.options.metrics.positionsStored.inc(result.positionsInserted);
       return result.alarms;
@@ -220,14 +237,14 @@ export class BatchWriter {
     const alarms: AlarmOutcome[] = [];
     for (const item of items) {
       try {
-        const result = await withTransaction(this.options.pool, (c) => writeBatch(c, toBatch([item])));
+        const result = await commitBatch(this.options.pool, toBatch([item]));
         this.options.metrics.positionsStored.inc(result.positionsInserted);
         alarms.push(...result.alarms);
       } catch (err) {
         if (!isDataError(err)) throw err;
         const row = refusedRow(item, err);
         item.decision = { kind: "dead_letter", row };
-        await withTransaction(this.options.pool, (c) => writeBatch(c, { stores: [], deadLetters: [row] }));
+        await commitBatch(this.options.pool, { stores: [], deadLetters: [row] });
       }
     }
     return alarms;
@@ -242,6 +259,15 @@ export class BatchWriter {
       if (i.decision.kind === "dead_letter") m.deadLetters.inc({ reason: i.decision.row.reason });
     }
   }
+}
+
+/** The lane of a message: by device (or, for a dead letter of no known device, by topic). */
+function laneIndex(d: Decision, lanes: number): number {
+  if (lanes === 1) return 0;
+  const key = d.kind === "store" ? d.device.id : (d.row.deviceId ?? d.row.topic);
+  let h = 0;
+  for (let i = key.length - 8; i < key.length; i++) h = (h * 31 + key.charCodeAt(Math.max(0, i))) | 0;
+  return (h >>> 0) % lanes;
 }
 
 function toBatch(items: PendingMessage[]): BatchInput {
