@@ -446,6 +446,17 @@ describe("single sign-on login", () => {
     expect((await b.api("GET", "/api/v1/recipients")).status).toBe(403);
   });
 
+  it("refuses a configured e-mail claim that holds no e-mail address", async () => {
+    const p = await createProvider(admin, { createUsers: true, emailClaim: "given_name" });
+    const acc = account();
+    expect(ssoError((await ssoLogin(new Browser(), p.id)).url)).toBe("no_account");
+    expect(await userByEmail(acc.email)).toBeUndefined();
+    const failed = (await log(org.organisationId, "sso.login_failed")).filter(
+      (e) => e.details.providerId === p.id,
+    );
+    expect(failed.map((e) => e.details.detail)).toEqual(["the given_name claim is not an e-mail address"]);
+  });
+
   it("refuses an unknown e-mail when the provider does not create users", async () => {
     const p = await createProvider(admin, { createUsers: false });
     const acc = account();

@@ -18,14 +18,15 @@
  * person, with whatever factors it demands.
  */
 import { randomBytes } from "node:crypto";
-import type {
-  LoginSettings,
-  RoleKey,
-  SsoErrorCode,
-  SsoMappingRule,
-  SsoProvider,
-  ssoProviderCreate,
-  ssoProviderUpdate,
+import {
+  email as emailSchema,
+  type LoginSettings,
+  type RoleKey,
+  type SsoErrorCode,
+  type SsoMappingRule,
+  type SsoProvider,
+  type ssoProviderCreate,
+  type ssoProviderUpdate,
 } from "@vakt/schemas";
 import { type Queryable, withTransaction } from "@vakt/storage";
 import * as oidc from "openid-client";
@@ -590,18 +591,29 @@ export async function finishLogin(
     const code = (err as { code?: unknown }).code;
     return fail(code === "OAUTH_JWT_TIMESTAMP_CHECK_FAILED" ? "expired" : "provider_error", describe(err));
   }
+  if (claims.sub.length < 1 || claims.sub.length > 255)
+    return fail("provider_error", "sub is empty or too long");
   if (!claims.email) return fail("no_account", `no ${provider.email_claim} claim`);
+  if (!emailSchema.safeParse(claims.email).success)
+    return fail("no_account", `the ${provider.email_claim} claim is not an e-mail address`);
   if (provider.require_verified_email && !claims.emailVerified)
     return fail("email_not_verified", "email_verified is not true");
-  return completeLogin(
-    deps,
-    provider,
-    { ...claims, email: claims.email },
-    idToken,
-    flow.return_to,
-    meta,
-    now,
-  );
+  try {
+    return await completeLogin(
+      deps,
+      provider,
+      { ...claims, email: claims.email },
+      idToken,
+      flow.return_to,
+      meta,
+      now,
+    );
+  } catch (err) {
+    // Two first logins of the same person at once: one wins, the other is told to try again.
+    if ((err as { code?: unknown }).code === "23505")
+      return fail("invalid_request", "a concurrent login created the same user or link");
+    throw err;
+  }
 }
 
 interface MatchedUser {
@@ -757,12 +769,13 @@ async function completeLogin(
 }
 
 function names(c: Claims): [string, string] {
-  if (c.givenName || c.familyName) return [c.givenName ?? "", c.familyName ?? ""];
+  const cut = (s: string): string => s.slice(0, 100);
+  if (c.givenName || c.familyName) return [cut(c.givenName ?? ""), cut(c.familyName ?? "")];
   if (c.name) {
     const i = c.name.lastIndexOf(" ");
-    return i > 0 ? [c.name.slice(0, i), c.name.slice(i + 1)] : [c.name, ""];
+    return i > 0 ? [cut(c.name.slice(0, i)), cut(c.name.slice(i + 1))] : [cut(c.name), ""];
   }
-  return [c.email?.slice(0, c.email.indexOf("@")) ?? "", ""];
+  return [cut(c.email?.slice(0, c.email.indexOf("@")) ?? ""), ""];
 }
 
 /**
