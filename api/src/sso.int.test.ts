@@ -323,6 +323,19 @@ describe("single sign-on login", () => {
     expect(await sessionsOf(existing.id)).toHaveLength(2);
   });
 
+  it("test provider: in one browser, loginAs switches the account at the next login", async () => {
+    const p = await createProvider(admin, { createUsers: true });
+    const b = new Browser();
+    const first = account();
+    await ssoLogin(b, p.id);
+    expect((await b.api("GET", "/api/v1/auth/me")).body.user.email).toBe(first.email);
+    await ssoLogin(b, p.id); // the provider's session is reused: no interaction
+    expect((await b.api("GET", "/api/v1/auth/me")).body.user.email).toBe(first.email);
+    const second = account();
+    await ssoLogin(b, p.id);
+    expect((await b.api("GET", "/api/v1/auth/me")).body.user.email).toBe(second.email);
+  });
+
   it("refuses a wrong state: no session, and the attempt is recorded", async () => {
     const p = await createProvider(admin, { createUsers: true });
     const acc = account();
