@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -220,6 +221,32 @@ export async function expectSessionCookieReachesLive(context: BrowserContext): P
   if (!"/socket.io/".startsWith(session.path)) {
     throw new Error(`session cookie path ${session.path} does not cover /socket.io`);
   }
+}
+
+const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+
+/**
+ * WCAG AA colour-contrast violations on the page as axe-core sees them, one
+ * line per element. The page's context must bypass CSP (the console rightly
+ * refuses injected scripts).
+ */
+export async function contrastViolations(page: Page, where: string): Promise<string[]> {
+  await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(async () => {
+    const axe = (
+      window as unknown as {
+        axe: {
+          run(o: unknown): Promise<{
+            violations: { id: string; nodes: { target: string[]; failureSummary: string }[] }[];
+          }>;
+        };
+      }
+    ).axe;
+    return axe.run({ runOnly: { type: "rule", values: ["color-contrast"] } });
+  });
+  return result.violations.flatMap((v) =>
+    v.nodes.map((n) => `${where}: ${n.target.join(" ")}: ${n.failureSummary.split("\n").slice(1).join(" ")}`),
+  );
 }
 
 export async function screenshot(page: Page, name: string) {

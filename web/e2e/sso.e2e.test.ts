@@ -14,6 +14,7 @@ import { z } from "zod";
 import {
   type ApiSession,
   apiSession,
+  contrastViolations,
   demoEmail,
   type Harness,
   logIn,
@@ -198,6 +199,33 @@ describe("single sign-on in the console", () => {
     expect(await page.locator(".topbar").count()).toBe(0);
     await screenshot(page, "sso-04-no-access");
     await context.close();
+  });
+
+  it("has enough contrast (WCAG AA, axe-core) on the login page with single sign-on and on its screen, light and dark", async () => {
+    const problems: string[] = [];
+    for (const colorScheme of ["light", "dark"] as const) {
+      const context = await h.browser.newContext({
+        viewport: { width: 1400, height: 900 },
+        locale: "nb-NO",
+        colorScheme,
+        bypassCSP: true,
+      });
+      const page = await context.newPage();
+      page.setDefaultTimeout(15_000);
+      await page.goto(`${h.url}/login?sso_error=no_access`);
+      await page.getByLabel("E-post").fill("someone@demo.vakt.local");
+      await page.getByRole("button", { name: "Logg inn med Demo-ID" }).waitFor();
+      await page.getByRole("alert").waitFor();
+      expect(await page.locator("html").getAttribute("data-theme")).toBe(colorScheme);
+      problems.push(...(await contrastViolations(page, `${colorScheme} login`)));
+      await logIn(h, page, demoEmail("admin"), "/admin/sso");
+      await page.getByTestId("sso-providers-table").getByText("Demo-ID").waitFor();
+      await page.getByRole("button", { name: "Endre: Demo-ID" }).click();
+      await page.getByTestId("sso-rule").first().waitFor();
+      problems.push(...(await contrastViolations(page, `${colorScheme} single sign-on screen`)));
+      await context.close();
+    }
+    expect(problems).toEqual([]);
   });
 
   it("switches password login off: staff are sent to single sign-on, an administrator keeps break-glass", async () => {
