@@ -1,3 +1,4 @@
+/// <reference path="./oidc-provider.d.ts" />
 /**
  * A real OpenID Connect provider in-process, for tests: oidc-provider (a
  * certified implementation) on 127.0.0.1 with one confidential client, PKCE
