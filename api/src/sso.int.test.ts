@@ -459,6 +459,25 @@ describe("single sign-on login", () => {
     expect((await b.api("GET", "/api/v1/recipients")).status).toBe(403);
   });
 
+  it("answers provider_error when the provider refuses or cannot be reached, and logs why", async () => {
+    const p = await createProvider(admin, { createUsers: true });
+    idp.loginAs("nobody-chosen"); // the test provider then answers access_denied
+    expect(ssoError((await ssoLogin(new Browser(), p.id)).url)).toBe("provider_error");
+    const failed = (await log(org.organisationId, "sso.login_failed")).filter(
+      (e) => e.details.providerId === p.id,
+    );
+    expect(failed.map((e) => e.details.detail)).toEqual(["provider answered access_denied"]);
+
+    const down = await createProvider(admin, { issuer: "http://127.0.0.1:9/" });
+    const res = await h.app.request(`/api/v1/auth/sso/${down.id}/start`);
+    expect(res.status).toBe(302);
+    expect(res.headers.get("location")).toBe("/login?sso_error=provider_error");
+    const logged = (await log(org.organisationId, "sso.login_failed")).filter(
+      (e) => e.details.providerId === down.id,
+    );
+    expect(String(logged[0]?.details.detail)).toMatch(/^discovery failed/);
+  });
+
   it("refuses a configured e-mail claim that holds no e-mail address", async () => {
     const p = await createProvider(admin, { createUsers: true, emailClaim: "given_name" });
     const acc = account();
