@@ -66,6 +66,8 @@ describe("single sign-on in the console", () => {
     await logIn(h, page, demoEmail("admin"), "/admin/sso");
     await page.getByRole("heading", { name: "Felles innlogging (SSO)" }).waitFor();
     const form = page.getByRole("form", { name: "Ny leverandør" });
+    // What to register with the provider, before there is any.
+    expect(await form.getByLabel("Redirect-URI").inputValue()).toBe(callback);
     await form.getByLabel("Navn på innloggingsknappen").fill("Skjema-ID");
     await form.getByLabel("Utsteder-URL (issuer)").fill(idp.issuer);
     await form.getByLabel("Klient-ID").fill(idp.clientId);

@@ -173,6 +173,9 @@ export function SsoAdmin() {
     setMessage(null);
     setCopied(false);
   };
+  // The same for every provider; before the first exists, where this console is served.
+  const redirectUri =
+    editing?.redirectUri ?? list.data?.[0]?.redirectUri ?? `${location.origin}/api/v1/auth/sso/callback`;
   const set = <K extends DraftField>(field: K, value: ProviderDraft[K]) =>
     setDraft({ ...draft, [field]: value });
   const fieldErrors = (f: DraftField) => errors.filter((e) => e.field === f && e.row === null);
@@ -298,25 +301,23 @@ export function SsoAdmin() {
         aria-label={editing ? t("sso.editTitle", { name: editing.displayName }) : t("sso.new")}
       >
         <h2>{editing ? t("sso.editTitle", { name: editing.displayName }) : t("sso.new")}</h2>
-        {editing && (
-          <div className="form-row">
-            <label className="grow">
-              {t("sso.redirectUri")}
-              <input readOnly value={editing.redirectUri} onFocus={(e) => e.target.select()} />
-            </label>
-            <button
-              type="button"
-              onClick={() =>
-                navigator.clipboard?.writeText(editing.redirectUri).then(
-                  () => setCopied(true),
-                  () => setCopied(false),
-                )
-              }
-            >
-              {copied ? t("sso.copied") : t("sso.copy")}
-            </button>
-          </div>
-        )}
+        <div className="form-row">
+          <label className="grow">
+            {t("sso.redirectUri")}
+            <input readOnly value={redirectUri} onFocus={(e) => e.target.select()} />
+          </label>
+          <button
+            type="button"
+            onClick={() =>
+              navigator.clipboard?.writeText(redirectUri).then(
+                () => setCopied(true),
+                () => setCopied(false),
+              )
+            }
+          >
+            {copied ? t("sso.copied") : t("sso.copy")}
+          </button>
+        </div>
         <div className="form-grid">
           {text("displayName")}
           {text("issuer")}

@@ -34,7 +34,8 @@ function useSsoProviders(email: string) {
       providers = (await get("/auth/sso/providers", ssoDiscoveryResponse, { email: address.email }))
         .providers;
     } catch {
-      // No single sign-on (or not reachable): the password login stays.
+      // Not reachable: the password login stays, and leaving the field asks again.
+      if (asked.current === domain) asked.current = "";
     }
     if (asked.current === domain) setFound({ domain, providers });
   }, []);
