@@ -252,9 +252,15 @@ describe("single sign-on in the console", () => {
     await screenshot(staff.page, "sso-05-password-refused");
     await staff.context.close();
 
-    // Break-glass: the organisation administrator still logs in with the password.
+    // Break-glass: the organisation administrator still logs in with the password,
+    // and a password session logs out here only (providerLogoutUrl null).
     const glass = await newPage(h);
+    const went = navigations(glass.page);
     await logIn(h, glass.page, demoEmail("admin"), "/");
+    await glass.page.getByRole("button", { name: "Logg ut" }).click();
+    await glass.page.getByRole("heading", { name: "Logg inn i Vakt" }).waitFor();
+    expect(went.some((u) => u.startsWith(idp.issuer))).toBe(false);
+    expect(await glass.page.evaluate(async () => (await fetch("/api/v1/auth/me")).status)).toBe(401);
     await glass.context.close();
     await admin.call("PUT", "/organisation/login-settings", loginSettings, { localPasswordLogin: true });
   });
