@@ -63,13 +63,14 @@ export interface CreateIngestOptions {
   http?: boolean;
   /**
    * MQTT 5 receive-maximum of the main session: messages in flight to ingest before it acknowledges
-   * (default twice INGEST_BATCH_MAX_ROWS). Larger keeps more commits busy; smaller keeps the event
-   * loop free for the alarm session.
+   * (default 2 × maxConcurrentBatches × INGEST_BATCH_MAX_ROWS, at most 65,535). With acks held until
+   * commit this window bounds what ingest can hold: it must cover every lane's committing batch and
+   * the next one filling behind it, or the lanes wait for messages while the broker waits for acks.
    */
   mqttReceiveMaximum?: number;
   /** COPY large batches through staging tables (default true); false: multi-row INSERTs only. */
   useCopy?: boolean;
-  /** Concurrent batch commits (default 4). */
+  /** Writer lanes: concurrent batch commits, each lane one device's messages in order (default 4). */
   maxConcurrentBatches?: number;
   metrics?: IngestMetrics;
   /** Derive platform alarms (no contact, low battery, geofences, outdated position). Default true. */
@@ -97,6 +98,7 @@ export function createIngest(options: CreateIngestOptions): Ingest {
   const now = options.now ?? Date.now;
   const metrics = options.metrics ?? createMetrics();
   const directory = new DeviceDirectory(options.pool, { now });
+  const lanes = options.maxConcurrentBatches ?? 4;
   let consumer: MqttConsumer | undefined;
   let alarmConsumer: MqttConsumer | undefined;
 
@@ -120,7 +122,7 @@ export function createIngest(options: CreateIngestOptions): Ingest {
     metrics,
     maxRows: config.INGEST_BATCH_MAX_ROWS,
     maxWaitMs: config.INGEST_BATCH_MAX_WAIT_MS,
-    maxConcurrent: options.maxConcurrentBatches ?? 4,
+    maxConcurrent: lanes,
     afterCommit: tellDevices,
     now,
     ...(options.useCopy !== undefined ? { useCopy: options.useCopy } : {}),
@@ -192,7 +194,10 @@ export function createIngest(options: CreateIngestOptions): Ingest {
         ...(options.mqttPassword !== undefined ? { password: options.mqttPassword } : {}),
         subscriptions,
         protocolVersion: options.protocolVersion ?? 5,
-        receiveMaximum: options.mqttReceiveMaximum ?? config.INGEST_BATCH_MAX_ROWS * 2,
+        receiveMaximum: Math.min(
+          65_535,
+          options.mqttReceiveMaximum ?? 2 * lanes * config.INGEST_BATCH_MAX_ROWS,
+        ),
         logger,
         onMessage: (topic, payload, ack) => {
           if (topic.startsWith("owntracks/")) {
@@ -242,6 +247,7 @@ export function createIngest(options: CreateIngestOptions): Ingest {
 }
 
 function isAlarmTopic(topic: string): boolean {
+  if (!topic.endsWith("/up/alarm")) return false;
   const t = parseDeviceTopic(topic);
   return t.ok && t.direction === "up" && t.kind === "alarm";
 }

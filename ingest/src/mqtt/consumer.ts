@@ -10,7 +10,9 @@
  * message on and returns at once, telling mqtt.js to skip its PUBACK; the
  * PUBACK is written later by `ack()`. An ack from an earlier connection is
  * dropped: the broker redelivers that message on the new one, and storage is
- * idempotent.
+ * idempotent. The acks of a committed batch (hundreds at once) are written as
+ * one buffer of PUBACK packets in one socket write; mqtt.js keeps no state
+ * about incoming QoS 1 messages once its own PUBACK was skipped.
  */
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
 import type { Logger } from "pino";
@@ -35,12 +37,16 @@ export interface ConsumerOptions {
 /** Tells mqtt.js not to send its own PUBACK; the error is ignored by its packet loop. */
 const DEFERRED_ACK = new Error("puback deferred until commit");
 
-type PacketSender = { _sendPacket(packet: object, cb?: (err?: Error) => void): void };
+/** PUBACK, success, no properties: 4 bytes in MQTT 3.1.1 and 5 alike (MQTT 5 may omit reason code 0). */
+const PUBACK_BYTES = 4;
 
 export class MqttConsumer {
   private client: MqttClient | undefined;
   private generation = 0;
   private paused = false;
+  /** Message ids to PUBACK on the current connection, written together once the current tick is done. */
+  private acks: number[] = [];
+  private acksScheduled = false;
 
   constructor(private readonly options: ConsumerOptions) {}
 
@@ -90,6 +96,7 @@ export class MqttConsumer {
     });
     client.on("close", () => {
       this.generation++;
+      this.acks = [];
     });
     client.on("error", (err) => o.logger.warn({ err: err.message }, "mqtt error"));
     client.on("offline", () => o.logger.warn("mqtt offline; reconnecting"));
@@ -126,9 +133,12 @@ export class MqttConsumer {
         ? () => {
             if (acked) return;
             acked = true;
-            const c = this.client;
-            if (!c || generation !== this.generation || !c.connected) return;
-            (c as unknown as PacketSender)._sendPacket({ cmd: "puback", messageId, reasonCode: 0 });
+            if (generation !== this.generation) return;
+            this.acks.push(messageId);
+            if (!this.acksScheduled) {
+              this.acksScheduled = true;
+              setImmediate(this.writeAcks);
+            }
           }
         : () => {};
     try {
@@ -137,6 +147,24 @@ export class MqttConsumer {
       callback(packet.qos === 1 ? DEFERRED_ACK : undefined);
     }
   }
+
+  private readonly writeAcks = (): void => {
+    this.acksScheduled = false;
+    const ids = this.acks;
+    this.acks = [];
+    const c = this.client;
+    // Acks of an earlier connection were dropped when it closed (see "close").
+    if (!c || !c.connected || ids.length === 0) return;
+    const buf = Buffer.allocUnsafe(ids.length * PUBACK_BYTES);
+    let o = 0;
+    for (const id of ids) {
+      buf[o] = 0x40;
+      buf[o + 1] = 2;
+      buf.writeUInt16BE(id, o + 2);
+      o += PUBACK_BYTES;
+    }
+    c.stream.write(buf);
+  };
 
   /** Stops taking messages; those that still arrive stay unacknowledged for the next session. */
   pause(): void {

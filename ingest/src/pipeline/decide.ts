@@ -11,6 +11,7 @@ import {
   type DeviceAlarmType,
   type Fix,
   fixesOf,
+  type ParsedTopic,
   parseDeviceTopic,
   positionMessage,
   type StatusMessage,
@@ -144,6 +145,8 @@ export type Decision = StoreDecision | DeadLetterDecision;
 export interface DecideOptions {
   maxPayloadBytes: number;
   transport?: Transport;
+  /** `parseDeviceTopic(topic)`, when the caller has it already. */
+  parsedTopic?: ParsedTopic;
 }
 
 export const deviceAlarmSeverity: Record<DeviceAlarmType, AlarmSeverity> = {
@@ -167,59 +170,83 @@ export function decide(
   lookup: DeviceLookup,
   options: DecideOptions,
 ): Decision {
+  // No closures here: this runs for every message (and the TypeScript loader names each closure it makes).
   const transport = options.transport ?? "mqtt";
-  const parsedTopic = parseDeviceTopic(topic);
+  const parsedTopic = options.parsedTopic ?? parseDeviceTopic(topic);
   const device = parsedTopic.ok ? lookup(parsedTopic.serial) : undefined;
-  const reject = (reason: DeadLetterReason, detail: string | null = null): DeadLetterDecision =>
-    deadLetter({ now, transport, topic, payload, device, reason, detail });
+  const at = { now, transport, topic, payload, device };
 
   if (payload.byteLength > options.maxPayloadBytes) {
-    return reject("payload_too_large", `${payload.byteLength} bytes > ${options.maxPayloadBytes}`);
+    return reject(at, "payload_too_large", `${payload.byteLength} bytes > ${options.maxPayloadBytes}`);
   }
-  if (!parsedTopic.ok || parsedTopic.direction !== "up") return reject("unknown_topic");
-  if (!device) return reject("unknown_device", `serial ${parsedTopic.serial}`);
+  if (!parsedTopic.ok || parsedTopic.direction !== "up") return reject(at, "unknown_topic");
+  if (!device) return reject(at, "unknown_device", `serial ${parsedTopic.serial}`);
 
   const text = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString("utf8");
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
-    return reject("invalid_json", err instanceof Error ? err.message : null);
+    return reject(at, "invalid_json", err instanceof Error ? err.message : null);
   }
 
-  const build = (message: UplinkMessage, kind: UplinkKind): Decision => {
-    const times = deviceTimesOf(message, kind);
-    for (const t of times) {
-      const problem = checkDeviceTime(t, now);
-      if (problem) return reject(problem === "before_2000" ? "timestamp_before_2000" : "timestamp_in_future");
-    }
-    return storeDecision(device, topic, kind, message, text, now);
-  };
-
+  let message: UplinkMessage;
   switch (parsedTopic.kind) {
     case "position": {
       const r = positionMessage.safeParse(json);
-      return r.success ? build(r.data, "position") : reject(...classify(r.error));
+      if (!r.success) return reject(at, ...classify(r.error));
+      message = r.data;
+      break;
     }
     case "status": {
       const r = statusMessage.safeParse(json);
-      return r.success ? build(r.data, "status") : reject(...classify(r.error));
+      if (!r.success) return reject(at, ...classify(r.error));
+      message = r.data;
+      break;
     }
     case "alarm": {
       const r = alarmMessage.safeParse(json);
-      return r.success ? build(r.data, "alarm") : reject(...classify(r.error));
+      if (!r.success) return reject(at, ...classify(r.error));
+      message = r.data;
+      break;
     }
   }
+  const problem = deviceTimeProblem(message, parsedTopic.kind, now);
+  if (problem) return reject(at, problem === "before_2000" ? "timestamp_before_2000" : "timestamp_in_future");
+  return storeDecision(device, topic, parsedTopic.kind, message, text, now);
+}
+
+interface RejectContext {
+  now: number;
+  transport: Transport;
+  topic: string;
+  payload: Uint8Array;
+  device: DeviceRef | undefined;
+}
+
+function reject(
+  at: RejectContext,
+  reason: DeadLetterReason,
+  detail: string | null = null,
+): DeadLetterDecision {
+  return deadLetter({ ...at, reason, detail });
 }
 
 type UplinkMessage = z.infer<typeof positionMessage> | StatusMessage | AlarmMessage;
 
-function deviceTimesOf(message: UplinkMessage, kind: UplinkKind): number[] {
-  if (kind === "position") return fixesOf(message as z.infer<typeof positionMessage>).map((f) => f.t);
+/** The first device time out of bounds, in the message's order (fixes; or `t`, then the fix). */
+function deviceTimeProblem(message: UplinkMessage, kind: UplinkKind, now: number) {
+  if (kind === "position") {
+    for (const f of fixesOf(message as z.infer<typeof positionMessage>)) {
+      const problem = checkDeviceTime(f.t, now);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
   const m = message as StatusMessage | AlarmMessage;
-  const times = [m.t];
-  if ("fix" in m && m.fix) times.push(m.fix.t);
-  return times;
+  const problem = checkDeviceTime(m.t, now);
+  if (problem) return problem;
+  return "fix" in m && m.fix ? checkDeviceTime(m.fix.t, now) : undefined;
 }
 
 function positionRow(device: DeviceRef, messageId: string, f: Fix): PositionRow {
@@ -240,6 +267,25 @@ function positionRow(device: DeviceRef, messageId: string, f: Fix): PositionRow 
   };
 }
 
+function rawRow(
+  device: DeviceRef,
+  topic: string,
+  kind: UplinkKind,
+  messageId: string,
+  payloadText: string,
+  time: number,
+): RawMessageRow {
+  return {
+    time,
+    deviceId: device.id,
+    organisationId: device.organisationId,
+    topic,
+    messageId,
+    kind,
+    payloadText,
+  };
+}
+
 function storeDecision(
   device: DeviceRef,
   topic: string,
@@ -248,28 +294,32 @@ function storeDecision(
   payloadText: string,
   now: number,
 ): StoreDecision {
-  const base = { kind: "store" as const, device, uplink: kind, status: null, alarm: null };
-  const raw = (time: number): RawMessageRow => ({
-    time,
-    deviceId: device.id,
-    organisationId: device.organisationId,
-    topic,
-    messageId: message.id,
-    kind,
-    payloadText,
-  });
   if (kind === "position") {
-    const fixes = fixesOf(message as z.infer<typeof positionMessage>);
-    const positions = fixes.map((f) => positionRow(device, message.id, f));
-    const latest = fixes.reduce((a, b) => (b.t > a.t ? b : a));
+    const m = message as z.infer<typeof positionMessage>;
+    const positions: PositionRow[] = [];
+    let latest: Fix | undefined;
+    if ("fix" in m) {
+      latest = m.fix;
+      positions.push(positionRow(device, m.id, m.fix));
+    } else {
+      for (const f of m.fixes) {
+        positions.push(positionRow(device, m.id, f));
+        if (latest === undefined || f.t > latest.t) latest = f;
+      }
+    }
+    const newest = latest as Fix;
     return {
-      ...base,
+      kind: "store",
+      device,
+      uplink: kind,
       positions,
-      raw: raw(latest.t),
+      status: null,
+      alarm: null,
+      raw: rawRow(device, topic, kind, m.id, payloadText, newest.t),
       seen: {
         at: now,
         online: true,
-        batteryPct: latest.batteryPct ?? null,
+        batteryPct: newest.batteryPct ?? null,
         charging: null,
         reportedConfig: null,
       },
@@ -278,7 +328,9 @@ function storeDecision(
   if (kind === "status") {
     const m = message as StatusMessage;
     return {
-      ...base,
+      kind: "store",
+      device,
+      uplink: kind,
       positions: [],
       status: {
         time: m.t,
@@ -291,7 +343,8 @@ function storeDecision(
         firmware: m.firmware ?? null,
         reportedConfig: m.reportedConfig ?? null,
       },
-      raw: raw(m.t),
+      alarm: null,
+      raw: rawRow(device, topic, kind, m.id, payloadText, m.t),
       seen: {
         at: now,
         online: true,
@@ -303,8 +356,11 @@ function storeDecision(
   }
   const m = message as AlarmMessage;
   return {
-    ...base,
+    kind: "store",
+    device,
+    uplink: kind,
     positions: m.fix ? [positionRow(device, m.id, m.fix)] : [],
+    status: null,
     alarm: {
       messageId: m.id,
       type: m.type,
@@ -314,7 +370,7 @@ function storeDecision(
       batteryPct: m.batteryPct ?? m.fix?.batteryPct ?? null,
       cancels: m.cancels ?? null,
     },
-    raw: raw(m.t),
+    raw: rawRow(device, topic, kind, m.id, payloadText, m.t),
     seen: {
       at: now,
       online: true,

@@ -3,7 +3,7 @@
  * the pure `decide`, hand the decision to the batch writer with the ack the
  * transport gave us.
  */
-import { parseDeviceTopic } from "@vakt/schemas";
+import { type ParsedTopic, parseDeviceTopic } from "@vakt/schemas";
 import type { Logger } from "pino";
 import type { IngestMetrics } from "../metrics";
 import { type Decision, type DeviceLookup, decide, type Transport } from "./decide";
@@ -19,9 +19,14 @@ export interface PipelineOptions {
   now: () => number;
 }
 
+/** Topics parsed so far (one per device and kind); emptied when it grows past this. */
+const TOPIC_CACHE_SIZE = 200_000;
+
 export class Pipeline {
   private stopping = false;
   private readonly resolving = new Set<Promise<void>>();
+  private readonly topics = new Map<string, ParsedTopic>();
+  private readonly counters = new Map<string, { inc(): void }>();
 
   constructor(private readonly o: PipelineOptions) {}
 
@@ -32,12 +37,33 @@ export class Pipeline {
 
   /** A device-contract message (vakt/v1/d/...). */
   accept(topic: string, payload: Buffer, transport: Transport, ack: () => void): boolean {
-    const parsed = parseDeviceTopic(topic);
+    let parsed = this.topics.get(topic);
+    if (parsed === undefined) {
+      parsed = parseDeviceTopic(topic);
+      if (this.topics.size >= TOPIC_CACHE_SIZE) this.topics.clear();
+      this.topics.set(topic, parsed);
+    }
     const kind = parsed.ok ? parsed.kind : "unknown";
-    this.o.metrics.messagesIn.inc({ transport, kind });
+    this.counter(transport, kind).inc();
+    const parsedTopic = parsed;
     return this.acceptWith(parsed.ok ? parsed.serial : undefined, ack, (lookup, now) =>
-      decide(topic, payload, now, lookup, { maxPayloadBytes: this.o.maxPayloadBytes, transport }),
+      decide(topic, payload, now, lookup, {
+        maxPayloadBytes: this.o.maxPayloadBytes,
+        transport,
+        parsedTopic,
+      }),
     );
+  }
+
+  /** The messages-in counter of a transport and kind (labelled children cached: this runs per message). */
+  private counter(transport: Transport, kind: string): { inc(): void } {
+    const key = `${transport}/${kind}`;
+    let c = this.counters.get(key);
+    if (!c) {
+      c = this.o.metrics.messagesIn.labels({ transport, kind });
+      this.counters.set(key, c);
+    }
+    return c;
   }
 
   /**
@@ -51,16 +77,12 @@ export class Pipeline {
   ): boolean {
     if (this.stopping) return false;
     const receivedAt = this.o.now();
-    const run = () => {
-      const decision = make(this.o.directory.lookup, receivedAt);
-      this.o.writer.add({ decision, receivedAt, ack });
-    };
     if (serial === undefined || this.o.directory.peek(serial) !== undefined) {
-      run();
+      this.o.writer.add({ decision: make(this.o.directory.lookup, receivedAt), receivedAt, ack });
       return true;
     }
     const p = this.resolveWithRetry(serial).then((ok) => {
-      if (ok) run();
+      if (ok) this.o.writer.add({ decision: make(this.o.directory.lookup, receivedAt), receivedAt, ack });
     });
     this.resolving.add(p);
     void p.finally(() => this.resolving.delete(p));
