@@ -9,6 +9,7 @@ import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import { authenticate } from "./auth/middleware";
+import { publicRateLimit } from "./auth/rate-limit";
 import { type AppEnv, router } from "./context";
 import type { ApiDeps } from "./deps";
 import { ApiError, fromDatabaseError } from "./errors";
@@ -103,6 +104,16 @@ export function createApp(deps: ApiDeps) {
         ),
     }),
   );
+  // Hono's "/x/*" also matches "/x" itself; each request must pass one limiter only once.
+  const publicLimit = publicRateLimit(deps);
+  for (const path of [
+    "/api/v1/auth/login",
+    "/api/v1/auth/password-reset/*",
+    "/api/v1/auth/invitations/*",
+    "/api/v1/auth/sso/*",
+  ]) {
+    app.use(path, publicLimit);
+  }
   app.use("/api/v1/*", authenticate(deps));
 
   app.route("/api/v1/auth", authRoutes(deps));

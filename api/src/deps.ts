@@ -46,7 +46,9 @@ export type ApiConfig = Pick<
   /** The built web console, served at / when set; its map tiles come from TILE_URL. */
   Partial<Pick<ApiEnv, "WEB_DIST_DIR" | "TILE_URL">> &
   /** Alarms: how long an alarm keeps its device tracking (default 60 minutes). */
-  Partial<Pick<ApiEnv, "ALARM_TRACKING_MINUTES">>;
+  Partial<Pick<ApiEnv, "ALARM_TRACKING_MINUTES">> &
+  /** Public endpoints' limit per address and minute (default 300; 0: off). */
+  Partial<Pick<ApiEnv, "PUBLIC_RATE_LIMIT_PER_MINUTE">>;
 
 export interface ApiDeps {
   pool: pg.Pool;

@@ -69,6 +69,12 @@ export const apiEnv = commonEnv.extend({
   ALARM_TRACKING_MINUTES: positiveInt.max(24 * 60).default(60),
   /** Escalation worker (graphile-worker) concurrency in this process; 0 runs no worker here. */
   ALERT_WORKER_CONCURRENCY: z.coerce.number().int().min(0).max(50).default(4),
+  /**
+   * Requests per minute from one address to the public endpoints (login,
+   * password reset, invitations, single sign-on); 0 turns the limit off. A
+   * whole care home behind one NAT address logs in at shift change, so it is generous.
+   */
+  PUBLIC_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(100_000).default(300),
 });
 export type ApiEnv = z.infer<typeof apiEnv>;
 
