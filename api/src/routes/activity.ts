@@ -1,10 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { activityEntry, activityQuery, activityVerifyResult, idParam } from "@vakt/schemas";
-import { requirePermission } from "../auth/middleware";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
 import * as svc from "../services/activity";
-import { callerOf, json, permissionTag, problems, security } from "./common";
+import { callerOf, guardedBy, json, problems } from "./common";
 
 export function activityRoutes(deps: ApiDeps) {
   return router()
@@ -14,9 +13,7 @@ export function activityRoutes(deps: ApiDeps) {
         path: "/",
         summary: "Query the activity log by user, recipient, action and time",
         tags: ["activity"],
-        security,
-        ...permissionTag("activity:read"),
-        middleware: [requirePermission("activity:read")] as const,
+        ...guardedBy("activity:read"),
         request: { query: activityQuery },
         responses: { 200: json(z.array(activityEntry), "Newest first"), ...problems },
       }),
@@ -28,9 +25,7 @@ export function activityRoutes(deps: ApiDeps) {
         path: "/export.csv",
         summary: "The same query as CSV (the export itself is logged)",
         tags: ["activity"],
-        security,
-        ...permissionTag("activity:read"),
-        middleware: [requirePermission("activity:read")] as const,
+        ...guardedBy("activity:read"),
         request: { query: activityQuery },
         responses: {
           200: { content: { "text/csv": { schema: z.string() } }, description: "CSV" },
@@ -51,9 +46,7 @@ export function activityRoutes(deps: ApiDeps) {
         path: "/verify",
         summary: "Recompute the organisation's hash chain",
         tags: ["activity"],
-        security,
-        ...permissionTag("activity:read"),
-        middleware: [requirePermission("activity:read")] as const,
+        ...guardedBy("activity:read"),
         responses: { 200: json(activityVerifyResult, "Verification result"), ...problems },
       }),
       async (c) => c.json(await svc.verifyActivityLog(deps.pool, callerOf(c, deps).organisationId), 200),
@@ -64,9 +57,7 @@ export function activityRoutes(deps: ApiDeps) {
         path: "/recipients/{id}",
         summary: "Everything logged about one recipient: who has looked at their position",
         tags: ["activity"],
-        security,
-        ...permissionTag("activity:read"),
-        middleware: [requirePermission("activity:read")] as const,
+        ...guardedBy("activity:read"),
         request: { params: idParam },
         responses: { 200: json(z.array(activityEntry), "Newest first"), ...problems },
       }),

@@ -13,11 +13,11 @@ import {
   idParam,
   locateResult,
 } from "@vakt/schemas";
-import { requireAnyPermission, requirePermission } from "../auth/middleware";
+import { requireAnyPermission } from "../auth/middleware";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
 import * as svc from "../services/alarms";
-import { callerOf, json, jsonBody, permissionTag, problems, security } from "./common";
+import { callerOf, guardedBy, json, jsonBody, permissionTag, problems, security } from "./common";
 
 const conflictResponse = {
   409: {
@@ -32,9 +32,7 @@ const transitionRoute = <B extends z.ZodType>(path: string, summary: string, bod
     path,
     summary,
     tags: ["alarms"],
-    security,
-    ...permissionTag("alarm:acknowledge"),
-    middleware: [requirePermission("alarm:acknowledge")] as const,
+    ...guardedBy("alarm:acknowledge"),
     request: { params: idParam, ...jsonBody(body) },
     responses: { 200: json(alarmSummary, "The alarm after the change"), ...problems, ...conflictResponse },
   });
@@ -47,9 +45,7 @@ export function alarmRoutes(deps: ApiDeps) {
         path: "/",
         summary: "Alarms in the caller's departments, newest first, filtered",
         tags: ["alarms"],
-        security,
-        ...permissionTag("alarm:read"),
-        middleware: [requirePermission("alarm:read")] as const,
+        ...guardedBy("alarm:read"),
         request: { query: alarmListQuery },
         responses: { 200: json(alarmList, "A page of alarms"), ...problems },
       }),
@@ -61,9 +57,7 @@ export function alarmRoutes(deps: ApiDeps) {
         path: "/{id}",
         summary: "One alarm with its transitions and notification attempts (logged)",
         tags: ["alarms"],
-        security,
-        ...permissionTag("alarm:read"),
-        middleware: [requirePermission("alarm:read")] as const,
+        ...guardedBy("alarm:read"),
         request: { params: idParam },
         responses: { 200: json(alarmDetail, "The alarm"), ...problems },
       }),

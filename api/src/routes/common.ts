@@ -1,6 +1,7 @@
 import { problem } from "@vakt/schemas";
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { Caller } from "../activity";
+import { requirePermission } from "../auth/middleware";
 import type { AppEnv } from "../context";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
@@ -29,6 +30,17 @@ export const security: Record<string, string[]>[] = [{ session: [] }, { bearer: 
 /** OpenAPI extension recording the permission a route requires (read by the permission matrix test). */
 export const permissionTag = (permission: Permission | Permission[] | "public" | "session") => ({
   "x-permission": permission,
+});
+
+/**
+ * A route that needs one permission: its OpenAPI security and x-permission and
+ * the middleware that enforces it, from one value, so the document the
+ * permission matrix reads cannot disagree with what is enforced.
+ */
+export const guardedBy = (permission: Permission) => ({
+  security,
+  ...permissionTag(permission),
+  middleware: [requirePermission(permission)] as [MiddlewareHandler<AppEnv>],
 });
 
 /** Who is calling, for services and the activity log. Throws when nobody is. */

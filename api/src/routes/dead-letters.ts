@@ -1,10 +1,9 @@
 import { createRoute } from "@hono/zod-openapi";
 import { deadLetterPage, deadLetterQuery } from "@vakt/schemas";
-import { requirePermission } from "../auth/middleware";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
 import { listDeadLetters } from "../services/dead-letters";
-import { callerOf, json, permissionTag, problems, security } from "./common";
+import { callerOf, guardedBy, json, problems } from "./common";
 
 export function deadLetterRoutes(deps: ApiDeps) {
   return router().openapi(
@@ -13,9 +12,7 @@ export function deadLetterRoutes(deps: ApiDeps) {
       path: "/",
       summary: "Messages from the caller's devices that ingest refused, newest first, with the reason",
       tags: ["devices"],
-      security,
-      ...permissionTag("device:manage"),
-      middleware: [requirePermission("device:manage")] as const,
+      ...guardedBy("device:manage"),
       request: { query: deadLetterQuery },
       responses: { 200: json(deadLetterPage, "A page of dead letters"), ...problems },
     }),

@@ -1,10 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { department, departmentCreate, departmentUpdate, idParam } from "@vakt/schemas";
-import { requirePermission } from "../auth/middleware";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
 import * as svc from "../services/departments";
-import { callerOf, json, jsonBody, permissionTag, problems, security } from "./common";
+import { callerOf, guardedBy, json, jsonBody, problems } from "./common";
 
 export function departmentRoutes(deps: ApiDeps) {
   return router()
@@ -14,9 +13,7 @@ export function departmentRoutes(deps: ApiDeps) {
         path: "/",
         summary: "Departments the caller may see",
         tags: ["departments"],
-        security,
-        ...permissionTag("department:read"),
-        middleware: [requirePermission("department:read")] as const,
+        ...guardedBy("department:read"),
         responses: { 200: json(z.array(department), "Departments, parents first"), ...problems },
       }),
       async (c) => c.json(await svc.listDepartments(deps, callerOf(c, deps)), 200),
@@ -27,9 +24,7 @@ export function departmentRoutes(deps: ApiDeps) {
         path: "/",
         summary: "Create a department or sub-department",
         tags: ["departments"],
-        security,
-        ...permissionTag("department:manage"),
-        middleware: [requirePermission("department:manage")] as const,
+        ...guardedBy("department:manage"),
         request: jsonBody(departmentCreate),
         responses: { 201: json(department, "Created"), ...problems },
       }),
@@ -41,9 +36,7 @@ export function departmentRoutes(deps: ApiDeps) {
         path: "/{id}",
         summary: "Rename or move a department (with its sub-departments)",
         tags: ["departments"],
-        security,
-        ...permissionTag("department:manage"),
-        middleware: [requirePermission("department:manage")] as const,
+        ...guardedBy("department:manage"),
         request: { params: idParam, ...jsonBody(departmentUpdate) },
         responses: { 200: json(department, "Updated"), ...problems },
       }),
@@ -59,9 +52,7 @@ export function departmentRoutes(deps: ApiDeps) {
         path: "/{id}/close",
         summary: "Close a department and its sub-departments",
         tags: ["departments"],
-        security,
-        ...permissionTag("department:manage"),
-        middleware: [requirePermission("department:manage")] as const,
+        ...guardedBy("department:manage"),
         request: { params: idParam },
         responses: { 200: json(department, "Closed"), ...problems },
       }),

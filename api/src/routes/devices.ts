@@ -8,11 +8,10 @@ import {
   deviceSwap,
   idParam,
 } from "@vakt/schemas";
-import { requirePermission } from "../auth/middleware";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
 import * as svc from "../services/devices";
-import { callerOf, json, jsonBody, permissionTag, problems, security } from "./common";
+import { callerOf, guardedBy, json, jsonBody, problems } from "./common";
 
 export function deviceRoutes(deps: ApiDeps) {
   return router()
@@ -22,9 +21,7 @@ export function deviceRoutes(deps: ApiDeps) {
         path: "/",
         summary: "Devices in the caller's departments",
         tags: ["devices"],
-        security,
-        ...permissionTag("device:read"),
-        middleware: [requirePermission("device:read")] as const,
+        ...guardedBy("device:read"),
         responses: { 200: json(z.array(device), "Devices"), ...problems },
       }),
       async (c) => c.json(await svc.listDevices(deps, callerOf(c, deps)), 200),
@@ -35,9 +32,7 @@ export function deviceRoutes(deps: ApiDeps) {
         path: "/{id}",
         summary: "One device",
         tags: ["devices"],
-        security,
-        ...permissionTag("device:read"),
-        middleware: [requirePermission("device:read")] as const,
+        ...guardedBy("device:read"),
         request: { params: idParam },
         responses: { 200: json(device, "The device"), ...problems },
       }),
@@ -49,9 +44,7 @@ export function deviceRoutes(deps: ApiDeps) {
         path: "/",
         summary: "Provision a device; its MQTT password is shown once",
         tags: ["devices"],
-        security,
-        ...permissionTag("device:manage"),
-        middleware: [requirePermission("device:manage")] as const,
+        ...guardedBy("device:manage"),
         request: jsonBody(deviceCreate),
         responses: { 201: json(deviceCredentials, "Provisioned"), ...problems },
       }),
@@ -63,9 +56,7 @@ export function deviceRoutes(deps: ApiDeps) {
         path: "/{id}/rotate-credentials",
         summary: "Issue a new MQTT password (shown once); the old one stops working",
         tags: ["devices"],
-        security,
-        ...permissionTag("device:manage"),
-        middleware: [requirePermission("device:manage")] as const,
+        ...guardedBy("device:manage"),
         request: { params: idParam },
         responses: { 200: json(deviceCredentials, "New credentials"), ...problems },
       }),
@@ -77,9 +68,7 @@ export function deviceRoutes(deps: ApiDeps) {
         path: "/{id}/recipient",
         summary: "Assign the device to a recipient, or unassign it (null)",
         tags: ["devices"],
-        security,
-        ...permissionTag("device:manage"),
-        middleware: [requirePermission("device:manage")] as const,
+        ...guardedBy("device:manage"),
         request: { params: idParam, ...jsonBody(deviceAssign) },
         responses: { 200: json(device, "Assigned"), ...problems },
       }),
@@ -100,9 +89,7 @@ export function deviceRoutes(deps: ApiDeps) {
         path: "/{id}/swap",
         summary: "Replace the device with another, keeping recipient and settings; the old one is retired",
         tags: ["devices"],
-        security,
-        ...permissionTag("device:manage"),
-        middleware: [requirePermission("device:manage")] as const,
+        ...guardedBy("device:manage"),
         request: { params: idParam, ...jsonBody(deviceSwap) },
         responses: { 200: json(device, "The replacement"), ...problems },
       }),
@@ -123,9 +110,7 @@ export function deviceRoutes(deps: ApiDeps) {
         path: "/{id}/config",
         summary: "Set the desired configuration; published retained to the device",
         tags: ["devices"],
-        security,
-        ...permissionTag("device:configure"),
-        middleware: [requirePermission("device:configure")] as const,
+        ...guardedBy("device:configure"),
         request: { params: idParam, ...jsonBody(deviceConfigure) },
         responses: { 200: json(device, "Configured"), ...problems },
       }),

@@ -1,10 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { geofence, geofenceCreate, geofenceUpdate, idParam } from "@vakt/schemas";
-import { requirePermission } from "../auth/middleware";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
 import * as svc from "../services/geofences";
-import { callerOf, json, jsonBody, permissionTag, problems, security } from "./common";
+import { callerOf, guardedBy, json, jsonBody, problems } from "./common";
 
 export function geofenceRoutes(deps: ApiDeps) {
   return router()
@@ -14,9 +13,7 @@ export function geofenceRoutes(deps: ApiDeps) {
         path: "/",
         summary: "A recipient's geofences",
         tags: ["geofences"],
-        security,
-        ...permissionTag("recipient:read"),
-        middleware: [requirePermission("recipient:read")] as const,
+        ...guardedBy("recipient:read"),
         request: { query: z.object({ recipientId: z.uuid() }) },
         responses: { 200: json(z.array(geofence), "Geofences"), ...problems },
       }),
@@ -29,9 +26,7 @@ export function geofenceRoutes(deps: ApiDeps) {
         path: "/",
         summary: "Add a geofence (circle or polygon, optional daily window)",
         tags: ["geofences"],
-        security,
-        ...permissionTag("geofence:manage"),
-        middleware: [requirePermission("geofence:manage")] as const,
+        ...guardedBy("geofence:manage"),
         request: jsonBody(geofenceCreate.extend({ recipientId: z.uuid() })),
         responses: { 201: json(geofence, "Created"), ...problems },
       }),
@@ -43,9 +38,7 @@ export function geofenceRoutes(deps: ApiDeps) {
         path: "/{id}",
         summary: "Change a geofence",
         tags: ["geofences"],
-        security,
-        ...permissionTag("geofence:manage"),
-        middleware: [requirePermission("geofence:manage")] as const,
+        ...guardedBy("geofence:manage"),
         request: { params: idParam, ...jsonBody(geofenceUpdate) },
         responses: { 200: json(geofence, "Updated"), ...problems },
       }),
@@ -61,9 +54,7 @@ export function geofenceRoutes(deps: ApiDeps) {
         path: "/{id}",
         summary: "Remove a geofence",
         tags: ["geofences"],
-        security,
-        ...permissionTag("geofence:manage"),
-        middleware: [requirePermission("geofence:manage")] as const,
+        ...guardedBy("geofence:manage"),
         request: { params: idParam },
         responses: { 204: { description: "Removed" }, ...problems },
       }),

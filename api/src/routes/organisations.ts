@@ -1,11 +1,10 @@
 import { createRoute } from "@hono/zod-openapi";
 import { loginSettings, organisation, organisationUpdate } from "@vakt/schemas";
-import { requirePermission } from "../auth/middleware";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
 import * as svc from "../services/organisations";
 import * as sso from "../services/sso";
-import { callerOf, json, jsonBody, permissionTag, problems, security } from "./common";
+import { callerOf, guardedBy, json, jsonBody, problems } from "./common";
 
 export function organisationRoutes(deps: ApiDeps) {
   return router()
@@ -15,9 +14,7 @@ export function organisationRoutes(deps: ApiDeps) {
         path: "/",
         summary: "The caller's organisation",
         tags: ["organisation"],
-        security,
-        ...permissionTag("organisation:read"),
-        middleware: [requirePermission("organisation:read")] as const,
+        ...guardedBy("organisation:read"),
         responses: { 200: json(organisation, "The organisation"), ...problems },
       }),
       async (c) => c.json(await svc.getOrganisation(deps, callerOf(c, deps)), 200),
@@ -28,9 +25,7 @@ export function organisationRoutes(deps: ApiDeps) {
         path: "/",
         summary: "Change the organisation's settings",
         tags: ["organisation"],
-        security,
-        ...permissionTag("organisation:manage"),
-        middleware: [requirePermission("organisation:manage")] as const,
+        ...guardedBy("organisation:manage"),
         request: jsonBody(organisationUpdate),
         responses: { 200: json(organisation, "The organisation"), ...problems },
       }),
@@ -42,9 +37,7 @@ export function organisationRoutes(deps: ApiDeps) {
         path: "/login-settings",
         summary: "How staff may log in (local passwords on or off)",
         tags: ["organisation"],
-        security,
-        ...permissionTag("organisation:manage"),
-        middleware: [requirePermission("organisation:manage")] as const,
+        ...guardedBy("organisation:manage"),
         responses: { 200: json(loginSettings, "The login settings"), ...problems },
       }),
       async (c) => c.json(await sso.getLoginSettings(deps, callerOf(c, deps)), 200),
@@ -56,9 +49,7 @@ export function organisationRoutes(deps: ApiDeps) {
         summary:
           "Set how staff may log in; with local passwords off, only organisation administrators keep a (logged) password login",
         tags: ["organisation"],
-        security,
-        ...permissionTag("organisation:manage"),
-        middleware: [requirePermission("organisation:manage")] as const,
+        ...guardedBy("organisation:manage"),
         request: jsonBody(loginSettings),
         responses: { 200: json(loginSettings, "The login settings"), ...problems },
       }),

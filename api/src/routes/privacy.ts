@@ -12,12 +12,11 @@ import {
   retentionSettingsUpdate,
   retentionSettingsView,
 } from "@vakt/schemas";
-import { requirePermission } from "../auth/middleware";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
 import { buildRecipientExport, exportZip } from "../services/privacy/export";
 import * as svc from "../services/privacy/settings";
-import { callerOf, json, jsonBody, permissionTag, problems, security } from "./common";
+import { callerOf, guardedBy, json, jsonBody, problems } from "./common";
 
 const tags = ["privacy"];
 const restriction = z.object({
@@ -35,9 +34,7 @@ export function privacyRoutes(deps: ApiDeps) {
         path: "/retention",
         summary: "How long the organisation keeps each kind of data",
         tags,
-        security,
-        ...permissionTag("organisation:manage"),
-        middleware: [requirePermission("organisation:manage")] as const,
+        ...guardedBy("organisation:manage"),
         responses: { 200: json(retentionSettingsView, "Retention settings"), ...problems },
       }),
       async (c) => c.json(await svc.getRetentionSettings(deps, callerOf(c, deps)), 200),
@@ -48,9 +45,7 @@ export function privacyRoutes(deps: ApiDeps) {
         path: "/retention",
         summary: "Change retention (logged with before and after)",
         tags,
-        security,
-        ...permissionTag("organisation:manage"),
-        middleware: [requirePermission("organisation:manage")] as const,
+        ...guardedBy("organisation:manage"),
         request: jsonBody(retentionSettingsUpdate),
         responses: { 200: json(retentionSettingsView, "Retention settings"), ...problems },
       }),
@@ -63,9 +58,7 @@ export function privacyRoutes(deps: ApiDeps) {
         path: "/retention/runs",
         summary: "The latest retention runs with what they removed in this organisation",
         tags,
-        security,
-        ...permissionTag("organisation:manage"),
-        middleware: [requirePermission("organisation:manage")] as const,
+        ...guardedBy("organisation:manage"),
         responses: { 200: json(z.array(retentionRun), "Newest first"), ...problems },
       }),
       async (c) => c.json(await svc.listRetentionRuns(deps, callerOf(c, deps)), 200),
@@ -76,9 +69,7 @@ export function privacyRoutes(deps: ApiDeps) {
         path: "/restrictions",
         summary: "Recipients whose processing is restricted (ids only)",
         tags,
-        security,
-        ...permissionTag("organisation:manage"),
-        middleware: [requirePermission("organisation:manage")] as const,
+        ...guardedBy("organisation:manage"),
         responses: { 200: json(z.array(restrictedRecipient), "Restricted recipients"), ...problems },
       }),
       async (c) => c.json(await svc.listRestricted(deps, callerOf(c, deps)), 200),
@@ -89,9 +80,7 @@ export function privacyRoutes(deps: ApiDeps) {
         path: "/recipients/{id}/restriction",
         summary: "Restrict processing of a recipient's data (GDPR art. 18; reason logged)",
         tags,
-        security,
-        ...permissionTag("recipient:manage"),
-        middleware: [requirePermission("recipient:manage")] as const,
+        ...guardedBy("recipient:manage"),
         request: { params: idParam, ...jsonBody(privacyReason) },
         responses: { 200: json(restriction, "Restricted"), ...problems },
       }),
@@ -113,9 +102,7 @@ export function privacyRoutes(deps: ApiDeps) {
         path: "/recipients/{id}/restriction",
         summary: "Lift a restriction (reason logged)",
         tags,
-        security,
-        ...permissionTag("recipient:manage"),
-        middleware: [requirePermission("recipient:manage")] as const,
+        ...guardedBy("recipient:manage"),
         request: { params: idParam, query: reasonRequiredQuery },
         responses: { 200: json(restriction, "Not restricted"), ...problems },
       }),
@@ -137,9 +124,7 @@ export function privacyRoutes(deps: ApiDeps) {
         path: "/recipients/{id}",
         summary: "A recipient, restricted or not, for an organisation administrator giving a reason (logged)",
         tags,
-        security,
-        ...permissionTag("organisation:manage"),
-        middleware: [requirePermission("organisation:manage")] as const,
+        ...guardedBy("organisation:manage"),
         request: { params: idParam, query: reasonRequiredQuery },
         responses: {
           200: json(recipient.extend({ restrictedAt: z.iso.datetime().nullable() }), "The recipient"),
@@ -164,9 +149,7 @@ export function privacyRoutes(deps: ApiDeps) {
         summary:
           "Everything stored about a recipient, as JSON or CSV files in a zip (GDPR art. 15, 20; logged)",
         tags,
-        security,
-        ...permissionTag("recipient:manage"),
-        middleware: [requirePermission("recipient:manage")] as const,
+        ...guardedBy("recipient:manage"),
         request: { params: idParam, query: exportQuery },
         responses: {
           200: {
@@ -198,9 +181,7 @@ export function privacyRoutes(deps: ApiDeps) {
         summary:
           "Erase a recipient (GDPR art. 17): positions and personal data go, alarm documentation stays",
         tags,
-        security,
-        ...permissionTag("organisation:manage"),
-        middleware: [requirePermission("organisation:manage")] as const,
+        ...guardedBy("organisation:manage"),
         request: { params: idParam, ...jsonBody(privacyReason) },
         responses: { 200: json(erasureRecord, "The erasure record"), ...problems },
       }),
@@ -221,9 +202,7 @@ export function privacyRoutes(deps: ApiDeps) {
         path: "/erasures",
         summary: "Erasure records: who was erased (by former id), when, why, and what was kept",
         tags,
-        security,
-        ...permissionTag("organisation:manage"),
-        middleware: [requirePermission("organisation:manage")] as const,
+        ...guardedBy("organisation:manage"),
         responses: { 200: json(z.array(erasureRecord), "Newest first"), ...problems },
       }),
       async (c) => c.json(await svc.listErasures(deps, callerOf(c, deps)), 200),

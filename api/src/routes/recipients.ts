@@ -1,10 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { idParam, recipient, recipientCreate, recipientUpdate } from "@vakt/schemas";
-import { requirePermission } from "../auth/middleware";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
 import * as svc from "../services/recipients";
-import { callerOf, json, jsonBody, permissionTag, problems, security } from "./common";
+import { callerOf, guardedBy, json, jsonBody, problems } from "./common";
 
 export function recipientRoutes(deps: ApiDeps) {
   return router()
@@ -14,9 +13,7 @@ export function recipientRoutes(deps: ApiDeps) {
         path: "/",
         summary: "Recipients in the caller's departments",
         tags: ["recipients"],
-        security,
-        ...permissionTag("recipient:read"),
-        middleware: [requirePermission("recipient:read")] as const,
+        ...guardedBy("recipient:read"),
         responses: { 200: json(z.array(recipient), "Recipients"), ...problems },
       }),
       async (c) => c.json(await svc.listRecipients(deps, callerOf(c, deps)), 200),
@@ -27,9 +24,7 @@ export function recipientRoutes(deps: ApiDeps) {
         path: "/{id}",
         summary: "One recipient",
         tags: ["recipients"],
-        security,
-        ...permissionTag("recipient:read"),
-        middleware: [requirePermission("recipient:read")] as const,
+        ...guardedBy("recipient:read"),
         request: { params: idParam },
         responses: { 200: json(recipient, "The recipient"), ...problems },
       }),
@@ -41,9 +36,7 @@ export function recipientRoutes(deps: ApiDeps) {
         path: "/",
         summary: "Register a recipient with the legal basis for tracking",
         tags: ["recipients"],
-        security,
-        ...permissionTag("recipient:manage"),
-        middleware: [requirePermission("recipient:manage")] as const,
+        ...guardedBy("recipient:manage"),
         request: jsonBody(recipientCreate),
         responses: { 201: json(recipient, "Created"), ...problems },
       }),
@@ -55,9 +48,7 @@ export function recipientRoutes(deps: ApiDeps) {
         path: "/{id}",
         summary: "Change a recipient (details, department, legal basis, status)",
         tags: ["recipients"],
-        security,
-        ...permissionTag("recipient:manage"),
-        middleware: [requirePermission("recipient:manage")] as const,
+        ...guardedBy("recipient:manage"),
         request: { params: idParam, ...jsonBody(recipientUpdate) },
         responses: { 200: json(recipient, "Updated"), ...problems },
       }),

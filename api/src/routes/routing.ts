@@ -10,16 +10,14 @@ import {
   endpointPingResult,
   idParam,
 } from "@vakt/schemas";
-import { requirePermission } from "../auth/middleware";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
 import * as svc from "../services/routing";
-import { callerOf, json, jsonBody, permissionTag, problems, security } from "./common";
+import { callerOf, guardedBy, json, jsonBody, problems } from "./common";
 
 const guard = {
   tags: ["alert routing"],
-  security,
-  ...permissionTag("routing:manage"),
+  ...guardedBy("routing:manage"),
 };
 
 export function alertRuleRoutes(deps: ApiDeps) {
@@ -30,7 +28,6 @@ export function alertRuleRoutes(deps: ApiDeps) {
         path: "/",
         summary: "Alert rules of the caller's departments",
         ...guard,
-        middleware: [requirePermission("routing:manage")] as const,
         responses: { 200: json(z.array(alertRule), "Rules"), ...problems },
       }),
       async (c) => c.json(await svc.listRules(deps, callerOf(c, deps)), 200),
@@ -41,7 +38,6 @@ export function alertRuleRoutes(deps: ApiDeps) {
         path: "/{id}",
         summary: "One alert rule with its steps",
         ...guard,
-        middleware: [requirePermission("routing:manage")] as const,
         request: { params: idParam },
         responses: { 200: json(alertRule, "The rule"), ...problems },
       }),
@@ -53,7 +49,6 @@ export function alertRuleRoutes(deps: ApiDeps) {
         path: "/",
         summary: "Create an alert rule (type, severity, schedule, escalation steps) for a department",
         ...guard,
-        middleware: [requirePermission("routing:manage")] as const,
         request: jsonBody(alertRuleCreate),
         responses: { 201: json(alertRule, "Created"), ...problems },
       }),
@@ -65,7 +60,6 @@ export function alertRuleRoutes(deps: ApiDeps) {
         path: "/{id}",
         summary: "Change an alert rule; `steps` replaces the escalation steps",
         ...guard,
-        middleware: [requirePermission("routing:manage")] as const,
         request: { params: idParam, ...jsonBody(alertRuleUpdate) },
         responses: { 200: json(alertRule, "Updated"), ...problems },
       }),
@@ -81,7 +75,6 @@ export function alertRuleRoutes(deps: ApiDeps) {
         path: "/{id}",
         summary: "Delete an alert rule",
         ...guard,
-        middleware: [requirePermission("routing:manage")] as const,
         request: { params: idParam },
         responses: { 204: { description: "Deleted" }, ...problems },
       }),
@@ -100,7 +93,6 @@ export function alertEndpointRoutes(deps: ApiDeps) {
         path: "/",
         summary: "Alert endpoints (webhook, e-mail, SMS) of the caller's departments",
         ...guard,
-        middleware: [requirePermission("routing:manage")] as const,
         responses: { 200: json(z.array(alertEndpoint), "Endpoints"), ...problems },
       }),
       async (c) => c.json(await svc.listEndpoints(deps, callerOf(c, deps)), 200),
@@ -111,7 +103,6 @@ export function alertEndpointRoutes(deps: ApiDeps) {
         path: "/",
         summary: "Create an endpoint; a webhook's signing secret is shown once",
         ...guard,
-        middleware: [requirePermission("routing:manage")] as const,
         request: jsonBody(alertEndpointCreate),
         responses: { 201: json(alertEndpointCreated, "Created"), ...problems },
       }),
@@ -123,7 +114,6 @@ export function alertEndpointRoutes(deps: ApiDeps) {
         path: "/{id}",
         summary: "Change an endpoint",
         ...guard,
-        middleware: [requirePermission("routing:manage")] as const,
         request: { params: idParam, ...jsonBody(alertEndpointUpdate) },
         responses: { 200: json(alertEndpoint, "Updated"), ...problems },
       }),
@@ -139,7 +129,6 @@ export function alertEndpointRoutes(deps: ApiDeps) {
         path: "/{id}",
         summary: "Delete an endpoint",
         ...guard,
-        middleware: [requirePermission("routing:manage")] as const,
         request: { params: idParam },
         responses: { 204: { description: "Deleted" }, ...problems },
       }),
@@ -154,7 +143,6 @@ export function alertEndpointRoutes(deps: ApiDeps) {
         path: "/{id}/ping",
         summary: "Send a test message to the endpoint (recorded)",
         ...guard,
-        middleware: [requirePermission("routing:manage")] as const,
         request: { params: idParam },
         responses: { 200: json(endpointPingResult, "Whether it went out"), ...problems },
       }),

@@ -10,12 +10,11 @@ import {
 } from "@vakt/schemas";
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { requirePermission } from "../auth/middleware";
 import { type AppEnv, router } from "../context";
 import type { ApiDeps } from "../deps";
 import * as svc from "../services/sso";
 import { secureCookies, setSessionCookies } from "./auth";
-import { callerOf, json, jsonBody, permissionTag, problems, security } from "./common";
+import { callerOf, guardedBy, json, jsonBody, permissionTag, problems } from "./common";
 
 /** Binds a login flow to the browser that started it (login CSRF). */
 export const SSO_FLOW_COOKIE = "vakt_sso_flow";
@@ -120,9 +119,7 @@ export function ssoProviderRoutes(deps: ApiDeps) {
         path: "/",
         summary: "Single sign-on providers of the organisation (secrets are never returned)",
         tags: ["sso"],
-        security,
-        ...permissionTag("organisation:manage"),
-        middleware: [requirePermission("organisation:manage")] as const,
+        ...guardedBy("organisation:manage"),
         responses: { 200: json(z.array(ssoProvider), "Providers"), ...problems },
       }),
       async (c) => c.json(await svc.listProviders(deps, callerOf(c, deps)), 200),
@@ -133,9 +130,7 @@ export function ssoProviderRoutes(deps: ApiDeps) {
         path: "/",
         summary: "Add an OpenID Connect provider, with its group-to-grant rules",
         tags: ["sso"],
-        security,
-        ...permissionTag("organisation:manage"),
-        middleware: [requirePermission("organisation:manage")] as const,
+        ...guardedBy("organisation:manage"),
         request: jsonBody(ssoProviderCreate),
         responses: { 201: json(ssoProvider, "Created"), ...problems },
       }),
@@ -147,9 +142,7 @@ export function ssoProviderRoutes(deps: ApiDeps) {
         path: "/{id}",
         summary: "Change a provider (leave clientSecret out to keep the stored one)",
         tags: ["sso"],
-        security,
-        ...permissionTag("organisation:manage"),
-        middleware: [requirePermission("organisation:manage")] as const,
+        ...guardedBy("organisation:manage"),
         request: { params: idParam, ...jsonBody(ssoProviderUpdate) },
         responses: { 200: json(ssoProvider, "Changed"), ...problems },
       }),
@@ -165,9 +158,7 @@ export function ssoProviderRoutes(deps: ApiDeps) {
         path: "/{id}",
         summary: "Remove a provider; sessions opened through it end",
         tags: ["sso"],
-        security,
-        ...permissionTag("organisation:manage"),
-        middleware: [requirePermission("organisation:manage")] as const,
+        ...guardedBy("organisation:manage"),
         request: { params: idParam },
         responses: { 204: { description: "Removed" }, ...problems },
       }),

@@ -1,10 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { apiToken, apiTokenCreate, apiTokenCreated, idParam } from "@vakt/schemas";
-import { requirePermission } from "../auth/middleware";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
 import * as svc from "../services/tokens";
-import { json, jsonBody, permissionTag, problems, security, userCallerOf } from "./common";
+import { guardedBy, json, problems, userCallerOf } from "./common";
 
 /** Tokens are managed by people only: a token never mints tokens. */
 export function tokenRoutes(deps: ApiDeps) {
@@ -15,9 +14,7 @@ export function tokenRoutes(deps: ApiDeps) {
         path: "/",
         summary: "API tokens of the organisation",
         tags: ["tokens"],
-        security,
-        ...permissionTag("token:manage"),
-        middleware: [requirePermission("token:manage")] as const,
+        ...guardedBy("token:manage"),
         responses: { 200: json(z.array(apiToken), "Tokens (without secrets)"), ...problems },
       }),
       async (c) => c.json(await svc.listTokens(deps, userCallerOf(c, deps)), 200),
@@ -29,9 +26,7 @@ export function tokenRoutes(deps: ApiDeps) {
         summary:
           "Create an integration token scoped to departments and permissions; the secret is shown once",
         tags: ["tokens"],
-        security,
-        ...permissionTag("token:manage"),
-        middleware: [requirePermission("token:manage")] as const,
+        ...guardedBy("token:manage"),
         request: { body: { content: { "application/json": { schema: apiTokenCreate } }, required: true } },
         responses: { 201: json(apiTokenCreated, "Created"), ...problems },
       }),
@@ -43,9 +38,7 @@ export function tokenRoutes(deps: ApiDeps) {
         path: "/{id}",
         summary: "Revoke a token",
         tags: ["tokens"],
-        security,
-        ...permissionTag("token:manage"),
-        middleware: [requirePermission("token:manage")] as const,
+        ...guardedBy("token:manage"),
         request: { params: idParam },
         responses: { 200: json(apiToken, "Revoked"), ...problems },
       }),

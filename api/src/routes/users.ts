@@ -1,10 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { idParam, staffUser, staffUserCreate, staffUserCreated, staffUserUpdate } from "@vakt/schemas";
-import { requirePermission } from "../auth/middleware";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
 import * as svc from "../services/users";
-import { callerOf, json, jsonBody, permissionTag, problems, security } from "./common";
+import { callerOf, guardedBy, json, jsonBody, problems } from "./common";
 
 export function userRoutes(deps: ApiDeps) {
   return router()
@@ -14,9 +13,7 @@ export function userRoutes(deps: ApiDeps) {
         path: "/",
         summary: "Staff users with grants in the caller's departments",
         tags: ["users"],
-        security,
-        ...permissionTag("user:read"),
-        middleware: [requirePermission("user:read")] as const,
+        ...guardedBy("user:read"),
         responses: { 200: json(z.array(staffUser), "Users"), ...problems },
       }),
       async (c) => c.json(await svc.listUsers(deps, callerOf(c, deps)), 200),
@@ -27,9 +24,7 @@ export function userRoutes(deps: ApiDeps) {
         path: "/{id}",
         summary: "One staff user",
         tags: ["users"],
-        security,
-        ...permissionTag("user:read"),
-        middleware: [requirePermission("user:read")] as const,
+        ...guardedBy("user:read"),
         request: { params: idParam },
         responses: { 200: json(staffUser, "The user"), ...problems },
       }),
@@ -41,9 +36,7 @@ export function userRoutes(deps: ApiDeps) {
         path: "/",
         summary: "Invite a staff user with roles and department grants",
         tags: ["users"],
-        security,
-        ...permissionTag("user:manage"),
-        middleware: [requirePermission("user:manage")] as const,
+        ...guardedBy("user:manage"),
         request: jsonBody(staffUserCreate),
         responses: {
           201: json(staffUserCreated, "Created; the invitation token is shown once"),
@@ -58,9 +51,7 @@ export function userRoutes(deps: ApiDeps) {
         path: "/{id}",
         summary: "Change a staff user's details, status or grants",
         tags: ["users"],
-        security,
-        ...permissionTag("user:manage"),
-        middleware: [requirePermission("user:manage")] as const,
+        ...guardedBy("user:manage"),
         request: { params: idParam, ...jsonBody(staffUserUpdate) },
         responses: { 200: json(staffUser, "Updated"), ...problems },
       }),
