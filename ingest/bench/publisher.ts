@@ -3,7 +3,9 @@
  * CPU core's event loop with the ingest under test. Publishes numbered
  * position messages (QoS 1) spread over devices and connections, keeping a
  * window of unacknowledged publishes per connection, and prints one JSON line
- * (messages sent, PUBACKed by the broker, failed, seconds) when all have settled.
+ * (messages sent, PUBACKed by the broker, failed, seconds, and `startedAt`: the
+ * epoch ms of the first publish, once connected, so the benchmark's clock
+ * leaves out this process's start-up) when all have settled.
  */
 import { parseArgs } from "node:util";
 import { uplinkTopic } from "@vakt/schemas";
@@ -59,6 +61,7 @@ function body(n: number): string {
 }
 
 const started = performance.now();
+const startedAt = Date.now();
 let next = 0;
 let sent = 0;
 let acked = 0;
@@ -91,4 +94,4 @@ await Promise.all(
 const seconds = (performance.now() - started) / 1000;
 await Promise.all(clients.map((c) => c.endAsync()));
 // sent: publishes handed to the client; acked: PUBACKed by the broker.
-process.stdout.write(`${JSON.stringify({ messages: total, sent, acked, failed, seconds })}\n`);
+process.stdout.write(`${JSON.stringify({ messages: total, sent, acked, failed, seconds, startedAt })}\n`);

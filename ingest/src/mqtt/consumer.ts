@@ -37,6 +37,9 @@ export interface ConsumerOptions {
 /** Tells mqtt.js not to send its own PUBACK; the error is ignored by its packet loop. */
 const DEFERRED_ACK = new Error("puback deferred until commit");
 
+/** How long message handling may hold the event loop before it lets other work in. */
+const YIELD_AFTER_MS = 2;
+
 /** PUBACK, success, no properties: 4 bytes in MQTT 3.1.1 and 5 alike (MQTT 5 may omit reason code 0). */
 const PUBACK_BYTES = 4;
 
@@ -44,6 +47,8 @@ export class MqttConsumer {
   private client: MqttClient | undefined;
   private generation = 0;
   private paused = false;
+  /** When the current run of message handling started (see `handle`). */
+  private sliceStart = 0;
   /** Message ids to PUBACK on the current connection, written together once the current tick is done. */
   private acks: number[] = [];
   private acksScheduled = false;
@@ -141,10 +146,23 @@ export class MqttConsumer {
             }
           }
         : () => {};
+    const now = performance.now();
+    if (now - this.sliceStart > YIELD_AFTER_MS) this.sliceStart = now;
     try {
       this.options.onMessage(packet.topic, payload, ack);
     } finally {
-      callback(packet.qos === 1 ? DEFERRED_ACK : undefined);
+      const result = packet.qos === 1 ? DEFERRED_ACK : undefined;
+      // mqtt.js hands over every packet of a socket read before it returns to the event loop. A long
+      // run of them (a backlog of positions) would hold up everything else this process waits for
+      // (the alarm session, database replies): after YIELD_AFTER_MS of handling, let the loop turn.
+      if (performance.now() - this.sliceStart > YIELD_AFTER_MS) {
+        setImmediate(() => {
+          this.sliceStart = performance.now();
+          callback(result);
+        });
+      } else {
+        callback(result);
+      }
     }
   }
 

@@ -10,6 +10,7 @@ import type pg from "pg";
 import { copyInto, copyText, copyValue, STAGING_SQL } from "./copy";
 import type {
   DeadLetterRow,
+  DeviceAlarm,
   DeviceRef,
   DeviceSeen,
   PositionRow,
@@ -76,6 +77,16 @@ export async function commitBatch(pool: pg.Pool, batch: BatchInput): Promise<Bat
     if (s.status) statuses.push(s.status);
     raws.push(s.raw);
   }
+  const only = batch.stores[0];
+  if (
+    batch.stores.length === 1 &&
+    batch.deadLetters.length === 0 &&
+    only?.alarm &&
+    only.alarm.cancels === null &&
+    only.status === null
+  ) {
+    return commitDeviceAlarm(pool, only, batch.deviceFilter);
+  }
   const copyMin = batch.copyMinRows ?? COPY_THRESHOLD;
   const bulk = positions.length + raws.length >= copyMin;
   const client = await pool.connect();
@@ -138,6 +149,134 @@ export async function commitBatch(pool: pg.Pool, batch: BatchInput): Promise<Bat
   } finally {
     client.release(broken);
   }
+}
+
+/**
+ * A device alarm on its own (the alarm lane): alarm, `raised` transition, NOTIFY, its fix as a
+ * position and the newest position, the raw log and the device row, all in one statement, so
+ * one round trip (an implicit transaction) stands between the alarm and its NOTIFY.
+ */
+async function commitDeviceAlarm(
+  pool: pg.Pool,
+  s: StoreDecision,
+  filter: ((u: DeviceUpdate) => boolean) | undefined,
+): Promise<BatchResult> {
+  const alarm = s.alarm as DeviceAlarm;
+  const device = s.device;
+  const update: DeviceUpdate = { device, seen: { ...s.seen } };
+  const writeDevice = filter?.(update) ?? true;
+  const rows = s.positions;
+  const raw = s.raw;
+  const result = await pool.query<{ n: number; alarm_id: string | null; device_changed: boolean }>(
+    `WITH a AS (
+       INSERT INTO alarms (organisation_id, department_id, device_id, recipient_id, type, severity, source,
+                           device_message_id, raised_at, lat, lon, accuracy_m, details)
+       VALUES ($1, $2, $3, $4, $5, $6, 'device', $7, ${ts("$8::bigint")}, $9, $10, $11, $12)
+       ON CONFLICT (device_id, device_message_id) WHERE device_message_id IS NOT NULL DO NOTHING
+       RETURNING id
+     ), t AS (
+       INSERT INTO alarm_transitions (organisation_id, alarm_id, kind, to_state, details)
+       SELECT $1, id, 'raised', 'open', $13::jsonb FROM a
+     ), u AS (
+       SELECT * FROM unnest($15::bigint[], $16::float8[], $17::float8[], $18::real[], $19::real[], $20::real[],
+                            $21::real[], $22::text[], $23::float8[])
+              AS u(t, lat, lon, acc, spd, hdg, alt, src, bat)
+     ), p AS (
+       INSERT INTO positions (time, device_id, organisation_id, recipient_id, message_id, lat, lon, accuracy_m,
+                              speed_mps, heading_deg, altitude_m, source, battery_percent)
+       SELECT ${ts("t")}, $3, $1, $4, $7, lat, lon, acc, spd, hdg, alt, src, round(bat)::smallint FROM u
+       ON CONFLICT DO NOTHING
+       RETURNING 1
+     ), l AS (
+       INSERT INTO latest_positions (time, device_id, organisation_id, recipient_id, lat, lon, accuracy_m,
+                                     speed_mps, heading_deg, source, battery_percent)
+       SELECT ${ts("t")}, $3, $1, $4, lat, lon, acc, spd, hdg, src, round(bat)::smallint
+       FROM u ORDER BY t DESC LIMIT 1 ${LATEST_UPSERT}
+     ), m AS (
+       INSERT INTO device_messages (time, device_id, organisation_id, direction, topic, message_id, kind, payload)
+       VALUES (${ts("$24::bigint")}, $3, $1, 'uplink', $25, $7, $26, $27::jsonb)
+       ON CONFLICT DO NOTHING
+     ), prev AS (
+       SELECT d.id, d.online, d.battery_percent, d.charging FROM devices d
+       WHERE $28::boolean AND d.id = $3 FOR UPDATE
+     ), upd AS (
+       UPDATE devices d SET
+         last_seen_at = CASE WHEN $29::bigint > 0 THEN GREATEST(d.last_seen_at, ${ts("$29::bigint")})
+                             ELSE d.last_seen_at END,
+         battery_percent = coalesce(round($30::float8)::smallint, d.battery_percent),
+         charging = coalesce($31::boolean, d.charging),
+         online = $32::boolean
+       WHERE d.id IN (SELECT id FROM prev)
+       RETURNING d.id, d.online, d.battery_percent, d.charging
+     ), chg AS (
+       SELECT upd.id FROM upd JOIN prev ON prev.id = upd.id
+       WHERE prev.online IS DISTINCT FROM upd.online
+          OR prev.battery_percent IS DISTINCT FROM upd.battery_percent
+          OR prev.charging IS DISTINCT FROM upd.charging
+     )
+     SELECT (SELECT count(*) FROM p)::int AS n,
+            (SELECT id FROM a) AS alarm_id,
+            (SELECT pg_notify($14, json_build_object(
+               'kind', 'alarm.raised', 'alarmId', a.id, 'organisationId', $1::uuid, 'departmentId', $2::uuid,
+               'recipientId', $4::uuid, 'deviceId', $3::uuid)::text) FROM a) AS alarm_notified,
+            (SELECT count(pg_notify($14, json_build_object(
+               'kind', 'device.changed', 'organisationId', $1::uuid, 'departmentId', $2::uuid,
+               'recipientId', $4::uuid, 'deviceId', $3::uuid)::text)) > 0 FROM chg) AS device_changed`,
+    [
+      device.organisationId,
+      device.departmentId,
+      device.id,
+      device.recipientId,
+      alarm.type,
+      alarm.severity,
+      alarm.messageId,
+      alarm.raisedAt,
+      alarm.fix?.lat ?? null,
+      alarm.fix?.lon ?? null,
+      alarm.fix?.accM ?? null,
+      JSON.stringify({ batteryPct: alarm.batteryPct, positionTime: alarm.fix?.t ?? null }),
+      JSON.stringify({ source: "device", messageId: alarm.messageId }),
+      EVENTS_CHANNEL,
+      rows.map((r) => r.time),
+      rows.map((r) => r.lat),
+      rows.map((r) => r.lon),
+      rows.map((r) => r.accuracyM),
+      rows.map((r) => r.speedMps),
+      rows.map((r) => r.headingDeg),
+      rows.map((r) => r.altitudeM),
+      rows.map((r) => r.source),
+      rows.map((r) => r.batteryPct),
+      raw.time,
+      raw.topic,
+      raw.kind,
+      raw.payloadText,
+      writeDevice,
+      update.seen.at,
+      update.seen.batteryPct,
+      update.seen.charging,
+      update.seen.online,
+    ],
+  );
+  const row = result.rows[0];
+  let alarmId = row?.alarm_id ?? null;
+  const created = alarmId !== null;
+  if (alarmId === null) {
+    // A redelivery: the alarm stored the first time.
+    const existing = await pool.query<{ id: string }>(
+      "SELECT id FROM alarms WHERE device_id = $1 AND device_message_id = $2",
+      [device.id, alarm.messageId],
+    );
+    alarmId = existing.rows[0]?.id ?? null;
+    if (alarmId === null) {
+      throw new Error(`alarm ${alarm.messageId} of device ${device.id} neither inserted nor found`);
+    }
+  }
+  return {
+    alarms: [{ device, messageId: alarm.messageId, alarmId, created, ackStatus: "received" }],
+    positionsInserted: row?.n ?? 0,
+    events: (created ? 1 : 0) + (row?.device_changed ? 1 : 0),
+    devicesWritten: writeDevice ? [update] : [],
+  };
 }
 
 function isSqlState(err: unknown): boolean {

@@ -1,0 +1,7 @@
+/** Test and benchmark helpers other packages use: a real Mosquitto from the shipped configuration. */
+export {
+  type MosquittoOptions,
+  type RunningMosquitto,
+  SHIPPED_MOSQUITTO_CONF,
+  startMosquitto,
+} from "./mosquitto";
