@@ -4,29 +4,40 @@
  * department), p50 and p99, idle and under a background load of positions
  * (5,000 per second by default, published by a separate process); and in the
  * same run the bare MQTT publish-to-subscriber time on the same broker, as the
- * floor. Broker (embedded aedes), ingest and API run in this process, as
- * `npm start` runs them. Prints figures; asserts nothing.
+ * floor. The broker is Mosquitto from ingest's shipped configuration (as in
+ * production; BENCH_BROKER=aedes runs the embedded aedes broker in this
+ * process instead, as `npm start` does); ingest, the API and the socket.io
+ * client run in this process. Each alarm's time is also split at the NOTIFY
+ * that its commit sends (a LISTEN connection of the bench's own): publish ->
+ * commit in ingest, then NOTIFY -> socket.io event in the API. The load rate
+ * reported is what the load process published over the measured window.
+ * Prints figures; asserts nothing.
  *
  * Environment: TEST_DATABASE_URL (else an embedded PostgreSQL), BENCH_ALARMS
- * (per phase, default 60), BENCH_LOAD_RATE (positions/s, default 5000),
- * BENCH_LOAD_FIXES (fixes per message, default 5). With BENCH_RESULTS_FILE
- * set, the figures are also appended to that file as one JSON line.
+ * (per phase, default 100), BENCH_LOAD_RATE (positions/s, default 5000),
+ * BENCH_LOAD_FIXES (fixes per message, default 5), BENCH_BROKER (mosquitto
+ * or aedes). With BENCH_RESULTS_FILE set, the figures are also appended to
+ * that file as one JSON line.
  */
 import { spawn } from "node:child_process";
 import { appendFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createIngest, startEmbeddedBroker } from "@vakt/ingest";
+import { createIngest, generateMosquittoFiles, startEmbeddedBroker } from "@vakt/ingest";
+import { startMosquitto } from "@vakt/ingest/testing";
+import { EVENTS_CHANNEL } from "@vakt/schemas";
 import { freePort, startEmbeddedPostgres } from "@vakt/storage";
 import { createTestDatabase } from "@vakt/storage/testing";
 import mqtt from "mqtt";
+import pg from "pg";
 import pino from "pino";
 import { io as connect } from "socket.io-client";
 import { hashPassword } from "../src/auth/secrets";
 import { mqttDeviceCommands, startApiServer } from "../src/index";
 
-const ALARMS = Number(process.env.BENCH_ALARMS ?? 60);
+const ALARMS = Number(process.env.BENCH_ALARMS ?? 100);
+const BROKER = process.env.BENCH_BROKER === "aedes" ? "aedes" : "mosquitto";
 const LOAD_RATE = Number(process.env.BENCH_LOAD_RATE ?? 5000);
 const LOAD_FIXES = Number(process.env.BENCH_LOAD_FIXES ?? 5);
 const LOAD_DEVICES = 500;
@@ -103,28 +114,38 @@ async function main() {
     const loadSerials = serials.slice(2 * ALARMS);
 
     const service = { username: "bench", password: "bench-service-password" };
-    const broker = await startEmbeddedBroker({
-      pool,
-      port: await freePort(),
-      host: "127.0.0.1",
-      logger,
-      serviceCredentials: [service],
-    });
-    stops.push(() => broker.close());
+    let brokerUrl: string;
+    if (BROKER === "aedes") {
+      const broker = await startEmbeddedBroker({
+        pool,
+        port: await freePort(),
+        host: "127.0.0.1",
+        logger,
+        serviceCredentials: [service],
+      });
+      stops.push(() => broker.close());
+      brokerUrl = broker.url;
+    } else {
+      const files = await generateMosquittoFiles(pool, [service]);
+      const broker = await startMosquitto({ passwd: files.passwd, acl: files.acl });
+      stops.push(() => broker.stop());
+      brokerUrl = broker.url;
+    }
+    const protocolVersion = BROKER === "aedes" ? 4 : 5;
     const ingest = createIngest({
       pool,
       databaseUrl: db.url,
-      mqttUrl: broker.url,
+      mqttUrl: brokerUrl,
       mqttUsername: service.username,
       mqttPassword: service.password,
       logger,
-      protocolVersion: 4,
+      protocolVersion,
       sharedSubscription: false,
       http: false,
     });
     await ingest.start();
     stops.push(() => ingest.stop());
-    const commands = mqttDeviceCommands({ mqttUrl: broker.url, ...service, logger });
+    const commands = mqttDeviceCommands({ mqttUrl: brokerUrl, ...service, logger });
     stops.push(() => commands.close());
     const api = await startApiServer({
       pool,
@@ -162,17 +183,32 @@ async function main() {
     });
     stops.push(async () => socket.close());
     const arrivals = new Map<string, number>();
-    socket.on("alarm:new", (a) => arrivals.set(a.device.serial, performance.now()));
+    const alarmOf = new Map<string, string>();
+    socket.on("alarm:new", (a) => {
+      arrivals.set(a.device.serial, performance.now());
+      alarmOf.set(a.device.serial, a.id);
+    });
+    // When each alarm's commit was announced (NOTIFY), to split publish -> socket at the commit.
+    const notified = new Map<string, number>();
+    const listener = new pg.Client({ connectionString: db.url });
+    await listener.connect();
+    listener.on("notification", (n) => {
+      const at = performance.now();
+      const e = JSON.parse(n.payload ?? "{}");
+      if (e.kind === "alarm.raised") notified.set(e.alarmId, at);
+    });
+    await listener.query(`LISTEN ${EVENTS_CHANNEL}`);
+    stops.push(() => listener.end());
     await sleep(500); // rooms joined
 
-    const publisher = await mqtt.connectAsync(broker.url, {
+    const publisher = await mqtt.connectAsync(brokerUrl, {
       ...service,
-      protocolVersion: 4,
+      protocolVersion,
       clientId: "bench-pub",
     });
-    const floorSub = await mqtt.connectAsync(broker.url, {
+    const floorSub = await mqtt.connectAsync(brokerUrl, {
       ...service,
-      protocolVersion: 4,
+      protocolVersion,
       clientId: "bench-floor",
     });
     stops.push(() => publisher.endAsync(true));
@@ -181,6 +217,8 @@ async function main() {
     await floorSub.subscribeAsync("bench/floor/#", { qos: 1 });
     floorSub.on("message", (topic) => floorArrivals.set(topic, performance.now()));
 
+    /** Publish -> commit (NOTIFY) and NOTIFY -> socket.io of the alarms of the last `alarms` call. */
+    let split = { commit: [] as number[], fanOut: [] as number[] };
     /** Publishes `count` alarms (one device each) every `gapMs`; the time until each reaches the socket. */
     async function alarms(devices: string[], gapMs: number): Promise<number[]> {
       const sent = new Map<string, number>();
@@ -198,6 +236,14 @@ async function main() {
       while ([...sent.keys()].some((s) => !arrivals.has(s)) && Date.now() < deadline) await sleep(20);
       const missing = [...sent.keys()].filter((s) => !arrivals.has(s)).length;
       if (missing > 0) console.log(`  (${missing} alarms did not arrive within 60 s)`);
+      split = { commit: [], fanOut: [] };
+      for (const [serial, t0] of sent) {
+        const n = notified.get(alarmOf.get(serial) ?? "");
+        const a = arrivals.get(serial);
+        if (n === undefined || a === undefined) continue;
+        split.commit.push(n - t0);
+        split.fanOut.push(a - n);
+      }
       return [...sent].flatMap(([s, t0]) => (arrivals.has(s) ? [(arrivals.get(s) as number) - t0] : []));
     }
     async function floor(count: number, gapMs: number): Promise<number[]> {
@@ -216,7 +262,7 @@ async function main() {
     }
 
     console.log(
-      `Node ${process.version}; broker: embedded aedes; ingest, API and socket client in this process`,
+      `Node ${process.version}; broker: ${BROKER === "aedes" ? "embedded aedes (in this process)" : "Mosquitto (shipped config)"}; ingest, API and socket client in this process`,
     );
     const stats = (xs: number[]) => ({
       n: xs.length,
@@ -229,17 +275,21 @@ async function main() {
     summary("bare MQTT publish -> subscriber, idle", floorIdle);
     const alarmIdle = await alarms(alarmSerials.slice(0, ALARMS), 100);
     summary("alarm publish -> socket.io alarm:new, idle", alarmIdle);
+    const splitIdle = split;
+    summary("  of which publish -> commit (NOTIFY)", splitIdle.commit);
+    summary("  of which NOTIFY -> socket.io", splitIdle.fanOut);
     const idleEnd = Date.now();
 
     const load = spawn(process.execPath, ["--import", "tsx", join(benchDir, "load-publisher.ts")], {
       env: {
         ...process.env,
-        MQTT_URL: broker.url,
+        MQTT_URL: brokerUrl,
         MQTT_USERNAME: service.username,
         MQTT_PASSWORD: service.password,
         SERIALS: loadSerials.join(","),
         RATE: String(LOAD_RATE),
         FIXES: String(LOAD_FIXES),
+        PROTOCOL: String(protocolVersion),
       },
       stdio: ["ignore", "pipe", "inherit"],
     });
@@ -248,25 +298,39 @@ async function main() {
       const last = b.toString().trim().split("\n").at(-1);
       if (last) published = Number(last);
     });
+    const publishedNow = async () => {
+      // The load process reports every 100 ms; take the next report.
+      const before = published;
+      const deadline = Date.now() + 1_000;
+      while (published === before && Date.now() < deadline) await sleep(5);
+      return { n: published, at: performance.now() };
+    };
     stops.push(async () => load.kill("SIGKILL"));
-    const before = Number(
-      (await pool.query("SELECT count(*) AS n FROM positions WHERE organisation_id = $1", [org])).rows[0].n,
-    );
-    const loadStart = performance.now();
     const loadStartEpoch = Date.now();
     await sleep(3_000);
+    // The measured window: from here (load running for 3 s) to the last alarm.
+    const windowStart = await publishedNow();
+    const storedAtStart = Number(
+      (await pool.query("SELECT count(*) AS n FROM positions WHERE organisation_id = $1", [org])).rows[0].n,
+    );
     const floorLoad = await floor(ALARMS, 50);
     summary(`bare MQTT publish -> subscriber, ${LOAD_RATE}/s load`, floorLoad);
     const alarmLoad = await alarms(alarmSerials.slice(ALARMS), 100);
     summary(`alarm publish -> alarm:new, ${LOAD_RATE} positions/s`, alarmLoad);
-    const seconds = (performance.now() - loadStart) / 1000;
-    load.kill("SIGKILL");
+    const splitLoad = split;
+    summary("  of which publish -> commit (NOTIFY)", splitLoad.commit);
+    summary("  of which NOTIFY -> socket.io", splitLoad.fanOut);
+    const windowEnd = await publishedNow();
+    const seconds = (windowEnd.at - windowStart.at) / 1000;
     const after = Number(
       (await pool.query("SELECT count(*) AS n FROM positions WHERE organisation_id = $1", [org])).rows[0].n,
     );
+    load.kill("SIGKILL");
+    const loadRate = (windowEnd.n - windowStart.n) / seconds;
+    const storedRate = (after - storedAtStart) / seconds;
     console.log(
-      `background load: ${(published / seconds).toFixed(0)} positions/s published (${LOAD_FIXES} per message), ` +
-        `${((after - before) / seconds).toFixed(0)} positions/s stored, over ${seconds.toFixed(1)} s`,
+      `background load: ${loadRate.toFixed(0)} positions/s published (${LOAD_FIXES} per message), ` +
+        `${storedRate.toFixed(0)} positions/s stored, over the ${seconds.toFixed(1)} s measured`,
     );
     if (process.env.BENCH_RESULTS_FILE) {
       const record = {
@@ -275,8 +339,13 @@ async function main() {
         alarmIdleMs: stats(alarmIdle),
         floorLoadMs: stats(floorLoad),
         alarmLoadMs: stats(alarmLoad),
-        loadPositionsPerS: published / seconds,
-        storedPositionsPerS: (after - before) / seconds,
+        commitIdleMs: stats(splitIdle.commit),
+        fanOutIdleMs: stats(splitIdle.fanOut),
+        commitLoadMs: stats(splitLoad.commit),
+        fanOutLoadMs: stats(splitLoad.fanOut),
+        broker: BROKER,
+        loadPositionsPerS: loadRate,
+        storedPositionsPerS: storedRate,
         phases: [
           { name: "idle", start: idleStart, end: idleEnd },
           { name: "under_load", start: loadStartEpoch, end: Date.now() },

@@ -1,7 +1,8 @@
 /**
  * Background load for the alarm benchmark, run as its own process: publishes
  * RATE positions per second (FIXES fixes per message) round-robin over the
- * serials given in SERIALS, as a service account, until killed.
+ * serials given in SERIALS, as a service account, until killed. Prints the
+ * positions published so far every 100 ms. PROTOCOL: 4 (default) or 5.
  */
 import mqtt from "mqtt";
 
@@ -12,21 +13,27 @@ const fixes = Number(process.env.FIXES ?? 5);
 const client = await mqtt.connectAsync(url, {
   username: process.env.MQTT_USERNAME,
   password: process.env.MQTT_PASSWORD,
-  protocolVersion: 4,
+  protocolVersion: process.env.PROTOCOL === "5" ? 5 : 4,
   clientId: `bench-load-${process.pid}`,
 });
 const messagesPerTick = Math.max(1, Math.round(rate / fixes / 100));
 let n = 0;
 let sent = 0;
 const started = Date.now();
+/** Each device sends rate / fixes / serials messages a second: fixes that far apart keep up with real time. */
+const spacingMs = Math.max(1, Math.floor((1000 * serials.length) / rate));
+const base = started - 60_000;
 setInterval(() => {
   // Catch up to the schedule (10 ms ticks).
   const due = Math.floor(((Date.now() - started) / 10) * messagesPerTick);
   while (sent < due) {
-    const serial = serials[n++ % serials.length] as string;
-    const t = Date.now() - fixes * 1000;
+    const serial = serials[n % serials.length] as string;
+    // Fix times unique per device (a repeated time would be stored once): message k of a device
+    // carries fixes k*FIXES .. +FIXES-1, spaced so that a device's fixes keep pace with the clock.
+    const k = Math.floor(n / serials.length);
+    n++;
     const list = Array.from({ length: fixes }, (_, i) => ({
-      t: t + i * 1000 + (n % 1000),
+      t: base + (k * fixes + i) * spacingMs,
       lat: 59.9 + (n % 100) * 1e-4,
       lon: 10.7 + (n % 50) * 1e-4,
       accM: 10,
@@ -37,4 +44,4 @@ setInterval(() => {
     sent++;
   }
 }, 10);
-setInterval(() => process.stdout.write(`${sent * fixes}\n`), 1000);
+setInterval(() => process.stdout.write(`${sent * fixes}\n`), 100);
