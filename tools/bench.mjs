@@ -14,9 +14,11 @@
  * machine's other load.
  *
  * The alarm-to-console step runs api/bench/alarm.bench.ts and reads its
- * record `{ bench: "alarm", floorIdleMs, alarmIdleMs, floorLoadMs,
- * alarmLoadMs, loadPositionsPerS }` (each *Ms an object `{ n, p50, p95, p99 }`);
- * without one (a bench that failed), the table says so.
+ * record `{ bench: "alarm", broker, floorIdleMs, alarmIdleMs, commitIdleMs,
+ * fanOutIdleMs, floorLoadMs, alarmLoadMs, commitLoadMs, fanOutLoadMs,
+ * loadPositionsPerS }` (each *Ms an object `{ n, p50, p95, p99 }`; commit* is
+ * publish -> the commit's NOTIFY, fanOut* NOTIFY -> socket.io); without one (a
+ * bench that failed), the table says so.
  *
  * Environment: BENCH_MESSAGES (ingest, default 50000 here), BENCH_SECONDS
  * (api, default 6 here), BENCH_ONLY (comma-separated step names), plus each
@@ -302,15 +304,20 @@ if (ingest) {
   );
 }
 if (alarm) {
+  const via = alarm.broker === "mosquitto" ? "Mosquitto" : "aedes";
+  const split = (commit, fanOut) =>
+    commit && fanOut
+      ? ` (publish → commit p50 ${n1(commit.p50)} / p99 ${n1(commit.p99)}; NOTIFY → socket.io p50 ${n1(fanOut.p50)} / p99 ${n1(fanOut.p99)})`
+      : "";
   row(
-    "alarm publish → console (socket.io), idle",
-    pcts(alarm.alarmIdleMs),
+    `alarm publish → console (socket.io), idle, ${via}`,
+    `${pcts(alarm.alarmIdleMs)}${split(alarm.commitIdleMs, alarm.fanOutIdleMs)}`,
     `bare MQTT round trip ${pcts(alarm.floorIdleMs)}`,
     `${n1(derived.alarmToBareRoundTripP50)}× at p50`,
   );
   row(
-    `alarm publish → console, ${n0(alarm.loadPositionsPerS)} positions/s load`,
-    pcts(alarm.alarmLoadMs),
+    `alarm publish → console, ${n0(alarm.loadPositionsPerS)} positions/s load, ${via}`,
+    `${pcts(alarm.alarmLoadMs)}${split(alarm.commitLoadMs, alarm.fanOutLoadMs)}`,
     `bare MQTT round trip ${pcts(alarm.floorLoadMs)}`,
     `${n1(ratio(alarm.alarmLoadMs?.p50, alarm.floorLoadMs?.p50))}× at p50`,
   );

@@ -74,6 +74,8 @@ export class MqttConsumer {
       connectTimeout: 10_000,
       keepalive: 30,
       resubscribe: false,
+      // mqtt.js traces every packet through the debug module (several calls each, even when off).
+      ...(process.env.DEBUG ? {} : { log: () => {} }),
       ...(o.username !== undefined ? { username: o.username } : {}),
       ...(o.password !== undefined ? { password: o.password } : {}),
       ...(v5
