@@ -167,8 +167,10 @@ async function commitDeviceAlarm(
   const writeDevice = filter?.(update) ?? true;
   const rows = s.positions;
   const raw = s.raw;
-  const result = await pool.query<{ n: number; alarm_id: string | null; device_changed: boolean }>(
-    `WITH a AS (
+  // Named: each connection parses and plans it once (it is long, and under load every millisecond counts).
+  const result = await pool.query<{ n: number; alarm_id: string | null; device_changed: boolean }>({
+    name: "vakt_ingest_device_alarm",
+    text: `WITH a AS (
        INSERT INTO alarms (organisation_id, department_id, device_id, recipient_id, type, severity, source,
                            device_message_id, raised_at, lat, lon, accuracy_m, details)
        VALUES ($1, $2, $3, $4, $5, $6, 'device', $7, ${ts("$8::bigint")}, $9, $10, $11, $12)
@@ -222,7 +224,7 @@ async function commitDeviceAlarm(
             (SELECT count(pg_notify($14, json_build_object(
                'kind', 'device.changed', 'organisationId', $1::uuid, 'departmentId', $2::uuid,
                'recipientId', $4::uuid, 'deviceId', $3::uuid)::text)) > 0 FROM chg) AS device_changed`,
-    [
+    values: [
       device.organisationId,
       device.departmentId,
       device.id,
@@ -256,7 +258,7 @@ async function commitDeviceAlarm(
       update.seen.charging,
       update.seen.online,
     ],
-  );
+  });
   const row = result.rows[0];
   let alarmId = row?.alarm_id ?? null;
   const created = alarmId !== null;
