@@ -241,6 +241,9 @@ describe("the web console", () => {
     await logIn(h, page, demoEmail("nord.admin"), "");
     await expect.poll(() => new URL(page.url()).pathname).toBe("/admin/devices");
     await screenshot(page, "09-session-expired-and-back");
+    // Logged in, an old bookmark of /login lands on the live view, not on a login form.
+    await page.goto(`${h.url}/login`);
+    await expect.poll(() => new URL(page.url()).pathname).toBe("/");
     await context.close();
   });
 

@@ -83,6 +83,8 @@ export function App() {
         // Already in (a reload, or back from single sign-on at the page asked for): nothing to return to.
         sessionStorage.removeItem(RETURN_TO);
         setBoot({ kind: "in", session });
+        // The provider's logout or an old bookmark may land a logged-in person on /login.
+        if (location.pathname === "/login") navigate("/", true);
       })
       .catch(() => {
         if (!NO_RETURN.has(location.pathname))
