@@ -19,6 +19,7 @@ import {
   type UplinkKind,
 } from "@vakt/schemas";
 import type { z } from "zod";
+import { fastPositionMessage } from "./fast-position";
 
 /** What ingest needs to know about a device, cached by serial. */
 export interface DeviceRef {
@@ -193,6 +194,11 @@ export function decide(
   let message: UplinkMessage;
   switch (parsedTopic.kind) {
     case "position": {
+      const fast = fastPositionMessage(json);
+      if (fast) {
+        message = fast;
+        break;
+      }
       const r = positionMessage.safeParse(json);
       if (!r.success) return reject(at, ...classify(r.error));
       message = r.data;
