@@ -313,7 +313,26 @@ export function roundHalfEven(x: number): number {
 }
 
 const num = (v: number | null): string => (v === null || !Number.isFinite(v) ? "\\N" : String(v));
-const iso = (t: number): string => new Date(t).toISOString();
+/** `new Date(t).toISOString()` without a Date per call: the day's prefix is cached, the rest is arithmetic. */
+let isoDay = Number.NaN;
+let isoPrefix = "";
+const pad2 = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
+const pad3 = (n: number): string => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
+export function iso(t: number): string {
+  const day = Math.floor(t / 86_400_000);
+  if (day !== isoDay) {
+    isoDay = day;
+    isoPrefix = new Date(day * 86_400_000).toISOString().slice(0, 11);
+  }
+  let ms = t - day * 86_400_000;
+  const h = Math.floor(ms / 3_600_000);
+  ms -= h * 3_600_000;
+  const m = Math.floor(ms / 60_000);
+  ms -= m * 60_000;
+  const sec = Math.floor(ms / 1_000);
+  ms -= sec * 1_000;
+  return `${isoPrefix}${pad2(h)}:${pad2(m)}:${pad2(sec)}.${pad3(ms)}Z`;
+}
 
 function positionLines(rows: PositionRow[]): string {
   let out = "";
