@@ -46,14 +46,21 @@ const percentiles = (xs: number[]) => {
 };
 /** Wall-clock phases (epoch ms) so the root orchestrator can attribute sampled CPU to them. */
 const phases: { name: string; start: number; end: number; benchCpuS: number }[] = [];
+/**
+ * The window a rate was measured over (first publish to last stored), when a phase sets it: the
+ * CPU per role is then sampled over the same window, so per-core figures divide like by like.
+ */
+let measured: { start: number; end: number } | undefined;
 async function phase<T>(name: string, run: () => Promise<T>): Promise<T> {
   const start = Date.now();
   const cpu0 = process.cpuUsage();
+  measured = undefined;
   try {
     return await run();
   } finally {
     const cpu = process.cpuUsage(cpu0);
-    phases.push({ name, start, end: Date.now(), benchCpuS: (cpu.user + cpu.system) / 1e6 });
+    const window = measured ?? { start, end: Date.now() };
+    phases.push({ name, ...window, benchCpuS: (cpu.user + cpu.system) / 1e6 });
   }
 }
 const results: Record<string, unknown> = { bench: "ingest" };
@@ -184,6 +191,7 @@ async function main() {
     await all;
     // From the first publish (the publisher process's start-up left out) to the last arrival.
     const seconds = (lastArrival - sent.startedAt) / 1000;
+    measured = { start: sent.startedAt, end: lastArrival };
     await sub.endAsync();
     bareRate = MESSAGES / seconds;
     results.bareBrokerMsgPerS = bareRate;
@@ -298,6 +306,7 @@ async function main() {
     const n = await stored(setSingle);
     loss.stored += n;
     const seconds = (storedAt - sent.startedAt) / 1000;
+    measured = { start: sent.startedAt, end: storedAt };
     loadDone = true;
     await alarmLoop;
     // Match NOTIFY arrivals to publishes through the stored alarms.
@@ -343,6 +352,7 @@ async function main() {
     const n = await stored(setBatched);
     loss.stored += n;
     const seconds = (storedAt - sent.startedAt) / 1000;
+    measured = { start: sent.startedAt, end: storedAt };
     const rate = n / seconds;
     line(
       "ingest, 10 fixes/message: positions stored",
