@@ -199,17 +199,20 @@ export function createIngest(options: CreateIngestOptions): Ingest {
           options.mqttReceiveMaximum ?? 2 * lanes * config.INGEST_BATCH_MAX_ROWS,
         ),
         logger,
-        onMessage: (topic, payload, ack) => {
+        onMessage: (topic, payload, ack, redelivered) => {
           if (topic.startsWith("owntracks/")) {
             const serial = topic.split("/")[2];
             metrics.messagesIn.inc({ transport: "mqtt", kind: "owntracks" });
-            pipeline.acceptWith(serial, ack, (lookup, at) =>
-              owntracksDecision(topic, payload, at, lookup, config.INGEST_MAX_PAYLOAD_BYTES),
+            pipeline.acceptWith(
+              serial,
+              ack,
+              (lookup, at) => owntracksDecision(topic, payload, at, lookup, config.INGEST_MAX_PAYLOAD_BYTES),
+              redelivered,
             );
           } else if (isAlarmTopic(topic)) {
             ack();
           } else {
-            pipeline.accept(topic, payload, "mqtt", ack);
+            pipeline.accept(topic, payload, "mqtt", ack, redelivered);
           }
         },
       });
@@ -222,8 +225,8 @@ export function createIngest(options: CreateIngestOptions): Ingest {
         protocolVersion: options.protocolVersion ?? 5,
         receiveMaximum: 1_000,
         logger: logger.child({ session: "alarms" }),
-        onMessage: (topic, payload, ack) => {
-          pipeline.accept(topic, payload, "mqtt", ack);
+        onMessage: (topic, payload, ack, redelivered) => {
+          pipeline.accept(topic, payload, "mqtt", ack, redelivered);
         },
       });
       await alarmConsumer.start();

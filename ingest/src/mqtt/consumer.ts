@@ -31,7 +31,8 @@ export interface ConsumerOptions {
   /** MQTT 5: how long the broker keeps our session (and what it queues) while we are away. */
   sessionExpirySeconds?: number;
   logger: Logger;
-  onMessage: (topic: string, payload: Buffer, ack: () => void) => void;
+  /** `redelivered`: the broker's DUP flag, set when it sends a message again (e.g. after we died before acking). */
+  onMessage: (topic: string, payload: Buffer, ack: () => void, redelivered: boolean) => void;
 }
 
 /** Tells mqtt.js not to send its own PUBACK; the error is ignored by its packet loop. */
@@ -151,7 +152,7 @@ export class MqttConsumer {
     const now = performance.now();
     if (now - this.sliceStart > YIELD_AFTER_MS) this.sliceStart = now;
     try {
-      this.options.onMessage(packet.topic, payload, ack);
+      this.options.onMessage(packet.topic, payload, ack, packet.dup === true);
     } finally {
       const result = packet.qos === 1 ? DEFERRED_ACK : undefined;
       // mqtt.js hands over every packet of a socket read before it returns to the event loop. A long

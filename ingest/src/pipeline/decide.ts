@@ -4,6 +4,8 @@
  * broker and no database, so every rule about bad input is tested without
  * either (decide.test.ts); the consumer turns decisions into rows.
  */
+
+import { createHash } from "node:crypto";
 import {
   type AlarmMessage,
   alarmMessage,
@@ -60,6 +62,10 @@ export interface DeadLetterRow {
   detail: string | null;
   payloadExcerpt: string;
   payloadBytes: number;
+  /** Of the whole payload: a redelivery of a dead letter already stored is recognised by it. */
+  payloadSha256: string;
+  /** The broker marked the message as sent before (MQTT DUP): it may be stored already. */
+  redelivered?: boolean;
 }
 
 export interface PositionRow {
@@ -442,6 +448,11 @@ export function deadLetter(input: {
       detail: input.detail?.slice(0, 1_000) ?? null,
       payloadExcerpt: payloadExcerpt(input.payload),
       payloadBytes: input.payload.byteLength,
+      payloadSha256: sha256Hex(input.payload),
     },
   };
+}
+
+export function sha256Hex(payload: Uint8Array): string {
+  return createHash("sha256").update(payload).digest("hex");
 }

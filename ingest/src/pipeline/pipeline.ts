@@ -36,7 +36,13 @@ export class Pipeline {
   }
 
   /** A device-contract message (vakt/v1/d/...). */
-  accept(topic: string, payload: Buffer, transport: Transport, ack: () => void): boolean {
+  accept(
+    topic: string,
+    payload: Buffer,
+    transport: Transport,
+    ack: () => void,
+    redelivered = false,
+  ): boolean {
     let parsed = this.topics.get(topic);
     if (parsed === undefined) {
       parsed = parseDeviceTopic(topic);
@@ -46,12 +52,16 @@ export class Pipeline {
     const kind = parsed.ok ? parsed.kind : "unknown";
     this.counter(transport, kind).inc();
     const parsedTopic = parsed;
-    return this.acceptWith(parsed.ok ? parsed.serial : undefined, ack, (lookup, now) =>
-      decide(topic, payload, now, lookup, {
-        maxPayloadBytes: this.o.maxPayloadBytes,
-        transport,
-        parsedTopic,
-      }),
+    return this.acceptWith(
+      parsed.ok ? parsed.serial : undefined,
+      ack,
+      (lookup, now) =>
+        decide(topic, payload, now, lookup, {
+          maxPayloadBytes: this.o.maxPayloadBytes,
+          transport,
+          parsedTopic,
+        }),
+      redelivered,
     );
   }
 
@@ -74,15 +84,27 @@ export class Pipeline {
     serial: string | undefined,
     ack: () => void,
     make: (lookup: DeviceLookup, now: number) => Decision,
+    redelivered = false,
   ): boolean {
     if (this.stopping) return false;
     const receivedAt = this.o.now();
     if (serial === undefined || this.o.directory.peek(serial) !== undefined) {
-      this.o.writer.add({ decision: make(this.o.directory.lookup, receivedAt), receivedAt, ack });
+      this.o.writer.add({
+        decision: make(this.o.directory.lookup, receivedAt),
+        receivedAt,
+        ack,
+        redelivered,
+      });
       return true;
     }
     const p = this.resolveWithRetry(serial).then((ok) => {
-      if (ok) this.o.writer.add({ decision: make(this.o.directory.lookup, receivedAt), receivedAt, ack });
+      if (ok)
+        this.o.writer.add({
+          decision: make(this.o.directory.lookup, receivedAt),
+          receivedAt,
+          ack,
+          redelivered,
+        });
     });
     this.resolving.add(p);
     void p.finally(() => this.resolving.delete(p));

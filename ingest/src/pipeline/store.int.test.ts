@@ -103,6 +103,31 @@ describe("commitBatch", () => {
     }
   });
 
+  it("stores a redelivered dead letter once, and an equal payload sent anew again", async () => {
+    const [d] = await devices(1);
+    if (!d) throw new Error("no device");
+    const topic = `vakt/v1/d/${d.serial}/up/position`;
+    const bad = (payload: string) => {
+      const decision = decide(topic, Buffer.from(payload), Date.now(), () => undefined, {
+        maxPayloadBytes: 65_536,
+      });
+      if (decision.kind !== "dead_letter") throw new Error("expected a dead letter");
+      return decision.row;
+    };
+    const count = () => countOf("SELECT count(*) n FROM dead_letters WHERE topic = $1", [topic]);
+    await commitBatch(db.pool, { stores: [], deadLetters: [bad("{not json")] });
+    expect(await count()).toBe(1);
+    // The broker sends it again (DUP) because the PUBACK never came: already stored.
+    await commitBatch(db.pool, { stores: [], deadLetters: [{ ...bad("{not json"), redelivered: true }] });
+    expect(await count()).toBe(1);
+    // A redelivery of a different payload, and the same payload published again (no DUP): both new.
+    await commitBatch(db.pool, {
+      stores: [],
+      deadLetters: [{ ...bad("{other"), redelivered: true }, bad("{not json")],
+    });
+    expect(await count()).toBe(3);
+  });
+
   it("stores the same values through COPY and through multi-row INSERT", async () => {
     const list = await devices(2);
     const base = Date.now() - 7_200_000;

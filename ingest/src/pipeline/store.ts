@@ -359,12 +359,19 @@ function latestLines(rows: PositionRow[]): string {
 }
 
 async function insertDeadLetters(client: pg.ClientBase, rows: DeadLetterRow[]): Promise<void> {
+  // A redelivered message (MQTT DUP) whose dead letter is already here was committed by a process
+  // that died before its PUBACK: store it once. Without the flag, an equal payload is a new message.
   await client.query(
     `INSERT INTO dead_letters (received_at, transport, topic, organisation_id, device_id, reason, detail,
-                               payload_excerpt, payload_bytes)
-     SELECT ${ts("r")}, tr, tp, org, dev, reason, detail, excerpt, bytes
+                               payload_excerpt, payload_bytes, payload_sha256)
+     SELECT ${ts("r")}, tr, tp, org, dev, reason, detail, excerpt, bytes, sha
      FROM unnest($1::bigint[], $2::text[], $3::text[], $4::uuid[], $5::uuid[], $6::text[], $7::text[],
-                 $8::text[], $9::int[]) AS u(r, tr, tp, org, dev, reason, detail, excerpt, bytes)`,
+                 $8::text[], $9::int[], $10::text[], $11::boolean[])
+          AS u(r, tr, tp, org, dev, reason, detail, excerpt, bytes, sha, redelivered)
+     WHERE NOT (u.redelivered AND EXISTS (
+       SELECT 1 FROM dead_letters d
+        WHERE d.topic = u.tp AND d.payload_sha256 = u.sha
+          AND d.received_at > ${ts("u.r")} - interval '1 day'))`,
     [
       rows.map((r) => r.receivedAt),
       rows.map((r) => r.transport),
@@ -375,6 +382,8 @@ async function insertDeadLetters(client: pg.ClientBase, rows: DeadLetterRow[]): 
       rows.map((r) => r.detail),
       rows.map((r) => r.payloadExcerpt),
       rows.map((r) => r.payloadBytes),
+      rows.map((r) => r.payloadSha256),
+      rows.map((r) => r.redelivered === true),
     ],
   );
 }

@@ -20,7 +20,14 @@
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { IngestMetrics } from "../metrics";
-import { type DeadLetterRow, type Decision, payloadExcerpt, rowsOf, type StoreDecision } from "./decide";
+import {
+  type DeadLetterRow,
+  type Decision,
+  payloadExcerpt,
+  rowsOf,
+  type StoreDecision,
+  sha256Hex,
+} from "./decide";
 import { type AlarmOutcome, type BatchInput, commitBatch, DeviceRowThrottle } from "./store";
 
 export interface PendingMessage {
@@ -28,6 +35,8 @@ export interface PendingMessage {
   receivedAt: number;
   /** Tells the sender the message is safe (MQTT PUBACK, HTTP 200). Called once, after commit. */
   ack: () => void;
+  /** The broker sent it before (MQTT DUP): a crash may have come between our commit and our PUBACK. */
+  redelivered?: boolean;
 }
 
 export interface BatchWriterOptions {
@@ -273,16 +282,16 @@ function laneIndex(d: Decision, lanes: number): number {
 function toBatch(items: PendingMessage[]): BatchInput {
   const stores: StoreDecision[] = [];
   const deadLetters: DeadLetterRow[] = [];
-  for (const { decision } of items) {
+  for (const { decision, redelivered } of items) {
     if (decision.kind === "store") stores.push(decision);
-    else deadLetters.push(decision.row);
+    else deadLetters.push(redelivered ? { ...decision.row, redelivered } : decision.row);
   }
   return { stores, deadLetters };
 }
 
 function refusedRow(item: PendingMessage, err: unknown): DeadLetterRow {
   const d = item.decision;
-  if (d.kind === "dead_letter") return d.row;
+  if (d.kind === "dead_letter") return item.redelivered ? { ...d.row, redelivered: true } : d.row;
   const text = Buffer.from(d.raw.payloadText, "utf8");
   return {
     receivedAt: item.receivedAt,
@@ -294,5 +303,7 @@ function refusedRow(item: PendingMessage, err: unknown): DeadLetterRow {
     detail: err instanceof Error ? err.message.slice(0, 1_000) : String(err),
     payloadExcerpt: payloadExcerpt(text),
     payloadBytes: text.byteLength,
+    payloadSha256: sha256Hex(text),
+    ...(item.redelivered ? { redelivered: true } : {}),
   };
 }
