@@ -10,18 +10,14 @@
  * options: BENCH_BATCH_ROWS, BENCH_BATCH_WAIT_MS, BENCH_CONCURRENCY, BENCH_RECEIVE_MAXIMUM.
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ingestSubscription } from "@vakt/schemas";
-import { startEmbeddedPostgres } from "@vakt/storage";
-import { createTestDatabase } from "@vakt/storage/testing";
 import mqtt from "mqtt";
 import pino from "pino";
-import { generateMosquittoFiles } from "../src/broker/mosquitto-files";
 import { createIngest } from "../src/ingest";
-import { startMosquitto } from "../src/testing/mosquitto";
+import { startBenchLab } from "./lab";
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 50_000);
 const FIXES = Number(process.env.BENCH_FIXES ?? 1);
@@ -50,22 +46,8 @@ async function cpuTicks(match: RegExp): Promise<number> {
   return sum;
 }
 
-let stopPg: (() => Promise<void>) | undefined;
-let serverUrl = process.env.BENCH_DATABASE_URL;
-if (!serverUrl) {
-  const dir = await mkdtemp(join(tmpdir(), "vakt-drain-pg-"));
-  const server = await startEmbeddedPostgres({ dataDir: dir, persistent: false });
-  serverUrl = server.url;
-  stopPg = async () => {
-    await server.stop();
-    await rm(dir, { recursive: true, force: true });
-  };
-}
-const db = await createTestDatabase({ serverUrl, poolMax: 8 });
-const pool = db.pool;
-const service = { username: "vakt-ingest", password: "bench-secret" };
-const files = await generateMosquittoFiles(pool, [service]);
-const broker = await startMosquitto({ passwd: files.passwd, acl: files.acl });
+const lab = await startBenchLab();
+const { db, pool, broker, service } = lab;
 const orgId = (
   await pool.query<{ id: string }>("INSERT INTO organisations (name, slug) VALUES ('B', 'b') RETURNING id")
 ).rows[0]?.id as string;
@@ -168,7 +150,5 @@ for (let run = 0; run < RUNS; run++) {
       `mean batch ${(sum / cnt).toFixed(0)} rows over ${cnt} batches`,
   );
 }
-await broker.stop();
-await db.drop();
-await stopPg?.();
+await lab.stop();
 process.exit(0);

@@ -15,21 +15,17 @@
  * JSON line (`npm run bench` at the root collects them into bench-results/).
  */
 import { spawn } from "node:child_process";
-import { appendFile, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import { EVENTS_CHANNEL, uplinkTopic } from "@vakt/schemas";
-import { startEmbeddedPostgres } from "@vakt/storage";
-import { createTestDatabase } from "@vakt/storage/testing";
 import mqtt from "mqtt";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import pino from "pino";
-import { generateMosquittoFiles } from "../src/broker/mosquitto-files";
 import { createIngest } from "../src/ingest";
-import { startMosquitto } from "../src/testing/mosquitto";
+import { startBenchLab } from "./lab";
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 100_000);
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 1_000);
@@ -69,22 +65,8 @@ const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 const line = (label: string, value: string) => console.log(`${label.padEnd(44)} ${value}`);
 
 async function main() {
-  let stopPg: (() => Promise<void>) | undefined;
-  let serverUrl = process.env.BENCH_DATABASE_URL;
-  if (!serverUrl) {
-    const dir = await mkdtemp(join(tmpdir(), "vakt-bench-pg-"));
-    const server = await startEmbeddedPostgres({ dataDir: dir, persistent: false });
-    serverUrl = server.url;
-    stopPg = async () => {
-      await server.stop();
-      await rm(dir, { recursive: true, force: true });
-    };
-  }
-  const db = await createTestDatabase({ serverUrl, poolMax: 8 });
-  const pool = db.pool;
-  const service = { username: "vakt-ingest", password: "bench-secret" };
-  const files = await generateMosquittoFiles(pool, [service]);
-  const broker = await startMosquitto({ passwd: files.passwd, acl: files.acl });
+  const lab = await startBenchLab();
+  const { db, pool, broker, service } = lab;
   const caps = await pool.query<{ ts: boolean; v: string }>(
     "SELECT vakt_has_timescaledb() AS ts, current_setting('server_version') AS v",
   );
@@ -418,9 +400,7 @@ async function main() {
   }
 
   await ingest.stop();
-  await broker.stop();
-  await db.drop();
-  await stopPg?.();
+  await lab.stop();
 }
 
 let bareRate = 0;

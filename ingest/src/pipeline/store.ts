@@ -225,20 +225,7 @@ async function commitDeviceAlarm(
                'kind', 'device.changed', 'organisationId', $1::uuid, 'departmentId', $2::uuid,
                'recipientId', $4::uuid, 'deviceId', $3::uuid)::text)) > 0 FROM chg) AS device_changed`,
     values: [
-      device.organisationId,
-      device.departmentId,
-      device.id,
-      device.recipientId,
-      alarm.type,
-      alarm.severity,
-      alarm.messageId,
-      alarm.raisedAt,
-      alarm.fix?.lat ?? null,
-      alarm.fix?.lon ?? null,
-      alarm.fix?.accM ?? null,
-      JSON.stringify({ batteryPct: alarm.batteryPct, positionTime: alarm.fix?.t ?? null }),
-      JSON.stringify({ source: "device", messageId: alarm.messageId }),
-      EVENTS_CHANNEL,
+      ...alarmParams(device, alarm),
       rows.map((r) => r.time),
       rows.map((r) => r.lat),
       rows.map((r) => r.lon),
@@ -556,6 +543,26 @@ function scopeOf(device: DeviceRef) {
   };
 }
 
+/** $1-$14 of both alarm statements: the alarm, its `raised` transition and the NOTIFY channel. */
+function alarmParams(device: DeviceRef, alarm: DeviceAlarm) {
+  return [
+    device.organisationId,
+    device.departmentId,
+    device.id,
+    device.recipientId,
+    alarm.type,
+    alarm.severity,
+    alarm.messageId,
+    alarm.raisedAt,
+    alarm.fix?.lat ?? null,
+    alarm.fix?.lon ?? null,
+    alarm.fix?.accM ?? null,
+    JSON.stringify({ batteryPct: alarm.batteryPct, positionTime: alarm.fix?.t ?? null }),
+    JSON.stringify({ source: "device", messageId: alarm.messageId }),
+    EVENTS_CHANNEL,
+  ];
+}
+
 /**
  * Stores a device alarm once: the unique (device_id, device_message_id) index
  * turns a redelivery into a look-up of the alarm stored the first time.
@@ -582,22 +589,7 @@ async function storeDeviceAlarm(client: pg.ClientBase, s: StoreDecision): Promis
               'kind', 'alarm.raised', 'alarmId', a.id, 'organisationId', $1::uuid, 'departmentId', $2::uuid,
               'recipientId', $4::uuid, 'deviceId', $3::uuid)::text)
      FROM a`,
-    [
-      device.organisationId,
-      device.departmentId,
-      device.id,
-      device.recipientId,
-      alarm.type,
-      alarm.severity,
-      alarm.messageId,
-      alarm.raisedAt,
-      alarm.fix?.lat ?? null,
-      alarm.fix?.lon ?? null,
-      alarm.fix?.accM ?? null,
-      JSON.stringify({ batteryPct: alarm.batteryPct, positionTime: alarm.fix?.t ?? null }),
-      JSON.stringify({ source: "device", messageId: alarm.messageId }),
-      EVENTS_CHANNEL,
-    ],
+    [...alarmParams(device, alarm)],
   );
   const created = inserted.rows[0];
   if (created) {
