@@ -16,6 +16,7 @@ import {
   type Theme,
   UiContext,
 } from "./session/context";
+import { Flash } from "./ui/flash";
 import { Header } from "./ui/Header";
 import { match, navigate, usePath } from "./ui/router";
 
@@ -141,6 +142,7 @@ export function App() {
       <SessionContext.Provider value={boot.session}>
         <div className="shell">
           <Header onLogout={logout} />
+          <Flash />
           <Suspense fallback={<p className="centered">{ui.t("common.loading")}</p>}>
             {recipient?.id ? (
               <RecipientPage key={recipient.id} id={recipient.id} />

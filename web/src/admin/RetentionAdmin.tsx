@@ -1,6 +1,8 @@
-import { type RetentionSettings, retentionSettingsView } from "@vakt/schemas";
+import { type RetentionSettings, restrictedRecipient, retentionSettingsView } from "@vakt/schemas";
 import { useEffect, useState } from "react";
-import { get, send } from "../api/client";
+import { z } from "zod";
+import { get, send, withQuery } from "../api/client";
+import { reasonValid } from "../recipients/privacy";
 import { useUi } from "../session/context";
 import { errorText, useLoad } from "./use-load";
 
@@ -13,8 +15,18 @@ const fields: (keyof RetentionSettings)[] = [
   "activityLogDays",
 ];
 
-/** How long each kind of data is kept (days); the API enforces the legal floors and ceilings. */
+/** Retention settings, then the recipients whose processing is restricted. */
 export function RetentionAdmin() {
+  return (
+    <>
+      <RetentionSettingsForm />
+      <RestrictedRecipients />
+    </>
+  );
+}
+
+/** How long each kind of data is kept (days); the API enforces the legal floors and ceilings. */
+function RetentionSettingsForm() {
   const { t, dateTime } = useUi();
   const settings = useLoad(() => get("/privacy/retention", retentionSettingsView), []);
   const [draft, setDraft] = useState<RetentionSettings | null>(null);
@@ -56,5 +68,81 @@ export function RetentionAdmin() {
       </button>
       {message && <p role="status">{message}</p>}
     </form>
+  );
+}
+
+/** Restricted recipients (ids only: their names are read only with a logged reason) and lifting a restriction. */
+function RestrictedRecipients() {
+  const { t, dateTime } = useUi();
+  const list = useLoad(() => get("/privacy/restrictions", z.array(restrictedRecipient)), []);
+  const [reasons, setReasons] = useState<Record<string, string>>({});
+  const [message, setMessage] = useState<string | null>(null);
+  return (
+    <section aria-labelledby="restrictions-title" data-testid="restrictions">
+      <h2 id="restrictions-title">{t("privacy.restrictions")}</h2>
+      {list.error && <p className="error">{list.error}</p>}
+      {list.data && list.data.length === 0 && <p className="muted">{t("privacy.noRestrictions")}</p>}
+      {list.data && list.data.length > 0 && (
+        <table>
+          <thead>
+            <tr>
+              <th>{t("privacy.recipientId")}</th>
+              <th>{t("privacy.restrictedAt")}</th>
+              <th>{t("common.actions")}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.data.map((r) => {
+              const reason = reasons[r.id] ?? "";
+              return (
+                <tr key={r.id} data-testid="restricted-recipient" data-id={r.id}>
+                  <td>
+                    <code>{r.id}</code>
+                  </td>
+                  <td>{dateTime(r.restrictedAt)}</td>
+                  <td>
+                    <form
+                      className="form-row"
+                      onSubmit={async (e) => {
+                        e.preventDefault();
+                        try {
+                          await send(
+                            "DELETE",
+                            withQuery(`/privacy/recipients/${encodeURIComponent(r.id)}/restriction`, {
+                              reason: reason.trim(),
+                            }),
+                            undefined,
+                            z.unknown(),
+                          );
+                          setMessage(t("privacy.lifted"));
+                          list.reload();
+                        } catch (err) {
+                          setMessage(t("common.error", { message: errorText(err) }));
+                        }
+                      }}
+                    >
+                      <label className="inline">
+                        {t("privacy.reason")}
+                        <input
+                          required
+                          minLength={3}
+                          maxLength={500}
+                          value={reason}
+                          onChange={(e) => setReasons({ ...reasons, [r.id]: e.target.value })}
+                        />
+                      </label>
+                      <button type="submit" disabled={!reasonValid(reason)}>
+                        {t("privacy.lift")}
+                      </button>
+                    </form>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+      {message && <p role="status">{message}</p>}
+    </section>
   );
 }

@@ -107,3 +107,9 @@ export async function send<S extends z.ZodType>(
 export function downloadUrl(path: string, query?: Query): string {
   return withQuery(`/api/v1${path}`, query);
 }
+
+/** GET of a file (an export) as a Blob, with the same errors as every other call. */
+export async function getBlob(path: string, query?: Query): Promise<Blob> {
+  const res = await request("GET", withQuery(path, query));
+  return res.blob();
+}

@@ -14,6 +14,7 @@ import { get } from "../api/client";
 import { ReasonForm } from "../map/ReasonForm";
 import { can, needsReason, useSession, useUi } from "../session/context";
 import { DeviceConfiguration } from "./DeviceConfiguration";
+import { PrivacySection } from "./PrivacySection";
 import { RecipientMap } from "./RecipientMap";
 
 type History = z.infer<typeof positionHistory>;
@@ -175,6 +176,7 @@ export function RecipientPage(props: { id: string }) {
           />
         </section>
       </div>
+      {r && <PrivacySection recipientId={props.id} name={name} />}
       {can(session, "activity:read") && (
         <section aria-labelledby="rec-activity">
           <h2 id="rec-activity">{t("recipient.activity")}</h2>

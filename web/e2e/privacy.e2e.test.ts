@@ -1,0 +1,122 @@
+/**
+ * The recipient's privacy actions in a real browser: the JSON export saved as
+ * a download, restricting processing (after the warning about alarms), lifting
+ * it from the administration's list, and erasure behind a typed confirmation.
+ */
+import { readFile } from "node:fs/promises";
+import { department, recipient, restrictedRecipient } from "@vakt/schemas";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import {
+  type ApiSession,
+  apiSession,
+  demoEmail,
+  type Harness,
+  logIn,
+  newPage,
+  recipientWithDevice,
+  screenshot,
+  startHarness,
+  type TestDevice,
+} from "./harness";
+
+describe("the recipient's privacy actions", () => {
+  let h: Harness;
+  let admin: ApiSession;
+  let kept: TestDevice;
+  let erased: TestDevice;
+  let page: Page;
+
+  beforeAll(async () => {
+    h = await startHarness();
+    admin = await apiSession(h.url, demoEmail("admin"));
+    const departments = await admin.call("GET", "/departments", z.array(department));
+    const zone = departments.find((d) => d.name === "Sone 1");
+    if (!zone) throw new Error("no department Sone 1");
+    kept = await recipientWithDevice(h, admin, zone.id, "Reidun", "Rustad");
+    erased = await recipientWithDevice(h, admin, zone.id, "Embla", "Eriksen");
+    await kept.position(59.9139, 10.7522);
+    ({ page } = await newPage(h));
+    await logIn(h, page, demoEmail("admin"), `/recipients/${kept.recipientId}`);
+  });
+
+  afterAll(async () => {
+    await kept?.client.endAsync();
+    await erased?.client.endAsync();
+    await h?.stop();
+  });
+
+  it("downloads everything stored about the recipient as JSON", async () => {
+    const section = page.getByTestId("privacy-section");
+    await section.getByRole("heading", { name: "Personvern" }).waitFor();
+    await section.scrollIntoViewIfNeeded();
+    await screenshot(page, "privacy-01-section");
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      section.getByRole("button", { name: "Last ned JSON" }).click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(
+      new RegExp(`^vakt-recipient-${kept.recipientId}-.*\\.json$`),
+    );
+    const path = await download.path();
+    const data = JSON.parse(await readFile(path, "utf8"));
+    expect(data.format).toBe("vakt.recipient-export");
+    expect(data.recipient.id).toBe(kept.recipientId);
+    expect(`${data.recipient.firstName} ${data.recipient.lastName}`).toBe(kept.name);
+    await section.getByText(/Eksporten er lastet ned/).waitFor();
+  });
+
+  it("restricts processing after the warning, and the recipient leaves ordinary views", async () => {
+    const card = page.getByTestId("privacy-restrict");
+    await expect(card.getByTestId("restrict-warning").isVisible()).resolves.toBe(true);
+    expect(await card.getByTestId("restrict-warning").textContent()).toMatch(/vitale interesser/);
+    const submit = card.getByRole("button", { name: "Begrens behandlingen" });
+    expect(await submit.isDisabled()).toBe(true);
+    await card.getByLabel("Begrunnelse (logges)").fill("Tjenestemottakeren ba om begrensning");
+    await submit.click();
+    await page
+      .getByTestId("flash")
+      .getByText(/Behandlingen av Reidun Rustad er begrenset/)
+      .waitFor();
+    expect(new URL(page.url()).pathname).toBe("/");
+    const visible = await admin.call("GET", "/recipients", z.array(recipient));
+    expect(visible.some((r) => r.id === kept.recipientId)).toBe(false);
+    const restricted = await admin.call("GET", "/privacy/restrictions", z.array(restrictedRecipient));
+    expect(restricted.map((r) => r.id)).toContain(kept.recipientId);
+  });
+
+  it("lifts the restriction from the administration's list with a reason", async () => {
+    await page.goto(`${h.url}/admin/retention`);
+    const row = page.getByTestId("restricted-recipient").filter({ hasText: kept.recipientId });
+    await row.waitFor();
+    await screenshot(page, "privacy-02-restrictions");
+    await row.getByLabel("Begrunnelse (logges)").fill("Begrensningen er ikke lenger nødvendig");
+    await row.getByRole("button", { name: "Opphev begrensningen" }).click();
+    await page.getByTestId("restrictions").getByText("Begrensningen er opphevet").waitFor();
+    await expect.poll(() => row.count()).toBe(0);
+    const visible = await admin.call("GET", "/recipients", z.array(recipient));
+    expect(visible.some((r) => r.id === kept.recipientId)).toBe(true);
+  });
+
+  it("erases a recipient only after the name is typed, and shows what was kept", async () => {
+    await page.goto(`${h.url}/recipients/${erased.recipientId}`);
+    const card = page.getByTestId("privacy-erase");
+    const submit = card.getByRole("button", { name: "Slett for godt" });
+    await card.getByLabel("Begrunnelse (logges)").fill("Tjenestemottakeren ba om sletting");
+    await card.getByLabel(/Skriv tjenestemottakerens fulle navn/).fill("Embla");
+    expect(await submit.isDisabled()).toBe(true);
+    await card.getByLabel(/Skriv tjenestemottakerens fulle navn/).fill(erased.name);
+    await submit.click();
+    const record = page.getByTestId("erasure-record");
+    await record.getByText(erased.recipientId).waitFor();
+    await record.scrollIntoViewIfNeeded();
+    await screenshot(page, "privacy-03-erased");
+    await expect(admin.call("GET", `/recipients/${erased.recipientId}`, recipient)).rejects.toThrow(/404/);
+    await expect(
+      admin.call("GET", `/privacy/recipients/${erased.recipientId}?reason=check%20erasure`, recipient),
+    ).rejects.toThrow(/404/);
+    await record.getByRole("button", { name: "Tilbake til live-kartet" }).click();
+    await expect.poll(() => new URL(page.url()).pathname).toBe("/");
+  });
+});

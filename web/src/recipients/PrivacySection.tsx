@@ -1,0 +1,229 @@
+import { type ErasureRecord, erasureRecord } from "@vakt/schemas";
+import { useState } from "react";
+import { z } from "zod";
+import { getBlob, send } from "../api/client";
+import { can, useSession, useUi } from "../session/context";
+import { flash } from "../ui/flash";
+import { navigate } from "../ui/router";
+import {
+  type ExportFormat,
+  erasureConfirmed,
+  exportFilename,
+  exportPath,
+  exportPeriods,
+  exportQuery,
+  reasonValid,
+  saveFile,
+} from "./privacy";
+
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/**
+ * The recipient's GDPR actions, each shown by permission: export (recipient:manage),
+ * restriction (recipient:manage) and erasure (organisation:manage).
+ */
+export function PrivacySection(props: { recipientId: string; name: string }) {
+  const { t } = useUi();
+  const session = useSession();
+  const manage = can(session, "recipient:manage");
+  const erase = can(session, "organisation:manage");
+  if (!manage && !erase) return null;
+  return (
+    <section aria-labelledby="rec-privacy" data-testid="privacy-section">
+      <h2 id="rec-privacy">{t("privacy.title")}</h2>
+      <div className="grid2">
+        {manage && <ExportCard {...props} />}
+        {manage && <RestrictCard {...props} />}
+        {erase && <EraseCard {...props} />}
+      </div>
+    </section>
+  );
+}
+
+function ExportCard(props: { recipientId: string }) {
+  const { t } = useUi();
+  const [days, setDays] = useState<number>(exportPeriods[0]);
+  const [busy, setBusy] = useState(false);
+  const [message, setMessage] = useState<string | null>(null);
+  const download = async (format: ExportFormat) => {
+    setBusy(true);
+    setMessage(null);
+    try {
+      const now = new Date();
+      const blob = await getBlob(exportPath(props.recipientId), exportQuery(format, days, now));
+      const file = exportFilename(props.recipientId, format, now);
+      saveFile(blob, file);
+      setMessage(t("privacy.downloaded", { file }));
+    } catch (e) {
+      setMessage(t("common.error", { message: errorText(e) }));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="card" data-testid="privacy-export">
+      <h3>{t("privacy.export")}</h3>
+      <p className="muted small">{t("privacy.exportHelp")}</p>
+      <label className="inline">
+        {t("privacy.exportPeriod")}
+        <select value={days} onChange={(e) => setDays(Number(e.target.value))}>
+          {exportPeriods.map((d) => (
+            <option key={d} value={d}>
+              {t("privacy.exportDays", { days: d })}
+            </option>
+          ))}
+        </select>
+      </label>
+      <div className="form-row">
+        <button type="button" disabled={busy} onClick={() => download("json")}>
+          {t("privacy.downloadJson")}
+        </button>
+        <button type="button" disabled={busy} onClick={() => download("zip")}>
+          {t("privacy.downloadZip")}
+        </button>
+      </div>
+      {message && <p role="status">{message}</p>}
+    </div>
+  );
+}
+
+function RestrictCard(props: { recipientId: string; name: string }) {
+  const { t } = useUi();
+  const [reason, setReason] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [message, setMessage] = useState<string | null>(null);
+  return (
+    <form
+      className="card"
+      data-testid="privacy-restrict"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        setBusy(true);
+        setMessage(null);
+        try {
+          await send(
+            "PUT",
+            `/privacy/recipients/${encodeURIComponent(props.recipientId)}/restriction`,
+            { reason: reason.trim() },
+            z.unknown(),
+          );
+          // The recipient is gone from every ordinary view now, this page included.
+          flash(t("privacy.restricted", { name: props.name || props.recipientId }));
+          navigate("/");
+        } catch (err) {
+          setMessage(t("common.error", { message: errorText(err) }));
+          setBusy(false);
+        }
+      }}
+    >
+      <h3>{t("privacy.restrict")}</h3>
+      <p className="muted small">{t("privacy.restrictHelp")}</p>
+      <p className="notice" role="note" data-testid="restrict-warning">
+        {t("privacy.restrictWarning")}
+      </p>
+      <label>
+        {t("privacy.reason")}
+        <input
+          required
+          minLength={3}
+          maxLength={500}
+          value={reason}
+          onChange={(e) => setReason(e.target.value)}
+        />
+      </label>
+      <button type="submit" className="primary" disabled={busy || !reasonValid(reason)}>
+        {t("privacy.restrictSubmit")}
+      </button>
+      {message && <p role="status">{message}</p>}
+    </form>
+  );
+}
+
+function EraseCard(props: { recipientId: string; name: string }) {
+  const { t, dateTime } = useUi();
+  const [reason, setReason] = useState("");
+  const [typed, setTyped] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [message, setMessage] = useState<string | null>(null);
+  const [record, setRecord] = useState<ErasureRecord | null>(null);
+  const expected = props.name || props.recipientId;
+  const ready = reasonValid(reason) && erasureConfirmed(typed, props.name, props.recipientId);
+  if (record)
+    return (
+      <div className="card" role="status" data-testid="erasure-record">
+        <h3>{t("privacy.erase")}</h3>
+        <p>{t("privacy.erased")}</p>
+        <dl className="facts">
+          <dt>{t("privacy.subjectRef")}</dt>
+          <dd>{record.subjectRef}</dd>
+          <dt>{t("privacy.erasedAt")}</dt>
+          <dd>{dateTime(record.erasedAt)}</dd>
+          <dt>{t("privacy.reason")}</dt>
+          <dd>{record.reason}</dd>
+          <dt>{t("privacy.keptLegalBasis")}</dt>
+          <dd>{record.keptLegalBasis}</dd>
+          <dt>{t("privacy.counts")}</dt>
+          <dd>
+            {Object.entries(record.counts)
+              .map(([k, n]) => `${k}: ${n}`)
+              .join(", ") || "–"}
+          </dd>
+        </dl>
+        <button type="button" className="primary" onClick={() => navigate("/")}>
+          {t("privacy.backToLive")}
+        </button>
+      </div>
+    );
+  return (
+    <form
+      className="card"
+      data-testid="privacy-erase"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        if (!ready) return;
+        setBusy(true);
+        setMessage(null);
+        try {
+          setRecord(
+            await send(
+              "POST",
+              `/privacy/recipients/${encodeURIComponent(props.recipientId)}/erasure`,
+              { reason: reason.trim() },
+              erasureRecord,
+            ),
+          );
+        } catch (err) {
+          setMessage(t("common.error", { message: errorText(err) }));
+        } finally {
+          setBusy(false);
+        }
+      }}
+    >
+      <h3>{t("privacy.erase")}</h3>
+      <p className="muted small">{t("privacy.eraseHelp")}</p>
+      <label>
+        {t("privacy.reason")}
+        <input
+          required
+          minLength={3}
+          maxLength={500}
+          value={reason}
+          onChange={(e) => setReason(e.target.value)}
+        />
+      </label>
+      <label>
+        {t("privacy.eraseConfirm", { name: expected })}
+        <input
+          value={typed}
+          autoComplete="off"
+          spellCheck={false}
+          onChange={(e) => setTyped(e.target.value)}
+        />
+      </label>
+      <button type="submit" className="danger" disabled={busy || !ready}>
+        {t("privacy.eraseSubmit")}
+      </button>
+      {message && <p role="status">{message}</p>}
+    </form>
+  );
+}
