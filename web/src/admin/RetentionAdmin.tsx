@@ -2,6 +2,7 @@ import { type RetentionSettings, restrictedRecipient, retentionSettingsView } fr
 import { useEffect, useState } from "react";
 import { z } from "zod";
 import { get, send, withQuery } from "../api/client";
+import { ReasonField } from "../recipients/PrivacySection";
 import { reasonValid } from "../recipients/privacy";
 import { useUi } from "../session/context";
 import { errorText, useLoad } from "./use-load";
@@ -121,16 +122,11 @@ function RestrictedRecipients() {
                         }
                       }}
                     >
-                      <label className="inline">
-                        {t("privacy.reason")}
-                        <input
-                          required
-                          minLength={3}
-                          maxLength={500}
-                          value={reason}
-                          onChange={(e) => setReasons({ ...reasons, [r.id]: e.target.value })}
-                        />
-                      </label>
+                      <ReasonField
+                        className="inline"
+                        value={reason}
+                        onChange={(value) => setReasons({ ...reasons, [r.id]: value })}
+                      />
                       <button type="submit" disabled={!reasonValid(reason)}>
                         {t("privacy.lift")}
                       </button>

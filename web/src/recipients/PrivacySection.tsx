@@ -40,6 +40,23 @@ export function PrivacySection(props: { recipientId: string; name: string }) {
   );
 }
 
+/** The logged reason every privacy action asks for (3-500 characters, as the API wants). */
+export function ReasonField(props: { value: string; onChange: (value: string) => void; className?: string }) {
+  const { t } = useUi();
+  return (
+    <label className={props.className}>
+      {t("privacy.reason")}
+      <input
+        required
+        minLength={3}
+        maxLength={500}
+        value={props.value}
+        onChange={(e) => props.onChange(e.target.value)}
+      />
+    </label>
+  );
+}
+
 function ExportCard(props: { recipientId: string }) {
   const { t } = useUi();
   const [days, setDays] = useState<number>(exportPeriods[0]);
@@ -121,16 +138,7 @@ function RestrictCard(props: { recipientId: string; name: string }) {
       <p className="notice" role="note" data-testid="restrict-warning">
         {t("privacy.restrictWarning")}
       </p>
-      <label>
-        {t("privacy.reason")}
-        <input
-          required
-          minLength={3}
-          maxLength={500}
-          value={reason}
-          onChange={(e) => setReason(e.target.value)}
-        />
-      </label>
+      <ReasonField value={reason} onChange={setReason} />
       <button type="submit" className="primary" disabled={busy || !reasonValid(reason)}>
         {t("privacy.restrictSubmit")}
       </button>
@@ -201,16 +209,7 @@ function EraseCard(props: { recipientId: string; name: string }) {
     >
       <h3>{t("privacy.erase")}</h3>
       <p className="muted small">{t("privacy.eraseHelp")}</p>
-      <label>
-        {t("privacy.reason")}
-        <input
-          required
-          minLength={3}
-          maxLength={500}
-          value={reason}
-          onChange={(e) => setReason(e.target.value)}
-        />
-      </label>
+      <ReasonField value={reason} onChange={setReason} />
       <label>
         {t("privacy.eraseConfirm", { name: expected })}
         <input
