@@ -9,22 +9,19 @@
  * BENCH_FIXES (default 1), BENCH_DEVICES (default 1000), BENCH_RUNS (default 1), and ingest
  * options: BENCH_BATCH_ROWS, BENCH_BATCH_WAIT_MS, BENCH_CONCURRENCY, BENCH_RECEIVE_MAXIMUM.
  */
-import { spawn } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { ingestSubscription } from "@vakt/schemas";
 import mqtt from "mqtt";
 import pino from "pino";
 import { createIngest } from "../src/ingest";
-import { startBenchLab } from "./lab";
+import { runPublisher, startBenchLab } from "./lab";
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 50_000);
 const FIXES = Number(process.env.BENCH_FIXES ?? 1);
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 1_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 1);
 const env = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined);
-const ingestDir = fileURLToPath(new URL("..", import.meta.url));
 const logger = pino({ level: process.env.LOG_LEVEL ?? "warn" });
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
@@ -84,25 +81,12 @@ for (let run = 0; run < RUNS; run++) {
     await c.subscribeAsync(filter, { qos: 1 });
     await c.endAsync();
   }
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        "bench/publisher.ts",
-        `--url=${broker.url}`,
-        `--username=${service.username}`,
-        `--password=${service.password}`,
-        `--serials=${serials.join(",")}`,
-        `--messages=${MESSAGES}`,
-        `--fixes=${FIXES}`,
-        `--base=${base + run * 10_000_000}`,
-        `--tag=d${run}-`,
-      ],
-      { cwd: ingestDir, stdio: ["ignore", "ignore", "inherit"] },
-    );
-    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`publisher ${code}`))));
+  await runPublisher(lab, {
+    serials,
+    messages: MESSAGES,
+    fixes: FIXES,
+    base: base + run * 10_000_000,
+    tag: `d${run}-`,
   });
 
   const ingest = createIngest({

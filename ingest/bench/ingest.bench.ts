@@ -14,24 +14,21 @@
  * BENCH_RESULTS_FILE set, the figures are also appended to that file as one
  * JSON line (`npm run bench` at the root collects them into bench-results/).
  */
-import { spawn } from "node:child_process";
 import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { fileURLToPath } from "node:url";
 import { EVENTS_CHANNEL, uplinkTopic } from "@vakt/schemas";
 import mqtt from "mqtt";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import pino from "pino";
 import { createIngest } from "../src/ingest";
-import { startBenchLab } from "./lab";
+import { runPublisher, startBenchLab } from "./lab";
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 100_000);
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 1_000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
 const BATCHED_MESSAGES = Math.round(MESSAGES / 5);
-const ingestDir = fileURLToPath(new URL("..", import.meta.url));
 const logger = pino({ level: process.env.LOG_LEVEL ?? "warn" });
 
 /** Percentiles of a sample, in its unit. */
@@ -100,40 +97,7 @@ async function main() {
   const base = Date.now() - 3 * 86_400_000;
 
   const publish = (serials: string[], messages: number, fixes: number, tag: string) =>
-    new Promise<{
-      messages: number;
-      sent: number;
-      acked: number;
-      failed: number;
-      seconds: number;
-      startedAt: number;
-    }>((resolve, reject) => {
-      const child = spawn(
-        process.execPath,
-        [
-          "--import",
-          "tsx",
-          "bench/publisher.ts",
-          `--url=${broker.url}`,
-          `--username=${service.username}`,
-          `--password=${service.password}`,
-          `--serials=${serials.join(",")}`,
-          `--messages=${messages}`,
-          `--fixes=${fixes}`,
-          `--connections=${CONNECTIONS}`,
-          `--base=${base}`,
-          `--tag=${tag}`,
-        ],
-        { cwd: ingestDir, stdio: ["ignore", "pipe", "inherit"] },
-      );
-      let out = "";
-      child.stdout.on("data", (b) => {
-        out += b;
-      });
-      child.once("exit", (code) =>
-        code === 0 ? resolve(JSON.parse(out.trim())) : reject(new Error(`publisher ${code}`)),
-      );
-    });
+    runPublisher(lab, { serials, messages, fixes, base, tag, connections: CONNECTIONS });
   const loss = { sent: 0, acked: 0, failed: 0, stored: 0, expected: 0 };
   const count = (r: { sent: number; acked: number; failed: number }, fixes: number) => {
     loss.sent += r.sent;
