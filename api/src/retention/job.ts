@@ -22,6 +22,7 @@ import { maintainTimeseries, type Queryable, withTransaction } from "@vakt/stora
 import type pg from "pg";
 import type { Logger } from "pino";
 import { eraseRecipient, eraseStaffUser } from "../services/privacy/erasure";
+import { FLOW_TTL_MS } from "../services/sso";
 
 export const RETENTION_LOCK_KEY = "vakt.retention";
 /** Fixed by the privacy policy (Safemate §7): personal data go 6 months after service or access ends. */
@@ -164,7 +165,7 @@ async function retain(
   await del("", "passwordResets", "DELETE FROM password_resets WHERE expires_at < $1", [now]);
   // Single sign-on flows live 10 minutes; kept that long again after expiry so a late callback is still recognised.
   await del("", "ssoLoginFlows", "DELETE FROM sso_login_flows WHERE expires_at < $1", [
-    new Date(now.getTime() - 10 * 60_000),
+    new Date(now.getTime() - FLOW_TTL_MS),
   ]);
   if (failures.length > 0) throw new Error(failures.join("; "));
 }

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import {
   acceptInvitationRequest,
+  isLoopbackHttp,
   loginRequest,
   loginResponse,
   logoutResponse,
@@ -22,8 +23,7 @@ import { json, jsonBody, permissionTag, problems, userCallerOf } from "./common"
 
 /** Secure cookies unless the console is served from http://localhost. */
 export function secureCookies(publicUrl: string): boolean {
-  const u = new URL(publicUrl);
-  return !(u.protocol === "http:" && ["localhost", "127.0.0.1", "[::1]"].includes(u.hostname));
+  return !isLoopbackHttp(publicUrl);
 }
 
 export function setSessionCookies(c: Context<AppEnv>, deps: ApiDeps, s: auth.NewSession) {

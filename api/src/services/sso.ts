@@ -20,6 +20,7 @@
 import { randomBytes } from "node:crypto";
 import {
   email as emailSchema,
+  isLoopbackHttp,
   type LoginSettings,
   type RoleKey,
   type SsoErrorCode,
@@ -329,11 +330,6 @@ export async function discover(deps: ApiDeps, email: string) {
 // ---------------------------------------------------------------------------
 // The relying party
 
-const isLocalHttp = (issuer: string) => {
-  const u = URL.parse(issuer);
-  return u?.protocol === "http:" && ["localhost", "127.0.0.1", "[::1]"].includes(u.hostname);
-};
-
 const discoveryCache = new Map<string, { at: number; server: oidc.ServerMetadata }>();
 
 /**
@@ -342,7 +338,7 @@ const discoveryCache = new Map<string, { at: number; server: oidc.ServerMetadata
  * carries the API's clock (deps.clock) as openid-client's clock skew.
  */
 async function configFor(deps: ApiDeps, p: ProviderRow): Promise<oidc.Configuration> {
-  const insecure = isLocalHttp(p.issuer);
+  const insecure = isLoopbackHttp(p.issuer);
   const key = `${p.id} ${p.issuer}`;
   const now = deps.clock.now().getTime();
   let cached = discoveryCache.get(key);
@@ -397,9 +393,6 @@ export async function startLogin(
   const state = oidc.randomState();
   const nonce = oidc.randomNonce();
   const browserToken = randomBytes(32).toString("base64url");
-  await deps.pool.query("DELETE FROM sso_login_flows WHERE expires_at < $1", [
-    new Date(now.getTime() - FLOW_TTL_MS),
-  ]);
   await deps.pool.query(
     `INSERT INTO sso_login_flows (state_sha256, organisation_id, provider_id, nonce, code_verifier, return_to,
        browser_sha256, created_at, expires_at)

@@ -8,18 +8,21 @@ import { z } from "zod";
 import { roleKey } from "./admin";
 import { email } from "./auth";
 
+/** Plain http to this machine: allowed only for development and tests (console, provider). */
+export function isLoopbackHttp(url: string): boolean {
+  const u = URL.parse(url);
+  return u?.protocol === "http:" && ["localhost", "127.0.0.1", "[::1]"].includes(u.hostname);
+}
+
 /** https, or http for a provider on this machine (development and tests only). */
 export const issuerUrl = z
   .url()
   .max(500)
-  .refine((u) => {
-    // Refinements run even when the URL check failed, so parse defensively.
-    const url = URL.parse(u);
-    return (
-      url?.protocol === "https:" ||
-      (url?.protocol === "http:" && ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname))
-    );
-  }, "https, or http only for localhost");
+  // Refinements run even when the URL check failed, so the checks parse defensively.
+  .refine(
+    (u) => URL.parse(u)?.protocol === "https:" || isLoopbackHttp(u),
+    "https, or http only for localhost",
+  );
 
 const claimName = z
   .string()
