@@ -169,39 +169,24 @@ export async function login(
   const user = rows[0];
   const passwordOk = await verifyPassword(user?.password_hash ?? null, input.password, hashing(deps));
   const usable = user !== undefined && user.status === "active" && user.access_ended_at === null;
+  const logFailure = (u: LoginUser, reason: string) =>
+    logActivity(
+      deps.pool,
+      { actor: undefined, organisationId: u.organisation_id, ip: meta.ip, now },
+      { action: "login.failed", subjectType: "staff_user", subjectId: u.id, details: { reason } },
+    );
   if (!passwordOk || !usable) {
     await recordAttempt(deps, input.email, meta.ip, now, false);
-    if (user) {
-      await logActivity(
-        deps.pool,
-        { actor: undefined, organisationId: user.organisation_id, ip: meta.ip, now },
-        {
-          action: "login.failed",
-          subjectType: "staff_user",
-          subjectId: user.id,
-          details: { reason: passwordOk ? "account_disabled" : "wrong_password" },
-        },
-      );
-    }
+    if (user) await logFailure(user, passwordOk ? "account_disabled" : "wrong_password");
     throw new ApiError("unauthenticated", "E-mail or password is wrong.");
   }
+  await recordAttempt(deps, input.email, meta.ip, now, true);
   // Checked after the password, so the answer tells the setting only to someone who knows it.
   const breakGlass = !user.local_password_login;
   if (breakGlass && !user.grants.some((g) => g.role === "org_admin")) {
-    await recordAttempt(deps, input.email, meta.ip, now, true);
-    await logActivity(
-      deps.pool,
-      { actor: undefined, organisationId: user.organisation_id, ip: meta.ip, now },
-      {
-        action: "login.failed",
-        subjectType: "staff_user",
-        subjectId: user.id,
-        details: { reason: "sso_required" },
-      },
-    );
+    await logFailure(user, "sso_required");
     throw new ApiError("sso_required", "This organisation logs in with single sign-on.");
   }
-  await recordAttempt(deps, input.email, meta.ip, now, true);
   const stage: SessionStage = user.totp_enabled_at
     ? "second_factor_required"
     : user.require_admin_second_factor && isAdministrator(user.grants)
