@@ -170,16 +170,7 @@ async function commitDeviceAlarm(
   // Named: each connection parses and plans it once (it is long, and under load every millisecond counts).
   const result = await pool.query<{ n: number; alarm_id: string | null; device_changed: boolean }>({
     name: "vakt_ingest_device_alarm",
-    text: `WITH a AS (
-       INSERT INTO alarms (organisation_id, department_id, device_id, recipient_id, type, severity, source,
-                           device_message_id, raised_at, lat, lon, accuracy_m, details)
-       VALUES ($1, $2, $3, $4, $5, $6, 'device', $7, ${ts("$8::bigint")}, $9, $10, $11, $12)
-       ON CONFLICT (device_id, device_message_id) WHERE device_message_id IS NOT NULL DO NOTHING
-       RETURNING id
-     ), t AS (
-       INSERT INTO alarm_transitions (organisation_id, alarm_id, kind, to_state, details)
-       SELECT $1, id, 'raised', 'open', $13::jsonb FROM a
-     ), u AS (
+    text: `WITH ${ALARM_CTES}, u AS (
        SELECT * FROM unnest($15::bigint[], $16::float8[], $17::float8[], $18::real[], $19::real[], $20::real[],
                             $21::real[], $22::text[], $23::float8[])
               AS u(t, lat, lon, acc, spd, hdg, alt, src, bat)
@@ -218,9 +209,7 @@ async function commitDeviceAlarm(
      )
      SELECT (SELECT count(*) FROM p)::int AS n,
             (SELECT id FROM a) AS alarm_id,
-            (SELECT pg_notify($14, json_build_object(
-               'kind', 'alarm.raised', 'alarmId', a.id, 'organisationId', $1::uuid, 'departmentId', $2::uuid,
-               'recipientId', $4::uuid, 'deviceId', $3::uuid)::text) FROM a) AS alarm_notified,
+            (SELECT pg_notify($14, ${ALARM_RAISED_EVENT}) FROM a) AS alarm_notified,
             (SELECT count(pg_notify($14, json_build_object(
                'kind', 'device.changed', 'organisationId', $1::uuid, 'departmentId', $2::uuid,
                'recipientId', $4::uuid, 'deviceId', $3::uuid)::text)) > 0 FROM chg) AS device_changed`,
@@ -247,19 +236,8 @@ async function commitDeviceAlarm(
     ],
   });
   const row = result.rows[0];
-  let alarmId = row?.alarm_id ?? null;
-  const created = alarmId !== null;
-  if (alarmId === null) {
-    // A redelivery: the alarm stored the first time.
-    const existing = await pool.query<{ id: string }>(
-      "SELECT id FROM alarms WHERE device_id = $1 AND device_message_id = $2",
-      [device.id, alarm.messageId],
-    );
-    alarmId = existing.rows[0]?.id ?? null;
-    if (alarmId === null) {
-      throw new Error(`alarm ${alarm.messageId} of device ${device.id} neither inserted nor found`);
-    }
-  }
+  const created = (row?.alarm_id ?? null) !== null;
+  const alarmId = row?.alarm_id ?? (await storedAlarmId(pool, device, alarm));
   return {
     alarms: [{ device, messageId: alarm.messageId, alarmId, created, ackStatus: "received" }],
     positionsInserted: row?.n ?? 0,
@@ -543,6 +521,40 @@ function scopeOf(device: DeviceRef) {
   };
 }
 
+/**
+ * The alarm (once per device message id) and its `raised` transition, as the
+ * first common table expressions `a` and `t` of both alarm statements, over
+ * the parameters of alarmParams; ALARM_RAISED_EVENT is its NOTIFY payload.
+ */
+const ALARM_CTES = `a AS (
+       INSERT INTO alarms (organisation_id, department_id, device_id, recipient_id, type, severity, source,
+                           device_message_id, raised_at, lat, lon, accuracy_m, details)
+       VALUES ($1, $2, $3, $4, $5, $6, 'device', $7, ${ts("$8::bigint")}, $9, $10, $11, $12)
+       ON CONFLICT (device_id, device_message_id) WHERE device_message_id IS NOT NULL DO NOTHING
+       RETURNING id
+     ), t AS (
+       INSERT INTO alarm_transitions (organisation_id, alarm_id, kind, to_state, details)
+       SELECT $1, id, 'raised', 'open', $13::jsonb FROM a
+     )`;
+const ALARM_RAISED_EVENT = `json_build_object(
+  'kind', 'alarm.raised', 'alarmId', a.id, 'organisationId', $1::uuid, 'departmentId', $2::uuid,
+  'recipientId', $4::uuid, 'deviceId', $3::uuid)::text`;
+
+/** A redelivered alarm: the one stored the first time. */
+async function storedAlarmId(
+  db: Pick<pg.ClientBase, "query">,
+  device: DeviceRef,
+  alarm: DeviceAlarm,
+): Promise<string> {
+  const existing = await db.query<{ id: string }>(
+    "SELECT id FROM alarms WHERE device_id = $1 AND device_message_id = $2",
+    [device.id, alarm.messageId],
+  );
+  const id = existing.rows[0]?.id;
+  if (!id) throw new Error(`alarm ${alarm.messageId} of device ${device.id} neither inserted nor found`);
+  return id;
+}
+
 /** $1-$14 of both alarm statements: the alarm, its `raised` transition and the NOTIFY channel. */
 function alarmParams(device: DeviceRef, alarm: DeviceAlarm) {
   return [
@@ -575,33 +587,15 @@ async function storeDeviceAlarm(client: pg.ClientBase, s: StoreDecision): Promis
   // Insert, transition and NOTIFY in one round trip: alarms commit in their own lane, and under load
   // every round trip to a busy database costs.
   const inserted = await client.query<{ id: string }>(
-    `WITH a AS (
-       INSERT INTO alarms (organisation_id, department_id, device_id, recipient_id, type, severity, source,
-                           device_message_id, raised_at, lat, lon, accuracy_m, details)
-       VALUES ($1, $2, $3, $4, $5, $6, 'device', $7, ${ts("$8::bigint")}, $9, $10, $11, $12)
-       ON CONFLICT (device_id, device_message_id) WHERE device_message_id IS NOT NULL DO NOTHING
-       RETURNING id
-     ), t AS (
-       INSERT INTO alarm_transitions (organisation_id, alarm_id, kind, to_state, details)
-       SELECT $1, id, 'raised', 'open', $13::jsonb FROM a
-     )
-     SELECT a.id, pg_notify($14, json_build_object(
-              'kind', 'alarm.raised', 'alarmId', a.id, 'organisationId', $1::uuid, 'departmentId', $2::uuid,
-              'recipientId', $4::uuid, 'deviceId', $3::uuid)::text)
-     FROM a`,
+    `WITH ${ALARM_CTES} SELECT a.id, pg_notify($14, ${ALARM_RAISED_EVENT}) FROM a`,
     [...alarmParams(device, alarm)],
   );
   const created = inserted.rows[0];
   if (created) {
     return { device, messageId: alarm.messageId, alarmId: created.id, created: true, ackStatus: "received" };
   }
-  const existing = await client.query<{ id: string }>(
-    "SELECT id FROM alarms WHERE device_id = $1 AND device_message_id = $2",
-    [device.id, alarm.messageId],
-  );
-  const id = existing.rows[0]?.id;
-  if (!id) throw new Error(`alarm ${alarm.messageId} of device ${device.id} neither inserted nor found`);
-  return { device, messageId: alarm.messageId, alarmId: id, created: false, ackStatus: "received" };
+  const alarmId = await storedAlarmId(client, device, alarm);
+  return { device, messageId: alarm.messageId, alarmId, created: false, ackStatus: "received" };
 }
 
 /** The wearer cancelled an alarm on the device (a fall within its cancel window). */
