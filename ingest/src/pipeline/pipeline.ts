@@ -89,26 +89,25 @@ export class Pipeline {
     if (this.stopping) return false;
     const receivedAt = this.o.now();
     if (serial === undefined || this.o.directory.peek(serial) !== undefined) {
-      this.o.writer.add({
-        decision: make(this.o.directory.lookup, receivedAt),
-        receivedAt,
-        ack,
-        redelivered,
-      });
+      this.submit(make, receivedAt, ack, redelivered);
       return true;
     }
     const p = this.resolveWithRetry(serial).then((ok) => {
-      if (ok)
-        this.o.writer.add({
-          decision: make(this.o.directory.lookup, receivedAt),
-          receivedAt,
-          ack,
-          redelivered,
-        });
+      if (ok) this.submit(make, receivedAt, ack, redelivered);
     });
     this.resolving.add(p);
     void p.finally(() => this.resolving.delete(p));
     return true;
+  }
+
+  /** Decides (the device look-up is synchronous now) and hands the decision to the writer. A method, not a closure: it runs per message. */
+  private submit(
+    make: (lookup: DeviceLookup, now: number) => Decision,
+    receivedAt: number,
+    ack: () => void,
+    redelivered: boolean,
+  ): void {
+    this.o.writer.add({ decision: make(this.o.directory.lookup, receivedAt), receivedAt, ack, redelivered });
   }
 
   /** Resolves a serial, waiting out a database outage; false if stopping first. */
