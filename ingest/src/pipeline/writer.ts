@@ -282,18 +282,18 @@ function laneIndex(d: Decision, lanes: number): number {
 function toBatch(items: PendingMessage[]): BatchInput {
   const stores: StoreDecision[] = [];
   const deadLetters: DeadLetterRow[] = [];
-  for (const { decision, redelivered } of items) {
-    if (decision.kind === "store") stores.push(decision);
-    else deadLetters.push(redelivered ? { ...decision.row, redelivered } : decision.row);
+  for (const item of items) {
+    if (item.decision.kind === "store") stores.push(item.decision);
+    else deadLetters.push(marked(item, item.decision.row));
   }
   return { stores, deadLetters };
 }
 
 function refusedRow(item: PendingMessage, err: unknown): DeadLetterRow {
   const d = item.decision;
-  if (d.kind === "dead_letter") return item.redelivered ? { ...d.row, redelivered: true } : d.row;
+  if (d.kind === "dead_letter") return marked(item, d.row);
   const text = Buffer.from(d.raw.payloadText, "utf8");
-  return {
+  return marked(item, {
     receivedAt: item.receivedAt,
     transport: "mqtt",
     topic: d.raw.topic,
@@ -304,6 +304,10 @@ function refusedRow(item: PendingMessage, err: unknown): DeadLetterRow {
     payloadExcerpt: payloadExcerpt(text),
     payloadBytes: text.byteLength,
     payloadSha256: sha256Hex(text),
-    ...(item.redelivered ? { redelivered: true } : {}),
-  };
+  });
+}
+
+/** A dead letter carries its message's redelivery mark (MQTT DUP), so storing it looks for the first copy. */
+function marked(item: PendingMessage, row: DeadLetterRow): DeadLetterRow {
+  return item.redelivered ? { ...row, redelivered: true } : row;
 }
