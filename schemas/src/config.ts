@@ -44,6 +44,9 @@ export const ingestEnv = commonEnv.extend({
 });
 export type IngestEnv = z.infer<typeof ingestEnv>;
 
+/** Public endpoints' default bound per address and minute (PUBLIC_RATE_LIMIT_PER_MINUTE). */
+export const DEFAULT_PUBLIC_RATE_LIMIT_PER_MINUTE = 300;
+
 export const apiEnv = commonEnv.extend({
   DATABASE_URL: postgresUrl,
   /** The API publishes configuration and commands to devices. */
@@ -74,7 +77,12 @@ export const apiEnv = commonEnv.extend({
    * password reset, invitations, single sign-on); 0 turns the limit off. A
    * whole care home behind one NAT address logs in at shift change, so it is generous.
    */
-  PUBLIC_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(100_000).default(300),
+  PUBLIC_RATE_LIMIT_PER_MINUTE: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(100_000)
+    .default(DEFAULT_PUBLIC_RATE_LIMIT_PER_MINUTE),
 });
 export type ApiEnv = z.infer<typeof apiEnv>;
 

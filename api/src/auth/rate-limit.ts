@@ -9,13 +9,12 @@
  * Account lockout after wrong passwords (services/auth.ts) is separate and
  * stays: this limit is about volume, that one about guessing.
  */
+import { DEFAULT_PUBLIC_RATE_LIMIT_PER_MINUTE } from "@vakt/schemas";
 import type { MiddlewareHandler } from "hono";
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes } from "rate-limiter-flexible";
 import type { AppEnv } from "../context";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
-
-export const DEFAULT_PUBLIC_RATE_LIMIT_PER_MINUTE = 300;
 
 export function publicRateLimit(deps: ApiDeps): MiddlewareHandler<AppEnv> {
   const points = deps.config.PUBLIC_RATE_LIMIT_PER_MINUTE ?? DEFAULT_PUBLIC_RATE_LIMIT_PER_MINUTE;
