@@ -1,6 +1,7 @@
 import { type ErasureRecord, erasureRecord } from "@vakt/schemas";
 import { useState } from "react";
 import { z } from "zod";
+import { errorText } from "../admin/use-load";
 import { getBlob, send } from "../api/client";
 import { can, useSession, useUi } from "../session/context";
 import { flash } from "../ui/flash";
@@ -15,8 +16,6 @@ import {
   reasonValid,
   saveFile,
 } from "./privacy";
-
-const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /**
  * The recipient's GDPR actions, each shown by permission: export (recipient:manage),
