@@ -12,7 +12,8 @@ import { pipeline } from "node:stream/promises";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 
-const STAGING_DDL = `
+/** The staging tables' DDL, run at the start of a connection's first bulk batch (see store.ts). */
+export const STAGING_SQL = `
   CREATE TEMP TABLE IF NOT EXISTS stage_positions (
     t bigint, device_id uuid, organisation_id uuid, recipient_id uuid, message_id text,
     lat float8, lon float8, accuracy_m real, speed_mps real, heading_deg real, altitude_m real,
@@ -25,12 +26,6 @@ const STAGING_DDL = `
     t bigint, device_id uuid, organisation_id uuid, recipient_id uuid, lat float8, lon float8,
     accuracy_m real, speed_mps real, heading_deg real, source text, battery float8
   ) ON COMMIT DELETE ROWS;`;
-
-export const STAGING_SQL = STAGING_DDL;
-
-export async function ensureStaging(client: pg.ClientBase): Promise<void> {
-  await client.query(STAGING_DDL);
-}
 
 /** One value in COPY's text format. */
 export function copyValue(v: string | number | boolean | null | undefined): string {
