@@ -329,11 +329,11 @@ describe("bad input", () => {
     }, "the next good position");
   });
 
-  it("turns a message the database refuses into a dead letter without holding back its batch", async () => {
+  it("turns a message the database could not store into a dead letter without holding back its batch", async () => {
     const org = await makeOrganisation(h.db.pool);
     const dev = await makeDevice(h.db.pool, org);
     const t = now() - 5_000;
-    // Valid by the contract, but PostgreSQL text cannot hold a NUL character.
+    // Valid by the contract, but PostgreSQL text cannot hold a NUL character: refused before the database.
     const refused = `{"v":1,"id":"nul-1","t":${t},"firmware":"1.0\\u0000beta"}`;
     await Promise.all([
       publish(uplinkTopic(dev.serial, "status"), refused),
@@ -350,7 +350,7 @@ describe("bad input", () => {
       ]);
       return r.rows.length > 0 ? r.rows : undefined;
     }, "the refused message");
-    expect(dead).toEqual([{ reason: "storage_rejected", device_id: dev.id }]);
+    expect(dead).toEqual([{ reason: "unstorable_text", device_id: dev.id }]);
     await eventually(async () => {
       const n = await count(h.db.pool, "SELECT count(*) n FROM positions WHERE device_id = $1", [dev.id]);
       return n === 2 ? n : undefined;

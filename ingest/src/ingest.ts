@@ -18,7 +18,7 @@ import { MqttConsumer } from "./mqtt/consumer";
 import { DeviceDirectory } from "./pipeline/device-directory";
 import { Pipeline } from "./pipeline/pipeline";
 import type { AlarmOutcome } from "./pipeline/store";
-import { BatchWriter } from "./pipeline/writer";
+import { BatchWriter, type StalledLane } from "./pipeline/writer";
 import { Supervisor } from "./supervisor/supervisor";
 import { OWNTRACKS_SUBSCRIPTION, owntracksDecision } from "./trackers/owntracks";
 
@@ -77,6 +77,12 @@ export interface CreateIngestOptions {
   supervise?: boolean;
   /** Supervisor tick (default 30 s). */
   superviseIntervalMs?: number;
+  /** How long stop() waits for the writer to commit what it holds before giving up on it (default 10 s). */
+  drainGraceMs?: number;
+  /** Work waiting this long without a commit marks its lane stalled, and health 503 (default 10 s). */
+  stallAfterMs?: number;
+  /** Deliveries of one message after which it is kept as a dead letter (default 5). */
+  maxRedeliveries?: number;
 }
 
 export interface Ingest {
@@ -90,6 +96,8 @@ export interface Ingest {
   readonly httpPort: number | undefined;
   /** Messages received and not yet acknowledged. */
   backlog(): number;
+  /** Writer lanes with work and no commit for longer than the bound (health shows them). */
+  stalled(): StalledLane[];
 }
 
 export function createIngest(options: CreateIngestOptions): Ingest {
@@ -126,6 +134,7 @@ export function createIngest(options: CreateIngestOptions): Ingest {
     afterCommit: tellDevices,
     now,
     ...(options.useCopy !== undefined ? { useCopy: options.useCopy } : {}),
+    ...(options.stallAfterMs !== undefined ? { stallAfterMs: options.stallAfterMs } : {}),
   });
   const pipeline = new Pipeline({
     directory,
@@ -134,6 +143,8 @@ export function createIngest(options: CreateIngestOptions): Ingest {
     logger,
     maxPayloadBytes: config.INGEST_MAX_PAYLOAD_BYTES,
     now,
+    pool: options.pool,
+    ...(options.maxRedeliveries !== undefined ? { maxRedeliveries: options.maxRedeliveries } : {}),
   });
 
   const shared = options.sharedSubscription ?? true;
@@ -156,6 +167,16 @@ export function createIngest(options: CreateIngestOptions): Ingest {
     ...(options.superviseIntervalMs !== undefined ? { intervalMs: options.superviseIntervalMs } : {}),
   });
 
+  /** Writer lanes, and the device look-ups in front of them, waiting without progress. */
+  const stalled = (): StalledLane[] => {
+    const out = writer.stalled();
+    const lookupS = pipeline.lookupWaitS(options.stallAfterMs ?? 10_000);
+    if (lookupS !== undefined) {
+      out.push({ lane: "device-lookup", waitingS: lookupS, messages: pipeline.resolvingCount });
+    }
+    return out;
+  };
+
   let http: { port: number; close(): Promise<void> } | undefined;
   const wantHttp = options.http ?? config.INGEST_HTTP_PORT !== undefined;
 
@@ -167,6 +188,7 @@ export function createIngest(options: CreateIngestOptions): Ingest {
       return http?.port;
     },
     backlog: () => writer.backlog + pipeline.resolvingCount,
+    stalled,
     async start() {
       const databaseUrl =
         options.databaseUrl === false
@@ -184,6 +206,7 @@ export function createIngest(options: CreateIngestOptions): Ingest {
           health: () => ({
             mqtt: (consumer?.connected ?? false) && (alarmConsumer?.connected ?? false),
             backlog: writer.backlog,
+            stalled: stalled(),
           }),
         });
       }
@@ -208,6 +231,7 @@ export function createIngest(options: CreateIngestOptions): Ingest {
               ack,
               (lookup, at) => owntracksDecision(topic, payload, at, lookup, config.INGEST_MAX_PAYLOAD_BYTES),
               redelivered,
+              { raw: { topic, payload, transport: "mqtt" } },
             );
           } else if (isAlarmTopic(topic)) {
             ack();
@@ -239,7 +263,7 @@ export function createIngest(options: CreateIngestOptions): Ingest {
       consumer?.pause();
       alarmConsumer?.pause();
       await pipeline.stop();
-      await writer.drain();
+      await writer.drain(options.drainGraceMs ?? 10_000);
       await consumer?.stop();
       await alarmConsumer?.stop();
       await http?.close();

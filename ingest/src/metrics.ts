@@ -58,6 +58,23 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       help: "Messages received from the broker but not yet committed and acknowledged (consumer lag)",
       registers: [registry],
     }),
+    laneStalled: new Gauge({
+      name: "vakt_ingest_lane_stalled",
+      help: "1 while a writer lane has had work waiting without a commit for longer than the bound",
+      labelNames: ["lane"] as const,
+      registers: [registry],
+    }),
+    laneWaitSeconds: new Gauge({
+      name: "vakt_ingest_lane_wait_seconds",
+      help: "How long a stalled writer lane has waited without a commit (0 when it is not stalled)",
+      labelNames: ["lane"] as const,
+      registers: [registry],
+    }),
+    redeliveriesRefused: new Counter({
+      name: "vakt_ingest_redelivery_limit_total",
+      help: "Messages the broker redelivered more than INGEST_MAX_REDELIVERIES times, kept as dead letters",
+      registers: [registry],
+    }),
     lagSeconds: new Gauge({
       name: "vakt_ingest_lag_seconds",
       help: "Age of the oldest message received but not yet committed",

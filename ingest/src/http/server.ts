@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import type { IngestMetrics } from "../metrics";
 import type { Decision } from "../pipeline/decide";
 import type { Pipeline } from "../pipeline/pipeline";
+import type { StalledLane } from "../pipeline/writer";
 import { osmandDecision, osmandSerial } from "../trackers/osmand";
 
 export interface IngestHttpOptions {
@@ -18,7 +19,7 @@ export interface IngestHttpOptions {
   logger: Logger;
   metrics: IngestMetrics;
   pipeline: Pipeline;
-  health: () => { mqtt: boolean; backlog: number };
+  health: () => { mqtt: boolean; backlog: number; stalled: StalledLane[] };
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -28,7 +29,9 @@ export function createIngestHttpApp(o: Omit<IngestHttpOptions, "port" | "host">)
 
   app.get("/healthz", (c) => {
     const h = o.health();
-    return c.json({ status: h.mqtt ? "ok" : "degraded", ...h }, h.mqtt ? 200 : 503);
+    const ok = h.mqtt && h.stalled.length === 0;
+    // 503 names what is wrong: the broker connection, or each stalled lane and how long it waited.
+    return c.json({ status: ok ? "ok" : "degraded", ...h }, ok ? 200 : 503);
   });
 
   app.get("/metrics", async (c) => {
@@ -52,6 +55,8 @@ export function createIngestHttpApp(o: Omit<IngestHttpOptions, "port" | "host">)
           );
           return decision;
         },
+        false,
+        { nack: () => resolve(false) },
       );
       if (!taken) resolve(false);
     });

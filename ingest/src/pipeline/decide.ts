@@ -11,6 +11,7 @@ import {
   alarmMessage,
   checkDeviceTime,
   type DeviceAlarmType,
+  deviceSerial,
   type Fix,
   fixesOf,
   type ParsedTopic,
@@ -18,10 +19,13 @@ import {
   positionMessage,
   type StatusMessage,
   statusMessage,
+  TOPIC_ROOT,
   type UplinkKind,
+  uplinkKinds,
 } from "@vakt/schemas";
 import type { z } from "zod";
 import { fastPositionMessage } from "./fast-position";
+import { storableText, unstorableTextPath } from "./storable";
 
 /** What ingest needs to know about a device, cached by serial. */
 export interface DeviceRef {
@@ -45,12 +49,26 @@ export const deadLetterReasons = [
   "timestamp_in_future",
   "unknown_topic",
   "unknown_device",
+  /** A string in the JSON PostgreSQL cannot hold (NUL, a lone surrogate). */
+  "unstorable_text",
+  /** A native message id this device used before, for other content. */
+  "conflicting_message_id",
+  /** A fix at a time this device already has a different fix for. */
+  "conflicting_fix",
   "storage_rejected",
+  /** Kept failing to store while other messages were stored (not an outage): isolated and kept. */
+  "storage_failed",
+  /** Handling it threw inside ingest. */
+  "ingest_error",
+  /** The broker kept redelivering it (ingest died handling it each time). */
+  "redelivery_limit",
 ] as const;
 export type DeadLetterReason = (typeof deadLetterReasons)[number];
 
-/** How much of a rejected payload is kept. */
+/** How much of a rejected payload is shown as text. */
 export const DEAD_LETTER_EXCERPT_BYTES = 2_048;
+/** How much of a rejected payload is kept as bytes (the default INGEST_MAX_PAYLOAD_BYTES). */
+export const DEAD_LETTER_PAYLOAD_BYTES = 65_536;
 
 export interface DeadLetterRow {
   receivedAt: number;
@@ -61,6 +79,8 @@ export interface DeadLetterRow {
   reason: DeadLetterReason;
   detail: string | null;
   payloadExcerpt: string;
+  /** What arrived, as bytes, the first DEAD_LETTER_PAYLOAD_BYTES of it. */
+  payload: Buffer;
   payloadBytes: number;
   /** Of the whole payload: a redelivery of a dead letter already stored is recognised by it. */
   payloadSha256: string;
@@ -180,13 +200,16 @@ export function decide(
   // No closures here: this runs for every message (and the TypeScript loader names each closure it makes).
   const transport = options.transport ?? "mqtt";
   const parsedTopic = options.parsedTopic ?? parseDeviceTopic(topic);
-  const device = parsedTopic.ok ? lookup(parsedTopic.serial) : undefined;
+  const serial = parsedTopic.ok ? parsedTopic.serial : serialOfDeviceTopic(topic);
+  const device = serial !== undefined ? lookup(serial) : undefined;
   const at = { now, transport, topic, payload, device };
 
   if (payload.byteLength > options.maxPayloadBytes) {
     return reject(at, "payload_too_large", `${payload.byteLength} bytes > ${options.maxPayloadBytes}`);
   }
-  if (!parsedTopic.ok || parsedTopic.direction !== "up") return reject(at, "unknown_topic");
+  if (!parsedTopic.ok || parsedTopic.direction !== "up") {
+    return reject(at, "unknown_topic", `expected ${TOPIC_ROOT}/<serial>/up/<${uplinkKinds.join("|")}>`);
+  }
   if (!device) return reject(at, "unknown_device", `serial ${parsedTopic.serial}`);
 
   const text = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString("utf8");
@@ -195,6 +218,10 @@ export function decide(
     json = JSON.parse(text);
   } catch (err) {
     return reject(at, "invalid_json", err instanceof Error ? err.message : null);
+  }
+  const unstorableAt = unstorableTextPath(text, json);
+  if (unstorableAt !== null) {
+    return reject(at, "unstorable_text", `${unstorableAt}: NUL or a lone surrogate cannot be stored`);
   }
 
   let message: UplinkMessage;
@@ -422,9 +449,19 @@ function classify(error: z.ZodError): [DeadLetterReason, string] {
 /** Keeps a bounded, storable excerpt of what arrived (PostgreSQL text holds no NUL). */
 export function payloadExcerpt(payload: Uint8Array, maxBytes = DEAD_LETTER_EXCERPT_BYTES): string {
   const slice = payload.subarray(0, maxBytes);
-  return Buffer.from(slice.buffer, slice.byteOffset, slice.byteLength)
-    .toString("utf8")
-    .replace(/\u0000/g, "\uFFFD");
+  return storableText(Buffer.from(slice.buffer, slice.byteOffset, slice.byteLength).toString("utf8"));
+}
+
+/** The first DEAD_LETTER_PAYLOAD_BYTES of a payload, copied (the broker's buffer is not ours to keep). */
+export function payloadBytes(payload: Uint8Array): Buffer {
+  return Buffer.from(payload.subarray(0, DEAD_LETTER_PAYLOAD_BYTES));
+}
+
+/** The serial of a topic under the device root, whatever follows it (`vakt/v1/d/<serial>/...`). */
+export function serialOfDeviceTopic(topic: string): string | undefined {
+  if (!topic.startsWith(`${TOPIC_ROOT}/`)) return undefined;
+  const serial = topic.slice(TOPIC_ROOT.length + 1).split("/", 1)[0] ?? "";
+  return deviceSerial.safeParse(serial).success ? serial : undefined;
 }
 
 export function deadLetter(input: {
@@ -441,12 +478,13 @@ export function deadLetter(input: {
     row: {
       receivedAt: input.now,
       transport: input.transport,
-      topic: input.topic.slice(0, 512),
+      topic: storableText(input.topic, 512),
       organisationId: input.device?.organisationId ?? null,
       deviceId: input.device?.id ?? null,
       reason: input.reason,
-      detail: input.detail?.slice(0, 1_000) ?? null,
+      detail: input.detail === null ? null : storableText(input.detail, 1_000),
       payloadExcerpt: payloadExcerpt(input.payload),
+      payload: payloadBytes(input.payload),
       payloadBytes: input.payload.byteLength,
       payloadSha256: sha256Hex(input.payload),
     },

@@ -1,13 +1,26 @@
 /**
  * From a received message to a pending row: resolve the device (cached), run
  * the pure `decide`, hand the decision to the batch writer with the ack the
- * transport gave us.
+ * transport gave us. Whatever a message makes `decide` (or a tracker adapter)
+ * throw, it becomes a dead letter `ingest_error`; a message the broker keeps
+ * redelivering (ingest died on it each time) becomes a dead letter
+ * `redelivery_limit` after `maxRedeliveries`.
  */
 import { type ParsedTopic, parseDeviceTopic } from "@vakt/schemas";
+import type pg from "pg";
 import type { Logger } from "pino";
 import type { IngestMetrics } from "../metrics";
-import { type Decision, type DeviceLookup, decide, type Transport } from "./decide";
+import {
+  type Decision,
+  type DeviceLookup,
+  deadLetter,
+  decide,
+  serialOfDeviceTopic,
+  sha256Hex,
+  type Transport,
+} from "./decide";
 import type { DeviceDirectory } from "./device-directory";
+import { storableText } from "./storable";
 import type { BatchWriter } from "./writer";
 
 export interface PipelineOptions {
@@ -17,14 +30,38 @@ export interface PipelineOptions {
   logger: Logger;
   maxPayloadBytes: number;
   now: () => number;
+  /** Where redeliveries are counted (`ingest_redeliveries`); without it they are not. */
+  pool?: pg.Pool;
+  /** Deliveries of one message (topic and payload) after which it is kept as a dead letter (default 5). */
+  maxRedeliveries?: number;
 }
+
+/** What an MQTT message is, for counting its redeliveries and for a dead letter when it cannot be decided. */
+export interface RawUplink {
+  topic: string;
+  payload: Uint8Array;
+  transport: Transport;
+}
+
+interface Submission {
+  serial: string | undefined;
+  make: (lookup: DeviceLookup, now: number) => Decision;
+  receivedAt: number;
+  ack: () => void;
+  redelivered: boolean;
+  raw: RawUplink | undefined;
+  nack: (() => void) | undefined;
+}
+
+const storableTopic = (topic: string) => storableText(topic, 512);
 
 /** Topics parsed so far (one per device and kind); emptied when it grows past this. */
 const TOPIC_CACHE_SIZE = 200_000;
 
 export class Pipeline {
   private stopping = false;
-  private readonly resolving = new Set<Promise<void>>();
+  /** Messages waiting for a device look-up (or a redelivery count), with when each arrived. */
+  private readonly resolving = new Map<Promise<void>, number>();
   private readonly topics = new Map<string, ParsedTopic>();
   private readonly counters = new Map<string, { inc(): void }>();
 
@@ -53,7 +90,7 @@ export class Pipeline {
     this.counter(transport, kind).inc();
     const parsedTopic = parsed;
     return this.acceptWith(
-      parsed.ok ? parsed.serial : undefined,
+      parsed.ok ? parsed.serial : serialOfDeviceTopic(topic),
       ack,
       (lookup, now) =>
         decide(topic, payload, now, lookup, {
@@ -62,6 +99,7 @@ export class Pipeline {
           parsedTopic,
         }),
       redelivered,
+      { raw: { topic, payload, transport } },
     );
   }
 
@@ -85,29 +123,115 @@ export class Pipeline {
     ack: () => void,
     make: (lookup: DeviceLookup, now: number) => Decision,
     redelivered = false,
+    extra: { raw?: RawUplink; nack?: () => void } = {},
   ): boolean {
     if (this.stopping) return false;
     const receivedAt = this.o.now();
-    if (serial === undefined || this.o.directory.peek(serial) !== undefined) {
-      this.submit(make, receivedAt, ack, redelivered);
+    const m: Submission = { serial, make, receivedAt, ack, redelivered, raw: extra.raw, nack: extra.nack };
+    if (redelivered && extra.raw && this.o.pool) {
+      this.track(this.countRedelivery(m), m.receivedAt);
       return true;
     }
-    const p = this.resolveWithRetry(serial).then((ok) => {
-      if (ok) this.submit(make, receivedAt, ack, redelivered);
-    });
-    this.resolving.add(p);
-    void p.finally(() => this.resolving.delete(p));
+    this.resolveThenSubmit(m);
     return true;
   }
 
+  private resolveThenSubmit(m: Submission): void {
+    if (m.serial === undefined || this.o.directory.peek(m.serial) !== undefined) {
+      this.submit(m);
+      return;
+    }
+    this.track(
+      this.resolveWithRetry(m.serial).then((ok) => {
+        if (ok) this.submit(m);
+        else m.nack?.();
+      }),
+      m.receivedAt,
+    );
+  }
+
+  private track(p: Promise<void>, receivedAt: number): void {
+    this.resolving.set(p, receivedAt);
+    void p.finally(() => this.resolving.delete(p));
+  }
+
+  /** Seconds the oldest message has waited for its device look-up, when longer than `boundMs`. */
+  lookupWaitS(boundMs: number): number | undefined {
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const at of this.resolving.values()) oldest = Math.min(oldest, at);
+    const waited = this.o.now() - oldest;
+    return waited > boundMs ? Math.round(waited / 100) / 10 : undefined;
+  }
+
+  /**
+   * A redelivered message is counted (topic and payload hash, committed before it is handled), so
+   * one that kills ingest every time it is handled comes back at most `maxRedeliveries` times.
+   */
+  private async countRedelivery(m: Submission): Promise<void> {
+    const raw = m.raw as RawUplink;
+    const max = this.o.maxRedeliveries ?? 5;
+    let deliveries = 0;
+    try {
+      const r = await (this.o.pool as pg.Pool).query<{ deliveries: number }>(
+        `INSERT INTO ingest_redeliveries (topic, payload_sha256, deliveries) VALUES ($1, $2, 1)
+         ON CONFLICT (topic, payload_sha256)
+         DO UPDATE SET deliveries = ingest_redeliveries.deliveries + 1, last_at = now()
+         RETURNING deliveries`,
+        [storableTopic(raw.topic), sha256Hex(raw.payload)],
+      );
+      deliveries = r.rows[0]?.deliveries ?? 0;
+    } catch (err) {
+      // The database is away: handle it as usual (the writer waits for the database).
+      this.o.logger.warn({ err }, "redelivery not counted");
+    }
+    if (deliveries > max) {
+      this.o.metrics.redeliveriesRefused.inc();
+      const over: Submission = {
+        ...m,
+        make: (lookup, now) =>
+          deadLetter({
+            now,
+            transport: raw.transport,
+            topic: raw.topic,
+            payload: raw.payload,
+            device: m.serial !== undefined ? lookup(m.serial) : undefined,
+            reason: "redelivery_limit",
+            detail: `delivered ${deliveries} times without being stored (limit ${max})`,
+          }),
+      };
+      this.resolveThenSubmit(over);
+      return;
+    }
+    this.resolveThenSubmit(m);
+  }
+
   /** Decides (the device look-up is synchronous now) and hands the decision to the writer. A method, not a closure: it runs per message. */
-  private submit(
-    make: (lookup: DeviceLookup, now: number) => Decision,
-    receivedAt: number,
-    ack: () => void,
-    redelivered: boolean,
-  ): void {
-    this.o.writer.add({ decision: make(this.o.directory.lookup, receivedAt), receivedAt, ack, redelivered });
+  private submit(m: Submission): void {
+    let decision: Decision;
+    try {
+      decision = m.make(this.o.directory.lookup, m.receivedAt);
+    } catch (err) {
+      this.o.logger.error(
+        { err, topic: m.raw?.topic },
+        "deciding a message threw; keeping it as a dead letter",
+      );
+      decision = deadLetter({
+        now: m.receivedAt,
+        transport: m.raw?.transport ?? "mqtt",
+        topic: m.raw?.topic ?? "(unknown)",
+        payload: m.raw?.payload ?? new Uint8Array(),
+        device: m.serial !== undefined ? this.o.directory.lookup(m.serial) : undefined,
+        reason: "ingest_error",
+        detail: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+      });
+    }
+    this.o.writer.add({
+      decision,
+      receivedAt: m.receivedAt,
+      ack: m.ack,
+      redelivered: m.redelivered,
+      ...(m.nack ? { nack: m.nack } : {}),
+    });
   }
 
   /** Resolves a serial, waiting out a database outage; false if stopping first. */
@@ -129,6 +253,6 @@ export class Pipeline {
   /** Refuses new messages and waits for look-ups in progress (those that succeed still reach the writer). */
   async stop(): Promise<void> {
     this.stopping = true;
-    await Promise.all([...this.resolving]);
+    await Promise.all([...this.resolving.keys()]);
   }
 }

@@ -18,6 +18,7 @@ import type {
   StatusRow,
   StoreDecision,
 } from "./decide";
+import { classify, payloadSha256, type Refused } from "./idempotency";
 
 export type AckStatus = "received" | "cancelled";
 
@@ -45,6 +46,8 @@ export interface BatchResult {
   devicesWritten: DeviceUpdate[];
   positionsInserted: number;
   events: number;
+  /** Messages the batch held that turned out to conflict with what is stored: stored as these dead letters. */
+  refused: Refused[];
 }
 
 /** Below this many rows a plain multi-row INSERT beats COPY (fewer round trips). */
@@ -69,14 +72,6 @@ const staged = new WeakSet<pg.ClientBase>();
  * staging with ON CONFLICT DO NOTHING, storing nothing twice.
  */
 export async function commitBatch(pool: pg.Pool, batch: BatchInput): Promise<BatchResult> {
-  const positions: PositionRow[] = [];
-  const statuses: StatusRow[] = [];
-  const raws: RawMessageRow[] = [];
-  for (const s of batch.stores) {
-    for (const p of s.positions) positions.push(p);
-    if (s.status) statuses.push(s.status);
-    raws.push(s.raw);
-  }
   const only = batch.stores[0];
   if (
     batch.stores.length === 1 &&
@@ -87,8 +82,10 @@ export async function commitBatch(pool: pg.Pool, batch: BatchInput): Promise<Bat
   ) {
     return commitDeviceAlarm(pool, only, batch.deviceFilter);
   }
+  const all = rowsOfStores(batch.stores);
+  const shas = batch.stores.map(payloadSha256);
   const copyMin = batch.copyMinRows ?? COPY_THRESHOLD;
-  const bulk = positions.length + raws.length >= copyMin;
+  const bulk = all.positions.length + all.raws.length >= copyMin;
   const client = await pool.connect();
   let createsStaging = false;
   let broken: Error | undefined;
@@ -100,27 +97,47 @@ export async function commitBatch(pool: pg.Pool, batch: BatchInput): Promise<Bat
     }
     await client.query(begin);
     let events = 0;
-    if (batch.deadLetters.length > 0) await insertDeadLetters(client, batch.deadLetters);
     let positionsInserted = 0;
+    let stores = batch.stores;
+    let rows = all;
+    let refused: Refused[] = [];
+    let careful = !bulk;
     if (bulk) {
       try {
-        if (positions.length > 0)
-          positionsInserted = await copyText(client, POSITIONS_COPY, positionLines(positions));
-        if (raws.length > 0) await copyText(client, MESSAGES_COPY, messageLines(raws));
+        if (all.positions.length > 0)
+          positionsInserted = await copyText(client, POSITIONS_COPY, positionLines(all.positions));
+        if (all.raws.length > 0) await copyText(client, MESSAGES_COPY, messageLines(all.raws));
+        const idLines = uplinkIdLines(batch.stores, shas);
+        if (idLines !== "") await copyText(client, UPLINK_IDS_COPY, idLines);
       } catch (err) {
         if ((err as { code?: unknown }).code !== "23505") throw err;
-        // Something in the batch is stored already (a redelivery): the idempotent way.
+        // Something in the batch is stored already (a redelivery, or a reused id or fix time).
         await client.query("ROLLBACK TO SAVEPOINT straight_copy");
-        positionsInserted = positions.length > 0 ? await insertPositionsStaged(client, positions) : 0;
-        if (raws.length > 0) await insertRawMessagesStaged(client, raws);
+        careful = true;
       }
-    } else if (positions.length > 0 || raws.length > 0) {
-      positionsInserted = await insertPositionsAndRaw(client, positions, raws);
     }
-    if (statuses.length > 0) await insertStatuses(client, statuses);
+    if (careful) {
+      const c = await classify(client, batch.stores, shas);
+      const fresh = new Set(c.fresh);
+      stores = c.fresh;
+      rows = rowsOfStores(stores);
+      refused = c.refused;
+      const freshShas = shas.filter((_, i) => fresh.has(batch.stores[i] as StoreDecision));
+      if (bulk) {
+        positionsInserted =
+          rows.positions.length > 0 ? await insertPositionsStaged(client, rows.positions) : 0;
+        if (rows.raws.length > 0) await insertRawMessagesStaged(client, rows.raws);
+      } else if (rows.positions.length > 0 || rows.raws.length > 0) {
+        positionsInserted = await insertPositionsAndRaw(client, rows.positions, rows.raws);
+      }
+      await insertUplinkIds(client, stores, freshShas);
+    }
+    const deadLetters = [...batch.deadLetters, ...refused.map((r) => r.row)];
+    if (deadLetters.length > 0) await insertDeadLetters(client, deadLetters);
+    if (rows.statuses.length > 0) await insertStatuses(client, rows.statuses);
 
     const alarms: AlarmOutcome[] = [];
-    for (const s of batch.stores) {
+    for (const s of stores) {
       if (!s.alarm) continue;
       const outcome = await storeDeviceAlarm(client, s);
       if (outcome) {
@@ -128,19 +145,20 @@ export async function commitBatch(pool: pg.Pool, batch: BatchInput): Promise<Bat
         if (outcome.created || outcome.ackStatus === "cancelled") events++;
       }
     }
+    // Every message says the device was heard from, stored or refused.
     const devices = await updateDevices(client, batch.stores, batch.deviceFilter);
     events += devices.events;
-    if (positions.length === 0) {
+    if (rows.positions.length === 0) {
       await client.query("COMMIT");
     } else if (bulk) {
-      await copyText(client, LATEST_COPY, latestLines(newestPerDevice(positions)));
+      await copyText(client, LATEST_COPY, latestLines(newestPerDevice(rows.positions)));
       await client.query(`${LATEST_FROM_STAGE}; COMMIT`);
     } else {
-      await upsertLatestPositions(client, positions);
+      await upsertLatestPositions(client, rows.positions);
       await client.query("COMMIT");
     }
     if (createsStaging) staged.add(client);
-    return { alarms, positionsInserted, events, devicesWritten: devices.written };
+    return { alarms, positionsInserted, events, devicesWritten: devices.written, refused };
   } catch (err) {
     await client.query("ROLLBACK").catch(() => {});
     // A connection that failed (rather than a statement the database refused) is not reused.
@@ -149,6 +167,53 @@ export async function commitBatch(pool: pg.Pool, batch: BatchInput): Promise<Bat
   } finally {
     client.release(broken);
   }
+}
+
+function rowsOfStores(stores: StoreDecision[]) {
+  const positions: PositionRow[] = [];
+  const statuses: StatusRow[] = [];
+  const raws: RawMessageRow[] = [];
+  for (const s of stores) {
+    for (const p of s.positions) positions.push(p);
+    if (s.status) statuses.push(s.status);
+    raws.push(s.raw);
+  }
+  return { positions, statuses, raws };
+}
+
+const UPLINK_IDS_COPY = "COPY uplink_ids (device_id, message_id, payload_sha256) FROM STDIN";
+
+/** Alarms are keyed by their own unique index (alarms.device_message_id), not here. */
+function uplinkIdLines(stores: StoreDecision[], shas: Buffer[]): string {
+  let out = "";
+  for (let i = 0; i < stores.length; i++) {
+    const s = stores[i] as StoreDecision;
+    if (s.alarm) continue;
+    out += `${s.device.id}\t${copyValue(s.raw.messageId)}\t\\\\x${(shas[i] as Buffer).toString("hex")}\n`;
+  }
+  return out;
+}
+
+async function insertUplinkIds(
+  client: pg.ClientBase,
+  stores: StoreDecision[],
+  shas: Buffer[],
+): Promise<void> {
+  const devices: string[] = [];
+  const ids: string[] = [];
+  const hashes: Buffer[] = [];
+  stores.forEach((s, i) => {
+    if (s.alarm) return;
+    devices.push(s.device.id);
+    ids.push(s.raw.messageId);
+    hashes.push(shas[i] as Buffer);
+  });
+  if (devices.length === 0) return;
+  await client.query(
+    `INSERT INTO uplink_ids (device_id, message_id, payload_sha256)
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[]) ON CONFLICT DO NOTHING`,
+    [devices, ids, hashes],
+  );
 }
 
 /**
@@ -243,6 +308,7 @@ async function commitDeviceAlarm(
     positionsInserted: row?.n ?? 0,
     events: (created ? 1 : 0) + (row?.device_changed ? 1 : 0),
     devicesWritten: writeDevice ? [update] : [],
+    refused: [],
   };
 }
 
@@ -328,11 +394,11 @@ async function insertDeadLetters(client: pg.ClientBase, rows: DeadLetterRow[]): 
   // that died before its PUBACK: store it once. Without the flag, an equal payload is a new message.
   await client.query(
     `INSERT INTO dead_letters (received_at, transport, topic, organisation_id, device_id, reason, detail,
-                               payload_excerpt, payload_bytes, payload_sha256)
-     SELECT ${ts("r")}, tr, tp, org, dev, reason, detail, excerpt, bytes, sha
+                               payload_excerpt, payload_bytes, payload_sha256, payload)
+     SELECT ${ts("r")}, tr, tp, org, dev, reason, detail, excerpt, bytes, sha, raw
      FROM unnest($1::bigint[], $2::text[], $3::text[], $4::uuid[], $5::uuid[], $6::text[], $7::text[],
-                 $8::text[], $9::int[], $10::text[], $11::boolean[])
-          AS u(r, tr, tp, org, dev, reason, detail, excerpt, bytes, sha, redelivered)
+                 $8::text[], $9::int[], $10::text[], $11::boolean[], $12::bytea[])
+          AS u(r, tr, tp, org, dev, reason, detail, excerpt, bytes, sha, redelivered, raw)
      WHERE NOT (u.redelivered AND EXISTS (
        SELECT 1 FROM dead_letters d
         WHERE d.topic = u.tp AND d.payload_sha256 = u.sha
@@ -349,6 +415,7 @@ async function insertDeadLetters(client: pg.ClientBase, rows: DeadLetterRow[]): 
       rows.map((r) => r.payloadBytes),
       rows.map((r) => r.payloadSha256),
       rows.map((r) => r.redelivered === true),
+      rows.map((r) => r.payload),
     ],
   );
 }

@@ -10,25 +10,41 @@
  * other's locks. A lane's batch closes when it holds `maxRows` rows or when
  * `maxWaitMs` has passed since its first message (if its previous batch is
  * still committing, as soon as that one is done). Alarms take a lane of
- * their own and commit at once. When the database is
- * unreachable a batch is retried with backoff, unacknowledged, for as long as
- * it takes; the broker keeps (and after a crash redelivers) everything not yet
- * acknowledged. A batch the database refuses for its data (a constraint, a
- * value out of range) is split: each message is tried alone and the one that
- * still fails becomes a dead letter, so one bad message cannot stall the rest.
+ * their own and commit at once.
+ *
+ * Nothing a device sends can stall a lane (storage-errors.ts):
+ * - a batch the database refuses for its data is split in halves until the
+ *   messages to blame are alone; each of those becomes a dead letter with the
+ *   database's reason, and the rest commits and is acknowledged;
+ * - a batch that keeps failing with a "transient" error while other batches
+ *   commit (so the database is there) is split the same way, and a message
+ *   that still fails alone is kept as a `storage_failed` dead letter;
+ * - when the database is away nothing commits anywhere: batches are retried
+ *   with backoff, unacknowledged, for as long as it takes, and the broker
+ *   keeps the rest.
+ * A lane with work and no commit for `stallAfterMs` is reported (`stalled()`,
+ * a metric, one log line per change of state), and `drain` gives up after its
+ * grace period: what is not committed is not acknowledged.
  */
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { IngestMetrics } from "../metrics";
+import { OSMAND_TOPIC } from "../trackers/osmand";
 import {
+  type DeadLetterReason,
   type DeadLetterRow,
   type Decision,
+  payloadBytes,
   payloadExcerpt,
   rowsOf,
   type StoreDecision,
   sha256Hex,
 } from "./decide";
+import { storableText } from "./storable";
+import { errorDetail, storageErrorKind } from "./storage-errors";
 import { type AlarmOutcome, type BatchInput, commitBatch, DeviceRowThrottle } from "./store";
+
+export { isDataError } from "./storage-errors";
 
 export interface PendingMessage {
   decision: Decision;
@@ -37,6 +53,16 @@ export interface PendingMessage {
   ack: () => void;
   /** The broker sent it before (MQTT DUP): a crash may have come between our commit and our PUBACK. */
   redelivered?: boolean;
+  /** Tells the sender it was not stored (HTTP 503) when ingest stops without committing it. */
+  nack?: () => void;
+}
+
+/** A lane that has had work waiting and no commit for longer than the bound. */
+export interface StalledLane {
+  lane: string;
+  /** Seconds since the later of its oldest waiting message and its last commit. */
+  waitingS: number;
+  messages: number;
 }
 
 export interface BatchWriterOptions {
@@ -51,25 +77,32 @@ export interface BatchWriterOptions {
   now?: () => number;
   /** Use COPY for large batches (default true). */
   useCopy?: boolean;
+  /** Work waiting this long without a commit marks its lane stalled (default 10 s). */
+  stallAfterMs?: number;
 }
 
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 5_000;
-
-/** SQLSTATE classes that blame the data, not the database being unavailable. */
-export function isDataError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === "string" && /^(22|23)[0-9A-Z]{3}$/.test(code);
-}
+/** Transient failures of one batch, while others commit, before it is split to find the one to blame. */
+const ISOLATE_AFTER_ATTEMPTS = 2;
+/** Transient failures of one message alone, while others commit, before it is kept as a dead letter. */
+const GIVE_UP_AFTER_ATTEMPTS = 4;
+const STALL_CHECK_MS = 1_000;
 
 /** One lane: the batch being collected, and whether the lane's previous batch is committing. */
 interface Lane {
+  name: string;
   pending: PendingMessage[];
   rows: number;
   /** performance.now() when the oldest pending message arrived. */
   openedAt: number;
   timer: NodeJS.Timeout | undefined;
   busy: boolean;
+  /** The messages of the batch committing now. */
+  committing: PendingMessage[];
+  /** this.now() of the lane's last commit. */
+  lastCommitAt: number;
+  stalled: boolean;
 }
 
 export class BatchWriter {
@@ -83,17 +116,67 @@ export class BatchWriter {
   /** Batches holding alarms commit in order, so a cancellation finds the alarm it cancels. */
   private alarmChain: Promise<void> = Promise.resolve();
   private readonly deviceRows = new DeviceRowThrottle();
+  /** The alarm lane: alarms committing (or waiting for their turn) now. */
+  private readonly alarms: Lane;
+  /** this.now() of the last commit anywhere: proof that the database is there. */
+  private lastCommitAt = 0;
+  /** Set when drain's grace period ran out: no more retries, no more acks. */
+  private abandoned = false;
+  private readonly stallTimer: NodeJS.Timeout;
 
   constructor(private readonly options: BatchWriterOptions) {
     const lanes = Math.max(1, options.maxConcurrent ?? 3);
-    this.lanes = Array.from({ length: lanes }, () => ({
+    this.now = options.now ?? Date.now;
+    const lane = (name: string): Lane => ({
+      name,
       pending: [],
       rows: 0,
       openedAt: 0,
       timer: undefined,
       busy: false,
-    }));
-    this.now = options.now ?? Date.now;
+      committing: [],
+      lastCommitAt: this.now(),
+      stalled: false,
+    });
+    this.lanes = Array.from({ length: lanes }, (_, i) => lane(`positions-${i}`));
+    this.alarms = lane("alarms");
+    this.stallTimer = setInterval(() => this.checkStalls(), STALL_CHECK_MS);
+    this.stallTimer.unref();
+  }
+
+  /** Lanes with work and no commit for longer than `stallAfterMs`. */
+  stalled(): StalledLane[] {
+    const bound = this.options.stallAfterMs ?? 10_000;
+    const now = this.now();
+    const out: StalledLane[] = [];
+    for (const lane of [...this.lanes, this.alarms]) {
+      const waiting = [...lane.committing, ...lane.pending];
+      if (waiting.length === 0) continue;
+      const oldest = waiting.reduce((m, i) => Math.min(m, i.receivedAt), Number.POSITIVE_INFINITY);
+      const since = Math.max(oldest, lane.lastCommitAt);
+      if (now - since > bound) {
+        out.push({
+          lane: lane.name,
+          waitingS: Math.round((now - since) / 100) / 10,
+          messages: waiting.length,
+        });
+      }
+    }
+    return out;
+  }
+
+  /** One log line and a metric change per lane that stalls or recovers. */
+  private checkStalls(): void {
+    const stalled = new Map(this.stalled().map((s) => [s.lane, s]));
+    for (const lane of [...this.lanes, this.alarms]) {
+      const s = stalled.get(lane.name);
+      this.options.metrics.laneWaitSeconds.set({ lane: lane.name }, s?.waitingS ?? 0);
+      if ((s !== undefined) === lane.stalled) continue;
+      lane.stalled = s !== undefined;
+      this.options.metrics.laneStalled.set({ lane: lane.name }, lane.stalled ? 1 : 0);
+      if (s) this.options.logger.error(s, "ingest lane stalled: work waiting without a commit");
+      else this.options.logger.info({ lane: lane.name }, "ingest lane recovered");
+    }
   }
 
   /** Messages received but not yet acknowledged (in an open batch or committing). */
@@ -107,6 +190,7 @@ export class BatchWriter {
     const d = message.decision;
     if (d.kind === "store" && d.alarm !== null) {
       // Alarms take their own lane: committed at once, never waiting for a batch or a commit slot.
+      this.alarms.committing.push(message);
       this.startCommit([message], undefined);
       return;
     }
@@ -122,11 +206,19 @@ export class BatchWriter {
 
   private startCommit(items: PendingMessage[], lane: Lane | undefined): void {
     this.inFlight++;
-    if (lane) lane.busy = true;
-    void this.commit(items, lane === undefined).finally(() => {
+    if (lane) {
+      lane.busy = true;
+      lane.committing = items;
+    }
+    void this.commit(items, lane ?? this.alarms).finally(() => {
       this.inFlight--;
+      if (!lane) {
+        const done = new Set(items);
+        this.alarms.committing = this.alarms.committing.filter((m) => !done.has(m));
+      }
       if (lane) {
         lane.busy = false;
+        lane.committing = [];
         if (lane.pending.length > 0) {
           const waited = performance.now() - lane.openedAt;
           if (lane.rows >= this.options.maxRows || this.stopping || waited >= this.options.maxWaitMs) {
@@ -165,23 +257,45 @@ export class BatchWriter {
     this.startCommit(items, lane);
   }
 
-  /** Commits everything received so far and resolves when all of it is acknowledged. */
-  async drain(): Promise<void> {
+  /**
+   * Commits everything received so far and resolves when all of it is acknowledged, or after
+   * `graceMs`: then retries stop, nothing more is acknowledged (the broker keeps it) and HTTP
+   * senders waiting for an answer are told it was not stored.
+   */
+  async drain(graceMs = Number.POSITIVE_INFINITY): Promise<{ abandoned: number }> {
     this.stopping = true;
     this.flush();
-    if (this.inFlight === 0 && this.lanes.every((l) => l.pending.length === 0)) return;
-    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    const idle = () => this.inFlight === 0 && this.lanes.every((l) => l.pending.length === 0);
+    if (!idle()) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
+        ...(Number.isFinite(graceMs)
+          ? [new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]
+          : []),
+      ]);
+      clearTimeout(timer);
+    }
+    clearInterval(this.stallTimer);
+    if (idle()) return { abandoned: 0 };
+    this.abandoned = true;
+    const left = [...this.lanes, this.alarms].flatMap((l) => [...l.committing, ...l.pending]);
+    for (const l of this.lanes) l.pending = [];
+    for (const m of left) m.nack?.();
+    this.options.logger.warn(
+      { messages: left.length, stalled: this.stalled() },
+      "drain grace period over: stopping with messages not committed and not acknowledged",
+    );
+    return { abandoned: left.length };
   }
 
-  private async commit(items: PendingMessage[], isAlarm: boolean): Promise<void> {
+  private async commit(items: PendingMessage[], lane: Lane): Promise<void> {
     const id = ++this.batchSeq;
     const log = this.options.logger.child({ batch: id });
-    const started = performance.now();
     const oldest = items.reduce((m, i) => Math.min(m, i.receivedAt), Number.POSITIVE_INFINITY);
     this.options.metrics.lagSeconds.set(Math.max(0, (this.now() - oldest) / 1000));
-    let attempt = 0;
     let releaseAlarmTurn = () => {};
-    if (isAlarm) {
+    if (lane === this.alarms) {
       const previous = this.alarmChain;
       this.alarmChain = new Promise<void>((resolve) => {
         releaseAlarmTurn = resolve;
@@ -189,77 +303,123 @@ export class BatchWriter {
       await previous;
     }
     try {
-      await this.commitAttempts(items, log, started, attempt);
+      await this.store(items, lane, log);
     } finally {
       releaseAlarmTurn();
     }
   }
 
-  private async commitAttempts(
-    items: PendingMessage[],
-    log: Logger,
-    started: number,
-    attempt: number,
-  ): Promise<void> {
-    for (;;) {
+  /**
+   * Commits `items` in one transaction and acknowledges them, or, when that fails for something in
+   * them, in halves (in order, so a device's messages still commit in the order they came), down to
+   * single messages, which are then kept as dead letters. Resolves once every item is acknowledged,
+   * or when drain gave up.
+   */
+  private async store(items: PendingMessage[], lane: Lane, log: Logger): Promise<void> {
+    const started = performance.now();
+    const firstTry = this.now();
+    for (let attempt = 1; ; attempt++) {
+      let err: unknown;
       try {
-        const alarms = await this.writeSplitting(items, log);
-        const seconds = (performance.now() - started) / 1000;
-        this.afterCommit(items, alarms, seconds);
+        const alarms = await this.write(items);
+        this.committed(items, lane, alarms, (performance.now() - started) / 1000);
         await this.options.afterCommit?.(alarms);
-        for (const m of items) m.ack();
-        this.unacked -= items.length;
-        this.options.metrics.pendingMessages.set(this.unacked);
-        log.debug(
-          { messages: items.length, alarms: alarms.length, ms: Math.round(seconds * 1000) },
-          "batch committed",
+        this.acknowledge(items);
+        log.debug({ messages: items.length, alarms: alarms.length }, "batch committed");
+        return;
+      } catch (e) {
+        err = e;
+      }
+      if (this.abandoned) return;
+      this.options.metrics.batchFailures.inc();
+      const kind = storageErrorKind(err);
+      // Others committed since this one first failed: the database is there, something in here is not.
+      const isolable = this.lastCommitAt > firstTry;
+      const blame =
+        kind === "data" ||
+        (isolable && attempt >= (items.length > 1 ? ISOLATE_AFTER_ATTEMPTS : GIVE_UP_AFTER_ATTEMPTS));
+      if (blame && items.length > 1) {
+        log.warn(
+          { err, kind, messages: items.length },
+          "batch not committed; splitting it to isolate the cause",
+        );
+        const half = Math.ceil(items.length / 2);
+        await this.store(items.slice(0, half), lane, log);
+        await this.store(items.slice(half), lane, log);
+        return;
+      }
+      if (blame) {
+        const item = items[0] as PendingMessage;
+        await this.keepAsDeadLetter(
+          item,
+          kind === "data" ? "storage_rejected" : "storage_failed",
+          err,
+          lane,
+          log,
         );
         return;
-      } catch (err) {
-        attempt++;
-        this.options.metrics.batchFailures.inc();
-        const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(attempt, 10));
-        log.warn(
-          { err, attempt, retryInMs: delay, messages: items.length },
-          "batch not committed; will retry",
-        );
-        await new Promise((r) => setTimeout(r, delay));
       }
+      const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(attempt, 10));
+      log.warn({ err, attempt, retryInMs: delay, messages: items.length }, "batch not committed; will retry");
+      await new Promise((r) => setTimeout(r, delay));
     }
   }
 
-  /** One transaction for the batch; on a data error, one per message, the refused ones as dead letters. */
-  private async writeSplitting(items: PendingMessage[], log: Logger): Promise<AlarmOutcome[]> {
-    try {
-      const result = await commitBatch(this.options.pool, {
-        ...toBatch(items),
-        deviceFilter: this.deviceRows.wants,
-        ...(this.options.useCopy === false ? { copyMinRows: Number.POSITIVE_INFINITY } : {}),
-      });
-      this.deviceRows.record(result.devicesWritten);
-      this.options.metrics.positionsStored.inc(result.positionsInserted);
-      return result.alarms;
-    } catch (err) {
-      if (!isDataError(err) || items.length === 0) throw err;
-      log.warn({ err, messages: items.length }, "batch refused for its data; storing message by message");
-    }
-    const alarms: AlarmOutcome[] = [];
-    for (const item of items) {
+  /**
+   * A message the database will not take, kept as a dead letter with the reason. Should even that be
+   * refused (it cannot, by construction: bytes as bytea, text made storable), a bare one is kept.
+   */
+  private async keepAsDeadLetter(
+    item: PendingMessage,
+    reason: DeadLetterReason,
+    cause: unknown,
+    lane: Lane,
+    log: Logger,
+  ): Promise<void> {
+    const row = refusedRow(item, reason, cause);
+    item.decision = { kind: "dead_letter", row };
+    log.warn({ reason, detail: row.detail, topic: row.topic }, "message kept as a dead letter");
+    for (let attempt = 1; ; attempt++) {
       try {
-        const result = await commitBatch(this.options.pool, toBatch([item]));
-        this.options.metrics.positionsStored.inc(result.positionsInserted);
-        alarms.push(...result.alarms);
+        await commitBatch(this.options.pool, { stores: [], deadLetters: [attempt > 1 ? bare(row) : row] });
+        this.committed([item], lane, [], 0);
+        this.acknowledge([item]);
+        return;
       } catch (err) {
-        if (!isDataError(err)) throw err;
-        const row = refusedRow(item, err);
-        item.decision = { kind: "dead_letter", row };
-        await commitBatch(this.options.pool, { stores: [], deadLetters: [row] });
+        if (this.abandoned) return;
+        log.error({ err, attempt }, "dead letter not stored; will retry");
+        await new Promise((r) =>
+          setTimeout(r, Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(attempt, 10))),
+        );
       }
     }
-    return alarms;
   }
 
-  private afterCommit(items: PendingMessage[], alarms: AlarmOutcome[], seconds: number): void {
+  private acknowledge(items: PendingMessage[]): void {
+    if (this.abandoned) return;
+    for (const m of items) m.ack();
+    this.unacked -= items.length;
+    this.options.metrics.pendingMessages.set(this.unacked);
+  }
+
+  private async write(items: PendingMessage[]): Promise<AlarmOutcome[]> {
+    const result = await commitBatch(this.options.pool, {
+      ...toBatch(items),
+      deviceFilter: this.deviceRows.wants,
+      ...(this.options.useCopy === false ? { copyMinRows: Number.POSITIVE_INFINITY } : {}),
+    });
+    this.deviceRows.record(result.devicesWritten);
+    this.options.metrics.positionsStored.inc(result.positionsInserted);
+    for (const refused of result.refused) {
+      const item = items.find((i) => i.decision === refused.decision);
+      if (item) item.decision = { kind: "dead_letter", row: refused.row };
+    }
+    return result.alarms;
+  }
+
+  private committed(items: PendingMessage[], lane: Lane, alarms: AlarmOutcome[], seconds: number): void {
+    this.lastCommitAt = this.now();
+    lane.lastCommitAt = this.lastCommitAt;
     const m = this.options.metrics;
     m.batchRows.observe(items.reduce((n, i) => n + rowsOf(i.decision), 0));
     m.commitSeconds.observe(seconds);
@@ -289,22 +449,33 @@ function toBatch(items: PendingMessage[]): BatchInput {
   return { stores, deadLetters };
 }
 
-function refusedRow(item: PendingMessage, err: unknown): DeadLetterRow {
+function refusedRow(item: PendingMessage, reason: DeadLetterReason, cause: unknown): DeadLetterRow {
   const d = item.decision;
   if (d.kind === "dead_letter") return marked(item, d.row);
-  const text = Buffer.from(d.raw.payloadText, "utf8");
+  const bytes = Buffer.from(d.raw.payloadText, "utf8");
   return marked(item, {
     receivedAt: item.receivedAt,
-    transport: "mqtt",
-    topic: d.raw.topic,
+    transport: d.raw.topic === OSMAND_TOPIC ? "http" : "mqtt",
+    topic: storableText(d.raw.topic, 512),
     organisationId: d.device.organisationId,
     deviceId: d.device.id,
-    reason: "storage_rejected",
-    detail: err instanceof Error ? err.message.slice(0, 1_000) : String(err),
-    payloadExcerpt: payloadExcerpt(text),
-    payloadBytes: text.byteLength,
-    payloadSha256: sha256Hex(text),
+    reason,
+    detail: storableText(errorDetail(cause), 1_000),
+    payloadExcerpt: payloadExcerpt(bytes),
+    payload: payloadBytes(bytes),
+    payloadBytes: bytes.byteLength,
+    payloadSha256: sha256Hex(bytes),
   });
+}
+
+/** The least a dead letter can be: no text from the device but its bytes. */
+function bare(row: DeadLetterRow): DeadLetterRow {
+  return {
+    ...row,
+    topic: Buffer.from(row.topic, "utf8").toString("base64url").slice(0, 512),
+    detail: null,
+    payloadExcerpt: "",
+  };
 }
 
 /** A dead letter carries its message's redelivery mark (MQTT DUP), so storing it looks for the first copy. */

@@ -86,6 +86,7 @@ export class Supervisor {
         SUPERVISOR_LOCK_KEY,
       ]);
       if (!lock.rows[0]?.ok) return { skipped: true, devices: 0, raised: 0, cleared: 0 };
+      await trimIdempotencyKeys(c);
       const snapshots = await loadSnapshots(c);
       const states = await loadStates(
         c,
@@ -322,4 +323,22 @@ async function setOnline(c: pg.PoolClient, device: DeviceRef, online: boolean): 
       JSON.stringify({ kind: "device.changed", ...scope(device) }),
     ]);
   }
+}
+
+/**
+ * Device message ids are remembered for UPLINK_ID_DAYS (a native message id is unique per device
+ * within that window: see ingest/README.md) and redelivery counts for a day; trimmed a bounded
+ * number of rows per tick.
+ */
+export const UPLINK_ID_DAYS = 30;
+async function trimIdempotencyKeys(c: pg.ClientBase): Promise<void> {
+  await c.query(
+    `DELETE FROM uplink_ids WHERE ctid = ANY (ARRAY(
+       SELECT ctid FROM uplink_ids WHERE seen_at < now() - make_interval(days => $1) LIMIT 50000))`,
+    [UPLINK_ID_DAYS],
+  );
+  await c.query(
+    `DELETE FROM ingest_redeliveries WHERE ctid = ANY (ARRAY(
+       SELECT ctid FROM ingest_redeliveries WHERE last_at < now() - interval '1 day' LIMIT 50000))`,
+  );
 }

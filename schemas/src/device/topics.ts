@@ -15,8 +15,12 @@ export type DownlinkKind = (typeof downlinkKinds)[number];
 export const uplinkTopic = (serial: string, kind: UplinkKind) => `${TOPIC_ROOT}/${serial}/up/${kind}`;
 export const downlinkTopic = (serial: string, kind: DownlinkKind) => `${TOPIC_ROOT}/${serial}/down/${kind}`;
 
-/** What the ingest service subscribes to; `$share` lets several ingest processes split the load. */
-export const ingestSubscription = (group = "vakt-ingest") => `$share/${group}/${TOPIC_ROOT}/+/up/+`;
+/**
+ * What the ingest service subscribes to; `$share` lets several ingest processes split the load.
+ * Everything a device may publish (`up/#`), so a topic outside the contract becomes a dead letter
+ * instead of being acknowledged by the broker and dropped for want of a subscriber.
+ */
+export const ingestSubscription = (group = "vakt-ingest") => `$share/${group}/${TOPIC_ROOT}/+/up/#`;
 
 /** Topic filters a device may use: its ACL. */
 export const deviceAcl = (serial: string) => ({

@@ -1,0 +1,50 @@
+/**
+ * What PostgreSQL can hold. `text` and `jsonb` refuse U+0000, and `jsonb`
+ * refuses a lone UTF-16 surrogate (`"\ud800"` in JSON); a device can send
+ * both. Whatever ingest writes as text from a device (a topic, a reason's
+ * detail, a preview) goes through `storableText`, and a message whose JSON
+ * holds such a string is refused before it reaches the database
+ * (`unstorableTextPath`), so no content can make a batch fail on it.
+ */
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const NUL = /\u0000/g;
+
+/** `s` with NUL and lone surrogates replaced by U+FFFD, at most `maxChars` UTF-16 units. */
+export function storableText(s: string, maxChars = Number.POSITIVE_INFINITY): string {
+  const cut = s.length > maxChars ? s.slice(0, maxChars) : s;
+  return cut.replace(NUL, "\uFFFD").replace(LONE_SURROGATE, "\uFFFD");
+}
+
+function unstorable(s: string): boolean {
+  NUL.lastIndex = 0;
+  LONE_SURROGATE.lastIndex = 0;
+  return NUL.test(s) || LONE_SURROGATE.test(s);
+}
+
+/**
+ * The path of the first string or key in a parsed JSON value that PostgreSQL
+ * cannot store, or null. Only JSON text with a `\u` escape can produce one
+ * (raw NUL is invalid JSON, and invalid UTF-8 decodes to U+FFFD), so the walk
+ * is skipped for every other message. Iterative: nesting depth cannot
+ * overflow the stack.
+ */
+export function unstorableTextPath(text: string, value: unknown): string | null {
+  if (!text.includes("\\u")) return null;
+  const stack: [unknown, string][] = [[value, ""]];
+  while (stack.length > 0) {
+    const [v, path] = stack.pop() as [unknown, string];
+    if (typeof v === "string") {
+      if (unstorable(v)) return path || "(root)";
+    } else if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${path}[${i}]`]);
+    } else if (v !== null && typeof v === "object") {
+      for (const [k, child] of Object.entries(v)) {
+        const at = path ? `${path}.${storableText(k, 64)}` : storableText(k, 64);
+        if (unstorable(k)) return `${at} (key)`;
+        stack.push([child, at]);
+      }
+    }
+  }
+  return null;
+}
