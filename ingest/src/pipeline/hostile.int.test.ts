@@ -329,4 +329,30 @@ describe("idempotency per protocol", () => {
       ]),
     ).toBe(1);
   });
+
+  it("raises an alarm once for a redelivery, and keeps another alarm under a reused id as conflicting_message_id", async () => {
+    const d = devices[6 - 1] as TestDevice;
+    const t = Date.now() - 10_000;
+    const alarm = (body: object) =>
+      decide(`vakt/v1/d/${d.serial}/up/alarm`, Buffer.from(JSON.stringify(body)), Date.now(), lookup, {
+        maxPayloadBytes: 65_536,
+      });
+    const first = { v: 1, id: "al-1", t, type: "sos", fix: { t, lat: 59.5, lon: 10.5 } };
+    for (const body of [
+      first,
+      first,
+      { ...first, t: t + 7, type: "fall", fix: { t: t + 7, lat: 61, lon: 11 } },
+    ]) {
+      expect((await run(writer(), [alarm(body)])).acked).toBe(1);
+    }
+    expect(await count("SELECT count(*) n FROM alarms WHERE device_id = $1", [d.id])).toBe(1);
+    expect(
+      await count("SELECT count(*) n FROM positions WHERE device_id = $1 AND message_id = 'al-1'", [d.id]),
+    ).toBe(1);
+    const dead = await db.pool.query(
+      "SELECT reason FROM dead_letters WHERE device_id = $1 AND detail LIKE 'alarm id%'",
+      [d.id],
+    );
+    expect(dead.rows).toEqual([{ reason: "conflicting_message_id" }]);
+  });
 });

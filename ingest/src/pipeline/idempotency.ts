@@ -195,7 +195,7 @@ export async function classify(
   return out;
 }
 
-function refuse(
+export function refuse(
   s: StoreDecision,
   reason: "conflicting_message_id" | "conflicting_fix",
   detail: string,

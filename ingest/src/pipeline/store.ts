@@ -18,7 +18,7 @@ import type {
   StatusRow,
   StoreDecision,
 } from "./decide";
-import { classify, payloadSha256, type Refused } from "./idempotency";
+import { classify, payloadSha256, type Refused, refuse } from "./idempotency";
 
 export type AckStatus = "received" | "cancelled";
 
@@ -243,16 +243,18 @@ async function commitDeviceAlarm(
        INSERT INTO positions (time, device_id, organisation_id, recipient_id, message_id, lat, lon, accuracy_m,
                               speed_mps, heading_deg, altitude_m, source, battery_percent)
        SELECT ${ts("t")}, $3, $1, $4, $7, lat, lon, acc, spd, hdg, alt, src, round(bat)::smallint FROM u
+       WHERE EXISTS (SELECT 1 FROM a)
        ON CONFLICT DO NOTHING
        RETURNING 1
      ), l AS (
        INSERT INTO latest_positions (time, device_id, organisation_id, recipient_id, lat, lon, accuracy_m,
                                      speed_mps, heading_deg, source, battery_percent)
        SELECT ${ts("t")}, $3, $1, $4, lat, lon, acc, spd, hdg, src, round(bat)::smallint
-       FROM u ORDER BY t DESC LIMIT 1 ${LATEST_UPSERT}
+       FROM u WHERE EXISTS (SELECT 1 FROM a) ORDER BY t DESC LIMIT 1 ${LATEST_UPSERT}
      ), m AS (
+       -- A redelivered alarm wrote these the first time; an alarm id reused for another alarm writes none.
        INSERT INTO device_messages (time, device_id, organisation_id, direction, topic, message_id, kind, payload)
-       VALUES (${ts("$24::bigint")}, $3, $1, 'uplink', $25, $7, $26, $27::jsonb)
+       SELECT ${ts("$24::bigint")}, $3, $1, 'uplink', $25, $7, $26, $27::jsonb WHERE EXISTS (SELECT 1 FROM a)
        ON CONFLICT DO NOTHING
      ), prev AS (
        SELECT d.id, d.online, d.battery_percent, d.charging FROM devices d
@@ -302,12 +304,25 @@ async function commitDeviceAlarm(
   });
   const row = result.rows[0];
   const created = (row?.alarm_id ?? null) !== null;
-  const alarmId = row?.alarm_id ?? (await storedAlarmId(pool, device, alarm));
-  return {
-    alarms: [{ device, messageId: alarm.messageId, alarmId, created, ackStatus: "received" }],
+  const common = {
     positionsInserted: row?.n ?? 0,
     events: (created ? 1 : 0) + (row?.device_changed ? 1 : 0),
     devicesWritten: writeDevice ? [update] : [],
+  };
+  const stored = created ? undefined : await storedAlarm(pool, device, alarm);
+  if (stored && !stored.same) {
+    const refused = refuse(
+      s,
+      "conflicting_message_id",
+      `alarm id ${alarm.messageId} was used before for another alarm`,
+    );
+    await insertDeadLetters(pool, [refused.row]);
+    return { ...common, alarms: [], refused: [refused] };
+  }
+  const alarmId = row?.alarm_id ?? (stored as { id: string }).id;
+  return {
+    ...common,
+    alarms: [{ device, messageId: alarm.messageId, alarmId, created, ackStatus: "received" }],
     refused: [],
   };
 }
@@ -389,7 +404,7 @@ function latestLines(rows: PositionRow[]): string {
   return out;
 }
 
-async function insertDeadLetters(client: pg.ClientBase, rows: DeadLetterRow[]): Promise<void> {
+async function insertDeadLetters(client: Pick<pg.ClientBase, "query">, rows: DeadLetterRow[]): Promise<void> {
   // A redelivered message (MQTT DUP) whose dead letter is already here was committed by a process
   // that died before its PUBACK: store it once. Without the flag, an equal payload is a new message.
   await client.query(
@@ -607,19 +622,23 @@ const ALARM_RAISED_EVENT = `json_build_object(
   'kind', 'alarm.raised', 'alarmId', a.id, 'organisationId', $1::uuid, 'departmentId', $2::uuid,
   'recipientId', $4::uuid, 'deviceId', $3::uuid)::text`;
 
-/** A redelivered alarm: the one stored the first time. */
-async function storedAlarmId(
+/**
+ * The alarm stored under this message id before, and whether it is this one again (a redelivery:
+ * same type and time) or another alarm under a reused id.
+ */
+async function storedAlarm(
   db: Pick<pg.ClientBase, "query">,
   device: DeviceRef,
   alarm: DeviceAlarm,
-): Promise<string> {
-  const existing = await db.query<{ id: string }>(
-    "SELECT id FROM alarms WHERE device_id = $1 AND device_message_id = $2",
+): Promise<{ id: string; same: boolean }> {
+  const existing = await db.query<{ id: string; type: string; raised_ms: string }>(
+    `SELECT id, type, (extract(epoch FROM raised_at) * 1000)::bigint AS raised_ms
+       FROM alarms WHERE device_id = $1 AND device_message_id = $2`,
     [device.id, alarm.messageId],
   );
-  const id = existing.rows[0]?.id;
-  if (!id) throw new Error(`alarm ${alarm.messageId} of device ${device.id} neither inserted nor found`);
-  return id;
+  const found = existing.rows[0];
+  if (!found) throw new Error(`alarm ${alarm.messageId} of device ${device.id} neither inserted nor found`);
+  return { id: found.id, same: found.type === alarm.type && Number(found.raised_ms) === alarm.raisedAt };
 }
 
 /** $1-$14 of both alarm statements: the alarm, its `raised` transition and the NOTIFY channel. */
@@ -661,8 +680,8 @@ async function storeDeviceAlarm(client: pg.ClientBase, s: StoreDecision): Promis
   if (created) {
     return { device, messageId: alarm.messageId, alarmId: created.id, created: true, ackStatus: "received" };
   }
-  const alarmId = await storedAlarmId(client, device, alarm);
-  return { device, messageId: alarm.messageId, alarmId, created: false, ackStatus: "received" };
+  const stored = await storedAlarm(client, device, alarm);
+  return { device, messageId: alarm.messageId, alarmId: stored.id, created: false, ackStatus: "received" };
 }
 
 /** The wearer cancelled an alarm on the device (a fall within its cancel window). */
