@@ -34,6 +34,10 @@ const ingest = createIngest({
   config,
   http: true,
   sharedSubscription: config.INGEST_SHARED_SUBSCRIPTION,
+  protocolVersion: config.MQTT_PROTOCOL_VERSION,
+  stallAfterMs: config.INGEST_STALL_AFTER_MS,
+  drainGraceMs: config.INGEST_DRAIN_GRACE_MS,
+  maxRedeliveries: config.INGEST_MAX_REDELIVERIES,
 });
 
 let stopping = false;

@@ -41,6 +41,14 @@ export const ingestEnv = commonEnv.extend({
   /** HTTP for the OsmAnd protocol (Traccar Client), /healthz and /metrics. 5055 is Traccar's OsmAnd port. */
   INGEST_HTTP_PORT: port.default(5055),
   INGEST_HTTP_HOST: z.string().default("0.0.0.0"),
+  /** 5 (Mosquitto, clustered brokers) or 4, MQTT 3.1.1, for a broker that speaks only that (the embedded aedes). */
+  MQTT_PROTOCOL_VERSION: z.enum(["4", "5"]).default("5").transform(Number).pipe(z.union([z.literal(4), z.literal(5)])),
+  /** Work waiting this long without a commit marks a writer lane stalled and /healthz 503. */
+  INGEST_STALL_AFTER_MS: positiveInt.max(600_000).default(10_000),
+  /** How long SIGTERM waits for the writer to commit what it holds; the rest stays with the broker. */
+  INGEST_DRAIN_GRACE_MS: positiveInt.max(600_000).default(10_000),
+  /** Deliveries of one message (ingest died handling it each time) before it is kept as a dead letter. */
+  INGEST_MAX_REDELIVERIES: positiveInt.max(1_000).default(5),
 });
 export type IngestEnv = z.infer<typeof ingestEnv>;
 

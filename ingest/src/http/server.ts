@@ -6,12 +6,13 @@
  */
 import { type ServerType, serve } from "@hono/node-server";
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import type { Logger } from "pino";
 import type { IngestMetrics } from "../metrics";
-import type { Decision } from "../pipeline/decide";
+import { type Decision, deadLetter } from "../pipeline/decide";
 import type { Pipeline } from "../pipeline/pipeline";
 import type { StalledLane } from "../pipeline/writer";
-import { osmandDecision, osmandSerial } from "../trackers/osmand";
+import { OSMAND_TOPIC, osmandDecision, osmandSerial } from "../trackers/osmand";
 
 export interface IngestHttpOptions {
   port: number;
@@ -64,13 +65,53 @@ export function createIngestHttpApp(o: Omit<IngestHttpOptions, "port" | "host">)
     return decision?.kind === "store" ? ("ok" as const) : ("bad" as const);
   };
 
+  /** A request refused before it could be read is a dead letter too (with what is known of it). */
+  const refusedRequest = (detail: string, rawText: string) =>
+    new Promise<void>((resolve) => {
+      const taken = o.pipeline.acceptWith(
+        undefined,
+        () => resolve(),
+        (_lookup, now) =>
+          deadLetter({
+            now,
+            transport: "http",
+            topic: OSMAND_TOPIC,
+            payload: Buffer.from(rawText, "utf8"),
+            device: undefined,
+            reason: "payload_too_large",
+            detail,
+          }),
+        false,
+        { nack: () => resolve() },
+      );
+      if (!taken) resolve();
+    });
+
+  app.on(
+    ["POST"],
+    "/",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: async (c) => {
+        await refusedRequest(`body: over ${MAX_BODY_BYTES} bytes`, new URL(c.req.url).search.slice(1, 2_049));
+        return c.text("payload too large", 413);
+      },
+    }),
+  );
+
   app.on(["GET", "POST"], "/", async (c) => {
     const fields: Record<string, string> = { ...c.req.query() };
     let json: unknown;
     let rawText = new URL(c.req.url).search.slice(1);
     if (c.req.method === "POST") {
       const text = await c.req.text();
-      if (Buffer.byteLength(text) > MAX_BODY_BYTES) return c.text("payload too large", 413);
+      if (Buffer.byteLength(text) > MAX_BODY_BYTES) {
+        await refusedRequest(
+          `body: ${Buffer.byteLength(text)} bytes > ${MAX_BODY_BYTES}`,
+          text.slice(0, 2_048),
+        );
+        return c.text("payload too large", 413);
+      }
       const type = c.req.header("content-type") ?? "";
       if (type.includes("application/json")) {
         rawText = text;

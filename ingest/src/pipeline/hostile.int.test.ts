@@ -356,3 +356,29 @@ describe("idempotency per protocol", () => {
     expect(dead.rows).toEqual([{ reason: "conflicting_message_id" }]);
   });
 });
+
+describe("dead letters nobody owns", () => {
+  it("are listed for the site by the dead-letters command, counted by reason", async () => {
+    const { execFile } = await import("node:child_process");
+    const { promisify } = await import("node:util");
+    const topic = `vakt/v1/d/NOBODY-${Date.now()}/up/position`;
+    const decision = decide(topic, Buffer.from('{"v":1,"id":"x\\u0000"}'), Date.now(), lookup, {
+      maxPayloadBytes: 65_536,
+    });
+    expect(decision.kind).toBe("dead_letter");
+    expect((await run(writer(), [decision])).acked).toBe(1);
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", "src/cli/dead-letters.ts", "--unowned", "--reason", "unknown_device", "--payload"],
+      { env: { ...process.env, DATABASE_URL: db.url }, cwd: new URL("../..", import.meta.url).pathname },
+    );
+    const lines = stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    const mine = lines.find((l) => l.topic === topic);
+    expect(mine).toMatchObject({ reason: "unknown_device", organisation_id: null, device_id: null });
+    expect(Buffer.from(mine.payloadBase64, "base64").toString()).toBe('{"v":1,"id":"x\\u0000"}');
+    expect(lines.at(-1).byReason.unknown_device).toBeGreaterThanOrEqual(1);
+  });
+});

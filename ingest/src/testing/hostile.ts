@@ -80,11 +80,15 @@ export function hostilePayload(o: {
   serials: string[];
   now: number;
   ids?: string[];
+  /** Only odd millisecond times (a test keeps even ones for its valid stream). */
+  oddTimes?: boolean;
 }): fc.Arbitrary<HostileMessage> {
   const serial = fc.constantFrom(...o.serials);
   const kind = fc.constantFrom("position", "status", "alarm");
   const id = o.ids ? fc.constantFrom(...o.ids) : fc.stringMatching(/^[A-Za-z0-9._:-]{1,12}$/);
-  const t = fc.integer({ min: o.now - 3_600_000, max: o.now - 1_000 });
+  const t = fc
+    .integer({ min: o.now - 3_600_000, max: o.now - 1_000 })
+    .map((x) => (o.oddTimes ? x - (x % 2) + 1 : x));
   const base = fc.record({
     id,
     t,

@@ -12,6 +12,7 @@ import {
   deadLetter,
   type PositionRow,
 } from "../pipeline/decide";
+import { unstorableTextPath } from "../pipeline/storable";
 
 export const OWNTRACKS_SUBSCRIPTION = "owntracks/+/+";
 
@@ -37,6 +38,10 @@ export function owntracksDecision(
     json = JSON.parse(text);
   } catch (err) {
     return reject("invalid_json", err instanceof Error ? err.message : null);
+  }
+  const unstorableAt = unstorableTextPath(text, json);
+  if (unstorableAt !== null) {
+    return reject("unstorable_text", `${unstorableAt}: NUL or a lone surrogate cannot be stored`);
   }
   const r = owntracksMessage.safeParse(json);
   if (!r.success) {
