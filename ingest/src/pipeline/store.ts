@@ -38,6 +38,8 @@ export interface BatchInput {
   copyMinRows?: number;
   /** Which per-device updates to write (default all); see DeviceRowThrottle. */
   deviceFilter?: (update: DeviceUpdate) => boolean;
+  /** Stores the broker marked as sent before (MQTT DUP): a conflict dead letter of theirs may be stored already. */
+  redelivered?: ReadonlySet<StoreDecision>;
 }
 
 export interface BatchResult {
@@ -80,7 +82,7 @@ export async function commitBatch(pool: pg.Pool, batch: BatchInput): Promise<Bat
     only.alarm.cancels === null &&
     only.status === null
   ) {
-    return commitDeviceAlarm(pool, only, batch.deviceFilter);
+    return commitDeviceAlarm(pool, only, batch.deviceFilter, batch.redelivered?.has(only) === true);
   }
   const all = rowsOfStores(batch.stores);
   const shas = batch.stores.map(payloadSha256);
@@ -122,6 +124,7 @@ export async function commitBatch(pool: pg.Pool, batch: BatchInput): Promise<Bat
       stores = c.fresh;
       rows = rowsOfStores(stores);
       refused = c.refused;
+      for (const r of refused) if (batch.redelivered?.has(r.decision)) r.row.redelivered = true;
       const freshShas = shas.filter((_, i) => fresh.has(batch.stores[i] as StoreDecision));
       if (bulk) {
         positionsInserted =
@@ -225,6 +228,7 @@ async function commitDeviceAlarm(
   pool: pg.Pool,
   s: StoreDecision,
   filter: ((u: DeviceUpdate) => boolean) | undefined,
+  redelivered: boolean,
 ): Promise<BatchResult> {
   const alarm = s.alarm as DeviceAlarm;
   const device = s.device;
@@ -316,6 +320,7 @@ async function commitDeviceAlarm(
       "conflicting_message_id",
       `alarm id ${alarm.messageId} was used before for another alarm`,
     );
+    if (redelivered) refused.row.redelivered = true;
     await insertDeadLetters(pool, [refused.row]);
     return { ...common, alarms: [], refused: [refused] };
   }

@@ -442,11 +442,14 @@ function laneIndex(d: Decision, lanes: number): number {
 function toBatch(items: PendingMessage[]): BatchInput {
   const stores: StoreDecision[] = [];
   const deadLetters: DeadLetterRow[] = [];
+  const redelivered = new Set<StoreDecision>();
   for (const item of items) {
-    if (item.decision.kind === "store") stores.push(item.decision);
-    else deadLetters.push(marked(item, item.decision.row));
+    if (item.decision.kind === "store") {
+      stores.push(item.decision);
+      if (item.redelivered) redelivered.add(item.decision);
+    } else deadLetters.push(marked(item, item.decision.row));
   }
-  return { stores, deadLetters };
+  return { stores, deadLetters, redelivered };
 }
 
 function refusedRow(item: PendingMessage, reason: DeadLetterReason, cause: unknown): DeadLetterRow {
