@@ -56,7 +56,9 @@ export async function startStack(config: StandaloneEnv, logger: Logger): Promise
     pool.on("connect", (client) =>
       client.on("error", (err) => logger.warn({ err: err.message }, "database connection ended")),
     );
-    onStop("database pool", () => pool.end());
+    // pool.end() waits for every client to come back; one whose holder lost it to a database that
+    // stopped first (Ctrl-C reaches the embedded PostgreSQL too) never does, so wait a bounded time.
+    onStop("database pool", () => endPool(pool, logger));
     const migrationClient = await pool.connect();
     try {
       const ran = await migrate(migrationClient, {
@@ -228,6 +230,20 @@ async function pseudonymKey(dataDir: string): Promise<string> {
   await mkdir(dataDir, { recursive: true });
   await writeFile(file, `${key}\n`, { mode: 0o600 });
   return key;
+}
+
+async function endPool(pool: pg.Pool, logger: Logger, waitMs = 3_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), waitMs);
+  });
+  const outcome = await Promise.race([pool.end().then(() => "ended" as const), timedOut]);
+  clearTimeout(timer);
+  if (outcome === "timeout")
+    logger.warn(
+      { waiting: pool.totalCount - pool.idleCount },
+      "database pool: connections still held; not waiting",
+    );
 }
 
 function moved(chosen: ChosenPort): { movedFrom?: number } {
