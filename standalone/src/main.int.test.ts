@@ -1,12 +1,13 @@
 /**
- * `npm start` as a person runs it: the process prints where the console is and
- * the demo login, and Ctrl-C (SIGINT) stops every part and exits 0.
+ * `npm start` as a person runs it: the process prints where the console, MQTT
+ * and OsmAnd are and the demo login, moves off ports other programs hold, and
+ * Ctrl-C (SIGINT to its process group) stops every part and exits 0.
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "@vakt/storage";
 import { createTestDatabase, type TestDatabase } from "@vakt/storage/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -16,6 +17,8 @@ let dataDir: string;
 beforeAll(async () => {
   db = await createTestDatabase({ applyMigrations: false });
   dataDir = await mkdtemp(join(tmpdir(), "vakt-main-"));
+  // As root the embedded PostgreSQL runs as the postgres user, which must reach its folder inside.
+  await chmod(dataDir, 0o755);
 });
 afterAll(async () => {
   await db?.drop();
@@ -37,48 +40,90 @@ describe("npm start (standalone/src/main.ts)", () => {
     expect(stderr.trim().split("\n")).toEqual([expect.stringMatching(/^vakt: SIM_DEVICES: /)]);
   });
 
-  it("prints the console URL and the demo login, and stops cleanly on Ctrl-C", async () => {
-    const apiPort = await freePort();
-    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-      cwd,
-      env: {
-        ...process.env,
-        DATABASE_URL: db.url,
-        DATA_DIR: dataDir,
-        API_PORT: String(apiPort),
-        MQTT_PORT: String(await freePort()),
-        INGEST_HTTP_PORT: String(await freePort()),
-        SIM_DEVICES: "2",
-        LOG_LEVEL: "info",
-      },
-    });
+  it("moves off taken ports, prints every address, and stops with exit 0 on Ctrl-C to its group", async () => {
+    // Other programs hold the configured ports (as a system Mosquitto holds 1883).
+    const held = await Promise.all([holdPort(), holdPort(), holdPort()]);
+    const [apiPort, mqttPort, osmandPort] = held.map((h) => h.port) as [number, number, number];
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      DATA_DIR: dataDir,
+      API_PORT: String(apiPort),
+      MQTT_PORT: String(mqttPort),
+      INGEST_HTTP_PORT: String(osmandPort),
+      SIM_DEVICES: "2",
+      LOG_LEVEL: "info",
+    };
+    // The embedded database, as for a person trying it out: it gets the same Ctrl-C.
+    delete env.DATABASE_URL;
+    delete env.MQTT_URL;
+    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], { cwd, env, detached: true });
     let out = "";
+    let err = "";
     child.stdout.on("data", (d) => {
       out += d;
     });
+    child.stderr.on("data", (d) => {
+      err += d;
+    });
     const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
-    await new Promise<void>((resolve, reject) => {
-      const check = () => (out.includes("Ctrl-C stops everything") ? resolve() : setTimeout(check, 100));
-      check();
-      void exited.then(() => reject(new Error(`exited early: ${out}`)));
-    });
-    expect(out).toContain(`Vakt is running: http://localhost:${apiPort}`);
-    const password = /Password: (\S+)/.exec(out)?.[1];
-    expect(password).toMatch(/^[A-Za-z0-9_-]{16}$/);
-    const email = /Demo administrator: (\S+)/.exec(out)?.[1];
-    const login = await fetch(`http://127.0.0.1:${apiPort}/api/v1/auth/login`, {
-      method: "POST",
-      headers: { "content-type": "application/json", origin: `http://localhost:${apiPort}` },
-      body: JSON.stringify({ email, password }),
-    });
-    expect(login.status).toBe(200);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const check = () => (out.includes("Ctrl-C stops everything") ? resolve() : setTimeout(check, 100));
+        check();
+        void exited.then(() => reject(new Error(`exited early: ${out}\n${err}`)));
+      });
+      const banner = (label: string) =>
+        new RegExp(`${label}: (\\S+?):(\\d+)/?\\s+\\(port (\\d+) was taken\\)`).exec(out);
+      const consoleLine = banner("Vakt is running");
+      const mqttLine = banner("MQTT for devices");
+      const osmandLine = banner("OsmAnd \\(Traccar Client\\)");
+      expect(consoleLine?.slice(1)).toEqual(["http://localhost", expect.any(String), String(apiPort)]);
+      expect(mqttLine?.slice(1)).toEqual(["mqtt://localhost", expect.any(String), String(mqttPort)]);
+      expect(osmandLine?.slice(1)).toEqual(["http://localhost", expect.any(String), String(osmandPort)]);
+      const movedApi = Number(consoleLine?.[2]);
+      const movedMqtt = Number(mqttLine?.[2]);
+      const movedOsmand = Number(osmandLine?.[2]);
+      expect(new Set([movedApi, movedMqtt, movedOsmand, apiPort, mqttPort, osmandPort]).size).toBe(6);
 
-    child.kill("SIGINT");
-    expect(await exited).toBe(0);
-    for (const part of ["simulator", "api", "ingest", "mqtt broker", "database pool"]) {
+      // Each printed address answers.
+      const password = /Password: (\S+)/.exec(out)?.[1];
+      const email = /Demo administrator: (\S+)/.exec(out)?.[1];
+      const login = await fetch(`http://127.0.0.1:${movedApi}/api/v1/auth/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json", origin: `http://localhost:${movedApi}` },
+        body: JSON.stringify({ email, password }),
+      });
+      expect(login.status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${movedOsmand}/healthz`)).status).toBe(200);
+      await new Promise<void>((resolve, reject) => {
+        const socket = connect(movedMqtt, "127.0.0.1", () => {
+          socket.end();
+          resolve();
+        });
+        socket.once("error", reject);
+      });
+    } catch (e) {
+      if (child.pid) process.kill(-child.pid, "SIGKILL");
+      throw e;
+    } finally {
+      await Promise.all(held.map((h) => h.close()));
+    }
+
+    // Ctrl-C in a terminal signals the whole process group, the embedded PostgreSQL included.
+    process.kill(-(child.pid as number), "SIGINT");
+    const code = await exited;
+    expect(code, `${out.slice(-4000)}\n${err}`).toBe(0);
+    expect(err).not.toMatch(/\n\s+at |Unhandled|Error/);
+    for (const part of ["simulator", "api", "ingest", "mqtt broker", "database pool", "embedded postgres"]) {
       expect(out).toMatch(new RegExp(`"part":"${part}".*"msg":"stopped"`));
     }
-    // Nothing is left listening.
-    await expect(fetch(`http://127.0.0.1:${apiPort}/api/healthz`)).rejects.toThrow();
   });
 });
+
+async function holdPort(): Promise<{ port: number; close(): Promise<void> }> {
+  const srv = createServer();
+  await new Promise<void>((resolve) => srv.listen(0, "0.0.0.0", resolve));
+  const address = srv.address();
+  if (typeof address !== "object" || !address) throw new Error("no address");
+  return { port: address.port, close: () => new Promise((r) => srv.close(() => r())) };
+}

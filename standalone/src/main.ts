@@ -33,10 +33,15 @@ const stack = await startStack(config, logger).catch((err: unknown) => {
 });
 
 const login = stack.demoLogin;
+const { addresses } = stack;
+const movedNote = (a: { movedFrom?: number }) =>
+  a.movedFrom === undefined ? "" : `   (port ${a.movedFrom} was taken)`;
 process.stdout.write(
   [
     "",
-    `  Vakt is running: ${stack.consoleUrl}`,
+    `  Vakt is running: ${addresses.console.url}${movedNote(addresses.console)}`,
+    `  MQTT for devices: ${addresses.mqtt.url}${movedNote(addresses.mqtt)}`,
+    `  OsmAnd (Traccar Client): ${addresses.osmand.url}${movedNote(addresses.osmand)}`,
     `  Demo administrator: ${login.email}`,
     `  Password: ${login.password}${login.generated ? "   (random, shown only now; set DEMO_ADMIN_PASSWORD to choose one)" : ""}`,
     "  Ctrl-C stops everything.",

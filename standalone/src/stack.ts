@@ -15,9 +15,18 @@ import type { StandaloneEnv } from "@vakt/schemas";
 import { createPool, migrate, startEmbeddedPostgres } from "@vakt/storage";
 import pg from "pg";
 import type { Logger } from "pino";
+import { type ChosenPort, choosePort } from "./ports";
+
+/** Where a listener ended up; `movedFrom` is the configured port when that one was taken. */
+export interface StackAddress {
+  url: string;
+  movedFrom?: number;
+}
 
 export interface RunningStack {
   consoleUrl: string;
+  /** Every address a person or a device needs: the console, MQTT for devices, OsmAnd (Traccar Client). */
+  addresses: { console: StackAddress; mqtt: StackAddress; osmand: StackAddress };
   demoLogin: { email: string; password: string; generated: boolean };
   stop(): Promise<void>;
 }
@@ -42,7 +51,14 @@ export async function startStack(config: StandaloneEnv, logger: Logger): Promise
     const dataDir = resolve(config.DATA_DIR);
     const databaseUrl = await startDatabase(config, dataDir, logger, onStop);
     const pool = createPool(databaseUrl, { max: 10, applicationName: "vakt" });
-    onStop("database pool", () => pool.end());
+    // A client in use when its connection ends (the embedded database gets the same Ctrl-C as this
+    // process) must not crash the process with an unhandled 'error' event; its query fails instead.
+    pool.on("connect", (client) =>
+      client.on("error", (err) => logger.warn({ err: err.message }, "database connection ended")),
+    );
+    // pool.end() waits for every client to come back; one whose holder lost it to a database that
+    // stopped first (Ctrl-C reaches the embedded PostgreSQL too) never does, so wait a bounded time.
+    onStop("database pool", () => endPool(pool, logger));
     const migrationClient = await pool.connect();
     try {
       const ran = await migrate(migrationClient, {
@@ -53,39 +69,57 @@ export async function startStack(config: StandaloneEnv, logger: Logger): Promise
       migrationClient.release();
     }
 
+    // A taken port (a system Mosquitto on 1883, another program on 3000) moves that listener.
+    const taken = new Set<number>();
+    const listenPort = async (name: string, wanted: number): Promise<ChosenPort> => {
+      const chosen = await choosePort(wanted, "0.0.0.0", taken);
+      taken.add(chosen.port);
+      if (chosen.wanted !== undefined)
+        logger.warn(
+          { listener: name, wanted, port: chosen.port },
+          `port ${wanted} is taken; ${name} uses ${chosen.port}`,
+        );
+      return chosen;
+    };
+
     // Services authenticate to the broker like devices do, with their own account.
     const service = { username: "vakt-service", password: randomBytes(24).toString("base64url") };
     let mqttUrl = config.MQTT_URL;
     const embeddedBroker = mqttUrl === undefined;
+    let mqttAddress: StackAddress;
     if (embeddedBroker) {
+      const mqttPort = await listenPort("the MQTT broker", config.MQTT_PORT);
       const broker = await startEmbeddedBroker({
         pool,
-        port: config.MQTT_PORT,
+        port: mqttPort.port,
         host: "0.0.0.0",
         logger,
         serviceCredentials: [service],
       });
       onStop("mqtt broker", () => broker.close());
       mqttUrl = broker.url;
+      mqttAddress = { url: `mqtt://localhost:${broker.port}`, ...moved(mqttPort) };
       logger.info(
         { url: broker.url },
         "MQTT: embedded broker (aedes), devices authenticate against the database",
       );
     } else {
       logger.info({ url: redact(mqttUrl as string) }, "MQTT: external broker from MQTT_URL");
+      mqttAddress = { url: redact(mqttUrl as string) };
     }
     const brokerUrl = mqttUrl as string;
     const serviceLogin = embeddedBroker
       ? { mqttUsername: service.username, mqttPassword: service.password }
       : {};
 
+    const ingestPort = await listenPort("OsmAnd (ingest HTTP)", config.INGEST_HTTP_PORT);
     const ingest = createIngest({
       pool,
       databaseUrl,
       mqttUrl: brokerUrl,
       ...serviceLogin,
       logger,
-      config: { INGEST_HTTP_PORT: config.INGEST_HTTP_PORT, INGEST_HTTP_HOST: "0.0.0.0" },
+      config: { INGEST_HTTP_PORT: ingestPort.port, INGEST_HTTP_HOST: "0.0.0.0" },
       http: true,
       // One ingest process here: a plain persistent subscription (see INGEST_SHARED_SUBSCRIPTION).
       sharedSubscription: false,
@@ -105,13 +139,15 @@ export async function startStack(config: StandaloneEnv, logger: Logger): Promise
       logger,
     });
     onStop("device commands", () => deviceCommands.close());
+    const apiPort = await listenPort("the API and console", config.API_PORT);
+    const consoleUrl = `http://localhost:${apiPort.port}`;
     const api = await startApiServer({
       pool,
       logger,
       clock: { now: () => new Date() },
       config: {
         NODE_ENV: config.NODE_ENV,
-        PUBLIC_URL: `http://localhost:${config.API_PORT}`,
+        PUBLIC_URL: consoleUrl,
         SESSION_IDLE_MINUTES: 30,
         SESSION_ABSOLUTE_HOURS: 12,
         PSEUDONYM_KEY: await pseudonymKey(dataDir),
@@ -119,7 +155,7 @@ export async function startStack(config: StandaloneEnv, logger: Logger): Promise
         TILE_URL: config.TILE_URL,
       },
       deviceCommands: deviceCommands.publisher,
-      port: config.API_PORT,
+      port: apiPort.port,
     });
     onStop("api", () => api.close());
 
@@ -144,7 +180,12 @@ export async function startStack(config: StandaloneEnv, logger: Logger): Promise
     }
 
     return {
-      consoleUrl: `http://localhost:${config.API_PORT}`,
+      consoleUrl,
+      addresses: {
+        console: { url: consoleUrl, ...moved(apiPort) },
+        mqtt: mqttAddress,
+        osmand: { url: `http://localhost:${ingest.httpPort ?? ingestPort.port}/`, ...moved(ingestPort) },
+      },
       demoLogin: { email: demo.adminEmail, password: adminPassword, generated },
       stop,
     };
@@ -189,6 +230,24 @@ async function pseudonymKey(dataDir: string): Promise<string> {
   await mkdir(dataDir, { recursive: true });
   await writeFile(file, `${key}\n`, { mode: 0o600 });
   return key;
+}
+
+async function endPool(pool: pg.Pool, logger: Logger, waitMs = 3_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), waitMs);
+  });
+  const outcome = await Promise.race([pool.end().then(() => "ended" as const), timedOut]);
+  clearTimeout(timer);
+  if (outcome === "timeout")
+    logger.warn(
+      { waiting: pool.totalCount - pool.idleCount },
+      "database pool: connections still held; not waiting",
+    );
+}
+
+function moved(chosen: ChosenPort): { movedFrom?: number } {
+  return chosen.wanted === undefined ? {} : { movedFrom: chosen.wanted };
 }
 
 function redact(url: string): string {

