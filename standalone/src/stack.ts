@@ -8,11 +8,19 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { mqttDeviceCommands, seedDemo, startApiServer } from "@vakt/api";
+import {
+  activityLogFromConfig,
+  loadOrCreateKeyFile,
+  mqttDeviceCommands,
+  runGraphileMigrations,
+  seedDemo,
+  startApiServer,
+  useActivityKeyring,
+} from "@vakt/api";
 import { createSimulator, defaultCentres, homeNear, type SimDevice, seededRandom } from "@vakt/devices";
 import { createIngest, startEmbeddedBroker } from "@vakt/ingest";
 import type { StandaloneEnv } from "@vakt/schemas";
-import { createPool, migrate, startEmbeddedPostgres } from "@vakt/storage";
+import { createPool, ensureRuntimeRole, migrate, startEmbeddedPostgres } from "@vakt/storage";
 import pg from "pg";
 import type { Logger } from "pino";
 
@@ -40,18 +48,39 @@ export async function startStack(config: StandaloneEnv, logger: Logger): Promise
 
   try {
     const dataDir = resolve(config.DATA_DIR);
-    const databaseUrl = await startDatabase(config, dataDir, logger, onStop);
+    const urls = await startDatabase(config, dataDir, logger, onStop);
+    // Migrations (and graphile-worker's schema) as the owner; everything else as the runtime role.
+    const owner = createPool(urls.owner, { max: 1, applicationName: "vakt-migrate" });
+    try {
+      const migrationClient = await owner.connect();
+      try {
+        const ran = await migrate(migrationClient, {
+          log: (msg, name) => logger.info({ migration: name }, msg),
+        });
+        logger.info({ applied: ran.length }, "database schema up to date");
+        await runGraphileMigrations(owner, logger);
+        if (urls.runtime !== urls.owner) {
+          logger.info(await ensureRuntimeRole(migrationClient, urls.runtime), "runtime database role");
+        }
+      } finally {
+        migrationClient.release();
+      }
+    } finally {
+      await owner.end();
+    }
+    const databaseUrl = urls.runtime;
     const pool = createPool(databaseUrl, { max: 10, applicationName: "vakt" });
     onStop("database pool", () => pool.end());
-    const migrationClient = await pool.connect();
-    try {
-      const ran = await migrate(migrationClient, {
-        log: (msg, name) => logger.info({ migration: name }, msg),
-      });
-      logger.info({ applied: ran.length }, "database schema up to date");
-    } finally {
-      migrationClient.release();
-    }
+
+    // The activity log's HMAC keys and checkpoint signing key live in a file under DATA_DIR,
+    // its checkpoints in another: outside the database.
+    const keys = await loadOrCreateKeyFile(join(dataDir, "activity-log-keys.json"));
+    const activityLog = activityLogFromConfig({
+      ...keys,
+      ACTIVITY_CHECKPOINT_FILE: join(dataDir, "activity-checkpoints.jsonl"),
+      ACTIVITY_CHECKPOINT_INTERVAL_SECONDS: 300,
+    });
+    useActivityKeyring(activityLog.keyring);
 
     // Services authenticate to the broker like devices do, with their own account.
     const service = { username: "vakt-service", password: randomBytes(24).toString("base64url") };
@@ -120,6 +149,7 @@ export async function startStack(config: StandaloneEnv, logger: Logger): Promise
       },
       deviceCommands: deviceCommands.publisher,
       port: config.API_PORT,
+      activityLog,
     });
     onStop("api", () => api.close());
 
@@ -159,10 +189,10 @@ async function startDatabase(
   dataDir: string,
   logger: Logger,
   onStop: (name: string, stop: () => Promise<unknown>) => void,
-): Promise<string> {
+): Promise<{ owner: string; runtime: string }> {
   if (config.DATABASE_URL) {
     logger.info({ url: redact(config.DATABASE_URL) }, "database: external PostgreSQL from DATABASE_URL");
-    return config.DATABASE_URL;
+    return { owner: config.MIGRATION_DATABASE_URL ?? config.DATABASE_URL, runtime: config.DATABASE_URL };
   }
   const server = await startEmbeddedPostgres({
     dataDir: join(dataDir, "postgres"),
@@ -178,7 +208,7 @@ async function startDatabase(
     await admin.end();
   }
   logger.info({ dataDir: join(dataDir, "postgres"), port: server.port }, "database: embedded PostgreSQL");
-  return server.urlFor("vakt");
+  return { owner: server.urlFor("vakt"), runtime: server.runtimeUrlFor("vakt") };
 }
 
 /** A try-out keeps its pseudonym key beside its data, so pseudonymous ids stay stable across restarts. */
