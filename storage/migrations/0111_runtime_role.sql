@@ -57,6 +57,7 @@ CREATE OR REPLACE FUNCTION vakt_grant_app_role() RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
   app_schema text := current_schema();
+  t name;
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'vakt_app') THEN
     RAISE NOTICE 'role vakt_app does not exist: privileges not granted';
@@ -83,6 +84,15 @@ BEGIN
     GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA graphile_worker TO vakt_app;
     GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA graphile_worker TO vakt_app;
     GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA graphile_worker TO vakt_app;
+    -- graphile-worker turns row-level security on for its private tables (only
+    -- their owner passes); vakt_app gets a policy letting it use every row.
+    FOR t IN SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = 'graphile_worker' AND c.relkind = 'r' AND c.relrowsecurity LOOP
+      IF NOT EXISTS (SELECT 1 FROM pg_policies p WHERE p.schemaname = 'graphile_worker'
+                       AND p.tablename = t AND p.policyname = 'vakt_app_all') THEN
+        EXECUTE format('CREATE POLICY vakt_app_all ON graphile_worker.%I FOR ALL TO vakt_app USING (true) WITH CHECK (true)', t);
+      END IF;
+    END LOOP;
   END IF;
 END
 $$;
