@@ -34,31 +34,32 @@ export interface ActivityKeyring {
 const keyIdPattern = /^[A-Za-z0-9_.-]{1,32}$/;
 
 /** `id:base64[,id:base64...]`; the first key writes new rows, the others still verify. */
-export const activityLogKeysSchema = z
-  .string()
-  .transform((s, ctx): ActivityKeyring | typeof z.NEVER => {
-    const byId = new Map<string, Buffer>();
-    let first: { id: string; key: Buffer } | undefined;
-    for (const part of s.split(",").map((p) => p.trim()).filter(Boolean)) {
-      const at = part.indexOf(":");
-      const id = part.slice(0, at);
-      const key = Buffer.from(part.slice(at + 1), "base64");
-      if (at < 1 || !keyIdPattern.test(id) || key.length < 32 || byId.has(id)) {
-        ctx.addIssue({
-          code: "custom",
-          message: "a list of keyId:base64 with unique ids ([A-Za-z0-9_.-]) and keys of 32+ bytes",
-        });
-        return z.NEVER;
-      }
-      byId.set(id, key);
-      first ??= { id, key };
-    }
-    if (!first) {
-      ctx.addIssue({ code: "custom", message: "at least one keyId:base64 key" });
+export const activityLogKeysSchema = z.string().transform((s, ctx): ActivityKeyring | typeof z.NEVER => {
+  const byId = new Map<string, Buffer>();
+  let first: { id: string; key: Buffer } | undefined;
+  for (const part of s
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const at = part.indexOf(":");
+    const id = part.slice(0, at);
+    const key = Buffer.from(part.slice(at + 1), "base64");
+    if (at < 1 || !keyIdPattern.test(id) || key.length < 32 || byId.has(id)) {
+      ctx.addIssue({
+        code: "custom",
+        message: "a list of keyId:base64 with unique ids ([A-Za-z0-9_.-]) and keys of 32+ bytes",
+      });
       return z.NEVER;
     }
-    return { current: first, byId };
-  });
+    byId.set(id, key);
+    first ??= { id, key };
+  }
+  if (!first) {
+    ctx.addIssue({ code: "custom", message: "at least one keyId:base64 key" });
+    return z.NEVER;
+  }
+  return { current: first, byId };
+});
 
 export function generateActivityKeyring(id = "k1"): ActivityKeyring {
   const key = randomBytes(32);
@@ -89,7 +90,8 @@ export interface CanonicalRow {
 }
 
 /** SQL expressions rendering each canonical field; used when writing and when verifying. */
-export const CANONICAL_AT_SQL = (e: string) => `to_char((${e}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+export const CANONICAL_AT_SQL = (e: string) =>
+  `to_char((${e}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 export function canonicalText(r: CanonicalRow): string {
   return JSON.stringify([
@@ -515,7 +517,9 @@ export async function verifyActivityChain(
       add({
         kind: "bad checkpoint",
         seq: c.seq,
-        detail: opts.publicKey ? "checkpoint malformed or its signature does not verify" : "no public key to check checkpoints",
+        detail: opts.publicKey
+          ? "checkpoint malformed or its signature does not verify"
+          : "no public key to check checkpoints",
       });
       continue;
     }

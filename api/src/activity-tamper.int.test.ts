@@ -59,7 +59,9 @@ const verify = async (org: string) => verifyActivityLog(h.db.pool, org, h.activi
 const kinds = (fs: Finding[]) => fs.map((f) => `${f.kind}@${f.seq}`);
 
 /** A superuser's session with every trigger off (session_replication_role = replica). */
-async function asSuperuserWithoutTriggers(work: (q: (sql: string, v?: unknown[]) => Promise<unknown>) => Promise<void>) {
+async function asSuperuserWithoutTriggers(
+  work: (q: (sql: string, v?: unknown[]) => Promise<unknown>) => Promise<unknown>,
+) {
   const client = await h.db.pool.connect();
   try {
     await client.query("SET session_replication_role = replica");
@@ -158,7 +160,11 @@ describe("activity log tampering", () => {
       .filter((c) => c.organisationId === org)
       .map((c) => JSON.stringify({ ...c, seq: 4 }));
     await writeFile(file, `${text}${forged.join("\n")}\n`);
-    await append(org, "other.key", activityLogKeysSchema.parse(`gone:${Buffer.alloc(32, 9).toString("base64")}`));
+    await append(
+      org,
+      "other.key",
+      activityLogKeysSchema.parse(`gone:${Buffer.alloc(32, 9).toString("base64")}`),
+    );
     expect(kinds((await verify(org)).findings)).toEqual(["bad checkpoint@4", "unknown key@6"]);
   });
 

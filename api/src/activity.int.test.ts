@@ -120,7 +120,9 @@ describe("activity log", () => {
     const env = { ...process.env, DATABASE_URL: h.db.url, ...h.activityEnv };
     const good = await run("npx", cli, { env, cwd: new URL("..", import.meta.url).pathname });
     expect(good.stdout).toContain("wrote 1 checkpoint(s)");
-    expect(good.stdout).toContain(`ok      ${org.organisationId}: 2 rows (0 legacy), 1 checkpoints, checkpointed to 2`);
+    expect(good.stdout).toContain(
+      `ok      ${org.organisationId}: 2 rows (0 legacy), 1 checkpoints, checkpointed to 2`,
+    );
     // The route reads the same checkpoint file.
     expect((await c.get("/api/v1/activity/verify")).body).toMatchObject({ ok: true, checkpoints: 1 });
 

@@ -1,9 +1,9 @@
 import type { EventEmitter } from "node:events";
 import type { AckMessage, ApiEnv, CommandMessage, ConfigMessage } from "@vakt/schemas";
 import type { StorageCapabilities } from "@vakt/storage";
-import type { ActivityLogSetup } from "./activity-chain";
 import type pg from "pg";
 import type { Logger } from "pino";
+import type { ActivityLogSetup } from "./activity-chain";
 
 /** Sends downlinks to devices (MQTT lives in another tier; the API only needs this). */
 export interface DeviceCommandPublisher {

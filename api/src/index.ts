@@ -1,3 +1,4 @@
+export { useActivityKeyring } from "./activity";
 export {
   type ActivityKeyring,
   type ActivityLogSetup,
@@ -5,7 +6,6 @@ export {
   type Checkpoint,
   loadOrCreateKeyFile,
 } from "./activity-chain";
-export { useActivityKeyring } from "./activity";
 export { runGraphileMigrations } from "./alerting";
 export { createApp, type VaktApp } from "./app";
 export type {

@@ -31,8 +31,10 @@ async function main() {
     process.exit(2);
   }
   const logger = pino({ level: config.LOG_LEVEL, name: "vakt-api" });
-  if (!config.ACTIVITY_LOG_KEYS) logger.warn("ACTIVITY_LOG_KEYS not set: activity-log rows use a key that ends with this process");
-  if (!activityLog.signingKey) logger.warn("ACTIVITY_CHECKPOINT_KEY not set: no activity-log checkpoints are written");
+  if (!config.ACTIVITY_LOG_KEYS)
+    logger.warn("ACTIVITY_LOG_KEYS not set: activity-log rows use a key that ends with this process");
+  if (!activityLog.signingKey)
+    logger.warn("ACTIVITY_CHECKPOINT_KEY not set: no activity-log checkpoints are written");
   // Migrations run as the tables' owner (MIGRATION_DATABASE_URL) when one is configured;
   // the process itself connects as the runtime role of DATABASE_URL.
   const owner = createPool(config.MIGRATION_DATABASE_URL ?? config.DATABASE_URL, {

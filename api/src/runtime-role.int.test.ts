@@ -65,10 +65,9 @@ describe("runtime database role", () => {
     for (const sql of refused) {
       await expect(rt.pool.query(sql), sql).rejects.toThrow(/permission denied|must be owner/);
     }
-    const { rows } = await h.db.pool.query(
-      "SELECT action FROM activity_log WHERE organisation_id = $1",
-      [org.organisationId],
-    );
+    const { rows } = await h.db.pool.query("SELECT action FROM activity_log WHERE organisation_id = $1", [
+      org.organisationId,
+    ]);
     expect(rows).toEqual([{ action: "runtime.insert" }]);
   });
 

@@ -1,8 +1,8 @@
 import { EventEmitter } from "node:events";
 import type { Server } from "node:http";
 import { type ServerType, serve } from "@hono/node-server";
-import { type Alerting, type AlertingOptions, startAlerting } from "./alerting";
 import { createCheckpointer, startCheckpointSchedule } from "./activity-chain";
+import { type Alerting, type AlertingOptions, startAlerting } from "./alerting";
 import { createApp } from "./app";
 import type { ApiDeps } from "./deps";
 import { attachLive, type Live, type LiveOptions } from "./live";
@@ -71,7 +71,12 @@ export async function startApiServer(
   const al = deps.activityLog;
   const checkpointer =
     al?.signingKey && al.sinks.length > 0
-      ? createCheckpointer({ db: deps.pool, key: al.signingKey, sinks: al.sinks, now: () => deps.clock.now() })
+      ? createCheckpointer({
+          db: deps.pool,
+          key: al.signingKey,
+          sinks: al.sinks,
+          now: () => deps.clock.now(),
+        })
       : undefined;
   const checkpoints = checkpointer
     ? startCheckpointSchedule(checkpointer, al?.intervalMs ?? 300_000, (err) =>

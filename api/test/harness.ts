@@ -10,7 +10,12 @@ import { join } from "node:path";
 import type { AckMessage, CommandMessage, ConfigMessage, RoleKey } from "@vakt/schemas";
 import { createTestDatabase, type TestDatabase } from "@vakt/storage/testing";
 import pino from "pino";
-import { type ActivityLogSetup, activityLogFromConfig, formatSigningKey, generateSigningKey } from "../src/activity-chain";
+import {
+  type ActivityLogSetup,
+  activityLogFromConfig,
+  formatSigningKey,
+  generateSigningKey,
+} from "../src/activity-chain";
 import { createApp } from "../src/app";
 import { hashPassword } from "../src/auth/secrets";
 import type { ApiDeps, Mail, PasswordHashingOptions } from "../src/deps";

@@ -28,7 +28,8 @@ export async function ensureRuntimeRole(owner: Queryable, runtimeUrl: string): P
   const existing = (
     await owner.query<{ rolsuper: boolean }>("SELECT rolsuper FROM pg_roles WHERE rolname = $1", [role])
   ).rows[0];
-  if (existing?.rolsuper) throw new Error(`runtime database role ${role} is a superuser; use an unprivileged role`);
+  if (existing?.rolsuper)
+    throw new Error(`runtime database role ${role} is a superuser; use an unprivileged role`);
   const owns = await owner.query(
     "SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tableowner = $1 LIMIT 1",
     [role],
@@ -47,7 +48,10 @@ export async function ensureRuntimeRole(owner: Queryable, runtimeUrl: string): P
       created = true;
     }
     const grant = (
-      await owner.query<{ s: string }>("SELECT format('GRANT %I TO %I', $1::text, $2::text) AS s", [APP_ROLE, role])
+      await owner.query<{ s: string }>("SELECT format('GRANT %I TO %I', $1::text, $2::text) AS s", [
+        APP_ROLE,
+        role,
+      ])
     ).rows[0]?.s as string;
     await owner.query(grant);
   } catch (err) {

@@ -16,7 +16,10 @@ import { createOrganisation } from "../services/organisations";
 
 const input = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "a postgres:// URL"),
-  MIGRATION_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "a postgres:// URL").optional(),
+  MIGRATION_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "a postgres:// URL")
+    .optional(),
   PUBLIC_URL: z.url().default("http://localhost:3000"),
   /** The organisation's first activity-log rows are keyed with these (the API's keys). */
   ACTIVITY_LOG_KEYS: activityLogKeysText,

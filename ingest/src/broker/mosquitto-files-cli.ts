@@ -68,7 +68,8 @@ if (values.migrate) {
     const client = await owner.connect();
     try {
       await migrate(client);
-      if (env.MIGRATION_DATABASE_URL) console.log(JSON.stringify(await ensureRuntimeRole(client, env.DATABASE_URL)));
+      if (env.MIGRATION_DATABASE_URL)
+        console.log(JSON.stringify(await ensureRuntimeRole(client, env.DATABASE_URL)));
     } finally {
       client.release();
     }
