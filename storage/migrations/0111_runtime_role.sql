@@ -64,7 +64,12 @@ BEGIN
     RETURN;
   END IF;
   EXECUTE format('GRANT USAGE ON SCHEMA %I TO vakt_app', app_schema);
-  EXECUTE format('GRANT TEMPORARY, CONNECT ON DATABASE %I TO vakt_app', current_database());
+  -- PUBLIC has these by default; granted too in case a site revoked them.
+  BEGIN
+    EXECUTE format('GRANT TEMPORARY, CONNECT ON DATABASE %I TO vakt_app', current_database());
+  EXCEPTION WHEN OTHERS THEN
+    RAISE NOTICE 'database privileges for vakt_app not granted: %', SQLERRM;
+  END;
   EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO vakt_app', app_schema);
   EXECUTE format('GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA %I TO vakt_app', app_schema);
   EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA %I TO vakt_app', app_schema);
