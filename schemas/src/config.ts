@@ -48,7 +48,7 @@ export type IngestEnv = z.infer<typeof ingestEnv>;
 export const DEFAULT_PUBLIC_RATE_LIMIT_PER_MINUTE = 300;
 
 /** `id:base64` pairs, comma-separated, each key 32+ bytes (ACTIVITY_LOG_KEYS). */
-export const activityLogKeysText = z
+const activityLogKeysText = z
   .string()
   .regex(/^[A-Za-z0-9_.-]{1,32}:[A-Za-z0-9+/]+={0,2}(,[A-Za-z0-9_.-]{1,32}:[A-Za-z0-9+/]+={0,2})*$/, {
     error: "keyId:base64[,keyId:base64...]",

@@ -36,28 +36,31 @@ export async function ensureRuntimeRole(owner: Queryable, runtimeUrl: string): P
   );
   if (owns.rowCount) throw new Error(`runtime database role ${role} owns tables; it must not`);
   let created = false;
+  const run = async (template: string, args: string[]) => {
+    const sql = (
+      await owner.query<{ s: string }>(`SELECT format('${template}', $1::text, $2::text) AS s`, args)
+    ).rows[0]?.s as string;
+    await owner.query(sql);
+  };
   try {
     if (!existing) {
-      const sql = (
-        await owner.query<{ s: string }>(
-          "SELECT format('CREATE ROLE %I LOGIN PASSWORD %L NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT', $1::text, $2::text) AS s",
-          [role, password],
-        )
-      ).rows[0]?.s as string;
-      await owner.query(sql);
-      created = true;
+      try {
+        await run("CREATE ROLE %I LOGIN PASSWORD %L NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT", [
+          role,
+          password,
+        ]);
+        created = true;
+      } catch (err) {
+        // Made concurrently by another starting process: carry on to the grant.
+        const code = (err as { code?: string }).code;
+        if (code !== "42710" && code !== "23505") throw err;
+      }
     }
-    const grant = (
-      await owner.query<{ s: string }>("SELECT format('GRANT %I TO %I', $1::text, $2::text) AS s", [
-        APP_ROLE,
-        role,
-      ])
-    ).rows[0]?.s as string;
-    await owner.query(grant);
+    await run("GRANT %I TO %I", [APP_ROLE, role]);
   } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === "42501") return { role, created, skipped: `not allowed: ${(err as Error).message}` };
-    if (code === "42710" || code === "23505") return { role, created: false }; // made concurrently
+    if ((err as { code?: string }).code === "42501") {
+      return { role, created, skipped: `not allowed: ${(err as Error).message}` };
+    }
     throw err;
   }
   return { role, created };

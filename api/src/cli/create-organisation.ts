@@ -7,7 +7,7 @@
  * invitation link, valid for 7 days; the administrator chooses a password there.
  */
 import { parseArgs } from "node:util";
-import { activityLogKeysText } from "@vakt/schemas";
+import { activityLogEnv } from "@vakt/schemas";
 import { createPool, migrate } from "@vakt/storage";
 import { z } from "zod";
 import { useActivityKeyring } from "../activity";
@@ -22,7 +22,7 @@ const input = z.object({
     .optional(),
   PUBLIC_URL: z.url().default("http://localhost:3000"),
   /** The organisation's first activity-log rows are keyed with these (the API's keys). */
-  ACTIVITY_LOG_KEYS: activityLogKeysText,
+  ACTIVITY_LOG_KEYS: activityLogEnv.shape.ACTIVITY_LOG_KEYS.unwrap(),
   name: z.string().trim().min(1).max(200),
   slug: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "lower-case letters, digits and -"),
   adminEmail: z.email(),
