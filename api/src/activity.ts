@@ -1,4 +1,5 @@
-import type { Queryable } from "@vakt/storage";
+import { type Queryable, withTransaction } from "@vakt/storage";
+import pg from "pg";
 import {
   type ActivityKeyring,
   CANONICAL_AT_SQL,
@@ -56,11 +57,17 @@ export interface ActivityRow {
 /**
  * Appends one keyed row: takes the organisation's lock (held to the end of the
  * transaction), reads the head, renders the fields as the database stores
- * them, and inserts the row with its HMACs. `db` should be a client inside a
- * transaction; on a pool the lock ends with its statement and a concurrent
- * writer makes the insert fail (the trigger refuses a row not extending the head).
+ * them, and inserts the row with its HMACs. `db` is a client inside the
+ * caller's transaction (so the row commits with the change), or a pool, for
+ * which the row gets a transaction of its own.
  */
-export async function appendActivityRow(db: Queryable, row: ActivityRow, k: ActivityKeyring = keyring) {
+export async function appendActivityRow(
+  db: Queryable,
+  row: ActivityRow,
+  k: ActivityKeyring = keyring,
+): Promise<void> {
+  // On a pool the lock would end with its statement: take a client and a transaction of our own.
+  if (db instanceof pg.Pool) return withTransaction(db, (tx) => appendActivityRow(tx, row, k));
   await db.query("SELECT pg_advisory_xact_lock(hashtextextended('vakt.activity_log:' || $1::text, 0))", [
     row.organisationId,
   ]);

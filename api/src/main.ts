@@ -39,7 +39,8 @@ async function main() {
   // the process itself connects as the runtime role of DATABASE_URL.
   const owner = createPool(config.MIGRATION_DATABASE_URL ?? config.DATABASE_URL, {
     applicationName: "vakt-api-migrate",
-    max: 1,
+    // One client migrates; graphile-worker's migration takes another.
+    max: 2,
   });
   try {
     const client = await owner.connect();

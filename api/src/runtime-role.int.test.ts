@@ -3,6 +3,8 @@
  * superuser nor owner. It may append to the activity log and nothing else
  * there, while the application's own paths still work through it.
  */
+import { randomBytes } from "node:crypto";
+import { ensureRuntimeRole } from "@vakt/storage";
 import { createRuntimeLogin, type RuntimeLogin } from "@vakt/storage/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -40,6 +42,21 @@ describe("runtime database role", () => {
          FROM pg_roles r WHERE r.rolname = current_user`,
     );
     expect(rows[0]).toEqual({ rolsuper: false, owns: 0, member: true });
+  });
+
+  it("is refused by ensureRuntimeRole when it would be a superuser, and skipped when it is the owner", async () => {
+    const u = new URL(h.db.url);
+    expect(await ensureRuntimeRole(h.db.pool, u.toString())).toMatchObject({
+      skipped: "the runtime role is the migrating owner",
+    });
+    const su = `vakt_su_${randomBytes(5).toString("hex")}`;
+    await h.db.pool.query(`CREATE ROLE ${su} SUPERUSER`);
+    try {
+      u.username = su;
+      await expect(ensureRuntimeRole(h.db.pool, u.toString())).rejects.toThrow(/is a superuser/);
+    } finally {
+      await h.db.pool.query(`DROP ROLE ${su}`);
+    }
   });
 
   it("cannot disable the trigger, UPDATE, DELETE, TRUNCATE or ALTER the activity log, or switch triggers off", async () => {

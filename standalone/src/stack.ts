@@ -50,7 +50,8 @@ export async function startStack(config: StandaloneEnv, logger: Logger): Promise
     const dataDir = resolve(config.DATA_DIR);
     const urls = await startDatabase(config, dataDir, logger, onStop);
     // Migrations (and graphile-worker's schema) as the owner; everything else as the runtime role.
-    const owner = createPool(urls.owner, { max: 1, applicationName: "vakt-migrate" });
+    // One client migrates; graphile-worker's migration takes another.
+    const owner = createPool(urls.owner, { max: 2, applicationName: "vakt-migrate" });
     try {
       const migrationClient = await owner.connect();
       try {
