@@ -13,6 +13,7 @@ import {
   type Finding,
   generateActivityKeyring,
 } from "./activity-chain";
+import { startApiServer } from "./server";
 import { verifyActivityLog } from "./services/activity";
 
 let h: Harness;
@@ -185,5 +186,18 @@ describe("activity log tampering", () => {
     );
     expect(kinds((await verify(org)).findings)).toEqual(["changed row@2"]);
     expect(activityKeyring().current.id).toBe("test1");
+  });
+
+  it("is checkpointed by the API server on demand and at shutdown", async () => {
+    const org = (await createOrg(h)).organisationId;
+    await append(org, "before.server");
+    const api = await startApiServer({ ...h.deps, port: 0, host: "127.0.0.1", live: false, alerting: false });
+    const onDemand = await api.checkpoint(org);
+    expect(onDemand.map((c) => c.seq)).toEqual([1]);
+    await append(org, "while.running");
+    await api.close();
+    const mine = (await h.activityLog.readCheckpoints()).filter((c) => c.organisationId === org);
+    expect(mine.map((c) => c.seq)).toEqual([1, 2]);
+    expect(await verify(org)).toMatchObject({ ok: true, checkpoints: 2, lastCheckpointSeq: 2 });
   });
 });
