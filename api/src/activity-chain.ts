@@ -422,6 +422,12 @@ export async function verifyActivityChain(
   let expectedSeq = anchor ? anchor.seq + 1 : 1;
   let expectedPrev = anchor ? anchor.hash : Buffer.alloc(0);
   let seenKeyed = false;
+  // Checkpoints are signed only by versions that write keyed rows, so an
+  // unkeyed row after a valid checkpoint cannot be a legacy row.
+  const mine = opts.checkpoints.filter((c) => c.organisationId === organisationId || c.signature === "");
+  const signed = (c: Checkpoint) =>
+    opts.publicKey !== undefined && c.signature !== "" && checkpointSignatureValid(opts.publicKey, c);
+  const legacyEnd = Math.min(...mine.filter(signed).map((c) => c.seq), Number.POSITIVE_INFINITY);
   let legacyRows = 0;
   // Runs of rows whose hash is not an HMAC under any configured key.
   let forged: number[] = [];
@@ -462,9 +468,15 @@ export async function verifyActivityChain(
     expectedPrev = r.hash;
 
     if (r.key_id === null) {
-      if (seenKeyed) {
+      if (seenKeyed || seq > legacyEnd) {
         flushForged(false);
-        add({ kind: "inserted row", seq, detail: "an unkeyed row after keyed rows began" });
+        add({
+          kind: "inserted row",
+          seq,
+          detail: seenKeyed
+            ? "an unkeyed row after keyed rows began"
+            : "an unkeyed row after a signed checkpoint",
+        });
       } else {
         legacyRows++;
         if (!r.legacy_ok) add({ kind: "changed row", seq, detail: "legacy row does not match its hash" });
@@ -509,11 +521,10 @@ export async function verifyActivityChain(
   const lastRowSeq = rows.length > 0 ? Number(rows[rows.length - 1]?.seq) : (anchor?.seq ?? 0);
 
   // Checkpoints: each must be signed, and the chain must still pass through it.
-  const mine = opts.checkpoints.filter((c) => c.organisationId === organisationId || c.signature === "");
   let lastCheckpointSeq: number | null = null;
   const pruneHorizon = opts.now.getTime() - MIN_RETENTION_DAYS * 86_400_000;
   for (const c of mine) {
-    if (!opts.publicKey || c.signature === "" || !checkpointSignatureValid(opts.publicKey, c)) {
+    if (!signed(c)) {
       add({
         kind: "bad checkpoint",
         seq: c.seq,

@@ -188,6 +188,22 @@ describe("activity log tampering", () => {
     expect(activityKeyring().current.id).toBe("test1");
   });
 
+  it("names an unkeyed row appended to an all-legacy log after its first checkpoint as inserted", async () => {
+    const org = (await createOrg(h)).organisationId;
+    const legacy = (action: string) =>
+      h.db.pool.query(
+        `INSERT INTO activity_log (organisation_id, seq, actor_type, action, prev_hash, hash)
+         VALUES ($1, 0, 'system', $2, '\\x', '\\x')`,
+        [org, action],
+      );
+    await legacy("legacy.row");
+    await legacy("legacy.row");
+    await checkpoint(org);
+    expect(await verify(org)).toMatchObject({ ok: true, legacyRows: 2 });
+    await legacy("after.checkpoint");
+    expect(kinds((await verify(org)).findings)).toEqual(["inserted row@3"]);
+  });
+
   it("is checkpointed by the API server on demand and at shutdown", async () => {
     const org = (await createOrg(h)).organisationId;
     await append(org, "before.server");
