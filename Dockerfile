@@ -33,6 +33,10 @@ CMD ["npx", "tsx", "ingest/src/main.ts"]
 
 FROM runtime AS api
 ENV WEB_DIST_DIR=/app/web/dist
+# Signed activity-log checkpoints (a volume in docker-compose), writable by node.
+USER root
+RUN mkdir -p /var/lib/vakt-checkpoints && chown node:node /var/lib/vakt-checkpoints
+USER node
 EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=5s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.API_PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"

@@ -115,11 +115,16 @@ describe("activity log", () => {
     const c = await loggedIn(h, aud.email);
     await c.get("/api/v1/activity/export.csv");
     const ok = await c.get("/api/v1/activity/verify");
-    expect(ok.body).toEqual({ ok: true, rows: 2, firstProblem: null });
-    const cli = ["tsx", "src/cli/verify-log.ts", org.organisationId];
-    const env = { ...process.env, DATABASE_URL: h.db.url };
+    expect(ok.body).toMatchObject({ ok: true, rows: 2, findings: [], firstProblem: null });
+    const cli = ["tsx", "src/cli/verify-log.ts", "--checkpoint", org.organisationId];
+    const env = { ...process.env, DATABASE_URL: h.db.url, ...h.activityEnv };
     const good = await run("npx", cli, { env, cwd: new URL("..", import.meta.url).pathname });
-    expect(good.stdout).toContain(`ok      ${org.organisationId}: 2 rows`);
+    expect(good.stdout).toContain("wrote 1 checkpoint(s)");
+    expect(good.stdout).toContain(
+      `ok      ${org.organisationId}: 2 rows (0 legacy), 1 checkpoints, checkpointed to 2`,
+    );
+    // The route reads the same checkpoint file.
+    expect((await c.get("/api/v1/activity/verify")).body).toMatchObject({ ok: true, checkpoints: 1 });
 
     // Someone with the database owner's rights edits a row behind the application's back.
     await h.db.pool.query("ALTER TABLE activity_log DISABLE TRIGGER activity_log_append_only");
@@ -129,11 +134,24 @@ describe("activity log", () => {
     );
     await h.db.pool.query("ALTER TABLE activity_log ENABLE TRIGGER activity_log_append_only");
     const bad = await c.get("/api/v1/activity/verify");
-    expect(bad.body).toMatchObject({ ok: false, firstProblem: { seq: 1, problem: "row content changed" } });
+    expect(bad.body).toMatchObject({
+      ok: false,
+      findings: [{ seq: 1, kind: "changed row" }],
+      firstProblem: { seq: 1, problem: "changed row" },
+    });
     const failed = await run("npx", cli, { env, cwd: new URL("..", import.meta.url).pathname }).catch(
       (e) => e,
     );
     expect(failed.code, JSON.stringify(failed.stdout ?? failed)).toBe(1);
     expect(failed.stdout).toContain("BROKEN");
+    expect(failed.stdout).toContain("seq 1: changed row");
+    // Without the keys the CLI refuses to run rather than pass.
+    const { ACTIVITY_LOG_KEYS: _, ...noKeys } = env;
+    const refused = await run("npx", ["tsx", "src/cli/verify-log.ts"], {
+      env: noKeys,
+      cwd: new URL("..", import.meta.url).pathname,
+    }).catch((e) => e);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("ACTIVITY_LOG_KEYS");
   });
 });

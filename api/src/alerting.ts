@@ -602,3 +602,13 @@ function graphileLogger(log: ApiDeps["logger"]) {
     fn.call(log, { meta }, message);
   });
 }
+
+/**
+ * Installs or upgrades graphile-worker's schema, as the tables' owner, before
+ * processes connect as the runtime role (which may use the schema, not change it).
+ * Then grants the runtime group role its privileges on it (vakt_app, migration 0111).
+ */
+export async function runGraphileMigrations(pool: pg.Pool, log: ApiDeps["logger"]): Promise<void> {
+  await runMigrations({ pgPool: pool, logger: graphileLogger(log) });
+  await pool.query("SELECT vakt_grant_app_role()");
+}

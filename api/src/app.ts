@@ -8,6 +8,7 @@ import { bodyLimit } from "hono/body-limit";
 import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
+import { useActivityKeyring } from "./activity";
 import { authenticate } from "./auth/middleware";
 import { publicRateLimit } from "./auth/rate-limit";
 import { type AppEnv, router } from "./context";
@@ -47,6 +48,8 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 /** The Vakt HTTP API. Everything it needs comes in `deps`; it reaches for no globals. */
 export function createApp(deps: ApiDeps) {
+  // One writer of activity-log rows per process: logActivity signs with these keys.
+  if (deps.activityLog) useActivityKeyring(deps.activityLog.keyring);
   const app = router();
   const publicOrigin = new URL(deps.config.PUBLIC_URL).origin;
 

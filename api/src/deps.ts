@@ -3,6 +3,7 @@ import type { AckMessage, ApiEnv, CommandMessage, ConfigMessage } from "@vakt/sc
 import type { StorageCapabilities } from "@vakt/storage";
 import type pg from "pg";
 import type { Logger } from "pino";
+import type { ActivityLogSetup } from "./activity-chain";
 
 /** Sends downlinks to devices (MQTT lives in another tier; the API only needs this). */
 export interface DeviceCommandPublisher {
@@ -65,6 +66,11 @@ export interface ApiDeps {
   bus?: EventEmitter;
   /** Detected on first use when not given. */
   capabilities?: StorageCapabilities;
+  /**
+   * Activity-log keys and checkpoints. Without it rows are written with an
+   * ephemeral key made at process start, and no checkpoints are written.
+   */
+  activityLog?: ActivityLogSetup;
   /** The caller's address; default: the socket's remote address. */
   clientIp?: (req: { header(name: string): string | undefined; env: unknown }) => string | undefined;
 }

@@ -1,3 +1,12 @@
+export { useActivityKeyring } from "./activity";
+export {
+  type ActivityKeyring,
+  type ActivityLogSetup,
+  activityLogFromConfig,
+  type Checkpoint,
+  loadOrCreateKeyFile,
+} from "./activity-chain";
+export { runGraphileMigrations } from "./alerting";
 export { createApp, type VaktApp } from "./app";
 export type {
   ApiConfig,

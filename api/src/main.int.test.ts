@@ -1,4 +1,8 @@
 import { spawn } from "node:child_process";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { freePort } from "@vakt/storage";
 import { createTestDatabase, type TestDatabase } from "@vakt/storage/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -64,5 +68,74 @@ describe("src/main.ts", () => {
     const code = await exited;
     expect(code, out).toBe(0);
     expect(out).toContain("shutting down");
+  });
+
+  it("in production: migrates as the owner, creates the runtime role, runs as it, and refuses to start without activity-log keys", async () => {
+    const port = await freePort();
+    const role = `vakt_rt_${randomBytes(5).toString("hex")}`;
+    const runtime = new URL(db.url);
+    runtime.username = role;
+    runtime.password = randomBytes(8).toString("hex");
+    const env = {
+      ...process.env,
+      NODE_ENV: "production",
+      DATABASE_URL: runtime.toString(),
+      MIGRATION_DATABASE_URL: db.url,
+      MQTT_URL: "mqtt://127.0.0.1:1",
+      PSEUDONYM_KEY: "a-pseudonym-key-of-at-least-32-characters",
+      API_PORT: String(port),
+      API_HOST: "127.0.0.1",
+      ALERT_WORKER_CONCURRENCY: "1",
+      LOG_LEVEL: "info",
+    };
+    const cwd = new URL("..", import.meta.url).pathname;
+    const refused = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], { cwd, env });
+    let stderr = "";
+    refused.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    expect(await new Promise((resolve) => refused.on("exit", resolve))).toBe(2);
+    expect(stderr).toMatch(/ACTIVITY_LOG_KEYS: required in production/);
+
+    const file = join(tmpdir(), `vakt-main-checkpoints-${randomBytes(4).toString("hex")}.jsonl`);
+    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+      cwd,
+      env: {
+        ...env,
+        ACTIVITY_LOG_KEYS: `k1:${randomBytes(32).toString("base64")}`,
+        ACTIVITY_CHECKPOINT_KEY: (
+          generateKeyPairSync("ed25519").privateKey.export({ format: "der", type: "pkcs8" }) as Buffer
+        ).toString("base64"),
+        ACTIVITY_CHECKPOINT_FILE: file,
+      },
+    });
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+    });
+    child.stderr.on("data", (d) => {
+      out += d;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const check = () => (out.includes("api listening") ? resolve() : setTimeout(check, 100));
+        check();
+        void exited.then(() => reject(new Error(`exited early: ${out}`)));
+      });
+      expect((await fetch(`http://127.0.0.1:${port}/api/healthz`)).status).toBe(200);
+      const seen = await db.pool.query<{ usename: string; rolsuper: boolean }>(
+        `SELECT DISTINCT a.usename, r.rolsuper FROM pg_stat_activity a JOIN pg_roles r ON r.rolname = a.usename
+          WHERE a.datname = current_database() AND a.application_name = 'vakt-api'`,
+      );
+      expect(seen.rows).toEqual([{ usename: role, rolsuper: false }]);
+      child.kill("SIGTERM");
+      expect(await exited, out).toBe(0);
+    } finally {
+      child.kill("SIGKILL");
+      await rm(file, { force: true });
+      await db.pool.query(`DROP OWNED BY ${role}`).catch(() => {});
+      await db.pool.query(`DROP ROLE IF EXISTS ${role}`);
+    }
   });
 });

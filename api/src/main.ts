@@ -3,9 +3,10 @@
  * Device configuration is published over MQTT (MQTT_URL).
  */
 import { apiEnv, ConfigError, loadConfig } from "@vakt/schemas";
-import { createPool, migrate } from "@vakt/storage";
+import { createPool, ensureRuntimeRole, migrate } from "@vakt/storage";
 import pino from "pino";
-import { httpSmsGateway } from "./alerting";
+import { type ActivityLogSetup, activityLogFromConfig } from "./activity-chain";
+import { httpSmsGateway, runGraphileMigrations } from "./alerting";
 import { mqttDeviceCommands } from "./device-commands";
 import { smtpMailer } from "./mailer";
 import { startRetentionScheduler } from "./retention/scheduler";
@@ -22,14 +23,43 @@ async function main() {
     }
     throw err;
   }
-  const logger = pino({ level: config.LOG_LEVEL, name: "vakt-api" });
-  const pool = createPool(config.DATABASE_URL, { applicationName: "vakt-api", max: 20 });
-  const client = await pool.connect();
+  let activityLog: ActivityLogSetup;
   try {
-    await migrate(client, { log: (message, name) => logger.info({ migration: name }, message) });
-  } finally {
-    client.release();
+    activityLog = activityLogFromConfig(config);
+  } catch (err) {
+    console.error(`invalid configuration: ${(err as Error).message}`);
+    process.exit(2);
   }
+  const logger = pino({ level: config.LOG_LEVEL, name: "vakt-api" });
+  if (!config.ACTIVITY_LOG_KEYS)
+    logger.warn("ACTIVITY_LOG_KEYS not set: activity-log rows use a key that ends with this process");
+  if (!activityLog.signingKey)
+    logger.warn("ACTIVITY_CHECKPOINT_KEY not set: no activity-log checkpoints are written");
+  // Migrations run as the tables' owner (MIGRATION_DATABASE_URL) when one is configured;
+  // the process itself connects as the runtime role of DATABASE_URL.
+  const owner = createPool(config.MIGRATION_DATABASE_URL ?? config.DATABASE_URL, {
+    applicationName: "vakt-api-migrate",
+    // One client migrates; graphile-worker's migration takes another.
+    max: 2,
+  });
+  try {
+    const client = await owner.connect();
+    try {
+      await migrate(client, { log: (message, name) => logger.info({ migration: name }, message) });
+      await runGraphileMigrations(owner, logger);
+      if (config.MIGRATION_DATABASE_URL) {
+        const r = await ensureRuntimeRole(client, config.DATABASE_URL);
+        logger.info(r, "runtime database role");
+      } else {
+        logger.warn("MIGRATION_DATABASE_URL not set: the API connects as the owner of the tables");
+      }
+    } finally {
+      client.release();
+    }
+  } finally {
+    await owner.end();
+  }
+  const pool = createPool(config.DATABASE_URL, { applicationName: "vakt-api", max: 20 });
   const { publisher, close: closeMqtt } = mqttDeviceCommands({
     mqttUrl: config.MQTT_URL,
     username: config.MQTT_USERNAME,
@@ -50,6 +80,7 @@ async function main() {
     live: { redisUrl: config.REDIS_URL },
     port: config.API_PORT,
     host: config.API_HOST,
+    activityLog,
   });
   // Retention and erasure (issue 7): hourly, one process at a time (advisory lock).
   const retention = startRetentionScheduler({ pool, clock: { now: () => new Date() }, logger });

@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import type { Server } from "node:http";
 import { type ServerType, serve } from "@hono/node-server";
+import { createCheckpointer, startCheckpointSchedule } from "./activity-chain";
 import { type Alerting, type AlertingOptions, startAlerting } from "./alerting";
 import { createApp } from "./app";
 import type { ApiDeps } from "./deps";
@@ -15,6 +16,8 @@ export interface RunningApi {
   live: Live | undefined;
   /** Alarm claims, tracking and alert routing, unless started with `alerting: false`. */
   alerting: Alerting | undefined;
+  /** Writes a signed checkpoint now (of one organisation, or of every one whose head moved). */
+  checkpoint(organisationId?: string): Promise<import("./activity-chain").Checkpoint[]>;
   close(): Promise<void>;
 }
 
@@ -64,10 +67,27 @@ export async function startApiServer(
     });
   let live: Live | undefined;
   let alerting: Alerting | undefined;
+  // Signed checkpoints of every organisation's head, outside the database, at a fixed interval.
+  const al = deps.activityLog;
+  const checkpointer =
+    al?.signingKey && al.sinks.length > 0
+      ? createCheckpointer({
+          db: deps.pool,
+          key: al.signingKey,
+          sinks: al.sinks,
+          now: () => deps.clock.now(),
+        })
+      : undefined;
+  const checkpoints = checkpointer
+    ? startCheckpointSchedule(checkpointer, al?.intervalMs ?? 300_000, (err) =>
+        deps.logger.error({ err }, "activity-log checkpoint failed"),
+      )
+    : undefined;
   try {
     live = deps.live === false ? undefined : await attachLive(server as Server, withBus, deps.live ?? {});
     alerting = deps.alerting === false ? undefined : await startAlerting(withBus, deps.alerting ?? {});
   } catch (err) {
+    await checkpoints?.stop().catch(() => {});
     await live?.close().catch(() => {});
     await closeHttp().catch(() => {});
     throw err;
@@ -78,7 +98,9 @@ export async function startApiServer(
     app,
     live,
     alerting,
+    checkpoint: (organisationId?: string) => checkpointer?.checkpoint(organisationId) ?? Promise.resolve([]),
     close: async () => {
+      await checkpoints?.stop();
       await alerting?.close();
       await live?.close();
       await closeHttp();

@@ -4,9 +4,18 @@
  * small HTTP client with a cookie jar that sends the CSRF header like the console.
  */
 import { randomBytes } from "node:crypto";
+import { rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { AckMessage, CommandMessage, ConfigMessage, RoleKey } from "@vakt/schemas";
 import { createTestDatabase, type TestDatabase } from "@vakt/storage/testing";
 import pino from "pino";
+import {
+  type ActivityLogSetup,
+  activityLogFromConfig,
+  formatSigningKey,
+  generateSigningKey,
+} from "../src/activity-chain";
 import { createApp } from "../src/app";
 import { hashPassword } from "../src/auth/secrets";
 import type { ApiDeps, Mail, PasswordHashingOptions } from "../src/deps";
@@ -23,8 +32,20 @@ export const TEST_CONFIG: ApiDeps["config"] = {
   PUBLIC_RATE_LIMIT_PER_MINUTE: 0,
 };
 
+/** The activity log's configuration for a test run: fixed HMAC key, fresh signing key and checkpoint file. */
+export function testActivityEnv() {
+  return {
+    ACTIVITY_LOG_KEYS: `test1:${Buffer.alloc(32, 1).toString("base64")}`,
+    ACTIVITY_CHECKPOINT_KEY: formatSigningKey(generateSigningKey()),
+    ACTIVITY_CHECKPOINT_FILE: join(tmpdir(), `vakt-checkpoints-${randomBytes(6).toString("hex")}.jsonl`),
+  };
+}
+
 export interface Harness {
   db: TestDatabase;
+  /** What ACTIVITY_* would be in the environment for these deps (for the verify-log CLI). */
+  activityEnv: ReturnType<typeof testActivityEnv>;
+  activityLog: ActivityLogSetup;
   deps: ApiDeps;
   app: ReturnType<typeof createApp>;
   clock: { now: Date; advance(ms: number): void };
@@ -48,6 +69,8 @@ export async function createHarness(overrides: Partial<ApiDeps> = {}): Promise<H
   const commands: Harness["commands"] = [];
   const acks: Harness["acks"] = [];
   const mails: Mail[] = [];
+  const activityEnv = testActivityEnv();
+  const activityLog = activityLogFromConfig({ ...activityEnv, ACTIVITY_CHECKPOINT_INTERVAL_SECONDS: 3600 });
   const deps: ApiDeps = {
     pool: db.pool,
     logger: pino({ level: process.env.VAKT_TEST_LOG ?? "silent" }),
@@ -71,10 +94,26 @@ export async function createHarness(overrides: Partial<ApiDeps> = {}): Promise<H
     },
     passwordHashing: TEST_HASHING,
     clientIp: (req) => req.header("x-test-ip") ?? "192.0.2.1",
+    activityLog,
     ...overrides,
   };
   const app = createApp(deps);
-  return { db, deps, app, clock, published, commands, acks, mails, close: () => db.drop() };
+  return {
+    db,
+    activityEnv,
+    activityLog,
+    deps,
+    app,
+    clock,
+    published,
+    commands,
+    acks,
+    mails,
+    close: async () => {
+      await rm(activityEnv.ACTIVITY_CHECKPOINT_FILE, { force: true });
+      await db.drop();
+    },
+  };
 }
 
 export interface TestOrg {

@@ -55,48 +55,89 @@ export type IngestEnv = z.infer<typeof ingestEnv>;
 /** Public endpoints' default bound per address and minute (PUBLIC_RATE_LIMIT_PER_MINUTE). */
 export const DEFAULT_PUBLIC_RATE_LIMIT_PER_MINUTE = 300;
 
-export const apiEnv = commonEnv.extend({
-  DATABASE_URL: postgresUrl,
-  /** The API publishes configuration and commands to devices. */
-  MQTT_URL: mqttUrl,
-  MQTT_USERNAME: z.string().min(1).optional(),
-  MQTT_PASSWORD: z.string().min(1).optional(),
-  API_PORT: port.default(3000),
-  API_HOST: z.string().default("0.0.0.0"),
-  /** Where people reach the console; decides Secure cookies and links in e-mails. */
-  PUBLIC_URL: z.url().default("http://localhost:3000"),
-  SESSION_IDLE_MINUTES: positiveInt.max(24 * 60).default(30),
-  SESSION_ABSOLUTE_HOURS: positiveInt.max(7 * 24).default(12),
-  /** Key for pseudonymous ids given to integrations; at least 32 characters. */
-  PSEUDONYM_KEY: z.string().min(32),
-  /** Folder with the built web console; served at / when set. */
-  WEB_DIST_DIR: z.string().optional(),
-  TILE_URL: z.string().default("https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
-  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
-  SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
-  SMTP_FROM: z.string().default("Vakt <vakt@localhost>"),
-  SMS_GATEWAY_URL: z.url().optional(),
-  /** An alarm turns tracking on for its device for at most this long (or until it is resolved). */
-  ALARM_TRACKING_MINUTES: positiveInt.max(24 * 60).default(60),
-  /** Escalation worker (graphile-worker) concurrency in this process; 0 runs no worker here. */
-  ALERT_WORKER_CONCURRENCY: z.coerce.number().int().min(0).max(50).default(4),
-  /**
-   * Requests per minute from one address to the public endpoints (login,
-   * password reset, invitations, single sign-on); 0 turns the limit off. A
-   * whole care home behind one NAT address logs in at shift change, so it is generous.
-   */
-  PUBLIC_RATE_LIMIT_PER_MINUTE: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(100_000)
-    .default(DEFAULT_PUBLIC_RATE_LIMIT_PER_MINUTE),
+/** `id:base64` pairs, comma-separated, each key 32+ bytes (ACTIVITY_LOG_KEYS). */
+const activityLogKeysText = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,32}:[A-Za-z0-9+/]+={0,2}(,[A-Za-z0-9_.-]{1,32}:[A-Za-z0-9+/]+={0,2})*$/, {
+    error: "keyId:base64[,keyId:base64...]",
+  })
+  .refine((s) => s.split(",").every((p) => Buffer.from(p.slice(p.indexOf(":") + 1), "base64").length >= 32), {
+    error: "each key must be 32+ random bytes (base64)",
+  })
+  .refine((s) => new Set(s.split(",").map((p) => p.slice(0, p.indexOf(":")))).size === s.split(",").length, {
+    error: "key ids must be unique",
+  });
+
+/** The activity log's keys and checkpoints (issue 15): shared by the api and `verify-log`. */
+export const activityLogEnv = z.object({
+  /** HMAC keys of the activity-log chain; the first writes new rows. Required in production. */
+  ACTIVITY_LOG_KEYS: activityLogKeysText.optional(),
+  /** Ed25519 private key (PKCS#8 PEM or base64 DER) signing checkpoints. Required in production. */
+  ACTIVITY_CHECKPOINT_KEY: z.string().min(40).optional(),
+  /** Its public key (SPKI PEM or base64 DER), for verifiers that do not hold the private key. */
+  ACTIVITY_CHECKPOINT_PUBLIC_KEY: z.string().min(40).optional(),
+  /** Append-only JSON-lines file of checkpoints; keep it outside the database's volume and backups. */
+  ACTIVITY_CHECKPOINT_FILE: z.string().min(1).default("activity-checkpoints.jsonl"),
+  /** Optional receiver that is POSTed each checkpoint as JSON. */
+  ACTIVITY_CHECKPOINT_URL: z.url({ protocol: /^https?$/ }).optional(),
+  ACTIVITY_CHECKPOINT_INTERVAL_SECONDS: positiveInt.max(86_400).default(300),
 });
+
+export const apiEnv = commonEnv
+  .extend({
+    DATABASE_URL: postgresUrl,
+    /** Runs the migrations (as the tables' owner) when set; DATABASE_URL is then the runtime role. */
+    MIGRATION_DATABASE_URL: postgresUrl.optional(),
+    ...activityLogEnv.shape,
+    /** The API publishes configuration and commands to devices. */
+    MQTT_URL: mqttUrl,
+    MQTT_USERNAME: z.string().min(1).optional(),
+    MQTT_PASSWORD: z.string().min(1).optional(),
+    API_PORT: port.default(3000),
+    API_HOST: z.string().default("0.0.0.0"),
+    /** Where people reach the console; decides Secure cookies and links in e-mails. */
+    PUBLIC_URL: z.url().default("http://localhost:3000"),
+    SESSION_IDLE_MINUTES: positiveInt.max(24 * 60).default(30),
+    SESSION_ABSOLUTE_HOURS: positiveInt.max(7 * 24).default(12),
+    /** Key for pseudonymous ids given to integrations; at least 32 characters. */
+    PSEUDONYM_KEY: z.string().min(32),
+    /** Folder with the built web console; served at / when set. */
+    WEB_DIST_DIR: z.string().optional(),
+    TILE_URL: z.string().default("https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
+    REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+    SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+    SMTP_FROM: z.string().default("Vakt <vakt@localhost>"),
+    SMS_GATEWAY_URL: z.url().optional(),
+    /** An alarm turns tracking on for its device for at most this long (or until it is resolved). */
+    ALARM_TRACKING_MINUTES: positiveInt.max(24 * 60).default(60),
+    /** Escalation worker (graphile-worker) concurrency in this process; 0 runs no worker here. */
+    ALERT_WORKER_CONCURRENCY: z.coerce.number().int().min(0).max(50).default(4),
+    /**
+     * Requests per minute from one address to the public endpoints (login,
+     * password reset, invitations, single sign-on); 0 turns the limit off. A
+     * whole care home behind one NAT address logs in at shift change, so it is generous.
+     */
+    PUBLIC_RATE_LIMIT_PER_MINUTE: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(100_000)
+      .default(DEFAULT_PUBLIC_RATE_LIMIT_PER_MINUTE),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV !== "production") return;
+    for (const name of ["ACTIVITY_LOG_KEYS", "ACTIVITY_CHECKPOINT_KEY"] as const) {
+      if (env[name] === undefined)
+        ctx.addIssue({ code: "custom", path: [name], message: "required in production" });
+    }
+  });
 export type ApiEnv = z.infer<typeof apiEnv>;
 
 /** `npm start`: everything in one process, with embedded servers for what is not configured. */
 export const standaloneEnv = commonEnv.extend({
   DATABASE_URL: postgresUrl.optional(),
+  /** With DATABASE_URL: the owner's URL for migrations (DATABASE_URL is then the runtime role). */
+  MIGRATION_DATABASE_URL: postgresUrl.optional(),
   MQTT_URL: mqttUrl.optional(),
   DATA_DIR: z.string().default(".data"),
   API_PORT: port.default(3000),

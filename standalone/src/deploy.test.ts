@@ -34,6 +34,9 @@ const composeFile = z.object({
 /** What an operator's .env would hold: a valid value for every required secret. */
 const siteEnv: Record<string, string> = {
   POSTGRES_PASSWORD: "db-secret",
+  POSTGRES_RUNTIME_PASSWORD: "runtime-secret",
+  ACTIVITY_LOG_KEYS: `k1:${Buffer.alloc(32, 3).toString("base64")}`,
+  ACTIVITY_CHECKPOINT_KEY: "MC4CAQAwBQYDK2VwBCIEIFcJ/bjgfpKhVKurkIIraUXY/SW/6X+oeSR91PlReUZE",
   MQTT_SERVICE_PASSWORD: "broker-secret",
   PUBLIC_URL: "https://vakt.example.kommune.no",
   PSEUDONYM_KEY: "k".repeat(40),
@@ -78,14 +81,31 @@ describe("docker-compose.yml", () => {
     expect(api.NODE_ENV).toBe("production");
   });
 
+  it("migrates as the owner and runs the api as the runtime role, with activity-log keys required", () => {
+    for (const name of ["api", "broker-auth"]) {
+      const owner = new URL(envOf(name).MIGRATION_DATABASE_URL ?? "");
+      expect(owner.username, name).toBe(services.timescaledb?.environment?.POSTGRES_USER);
+      expect(owner.password, name).toBe(siteEnv.POSTGRES_PASSWORD);
+      expect(new URL(envOf(name).DATABASE_URL ?? "").username, name).toBe("vakt_runtime");
+    }
+    const api = envOf("api");
+    expect(api.ACTIVITY_CHECKPOINT_FILE).toMatch(/^\/var\/lib\/vakt-checkpoints\//);
+    expect(services.api?.volumes ?? []).toContain("activity-checkpoints:/var/lib/vakt-checkpoints");
+    const { ACTIVITY_LOG_KEYS: _k, ACTIVITY_CHECKPOINT_KEY: _c, ...withoutKeys } = api;
+    expect(() => loadConfig(apiEnv, withoutKeys)).toThrow(/ACTIVITY_LOG_KEYS: required in production/);
+    expect(() => loadConfig(apiEnv, withoutKeys)).toThrow(/ACTIVITY_CHECKPOINT_KEY: required in production/);
+  });
+
   it("points every service at hosts and ports that exist", () => {
     for (const name of ["ingest", "api"]) {
       const env = envOf(name);
       const db = new URL(env.DATABASE_URL ?? "");
       expect(Object.keys(services)).toContain(db.hostname);
       expect(db.port).toBe("5432");
-      expect(db.password).toBe(siteEnv.POSTGRES_PASSWORD);
-      expect(db.username).toBe(services[db.hostname]?.environment?.POSTGRES_USER);
+      // The processes connect as the runtime role, not the image's (superuser) POSTGRES_USER.
+      expect(db.password).toBe(siteEnv.POSTGRES_RUNTIME_PASSWORD);
+      expect(db.username).toBe("vakt_runtime");
+      expect(db.username).not.toBe(services[db.hostname]?.environment?.POSTGRES_USER);
       expect(db.pathname).toBe(`/${services[db.hostname]?.environment?.POSTGRES_DB}`);
       const mqtt = new URL(env.MQTT_URL ?? "");
       expect(Object.keys(services)).toContain(mqtt.hostname);
@@ -192,7 +212,8 @@ describe("docker-compose.scale.yml", () => {
       expect(config.NODE_ENV, name).toBe("production");
       const db = new URL(e.DATABASE_URL ?? "");
       expect(db.hostname, name).toBe("timescaledb");
-      expect(db.password).toBe(scaleEnv.POSTGRES_PASSWORD);
+      expect(db.password).toBe(scaleEnv.POSTGRES_RUNTIME_PASSWORD);
+      expect(db.username).toBe("vakt_runtime");
       const mqtt = new URL(e.MQTT_URL ?? "");
       expect(brokers, name).toContain(mqtt.hostname);
       expect(mqtt.port).toBe("1883");

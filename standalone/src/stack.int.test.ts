@@ -5,7 +5,8 @@
  * stop() must bring every part down.
  */
 
-import { mkdtemp, rm } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig, standaloneEnv } from "@vakt/schemas";
@@ -29,12 +30,18 @@ describe("the standalone stack", () => {
   let db: TestDatabase;
   let stack: RunningStack;
   let dataDir: string;
+  // As in production: migrated as the owner, run as a runtime role (roles are cluster-wide: unique name).
+  const role = `vakt_rt_${randomBytes(5).toString("hex")}`;
 
   beforeAll(async () => {
     db = await createTestDatabase();
     dataDir = await mkdtemp(join(tmpdir(), "vakt-stack-"));
+    const runtime = new URL(db.url);
+    runtime.username = role;
+    runtime.password = randomBytes(8).toString("hex");
     const config = loadConfig(standaloneEnv, {
-      DATABASE_URL: db.url,
+      DATABASE_URL: runtime.toString(),
+      MIGRATION_DATABASE_URL: db.url,
       // A real broker when the run names one (it must accept the devices' logins, e.g. anonymous Mosquitto).
       ...(process.env.TEST_MQTT_URL ? { MQTT_URL: process.env.TEST_MQTT_URL } : {}),
       DATA_DIR: dataDir,
@@ -50,6 +57,8 @@ describe("the standalone stack", () => {
 
   afterAll(async () => {
     await stack?.stop();
+    await db?.pool.query(`DROP OWNED BY ${role}`).catch(() => {});
+    await db?.pool.query(`DROP ROLE IF EXISTS ${role}`);
     await db?.drop();
     await rm(dataDir, { recursive: true, force: true });
   });
@@ -79,5 +88,20 @@ describe("the standalone stack", () => {
     const res = await fetch(stack.consoleUrl);
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('<div id="root">');
+  });
+
+  it("runs as the runtime role and keys the activity log with a key file kept under DATA_DIR", async () => {
+    const seen = await db.pool.query<{ usename: string }>(
+      "SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'vakt'",
+    );
+    expect(seen.rows).toEqual([{ usename: role }]);
+    const keyFile = join(dataDir, "activity-log-keys.json");
+    expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+    const keys = JSON.parse(await readFile(keyFile, "utf8")) as { ACTIVITY_LOG_KEYS: string };
+    expect(keys.ACTIVITY_LOG_KEYS).toMatch(/^k1:/);
+    const { rows } = await db.pool.query<{ key_id: string | null }>(
+      "SELECT DISTINCT key_id FROM activity_log",
+    );
+    expect(rows).toEqual([{ key_id: "k1" }]);
   });
 });

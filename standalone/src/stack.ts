@@ -8,11 +8,19 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { mqttDeviceCommands, seedDemo, startApiServer } from "@vakt/api";
+import {
+  activityLogFromConfig,
+  loadOrCreateKeyFile,
+  mqttDeviceCommands,
+  runGraphileMigrations,
+  seedDemo,
+  startApiServer,
+  useActivityKeyring,
+} from "@vakt/api";
 import { createSimulator, defaultCentres, homeNear, type SimDevice, seededRandom } from "@vakt/devices";
 import { createIngest, startEmbeddedBroker } from "@vakt/ingest";
 import type { StandaloneEnv } from "@vakt/schemas";
-import { createPool, migrate, startEmbeddedPostgres } from "@vakt/storage";
+import { createPool, ensureRuntimeRole, migrate, startEmbeddedPostgres } from "@vakt/storage";
 import pg from "pg";
 import type { Logger } from "pino";
 import { type ChosenPort, choosePort } from "./ports";
@@ -49,7 +57,28 @@ export async function startStack(config: StandaloneEnv, logger: Logger): Promise
 
   try {
     const dataDir = resolve(config.DATA_DIR);
-    const databaseUrl = await startDatabase(config, dataDir, logger, onStop);
+    const urls = await startDatabase(config, dataDir, logger, onStop);
+    // Migrations (and graphile-worker's schema) as the owner; everything else as the runtime role.
+    // One client migrates; graphile-worker's migration takes another.
+    const owner = createPool(urls.owner, { max: 2, applicationName: "vakt-migrate" });
+    try {
+      const migrationClient = await owner.connect();
+      try {
+        const ran = await migrate(migrationClient, {
+          log: (msg, name) => logger.info({ migration: name }, msg),
+        });
+        logger.info({ applied: ran.length }, "database schema up to date");
+        await runGraphileMigrations(owner, logger);
+        if (urls.runtime !== urls.owner) {
+          logger.info(await ensureRuntimeRole(migrationClient, urls.runtime), "runtime database role");
+        }
+      } finally {
+        migrationClient.release();
+      }
+    } finally {
+      await owner.end();
+    }
+    const databaseUrl = urls.runtime;
     const pool = createPool(databaseUrl, { max: 10, applicationName: "vakt" });
     // A client in use when its connection ends (the embedded database gets the same Ctrl-C as this
     // process) must not crash the process with an unhandled 'error' event; its query fails instead.
@@ -59,15 +88,16 @@ export async function startStack(config: StandaloneEnv, logger: Logger): Promise
     // pool.end() waits for every client to come back; one whose holder lost it to a database that
     // stopped first (Ctrl-C reaches the embedded PostgreSQL too) never does, so wait a bounded time.
     onStop("database pool", () => endPool(pool, logger));
-    const migrationClient = await pool.connect();
-    try {
-      const ran = await migrate(migrationClient, {
-        log: (msg, name) => logger.info({ migration: name }, msg),
-      });
-      logger.info({ applied: ran.length }, "database schema up to date");
-    } finally {
-      migrationClient.release();
-    }
+
+    // The activity log's HMAC keys and checkpoint signing key live in a file under DATA_DIR,
+    // its checkpoints in another: outside the database.
+    const keys = await loadOrCreateKeyFile(join(dataDir, "activity-log-keys.json"));
+    const activityLog = activityLogFromConfig({
+      ...keys,
+      ACTIVITY_CHECKPOINT_FILE: join(dataDir, "activity-checkpoints.jsonl"),
+      ACTIVITY_CHECKPOINT_INTERVAL_SECONDS: 300,
+    });
+    useActivityKeyring(activityLog.keyring);
 
     // A taken port (a system Mosquitto on 1883, another program on 3000) moves that listener.
     const taken = new Set<number>();
@@ -156,6 +186,7 @@ export async function startStack(config: StandaloneEnv, logger: Logger): Promise
       },
       deviceCommands: deviceCommands.publisher,
       port: apiPort.port,
+      activityLog,
     });
     onStop("api", () => api.close());
 
@@ -200,10 +231,10 @@ async function startDatabase(
   dataDir: string,
   logger: Logger,
   onStop: (name: string, stop: () => Promise<unknown>) => void,
-): Promise<string> {
+): Promise<{ owner: string; runtime: string }> {
   if (config.DATABASE_URL) {
     logger.info({ url: redact(config.DATABASE_URL) }, "database: external PostgreSQL from DATABASE_URL");
-    return config.DATABASE_URL;
+    return { owner: config.MIGRATION_DATABASE_URL ?? config.DATABASE_URL, runtime: config.DATABASE_URL };
   }
   const server = await startEmbeddedPostgres({
     dataDir: join(dataDir, "postgres"),
@@ -219,7 +250,7 @@ async function startDatabase(
     await admin.end();
   }
   logger.info({ dataDir: join(dataDir, "postgres"), port: server.port }, "database: embedded PostgreSQL");
-  return server.urlFor("vakt");
+  return { owner: server.urlFor("vakt"), runtime: server.runtimeUrlFor("vakt") };
 }
 
 /** A try-out keeps its pseudonym key beside its data, so pseudonymous ids stay stable across restarts. */

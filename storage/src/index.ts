@@ -26,3 +26,4 @@ export {
 } from "./migrate";
 export { maintainTimeseries, type PartitionMaintenanceResult } from "./partitions";
 export { createPool, type PoolOptions, type Queryable, withTransaction } from "./pool";
+export { APP_ROLE, ensureRuntimeRole, type RuntimeRoleResult } from "./roles";

@@ -30,7 +30,7 @@ export async function maintainTimeseries(db: Queryable, now: Date): Promise<Part
       );
       if (!rows[0]?.policies) {
         const dropped = await db.query<{ chunk: string }>(
-          "SELECT drop_chunks($1::regclass, older_than => $2::timestamptz - $3::interval)::text AS chunk",
+          "SELECT vakt_drop_old_chunks($1, $2::timestamptz - $3::interval) AS chunk",
           [t.table_name, now, t.keep_for],
         );
         result.dropped.push(...dropped.rows.map((r) => r.chunk));
@@ -54,7 +54,8 @@ export async function maintainTimeseries(db: Queryable, now: Date): Promise<Part
       [t.table_name, now, t.keep_for],
     );
     for (const { name } of old.rows) {
-      await db.query(`DROP TABLE IF EXISTS "${name.replaceAll('"', '""')}"`);
+      // Owner's DDL through a definer function (migration 0111): the runtime role owns no table.
+      await db.query("SELECT vakt_drop_partition($1, $2)", [t.table_name, name]);
       result.dropped.push(name);
     }
     await db.query(`DELETE FROM "${t.table_name}_default" WHERE time < $1::timestamptz - $2::interval`, [

@@ -13,7 +13,12 @@ afterAll(async () => {
 function run(args: string[]) {
   const child = spawn(process.execPath, ["--import", "tsx", "src/cli/create-organisation.ts", ...args], {
     cwd: new URL("../..", import.meta.url).pathname,
-    env: { ...process.env, DATABASE_URL: db.url, PUBLIC_URL: "https://vakt.example.kommune.no" },
+    env: {
+      ...process.env,
+      DATABASE_URL: db.url,
+      PUBLIC_URL: "https://vakt.example.kommune.no",
+      ACTIVITY_LOG_KEYS: `k1:${Buffer.alloc(32, 7).toString("base64")}`,
+    },
   });
   let out = "";
   let err = "";

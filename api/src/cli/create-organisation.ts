@@ -7,13 +7,22 @@
  * invitation link, valid for 7 days; the administrator chooses a password there.
  */
 import { parseArgs } from "node:util";
+import { activityLogEnv } from "@vakt/schemas";
 import { createPool, migrate } from "@vakt/storage";
 import { z } from "zod";
+import { useActivityKeyring } from "../activity";
+import { activityLogKeysSchema } from "../activity-chain";
 import { createOrganisation } from "../services/organisations";
 
 const input = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "a postgres:// URL"),
+  MIGRATION_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "a postgres:// URL")
+    .optional(),
   PUBLIC_URL: z.url().default("http://localhost:3000"),
+  /** The organisation's first activity-log rows are keyed with these (the API's keys). */
+  ACTIVITY_LOG_KEYS: activityLogEnv.shape.ACTIVITY_LOG_KEYS.unwrap(),
   name: z.string().trim().min(1).max(200),
   slug: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "lower-case letters, digits and -"),
   adminEmail: z.email(),
@@ -35,7 +44,9 @@ const { values } = parseArgs({
 });
 const parsed = input.safeParse({
   DATABASE_URL: process.env.DATABASE_URL,
+  MIGRATION_DATABASE_URL: process.env.MIGRATION_DATABASE_URL || undefined,
   PUBLIC_URL: process.env.PUBLIC_URL || undefined,
+  ACTIVITY_LOG_KEYS: process.env.ACTIVITY_LOG_KEYS,
   name: values.name,
   slug: values.slug,
   adminEmail: values["admin-email"],
@@ -49,13 +60,19 @@ if (!parsed.success) {
   process.exit(2);
 }
 const a = parsed.data;
+useActivityKeyring(activityLogKeysSchema.parse(a.ACTIVITY_LOG_KEYS));
 const pool = createPool(a.DATABASE_URL, { max: 1, applicationName: "vakt-create-organisation" });
 try {
-  const client = await pool.connect();
+  const owner = createPool(a.MIGRATION_DATABASE_URL ?? a.DATABASE_URL, { max: 1 });
   try {
-    await migrate(client);
+    const client = await owner.connect();
+    try {
+      await migrate(client);
+    } finally {
+      client.release();
+    }
   } finally {
-    client.release();
+    await owner.end();
   }
   const created = await createOrganisation(pool, {
     name: a.name,

@@ -44,12 +44,21 @@ export function activityRoutes(deps: ApiDeps) {
       createRoute({
         method: "get",
         path: "/verify",
-        summary: "Recompute the organisation's hash chain",
+        summary: "Verify the organisation's keyed hash chain and its signed checkpoints",
         tags: ["activity"],
         ...guardedBy("activity:read"),
         responses: { 200: json(activityVerifyResult, "Verification result"), ...problems },
       }),
-      async (c) => c.json(await svc.verifyActivityLog(deps.pool, callerOf(c, deps).organisationId), 200),
+      async (c) =>
+        c.json(
+          await svc.verifyActivityLog(
+            deps.pool,
+            callerOf(c, deps).organisationId,
+            deps.activityLog,
+            deps.clock.now(),
+          ),
+          200,
+        ),
     )
     .openapi(
       createRoute({

@@ -1,6 +1,7 @@
 import type { ActivityEntry } from "@vakt/schemas";
 import { withTransaction } from "@vakt/storage";
-import { type Caller, logActivity } from "../activity";
+import { activityKeyring, type Caller, logActivity } from "../activity";
+import { type ActivityLogSetup, verifyActivityChain } from "../activity-chain";
 import type { ApiDeps } from "../deps";
 import { type Actor, allowedDepartments, reach } from "../policy";
 import { recipientVisibleSql } from "./privacy/visibility";
@@ -142,20 +143,22 @@ export async function exportActivityCsv(deps: ApiDeps, caller: ActorCaller, f: A
   return `${[header, ...lines].join("\r\n")}\r\n`;
 }
 
-/** Recomputes the organisation's hash chain in the database. */
-export async function verifyActivityLog(db: import("@vakt/storage").Queryable, organisationId: string) {
-  const problems = await db.query<{ seq: string; problem: string }>(
-    "SELECT * FROM vakt_activity_log_verify($1)",
-    [organisationId],
-  );
-  const count = await db.query<{ n: number }>(
-    "SELECT count(*)::int AS n FROM activity_log WHERE organisation_id = $1",
-    [organisationId],
-  );
-  const p = problems.rows[0];
-  return {
-    ok: p === undefined,
-    rows: count.rows[0]?.n ?? 0,
-    firstProblem: p ? { seq: Number(p.seq), problem: p.problem } : null,
-  };
+/**
+ * Verifies the organisation's chain with the keys (HMAC of every keyed row,
+ * the unkeyed rule for legacy rows) and every signed checkpoint of it.
+ */
+export async function verifyActivityLog(
+  db: import("@vakt/storage").Queryable,
+  organisationId: string,
+  setup?: Pick<ActivityLogSetup, "keyring" | "publicKey" | "readCheckpoints">,
+  now: Date = new Date(),
+) {
+  const result = await verifyActivityChain(db, organisationId, {
+    keyring: setup?.keyring ?? activityKeyring(),
+    checkpoints: setup ? await setup.readCheckpoints() : [],
+    publicKey: setup?.publicKey,
+    now,
+  });
+  const first = result.findings[0];
+  return { ...result, firstProblem: first ? { seq: first.seq, problem: first.kind } : null };
 }

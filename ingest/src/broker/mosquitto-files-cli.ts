@@ -15,7 +15,7 @@
 import { chown, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createPool, migrate } from "@vakt/storage";
+import { createPool, ensureRuntimeRole, migrate } from "@vakt/storage";
 import pg from "pg";
 import { z } from "zod";
 import { DEVICE_DIRECTORY_CHANNEL } from "../pipeline/device-directory";
@@ -24,6 +24,7 @@ import { generateMosquittoFiles, type ServiceAccount, writeMosquittoFiles } from
 const env = z
   .object({
     DATABASE_URL: z.string().min(1),
+    MIGRATION_DATABASE_URL: z.string().min(1).optional(),
     MQTT_SERVICE_ACCOUNTS: z
       .string()
       .regex(/^[^:,]+:[^,]+(,[^:,]+:[^,]+)*$/, "user:password[,user:password...]")
@@ -59,11 +60,21 @@ const services: ServiceAccount[] = (env.MQTT_SERVICE_ACCOUNTS ?? "")
 
 const pool = createPool(env.DATABASE_URL, { max: 1, applicationName: "vakt-mosquitto-files" });
 if (values.migrate) {
-  const client = await pool.connect();
+  // As the tables' owner when MIGRATION_DATABASE_URL is set, which then also
+  // makes DATABASE_URL's role the runtime role (member of vakt_app).
+  const ownerUrl = env.MIGRATION_DATABASE_URL || env.DATABASE_URL;
+  const owner = createPool(ownerUrl, { max: 1, applicationName: "vakt-migrate" });
   try {
-    await migrate(client);
+    const client = await owner.connect();
+    try {
+      await migrate(client);
+      if (env.MIGRATION_DATABASE_URL)
+        console.log(JSON.stringify(await ensureRuntimeRole(client, env.DATABASE_URL)));
+    } finally {
+      client.release();
+    }
   } finally {
-    client.release();
+    await owner.end();
   }
 }
 

@@ -4,7 +4,7 @@
  * falls back to staging with ON CONFLICT DO NOTHING, storing nothing twice and
  * counting only what is new; small batches and large ones store the same rows.
  */
-import { createTestDatabase, type TestDatabase } from "@vakt/storage/testing";
+import { createRuntimeLogin, createTestDatabase, type TestDatabase } from "@vakt/storage/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeDevice, makeOrganisation } from "../testing/fixtures";
 import { decide, type StoreDecision } from "./decide";
@@ -63,6 +63,26 @@ const countOf = async (sql: string, params: unknown[]) =>
   Number((await db.pool.query<{ n: string }>(sql, params)).rows[0]?.n);
 
 describe("commitBatch", () => {
+  it("works as the runtime role (not superuser, owns nothing): COPY straight in and through temporary staging", async () => {
+    const rt = await createRuntimeLogin(db, 2);
+    try {
+      const list = await devices(3);
+      const ids = list.map((d) => d.id);
+      const base = Date.now() - 7_200_000;
+      const first = await commitBatch(rt.pool, { stores: stores(list, 0, 150, base), deadLetters: [] });
+      expect(first.positionsInserted).toBe(150);
+      const second = await commitBatch(rt.pool, { stores: stores(list, 100, 200, base), deadLetters: [] });
+      expect(second.positionsInserted).toBe(50);
+      expect(await countOf("SELECT count(*) n FROM positions WHERE device_id = ANY($1)", [ids])).toBe(200);
+      const who = await rt.pool.query<{ rolsuper: boolean }>(
+        "SELECT rolsuper FROM pg_roles WHERE rolname = current_user",
+      );
+      expect(who.rows[0]?.rolsuper).toBe(false);
+    } finally {
+      await rt.drop();
+    }
+  });
+
   it("COPYs a large batch straight in and falls back to ON CONFLICT for a redelivered one", async () => {
     const list = await devices(5);
     const ids = list.map((d) => d.id);

@@ -30,5 +30,26 @@ export const activityQuery = z.object({
 export const activityVerifyResult = z.object({
   ok: z.boolean(),
   rows: z.number().int(),
+  /** Rows before the organisation's first keyed row, verified with the older unkeyed rule. */
+  legacyRows: z.number().int(),
+  checkpoints: z.number().int(),
+  /** Rows after this seq are protected by the key only, not yet by a signed checkpoint. */
+  lastCheckpointSeq: z.number().int().nullable(),
+  findings: z.array(
+    z.object({
+      kind: z.enum([
+        "changed row",
+        "missing row",
+        "inserted row",
+        "unknown key",
+        "tail truncated after a checkpoint",
+        "chain rewritten",
+        "forged anchor",
+        "bad checkpoint",
+      ]),
+      seq: z.number().int(),
+      detail: z.string(),
+    }),
+  ),
   firstProblem: z.object({ seq: z.number().int(), problem: z.string() }).nullable(),
 });

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { type MigrateOptions, migrate } from "../migrate";
 import { createPool } from "../pool";
+import { ensureRuntimeRole } from "../roles";
 
 export { startEmbeddedPostgres } from "../embedded";
 export { type RunningTimescaleDb, startTimescaleDbServer } from "./timescaledb";
@@ -84,5 +85,39 @@ export async function setupTestServer(): Promise<() => Promise<void>> {
   return async () => {
     await server.stop();
     await rm(dir, { recursive: true, force: true });
+  };
+}
+
+export interface RuntimeLogin {
+  role: string;
+  url: string;
+  pool: pg.Pool;
+  drop(): Promise<void>;
+}
+
+/**
+ * A login role made the way production makes the runtime role
+ * (ensureRuntimeRole: a member of vakt_app, not superuser, owning nothing),
+ * named uniquely because roles are cluster-wide. `drop` removes it.
+ */
+export async function createRuntimeLogin(db: TestDatabase, poolMax = 4): Promise<RuntimeLogin> {
+  const role = `vakt_rt_${randomBytes(6).toString("hex")}`;
+  const password = randomBytes(12).toString("hex");
+  const u = new URL(db.url);
+  u.username = role;
+  u.password = password;
+  const url = u.toString();
+  await ensureRuntimeRole(db.pool, url);
+  const pool = createPool(url, { max: poolMax, applicationName: "vakt-test-runtime" });
+  return {
+    role,
+    url,
+    pool,
+    async drop() {
+      await pool.end();
+      // Its temporary tables may outlive the closed sessions for a moment; they would block DROP ROLE.
+      await db.pool.query(`DROP OWNED BY ${role}`);
+      await db.pool.query(`DROP ROLE IF EXISTS ${role}`);
+    },
   };
 }

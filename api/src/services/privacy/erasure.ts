@@ -19,7 +19,7 @@
  * What stays: their id in alarm transitions and the activity log (a pseudonym).
  */
 import type { Queryable } from "@vakt/storage";
-import { logActivity } from "../../activity";
+import { appendActivityRow, logActivity } from "../../activity";
 import { ApiError } from "../../errors";
 import type { Actor } from "../../policy";
 
@@ -91,21 +91,17 @@ export async function logSystemActivity(
     details?: object;
   },
 ) {
-  await tx.query(
-    `INSERT INTO activity_log (organisation_id, seq, at, actor_type, action, subject_type, subject_id,
-       recipient_ids, reason, details, prev_hash, hash)
-     VALUES ($1, 0, $2, 'system', $3, $4, $5, $6, $7, $8, '\\x', '\\x')`,
-    [
-      organisationId,
-      now,
-      entry.action,
-      entry.subjectType ?? null,
-      entry.subjectId ?? null,
-      entry.recipientIds ?? [],
-      entry.reason ?? null,
-      JSON.stringify(entry.details ?? {}),
-    ],
-  );
+  await appendActivityRow(tx, {
+    organisationId,
+    at: now,
+    actorType: "system",
+    action: entry.action,
+    subjectType: entry.subjectType ?? null,
+    subjectId: entry.subjectId ?? null,
+    recipientIds: entry.recipientIds ?? [],
+    reason: entry.reason ?? null,
+    details: entry.details ?? {},
+  });
 }
 
 async function insertRecord(
