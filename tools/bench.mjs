@@ -204,6 +204,26 @@ for (const step of steps) {
   runs.push(await run(step));
 }
 
+// The hostile-input lab (ingest/src/hostile-lab.int.test.ts) runs as a vitest file; its summaries come back as JSON lines.
+const labFile = join(outDir, "hostile-lab.jsonl");
+let hostileLab = [];
+if (!only || only.includes("hostile-lab")) {
+  console.log("\n== hostile-lab: ingest/src/hostile-lab.int.test.ts");
+  await rm(labFile, { force: true });
+  const started = Date.now();
+  const child = spawn(process.execPath, [join(root, "node_modules/vitest/vitest.mjs"), "run", "src/hostile-lab.int.test.ts"], {
+    cwd: join(root, "ingest"),
+    env: { ...process.env, LAB_RESULTS_FILE: labFile },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  const exitCode = await new Promise((resolve) => child.once("exit", (c) => resolve(c ?? 1)));
+  runs.push({ step: "hostile-lab", exitCode, seconds: (Date.now() - started) / 1000 });
+  if (existsSync(labFile)) {
+    hostileLab = (await readFile(labFile, "utf8")).split("\n").filter(Boolean).map((l) => JSON.parse(l));
+    await rm(labFile, { force: true });
+  }
+}
+
 const records = existsSync(resultsFile)
   ? (await readFile(resultsFile, "utf8"))
       .split("\n")
@@ -257,6 +277,7 @@ const derived = {
 
 const result = {
   date: new Date().toISOString(),
+  hostileLab,
   machine: {
     cpus: cpus().length,
     model: cpus()[0]?.model,
@@ -362,6 +383,10 @@ const perCoreRows = [
   ["current-positions requests/s per API core", derived.apiRequestsPerApiCore],
 ].map(([k, v]) => `| ${k} | ${n0(v)} |`);
 
+const labRows = hostileLab.map(
+  (l) =>
+    `| ${l.broker} | ${n0(l.messages)} (${n0(l.valid)} valid, ${n0(l.hostile)} hostile, ${l.devices} devices) | ${n0(l.messagesPerSecond)} | ${l.alarmPublishToCommitMs.p50} / ${l.alarmPublishToCommitMs.p99} ms | ${l.ingestDownS} s | ${Object.entries(l.deadLetters).map(([k, v]) => `${k} ${v}`).join(", ")} |`,
+);
 const md = `<!-- written by tools/bench.mjs (npm run bench); do not edit by hand -->
 Run ${result.date.slice(0, 16).replace("T", " ")} UTC on ${result.machine.cpus} × ${result.machine.model}, ${result.machine.memoryGiB} GiB, Node ${result.machine.node}${ingest ? `, PostgreSQL ${ingest.postgres} (embedded), Mosquitto (shipped config)` : ""}; whole lab ${result.labSeconds.toFixed(0)} s. Each figure beside its reference from the same run.
 
@@ -380,6 +405,12 @@ Per process role, whole step:
 | step | role | processes | CPU s | peak memory MiB (PSS) |
 | --- | --- | --- | --- | --- |
 ${procRows.join("\n")}
+
+Hostile-input lab (ingest SIGKILLed and restarted at the half; messages/s over the whole run, restart included; alarm latency leaves out alarms sent while ingest was down):
+
+| broker | messages | messages/s | alarm publish→commit p50 / p99 | ingest down | dead letters by reason |
+| --- | --- | --- | --- | --- | --- |
+${labRows.join("\n") || "| (not run) | | | | | |"}
 
 Per-core figures (the capacity model's inputs):
 
