@@ -41,6 +41,11 @@ export const ingestEnv = commonEnv.extend({
   /** HTTP for the OsmAnd protocol (Traccar Client), /healthz and /metrics. 5055 is Traccar's OsmAnd port. */
   INGEST_HTTP_PORT: port.default(5055),
   INGEST_HTTP_HOST: z.string().default("0.0.0.0"),
+  /**
+   * Refused OsmAnd requests (malformed, unauthenticated, too large) allowed per client address and
+   * minute; beyond that the address is answered 429 until the minute is over.
+   */
+  INGEST_HTTP_REFUSALS_PER_MINUTE: positiveInt.max(100_000).default(30),
 });
 export type IngestEnv = z.infer<typeof ingestEnv>;
 
