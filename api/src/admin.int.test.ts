@@ -225,6 +225,10 @@ describe("devices", () => {
     expect(verifyDeviceSecret(rotated.body.mqttPassword, stored)).toBe(true);
     expect(verifyDeviceSecret(secret, stored)).toBe(false);
     expect((await c.post("/api/v1/devices", { departmentId: org.departments.a, serial })).status).toBe(409);
+    // Client ids beginning with vakt- belong to the services on both brokers.
+    expect(
+      (await c.post("/api/v1/devices", { departmentId: org.departments.a, serial: "vakt-ingest-1" })).status,
+    ).toBe(400);
   });
 
   it("provisions an OsmAnd device with an identifier (not the serial) shown once, and no MQTT credentials", async () => {

@@ -139,7 +139,11 @@ export const device = z.object({
 export type Device = z.infer<typeof device>;
 export const deviceCreate = z.object({
   departmentId: z.uuid(),
-  serial: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+  serial: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    // The brokers keep client ids beginning with "vakt-" for the services (ingest, api).
+    .refine((s) => !s.toLowerCase().startsWith("vakt-"), "serials beginning with vakt- are reserved"),
   imei: z
     .string()
     .regex(/^[0-9]{15}$/)
