@@ -225,6 +225,62 @@ describe("devices", () => {
     expect(verifyDeviceSecret(rotated.body.mqttPassword, stored)).toBe(true);
     expect(verifyDeviceSecret(secret, stored)).toBe(false);
     expect((await c.post("/api/v1/devices", { departmentId: org.departments.a, serial })).status).toBe(409);
+    // Client ids beginning with vakt- belong to the services on both brokers.
+    expect(
+      (await c.post("/api/v1/devices", { departmentId: org.departments.a, serial: "vakt-ingest-1" })).status,
+    ).toBe(400);
+  });
+
+  it("provisions an OsmAnd device with an identifier (not the serial) shown once, and no MQTT credentials", async () => {
+    const org = await createOrg(h);
+    const c = await adminOf(org);
+    const serial = `OSM-${Date.now()}`;
+    const published = h.published.length;
+    const res = await c.post("/api/v1/devices", {
+      departmentId: org.departments.a,
+      serial,
+      protocol: "osmand",
+    });
+    expect(res.status).toBe(201);
+    expect(res.body.protocol).toBe("osmand");
+    expect(res.body.device.protocol).toBe("osmand");
+    expect(res.body).not.toHaveProperty("mqttPassword");
+    const id = res.body.osmandDeviceId as string;
+    expect(id).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(id).not.toContain(serial);
+    const row = (
+      await h.db.pool.query(
+        "SELECT protocol, osmand_id_sha256, mqtt_secret_sha256, mqtt_secret_mosquitto FROM devices WHERE id = $1",
+        [res.body.device.id],
+      )
+    ).rows[0];
+    expect(row).toEqual({
+      protocol: "osmand",
+      osmand_id_sha256: deviceSecretSha256(id),
+      mqtt_secret_sha256: null,
+      mqtt_secret_mosquitto: null,
+    });
+    expect(JSON.stringify((await c.get(`/api/v1/devices/${res.body.device.id}`)).body)).not.toContain(id);
+    expect(h.published.length).toBe(published);
+
+    const rotated = await c.post(`/api/v1/devices/${res.body.device.id}/rotate-credentials`);
+    expect(rotated.status).toBe(200);
+    const next = rotated.body.osmandDeviceId as string;
+    expect(next).not.toBe(id);
+    const stored = (
+      await h.db.pool.query("SELECT osmand_id_sha256 FROM devices WHERE id = $1", [res.body.device.id])
+    ).rows[0].osmand_id_sha256;
+    expect(verifyDeviceSecret(next, stored)).toBe(true);
+    expect(verifyDeviceSecret(id, stored)).toBe(false);
+    expect(
+      (
+        await c.post("/api/v1/devices", {
+          departmentId: org.departments.a,
+          serial: `X-${Date.now()}`,
+          protocol: "sms",
+        })
+      ).status,
+    ).toBe(400);
   });
 
   it("validates and versions the desired configuration and publishes it", async () => {

@@ -194,6 +194,8 @@ async function runLab(name: string, make: () => Promise<Lab>): Promise<void> {
     MQTT_PASSWORD: lab.ingestAccount.password,
     MQTT_PROTOCOL_VERSION: String(lab.protocolVersion),
     INGEST_CLIENT_ID: `lab-${name}`,
+    // The lab's OsmAnd requests all come from 127.0.0.1; the per-address refusal bound is tested elsewhere.
+    INGEST_HTTP_REFUSALS_PER_MINUTE: "100000",
   };
   let child: IngestChild = await spawnIngest(env);
   const stalledSeen: unknown[] = [];

@@ -12,6 +12,7 @@ import {
 } from "@vakt/schemas";
 import type pg from "pg";
 import type { Logger } from "pino";
+import { osmandAuthenticator } from "./http/osmand-auth";
 import { startIngestHttp } from "./http/server";
 import { createMetrics, type IngestMetrics } from "./metrics";
 import { MqttConsumer } from "./mqtt/consumer";
@@ -30,7 +31,7 @@ export type IngestConfig = Pick<
   | "INGEST_BATCH_MAX_WAIT_MS"
   | "INGEST_MAX_PAYLOAD_BYTES"
 > &
-  Partial<Pick<IngestEnv, "INGEST_HTTP_PORT" | "INGEST_HTTP_HOST">>;
+  Partial<Pick<IngestEnv, "INGEST_HTTP_PORT" | "INGEST_HTTP_HOST" | "INGEST_HTTP_REFUSALS_PER_MINUTE">>;
 
 export const defaultIngestConfig: IngestConfig = {
   INGEST_CLIENT_ID: "vakt-ingest-1",
@@ -203,6 +204,9 @@ export function createIngest(options: CreateIngestOptions): Ingest {
           logger,
           metrics,
           pipeline,
+          authenticate: osmandAuthenticator(options.pool),
+          refusalsPerMinute: config.INGEST_HTTP_REFUSALS_PER_MINUTE ?? 30,
+          rateLimitPool: options.pool,
           health: () => ({
             mqtt: (consumer?.connected ?? false) && (alarmConsumer?.connected ?? false),
             backlog: writer.backlog,

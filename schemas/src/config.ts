@@ -42,13 +42,22 @@ export const ingestEnv = commonEnv.extend({
   INGEST_HTTP_PORT: port.default(5055),
   INGEST_HTTP_HOST: z.string().default("0.0.0.0"),
   /** 5 (Mosquitto, clustered brokers) or 4, MQTT 3.1.1, for a broker that speaks only that (the embedded aedes). */
-  MQTT_PROTOCOL_VERSION: z.enum(["4", "5"]).default("5").transform(Number).pipe(z.union([z.literal(4), z.literal(5)])),
+  MQTT_PROTOCOL_VERSION: z
+    .enum(["4", "5"])
+    .default("5")
+    .transform(Number)
+    .pipe(z.union([z.literal(4), z.literal(5)])),
   /** Work waiting this long without a commit marks a writer lane stalled and /healthz 503. */
   INGEST_STALL_AFTER_MS: positiveInt.max(600_000).default(10_000),
   /** How long SIGTERM waits for the writer to commit what it holds; the rest stays with the broker. */
   INGEST_DRAIN_GRACE_MS: positiveInt.max(600_000).default(10_000),
   /** Deliveries of one message (ingest died handling it each time) before it is kept as a dead letter. */
   INGEST_MAX_REDELIVERIES: positiveInt.max(1_000).default(5),
+  /**
+   * Refused OsmAnd requests (malformed, unauthenticated, too large) allowed per client address and
+   * minute; beyond that the address is answered 429 until the minute is over.
+   */
+  INGEST_HTTP_REFUSALS_PER_MINUTE: positiveInt.max(100_000).default(30),
 });
 export type IngestEnv = z.infer<typeof ingestEnv>;
 

@@ -23,6 +23,7 @@ const composeFile = z.object({
       restart: z.string().optional(),
       environment: z.record(z.string(), z.string()).optional(),
       ports: z.array(z.string()).optional(),
+      expose: z.array(z.string()).optional(),
       volumes: z.array(z.string()).optional(),
       command: z.array(z.string()).optional(),
       healthcheck: z.object({ test: z.array(z.string()) }).optional(),
@@ -64,7 +65,9 @@ const envOf = (name: string) =>
   Object.fromEntries(
     Object.entries(services[name]?.environment ?? {}).map(([k, v]) => [k, interpolate(v, siteEnv)]),
   );
-const containerPorts = (name: string) => (services[name]?.ports ?? []).map((p) => p.split(":").at(-1));
+const containerPorts = (name: string) =>
+  [...(services[name]?.ports ?? []), ...(services[name]?.expose ?? [])].map((p) => p.split(":").at(-1));
+const publishedPorts = (name: string) => (services[name]?.ports ?? []).map((p) => p.split(":").at(-1));
 
 describe("docker-compose.yml", () => {
   it("refuses to start without the site's secrets", () => {
@@ -157,6 +160,19 @@ describe("docker-compose.yml", () => {
     const conf = read(file);
     expect(conf).toMatch(/^allow_anonymous false$/m);
     expect(conf).toMatch(/^listener 1883/m);
+  });
+
+  it("binds device connections to their credentials and keeps the service listener off the network", () => {
+    const conf = read("ingest/mosquitto/mosquitto.conf");
+    expect(conf).toMatch(/^per_listener_settings true$/m);
+    // Device listener: the client id is the username (the serial).
+    expect(conf).toMatch(
+      /^listener 1883\nallow_anonymous false\npassword_file \S+\/passwd\nacl_file \S+\nuse_username_as_clientid true$/m,
+    );
+    // Service listener: service accounts only, not published.
+    expect(conf).toMatch(/^listener 1884\nallow_anonymous false\npassword_file \S+\/passwd-services\n/m);
+    expect(publishedPorts("mosquitto")).toEqual(["1883"]);
+    for (const name of ["ingest", "api"]) expect(new URL(envOf(name).MQTT_URL ?? "").port).toBe("1884");
   });
 });
 

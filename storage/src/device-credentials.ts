@@ -21,3 +21,18 @@ export function mosquittoPasswordHash(secret: string, iterations = 101, salt = r
   const hash = pbkdf2Sync(secret, salt, iterations, 64, "sha512");
   return `$7$${iterations}$${salt.toString("base64")}$${hash.toString("base64")}`;
 }
+
+/**
+ * A new OsmAnd device identifier (what the Traccar Client app sends as `id`):
+ * 32 random bytes, URL-safe, distinct from the serial. It is the device's only
+ * credential over HTTP, so it is shown once and stored only as its SHA-256
+ * (`devices.osmand_id_sha256`).
+ */
+export function generateOsmandDeviceId(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+/** True when a presented identifier could be one issued by `generateOsmandDeviceId` (43 URL-safe characters). */
+export function looksLikeOsmandDeviceId(id: string): boolean {
+  return /^[A-Za-z0-9_-]{43}$/.test(id);
+}

@@ -2,6 +2,8 @@ export { detectCapabilities, type StorageCapabilities, timeBucketSql } from "./c
 export {
   deviceSecretSha256,
   generateDeviceSecret,
+  generateOsmandDeviceId,
+  looksLikeOsmandDeviceId,
   mosquittoPasswordHash,
   verifyDeviceSecret,
 } from "./device-credentials";

@@ -153,6 +153,7 @@ export async function recipientWithDevice(
   });
   const serial = `E2E-${randomUUID().slice(0, 8)}`;
   const creds = await admin.call("POST", "/devices", deviceCredentials, { departmentId, serial });
+  if (creds.protocol === "osmand") throw new Error("expected an MQTT device");
   await admin.call("PUT", `/devices/${creds.device.id}/recipient`, z.unknown(), { recipientId: r.id });
   const client = await mqtt.connectAsync(h.mqttUrl, {
     username: creds.mqttUsername,

@@ -1,7 +1,15 @@
-import { type Device, type DeviceSettings, defaultDeviceSettings, deviceSettings } from "@vakt/schemas";
+import {
+  type Device,
+  type DeviceCredentials,
+  type DeviceProtocol,
+  type DeviceSettings,
+  defaultDeviceSettings,
+  deviceSettings,
+} from "@vakt/schemas";
 import {
   deviceSecretSha256,
   generateDeviceSecret,
+  generateOsmandDeviceId,
   mosquittoPasswordHash,
   type Queryable,
   withTransaction,
@@ -19,6 +27,7 @@ interface DeviceRow {
   id: string;
   department_id: string;
   serial: string;
+  protocol: DeviceProtocol;
   imei: string | null;
   model: string;
   recipient_id: string | null;
@@ -31,7 +40,7 @@ interface DeviceRow {
   online: boolean;
   retired_at: Date | null;
 }
-const COLUMNS = `id, department_id, serial, imei, model, recipient_id, desired_config, desired_config_version,
+const COLUMNS = `id, department_id, serial, protocol, imei, model, recipient_id, desired_config, desired_config_version,
   reported_config, reported_config_version, last_seen_at, battery_percent, online, retired_at`;
 
 /** Stored configuration merged over the defaults (older rows may hold '{}'). */
@@ -44,6 +53,7 @@ const toDevice = (r: DeviceRow): Device => ({
   id: r.id,
   departmentId: r.department_id,
   serial: r.serial,
+  protocol: r.protocol,
   imei: r.imei,
   model: r.model,
   recipientId: r.recipient_id,
@@ -74,6 +84,8 @@ async function lockDevice(tx: Queryable, caller: ActorCaller, allowed: string[],
 
 /** Publishes the desired configuration (retained). A failure is logged: the device gets it on the next change. */
 async function publish(deps: ApiDeps, device: Device) {
+  // An OsmAnd device has no MQTT downlink: there is nothing to publish its configuration to.
+  if (device.protocol === "osmand") return;
   try {
     await deps.deviceCommands.publishConfig(device.serial, {
       v: 1,
@@ -116,9 +128,37 @@ function forCaller(deps: ApiDeps, caller: ActorCaller, d: Device): Device {
     : d;
 }
 
-function newCredentials() {
+/**
+ * New credentials for a protocol: an MQTT password (SHA-256 for the embedded broker, PBKDF2 for
+ * Mosquitto's files) or, for OsmAnd, an identifier for the Traccar Client app (SHA-256 only). The
+ * columns of the other kind are cleared, so a device has exactly one way in.
+ */
+function newCredentials(protocol: DeviceProtocol) {
+  if (protocol === "osmand") {
+    const osmandId = generateOsmandDeviceId();
+    return {
+      protocol,
+      secret: osmandId,
+      sha256: null,
+      mosquitto: null,
+      osmandSha256: deviceSecretSha256(osmandId),
+    };
+  }
   const secret = generateDeviceSecret();
-  return { secret, sha256: deviceSecretSha256(secret), mosquitto: mosquittoPasswordHash(secret) };
+  return {
+    protocol,
+    secret,
+    sha256: deviceSecretSha256(secret),
+    mosquitto: mosquittoPasswordHash(secret),
+    osmandSha256: null,
+  };
+}
+
+/** What the administrator is shown once. */
+function credentialsOf(device: Device, creds: ReturnType<typeof newCredentials>): DeviceCredentials {
+  return device.protocol === "osmand"
+    ? { protocol: "osmand", device, osmandDeviceId: creds.secret }
+    : { protocol: device.protocol, device, mqttUsername: device.serial, mqttPassword: creds.secret };
 }
 
 export async function provisionDevice(
@@ -130,16 +170,18 @@ export async function provisionDevice(
     imei?: string | undefined;
     model?: string | undefined;
     settings?: DeviceSettings | undefined;
+    protocol?: DeviceProtocol | undefined;
   },
 ) {
   const allowed = await allowedDepartments(deps.pool, caller.actor, "device:manage");
   inAllowed(allowed, input.departmentId);
-  const creds = newCredentials();
+  const creds = newCredentials(input.protocol ?? "mqtt");
   const device = await withTransaction(deps.pool, async (tx) => {
     const { rows } = await tx.query<DeviceRow>(
       `INSERT INTO devices (organisation_id, department_id, serial, imei, model, mqtt_secret_sha256,
-         mqtt_secret_mosquitto, desired_config, desired_config_version, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9) RETURNING ${COLUMNS}`,
+         mqtt_secret_mosquitto, desired_config, desired_config_version, created_at, updated_at,
+         protocol, osmand_id_sha256)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9, $10, $11) RETURNING ${COLUMNS}`,
       [
         caller.organisationId,
         input.departmentId,
@@ -150,6 +192,8 @@ export async function provisionDevice(
         creds.mosquitto,
         JSON.stringify(input.settings ?? defaultDeviceSettings),
         caller.now,
+        creds.protocol,
+        creds.osmandSha256,
       ],
     );
     const d = toDevice(found(rows[0], "device"));
@@ -157,23 +201,24 @@ export async function provisionDevice(
       action: "device.provisioned",
       subjectType: "device",
       subjectId: d.id,
-      details: { serial: d.serial, departmentId: d.departmentId },
+      details: { serial: d.serial, departmentId: d.departmentId, protocol: d.protocol },
     });
     return d;
   });
   await publish(deps, device);
-  return { device, mqttUsername: device.serial, mqttPassword: creds.secret };
+  return credentialsOf(device, creds);
 }
 
 export async function rotateCredentials(deps: ApiDeps, caller: ActorCaller, id: string) {
   const allowed = await allowedDepartments(deps.pool, caller.actor, "device:manage");
-  const creds = newCredentials();
+  let creds: ReturnType<typeof newCredentials> | undefined;
   const device = await withTransaction(deps.pool, async (tx) => {
-    await lockDevice(tx, caller, allowed, id);
+    const before = await lockDevice(tx, caller, allowed, id);
+    creds = newCredentials(before.protocol);
     const { rows } = await tx.query<DeviceRow>(
-      `UPDATE devices SET mqtt_secret_sha256 = $3, mqtt_secret_mosquitto = $4, updated_at = $5
+      `UPDATE devices SET mqtt_secret_sha256 = $3, mqtt_secret_mosquitto = $4, osmand_id_sha256 = $5, updated_at = $6
         WHERE organisation_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
-      [caller.organisationId, id, creds.sha256, creds.mosquitto, caller.now],
+      [caller.organisationId, id, creds.sha256, creds.mosquitto, creds.osmandSha256, caller.now],
     );
     await logActivity(tx, caller, {
       action: "device.credentials_rotated",
@@ -182,7 +227,7 @@ export async function rotateCredentials(deps: ApiDeps, caller: ActorCaller, id: 
     });
     return toDevice(found(rows[0], "device"));
   });
-  return { device, mqttUsername: device.serial, mqttPassword: creds.secret };
+  return credentialsOf(device, creds as ReturnType<typeof newCredentials>);
 }
 
 /** Assigns the device to a recipient (it moves to the recipient's department) or unassigns it. */

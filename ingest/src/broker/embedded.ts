@@ -5,6 +5,13 @@
  * subscribe only to its own downlink. Service accounts (ingest, api) may use
  * every topic. aedes speaks MQTT 3.1.1 and has no `$share`: ingest connects
  * to it with `protocolVersion: 4, sharedSubscription: false`.
+ *
+ * A device's connection is bound to its credentials: its client id must be
+ * its own serial, exactly (CONNACK 2, identifier rejected, otherwise), so no
+ * device can take over another's persistent session, its queued downlink or
+ * its subscriptions. Not a prefix: serials may contain `-`, so `<serial>-x`
+ * could be another device's serial. Serials beginning with `vakt-` are
+ * reserved for the service accounts' client ids and are refused.
  */
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type Server } from "node:net";
@@ -13,6 +20,7 @@ import { verifyDeviceSecret } from "@vakt/storage";
 import { Aedes, type AuthenticateError, type Client } from "aedes";
 import type pg from "pg";
 import type { Logger } from "pino";
+import { SERVICE_CLIENT_ID_PREFIX } from "./mosquitto-files";
 
 export interface ServiceCredential {
   username: string;
@@ -43,8 +51,13 @@ function sameSecret(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-function refused(code: 4 | 5, message: string): AuthenticateError {
+function refused(code: 2 | 4 | 5, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode: code }) as AuthenticateError;
+}
+
+/** May a device with this serial connect with this client id? Only its own serial, exactly. */
+export function deviceClientIdAllowed(serial: string, clientId: string): boolean {
+  return clientId === serial && !serial.toLowerCase().startsWith(SERVICE_CLIENT_ID_PREFIX);
 }
 
 /** May `serial` publish to `topic`? Its own uplink, or its own OwnTracks topic. */
@@ -73,13 +86,22 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       }
       options.pool
         .query<{ sha: string | null }>(
-          "SELECT mqtt_secret_sha256 AS sha FROM devices WHERE serial = $1 AND retired_at IS NULL",
+          `SELECT mqtt_secret_sha256 AS sha FROM devices
+            WHERE serial = $1 AND retired_at IS NULL AND protocol IN ('mqtt', 'owntracks')`,
           [username],
         )
         .then(({ rows }) => {
           if (!verifyDeviceSecret(secret, rows[0]?.sha)) {
             log.info({ username, clientId: client.id }, "mqtt login refused");
             return done(refused(4, "bad credentials"), false);
+          }
+          // Checked after the secret, so a wrong client id tells nothing about the password.
+          if (!deviceClientIdAllowed(username, client.id)) {
+            log.warn(
+              { username, clientId: client.id },
+              "mqtt login refused: client id is not the device's serial",
+            );
+            return done(refused(2, "client id must be the device's serial"), false);
           }
           identities.set(client, { kind: "device", serial: username });
           done(null, true);

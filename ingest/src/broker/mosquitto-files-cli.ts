@@ -19,7 +19,12 @@ import { createPool, ensureRuntimeRole, migrate } from "@vakt/storage";
 import pg from "pg";
 import { z } from "zod";
 import { DEVICE_DIRECTORY_CHANNEL } from "../pipeline/device-directory";
-import { generateMosquittoFiles, type ServiceAccount, writeMosquittoFiles } from "./mosquitto-files";
+import {
+  generateMosquittoFiles,
+  MOSQUITTO_FILE_NAMES,
+  type ServiceAccount,
+  writeMosquittoFiles,
+} from "./mosquitto-files";
 
 const env = z
   .object({
@@ -83,9 +88,11 @@ async function regenerate(): Promise<void> {
   await writeMosquittoFiles(out as string, files);
   if (values.owner) {
     const [uid, gid] = values.owner.split(":").map(Number);
-    for (const name of ["passwd", "acl"]) await chown(join(out as string, name), uid ?? -1, gid ?? -1);
+    for (const name of MOSQUITTO_FILE_NAMES) await chown(join(out as string, name), uid ?? -1, gid ?? -1);
   }
-  console.log(`wrote ${out}/passwd (${files.devices} devices, ${services.length} services) and acl`);
+  console.log(
+    `wrote ${out}/passwd (${files.devices} devices, ${services.length} services), passwd-services and acl`,
+  );
   const pidText = values.pid ?? (values["pid-file"] ? await readFile(values["pid-file"], "utf8") : undefined);
   if (pidText) {
     process.kill(Number(pidText.trim()), "SIGHUP");

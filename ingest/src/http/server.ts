@@ -1,18 +1,36 @@
 /**
  * Ingest's HTTP side: GET /healthz, GET /metrics (Prometheus), and the OsmAnd
- * protocol on / (GET query string, form POST, JSON POST). An OsmAnd request is
- * answered only after its position is committed: 200, or 400 when the device
- * is unknown or the request malformed (kept as a dead letter either way).
+ * protocol on / (GET query string, form POST, JSON POST).
+ *
+ * OsmAnd requests are authenticated per device: the identifier the app sends
+ * (`id`, `deviceid` or `device_id`) is the secret issued to the device at
+ * provisioning, resolved here to its serial before anything else is read;
+ * the position is then stored for that serial and nothing the request says.
+ * Answers: 200 after commit; 400 malformed (no identifier, conflicting
+ * identifiers, bad fields); 401 for anything that does not authenticate (an
+ * unknown identifier, a serial, a wrong or shortened secret, an MQTT
+ * device: all alike); 413 too large; 429 after too many refusals from one
+ * address; 503 while stopping. Every 400, 401 and 413 is a dead letter whose
+ * detail names the field; identifiers are never stored.
  */
 import { type ServerType, serve } from "@hono/node-server";
-import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
+import { getConnInfo } from "@hono/node-server/conninfo";
+import { type Context, Hono } from "hono";
+import type pg from "pg";
 import type { Logger } from "pino";
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterPostgres } from "rate-limiter-flexible";
 import type { IngestMetrics } from "../metrics";
-import { type Decision, deadLetter } from "../pipeline/decide";
+import type { DeadLetterReason, Decision } from "../pipeline/decide";
 import type { Pipeline } from "../pipeline/pipeline";
 import type { StalledLane } from "../pipeline/writer";
-import { OSMAND_TOPIC, osmandDecision, osmandSerial } from "../trackers/osmand";
+import {
+  type OsmandRequest,
+  osmandDecision,
+  osmandIdentifier,
+  osmandRefusal,
+  readOsmandRequest,
+} from "../trackers/osmand";
+import type { OsmandAuthenticator } from "./osmand-auth";
 
 export interface IngestHttpOptions {
   port: number;
@@ -21,12 +39,45 @@ export interface IngestHttpOptions {
   metrics: IngestMetrics;
   pipeline: Pipeline;
   health: () => { mqtt: boolean; backlog: number; stalled: StalledLane[] };
+  /** Resolves an OsmAnd identifier to its device's serial (`osmandAuthenticator`). */
+  authenticate: OsmandAuthenticator;
+  /**
+   * Refused OsmAnd requests (400, 401, 413) allowed per client address and minute before the address
+   * is answered 429 without a look-up. Counted in PostgreSQL (`rate_limits`) when a pool is given,
+   * so the bound holds across ingest processes; per process otherwise.
+   */
+  refusalsPerMinute: number;
+  rateLimitPool?: pg.Pool;
 }
 
-const MAX_BODY_BYTES = 64 * 1024;
+export const MAX_BODY_BYTES = 64 * 1024;
+
+type Outcome = "ok" | "bad" | "unauthorised" | "unavailable";
+
+function limiterFor(o: Pick<IngestHttpOptions, "refusalsPerMinute" | "rateLimitPool">): RateLimiterAbstract {
+  const window = { points: o.refusalsPerMinute, duration: 60, keyPrefix: "osmand-refused" };
+  if (!o.rateLimitPool) return new RateLimiterMemory(window);
+  return new RateLimiterPostgres({
+    ...window,
+    storeClient: o.rateLimitPool,
+    tableName: "rate_limits",
+    tableCreated: true,
+    insuranceLimiter: new RateLimiterMemory(window),
+  });
+}
+
+function clientAddress(c: Context): string {
+  try {
+    return getConnInfo(c).remote.address ?? "unknown";
+  } catch {
+    return "unknown"; // app.request() in tests has no socket
+  }
+}
 
 export function createIngestHttpApp(o: Omit<IngestHttpOptions, "port" | "host">) {
   const app = new Hono();
+  const log = o.logger.child({ component: "ingest-http" });
+  const limiter = limiterFor(o);
 
   app.get("/healthz", (c) => {
     const h = o.health();
@@ -41,92 +92,101 @@ export function createIngestHttpApp(o: Omit<IngestHttpOptions, "port" | "host">)
     });
   });
 
-  const osmand = async (fields: Record<string, string>, json: unknown, rawText: string) => {
-    o.metrics.messagesIn.inc({ transport: "http", kind: "osmand" });
-    let decision: Decision | undefined;
-    const accepted = await new Promise<boolean>((resolve) => {
+  /** Hands a decision to the pipeline and waits for its commit. */
+  const submit = (
+    serial: string | undefined,
+    make: (lookup: Parameters<typeof osmandDecision>[3], now: number) => Decision,
+  ) =>
+    new Promise<Decision | "unavailable">((resolve) => {
+      let decision: Decision | undefined;
       const taken = o.pipeline.acceptWith(
-        osmandSerial(json ?? fields),
-        () => resolve(true),
+        serial,
+        () => resolve(decision ?? "unavailable"),
         (lookup, now) => {
-          decision = osmandDecision(
-            json === undefined ? { fields, rawText } : { fields, json, rawText },
-            now,
-            lookup,
-          );
+          decision = make(lookup, now);
           return decision;
         },
         false,
-        { nack: () => resolve(false) },
+        // Ingest stopped before committing it: 503, the app sends it again.
+        { nack: () => resolve("unavailable") },
       );
-      if (!taken) resolve(false);
+      if (!taken) resolve("unavailable");
     });
-    if (!accepted) return "unavailable" as const;
-    return decision?.kind === "store" ? ("ok" as const) : ("bad" as const);
+
+  const refuse = async (
+    address: string,
+    payloadText: string,
+    reason: DeadLetterReason,
+    detail: string,
+    bytes?: number,
+  ) => {
+    await limiter.consume(address).catch(() => undefined);
+    log.info({ address, reason, detail }, "osmand request refused");
+    const d = await submit(undefined, (_lookup, now) =>
+      osmandRefusal(payloadText, now, reason, detail, bytes),
+    );
+    return d === "unavailable" ? "unavailable" : undefined;
   };
 
-  /** A request refused before it could be read is a dead letter too (with what is known of it). */
-  const refusedRequest = (detail: string, rawText: string) =>
-    new Promise<void>((resolve) => {
-      const taken = o.pipeline.acceptWith(
-        undefined,
-        () => resolve(),
-        (_lookup, now) =>
-          deadLetter({
-            now,
-            transport: "http",
-            topic: OSMAND_TOPIC,
-            payload: Buffer.from(rawText, "utf8"),
-            device: undefined,
-            reason: "payload_too_large",
-            detail,
-          }),
-        false,
-        { nack: () => resolve() },
+  const osmand = async (c: Context, request: OsmandRequest, address: string): Promise<Outcome> => {
+    const identifier = osmandIdentifier(request);
+    if (!identifier.ok) {
+      return (await refuse(address, request.payloadText, "invalid_message", identifier.detail)) ?? "bad";
+    }
+    const serial = await o.authenticate(identifier.id);
+    if (serial === undefined) {
+      const r = await refuse(
+        address,
+        request.payloadText,
+        "unknown_device",
+        "id: no active OsmAnd device has this identifier",
       );
-      if (!taken) resolve();
-    });
-
-  app.on(
-    ["POST"],
-    "/",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: async (c) => {
-        await refusedRequest(`body: over ${MAX_BODY_BYTES} bytes`, new URL(c.req.url).search.slice(1, 2_049));
-        return c.text("payload too large", 413);
-      },
-    }),
-  );
+      return r ?? "unauthorised";
+    }
+    const d = await submit(serial, (lookup, now) => osmandDecision(request, serial, now, lookup));
+    if (d === "unavailable") return d;
+    if (d.kind === "store") return "ok";
+    await limiter.consume(address).catch(() => undefined);
+    log.info(
+      { address, serial, reason: d.row.reason, detail: d.row.detail, path: c.req.path },
+      "osmand request refused",
+    );
+    return d.row.reason === "unknown_device" ? "unauthorised" : "bad";
+  };
 
   app.on(["GET", "POST"], "/", async (c) => {
-    const fields: Record<string, string> = { ...c.req.query() };
-    let json: unknown;
-    let rawText = new URL(c.req.url).search.slice(1);
-    if (c.req.method === "POST") {
-      const text = await c.req.text();
-      if (Buffer.byteLength(text) > MAX_BODY_BYTES) {
-        await refusedRequest(
-          `body: ${Buffer.byteLength(text)} bytes > ${MAX_BODY_BYTES}`,
-          text.slice(0, 2_048),
-        );
-        return c.text("payload too large", 413);
-      }
-      const type = c.req.header("content-type") ?? "";
-      if (type.includes("application/json")) {
-        rawText = text;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = text;
-        }
-      } else if (text.length > 0) {
-        rawText = rawText ? `${rawText}&${text}` : text;
-        for (const [k, v] of new URLSearchParams(text)) fields[k] = v;
-      }
+    o.metrics.messagesIn.inc({ transport: "http", kind: "osmand" });
+    const address = clientAddress(c);
+    const seen = await limiter.get(address).catch(() => null);
+    if (seen && seen.consumedPoints >= o.refusalsPerMinute) {
+      const retryAfter = Math.max(1, Math.ceil(seen.msBeforeNext / 1000));
+      log.warn({ address }, "osmand refusals per address reached: answering 429");
+      return c.text("Too Many Requests", 429, { "retry-after": String(retryAfter) });
     }
-    const outcome = await osmand(fields, json, rawText);
+    const query = new URL(c.req.url).search.slice(1);
+    let body: { type: "form" | "json" | "none"; text: string } = { type: "none", text: "" };
+    if (c.req.method === "POST") {
+      const declared = Number(c.req.header("content-length") ?? "0");
+      const tooLarge = async (bytes: number) =>
+        (await refuse(
+          address,
+          readOsmandRequest(query, { type: "none", text: "" }).payloadText,
+          "payload_too_large",
+          `body: ${bytes} bytes, more than ${MAX_BODY_BYTES}`,
+          bytes,
+        )) === "unavailable"
+          ? c.text("Service Unavailable", 503)
+          : c.text("Payload Too Large", 413);
+      if (declared > MAX_BODY_BYTES) return tooLarge(declared);
+      const text = await c.req.text();
+      const bytes = Buffer.byteLength(text);
+      if (bytes > MAX_BODY_BYTES) return tooLarge(bytes);
+      const type = c.req.header("content-type") ?? "";
+      body = { type: type.includes("application/json") ? "json" : "form", text };
+    }
+    const outcome = await osmand(c, readOsmandRequest(query, body), address);
     if (outcome === "unavailable") return c.text("Service Unavailable", 503);
+    if (outcome === "unauthorised") return c.text("Unauthorized", 401);
     return outcome === "ok" ? c.text("OK", 200) : c.text("Bad Request", 400);
   });
 

@@ -1,6 +1,11 @@
 /** Test data: every test makes its own organisation, department, recipients and devices. */
 import { randomBytes } from "node:crypto";
-import { deviceSecretSha256, generateDeviceSecret, mosquittoPasswordHash } from "@vakt/storage";
+import {
+  deviceSecretSha256,
+  generateDeviceSecret,
+  generateOsmandDeviceId,
+  mosquittoPasswordHash,
+} from "@vakt/storage";
 import type pg from "pg";
 
 export interface TestOrganisation {
@@ -11,8 +16,11 @@ export interface TestOrganisation {
 export interface TestDevice {
   id: string;
   serial: string;
+  /** The MQTT secret (empty for an OsmAnd device, which has none). */
   secret: string;
   recipientId: string | null;
+  /** The identifier issued to an OsmAnd device (what the Traccar Client app sends as `id`). */
+  osmandId: string | null;
 }
 
 export const uniqueName = (prefix: string) => `${prefix}-${randomBytes(5).toString("hex")}`;
@@ -44,24 +52,34 @@ export async function makeRecipient(pool: pg.Pool, org: TestOrganisation): Promi
 export async function makeDevice(
   pool: pg.Pool,
   org: TestOrganisation,
-  options: { recipient?: boolean; desiredConfig?: object; mosquittoHash?: boolean } = {},
+  options: {
+    recipient?: boolean;
+    desiredConfig?: object;
+    mosquittoHash?: boolean;
+    protocol?: "mqtt" | "owntracks" | "osmand";
+  } = {},
 ): Promise<TestDevice> {
   const serial = uniqueName("SN").replace(".", "_");
-  const secret = generateDeviceSecret();
+  const protocol = options.protocol ?? "mqtt";
+  const osmand = protocol === "osmand";
+  const secret = osmand ? "" : generateDeviceSecret();
+  const osmandId = osmand ? generateOsmandDeviceId() : null;
   const recipientId = options.recipient ? await makeRecipient(pool, org) : null;
   const r = await pool.query<{ id: string }>(
     `INSERT INTO devices (organisation_id, department_id, serial, mqtt_secret_sha256, mqtt_secret_mosquitto,
-                          recipient_id, desired_config)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+                          recipient_id, desired_config, protocol, osmand_id_sha256)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
     [
       org.orgId,
       org.deptId,
       serial,
-      deviceSecretSha256(secret),
-      options.mosquittoHash ? mosquittoPasswordHash(secret) : null,
+      osmand ? null : deviceSecretSha256(secret),
+      options.mosquittoHash && !osmand ? mosquittoPasswordHash(secret) : null,
       recipientId,
       JSON.stringify(options.desiredConfig ?? {}),
+      protocol,
+      osmandId ? deviceSecretSha256(osmandId) : null,
     ],
   );
-  return { id: r.rows[0]?.id as string, serial, secret, recipientId };
+  return { id: r.rows[0]?.id as string, serial, secret, recipientId, osmandId };
 }

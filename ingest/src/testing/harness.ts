@@ -26,7 +26,12 @@ export async function startHarness(options: { extra?: string[] } = {}): Promise<
   const ingestAccount = { username: "vakt-ingest", password: randomBytes(12).toString("hex") };
   const simAccount = { username: "vakt-sim", password: randomBytes(12).toString("hex") };
   const files = await generateMosquittoFiles(db.pool, [ingestAccount, simAccount]);
-  const broker = await startMosquitto({ passwd: files.passwd, acl: files.acl, extra: options.extra ?? [] });
+  const broker = await startMosquitto({
+    passwd: files.passwd,
+    servicePasswd: files.servicePasswd,
+    acl: files.acl,
+    extra: options.extra ?? [],
+  });
   const clients: MqttClient[] = [];
   return {
     db,

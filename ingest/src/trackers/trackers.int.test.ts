@@ -21,7 +21,12 @@ beforeAll(async () => {
     mqttUsername: h.ingestAccount.username,
     mqttPassword: h.ingestAccount.password,
     logger: testLogger,
-    config: { INGEST_CLIENT_ID: "ingest-trackers", INGEST_HTTP_PORT: 0, INGEST_HTTP_HOST: "127.0.0.1" },
+    config: {
+      INGEST_CLIENT_ID: "ingest-trackers",
+      INGEST_HTTP_PORT: 0,
+      INGEST_HTTP_HOST: "127.0.0.1",
+      INGEST_HTTP_REFUSALS_PER_MINUTE: 1_000,
+    },
     http: true,
   });
   await ingest.start();
@@ -38,10 +43,10 @@ const nowS = () => Math.floor(Date.now() / 1000);
 describe("OsmAnd over HTTP", () => {
   it("takes a GET with a query string (speed in knots) and answers after commit", async () => {
     const org = await makeOrganisation(h.db.pool);
-    const dev = await makeDevice(h.db.pool, org);
+    const dev = await makeDevice(h.db.pool, org, { protocol: "osmand" });
     const ts = nowS() - 60;
     const res = await fetch(
-      `${base}/?id=${dev.serial}&timestamp=${ts}&lat=59.9139&lon=10.7522&speed=10&bearing=90&altitude=40&accuracy=5&batt=66`,
+      `${base}/?id=${dev.osmandId}&timestamp=${ts}&lat=59.9139&lon=10.7522&speed=10&bearing=90&altitude=40&accuracy=5&batt=66`,
     );
     expect(res.status).toBe(200);
     const r = await h.db.pool.query(
@@ -56,18 +61,18 @@ describe("OsmAnd over HTTP", () => {
 
   it("takes a form POST and Traccar Client's JSON body", async () => {
     const org = await makeOrganisation(h.db.pool);
-    const dev = await makeDevice(h.db.pool, org);
+    const dev = await makeDevice(h.db.pool, org, { protocol: "osmand" });
     const form = await fetch(`${base}/`, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: `id=${dev.serial}&timestamp=${nowS() - 30}&lat=60.39&lon=5.32`,
+      body: `id=${dev.osmandId}&timestamp=${nowS() - 30}&lat=60.39&lon=5.32`,
     });
     expect(form.status).toBe(200);
     const json = await fetch(`${base}/`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({
-        device_id: dev.serial,
+        device_id: dev.osmandId,
         location: {
           timestamp: new Date(Date.now() - 10_000).toISOString(),
           coords: { latitude: 63.43, longitude: 10.39, accuracy: 12, speed: 1.5, heading: 180, altitude: 20 },
@@ -87,19 +92,25 @@ describe("OsmAnd over HTTP", () => {
     expect(d.rows[0]).toEqual({ battery_percent: 42, charging: true, online: true });
   });
 
-  it("answers 400 for an unknown device or a malformed request and keeps a dead letter", async () => {
-    const unknown = `nobody-${Date.now()}`;
-    expect((await fetch(`${base}/?id=${unknown}&lat=1&lon=1&timestamp=${nowS()}`)).status).toBe(400);
+  it("answers 401 for an unknown device, 400 for a malformed request, and keeps a dead letter", async () => {
+    const unknown = Date.now();
+    expect(
+      (await fetch(`${base}/?id=nobody&lat=1&lon=1&timestamp=${nowS()}&altitude=${unknown}`)).status,
+    ).toBe(401);
     const org = await makeOrganisation(h.db.pool);
-    const dev = await makeDevice(h.db.pool, org);
-    expect((await fetch(`${base}/?id=${dev.serial}&lat=200&lon=1`)).status).toBe(400);
+    const dev = await makeDevice(h.db.pool, org, { protocol: "osmand" });
+    expect((await fetch(`${base}/?id=${dev.osmandId}&lat=200&lon=1`)).status).toBe(400);
     const r = await h.db.pool.query(
-      "SELECT reason, transport FROM dead_letters WHERE payload_excerpt LIKE $1 OR device_id = $2 ORDER BY id",
-      [`%${unknown}%`, dev.id],
+      "SELECT reason, transport, detail FROM dead_letters WHERE payload_excerpt LIKE $1 OR device_id = $2 ORDER BY id",
+      [`%altitude=${unknown}%`, dev.id],
     );
     expect(r.rows).toEqual([
-      { reason: "unknown_device", transport: "http" },
-      { reason: "invalid_message", transport: "http" },
+      {
+        reason: "unknown_device",
+        transport: "http",
+        detail: "id: no active OsmAnd device has this identifier",
+      },
+      { reason: "invalid_message", transport: "http", detail: expect.stringMatching(/^lat: /) },
     ]);
   });
 });

@@ -108,10 +108,20 @@ export const recipientUpdate = recipientCreate
   .extend({ status: z.enum(["active", "ended"]), serviceEndedOn: isoDate.nullable() })
   .partial();
 
+/**
+ * How a device talks to Vakt, fixed at provisioning: the Vakt contract over MQTT, the OwnTracks app over
+ * MQTT (both log in with the serial and a password), or the OsmAnd protocol over HTTP (the Traccar
+ * Client app, which carries only an issued identifier).
+ */
+export const deviceProtocols = ["mqtt", "owntracks", "osmand"] as const;
+export const deviceProtocol = z.enum(deviceProtocols);
+export type DeviceProtocol = z.infer<typeof deviceProtocol>;
+
 export const device = z.object({
   id: z.uuid(),
   departmentId: z.uuid(),
   serial: z.string(),
+  protocol: deviceProtocol,
   imei: z.string().nullable(),
   model: z.string(),
   /** A pseudonym (not a uuid) when read with a pseudonymous API token. */
@@ -129,20 +139,40 @@ export const device = z.object({
 export type Device = z.infer<typeof device>;
 export const deviceCreate = z.object({
   departmentId: z.uuid(),
-  serial: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+  serial: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    // The brokers keep client ids beginning with "vakt-" for the services (ingest, api).
+    .refine((s) => !s.toLowerCase().startsWith("vakt-"), "serials beginning with vakt- are reserved"),
   imei: z
     .string()
     .regex(/^[0-9]{15}$/)
     .optional(),
   model: z.string().trim().min(1).max(64).optional(),
   settings: deviceSettings.optional(),
+  /** Default `mqtt`. */
+  protocol: deviceProtocol.optional(),
 });
-export const deviceCredentials = z.object({
-  device,
-  /** MQTT username and password; the password is shown once and stored only as hashes. */
-  mqttUsername: z.string(),
-  mqttPassword: z.string(),
-});
+/** A device's credentials, shown once (at provisioning and rotation) and stored only as hashes. */
+export const deviceCredentials = z.discriminatedUnion("protocol", [
+  z.object({
+    protocol: z.enum(["mqtt", "owntracks"]),
+    device,
+    /** MQTT username (the serial) and password. */
+    mqttUsername: z.string(),
+    mqttPassword: z.string(),
+  }),
+  z.object({
+    protocol: z.literal("osmand"),
+    device,
+    /**
+     * The device identifier to enter in the Traccar Client app (it is sent as `id`): the device's only
+     * credential, distinct from its serial. No MQTT credentials.
+     */
+    osmandDeviceId: z.string(),
+  }),
+]);
+export type DeviceCredentials = z.infer<typeof deviceCredentials>;
 export const deviceAssign = z.object({ recipientId: z.uuid().nullable() });
 export const deviceSwap = z.object({ replacementDeviceId: z.uuid() });
 export const deviceConfigure = z.object({ settings: deviceSettings });

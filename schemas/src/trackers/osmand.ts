@@ -4,10 +4,13 @@
  * `timestamp` (epoch seconds, epoch milliseconds, or an ISO date), `speed` in
  * knots, `bearing`, `altitude`, `accuracy`/`hdop`, `batt`; and the JSON body
  * Traccar Client sends (`{device_id, location: {timestamp, coords, battery}}`).
- * `id` is the Vakt device serial.
+ * `id` / `deviceid` / `device_id` is not part of these schemas: it is the
+ * device's OsmAnd identifier (a secret issued at provisioning, not the
+ * serial), taken out of the request and resolved to a device by ingest's
+ * HTTP edge before the rest is parsed here.
  */
 import { z } from "zod";
-import { deviceSerial, latitude, longitude } from "../common";
+import { latitude, longitude } from "../common";
 
 const num = z.coerce.number().refine(Number.isFinite, "a number");
 
@@ -29,7 +32,6 @@ export const osmandTimestamp = z.union([
 
 export const osmandQuery = z
   .looseObject({
-    id: deviceSerial,
     lat: num.pipe(latitude).optional(),
     lon: num.pipe(longitude).optional(),
     location: z
@@ -52,7 +54,6 @@ export const osmandQuery = z
 export type OsmandQuery = z.infer<typeof osmandQuery>;
 
 export const osmandJson = z.looseObject({
-  device_id: deviceSerial,
   location: z.looseObject({
     timestamp: z.iso.datetime({ offset: true }),
     coords: z.looseObject({

@@ -1,4 +1,11 @@
-import { type Device, device, deviceCredentials, recipient } from "@vakt/schemas";
+import {
+  type Device,
+  type DeviceProtocol,
+  device,
+  deviceCredentials,
+  deviceProtocols,
+  recipient,
+} from "@vakt/schemas";
 import { useState } from "react";
 import { z } from "zod";
 import { get, send } from "../api/client";
@@ -16,6 +23,7 @@ export function DevicesAdmin() {
   const depts = useDepartments();
   const [serial, setSerial] = useState("");
   const [departmentId, setDepartmentId] = useState("");
+  const [protocol, setProtocol] = useState<DeviceProtocol>("mqtt");
   const [credentials, setCredentials] = useState<z.infer<typeof deviceCredentials> | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   const manage = can(session, "device:manage");
@@ -42,6 +50,7 @@ export function DevicesAdmin() {
           <tr>
             <th>{t("devices.serial")}</th>
             <th>{t("devices.model")}</th>
+            <th>{t("devices.protocol")}</th>
             <th>{t("devices.recipient")}</th>
             <th>{t("alarm.battery")}</th>
             <th>{t("alarm.lastContact")}</th>
@@ -53,6 +62,7 @@ export function DevicesAdmin() {
             <tr key={d.id}>
               <td>{d.serial}</td>
               <td>{d.model}</td>
+              <td>{t(`devices.protocol.${d.protocol}`)}</td>
               <td>
                 {manage ? (
                   <select
@@ -147,7 +157,7 @@ export function DevicesAdmin() {
                 await send(
                   "POST",
                   "/devices",
-                  { serial, departmentId: departmentId || depts.data?.[0]?.id },
+                  { serial, departmentId: departmentId || depts.data?.[0]?.id, protocol },
                   deviceCredentials,
                 ),
               );
@@ -173,6 +183,20 @@ export function DevicesAdmin() {
               onChange={setDepartmentId}
             />
           </label>
+          <label>
+            {t("devices.protocol")}
+            <select
+              name="protocol"
+              value={protocol}
+              onChange={(e) => setProtocol(e.target.value as DeviceProtocol)}
+            >
+              {deviceProtocols.map((p) => (
+                <option key={p} value={p}>
+                  {t(`devices.protocol.${p}`)}
+                </option>
+              ))}
+            </select>
+          </label>
           <button type="submit" className="primary">
             {t("devices.provision")}
           </button>
@@ -181,15 +205,28 @@ export function DevicesAdmin() {
       {credentials && (
         <div className="card" role="status" data-testid="device-credentials">
           <p>
-            <strong>{t("devices.credentials")}</strong> ({credentials.device.serial}) —{" "}
-            {t("common.shownOnce")}
+            <strong>
+              {t(credentials.protocol === "osmand" ? "devices.osmandCredentials" : "devices.credentials")}
+            </strong>{" "}
+            ({credentials.device.serial}) — {t("common.shownOnce")}
           </p>
-          <p>
-            {t("devices.username")}: <span className="secret">{credentials.mqttUsername}</span>
-          </p>
-          <p>
-            {t("devices.password")}: <span className="secret">{credentials.mqttPassword}</span>
-          </p>
+          {credentials.protocol === "osmand" ? (
+            <>
+              <p>
+                {t("devices.osmandDeviceId")}: <span className="secret">{credentials.osmandDeviceId}</span>
+              </p>
+              <p>{t("devices.osmandHint")}</p>
+            </>
+          ) : (
+            <>
+              <p>
+                {t("devices.username")}: <span className="secret">{credentials.mqttUsername}</span>
+              </p>
+              <p>
+                {t("devices.password")}: <span className="secret">{credentials.mqttPassword}</span>
+              </p>
+            </>
+          )}
           <button type="button" onClick={() => setCredentials(null)}>
             {t("common.close")}
           </button>
