@@ -308,7 +308,7 @@ const ROUTES: Record<string, RouteCase> = {
         email: `u${uniq()}@example.org`,
         firstName: "N",
         lastName: "N",
-        grants: [{ role: "operator", departmentId: f.org.departments.a1 }],
+        grants: [{ role: "dept_admin", departmentId: f.org.departments.a1 }],
       },
     }),
   },
@@ -699,6 +699,7 @@ type Declared = string | string[];
 
 /** The expected status, and for lists whether the target must be in the answer. */
 function expected(
+  method: string,
   route: RouteCase,
   declared: Declared,
   caller: Caller,
@@ -708,6 +709,8 @@ function expected(
   if (caller.kind === "anonymous") return { status: 401 };
   if (route.scope === "session") return { status: caller.kind === "token" ? 401 : route.ok };
   if (caller.kind === "token") {
+    // Tokens are read-only: the matrix's token holds reads only, so every change is refused to it.
+    if (method !== "GET") return { status: 403 };
     if (!needs.some((p) => TOKEN_PERMISSIONS.includes(p))) return { status: 403 };
     return { status: route.ok, seesTarget: true };
   }
@@ -899,7 +902,7 @@ describe("permission matrix", () => {
         const c = await clientFor(caller);
         const req = route.request(f);
         const res = await c.request(req.method, req.path, req.body);
-        const want = expected(route, declared, caller);
+        const want = expected(req.method, route, declared, caller);
         if (res.status !== want.status) {
           failures.push(
             `${callerName(caller)}: got ${res.status}, want ${want.status} ${JSON.stringify(res.body)}`,

@@ -8,7 +8,7 @@ import { type Caller, logActivity } from "../activity";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { type Actor, allowedDepartments } from "../policy";
-import { isPseudonymous, recipientIdFor } from "./recipients";
+import { isPseudonymous, recipientIdFor, refuseRealId } from "./recipients";
 import { found } from "./util";
 
 type ActorCaller = Caller & { actor: Actor };
@@ -116,6 +116,7 @@ export async function positionHistory(
       errors: [{ path: "to", message: "after from, within the allowed range" }],
     });
   }
+  refuseRealId(caller.actor, "recipient");
   const scope = await positionScope(deps, caller, q.reason);
   const bucketSeconds = Math.ceil(rangeS / q.maxPoints);
   const bucketed = bucketSeconds > MIN_BUCKET_SECONDS;

@@ -3,6 +3,7 @@ import { withTransaction } from "@vakt/storage";
 import { type Caller, logActivity } from "../activity";
 import { pseudonym } from "../auth/secrets";
 import type { ApiDeps } from "../deps";
+import { ApiError } from "../errors";
 import { type Actor, allowedDepartments } from "../policy";
 import { recipientVisibleSql } from "./privacy/visibility";
 import { changeSet, found, inAllowed } from "./util";
@@ -30,6 +31,14 @@ export const RECIPIENT_COLUMNS = `id, organisation_id, department_id, first_name
 /** Pseudonymous tokens see stable HMAC ids instead of ids, and no names, birth dates or notes. */
 export function isPseudonymous(actor: Actor): boolean {
   return actor.kind === "api_token" && actor.pseudonymous;
+}
+
+/**
+ * Pseudonymous tokens never address anything by a real id: one in their
+ * request is answered like an unknown id (404), so it links nothing.
+ */
+export function refuseRealId(actor: Actor, kind: string): void {
+  if (isPseudonymous(actor)) throw new ApiError("not_found", `No such ${kind}.`);
 }
 
 export function recipientIdFor(deps: ApiDeps, actor: Actor, organisationId: string, id: string): string {
@@ -90,6 +99,7 @@ export async function listRecipients(deps: ApiDeps, caller: ActorCaller) {
 }
 
 export async function getRecipient(deps: ApiDeps, caller: ActorCaller, id: string) {
+  refuseRealId(caller.actor, "recipient");
   const allowed = await allowedDepartments(deps.pool, caller.actor, "recipient:read");
   return withTransaction(deps.pool, async (tx) => {
     const { rows } = await tx.query<RecipientRow>(

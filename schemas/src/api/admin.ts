@@ -109,8 +109,10 @@ export const recipientUpdate = recipientCreate
   .partial();
 
 export const device = z.object({
-  id: z.uuid(),
+  /** A pseudonym (not a uuid) when read with a pseudonymous API token. */
+  id: z.string(),
   departmentId: z.uuid(),
+  /** For pseudonymous API tokens the device's pseudonym (as id), never the real serial. */
   serial: z.string(),
   imei: z.string().nullable(),
   model: z.string(),
