@@ -37,6 +37,7 @@ const ROLE_PERMISSIONS: Record<RoleKey, string[]> = {
     "device:configure",
     "geofence:manage",
     "position:read",
+    "position:locate",
     "alarm:read",
     "alarm:acknowledge",
     "routing:manage",

@@ -58,6 +58,7 @@ export const rolePermissions: Record<RoleKey, readonly Permission[]> = {
     "device:configure",
     "geofence:manage",
     "position:read",
+    "position:locate",
     "alarm:read",
     "alarm:acknowledge",
     "routing:manage",
