@@ -31,6 +31,7 @@ const ROLE_PERMISSIONS: Record<RoleKey, string[]> = {
     "user:read",
     "user:manage",
     "recipient:read",
+    "recipient:details",
     "recipient:manage",
     "device:read",
     "device:manage",
@@ -51,6 +52,7 @@ const ROLE_PERMISSIONS: Record<RoleKey, string[]> = {
     "user:read",
     "user:manage",
     "recipient:read",
+    "recipient:details",
     "recipient:manage",
     "device:read",
     "device:manage",
@@ -62,6 +64,7 @@ const ROLE_PERMISSIONS: Record<RoleKey, string[]> = {
     "organisation:read",
     "department:read",
     "recipient:read",
+    "recipient:details",
     "device:read",
     "device:configure",
     "geofence:manage",
@@ -70,7 +73,14 @@ const ROLE_PERMISSIONS: Record<RoleKey, string[]> = {
     "alarm:acknowledge",
   ],
   locator: ["organisation:read", "department:read", "recipient:read", "position:locate"],
-  auditor: ["organisation:read", "department:read", "user:read", "recipient:read", "activity:read"],
+  auditor: [
+    "organisation:read",
+    "department:read",
+    "user:read",
+    "recipient:read",
+    "recipient:details",
+    "activity:read",
+  ],
 };
 /** Held only through an organisation-wide grant. */
 const ORGANISATION_WIDE = ["organisation:manage", "token:manage"];
@@ -454,7 +464,7 @@ const ROUTES: Record<string, RouteCase> = {
     request: (f) => ({
       method: "POST",
       path: `/api/v1/devices/${f.deviceId}/locate`,
-      body: { reason: "matrix check" },
+      body: { reason: "matrix check of access" },
     }),
   },
   "GET /api/v1/alert-rules": {
@@ -554,14 +564,14 @@ const ROUTES: Record<string, RouteCase> = {
     scope: "list",
     ok: 200,
     target: (f) => f.recipientId,
-    request: () => ({ method: "GET", path: "/api/v1/positions/current?reason=matrix%20check" }),
+    request: () => ({ method: "GET", path: "/api/v1/positions/current?reason=matrix%20check%20of%20access" }),
   },
   "GET /api/v1/positions/recipients/{id}/history": {
     scope: "item",
     ok: 200,
     request: (f) => ({
       method: "GET",
-      path: `/api/v1/positions/recipients/${f.recipientId}/history?from=${from}&to=${to}&reason=matrix%20check`,
+      path: `/api/v1/positions/recipients/${f.recipientId}/history?from=${from}&to=${to}&reason=matrix%20check%20of%20access`,
     }),
   },
   "GET /api/v1/activity": {
@@ -638,7 +648,7 @@ const ROUTES: Record<string, RouteCase> = {
     request: (f) => ({
       method: "PUT",
       path: `/api/v1/privacy/recipients/${f.recipientId}/restriction`,
-      body: { reason: "matrix check" },
+      body: { reason: "matrix check of access" },
     }),
   },
   "DELETE /api/v1/privacy/recipients/{id}/restriction": {
@@ -646,7 +656,7 @@ const ROUTES: Record<string, RouteCase> = {
     ok: 200,
     request: (f) => ({
       method: "DELETE",
-      path: `/api/v1/privacy/recipients/${f.recipientId}/restriction?reason=matrix%20check`,
+      path: `/api/v1/privacy/recipients/${f.recipientId}/restriction?reason=matrix%20check%20of%20access`,
     }),
   },
   "GET /api/v1/privacy/recipients/{id}": {
@@ -654,7 +664,7 @@ const ROUTES: Record<string, RouteCase> = {
     ok: 200,
     request: (f) => ({
       method: "GET",
-      path: `/api/v1/privacy/recipients/${f.recipientId}?reason=matrix%20check`,
+      path: `/api/v1/privacy/recipients/${f.recipientId}?reason=matrix%20check%20of%20access`,
     }),
   },
   "GET /api/v1/privacy/recipients/{id}/export": {
@@ -668,7 +678,7 @@ const ROUTES: Record<string, RouteCase> = {
     request: (f) => ({
       method: "POST",
       path: `/api/v1/privacy/recipients/${f.recipientId}/erasure`,
-      body: { reason: "matrix check" },
+      body: { reason: "matrix check of access" },
     }),
   },
   "GET /api/v1/privacy/erasures": {

@@ -18,6 +18,8 @@ export const permissions = [
   "user:read",
   "user:manage",
   "recipient:read",
+  /** A recipient's birth date, responder notes and legal-basis reference (not locators: they see the minimum). */
+  "recipient:details",
   "recipient:manage",
   "device:read",
   "device:manage",
@@ -52,6 +54,7 @@ export const rolePermissions: Record<RoleKey, readonly Permission[]> = {
     "user:read",
     "user:manage",
     "recipient:read",
+    "recipient:details",
     "recipient:manage",
     "device:read",
     "device:manage",
@@ -72,6 +75,7 @@ export const rolePermissions: Record<RoleKey, readonly Permission[]> = {
     "user:read",
     "user:manage",
     "recipient:read",
+    "recipient:details",
     "recipient:manage",
     "device:read",
     "device:manage",
@@ -83,6 +87,7 @@ export const rolePermissions: Record<RoleKey, readonly Permission[]> = {
     "organisation:read",
     "department:read",
     "recipient:read",
+    "recipient:details",
     "device:read",
     "device:configure",
     "geofence:manage",
@@ -91,7 +96,14 @@ export const rolePermissions: Record<RoleKey, readonly Permission[]> = {
     "alarm:acknowledge",
   ],
   locator: ["organisation:read", "department:read", "recipient:read", "position:locate"],
-  auditor: ["organisation:read", "department:read", "user:read", "recipient:read", "activity:read"],
+  auditor: [
+    "organisation:read",
+    "department:read",
+    "user:read",
+    "recipient:read",
+    "recipient:details",
+    "activity:read",
+  ],
 };
 
 /**

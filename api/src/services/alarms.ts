@@ -24,6 +24,7 @@ import { pseudonym } from "../auth/secrets";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { type Actor, allowedDepartments, mayLocate } from "../policy";
+import { LOCATOR_REASON_MIN_LENGTH } from "./positions";
 import { isPseudonymous, refuseRealId } from "./recipients";
 
 type ActorCaller = Caller & { actor: Actor };
@@ -492,8 +493,11 @@ export async function locateDevice(
   );
   const device = rows[0];
   if (!device) throw new ApiError("not_found", "No such device.");
-  if (!full.includes(device.department_id) && !reason)
-    throw new ApiError("reason_required", "Say why you ask for this position.");
+  if (!full.includes(device.department_id) && (reason ?? "").trim().length < LOCATOR_REASON_MIN_LENGTH)
+    throw new ApiError(
+      "reason_required",
+      `Say why you ask for this position, in at least ${LOCATOR_REASON_MIN_LENGTH} characters.`,
+    );
   const id = commandId("loc");
   await withTransaction(deps.pool, (tx) =>
     logActivity(tx, caller, {

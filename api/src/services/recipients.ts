@@ -45,7 +45,7 @@ export function recipientIdFor(deps: ApiDeps, actor: Actor, organisationId: stri
   return isPseudonymous(actor) ? pseudonym(deps.config.PSEUDONYM_KEY, organisationId, id) : id;
 }
 
-function toRecipient(deps: ApiDeps, actor: Actor, r: RecipientRow): Recipient {
+function toRecipient(deps: ApiDeps, actor: Actor, r: RecipientRow, details = true): Recipient {
   if (isPseudonymous(actor)) {
     return {
       id: pseudonym(deps.config.PSEUDONYM_KEY, r.organisation_id, r.id),
@@ -60,6 +60,10 @@ function toRecipient(deps: ApiDeps, actor: Actor, r: RecipientRow): Recipient {
       status: r.status,
       serviceEndedOn: r.service_ended_on,
     };
+  }
+  if (!details) {
+    // Locators: who and where to look, nothing more (api/README.md, "What a locator sees").
+    return { ...recipientFields(r), birthDate: null, responderNotes: null, legalBasisReference: null };
   }
   return recipientFields(r);
 }
@@ -94,7 +98,8 @@ export async function listRecipients(deps: ApiDeps, caller: ActorCaller) {
     if (caller.actor.kind === "api_token") {
       await logActivity(tx, caller, { action: "recipient.listed", recipientIds: rows.map((r) => r.id) });
     }
-    return rows.map((r) => toRecipient(deps, caller.actor, r));
+    const details = await allowedDepartments(tx, caller.actor, "recipient:details");
+    return rows.map((r) => toRecipient(deps, caller.actor, r, details.includes(r.department_id)));
   });
 }
 
@@ -116,7 +121,8 @@ export async function getRecipient(deps: ApiDeps, caller: ActorCaller, id: strin
         recipientIds: [r.id],
       });
     }
-    return toRecipient(deps, caller.actor, r);
+    const details = await allowedDepartments(tx, caller.actor, "recipient:details");
+    return toRecipient(deps, caller.actor, r, details.includes(r.department_id));
   });
 }
 
