@@ -9,6 +9,7 @@
 import { withTransaction } from "@vakt/storage";
 import { generateSecret, generateURI, verify as verifyTotp } from "otplib";
 import { type Caller, logActivity, userActor } from "../activity";
+import { checkPasswordStrength } from "../auth/password-strength";
 import { hashPassword, newToken, sha256, verifyPassword } from "../auth/secrets";
 import type { SessionStage } from "../context";
 import type { ApiDeps, PasswordHashingOptions } from "../deps";
@@ -461,6 +462,7 @@ async function redeem(
   ip: string | null,
 ) {
   const now = deps.clock.now();
+  checkPasswordStrength(password);
   const passwordHash = await hashPassword(password, hashing(deps));
   const result = await withTransaction(deps.pool, async (tx) => {
     const { rows } = await tx.query<{ organisation_id: string; user_id: string; expires_at: Date }>(
