@@ -18,7 +18,12 @@ import type { Logger } from "pino";
 
 export interface RunningStack {
   consoleUrl: string;
-  demoLogin: { email: string; password: string; generated: boolean };
+  demoLogin: {
+    email: string;
+    password: string;
+    generated: boolean;
+    totp: { secret: string; otpauthUri: string };
+  };
   stop(): Promise<void>;
 }
 
@@ -145,7 +150,7 @@ export async function startStack(config: StandaloneEnv, logger: Logger): Promise
 
     return {
       consoleUrl: `http://localhost:${config.API_PORT}`,
-      demoLogin: { email: demo.adminEmail, password: adminPassword, generated },
+      demoLogin: { email: demo.adminEmail, password: adminPassword, generated, totp: demo.adminTotp },
       stop,
     };
   } catch (err) {
