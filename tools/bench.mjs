@@ -211,15 +211,22 @@ if (!only || only.includes("hostile-lab")) {
   console.log("\n== hostile-lab: ingest/src/hostile-lab.int.test.ts");
   await rm(labFile, { force: true });
   const started = Date.now();
-  const child = spawn(process.execPath, [join(root, "node_modules/vitest/vitest.mjs"), "run", "src/hostile-lab.int.test.ts"], {
-    cwd: join(root, "ingest"),
-    env: { ...process.env, LAB_RESULTS_FILE: labFile },
-    stdio: ["ignore", "inherit", "inherit"],
-  });
+  const child = spawn(
+    process.execPath,
+    [join(root, "node_modules/vitest/vitest.mjs"), "run", "src/hostile-lab.int.test.ts"],
+    {
+      cwd: join(root, "ingest"),
+      env: { ...process.env, LAB_RESULTS_FILE: labFile },
+      stdio: ["ignore", "inherit", "inherit"],
+    },
+  );
   const exitCode = await new Promise((resolve) => child.once("exit", (c) => resolve(c ?? 1)));
   runs.push({ step: "hostile-lab", exitCode, seconds: (Date.now() - started) / 1000 });
   if (existsSync(labFile)) {
-    hostileLab = (await readFile(labFile, "utf8")).split("\n").filter(Boolean).map((l) => JSON.parse(l));
+    hostileLab = (await readFile(labFile, "utf8"))
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     await rm(labFile, { force: true });
   }
 }
@@ -385,7 +392,11 @@ const perCoreRows = [
 
 const labRows = hostileLab.map(
   (l) =>
-    `| ${l.broker} | ${n0(l.messages)} (${n0(l.valid)} valid, ${n0(l.hostile)} hostile, ${l.devices} devices) | ${n0(l.messagesPerSecond)} | ${l.alarmPublishToCommitMs.p50} / ${l.alarmPublishToCommitMs.p99} ms | ${l.ingestDownS} s | ${Object.entries(l.deadLetters).map(([k, v]) => `${k} ${v}`).join(", ")} |`,
+    `| ${l.broker} | ${n0(l.messages)} (${n0(l.valid)} valid, ${n0(l.hostile)} hostile, ${l.devices} devices) | ${n0(l.messagesPerSecond)} | ${l.alarmPublishToCommitMs.p50} / ${l.alarmPublishToCommitMs.p99} ms | ${l.ingestDownS} s | ${Object.entries(
+      l.deadLetters,
+    )
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ")} |`,
 );
 const md = `<!-- written by tools/bench.mjs (npm run bench); do not edit by hand -->
 Run ${result.date.slice(0, 16).replace("T", " ")} UTC on ${result.machine.cpus} × ${result.machine.model}, ${result.machine.memoryGiB} GiB, Node ${result.machine.node}${ingest ? `, PostgreSQL ${ingest.postgres} (embedded), Mosquitto (shipped config)` : ""}; whole lab ${result.labSeconds.toFixed(0)} s. Each figure beside its reference from the same run.

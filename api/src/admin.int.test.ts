@@ -146,12 +146,67 @@ describe("staff users", () => {
       lastName: "Y",
       grants: [{ role, departmentId }],
     });
-    expect((await c.post("/api/v1/users", body(org.departments.a1))).status).toBe(201);
-    expect((await c.post("/api/v1/users", body(org.departments.b))).status).toBe(404);
+    // Bounded by what they hold: a department administrator holds no position:read, so grants no operator.
+    expect((await c.post("/api/v1/users", body(org.departments.a1, "dept_admin"))).status).toBe(201);
+    expect((await c.post("/api/v1/users", body(org.departments.a1))).status).toBe(403);
+    expect((await c.post("/api/v1/users", body(org.departments.b, "dept_admin"))).status).toBe(404);
     expect((await c.post("/api/v1/users", body(null))).status).toBe(403);
     const listed = ((await c.get("/api/v1/users")).body as { id: string }[]).map((x) => x.id);
     expect(listed).not.toContain(org.users.opB?.id);
     expect((await c.get(`/api/v1/users/${org.users.opB?.id}`)).status).toBe(404);
+  });
+
+  it("bounds what a department administrator grants by what they hold, and nobody changes their own grants", async () => {
+    const org = await createOrg(h);
+    // A department administrator who is also an operator on A may grant operator inside A, not locator or auditor.
+    const both = await addUser(h, org, "both", [
+      { role: "dept_admin", departmentId: org.departments.a },
+      { role: "operator", departmentId: org.departments.a },
+    ]);
+    const c = await loggedIn(h, both.email);
+    const body = (role: string, departmentId: string) => ({
+      email: `x${Math.random().toString(36).slice(2)}@example.org`,
+      firstName: "X",
+      lastName: "Y",
+      grants: [{ role, departmentId }],
+    });
+    expect((await c.post("/api/v1/users", body("operator", org.departments.a1))).status).toBe(201);
+    expect((await c.post("/api/v1/users", body("locator", org.departments.a1))).status).toBe(403);
+    expect((await c.post("/api/v1/users", body("auditor", org.departments.a1))).status).toBe(403);
+    // Taking a grant away is bounded the same way: an auditor grant (activity:read) stays.
+    const aud = await addUser(h, org, "aud", [{ role: "auditor", departmentId: org.departments.a1 }]);
+    expect(
+      (
+        await c.patch(`/api/v1/users/${aud.id}`, {
+          grants: [{ role: "operator", departmentId: org.departments.a1 }],
+        })
+      ).status,
+    ).toBe(403);
+    // The finding: a department administrator of B added operator on B to their own grants.
+    const daB = await addUser(h, org, "daB", [{ role: "dept_admin", departmentId: org.departments.b }]);
+    const b = await loggedIn(h, daB.email);
+    const self = await b.patch(`/api/v1/users/${daB.id}`, {
+      grants: [
+        { role: "dept_admin", departmentId: org.departments.b },
+        { role: "operator", departmentId: org.departments.b },
+      ],
+    });
+    expect(self.status).toBe(403);
+    // Not even an organisation administrator changes their own grants.
+    const admin = await addUser(h, org, "oa", [{ role: "org_admin", departmentId: null }]);
+    const a = await loggedIn(h, admin.email);
+    expect(
+      (
+        await a.patch(`/api/v1/users/${admin.id}`, {
+          grants: [
+            { role: "org_admin", departmentId: null },
+            { role: "auditor", departmentId: org.departments.a },
+          ],
+        })
+      ).status,
+    ).toBe(403);
+    const grants = await h.db.pool.query("SELECT role FROM role_grants WHERE user_id = $1", [daB.id]);
+    expect(grants.rows.map((r) => r.role)).toEqual(["dept_admin"]);
   });
 
   it("disables a user, ending their sessions, and logs grants but not names", async () => {

@@ -167,6 +167,47 @@ describe("brute-force protection", () => {
   });
 });
 
+describe("lockout by address behind one NAT", () => {
+  it("still lets a right password with a valid second factor in from a locked address, and nothing else", async () => {
+    const org = await createOrg(h);
+    const u = await addUser(h, org, "op", [{ role: "operator", departmentId: org.departments.a }]);
+    const plain = await addUser(h, org, "op2", [{ role: "operator", departmentId: org.departments.a }]);
+    const enrol = await loggedIn(h, u.email);
+    const setup = await enrol.post("/api/v1/auth/totp/setup");
+    expect(
+      (await enrol.post("/api/v1/auth/totp/enable", { code: await totp(setup.body.secret, h.clock.now) }))
+        .status,
+    ).toBe(200);
+    h.clock.advance(60_000);
+    const nat = "203.0.113.90";
+    const attacker = new Client(h);
+    attacker.ip = nat;
+    for (let i = 0; i < 20; i++) {
+      await attacker.post("/api/v1/auth/login", {
+        email: `n${i}@example.org`,
+        password: "guess guess guess",
+      });
+    }
+    const colleague = new Client(h);
+    colleague.ip = nat;
+    // A wrong password, and a right one without a second factor, are still held back at this address.
+    expect(
+      (await colleague.post("/api/v1/auth/login", { email: u.email, password: "wrong wrong wrong" })).status,
+    ).toBe(429);
+    expect(
+      (await colleague.post("/api/v1/auth/login", { email: plain.email, password: PASSWORD })).status,
+    ).toBe(429);
+    const first = await colleague.post("/api/v1/auth/login", { email: u.email, password: PASSWORD });
+    expect(first.status).toBe(200);
+    expect(first.body.stage).toBe("second_factor_required");
+    const done = await colleague.post("/api/v1/auth/second-factor", {
+      code: await totp(setup.body.secret, h.clock.now),
+    });
+    expect(done.status).toBe(200);
+    expect((await colleague.get("/api/v1/auth/me")).status).toBe(200);
+  });
+});
+
 describe("CSRF and headers", () => {
   it("refuses changes made with the session cookie but without the CSRF token", async () => {
     const org = await createOrg(h);

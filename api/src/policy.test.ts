@@ -36,7 +36,7 @@ describe("policy", () => {
     expect(rolePermissions.dept_admin).not.toContain("position:read");
     expect(rolePermissions.dept_admin).not.toContain("organisation:manage");
     expect(new Set(rolePermissions.org_admin)).toEqual(
-      new Set(permissions.filter((p) => p !== "position:locate")),
+      new Set(permissions.filter((p) => p !== "device:locate")),
     );
   });
 

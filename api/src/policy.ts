@@ -18,6 +18,8 @@ export const permissions = [
   "user:read",
   "user:manage",
   "recipient:read",
+  /** A recipient's birth date, responder notes and legal-basis reference (not locators: they see the minimum). */
+  "recipient:details",
   "recipient:manage",
   "device:read",
   "device:manage",
@@ -28,6 +30,11 @@ export const permissions = [
   "position:locate",
   "alarm:read",
   "alarm:acknowledge",
+  /**
+   * Ask a device for its position: held by no role (people locate through
+   * position:read or position:locate); an API token needs it granted explicitly.
+   */
+  "device:locate",
   /** Alert routing: rules, escalation steps and endpoints of a department. */
   "routing:manage",
   "activity:read",
@@ -47,12 +54,14 @@ export const rolePermissions: Record<RoleKey, readonly Permission[]> = {
     "user:read",
     "user:manage",
     "recipient:read",
+    "recipient:details",
     "recipient:manage",
     "device:read",
     "device:manage",
     "device:configure",
     "geofence:manage",
     "position:read",
+    "position:locate",
     "alarm:read",
     "alarm:acknowledge",
     "routing:manage",
@@ -66,6 +75,7 @@ export const rolePermissions: Record<RoleKey, readonly Permission[]> = {
     "user:read",
     "user:manage",
     "recipient:read",
+    "recipient:details",
     "recipient:manage",
     "device:read",
     "device:manage",
@@ -77,6 +87,7 @@ export const rolePermissions: Record<RoleKey, readonly Permission[]> = {
     "organisation:read",
     "department:read",
     "recipient:read",
+    "recipient:details",
     "device:read",
     "device:configure",
     "geofence:manage",
@@ -85,8 +96,24 @@ export const rolePermissions: Record<RoleKey, readonly Permission[]> = {
     "alarm:acknowledge",
   ],
   locator: ["organisation:read", "department:read", "recipient:read", "position:locate"],
-  auditor: ["organisation:read", "department:read", "user:read", "recipient:read", "activity:read"],
+  auditor: [
+    "organisation:read",
+    "department:read",
+    "user:read",
+    "recipient:read",
+    "recipient:details",
+    "activity:read",
+  ],
 };
+
+/**
+ * Whether the caller may send a locate command. API tokens are read-only:
+ * position:read does not let them command a device, only an explicit device:locate does.
+ */
+export function mayLocate(actor: Actor): boolean {
+  if (actor.kind === "api_token") return holds(actor, "device:locate");
+  return holds(actor, "position:read") || holds(actor, "position:locate");
+}
 
 /** Roles that count as administrators for the organisation's second-factor rule. */
 export const adminRoles: readonly RoleKey[] = ["org_admin", "dept_admin"];
@@ -171,4 +198,22 @@ export async function allowedDepartments(
 /** Whether the caller may use a session holding these grants only after a second factor. */
 export function isAdministrator(grants: readonly Grant[]): boolean {
   return grants.some((g) => adminRoles.includes(g.role));
+}
+
+/**
+ * Whether the caller may hand out (or take away) this grant: they hold
+ * user:manage there and every permission the role carries, on that department
+ * (its subtree) or, for an organisation-wide grant, over the whole
+ * organisation. So nobody grants more than they hold (api/README.md, "Who may grant what").
+ */
+export async function mayGrant(db: Queryable, actor: Actor, grant: Grant): Promise<boolean> {
+  const needed = new Set<Permission>(["user:manage", ...rolePermissions[grant.role]]);
+  for (const p of needed) {
+    if (grant.departmentId === null) {
+      if (!reach(actor, p).wholeOrganisation) return false;
+    } else if (!(await allowedDepartments(db, actor, p)).includes(grant.departmentId)) {
+      return false;
+    }
+  }
+  return true;
 }

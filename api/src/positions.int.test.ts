@@ -51,22 +51,46 @@ describe("current positions", () => {
     expect(logs[0].recipient_ids).not.toContain(silent.recipientId);
   });
 
-  it("makes locators give a reason, which is logged", async () => {
+  it("makes locators look up one recipient at a time, with a real reason, which is logged", async () => {
     const org = await createOrg(h);
     const r = await addRecipient(h, org, org.departments.b1);
     await addPositions(h, org, r, h.clock.now, 1, 60);
     const loc = await addUser(h, org, "loc", [{ role: "locator", departmentId: org.departments.b }]);
     const c = await loggedIn(h, loc.email);
-    const without = await c.get("/api/v1/positions/current");
+    // Bulk current positions are refused to locators, whatever the reason.
+    expect((await c.get("/api/v1/positions/current")).status).toBe(403);
+    expect(
+      (await c.get("/api/v1/positions/current?reason=Alarm%20call%20from%20next%20of%20kin")).status,
+    ).toBe(403);
+    const history = (reason?: string) =>
+      c.get(
+        `/api/v1/positions/recipients/${r.recipientId}/history?from=2026-03-02T08:00:00Z&to=2026-03-02T11:00:00Z${
+          reason === undefined ? "" : `&reason=${encodeURIComponent(reason)}`
+        }`,
+      );
+    const without = await history();
     expect(without.status).toBe(400);
     expect(without.body.type).toContain("reason-required");
-    const withReason = await c.get("/api/v1/positions/current?reason=Alarm%20call%20from%20next%20of%20kin");
+    // The finding: "check" (and anything under 15 characters) is no justification.
+    expect((await history("check")).status).toBe(400);
+    expect((await history("checking on her")).status).toBe(200);
+    const withReason = await history("Alarm call from next of kin");
     expect(withReason.status).toBe(200);
-    expect(withReason.body.features).toHaveLength(1);
-    const logs = await logRows(org.organisationId, "position.current_viewed");
-    expect(logs).toEqual([
-      expect.objectContaining({ reason: "Alarm call from next of kin", recipient_ids: [r.recipientId] }),
-    ]);
+    const logs = await logRows(org.organisationId, "position.history_viewed");
+    expect(logs).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ reason: "Alarm call from next of kin", recipient_ids: [r.recipientId] }),
+      ]),
+    );
+    // What a locator sees of the recipient: name and department, no birth date, notes or legal-basis reference.
+    await h.db.pool.query(
+      "UPDATE recipients SET birth_date = '1930-01-01', responder_notes = 'Key under the mat' WHERE id = $1",
+      [r.recipientId],
+    );
+    const seen = await c.get(`/api/v1/recipients/${r.recipientId}`);
+    expect(seen.status).toBe(200);
+    expect(seen.body).toMatchObject({ birthDate: null, responderNotes: null, legalBasisReference: null });
+    expect(JSON.stringify((await c.get("/api/v1/recipients")).body)).not.toContain("Key under the mat");
   });
 
   it("shows no positions to auditors or department administrators", async () => {

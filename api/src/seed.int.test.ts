@@ -1,4 +1,5 @@
 import { verifyDeviceSecret } from "@vakt/storage";
+import { generate } from "otplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client, createHarness, type Harness, TEST_HASHING } from "../test/harness";
 import { seedDemo } from "./seed";
@@ -30,7 +31,14 @@ describe("demo seed", () => {
     ]);
     expect(verifyDeviceSecret(first?.secret as string, stored.rows[0].mqtt_secret_sha256)).toBe(true);
     const c = new Client(h);
-    await c.login(seed.adminEmail, password);
+    // The demo organisation requires a second factor of its administrators; the seed hands out the secret.
+    expect((await c.login(seed.adminEmail, password)).body.stage).toBe("second_factor_required");
+    const code = await generate({
+      secret: seed.adminTotp.secret,
+      epoch: Math.floor(h.clock.now.getTime() / 1000),
+    });
+    expect((await c.post("/api/v1/auth/second-factor", { code })).status).toBe(200);
+    expect(seed.adminTotp.otpauthUri).toContain("otpauth://totp/");
     expect(((await c.get("/api/v1/recipients")).body as unknown[]).length).toBe(20);
     const depts = (await c.get("/api/v1/departments")).body as { parentId: string | null }[];
     expect(depts.filter((d) => d.parentId === null)).toHaveLength(2);

@@ -13,6 +13,7 @@ import {
   mosquittoPasswordHash,
   withTransaction,
 } from "@vakt/storage";
+import { generateSecret, generateURI } from "otplib";
 import type pg from "pg";
 import { hashPassword } from "./auth/secrets";
 import { OWASP_ARGON2ID, type PasswordHashingOptions } from "./deps";
@@ -20,6 +21,8 @@ import { OWASP_ARGON2ID, type PasswordHashingOptions } from "./deps";
 export interface DemoSeed {
   organisationId: string;
   adminEmail: string;
+  /** The administrators' second factor (the organisation requires one): TOTP secret and otpauth URI, new at each run. */
+  adminTotp: { secret: string; otpauthUri: string };
   staff: { email: string; role: RoleKey; department: string | null }[];
   devices: { serial: string; secret: string; recipientId: string; departmentId: string }[];
 }
@@ -58,7 +61,7 @@ export async function seedDemo(
     if (!org) {
       org = (
         await tx.query<{ id: string }>(
-          `INSERT INTO organisations (name, slug, require_admin_second_factor) VALUES ('Demo kommune', $1, false)
+          `INSERT INTO organisations (name, slug, require_admin_second_factor) VALUES ('Demo kommune', $1, true)
            RETURNING id`,
           [slug],
         )
@@ -66,6 +69,9 @@ export async function seedDemo(
     }
     if (!org) throw new Error("demo organisation not created");
     const orgId = org.id;
+    // Administrators need a second factor here, as an organisation should ask of them.
+    await tx.query("UPDATE organisations SET require_admin_second_factor = true WHERE id = $1", [orgId]);
+    const totpSecret = generateSecret();
 
     const dept = async (name: string, parentId: string | null) => {
       const existing = await tx.query<{ id: string }>(
@@ -120,6 +126,12 @@ export async function seedDemo(
          ON CONFLICT DO NOTHING`,
         [orgId, userId, s.role, s.department],
       );
+      if (s.role === "org_admin" || s.role === "dept_admin") {
+        await tx.query(
+          "UPDATE staff_users SET totp_secret = $2, totp_enabled_at = now(), totp_last_step = NULL WHERE id = $1",
+          [userId, totpSecret],
+        );
+      }
       staff.push({ email, role: s.role, department: s.department });
     }
 
@@ -189,6 +201,16 @@ export async function seedDemo(
       }
       devices.push({ serial, secret, recipientId: recipient, departmentId });
     }
-    return { organisationId: orgId, adminEmail: `admin@${domain}`, staff, devices };
+    const adminEmail = `admin@${domain}`;
+    return {
+      organisationId: orgId,
+      adminEmail,
+      adminTotp: {
+        secret: totpSecret,
+        otpauthUri: generateURI({ issuer: "Vakt demo", label: adminEmail, secret: totpSecret }),
+      },
+      staff,
+      devices,
+    };
   });
 }

@@ -44,6 +44,8 @@ process.stdout.write(
     `  OsmAnd (Traccar Client): ${addresses.osmand.url}${movedNote(addresses.osmand)}`,
     `  Demo administrator: ${login.email}`,
     `  Password: ${login.password}${login.generated ? "   (random, shown only now; set DEMO_ADMIN_PASSWORD to choose one)" : ""}`,
+    `  Second factor (required for administrators): TOTP secret ${login.totp.secret}`,
+    `    add it to an authenticator app, or open: ${login.totp.otpauthUri}`,
     "  Ctrl-C stops everything.",
     "",
     "",

@@ -35,7 +35,12 @@ export interface RunningStack {
   consoleUrl: string;
   /** Every address a person or a device needs: the console, MQTT for devices, OsmAnd (Traccar Client). */
   addresses: { console: StackAddress; mqtt: StackAddress; osmand: StackAddress };
-  demoLogin: { email: string; password: string; generated: boolean };
+  demoLogin: {
+    email: string;
+    password: string;
+    generated: boolean;
+    totp: { secret: string; otpauthUri: string };
+  };
   stop(): Promise<void>;
 }
 
@@ -217,7 +222,7 @@ export async function startStack(config: StandaloneEnv, logger: Logger): Promise
         mqtt: mqttAddress,
         osmand: { url: `http://localhost:${ingest.httpPort ?? ingestPort.port}/`, ...moved(ingestPort) },
       },
-      demoLogin: { email: demo.adminEmail, password: adminPassword, generated },
+      demoLogin: { email: demo.adminEmail, password: adminPassword, generated, totp: demo.adminTotp },
       stop,
     };
   } catch (err) {

@@ -4,7 +4,7 @@ import { requireAnyPermission } from "../auth/middleware";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
 import * as svc from "../services/positions";
-import { callerOf, json, permissionTag, problems, security } from "./common";
+import { callerOf, guardedBy, json, permissionTag, problems, security } from "./common";
 
 export function positionRoutes(deps: ApiDeps) {
   const caps = svc.capabilitiesLoader(deps);
@@ -13,11 +13,9 @@ export function positionRoutes(deps: ApiDeps) {
       createRoute({
         method: "get",
         path: "/current",
-        summary: "Latest position of every recipient the caller may see (logged)",
+        summary: "Latest position of every recipient the caller may see (logged; not for locators)",
         tags: ["positions"],
-        security,
-        ...permissionTag(["position:read", "position:locate"]),
-        middleware: [requireAnyPermission("position:read", "position:locate")] as const,
+        ...guardedBy("position:read"),
         request: { query: reasonQuery },
         responses: { 200: json(currentPositions, "GeoJSON FeatureCollection"), ...problems },
       }),

@@ -23,8 +23,9 @@ import { type Caller, logActivity } from "../activity";
 import { pseudonym } from "../auth/secrets";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
-import { type Actor, allowedDepartments } from "../policy";
-import { isPseudonymous } from "./recipients";
+import { type Actor, allowedDepartments, mayLocate } from "../policy";
+import { LOCATOR_REASON_MIN_LENGTH } from "./positions";
+import { isPseudonymous, refuseRealId } from "./recipients";
 
 type ActorCaller = Caller & { actor: Actor };
 
@@ -99,8 +100,10 @@ export function toAlarmSummary(deps: ApiDeps, actor: Actor | null, r: AlarmRow):
       : null,
     department: { id: r.department_id, name: r.department_name },
     device: {
-      id: r.device_id,
-      serial: r.serial,
+      id: pseudo
+        ? pseudonym(deps.config.PSEUDONYM_KEY, r.organisation_id, `device:${r.device_id}`)
+        : r.device_id,
+      serial: pseudo ? null : r.serial,
       model: r.model,
       batteryPercent: r.battery_percent,
       online: r.online,
@@ -143,7 +146,10 @@ export async function listAlarms(deps: ApiDeps, caller: ActorCaller, q: AlarmLis
   if (q.type) add("a.type = ANY($?::text[])", q.type);
   if (q.severity) add("a.severity = ANY($?::text[])", q.severity);
   if (q.departmentId) add("$?::uuid = ANY(d.ancestry)", q.departmentId);
-  if (q.recipientId) add("a.recipient_id = $?", q.recipientId);
+  if (q.recipientId) {
+    refuseRealId(caller.actor, "recipient");
+    add("a.recipient_id = $?", q.recipientId);
+  }
   if (q.from) add("a.raised_at >= $?", q.from);
   if (q.to) add("a.raised_at < $?", q.to);
   if (q.cursor) {
@@ -471,6 +477,9 @@ export async function locateDevice(
   deviceId: string,
   reason: string | undefined,
 ): Promise<{ deviceId: string; commandId: string; sentAt: string }> {
+  if (!mayLocate(caller.actor))
+    throw new ApiError("forbidden", "API tokens are read-only unless device:locate is granted.");
+  refuseRealId(caller.actor, "device");
   const full = await allowedDepartments(deps.pool, caller.actor, "position:read");
   const locate = await allowedDepartments(deps.pool, caller.actor, "position:locate");
   const { rows } = await deps.pool.query<{
@@ -484,8 +493,11 @@ export async function locateDevice(
   );
   const device = rows[0];
   if (!device) throw new ApiError("not_found", "No such device.");
-  if (!full.includes(device.department_id) && !reason)
-    throw new ApiError("reason_required", "Say why you ask for this position.");
+  if (!full.includes(device.department_id) && (reason ?? "").trim().length < LOCATOR_REASON_MIN_LENGTH)
+    throw new ApiError(
+      "reason_required",
+      `Say why you ask for this position, in at least ${LOCATOR_REASON_MIN_LENGTH} characters.`,
+    );
   const id = commandId("loc");
   await withTransaction(deps.pool, (tx) =>
     logActivity(tx, caller, {

@@ -9,6 +9,7 @@
 import { withTransaction } from "@vakt/storage";
 import { generateSecret, generateURI, verify as verifyTotp } from "otplib";
 import { type Caller, logActivity, userActor } from "../activity";
+import { checkPasswordStrength } from "../auth/password-strength";
 import { hashPassword, newToken, sha256, verifyPassword } from "../auth/secrets";
 import type { SessionStage } from "../context";
 import type { ApiDeps, PasswordHashingOptions } from "../deps";
@@ -33,8 +34,21 @@ export function lockDelayMs(failures: number, free: number): number {
   return Math.min(BASE_DELAY_MS * 2 ** (failures - free), MAX_DELAY_MS);
 }
 
-/** Throws 429 when the account or the address is locked out right now. */
-async function checkLockout(deps: ApiDeps, email: string, ip: string | null, now: Date) {
+/**
+ * Throws 429 when the account or the address (as asked) is locked out right now.
+ * The address lockout is not applied to a right password of an account with a
+ * second factor, nor to its second step (OWASP Authentication Cheat Sheet,
+ * "Account Lockout", and Credential Stuffing Prevention Cheat Sheet: MFA is the
+ * main defence, address throttling must not lock out everyone behind one NAT);
+ * the per-account lockout still bounds guessing on that account.
+ */
+async function checkLockout(
+  deps: ApiDeps,
+  email: string,
+  ip: string | null,
+  now: Date,
+  which: { account: boolean; address: boolean } = { account: true, address: true },
+) {
   const since = new Date(now.getTime() - WINDOW_MS);
   const { rows } = await deps.pool.query<{
     account_n: number;
@@ -58,11 +72,13 @@ async function checkLockout(deps: ApiDeps, email: string, ip: string | null, now
   const r = rows[0];
   if (!r) return;
   const until = Math.max(
-    r.account_last ? r.account_last.getTime() + lockDelayMs(r.account_n, ACCOUNT_FREE_FAILURES) : 0,
-    r.ip_last ? r.ip_last.getTime() + lockDelayMs(r.ip_n, IP_FREE_FAILURES) : 0,
+    which.account && r.account_last
+      ? r.account_last.getTime() + lockDelayMs(r.account_n, ACCOUNT_FREE_FAILURES)
+      : 0,
+    which.address && r.ip_last ? r.ip_last.getTime() + lockDelayMs(r.ip_n, IP_FREE_FAILURES) : 0,
   );
-  const lockedAccount = r.account_n >= ACCOUNT_FREE_FAILURES;
-  const lockedIp = r.ip_n >= IP_FREE_FAILURES;
+  const lockedAccount = which.account && r.account_n >= ACCOUNT_FREE_FAILURES;
+  const lockedIp = which.address && r.ip_n >= IP_FREE_FAILURES;
   if ((lockedAccount || lockedIp) && until > now.getTime()) {
     const retryAfterSeconds = Math.ceil((until - now.getTime()) / 1000);
     throw new ApiError(
@@ -156,7 +172,7 @@ export async function login(
   meta: { ip: string | null; userAgent: string | null },
 ): Promise<NewSession> {
   const now = deps.clock.now();
-  await checkLockout(deps, input.email, meta.ip, now);
+  await checkLockout(deps, input.email, meta.ip, now, { account: true, address: false });
   const { rows } = await deps.pool.query<LoginUser>(
     `SELECT u.id, u.organisation_id, u.password_hash, u.status, u.access_ended_at, u.totp_enabled_at,
             o.require_admin_second_factor, o.local_password_login,
@@ -169,6 +185,9 @@ export async function login(
   const user = rows[0];
   const passwordOk = await verifyPassword(user?.password_hash ?? null, input.password, hashing(deps));
   const usable = user !== undefined && user.status === "active" && user.access_ended_at === null;
+  // A locked address still lets a right password through to the second factor, and nothing else.
+  if (!(passwordOk && usable && user.totp_enabled_at))
+    await checkLockout(deps, input.email, meta.ip, now, { account: false, address: true });
   const logFailure = (u: LoginUser, reason: string) =>
     logActivity(
       deps.pool,
@@ -271,7 +290,7 @@ export async function completeSecondFactor(
   if (!row?.totp_secret || row.stage !== "second_factor_required") {
     throw new ApiError("conflict", "This session is not waiting for a second factor.");
   }
-  await checkLockout(deps, row.email, caller.ip, now);
+  await checkLockout(deps, row.email, caller.ip, now, { account: true, address: false });
   const step = await checkTotp(
     row.totp_secret,
     code,
@@ -443,6 +462,7 @@ async function redeem(
   ip: string | null,
 ) {
   const now = deps.clock.now();
+  checkPasswordStrength(password);
   const passwordHash = await hashPassword(password, hashing(deps));
   const result = await withTransaction(deps.pool, async (tx) => {
     const { rows } = await tx.query<{ organisation_id: string; user_id: string; expires_at: Date }>(

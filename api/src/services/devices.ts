@@ -15,10 +15,11 @@ import {
   withTransaction,
 } from "@vakt/storage";
 import { type Caller, logActivity } from "../activity";
+import { pseudonym } from "../auth/secrets";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { type Actor, allowedDepartments } from "../policy";
-import { isPseudonymous, recipientIdFor } from "./recipients";
+import { isPseudonymous, recipientIdFor, refuseRealId } from "./recipients";
 import { found, inAllowed, iso } from "./util";
 
 type ActorCaller = Caller & { actor: Actor };
@@ -113,6 +114,7 @@ export async function listDevices(deps: ApiDeps, caller: ActorCaller) {
 }
 
 export async function getDevice(deps: ApiDeps, caller: ActorCaller, id: string) {
+  refuseRealId(caller.actor, "device");
   const allowed = await allowedDepartments(deps.pool, caller.actor, "device:read");
   const { rows } = await deps.pool.query<DeviceRow>(
     `SELECT ${COLUMNS} FROM devices WHERE organisation_id = $1 AND department_id = ANY($2::uuid[]) AND id = $3`,
@@ -123,9 +125,17 @@ export async function getDevice(deps: ApiDeps, caller: ActorCaller, id: string) 
 
 /** Pseudonymous tokens see the recipient's pseudonym, as everywhere else. */
 function forCaller(deps: ApiDeps, caller: ActorCaller, d: Device): Device {
-  return d.recipientId && isPseudonymous(caller.actor)
-    ? { ...d, recipientId: recipientIdFor(deps, caller.actor, caller.organisationId, d.recipientId) }
-    : d;
+  if (!isPseudonymous(caller.actor)) return d;
+  const id = pseudonym(deps.config.PSEUDONYM_KEY, caller.organisationId, `device:${d.id}`);
+  return {
+    ...d,
+    id,
+    serial: id,
+    imei: null,
+    recipientId: d.recipientId
+      ? recipientIdFor(deps, caller.actor, caller.organisationId, d.recipientId)
+      : null,
+  };
 }
 
 /**

@@ -4,6 +4,7 @@ import { type Caller, logActivity } from "../activity";
 import type { ApiDeps } from "../deps";
 import { type Actor, allowedDepartments } from "../policy";
 import { recipientVisibleSql } from "./privacy/visibility";
+import { refuseRealId } from "./recipients";
 import { found } from "./util";
 
 type ActorCaller = Caller & { actor: Actor };
@@ -34,6 +35,7 @@ const toGeofence = (r: GeofenceRow): Geofence => ({
 });
 
 export async function listGeofences(deps: ApiDeps, caller: ActorCaller, recipientId: string) {
+  refuseRealId(caller.actor, "recipient");
   const allowed = await allowedDepartments(deps.pool, caller.actor, "recipient:read");
   const { rows } = await deps.pool.query<GeofenceRow>(
     `SELECT ${COLUMNS} FROM geofences g WHERE ${SCOPE} AND g.recipient_id = $3 ORDER BY g.name`,

@@ -8,7 +8,7 @@ import { type Caller, logActivity } from "../activity";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { type Actor, allowedDepartments } from "../policy";
-import { isPseudonymous, recipientIdFor } from "./recipients";
+import { isPseudonymous, recipientIdFor, refuseRealId } from "./recipients";
 import { found } from "./util";
 
 type ActorCaller = Caller & { actor: Actor };
@@ -26,14 +26,27 @@ const MAX_RANGE_DAYS = 400;
 async function positionScope(deps: ApiDeps, caller: ActorCaller, reason: string | undefined) {
   const read = await allowedDepartments(deps.pool, caller.actor, "position:read");
   const locate = await allowedDepartments(deps.pool, caller.actor, "position:locate");
-  if (reason !== undefined) return [...new Set([...read, ...locate])];
-  if (read.length === 0 && locate.length > 0) {
-    throw new ApiError("reason_required", "Say why you look up this position (the reason is logged).", {
-      errors: [{ path: "reason", message: "required for locators" }],
-    });
+  if (locate.some((d) => !read.includes(d))) {
+    // A locator's look-up needs a real justification, not "check".
+    if (reason === undefined || reason.trim().length < LOCATOR_REASON_MIN_LENGTH) {
+      if (reason === undefined && read.length > 0) return read;
+      throw new ApiError(
+        "reason_required",
+        `Say why you look up this position, in at least ${LOCATOR_REASON_MIN_LENGTH} characters (it is logged).`,
+        {
+          errors: [
+            { path: "reason", message: `at least ${LOCATOR_REASON_MIN_LENGTH} characters for locators` },
+          ],
+        },
+      );
+    }
+    return [...new Set([...read, ...locate])];
   }
   return read;
 }
+
+/** Locators justify each look-up with at least this many characters. */
+export const LOCATOR_REASON_MIN_LENGTH = 15;
 
 export function capabilitiesLoader(deps: ApiDeps) {
   let caps: Promise<StorageCapabilities> | undefined = deps.capabilities
@@ -62,7 +75,13 @@ interface CurrentRow {
 }
 
 export async function currentPositions(deps: ApiDeps, caller: ActorCaller, reason: string | undefined) {
-  const scope = await positionScope(deps, caller, reason);
+  // Every current position at once is for those who watch the map; locators look up one recipient at a time.
+  const scope = await allowedDepartments(deps.pool, caller.actor, "position:read");
+  if (scope.length === 0)
+    throw new ApiError(
+      "forbidden",
+      "Locators look up one recipient at a time (their history, with a reason).",
+    );
   const since = new Date(caller.now.getTime() - CURRENT_WITHIN_DAYS * 86_400_000);
   return withTransaction(deps.pool, async (tx) => {
     const { rows } = await tx.query<CurrentRow>(
@@ -116,6 +135,7 @@ export async function positionHistory(
       errors: [{ path: "to", message: "after from, within the allowed range" }],
     });
   }
+  refuseRealId(caller.actor, "recipient");
   const scope = await positionScope(deps, caller, q.reason);
   const bucketSeconds = Math.ceil(rangeS / q.maxPoints);
   const bucketed = bucketSeconds > MIN_BUCKET_SECONDS;

@@ -3,6 +3,7 @@ import { withTransaction } from "@vakt/storage";
 import { type Caller, logActivity } from "../activity";
 import { pseudonym } from "../auth/secrets";
 import type { ApiDeps } from "../deps";
+import { ApiError } from "../errors";
 import { type Actor, allowedDepartments } from "../policy";
 import { recipientVisibleSql } from "./privacy/visibility";
 import { changeSet, found, inAllowed } from "./util";
@@ -32,11 +33,19 @@ export function isPseudonymous(actor: Actor): boolean {
   return actor.kind === "api_token" && actor.pseudonymous;
 }
 
+/**
+ * Pseudonymous tokens never address anything by a real id: one in their
+ * request is answered like an unknown id (404), so it links nothing.
+ */
+export function refuseRealId(actor: Actor, kind: string): void {
+  if (isPseudonymous(actor)) throw new ApiError("not_found", `No such ${kind}.`);
+}
+
 export function recipientIdFor(deps: ApiDeps, actor: Actor, organisationId: string, id: string): string {
   return isPseudonymous(actor) ? pseudonym(deps.config.PSEUDONYM_KEY, organisationId, id) : id;
 }
 
-function toRecipient(deps: ApiDeps, actor: Actor, r: RecipientRow): Recipient {
+function toRecipient(deps: ApiDeps, actor: Actor, r: RecipientRow, details = true): Recipient {
   if (isPseudonymous(actor)) {
     return {
       id: pseudonym(deps.config.PSEUDONYM_KEY, r.organisation_id, r.id),
@@ -51,6 +60,10 @@ function toRecipient(deps: ApiDeps, actor: Actor, r: RecipientRow): Recipient {
       status: r.status,
       serviceEndedOn: r.service_ended_on,
     };
+  }
+  if (!details) {
+    // Locators: who and where to look, nothing more (api/README.md, "What a locator sees").
+    return { ...recipientFields(r), birthDate: null, responderNotes: null, legalBasisReference: null };
   }
   return recipientFields(r);
 }
@@ -85,11 +98,13 @@ export async function listRecipients(deps: ApiDeps, caller: ActorCaller) {
     if (caller.actor.kind === "api_token") {
       await logActivity(tx, caller, { action: "recipient.listed", recipientIds: rows.map((r) => r.id) });
     }
-    return rows.map((r) => toRecipient(deps, caller.actor, r));
+    const details = await allowedDepartments(tx, caller.actor, "recipient:details");
+    return rows.map((r) => toRecipient(deps, caller.actor, r, details.includes(r.department_id)));
   });
 }
 
 export async function getRecipient(deps: ApiDeps, caller: ActorCaller, id: string) {
+  refuseRealId(caller.actor, "recipient");
   const allowed = await allowedDepartments(deps.pool, caller.actor, "recipient:read");
   return withTransaction(deps.pool, async (tx) => {
     const { rows } = await tx.query<RecipientRow>(
@@ -106,7 +121,8 @@ export async function getRecipient(deps: ApiDeps, caller: ActorCaller, id: strin
         recipientIds: [r.id],
       });
     }
-    return toRecipient(deps, caller.actor, r);
+    const details = await allowedDepartments(tx, caller.actor, "recipient:details");
+    return toRecipient(deps, caller.actor, r, details.includes(r.department_id));
   });
 }
 

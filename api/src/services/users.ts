@@ -3,7 +3,7 @@ import { type Queryable, withTransaction } from "@vakt/storage";
 import { type Caller, logActivity } from "../activity";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
-import { type Actor, allowedDepartments, type Grant, reach } from "../policy";
+import { type Actor, allowedDepartments, type Grant, mayGrant, reach } from "../policy";
 import { createInvitation } from "./auth";
 import { changeSet, found, inAllowed, iso } from "./util";
 
@@ -122,6 +122,26 @@ async function lockManageable(
   return row;
 }
 
+const grantKey = (g: Grant) => `${g.role}:${g.departmentId}`;
+
+/** Every grant added or removed must be one the caller could hand out themself. */
+async function checkBoundedByCaller(db: Queryable, caller: ActorCaller, before: Grant[], after: Grant[]) {
+  const had = new Set(before.map(grantKey));
+  const will = new Set(after.map(grantKey));
+  const changed = [
+    ...after.filter((g) => !had.has(grantKey(g))),
+    ...before.filter((g) => !will.has(grantKey(g))),
+  ];
+  for (const g of changed) {
+    if (!(await mayGrant(db, caller.actor, g))) {
+      throw new ApiError(
+        "forbidden",
+        `You may grant only roles whose permissions you hold yourself there (${g.role}).`,
+      );
+    }
+  }
+}
+
 async function replaceGrants(tx: Queryable, caller: ActorCaller, userId: string, grants: Grant[]) {
   await tx.query("DELETE FROM role_grants WHERE organisation_id = $1 AND user_id = $2", [
     caller.organisationId,
@@ -145,6 +165,7 @@ export async function createUser(
   const allowed = await allowedDepartments(deps.pool, caller.actor, "user:manage");
   const whole = reach(caller.actor, "user:manage").wholeOrganisation;
   checkGrantable(input.grants, allowed, whole);
+  await checkBoundedByCaller(deps.pool, caller, [], input.grants);
   const result = await withTransaction(deps.pool, async (tx) => {
     const { rows } = await tx.query<{ id: string }>(
       `INSERT INTO staff_users (organisation_id, email, first_name, last_name, phone, created_at, updated_at)
@@ -202,8 +223,12 @@ export async function updateUser(
   const allowed = await allowedDepartments(deps.pool, caller.actor, "user:manage");
   const whole = reach(caller.actor, "user:manage").wholeOrganisation;
   if (input.grants) checkGrantable(input.grants, allowed, whole);
+  if (input.grants && caller.actor.kind === "user" && caller.actor.userId === id) {
+    throw new ApiError("forbidden", "Nobody changes their own roles or grants; ask another administrator.");
+  }
   return withTransaction(deps.pool, async (tx) => {
     const before = toUser(await lockManageable(tx, caller, allowed, whole, id));
+    if (input.grants) await checkBoundedByCaller(tx, caller, before.grants, input.grants);
     await tx.query(
       `UPDATE staff_users SET first_name = coalesce($3, first_name), last_name = coalesce($4, last_name),
               phone = CASE WHEN $5::boolean THEN $6 ELSE phone END, status = coalesce($7, status), updated_at = $8

@@ -118,8 +118,10 @@ export const deviceProtocol = z.enum(deviceProtocols);
 export type DeviceProtocol = z.infer<typeof deviceProtocol>;
 
 export const device = z.object({
-  id: z.uuid(),
+  /** A pseudonym (not a uuid) when read with a pseudonymous API token. */
+  id: z.string(),
   departmentId: z.uuid(),
+  /** For pseudonymous API tokens the device's pseudonym (as id), never the real serial. */
   serial: z.string(),
   protocol: deviceProtocol,
   imei: z.string().nullable(),

@@ -110,8 +110,10 @@ export const alarmSummary = z.object({
     .nullable(),
   department: z.object({ id: z.uuid(), name: z.string() }),
   device: z.object({
-    id: z.uuid(),
-    serial: z.string(),
+    /** A pseudonym (not a uuid) when read with a pseudonymous API token. */
+    id: z.string(),
+    /** null for pseudonymous API tokens: a serial names the device as surely as its id. */
+    serial: z.string().nullable(),
     model: z.string(),
     batteryPercent: z.number().nullable(),
     online: z.boolean(),

@@ -151,7 +151,13 @@ export const recipientExport = z.object({
       alarmOn: z.string(),
     }),
   ),
-  positions: z.object({ from: z.iso.datetime(), to: z.iso.datetime(), items: z.array(exportPosition) }),
+  positions: z.object({
+    from: z.iso.datetime(),
+    to: z.iso.datetime(),
+    items: z.array(exportPosition),
+    /** Why items is empty when positions were left out (the caller lacks position:read there); null when included. */
+    omitted: z.string().nullable(),
+  }),
   alarms: z.array(exportAlarm),
   /** Every activity-log row naming the recipient: who viewed or changed their data, when and why. */
   activity: z.array(exportActivity),

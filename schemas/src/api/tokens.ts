@@ -1,7 +1,14 @@
 import { z } from "zod";
 
 /** What an integration token may be given; never administration. */
-export const tokenPermission = z.enum(["recipient:read", "device:read", "alarm:read", "position:read"]);
+/** Reads, and the one write a token may be granted explicitly: asking a device for its position. */
+export const tokenPermission = z.enum([
+  "recipient:read",
+  "device:read",
+  "alarm:read",
+  "position:read",
+  "device:locate",
+]);
 export type TokenPermission = z.infer<typeof tokenPermission>;
 
 export const apiToken = z.object({

@@ -8,7 +8,7 @@ function AlarmCard(props: { alarm: AlarmSummary; selected: boolean; onSelect(): 
   const a = props.alarm;
   const name = a.recipient
     ? `${a.recipient.firstName ?? ""} ${a.recipient.lastName ?? ""}`.trim()
-    : a.device.serial;
+    : (a.device.serial ?? "");
   return (
     <button
       type="button"

@@ -57,10 +57,15 @@ export async function buildRecipientExport(
       "SELECT id, name, shape, active, alarm_on FROM geofences WHERE organisation_id = $1 AND recipient_id = $2 ORDER BY name, id",
       [caller.organisationId, recipientId],
     );
+    // Positions go out only to a caller who may read positions in the recipient's department.
+    const mayReadPositions = (await allowedDepartments(tx, caller.actor, "position:read")).includes(
+      r.department_id,
+    );
     const positions = await tx.query(
       `SELECT time, device_id, lat, lon, accuracy_m, speed_mps, source, battery_percent FROM positions
-        WHERE organisation_id = $1 AND recipient_id = $2 AND time >= $3 AND time < $4 ORDER BY time`,
-      [caller.organisationId, recipientId, from, to],
+        WHERE organisation_id = $1 AND recipient_id = $2 AND time >= $3 AND time < $4 AND $5::boolean
+        ORDER BY time`,
+      [caller.organisationId, recipientId, from, to, mayReadPositions],
     );
     const alarms = await tx.query(
       `SELECT a.id, a.type, a.severity, a.state, a.source, a.raised_at, a.received_at, a.lat, a.lon,
@@ -118,6 +123,7 @@ export async function buildRecipientExport(
           source: p.source,
           batteryPercent: num(p.battery_percent),
         })),
+        omitted: mayReadPositions ? null : "Left out: positions need the position:read permission here.",
       },
       alarms: alarms.rows.map((a) => ({
         id: a.id,
@@ -167,6 +173,22 @@ export async function buildRecipientExport(
         activity: result.activity.length,
       },
     });
+    if (mayReadPositions) {
+      // The positions in it are a position view like any other.
+      await logActivity(tx, caller, {
+        action: "position.history_viewed",
+        subjectType: "recipient",
+        subjectId: recipientId,
+        recipientIds: [recipientId],
+        reason: q.reason ?? null,
+        details: {
+          via: "export",
+          from: from.toISOString(),
+          to: to.toISOString(),
+          points: result.positions.items.length,
+        },
+      });
+    }
     return result;
   });
 }
