@@ -151,8 +151,9 @@ describe("the web console", () => {
     expect(lookups).toEqual([]);
     await page.getByLabel("Grunn").fill("Savnet fra omsorgsbolig, søker etter henne");
     await page.getByRole("button", { name: "Vis posisjoner" }).click();
-    await page.getByTestId("recipient-list").locator("summary").click();
-    await page.getByTestId("recipient-list").getByText(south.name).waitFor();
+    // Locators look up one recipient at a time (issue 15): the bulk current positions are refused to
+    // them, and every look-up the console made carried the reason.
+    await expect.poll(() => lookups.length).toBeGreaterThan(0);
     expect(lookups.every((u) => u.includes("reason="))).toBe(true);
     // The dark theme and the language are remembered for this user across reloads.
     await page.getByRole("button", { name: "Mørkt tema" }).click();
