@@ -17,7 +17,7 @@ import { testLogger } from "../testing/harness";
 import { hostilePayload } from "../testing/hostile";
 import { owntracksDecision } from "../trackers/owntracks";
 import { type Decision, type DeviceRef, decide, type StoreDecision } from "./decide";
-import { BatchWriter, type PendingMessage } from "./writer";
+import { BatchWriter, laneIndex, type PendingMessage } from "./writer";
 
 let db: TestDatabase;
 let org: TestOrganisation;
@@ -191,8 +191,14 @@ describe("hostile content through decide and the writer", () => {
       ),
     );
     const w = writer(pool, { useCopy: false, maxRows: 10, maxWaitMs: 50 });
-    // Another device keeps committing, so the database is visibly there.
-    const other = devices[2] as TestDevice;
+    // Another device, in another lane, keeps committing, so the database is visibly there.
+    // The writer's lane of a device (a dead letter of the device goes where its messages go).
+    const laneOf = (x: TestDevice) =>
+      laneIndex({ kind: "dead_letter", row: { deviceId: x.id } } as unknown as Decision, 4);
+    const other = [2, 3, 7]
+      .map((i) => devices[i] as TestDevice)
+      .find((x) => laneOf(x) !== laneOf(d)) as TestDevice;
+    expect(other).toBeDefined();
     const ticker = setInterval(() => {
       const t = Date.now() - 40_000 + Math.floor(Math.random() * 1e6);
       w.add({

@@ -431,7 +431,7 @@ export class BatchWriter {
 }
 
 /** The lane of a message: by device (or, for a dead letter of no known device, by topic). */
-function laneIndex(d: Decision, lanes: number): number {
+export function laneIndex(d: Decision, lanes: number): number {
   if (lanes === 1) return 0;
   const key = d.kind === "store" ? d.device.id : (d.row.deviceId ?? d.row.topic);
   let h = 0;
