@@ -84,7 +84,10 @@ async function roomState(api: RunningApi, socket: Socket, room: string, inside: 
 
 /** An alarm stored and announced the way ingest does it. */
 async function raise(departmentId: string) {
-  const r = await addRecipient(h, org, departmentId, "Live");
+  return announce(departmentId, await addRecipient(h, org, departmentId, "Live"));
+}
+
+async function announce(departmentId: string, r: { recipientId: string; deviceId: string }) {
   const { rows } = await h.db.pool.query<{ id: string }>(
     `INSERT INTO alarms (organisation_id, department_id, device_id, recipient_id, type, severity, source,
                          device_message_id, raised_at)
@@ -130,6 +133,21 @@ describe("live updates", () => {
     expect(new1.map((x) => x.id)).toEqual([a.alarmId]);
     expect(new2.map((x) => x.id)).toEqual([a.alarmId]);
     expect(changed2).toHaveLength(1);
+  });
+
+  it("is in its rooms when the client sees connect: an alarm raised at that instant arrives", async () => {
+    // The console refetches alarms on "connect"; anything raised after that refetch must come live.
+    const op = await addUser(h, org, "instant", [{ role: "operator", departmentId: org.departments.a }]);
+    const c = await loggedIn(h, op.email);
+    const r = await addRecipient(h, org, org.departments.a1, "Instant");
+    for (let i = 0; i < 5; i++) {
+      const s = await open(api1, { cookie: cookieOf(c) });
+      const got: string[] = [];
+      s.on("alarm:new", (a) => got.push(a.id));
+      const { alarmId } = await announce(org.departments.a1, r);
+      await until(`alarm ${alarmId} on a socket raised at connect (round ${i})`, () => got.includes(alarmId));
+      s.close();
+    }
   });
 
   it("a withdrawn grant stops the alarms within seconds; another department never gets them", async () => {

@@ -228,6 +228,9 @@ export async function attachLive(
         watch: null,
         ip: (socket.handshake.address ?? "").replace(/^::ffff:/, "") || null,
       };
+      // Rooms are joined before the handshake completes: the console refetches on "connect",
+      // and an alarm emitted between that refetch and a later join would reach nobody.
+      await joinAllowedRooms(socket);
       next();
     } catch (err) {
       log.error({ err }, "socket authentication failed");
@@ -246,7 +249,13 @@ export async function attachLive(
       return;
     }
     data.actor = who.actor;
-    const actor = who.actor;
+    await joinAllowedRooms(socket);
+  }
+
+  /** Joins and leaves rooms so that the socket is in exactly those data.actor's grants allow. */
+  async function joinAllowedRooms(socket: LiveSocket): Promise<void> {
+    const data = socket.data;
+    const actor = data.actor;
     const pseudo = isPseudonymous(actor);
     const wanted = new Set<string>();
     if (actor.kind === "user") {
@@ -311,7 +320,6 @@ export async function attachLive(
   }
 
   io.on("connection", (socket: LiveSocket) => {
-    void syncRooms(socket).catch((err) => log.error({ err }, "joining rooms failed"));
     socket.on("watch:positions", async (request, ack) => {
       try {
         const parsed = liveWatchPositions.safeParse(request ?? {});

@@ -11,7 +11,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { z } from "zod";
 import { AlarmQueue } from "./alarms/AlarmQueue";
 import { beep, blinkTitle, stopBlinking, unlockAudioOnGesture } from "./alarms/attention";
-import { isNewToQueue, openAlarmsByRecipient, sortQueue, upsertAlarm } from "./alarms/queue";
+import { isNewToQueue, mergeFetchedQueue, openAlarmsByRecipient, upsertAlarm } from "./alarms/queue";
 import { ApiProblem, get } from "./api/client";
 import { subscribeLive } from "./api/live";
 import { LiveMap, type TrailPoint } from "./map/LiveMap";
@@ -44,6 +44,8 @@ export function LiveView() {
   const [error, setError] = useState<string | null>(null);
   const [soundOn, setSoundOn] = useState(() => localStorage.getItem(SOUND_KEY) !== "off");
   const [now, setNow] = useState(() => Date.now());
+  /** One list per alarm fetch under way: the live alarm events that arrived meanwhile. */
+  const alarmFetches = useRef(new Set<AlarmSummary[]>());
   const alarmsRef = useRef(alarms);
   alarmsRef.current = alarms;
   const soundRef = useRef(soundOn);
@@ -79,7 +81,15 @@ export function LiveView() {
                 batteryPercent: f.properties.batteryPercent,
               });
             }
-            setPositions(m);
+            // A live position that came while this was fetched is newer than the list: keep it.
+            setPositions((prev) => {
+              for (const [id, p] of m) {
+                const live = prev.get(id);
+                if (live && Date.parse(live.time) > Date.parse(p.time))
+                  m.set(id, { ...p, ...live, name: p.name });
+              }
+              return m;
+            });
           }),
         );
       if (readsDevices)
@@ -99,16 +109,21 @@ export function LiveView() {
             setDevices(m);
           }),
         );
-      if (readsAlarms)
+      if (readsAlarms) {
+        const during: AlarmSummary[] = [];
+        alarmFetches.current.add(during);
         jobs.push(
-          get("/alarms", alarmList, { state: "open,acknowledged", limit: 500 }).then(
-            (l) => setAlarms(sortQueue(l.items)),
-            (e: unknown) => {
-              // Without the alarm routes (an older API) the map still works.
-              if (!(e instanceof ApiProblem && e.status === 404)) throw e;
-            },
-          ),
+          get("/alarms", alarmList, { state: "open,acknowledged", limit: 500 })
+            .then(
+              (l) => setAlarms(mergeFetchedQueue(l.items, during)),
+              (e: unknown) => {
+                // Without the alarm routes (an older API) the map still works.
+                if (!(e instanceof ApiProblem && e.status === 404)) throw e;
+              },
+            )
+            .finally(() => alarmFetches.current.delete(during)),
         );
+      }
       await Promise.all(jobs);
       setError(null);
     } catch (e) {
@@ -130,6 +145,7 @@ export function LiveView() {
             if (soundRef.current) beep();
             blinkTitle(t("queue.newAlarm"));
           }
+          for (const during of alarmFetches.current) during.push(a);
           setAlarms((q) => upsertAlarm(q, a));
           // The alarm's own position is the newest we know when the live position has not come yet.
           const r = a.recipient;

@@ -38,3 +38,25 @@ export function openAlarmsByRecipient(queue: readonly AlarmSummary[]): Map<strin
     if (a.recipient && isActive(a)) m.set(a.recipient.id, (m.get(a.recipient.id) ?? 0) + 1);
   return m;
 }
+
+const progress: Record<AlarmState, number> = { open: 0, acknowledged: 1, resolved: 2, cancelled: 2 };
+
+/**
+ * A fetched list of active alarms, with the live events that came while it was
+ * being fetched laid over it (in arrival order). The list may have been read
+ * before or after any of those events, so an event is applied unless the list
+ * already shows the alarm further along (open, then taken, then closed).
+ * Replacing the queue with the list alone loses an alarm raised in between.
+ */
+export function mergeFetchedQueue(
+  fetched: readonly AlarmSummary[],
+  liveDuringFetch: readonly AlarmSummary[],
+): AlarmSummary[] {
+  let queue = sortQueue(fetched);
+  for (const live of liveDuringFetch) {
+    const known = queue.find((a) => a.id === live.id);
+    if (known && progress[known.state] > progress[live.state]) continue;
+    queue = upsertAlarm(queue, live);
+  }
+  return queue;
+}
