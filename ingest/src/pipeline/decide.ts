@@ -491,6 +491,28 @@ export function deadLetter(input: {
   };
 }
 
+/**
+ * The dead letter of a message that was decided storable and then refused (a conflict with what is
+ * stored, a storage data error, a redelivery limit): the one place such a row is built.
+ */
+export function deadLetterOfStored(
+  s: StoreDecision,
+  reason: DeadLetterReason,
+  detail: string | null,
+  receivedAt: number,
+): DeadLetterRow {
+  return deadLetter({
+    now: receivedAt,
+    // OsmAnd messages carry this pseudo topic (trackers/osmand.ts); everything else came over MQTT.
+    transport: s.raw.topic === "osmand" ? "http" : "mqtt",
+    topic: s.raw.topic,
+    payload: Buffer.from(s.raw.payloadText, "utf8"),
+    device: s.device,
+    reason,
+    detail,
+  }).row;
+}
+
 export function sha256Hex(payload: Uint8Array): string {
   return createHash("sha256").update(payload).digest("hex");
 }

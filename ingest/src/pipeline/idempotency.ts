@@ -15,7 +15,7 @@
  */
 import { createHash } from "node:crypto";
 import type pg from "pg";
-import { type DeadLetterRow, payloadBytes, payloadExcerpt, type StoreDecision } from "./decide";
+import { type DeadLetterRow, deadLetterOfStored, type StoreDecision } from "./decide";
 
 export interface Refused {
   decision: StoreDecision;
@@ -200,21 +200,5 @@ export function refuse(
   reason: "conflicting_message_id" | "conflicting_fix",
   detail: string,
 ): Refused {
-  const bytes = Buffer.from(s.raw.payloadText, "utf8");
-  return {
-    decision: s,
-    row: {
-      receivedAt: s.seen.at > 0 ? s.seen.at : Date.now(),
-      transport: s.raw.topic === "osmand" ? "http" : "mqtt",
-      topic: s.raw.topic,
-      organisationId: s.device.organisationId,
-      deviceId: s.device.id,
-      reason,
-      detail,
-      payloadExcerpt: payloadExcerpt(bytes),
-      payload: payloadBytes(bytes),
-      payloadBytes: bytes.byteLength,
-      payloadSha256: createHash("sha256").update(bytes).digest("hex"),
-    },
-  };
+  return { decision: s, row: deadLetterOfStored(s, reason, detail, s.seen.at > 0 ? s.seen.at : Date.now()) };
 }

@@ -29,18 +29,14 @@
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { IngestMetrics } from "../metrics";
-import { OSMAND_TOPIC } from "../trackers/osmand";
 import {
   type DeadLetterReason,
   type DeadLetterRow,
   type Decision,
-  payloadBytes,
-  payloadExcerpt,
+  deadLetterOfStored,
   rowsOf,
   type StoreDecision,
-  sha256Hex,
 } from "./decide";
-import { storableText } from "./storable";
 import { errorDetail, storageErrorKind } from "./storage-errors";
 import { type AlarmOutcome, type BatchInput, commitBatch, DeviceRowThrottle } from "./store";
 
@@ -455,20 +451,7 @@ function toBatch(items: PendingMessage[]): BatchInput {
 function refusedRow(item: PendingMessage, reason: DeadLetterReason, cause: unknown): DeadLetterRow {
   const d = item.decision;
   if (d.kind === "dead_letter") return marked(item, d.row);
-  const bytes = Buffer.from(d.raw.payloadText, "utf8");
-  return marked(item, {
-    receivedAt: item.receivedAt,
-    transport: d.raw.topic === OSMAND_TOPIC ? "http" : "mqtt",
-    topic: storableText(d.raw.topic, 512),
-    organisationId: d.device.organisationId,
-    deviceId: d.device.id,
-    reason,
-    detail: storableText(errorDetail(cause), 1_000),
-    payloadExcerpt: payloadExcerpt(bytes),
-    payload: payloadBytes(bytes),
-    payloadBytes: bytes.byteLength,
-    payloadSha256: sha256Hex(bytes),
-  });
+  return marked(item, deadLetterOfStored(d, reason, errorDetail(cause), item.receivedAt));
 }
 
 /** The least a dead letter can be: no text from the device but its bytes. */
