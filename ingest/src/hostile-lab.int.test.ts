@@ -302,7 +302,9 @@ async function runLab(name: string, make: () => Promise<Lab>): Promise<void> {
       ...(r.body !== undefined ? { body: r.body, headers: { "content-type": r.type } } : {}),
       signal: AbortSignal.timeout(10_000),
     });
-    await res.arrayBuffer();
+    const text = await res.text();
+    if (![200, 400, 401, 404, 413].includes(res.status))
+      console.error(`OsmAnd ${res.status} for ${JSON.stringify(r).slice(0, 300)}: ${text.slice(0, 300)}`);
     answers.set(res.status, (answers.get(res.status) ?? 0) + 1);
   }
   const osmandRows = async () =>
@@ -317,7 +319,9 @@ async function runLab(name: string, make: () => Promise<Lab>): Promise<void> {
   await poller;
   await publisher.endAsync();
   child.process.kill("SIGTERM");
-  expect(await child.exited).toBe(0);
+  const exitCode = await child.exited;
+  if (exitCode !== 0) console.error(`ingest exited ${exitCode}:\n${child.output.join("").slice(-4_000)}`);
+  expect(exitCode).toBe(0);
 
   // Exactly once.
   const dup = await pool.query(

@@ -22,6 +22,7 @@ import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterPostgres } from
 import type { IngestMetrics } from "../metrics";
 import type { DeadLetterReason, Decision } from "../pipeline/decide";
 import type { Pipeline } from "../pipeline/pipeline";
+import { errorDetail } from "../pipeline/storage-errors";
 import type { StalledLane } from "../pipeline/writer";
 import {
   type OsmandRequest,
@@ -29,6 +30,7 @@ import {
   osmandIdentifier,
   osmandRefusal,
   readOsmandRequest,
+  redactedRawRequest,
 } from "../trackers/osmand";
 import type { OsmandAuthenticator } from "./osmand-auth";
 
@@ -131,9 +133,21 @@ export function createIngestHttpApp(o: Omit<IngestHttpOptions, "port" | "host">)
   const osmand = async (c: Context, request: OsmandRequest, address: string): Promise<Outcome> => {
     const identifier = osmandIdentifier(request);
     if (!identifier.ok) {
-      return (await refuse(address, request.payloadText, "invalid_message", identifier.detail)) ?? "bad";
+      // A body that is not JSON hides its device_id: say what was wrong with the body.
+      const [reason, detail]: [DeadLetterReason, string] =
+        request.invalidJson !== undefined
+          ? ["invalid_json", `body: ${request.invalidJson}`]
+          : ["invalid_message", identifier.detail];
+      return (await refuse(address, request.payloadText, reason, detail)) ?? "bad";
     }
-    const serial = await o.authenticate(identifier.id);
+    let serial: string | undefined;
+    try {
+      serial = await o.authenticate(identifier.id);
+    } catch (err) {
+      // The database is not answering: the app keeps the fix and sends it again.
+      log.warn({ err }, "osmand authentication unavailable");
+      return "unavailable";
+    }
     if (serial === undefined) {
       const r = await refuse(
         address,
@@ -184,7 +198,17 @@ export function createIngestHttpApp(o: Omit<IngestHttpOptions, "port" | "host">)
       const type = c.req.header("content-type") ?? "";
       body = { type: type.includes("application/json") ? "json" : "form", text };
     }
-    const outcome = await osmand(c, readOsmandRequest(query, body), address);
+    let outcome: Outcome;
+    try {
+      outcome = await osmand(c, readOsmandRequest(query, body), address);
+    } catch (err) {
+      // Content that makes handling throw is kept as a dead letter and answered 400, never 500: the
+      // app would send the same request again and again.
+      log.error({ err, address }, "osmand request made ingest throw");
+      const raw = redactedRawRequest(query, body.text);
+      const r = await refuse(address, raw, "ingest_error", errorDetail(err));
+      outcome = r ?? "bad";
+    }
     if (outcome === "unavailable") return c.text("Service Unavailable", 503);
     if (outcome === "unauthorised") return c.text("Unauthorized", 401);
     return outcome === "ok" ? c.text("OK", 200) : c.text("Bad Request", 400);

@@ -25,7 +25,7 @@ import {
 } from "@vakt/schemas";
 import type { z } from "zod";
 import { fastPositionMessage } from "./fast-position";
-import { storableText, unstorableTextPath } from "./storable";
+import { parseDeviceJson, storableText, unstorableTextPath } from "./storable";
 
 /** What ingest needs to know about a device, cached by serial. */
 export interface DeviceRef {
@@ -213,12 +213,9 @@ export function decide(
   if (!device) return reject(at, "unknown_device", `serial ${parsedTopic.serial}`);
 
   const text = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString("utf8");
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    return reject(at, "invalid_json", err instanceof Error ? err.message : null);
-  }
+  const parsed = parseDeviceJson(text);
+  if (!parsed.ok) return reject(at, "invalid_json", parsed.detail);
+  const json = parsed.value;
   const unstorableAt = unstorableTextPath(text, json);
   if (unstorableAt !== null) {
     return reject(at, "unstorable_text", `${unstorableAt}: NUL or a lone surrogate cannot be stored`);

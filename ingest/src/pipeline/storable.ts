@@ -48,3 +48,33 @@ export function unstorableTextPath(text: string, value: unknown): string | null 
   }
   return null;
 }
+
+/** Deeper JSON than any tracker sends; past it, JSON.stringify, zod and PostgreSQL's parser recurse. */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * JSON.parse for what a device sends, refusing nesting deeper than `MAX_JSON_DEPTH` before parsing:
+ * JSON.parse itself copes, but re-serialising the value (the raw log, a redacted copy) overflows the
+ * stack at a few thousand levels, and jsonb input recurses in the database. Never throws.
+ */
+export function parseDeviceJson(text: string): { ok: true; value: unknown } | { ok: false; detail: string } {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > MAX_JSON_DEPTH)
+        return { ok: false, detail: `nested deeper than ${MAX_JSON_DEPTH} levels` };
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (err) {
+    return { ok: false, detail: err instanceof Error ? err.message : "not JSON" };
+  }
+}

@@ -17,6 +17,7 @@ import {
   deadLetter,
   type PositionRow,
 } from "../pipeline/decide";
+import { parseDeviceJson } from "../pipeline/storable";
 
 const KNOTS_TO_MPS = 1852 / 3600;
 
@@ -41,6 +42,14 @@ export interface OsmandRequest {
   logJson: string;
 }
 
+/** A request's raw text with anything credential-like replaced, for a request that could not be read. */
+export function redactedRawRequest(query: string, bodyText: string): string {
+  return [query, bodyText]
+    .filter((p) => p.length > 0)
+    .join("\n")
+    .replace(CREDENTIAL_LIKE, REDACTED);
+}
+
 /** Reads query string and body into an `OsmandRequest`; nothing is validated yet. */
 export function readOsmandRequest(query: string, body: { type: "form" | "json" | "none"; text: string }) {
   const fields = new Map<string, string[]>();
@@ -52,11 +61,9 @@ export function readOsmandRequest(query: string, body: { type: "form" | "json" |
   let invalidJson: string | undefined;
   if (body.type === "form") add(new URLSearchParams(body.text));
   if (body.type === "json") {
-    try {
-      json = JSON.parse(body.text);
-    } catch (err) {
-      invalidJson = err instanceof Error ? err.message : "not JSON";
-    }
+    const parsed = parseDeviceJson(body.text);
+    if (parsed.ok) json = parsed.value;
+    else invalidJson = parsed.detail;
   }
   const redactedFields = new URLSearchParams();
   for (const [k, vs] of fields) {

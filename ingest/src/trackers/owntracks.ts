@@ -12,7 +12,7 @@ import {
   deadLetter,
   type PositionRow,
 } from "../pipeline/decide";
-import { unstorableTextPath } from "../pipeline/storable";
+import { parseDeviceJson, unstorableTextPath } from "../pipeline/storable";
 
 export const OWNTRACKS_SUBSCRIPTION = "owntracks/+/+";
 
@@ -33,12 +33,9 @@ export function owntracksDecision(
   if (!parsedTopic) return reject("unknown_topic");
   if (!device) return reject("unknown_device", `serial ${parsedTopic.device}`);
   const text = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString("utf8");
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    return reject("invalid_json", err instanceof Error ? err.message : null);
-  }
+  const parsed = parseDeviceJson(text);
+  if (!parsed.ok) return reject("invalid_json", parsed.detail);
+  const json = parsed.value;
   const unstorableAt = unstorableTextPath(text, json);
   if (unstorableAt !== null) {
     return reject("unstorable_text", `${unstorableAt}: NUL or a lone surrogate cannot be stored`);
