@@ -15,6 +15,7 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type Server } from "node:net";
+import type { Readable } from "node:stream";
 import { TOPIC_ROOT } from "@vakt/schemas";
 import { verifyDeviceSecret } from "@vakt/storage";
 import { Aedes, type AuthenticateError, type Client } from "aedes";
@@ -129,6 +130,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       callback(null, null);
     },
   });
+  markRedeliveries(broker);
   const server: Server = createServer(broker.handle);
   const host = options.host ?? "0.0.0.0";
   await new Promise<void>((resolve, reject) => {
@@ -146,4 +148,18 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * aedes resends a resumed session's unacknowledged messages without DUP (MQTT-3.3.1-1 asks for it).
+ * ingest counts redeliveries by DUP, so a message that kills ingest each time would come back for
+ * ever. A queued packet that already has a packet identifier was sent before: mark it.
+ */
+function markRedeliveries(broker: Aedes): void {
+  type Queued = { messageId?: number; dup?: boolean };
+  const persistence = (broker as unknown as { persistence: { outgoingStream(client: Client): Readable } })
+    .persistence;
+  const stream = persistence.outgoingStream.bind(persistence);
+  persistence.outgoingStream = (client) =>
+    stream(client).map((p: Queued) => (p.messageId !== undefined ? { ...p, dup: true } : p));
 }

@@ -36,12 +36,17 @@ export async function spawnIngest(env: Record<string, string>): Promise<IngestCh
   // Ready when /healthz says the MQTT session is up.
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`ingest exited early:\n${output.join("")}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`ingest exited early (${child.exitCode ?? child.signalCode}):\n${output.join("")}`);
+    let health = "no answer";
     const ok = await fetch(`http://127.0.0.1:${httpPort}/healthz`)
-      .then((r) => r.ok)
+      .then(async (r) => {
+        health = `${r.status} ${await r.text()}`;
+        return r.ok;
+      })
       .catch(() => false);
     if (ok) break;
-    if (Date.now() > deadline) throw new Error(`ingest not healthy:\n${output.join("")}`);
+    if (Date.now() > deadline) throw new Error(`ingest not healthy (${health}):\n${output.join("")}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return { process: child, httpPort, output, exited };

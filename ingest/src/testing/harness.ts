@@ -65,6 +65,49 @@ export async function startHarness(options: { extra?: string[] } = {}): Promise<
   };
 }
 
+/** The harness's shape with the embedded broker (aedes, MQTT 3.1.1) in place of Mosquitto. */
+export interface AedesHarness extends Omit<Harness, "broker" | "syncBrokerAccounts"> {
+  broker: { url: string };
+}
+
+export async function startAedesHarness(): Promise<AedesHarness> {
+  const { startEmbeddedBroker } = await import("../broker/embedded");
+  const { freePort } = await import("@vakt/storage");
+  const db = await createTestDatabase({ poolMax: 8 });
+  const ingestAccount = { username: "vakt-ingest", password: randomBytes(12).toString("hex") };
+  const simAccount = { username: "vakt-sim", password: randomBytes(12).toString("hex") };
+  const broker = await startEmbeddedBroker({
+    pool: db.pool,
+    port: await freePort(),
+    host: "127.0.0.1",
+    logger: testLogger,
+    serviceCredentials: [ingestAccount, simAccount],
+  });
+  const clients: MqttClient[] = [];
+  return {
+    db,
+    broker,
+    ingestAccount,
+    simAccount,
+    async connectSim(opts = {}) {
+      const c = await mqtt.connectAsync(broker.url, {
+        username: simAccount.username,
+        password: simAccount.password,
+        protocolVersion: 4,
+        reconnectPeriod: 0,
+        ...opts,
+      });
+      clients.push(c);
+      return c;
+    },
+    async close() {
+      await Promise.all(clients.map((c) => c.endAsync(true).catch(() => {})));
+      await broker.close();
+      await db.drop();
+    },
+  };
+}
+
 /** Polls `probe` until it returns a value other than undefined; fails after `timeoutMs` (a bound, not a measurement). */
 export async function eventually<T>(
   probe: () => Promise<T | undefined> | T | undefined,
