@@ -55,6 +55,9 @@ interface Submission {
 
 const storableTopic = (topic: string) => storableText(topic, 512);
 
+/** Redelivered messages counted per statement. */
+const REDELIVERY_BATCH = 2_000;
+
 /** Topics parsed so far (one per device and kind); emptied when it grows past this. */
 const TOPIC_CACHE_SIZE = 200_000;
 
@@ -64,6 +67,9 @@ export class Pipeline {
   private readonly resolving = new Map<Promise<void>, number>();
   private readonly topics = new Map<string, ParsedTopic>();
   private readonly counters = new Map<string, { inc(): void }>();
+  /** Redelivered messages waiting to be counted, and whether a count is under way. */
+  private readonly redelivered: Submission[] = [];
+  private countingRedeliveries = false;
 
   constructor(private readonly o: PipelineOptions) {}
 
@@ -129,7 +135,11 @@ export class Pipeline {
     const receivedAt = this.o.now();
     const m: Submission = { serial, make, receivedAt, ack, redelivered, raw: extra.raw, nack: extra.nack };
     if (redelivered && extra.raw && this.o.pool) {
-      this.track(this.countRedelivery(m), m.receivedAt);
+      this.redelivered.push(m);
+      if (!this.countingRedeliveries) {
+        this.countingRedeliveries = true;
+        this.track(this.countRedeliveries(), m.receivedAt);
+      }
       return true;
     }
     this.resolveThenSubmit(m);
@@ -164,29 +174,61 @@ export class Pipeline {
   }
 
   /**
-   * A redelivered message is counted (topic and payload hash, committed before it is handled), so
-   * one that kills ingest every time it is handled comes back at most `maxRedeliveries` times.
+   * Redelivered messages are counted (topic and payload hash, committed before they are handled), so
+   * one that kills ingest every time it is handled comes back at most `maxRedeliveries` times. A
+   * resumed session redelivers thousands at once: they are counted in one statement per batch, one
+   * batch at a time, so counting never takes the pool's connections from the writer.
    */
-  private async countRedelivery(m: Submission): Promise<void> {
-    const raw = m.raw as RawUplink;
-    const max = this.o.maxRedeliveries ?? 5;
-    let deliveries = 0;
+  private async countRedeliveries(): Promise<void> {
     try {
-      const r = await (this.o.pool as pg.Pool).query<{ deliveries: number }>(
-        `INSERT INTO ingest_redeliveries (topic, payload_sha256, deliveries) VALUES ($1, $2, 1)
-         ON CONFLICT (topic, payload_sha256)
-         DO UPDATE SET deliveries = ingest_redeliveries.deliveries + 1, last_at = now()
-         RETURNING deliveries`,
-        [storableTopic(raw.topic), sha256Hex(raw.payload)],
-      );
-      deliveries = r.rows[0]?.deliveries ?? 0;
-    } catch (err) {
-      // The database is away: handle it as usual (the writer waits for the database).
-      this.o.logger.warn({ err }, "redelivery not counted");
+      while (this.redelivered.length > 0) {
+        const batch = this.redelivered.splice(0, REDELIVERY_BATCH);
+        await this.countBatch(batch);
+      }
+    } finally {
+      this.countingRedeliveries = false;
     }
-    if (deliveries > max) {
+  }
+
+  private async countBatch(batch: Submission[]): Promise<void> {
+    const max = this.o.maxRedeliveries ?? 5;
+    // One row per topic and payload: the same message twice in a batch counts twice.
+    const keyed = new Map<string, { topic: string; sha: string; n: number }>();
+    const keys = batch.map((m) => {
+      const raw = m.raw as RawUplink;
+      const topic = storableTopic(raw.topic);
+      const sha = sha256Hex(raw.payload);
+      const key = `${sha}\u0001${topic}`;
+      const k = keyed.get(key);
+      if (k) k.n++;
+      else keyed.set(key, { topic, sha, n: 1 });
+      return key;
+    });
+    const deliveries = new Map<string, number>();
+    try {
+      const rows = [...keyed.values()];
+      const r = await (this.o.pool as pg.Pool).query<{ topic: string; sha: string; deliveries: number }>(
+        `INSERT INTO ingest_redeliveries (topic, payload_sha256, deliveries)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::int[])
+         ON CONFLICT (topic, payload_sha256)
+         DO UPDATE SET deliveries = ingest_redeliveries.deliveries + excluded.deliveries, last_at = now()
+         RETURNING topic, payload_sha256 AS sha, deliveries`,
+        [rows.map((x) => x.topic), rows.map((x) => x.sha), rows.map((x) => x.n)],
+      );
+      for (const row of r.rows) deliveries.set(`${row.sha}\u0001${row.topic}`, row.deliveries);
+    } catch (err) {
+      // The database is away: handle them as usual (the writer waits for the database).
+      this.o.logger.warn({ err, messages: batch.length }, "redeliveries not counted");
+    }
+    batch.forEach((m, i) => {
+      const n = deliveries.get(keys[i] as string) ?? 0;
+      if (n <= max) {
+        this.resolveThenSubmit(m);
+        return;
+      }
       this.o.metrics.redeliveriesRefused.inc();
-      const over: Submission = {
+      const raw = m.raw as RawUplink;
+      this.resolveThenSubmit({
         ...m,
         make: (lookup, now) =>
           deadLetter({
@@ -196,13 +238,10 @@ export class Pipeline {
             payload: raw.payload,
             device: m.serial !== undefined ? lookup(m.serial) : undefined,
             reason: "redelivery_limit",
-            detail: `delivered ${deliveries} times without being stored (limit ${max})`,
+            detail: `delivered ${n} times without being stored (limit ${max})`,
           }),
-      };
-      this.resolveThenSubmit(over);
-      return;
-    }
-    this.resolveThenSubmit(m);
+      });
+    });
   }
 
   /** Decides (the device look-up is synchronous now) and hands the decision to the writer. A method, not a closure: it runs per message. */
