@@ -264,9 +264,20 @@ async function runLab(name: string, make: () => Promise<Lab>): Promise<void> {
     },
     `${validPositions} valid positions`,
     240_000,
-  ).catch((err: unknown) => {
+  ).catch(async (err: unknown) => {
     console.error(
       `${name}: ${storedSoFar} valid positions stored; ingest said:\n${child.output.join("").slice(-6_000)}`,
+    );
+    const missing = await pool.query(
+      `SELECT d.serial, count(*) AS missing, min(n) AS first, max(n) AS last
+         FROM devices d CROSS JOIN generate_series(0, $2::int - 1) n
+        WHERE d.organisation_id = $1
+          AND NOT EXISTS (SELECT 1 FROM positions p WHERE p.device_id = d.id AND p.message_id = 'v' || n)
+        GROUP BY 1 ORDER BY 2 DESC LIMIT 10`,
+      [org.orgId, VALID_PER_DEVICE],
+    );
+    console.error(
+      `${name}: missing valid messages (the kill near n = ${VALID_PER_DEVICE / 2}): ${JSON.stringify(missing.rows)}`,
     );
     throw err;
   });
