@@ -461,12 +461,8 @@ function osmandRequest(serials: string[]) {
   );
 }
 
-/**
- * Opt-in (VAKT_HOSTILE_LAB=1; `npm run bench` sets it): in CI on two shared cores it timed out (an
- * OsmAnd request unanswered within 10 s on Mosquitto, 80,000 positions not stored within 240 s on
- * aedes under the embedded database), which is open work on issue 13, not a passing test.
- */
-const labEnabled = process.env.VAKT_HOSTILE_LAB === "1";
+/** In `npm test`; VAKT_HOSTILE_LAB=0 leaves it out (CI's second ingest run, on plain PostgreSQL). */
+const labEnabled = process.env.VAKT_HOSTILE_LAB !== "0";
 
 describe.runIf(labEnabled)("hostile-input lab", () => {
   it("through Mosquitto with the shipped configuration, ingest killed and restarted mid-run", async () => {
