@@ -1068,6 +1068,43 @@ describe("permission matrix", () => {
     });
   }
 
+  it("answers a pseudonymous token 404 for a real recipient or device id in any id parameter of any route", async () => {
+    const doc = (await (await h.app.request("/api/openapi.json")).json()) as {
+      paths: Record<
+        string,
+        Record<string, { parameters?: { name: string; in: string; schema?: { format?: string } }[] }>
+      >;
+    };
+    const c = await clientFor({ kind: "token", token: "pseudonymous" });
+    const failures: string[] = [];
+    let tried = 0;
+    for (const [key, route] of Object.entries(ROUTES)) {
+      const [method, path] = key.split(" ") as [string, string];
+      if (method !== "GET" || route.scope === "public" || route.scope === "session") continue;
+      const params = doc.paths[path]?.get?.parameters ?? [];
+      const idQueries = params.filter(
+        (p) => p.in === "query" && p.schema?.format === "uuid" && /recipient|device/i.test(p.name),
+      );
+      for (const q of idQueries) {
+        const f = await fixture();
+        for (const real of [f.recipientId, f.deviceId]) {
+          const req = route.request(f);
+          const url = new URL(req.path, "http://x");
+          url.searchParams.set(q.name, real);
+          const res = await c.request("GET", `${url.pathname}${url.search}`);
+          tried++;
+          const text = JSON.stringify(res.body ?? "");
+          if (res.status !== 404 && res.status !== 403)
+            failures.push(`${key} ?${q.name}=<real id>: got ${res.status}`);
+          for (const id of realIds(f)) if (text.includes(id)) failures.push(`${key} ?${q.name}: shows ${id}`);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+    // The alarms, activity and dead-letter filters at least.
+    expect(tried).toBeGreaterThanOrEqual(6);
+  });
+
   it("keeps the column of what each route's answers contain in permissions.data-kinds.md", async () => {
     // Filled by the route cases above: run with them (the whole file).
     expect([...seenKinds.keys()].sort(), "run the whole matrix").toEqual(Object.keys(ROUTES).sort());
