@@ -17,6 +17,7 @@ import {
   signCheckpoint,
   startCheckpointSchedule,
 } from "./activity-chain";
+import { createOutboundHttp, parseAllowList } from "./outbound";
 
 const key = (n: number) => Buffer.alloc(32, n).toString("base64");
 const body = {
@@ -114,8 +115,12 @@ describe("checkpoints", () => {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : 0;
     try {
-      const sink = httpCheckpointSink(`http://127.0.0.1:${port}/checkpoints`);
+      const url = `http://127.0.0.1:${port}/checkpoints`;
       const c = signCheckpoint(generateSigningKey(), body);
+      // The receiver is on loopback: refused unless the site allows the network.
+      await expect(httpCheckpointSink(url, createOutboundHttp()).append(c)).rejects.toThrow(/fetch failed/);
+      expect(got).toEqual([]);
+      const sink = httpCheckpointSink(url, createOutboundHttp({ allow: parseAllowList("127.0.0.1/32") }));
       await sink.append(c);
       expect(got).toEqual([c]);
       status = 500;

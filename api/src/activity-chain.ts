@@ -23,6 +23,7 @@ import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Queryable } from "@vakt/storage";
 import { z } from "zod";
+import { createOutboundHttp, type OutboundHttp, parseAllowList } from "./outbound";
 
 export interface ActivityKeyring {
   /** New rows are written with this key. */
@@ -218,10 +219,10 @@ export function fileCheckpointSink(path: string): CheckpointSink & { readAll(): 
 }
 
 /** Posts each checkpoint as JSON to a receiver that keeps them (e.g. another site's log store). */
-export function httpCheckpointSink(url: string): CheckpointSink {
+export function httpCheckpointSink(url: string, http: OutboundHttp): CheckpointSink {
   return {
     async append(c) {
-      const res = await fetch(url, {
+      const res = await http.fetch(url, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify(c),
@@ -603,6 +604,8 @@ export interface ActivityLogConfig {
   ACTIVITY_CHECKPOINT_FILE: string;
   ACTIVITY_CHECKPOINT_URL?: string | undefined;
   ACTIVITY_CHECKPOINT_INTERVAL_SECONDS: number;
+  /** The receiver is reached through the outbound guard; a receiver on a private network needs listing here. */
+  OUTBOUND_ALLOW_NETWORKS?: readonly string[] | undefined;
 }
 
 /** Builds the setup from parsed configuration; throws with the variable's name on a bad key. */
@@ -627,7 +630,13 @@ export function activityLogFromConfig(c: ActivityLogConfig): ActivityLogSetup {
   }
   const file = fileCheckpointSink(c.ACTIVITY_CHECKPOINT_FILE);
   const sinks: CheckpointSink[] = [file];
-  if (c.ACTIVITY_CHECKPOINT_URL) sinks.push(httpCheckpointSink(c.ACTIVITY_CHECKPOINT_URL));
+  if (c.ACTIVITY_CHECKPOINT_URL)
+    sinks.push(
+      httpCheckpointSink(
+        c.ACTIVITY_CHECKPOINT_URL,
+        createOutboundHttp({ allow: parseAllowList(c.OUTBOUND_ALLOW_NETWORKS) }),
+      ),
+    );
   return {
     keyring: keys?.success ? keys.data : generateActivityKeyring("ephemeral"),
     ...(signingKey ? { signingKey } : {}),

@@ -103,10 +103,27 @@ describe("activity log", () => {
     await (await loggedIn(h, op.email)).get("/api/v1/positions/current");
     const aud = await addUser(h, org, "aud", [{ role: "auditor", departmentId: org.departments.b }]);
     const c = await loggedIn(h, aud.email);
-    const rows = (await c.get("/api/v1/activity")).body as { action: string }[];
+    const rows = (await c.get("/api/v1/activity")).body as {
+      action: string;
+      recipientIds: string[];
+      recipientsWithheld?: number;
+    }[];
     expect(rows.map((e) => e.action)).toEqual(["position.current_viewed"]);
+    // The row names recipients of A and B: an auditor of B sees that it happened and who of B, not who of A.
+    expect(rows[0]?.recipientIds).toEqual([inB.recipientId]);
+    expect(rows[0]?.recipientsWithheld).toBe(1);
+    const csv = await c.get("/api/v1/activity/export.csv");
+    expect(csv.body as string).toContain(inB.recipientId);
+    expect(csv.body as string).not.toContain(inA.recipientId);
     expect((await c.get(`/api/v1/activity/recipients/${inA.recipientId}`)).status).toBe(404);
     expect((await c.get(`/api/v1/activity/recipients/${inB.recipientId}`)).status).toBe(200);
+    // An auditor of the whole organisation sees the whole row.
+    const all = await addUser(h, org, "aud-all", [{ role: "auditor", departmentId: null }]);
+    const whole = (
+      await (await loggedIn(h, all.email)).get("/api/v1/activity?action=position.current_viewed")
+    ).body as { recipientIds: string[]; recipientsWithheld?: number }[];
+    expect(new Set(whole[0]?.recipientIds)).toEqual(new Set([inA.recipientId, inB.recipientId]));
+    expect(whole[0]?.recipientsWithheld).toBeUndefined();
   });
 
   it("verifies the hash chain through the API and the CLI, and finds tampering", async () => {

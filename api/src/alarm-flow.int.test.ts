@@ -19,12 +19,14 @@ import {
   createOrg,
   type Harness,
   loggedIn,
+  TEST_CONFIG,
   type TestOrg,
   until,
 } from "../test/harness";
 import { webhookSignature } from "./alerting";
 import { mqttDeviceCommands } from "./device-commands";
 import { smtpMailer } from "./mailer";
+import { outboundOf } from "./outbound";
 import { type RunningApi, startApiServer } from "./server";
 
 let h: Harness;
@@ -40,7 +42,8 @@ let brokerUrl: string;
 const service = { username: "svc", password: "svc-password-123" };
 
 beforeAll(async () => {
-  h = await createHarness();
+  // The webhook receiver and SMS gateway run on this machine: allowed explicitly.
+  h = await createHarness({ config: { ...TEST_CONFIG, OUTBOUND_ALLOW_NETWORKS: ["127.0.0.1/32"] } });
   // Real time throughout: the broker, ingest and worker run on the wall clock.
   h.clock.now = new Date();
   org = await createOrg(h);
@@ -121,7 +124,7 @@ async function startApi(): Promise<RunningApi> {
     clock: { now: () => new Date() },
     deviceCommands: commands.publisher,
     mailer,
-    sms: (await import("./alerting")).httpSmsGateway(smsUrl),
+    sms: (await import("./alerting")).httpSmsGateway(smsUrl, outboundOf(h.deps)),
     port: 0,
     host: "127.0.0.1",
     live: { revalidateMs: 500 },

@@ -21,6 +21,7 @@ import { type Queryable, withTransaction } from "@vakt/storage";
 import { type JobHelpers, Logger, type Runner, run, runMigrations } from "graphile-worker";
 import type pg from "pg";
 import type { ApiDeps } from "./deps";
+import { type OutboundHttp, outboundOf, refusalOf } from "./outbound";
 import { commandId, loadAlarmRow, toAlarmSummary } from "./services/alarms";
 
 export interface AlertingOptions {
@@ -127,7 +128,7 @@ async function recordDelivery(
     step: number | null;
     channel: NotificationChannel;
     target: string;
-    result: "sent" | "failed" | "retrying" | "skipped";
+    result: "sent" | "failed" | "retrying" | "skipped" | "refused";
     attempt?: number;
     detail?: string | null;
   },
@@ -194,7 +195,7 @@ export async function sendOnChannel(
   };
   if (options.secret)
     headers["x-vakt-signature"] = `sha256=${webhookSignature(options.secret, timestamp, body)}`;
-  const res = await fetch(p.target, {
+  const res = await outboundOf(deps).fetch(p.target, {
     method: "POST",
     headers,
     body,
@@ -205,11 +206,15 @@ export async function sendOnChannel(
   return `HTTP ${res.status}`;
 }
 
-/** SMS through an HTTP gateway: POST {to, text} as JSON. */
-export function httpSmsGateway(url: string, timeoutMs = 10_000): NonNullable<ApiDeps["sms"]> {
+/** SMS through an HTTP gateway: POST {to, text} as JSON, through the outbound guard. */
+export function httpSmsGateway(
+  url: string,
+  http: OutboundHttp,
+  timeoutMs = 10_000,
+): NonNullable<ApiDeps["sms"]> {
   return {
     async send(to, text) {
-      const res = await fetch(url, {
+      const res = await http.fetch(url, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ to, text }),
@@ -481,7 +486,13 @@ export async function startAlerting(
       });
       await recordDelivery(deps.pool, { ...p, result: "sent", attempt, detail });
     } catch (err) {
-      const detail = err instanceof Error ? err.message : String(err);
+      const refused = refusalOf(err);
+      if (refused) {
+        // An address the guard refuses stays refused: recorded once, not retried.
+        await recordDelivery(deps.pool, { ...p, result: "refused", attempt, detail: refused.message });
+        return;
+      }
+      const detail = describeFailure(err);
       await recordDelivery(deps.pool, { ...p, result: last ? "failed" : "retrying", attempt, detail });
       throw err; // graphile-worker retries with exponential backoff
     }
@@ -554,6 +565,15 @@ export async function startAlerting(
   };
 }
 
+/** fetch's "fetch failed" says nothing; its cause says what went wrong (refused connection, timeout). */
+function describeFailure(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const cause = (err as { cause?: unknown })?.cause;
+  return cause instanceof Error && cause.message && message === "fetch failed"
+    ? `${message}: ${cause.message}`
+    : message;
+}
+
 /** Queues a test message to an endpoint and records it; answers when it is sent or failed once. */
 export async function pingEndpoint(
   deps: ApiDeps,
@@ -589,8 +609,9 @@ export async function pingEndpoint(
     await recordDelivery(deps.pool, { ...p, result: "sent", detail });
     return { ok: true, detail };
   } catch (err) {
-    const detail = err instanceof Error ? err.message : String(err);
-    await recordDelivery(deps.pool, { ...p, result: "failed", detail });
+    const refused = refusalOf(err);
+    const detail = refused ? refused.message : describeFailure(err);
+    await recordDelivery(deps.pool, { ...p, result: refused ? "refused" : "failed", detail });
     return { ok: false, detail };
   }
 }

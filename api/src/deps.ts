@@ -4,6 +4,7 @@ import type { StorageCapabilities } from "@vakt/storage";
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { ActivityLogSetup } from "./activity-chain";
+import type { OutboundHttp } from "./outbound";
 
 /** Sends downlinks to devices (MQTT lives in another tier; the API only needs this). */
 export interface DeviceCommandPublisher {
@@ -49,7 +50,9 @@ export type ApiConfig = Pick<
   /** Alarms: how long an alarm keeps its device tracking (default 60 minutes). */
   Partial<Pick<ApiEnv, "ALARM_TRACKING_MINUTES">> &
   /** Public endpoints' limit per address and minute (default 300; 0: off). */
-  Partial<Pick<ApiEnv, "PUBLIC_RATE_LIMIT_PER_MINUTE">>;
+  Partial<Pick<ApiEnv, "PUBLIC_RATE_LIMIT_PER_MINUTE">> &
+  /** Networks outbound requests may reach although private or loopback (see outbound.ts). */
+  Partial<Pick<ApiEnv, "OUTBOUND_ALLOW_NETWORKS">>;
 
 export interface ApiDeps {
   pool: pg.Pool;
@@ -71,6 +74,8 @@ export interface ApiDeps {
    * ephemeral key made at process start, and no checkpoints are written.
    */
   activityLog?: ActivityLogSetup;
+  /** The guarded HTTP client for outbound requests; default: one built from config.OUTBOUND_ALLOW_NETWORKS. */
+  outbound?: OutboundHttp;
   /** The caller's address; default: the socket's remote address. */
   clientIp?: (req: { header(name: string): string | undefined; env: unknown }) => string | undefined;
 }

@@ -293,6 +293,82 @@ describe("live updates", () => {
   });
 });
 
+describe("live updates to API tokens (issue 15)", () => {
+  it("a pseudonymous token's socket never carries a real recipient id, device id or serial; a token without position:read gets no positions", async () => {
+    const admin = await loggedIn(
+      h,
+      (await addUser(h, org, "tokadmin2", [{ role: "org_admin", departmentId: null }])).email,
+    );
+    const token = async (permissions: string[], pseudonymous: boolean) => {
+      const t = await admin.post("/api/v1/tokens", {
+        name: `live ${permissions.length} ${pseudonymous}`,
+        permissions,
+        departmentIds: [org.departments.b],
+        pseudonymous,
+      });
+      expect(t.status).toBe(201);
+      return t.body.secret as string;
+    };
+    const pseudo = await open(api1, {
+      token: await token(["alarm:read", "device:read", "position:read"], true),
+    });
+    const blind = await open(api2, { token: await token(["alarm:read"], false) });
+    await roomState(api1, pseudo, `palarm:${org.departments.b1}`, true);
+    await roomState(api1, pseudo, `pdevice:${org.departments.b1}`, true);
+    await roomState(api2, blind, `nalarm:${org.departments.b1}`, true);
+    const seen: unknown[] = [];
+    const blindAlarms: AlarmSummary[] = [];
+    pseudo.onAny((event, payload) => seen.push({ event, payload }));
+    blind.on("alarm:new", (a) => blindAlarms.push(a));
+
+    const r = await addRecipient(h, org, org.departments.b1, "Pseudo");
+    const { rows } = await h.db.pool.query<{ id: string }>(
+      `INSERT INTO alarms (organisation_id, department_id, device_id, recipient_id, type, severity, source,
+                           device_message_id, raised_at, lat, lon)
+       VALUES ($1, $2, $3, $4, 'sos', 'critical', 'device', $5, now(), 59.91, 10.75) RETURNING id`,
+      [
+        org.organisationId,
+        org.departments.b1,
+        r.deviceId,
+        r.recipientId,
+        `m-${randomBytes(4).toString("hex")}`,
+      ],
+    );
+    const event = { organisationId: org.organisationId, departmentId: org.departments.b1, ...r };
+    await h.db.pool.query("SELECT pg_notify('vakt_events', $1)", [
+      JSON.stringify({ kind: "alarm.raised", alarmId: rows[0]?.id, ...event }),
+    ]);
+    await h.db.pool.query("SELECT pg_notify('vakt_events', $1)", [
+      JSON.stringify({ kind: "device.changed", ...event }),
+    ]);
+    const events = () => new Set(seen.map((e) => (e as { event: string }).event));
+    await until(
+      "pseudonymous socket gets the alarm and the device",
+      () => events().has("alarm:new") && events().has("device:changed"),
+    );
+    await until("position-blind socket gets the alarm", () => blindAlarms.length === 1);
+    const { serial } = (
+      await h.db.pool.query<{ serial: string }>("SELECT serial FROM devices WHERE id = $1", [r.deviceId])
+    ).rows[0] as { serial: string };
+    const text = JSON.stringify(seen);
+    for (const real of [r.recipientId, r.deviceId, serial]) expect(text).not.toContain(real);
+    expect(seen).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ event: "alarm:new" }),
+        expect.objectContaining({ event: "device:changed" }),
+      ]),
+    );
+    // The pseudonymous token holds position:read: it sees where; the other token does not.
+    const pseudoAlarm = (
+      seen.find((e) => (e as { event: string }).event === "alarm:new") as { payload: AlarmSummary }
+    ).payload;
+    expect(pseudoAlarm.position).toMatchObject({ lat: 59.91, lon: 10.75 });
+    expect(pseudoAlarm.device.serial).toBeNull();
+    expect(blindAlarms[0]?.position).toBeNull();
+    expect(blindAlarms[0]?.recipient?.id).toBe(r.recipientId);
+  });
+});
+
 describe("live updates through Redis (REDIS_URL)", () => {
   it("a change made through one API process reaches a socket on another through Redis", async () => {
     const port = await freePort();

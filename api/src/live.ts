@@ -3,7 +3,9 @@
  *
  * Rooms carry the scoping: a socket joins `alarm:<department>` for every
  * department where it holds alarm:read, `device:<department>` for device:read
- * (pseudonymous API tokens join `p…` rooms that get pseudonymised payloads),
+ * (pseudonymous API tokens join `p…` rooms whose payloads carry pseudonyms for
+ * recipient and device and no serial; a token without position:read there
+ * joins `…nalarm:` rooms whose alarms carry no position),
  * `pos:<recipient>` only for the recipients whose live positions it watches,
  * and `user:<id>` / `session:<id>`. Grants and sessions are re-checked every
  * few seconds and at once on a `vakt_auth` NOTIFY (triggers on grants,
@@ -24,7 +26,6 @@ import type { Server as HttpServer } from "node:http";
 import { createAdapter } from "@socket.io/postgres-adapter";
 import { createAdapter as createRedisAdapter } from "@socket.io/redis-adapter";
 import {
-  type AlarmSummary,
   type ClientToServerEvents,
   EVENTS_CHANNEL,
   LIVE_PATH,
@@ -239,6 +240,10 @@ export async function attachLive(
   });
 
   /** Puts the socket in exactly the rooms its current grants allow. */
+  /** `alarm:` real with positions; `p…` pseudonymous, `…n` without positions (a token without position:read). */
+  const alarmRoomPrefix = (pseudonymous: boolean, positions: boolean) =>
+    `${pseudonymous ? "p" : ""}${positions ? "" : "n"}`;
+
   async function syncRooms(socket: LiveSocket): Promise<void> {
     const data = socket.data;
     const who = await resolveActor(deps, data.credential);
@@ -262,8 +267,9 @@ export async function attachLive(
       wanted.add(`user:${actor.userId}`);
       wanted.add(`session:${actor.sessionId}`);
     }
+    const positions = new Set(await allowedDepartments(deps.pool, actor, "position:read"));
     for (const d of await allowedDepartments(deps.pool, actor, "alarm:read"))
-      wanted.add(`${pseudo ? "p" : ""}alarm:${d}`);
+      wanted.add(`${alarmRoomPrefix(pseudo, positions.has(d))}alarm:${d}`);
     for (const d of await allowedDepartments(deps.pool, actor, "device:read"))
       wanted.add(`${pseudo ? "p" : ""}device:${d}`);
     if (data.watch) {
@@ -378,36 +384,18 @@ export async function attachLive(
   const revalidateTimer = setInterval(() => void revalidateAll(), options.revalidateMs ?? 3_000);
 
   // Alarms and devices announced by ingest (and the API's own NOTIFYs): to this process's sockets.
-  const summaries = async (alarmId: string) => {
-    const row = await loadAlarmRow(deps.pool, alarmId);
-    if (!row) return undefined;
-    return { row, plain: toAlarmSummary(deps, null, row), pseudo: pseudonymised(deps, row.organisation_id) };
-  };
-  const pseudonymised =
-    (d: ApiDeps, organisationId: string) =>
-    (s: AlarmSummary): AlarmSummary => ({
-      ...s,
-      recipient: s.recipient
-        ? {
-            id: pseudonym(d.config.PSEUDONYM_KEY, organisationId, s.recipient.id),
-            firstName: null,
-            lastName: null,
-          }
-        : null,
-    });
-
   async function emitAlarm(alarmId: string, change: string | null, local: boolean) {
-    const s = await summaries(alarmId);
-    if (!s) return;
+    const row = await loadAlarmRow(deps.pool, alarmId);
+    if (!row) return;
     const target = local ? io.local : io;
-    const dept = s.row.department_id;
-    if (change === null) {
-      target.to(`alarm:${dept}`).emit("alarm:new", s.plain);
-      target.to(`palarm:${dept}`).emit("alarm:new", s.pseudo(s.plain));
-    } else {
-      target.to(`alarm:${dept}`).emit("alarm:changed", { ...s.plain, change });
-      target.to(`palarm:${dept}`).emit("alarm:changed", { ...s.pseudo(s.plain), change });
-    }
+    // One room per audience, each sent the alarm as that audience may see it (services/alarms.ts).
+    for (const pseudonymous of [false, true])
+      for (const positions of [true, false]) {
+        const summary = toAlarmSummary(deps, { pseudonymous, positions: positions || new Set() }, row);
+        const room = target.to(`${alarmRoomPrefix(pseudonymous, positions)}alarm:${row.department_id}`);
+        if (change === null) room.emit("alarm:new", summary);
+        else room.emit("alarm:changed", { ...summary, change });
+      }
     bus.emit("alarm:emitted", { alarmId, change });
   }
 
@@ -442,6 +430,7 @@ export async function attachLive(
     target.to(`device:${d.department_id}`).emit("device:changed", payload);
     target.to(`pdevice:${d.department_id}`).emit("device:changed", {
       ...payload,
+      deviceId: pseudonym(deps.config.PSEUDONYM_KEY, d.organisation_id, `device:${deviceId}`),
       recipientId: d.recipient_id
         ? pseudonym(deps.config.PSEUDONYM_KEY, d.organisation_id, d.recipient_id)
         : null,

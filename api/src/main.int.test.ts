@@ -36,6 +36,26 @@ describe("src/main.ts", () => {
     expect(stderr).toMatch(/PSEUDONYM_KEY/);
   });
 
+  it("refuses an SMS gateway on a loopback address that the site did not allow", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+      cwd: new URL("..", import.meta.url).pathname,
+      env: {
+        ...process.env,
+        DATABASE_URL: "postgres://nobody@127.0.0.1:1/none",
+        MQTT_URL: "mqtt://127.0.0.1:1",
+        PSEUDONYM_KEY: "a-pseudonym-key-of-at-least-32-characters",
+        SMS_GATEWAY_URL: "http://127.0.0.1:9/sms",
+      },
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/SMS_GATEWAY_URL: refused: 127\.0\.0\.1 is a loopback address/);
+  });
+
   it("migrates, serves, and stops cleanly on SIGTERM", async () => {
     const port = await freePort();
     const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {

@@ -9,6 +9,7 @@ import { type ActivityLogSetup, activityLogFromConfig } from "./activity-chain";
 import { httpSmsGateway, runGraphileMigrations } from "./alerting";
 import { mqttDeviceCommands } from "./device-commands";
 import { smtpMailer } from "./mailer";
+import { createOutboundHttp, literalRefusal, parseAllowList } from "./outbound";
 import { startRetentionScheduler } from "./retention/scheduler";
 import { startApiServer } from "./server";
 
@@ -30,7 +31,17 @@ async function main() {
     console.error(`invalid configuration: ${(err as Error).message}`);
     process.exit(2);
   }
+  // A gateway or receiver on an address the outbound guard refuses would fail at every send: say so now.
+  const allow = parseAllowList(config.OUTBOUND_ALLOW_NETWORKS);
+  for (const name of ["SMS_GATEWAY_URL", "ACTIVITY_CHECKPOINT_URL"] as const) {
+    const why = config[name] ? literalRefusal(config[name], allow) : null;
+    if (why) {
+      console.error(`invalid configuration: ${name}: ${why}`);
+      process.exit(2);
+    }
+  }
   const logger = pino({ level: config.LOG_LEVEL, name: "vakt-api" });
+  const outbound = createOutboundHttp({ allow, logger: logger.child({ component: "outbound" }) });
   if (!config.ACTIVITY_LOG_KEYS)
     logger.warn("ACTIVITY_LOG_KEYS not set: activity-log rows use a key that ends with this process");
   if (!activityLog.signingKey)
@@ -75,7 +86,8 @@ async function main() {
     config,
     deviceCommands: publisher,
     ...(mailer ? { mailer } : {}),
-    ...(config.SMS_GATEWAY_URL ? { sms: httpSmsGateway(config.SMS_GATEWAY_URL) } : {}),
+    outbound,
+    ...(config.SMS_GATEWAY_URL ? { sms: httpSmsGateway(config.SMS_GATEWAY_URL, outbound) } : {}),
     alerting: { concurrency: config.ALERT_WORKER_CONCURRENCY },
     live: { redisUrl: config.REDIS_URL },
     port: config.API_PORT,

@@ -2,7 +2,15 @@
  * The permission matrix: every route of the app (read from its own OpenAPI
  * document, so a new route without an entry here fails), for each role with a
  * grant inside and outside the target's department, a user of another
- * organisation, an anonymous caller and an API token, with the expected status.
+ * organisation, an anonymous caller and three kinds of API token (all reads;
+ * the same, pseudonymous; no positions), with the expected status.
+ *
+ * Beside the status, every answer is walked for the kinds of personal data it
+ * holds (positions, places, names, birth dates, contacts, notes: by key, and
+ * e-mail addresses and phone numbers by shape), and a caller shown a kind its
+ * permissions do not cover fails the route. A pseudonymous token must never be
+ * shown, nor succeed in sending, a real recipient id, device id or serial. The
+ * kinds each route's answers held are kept in permissions.data-kinds.md.
  *
  * The expected permissions per role are written out here, independently of
  * src/policy.ts, so a change to the policy must be made in both places.
@@ -86,6 +94,68 @@ const ROLE_PERMISSIONS: Record<RoleKey, string[]> = {
 const ORGANISATION_WIDE = ["organisation:manage", "token:manage"];
 const TOKEN_PERMISSIONS = ["recipient:read", "device:read", "alarm:read", "position:read"];
 
+/** The API tokens the matrix calls with: each kind of token an integrator may be given. */
+const TOKENS = {
+  /** Every read a token can hold, real ids. */
+  reads: { permissions: TOKEN_PERMISSIONS, pseudonymous: false },
+  /** The same reads, pseudonymous (the default for new tokens). */
+  pseudonymous: { permissions: TOKEN_PERMISSIONS, pseudonymous: true },
+  /** Recipients, devices and alarms but no positions. */
+  "no-positions": { permissions: ["recipient:read", "device:read", "alarm:read"], pseudonymous: false },
+} as const;
+type TokenKind = keyof typeof TOKENS;
+
+/**
+ * The kinds of personal data a response can hold, found by walking the JSON
+ * for the keys that carry them (not per route), and the permissions of which
+ * the caller must hold at least one to be shown that kind. A new route, or a
+ * new field under one of these keys, is checked without an entry here.
+ */
+type DataKind = "positions" | "places" | "names" | "birth dates" | "contacts" | "notes";
+const DATA_KEYS: Record<string, DataKind> = {
+  lat: "positions",
+  lon: "positions",
+  latitude: "positions",
+  longitude: "positions",
+  coordinates: "positions",
+  // A geofence's shape: where the person lives or may go (a home-zone circle is their address).
+  shape: "places",
+  firstName: "names",
+  lastName: "names",
+  birthDate: "birth dates",
+  email: "contacts",
+  phone: "contacts",
+  responderNotes: "notes",
+  legalBasisReference: "notes",
+};
+const COVERED_BY: Record<DataKind, string[]> = {
+  positions: ["position:read", "position:locate"],
+  places: ["geofence:manage", "position:read", "position:locate"],
+  names: ["recipient:read", "user:read"],
+  "birth dates": ["recipient:details"],
+  contacts: ["user:read"],
+  notes: ["recipient:details"],
+};
+
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+const PHONE = /^\+[1-9][0-9]{6,14}$/;
+
+/** The kinds of personal data in a JSON answer (keys under `shape` are part of the place). */
+function dataKinds(value: unknown, into = new Set<DataKind>()): Set<DataKind> {
+  if (Array.isArray(value)) for (const v of value) dataKinds(v, into);
+  else if (value && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) {
+      const kind = DATA_KEYS[k];
+      const present = v !== null && v !== undefined && v !== "" && !(Array.isArray(v) && v.length === 0);
+      if (kind && present) into.add(kind);
+      // An e-mail address or phone number is a contact under whatever key it travels.
+      if (typeof v === "string" && (EMAIL.test(v) || PHONE.test(v))) into.add("contacts");
+      if (kind !== "places") dataKinds(v, into);
+    }
+  }
+  return into;
+}
+
 /** What the target of each case is: all of it lives in department A1 of the organisation. */
 interface Fixture {
   org: TestOrg;
@@ -100,6 +170,8 @@ interface Fixture {
   ruleId: string;
   endpointId: string;
   ssoProviderId: string;
+  /** The serial of the recipient's device. */
+  serial: string;
   /** Topic of a dead letter of the target device: unique per case, so it can be looked for in a list. */
   deadLetterTopic: string;
 }
@@ -670,7 +742,11 @@ const ROUTES: Record<string, RouteCase> = {
   "GET /api/v1/privacy/recipients/{id}/export": {
     scope: "item",
     ok: 200,
-    request: (f) => ({ method: "GET", path: `/api/v1/privacy/recipients/${f.recipientId}/export` }),
+    // JSON, so the walk over the answer sees what the export holds.
+    request: (f) => ({
+      method: "GET",
+      path: `/api/v1/privacy/recipients/${f.recipientId}/export?format=json`,
+    }),
   },
   "POST /api/v1/privacy/recipients/{id}/erasure": {
     scope: "item",
@@ -691,38 +767,59 @@ const ROUTES: Record<string, RouteCase> = {
 type Caller =
   | { kind: "anonymous" }
   | { kind: "user"; role: RoleKey; where: "inside" | "outside" | "other-organisation" }
-  | { kind: "token" };
+  | { kind: "token"; token: TokenKind };
 
 const ROLES: RoleKey[] = ["org_admin", "dept_admin", "operator", "locator", "auditor"];
 const CALLERS: Caller[] = [
   { kind: "anonymous" },
-  { kind: "token" },
+  ...(Object.keys(TOKENS) as TokenKind[]).map((token) => ({ kind: "token" as const, token })),
   { kind: "user", role: "org_admin", where: "other-organisation" },
   ...ROLES.flatMap((role) => [
     { kind: "user" as const, role, where: "inside" as const },
     { kind: "user" as const, role, where: "outside" as const },
   ]),
 ];
-const callerName = (c: Caller) => (c.kind === "user" ? `${c.role} ${c.where}` : c.kind);
+const callerName = (c: Caller) =>
+  c.kind === "user" ? `${c.role} ${c.where}` : c.kind === "token" ? `token (${c.token})` : c.kind;
+
+/** The permissions a caller holds somewhere (which kinds of data it may be shown at all). */
+function permissionsOfCaller(caller: Caller): string[] {
+  if (caller.kind === "anonymous") return [];
+  if (caller.kind === "token") return [...TOKENS[caller.token].permissions];
+  const wholeOrganisation = caller.role === "org_admin" && caller.where !== "outside";
+  return ROLE_PERMISSIONS[caller.role].filter((p) => wholeOrganisation || !ORGANISATION_WIDE.includes(p));
+}
 
 /** What the document says the route needs. */
 type Declared = string | string[];
 
+/** Ids that name a person or their device: a pseudonymous token never sees or sends them. */
+const realIds = (f: Fixture) => [f.recipientId, f.deviceId, f.serial];
+
 /** The expected status, and for lists whether the target must be in the answer. */
 function expected(
-  method: string,
+  req: { method: string; path: string; body?: unknown },
   route: RouteCase,
   declared: Declared,
   caller: Caller,
+  f: Fixture,
 ): { status: number; seesTarget?: boolean } {
   const needs = Array.isArray(declared) ? declared : [declared];
   if (route.scope === "public") return { status: route.ok };
   if (caller.kind === "anonymous") return { status: 401 };
   if (route.scope === "session") return { status: caller.kind === "token" ? 401 : route.ok };
   if (caller.kind === "token") {
-    // Tokens are read-only: the matrix's token holds reads only, so every change is refused to it.
-    if (method !== "GET") return { status: 403 };
-    if (!needs.some((p) => TOKEN_PERMISSIONS.includes(p))) return { status: 403 };
+    const token = TOKENS[caller.token];
+    // Tokens are read-only: the matrix's tokens hold reads only, so every change is refused to them.
+    if (req.method !== "GET") return { status: 403 };
+    if (!needs.some((p) => (token.permissions as readonly string[]).includes(p))) return { status: 403 };
+    if (token.pseudonymous) {
+      // A real id in its request is answered like an unknown id, so it links nothing.
+      const sent = req.path + JSON.stringify(req.body ?? "");
+      if (realIds(f).some((id) => sent.includes(id))) return { status: 404 };
+      const target = route.target?.(f);
+      return { status: route.ok, seesTarget: target === undefined || !realIds(f).includes(target) };
+    }
     return { status: route.ok, seesTarget: true };
   }
   // Organisation administrators inside hold an organisation-wide grant; every other grant is on a department.
@@ -736,11 +833,31 @@ function expected(
   return { status: route.scope === "list" ? 200 : route.ok, seesTarget: false };
 }
 
+/** What the answer shows that the caller's permissions do not cover, and real ids shown to a pseudonymous token. */
+function overexposed(caller: Caller, route: RouteCase, body: unknown, f: Fixture): string[] {
+  const problems: string[] = [];
+  const held = permissionsOfCaller(caller);
+  for (const kind of dataKinds(body)) {
+    // Session routes answer about the caller: their own name and contacts.
+    if (route.scope === "session" && (kind === "names" || kind === "contacts")) continue;
+    if (!COVERED_BY[kind].some((p) => held.includes(p)))
+      problems.push(`holds ${kind}, which needs one of ${COVERED_BY[kind].join(", ")}`);
+  }
+  if (caller.kind === "token" && TOKENS[caller.token].pseudonymous) {
+    const text = typeof body === "string" ? body : JSON.stringify(body ?? "");
+    for (const id of realIds(f)) if (text.includes(id)) problems.push(`shows the real id ${id}`);
+  }
+  return problems;
+}
+
+/** Route → the kinds of personal data its answers held, for the committed column (permissions.data-kinds.md). */
+const seenKinds = new Map<string, Set<DataKind>>();
+
 let h: Harness;
 let org: TestOrg;
 let otherOrgAdmin: string;
 const emails = new Map<string, string>();
-let tokenSecret: string;
+const tokenSecrets = new Map<TokenKind, string>();
 
 beforeAll(async () => {
   h = await createHarness();
@@ -756,13 +873,15 @@ beforeAll(async () => {
   const other = await createOrg(h);
   otherOrgAdmin = (await addUser(h, other, "admin", [{ role: "org_admin", departmentId: null }])).email;
   const admin = await loggedIn(h, emails.get("org_admin inside") as string);
-  const t = await admin.post("/api/v1/tokens", {
-    name: "matrix",
-    permissions: TOKEN_PERMISSIONS,
-    departmentIds: [org.departments.a],
-    pseudonymous: false,
-  });
-  tokenSecret = t.body.secret;
+  for (const [kind, token] of Object.entries(TOKENS) as [TokenKind, (typeof TOKENS)[TokenKind]][]) {
+    const t = await admin.post("/api/v1/tokens", {
+      name: `matrix ${kind}`,
+      permissions: token.permissions,
+      departmentIds: [org.departments.a],
+      pseudonymous: token.pseudonymous,
+    });
+    tokenSecrets.set(kind, t.body.secret);
+  }
 });
 afterAll(async () => {
   await h.close();
@@ -791,11 +910,21 @@ async function fixture(): Promise<Fixture> {
      VALUES ($1, $2, 'Matrix', 'sms', '+4712345678') RETURNING id`,
     [org.organisationId, org.departments.a1],
   );
+  // Every kind of personal data the fixture can hold is there, so an answer that shows one is seen doing it.
+  await q.query(
+    "UPDATE recipients SET responder_notes = 'Key under the mat', legal_basis_reference = 'vedtak 2026/17' WHERE id = $1",
+    [r.recipientId],
+  );
   const alarm = await q.query<{ id: string }>(
     `INSERT INTO alarms (organisation_id, department_id, device_id, recipient_id, type, severity, source,
-                         device_message_id, raised_at)
-     VALUES ($1, $2, $3, $4, 'sos', 'critical', 'device', $5, now()) RETURNING id`,
+                         device_message_id, raised_at, lat, lon, accuracy_m)
+     VALUES ($1, $2, $3, $4, 'sos', 'critical', 'device', $5, now(), 59.91, 10.75, 12) RETURNING id`,
     [org.organisationId, org.departments.a1, r.deviceId, r.recipientId, `m-${uniq()}`],
+  );
+  await q.query(
+    `INSERT INTO alarm_deliveries (organisation_id, alarm_id, step, channel, target, result)
+     VALUES ($1, $2, 1, 'email', 'duty.nurse@example.org', 'sent')`,
+    [org.organisationId, alarm.rows[0]?.id],
   );
   await addPositions(h, org, r, h.clock.now, 2, 60);
   const spare = await q.query<{ id: string }>(
@@ -831,9 +960,11 @@ async function fixture(): Promise<Fixture> {
      VALUES ('mqtt', $1, $2, $3, 'invalid_message', '{"v":1}', 7)`,
     [deadLetterTopic, org.organisationId, r.deviceId],
   );
+  const serial = await q.query<{ serial: string }>("SELECT serial FROM devices WHERE id = $1", [r.deviceId]);
   return {
     org,
     deadLetterTopic,
+    serial: serial.rows[0]?.serial as string,
     departmentId: dept.rows[0]?.id as string,
     recipientId: r.recipientId,
     deviceId: r.deviceId,
@@ -850,7 +981,7 @@ async function fixture(): Promise<Fixture> {
 
 async function clientFor(caller: Caller): Promise<Client> {
   const c = new Client(h);
-  if (caller.kind === "token") c.bearer = tokenSecret;
+  if (caller.kind === "token") c.bearer = tokenSecrets.get(caller.token);
   if (caller.kind === "user") {
     await c.login(
       caller.where === "other-organisation" ? otherOrgAdmin : (emails.get(callerName(caller)) as string),
@@ -908,12 +1039,13 @@ describe("permission matrix", () => {
     it(`${key}`, async () => {
       const declared = await declaredOf(key);
       const failures: string[] = [];
+      seenKinds.set(key, new Set());
       for (const caller of route.scope === "public" ? [{ kind: "anonymous" } as Caller] : CALLERS) {
         const f = await fixture();
         const c = await clientFor(caller);
         const req = route.request(f);
         const res = await c.request(req.method, req.path, req.body);
-        const want = expected(req.method, route, declared, caller);
+        const want = expected(req, route, declared, caller, f);
         if (res.status !== want.status) {
           failures.push(
             `${callerName(caller)}: got ${res.status}, want ${want.status} ${JSON.stringify(res.body)}`,
@@ -925,9 +1057,84 @@ describe("permission matrix", () => {
           if (sees !== want.seesTarget)
             failures.push(`${callerName(caller)}: sees target ${sees}, want ${want.seesTarget}`);
         }
+        if (res.status < 300) {
+          for (const problem of overexposed(caller, route, res.body, f))
+            failures.push(`${callerName(caller)}: ${problem}`);
+          for (const kind of dataKinds(res.body)) seenKinds.get(key)?.add(kind);
+        }
         if (res.status >= 400) expect(res.headers.get("content-type")).toContain("application/problem+json");
       }
       expect(failures).toEqual([]);
     });
   }
+
+  it("answers a pseudonymous token 404 for a real recipient or device id in any id parameter of any route", async () => {
+    const doc = (await (await h.app.request("/api/openapi.json")).json()) as {
+      paths: Record<
+        string,
+        Record<string, { parameters?: { name: string; in: string; schema?: { format?: string } }[] }>
+      >;
+    };
+    const c = await clientFor({ kind: "token", token: "pseudonymous" });
+    const failures: string[] = [];
+    let tried = 0;
+    for (const [key, route] of Object.entries(ROUTES)) {
+      const [method, path] = key.split(" ") as [string, string];
+      if (method !== "GET" || route.scope === "public" || route.scope === "session") continue;
+      const params = doc.paths[path]?.get?.parameters ?? [];
+      const idQueries = params.filter(
+        (p) => p.in === "query" && p.schema?.format === "uuid" && /recipient|device/i.test(p.name),
+      );
+      for (const q of idQueries) {
+        const f = await fixture();
+        for (const real of [f.recipientId, f.deviceId]) {
+          const req = route.request(f);
+          const url = new URL(req.path, "http://x");
+          url.searchParams.set(q.name, real);
+          const res = await c.request("GET", `${url.pathname}${url.search}`);
+          tried++;
+          const text = JSON.stringify(res.body ?? "");
+          if (res.status !== 404 && res.status !== 403)
+            failures.push(`${key} ?${q.name}=<real id>: got ${res.status}`);
+          for (const id of realIds(f)) if (text.includes(id)) failures.push(`${key} ?${q.name}: shows ${id}`);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+    // The alarms, activity and dead-letter filters at least.
+    expect(tried).toBeGreaterThanOrEqual(6);
+  });
+
+  it("keeps the column of what each route's answers contain in permissions.data-kinds.md", async () => {
+    // Filled by the route cases above: run with them (the whole file).
+    expect([...seenKinds.keys()].sort(), "run the whole matrix").toEqual(Object.keys(ROUTES).sort());
+    const order: DataKind[] = ["positions", "places", "names", "birth dates", "contacts", "notes"];
+    const rows = Object.keys(ROUTES).map((key) => {
+      const kinds = order.filter((k) => seenKinds.get(key)?.has(k));
+      return `| \`${key}\` | ${kinds.join(", ") || "–"} |`;
+    });
+    const text = [
+      "# What each route's answers contain",
+      "",
+      "Written by `permissions.int.test.ts` from the answers every caller of the matrix got (the kinds",
+      "of personal data found by key, whoever was shown them); a change shows up here in review. Each",
+      "caller was shown only kinds its permissions cover:",
+      "",
+      "| kind | keys | shown only with one of |",
+      "| --- | --- | --- |",
+      ...order.map(
+        (k) =>
+          `| ${k} | ${Object.entries(DATA_KEYS)
+            .filter(([, v]) => v === k)
+            .map(([key]) => `\`${key}\``)
+            .join(", ")} | ${COVERED_BY[k].map((p) => `\`${p}\``).join(", ")} |`,
+      ),
+      "",
+      "| route | contains |",
+      "| --- | --- |",
+      ...rows,
+      "",
+    ].join("\n");
+    await expect(text).toMatchFileSnapshot("./permissions.data-kinds.md");
+  });
 });

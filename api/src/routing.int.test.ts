@@ -14,10 +14,13 @@ import {
   createOrg,
   type Harness,
   loggedIn,
+  TEST_CONFIG,
   type TestOrg,
   until,
 } from "../test/harness";
 import { httpSmsGateway } from "./alerting";
+import { createApp } from "./app";
+import { createOutboundHttp, outboundOf, parseAllowList } from "./outbound";
 import { type RunningApi, startApiServer } from "./server";
 
 let h: Harness;
@@ -28,8 +31,11 @@ const received: { path: string; headers: Record<string, unknown>; body: string }
 /** Paths that answer 500 this many more times. */
 const failures = new Map<string, number>();
 
+/** The receivers run on this machine: the site allows loopback explicitly (outbound.ts refuses it otherwise). */
+const LOCAL_CONFIG = { ...TEST_CONFIG, OUTBOUND_ALLOW_NETWORKS: ["127.0.0.1/32"] };
+
 beforeAll(async () => {
-  h = await createHarness();
+  h = await createHarness({ config: LOCAL_CONFIG });
   h.clock.now = new Date();
   org = await createOrg(h);
   receiver = createServer((req, res) => {
@@ -55,11 +61,12 @@ afterAll(async () => {
   await h.close();
 });
 
-const start = (concurrency = 2) =>
+const start = (concurrency = 2, deps: Partial<Harness["deps"]> = {}) =>
   startApiServer({
     ...h.deps,
+    ...deps,
     clock: { now: () => new Date() },
-    sms: httpSmsGateway(`${base}/sms`),
+    sms: httpSmsGateway(`${base}/sms`, outboundOf(h.deps)),
     port: 0,
     host: "127.0.0.1",
     live: false,
@@ -294,5 +301,121 @@ describe("alert routing", () => {
       signed: true,
     });
     expect(JSON.stringify(list.body)).not.toContain('secret":');
+  });
+
+  it("refuses at save time a webhook on a literal loopback, private or metadata address, in any spelling", async () => {
+    const c = await admin();
+    // Loopback 127.0.0.1 is allowed in this suite; its neighbours and the other ranges are not.
+    for (const target of [
+      "http://127.0.0.2/hook",
+      "http://2130706434/hook",
+      "http://0x7f.0.0.2/hook",
+      "http://x@[::1]/hook",
+      "http://[::ffff:10.0.0.1]/hook",
+      "https://10.1.2.3/hook",
+      "http://192.168.1.1/hook",
+      "http://169.254.169.254/latest/meta-data/",
+      "http://[fd00:ec2::254]/",
+    ]) {
+      const r = await c.post("/api/v1/alert-endpoints", {
+        departmentId: org.departments.a,
+        name: "inside",
+        kind: "webhook",
+        target,
+      });
+      expect(r.status, target).toBe(400);
+      expect(r.headers.get("content-type")).toMatch(/application\/problem\+json/);
+      expect(r.body.errors, target).toEqual([
+        { path: "target", message: expect.stringMatching(/^refused: /) },
+      ]);
+    }
+    const ep = await webhook(c, "/saved");
+    const moved = await c.patch(`/api/v1/alert-endpoints/${ep}`, { target: "http://169.254.169.254/" });
+    expect(moved.status).toBe(400);
+    const { rows } = await h.db.pool.query("SELECT target FROM alert_endpoints WHERE id = $1", [ep]);
+    expect(rows[0].target).toBe(`${base}/saved`);
+  });
+
+  it("refuses at send time a webhook whose name resolves inside: ping and delivery recorded refused, not retried", async () => {
+    // A site without the allowlist, where the customer's name now resolves to this machine (DNS can change).
+    const outbound = createOutboundHttp({ resolve: async () => ["127.0.0.1"] });
+    const deps = { ...h.deps, config: TEST_CONFIG, outbound };
+    const c = await admin();
+    const other = new Client({ ...h, deps, app: createApp(deps) });
+    other.cookies = c.cookies;
+    const created = await other.post("/api/v1/alert-endpoints", {
+      departmentId: org.departments.b,
+      name: "customer",
+      kind: "webhook",
+      target: `http://hooks.customer.test:${new URL(base).port}/dns`,
+    });
+    expect(created.status).toBe(201);
+    const ping = await other.post(`/api/v1/alert-endpoints/${created.body.id}/ping`, {});
+    expect(ping.body).toMatchObject({ ok: false, channel: "webhook" });
+    expect(ping.body.detail).toBe(
+      "refused: hooks.customer.test resolves to 127.0.0.1, a loopback address " +
+        "(a site may allow a network with OUTBOUND_ALLOW_NETWORKS)",
+    );
+    await other.post("/api/v1/alert-rules", {
+      departmentId: org.departments.b1,
+      name: "dns",
+      alarmTypes: ["low_battery"],
+      steps: [{ waitS: 60, endpointIds: [created.body.id] }],
+    });
+    const api = await start(2, { config: TEST_CONFIG, outbound });
+    try {
+      const alarmId = await raise(api, org.departments.b1, "low_battery");
+      await until("delivery refused", async () => {
+        const r = await h.db.pool.query("SELECT 1 FROM alarm_deliveries WHERE alarm_id = $1", [alarmId]);
+        return (r.rowCount ?? 0) > 0;
+      });
+      // The job finished (graphile-worker deletes completed jobs): nothing left to retry.
+      await until("no delivery job left", async () => {
+        const r = await h.db.pool.query(
+          `SELECT 1 FROM graphile_worker._private_jobs j
+             JOIN graphile_worker._private_tasks t ON t.id = j.task_id
+            WHERE t.identifier = 'deliver' AND j.payload->>'alarmId' = $1`,
+          [alarmId],
+        );
+        return r.rowCount === 0;
+      });
+      const rows = await h.db.pool.query(
+        "SELECT result, attempt, detail FROM alarm_deliveries WHERE alarm_id = $1 OR endpoint_id = $2 ORDER BY at",
+        [alarmId, created.body.id],
+      );
+      expect(rows.rows.map((r) => [r.result, r.attempt])).toEqual([
+        ["refused", 1],
+        ["refused", 1],
+      ]);
+      expect(rows.rows[1].detail).toMatch(/^refused: hooks\.customer\.test resolves to 127\.0\.0\.1/);
+      expect(hitsOf("/dns")).toHaveLength(0);
+    } finally {
+      await api.close();
+    }
+  }, 60_000);
+
+  it("refuses the SMS gateway on loopback unless the site allows it", async () => {
+    const smsDeps = (outbound: ReturnType<typeof createOutboundHttp>) => {
+      const deps = { ...h.deps, sms: httpSmsGateway(`${base}/sms-guard`, outbound) };
+      return new Client({ ...h, deps, app: createApp(deps) });
+    };
+    const c = await admin();
+    const ep = await c.post("/api/v1/alert-endpoints", {
+      departmentId: org.departments.a,
+      name: "duty phone 2",
+      kind: "sms",
+      target: "+4798765433",
+    });
+    const refusedClient = smsDeps(createOutboundHttp());
+    refusedClient.cookies = c.cookies;
+    const refused = await refusedClient.post(`/api/v1/alert-endpoints/${ep.body.id}/ping`, {});
+    expect(refused.body).toMatchObject({ ok: false, channel: "sms" });
+    expect(refused.body.detail).toMatch(/^refused: 127\.0\.0\.1 is a loopback address/);
+    expect(hitsOf("/sms-guard")).toHaveLength(0);
+    const allowedClient = smsDeps(createOutboundHttp({ allow: parseAllowList("127.0.0.1/32") }));
+    allowedClient.cookies = c.cookies;
+    const sent = await allowedClient.post(`/api/v1/alert-endpoints/${ep.body.id}/ping`, {});
+    expect(sent.body).toMatchObject({ ok: true, channel: "sms" });
+    expect(JSON.parse(hitsOf("/sms-guard")[0]?.body ?? "{}")).toMatchObject({ to: "+4798765433" });
   });
 });

@@ -18,6 +18,7 @@ import {
   TEST_CONFIG,
   type TestOrg,
 } from "../test/harness";
+import { createApp } from "./app";
 import { runRetention } from "./retention/job";
 import { eraseStaffUser } from "./services/privacy/erasure";
 import { startTestIdentityProvider, type TestIdentityProvider } from "./testing";
@@ -243,7 +244,11 @@ async function userByEmail(email: string) {
 }
 
 beforeAll(async () => {
-  h = await createHarness({ clock: { now: () => new Date(Date.now() + offsetMs) } });
+  h = await createHarness({
+    clock: { now: () => new Date(Date.now() + offsetMs) },
+    // The identity provider runs on this machine: the site allows loopback explicitly.
+    config: { ...TEST_CONFIG, OUTBOUND_ALLOW_NETWORKS: ["127.0.0.1/32"] },
+  });
   idp = await startTestIdentityProvider({
     redirectUris: [`${API}${CALLBACK}`],
     postLogoutRedirectUris: [`${API}/login`],
@@ -476,6 +481,34 @@ describe("single sign-on login", () => {
       (e) => e.details.providerId === down.id,
     );
     expect(String(logged[0]?.details.detail)).toMatch(/^discovery failed/);
+  });
+
+  it("refuses an issuer on this machine unless the site allows it: at save time and at discovery", async () => {
+    // The same organisation on a site without OUTBOUND_ALLOW_NETWORKS.
+    const deps = { ...h.deps, config: TEST_CONFIG };
+    const strict = new Client({ ...h, deps, app: createApp(deps) });
+    strict.cookies = admin.cookies;
+    const saved = await strict.post("/api/v1/sso-providers", {
+      displayName: `Inside ${randomUUID().slice(0, 8)}`,
+      issuer: idp.issuer,
+      clientId: idp.clientId,
+      clientSecret: idp.clientSecret,
+    });
+    expect(saved.status).toBe(400);
+    expect(saved.body.errors).toEqual([
+      { path: "issuer", message: expect.stringMatching(/^refused: 127\.0\.0\.1 is a loopback address/) },
+    ]);
+    // A provider saved while the site allowed loopback: discovery is refused once it no longer does.
+    const p = await createProvider(admin);
+    const res = await strict.request("GET", `/api/v1/auth/sso/${p.id}/start?returnTo=%2F`);
+    expect(res.status).toBe(302);
+    expect(res.headers.get("location")).toBe("/login?sso_error=provider_error");
+    const logged = (await log(org.organisationId, "sso.login_failed")).filter(
+      (e) => e.details.providerId === p.id,
+    );
+    expect(String(logged[0]?.details.detail)).toMatch(
+      /^discovery failed: refused: 127\.0\.0\.1 is a loopback address/,
+    );
   });
 
   it("refuses a configured e-mail claim that holds no e-mail address", async () => {

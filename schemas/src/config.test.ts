@@ -24,6 +24,24 @@ describe("configuration", () => {
     }
   });
 
+  it("reads OUTBOUND_ALLOW_NETWORKS as a list of networks and names a bad entry", () => {
+    const base = {
+      DATABASE_URL: "postgres://u@db/vakt",
+      MQTT_URL: "mqtt://b",
+      PSEUDONYM_KEY: "k".repeat(32),
+    };
+    expect(loadConfig(apiEnv, base).OUTBOUND_ALLOW_NETWORKS).toBeUndefined();
+    expect(
+      loadConfig(apiEnv, { ...base, OUTBOUND_ALLOW_NETWORKS: " 10.0.0.0/8, 127.0.0.1/32,fd00::/8 " })
+        .OUTBOUND_ALLOW_NETWORKS,
+    ).toEqual(["10.0.0.0/8", "127.0.0.1/32", "fd00::/8"]);
+    for (const bad of ["10.0.0.0/33", "localhost", "10.0.0.1", "10.0.0.0/8;rm"]) {
+      expect(() => loadConfig(apiEnv, { ...base, OUTBOUND_ALLOW_NETWORKS: bad }), bad).toThrow(
+        /OUTBOUND_ALLOW_NETWORKS/,
+      );
+    }
+  });
+
   it("treats an empty variable as unset", () => {
     expect(loadConfig(standaloneEnv, { DATABASE_URL: "" }).DATABASE_URL).toBeUndefined();
   });

@@ -77,6 +77,21 @@ const activityLogKeysText = z
     error: "key ids must be unique",
   });
 
+/**
+ * Networks the server may send requests to although they are loopback,
+ * private or link-local (webhooks, SMS gateway, single sign-on, checkpoint
+ * receiver): `10.0.0.0/8,127.0.0.1/32`. Cloud metadata addresses stay refused.
+ */
+const outboundAllowNetworks = z
+  .string()
+  .transform((s) =>
+    s
+      .split(",")
+      .map((n) => n.trim())
+      .filter(Boolean),
+  )
+  .pipe(z.array(z.union([z.cidrv4(), z.cidrv6()], { error: "a network such as 10.0.0.0/8 or fd00::/8" })));
+
 /** The activity log's keys and checkpoints (issue 15): shared by the api and `verify-log`. */
 export const activityLogEnv = z.object({
   /** HMAC keys of the activity-log chain; the first writes new rows. Required in production. */
@@ -90,6 +105,8 @@ export const activityLogEnv = z.object({
   /** Optional receiver that is POSTed each checkpoint as JSON. */
   ACTIVITY_CHECKPOINT_URL: z.url({ protocol: /^https?$/ }).optional(),
   ACTIVITY_CHECKPOINT_INTERVAL_SECONDS: positiveInt.max(86_400).default(300),
+  /** The checkpoint receiver is reached through the outbound guard too. */
+  OUTBOUND_ALLOW_NETWORKS: outboundAllowNetworks.optional(),
 });
 
 export const apiEnv = commonEnv
@@ -156,6 +173,7 @@ export const standaloneEnv = commonEnv.extend({
   SIM_DEVICES: z.coerce.number().int().min(0).max(10_000).default(20),
   SIM_ENABLED: flag.default(true),
   TILE_URL: z.string().default("https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
+  OUTBOUND_ALLOW_NETWORKS: outboundAllowNetworks.optional(),
 });
 export type StandaloneEnv = z.infer<typeof standaloneEnv>;
 

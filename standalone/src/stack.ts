@@ -188,6 +188,9 @@ export async function startStack(config: StandaloneEnv, logger: Logger): Promise
         PSEUDONYM_KEY: await pseudonymKey(dataDir),
         WEB_DIST_DIR: join(import.meta.dirname, "../../web/dist"),
         TILE_URL: config.TILE_URL,
+        ...(config.OUTBOUND_ALLOW_NETWORKS
+          ? { OUTBOUND_ALLOW_NETWORKS: config.OUTBOUND_ALLOW_NETWORKS }
+          : {}),
       },
       deviceCommands: deviceCommands.publisher,
       port: apiPort.port,

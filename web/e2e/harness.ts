@@ -51,6 +51,8 @@ export async function startHarness(): Promise<Harness> {
     // No internet here: tiles from a port nobody listens on, so the map shows a blank background.
     TILE_URL: "http://127.0.0.1:9/{z}/{x}/{y}.png",
     LOG_LEVEL: "silent",
+    // The test identity provider runs on this machine: the site allows loopback explicitly.
+    OUTBOUND_ALLOW_NETWORKS: "127.0.0.1/32",
   });
   let stack: RunningStack | undefined;
   let browser: Browser | undefined;

@@ -1,9 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { geofence, geofenceCreate, geofenceUpdate, idParam } from "@vakt/schemas";
+import { requireAnyPermission } from "../auth/middleware";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
 import * as svc from "../services/geofences";
-import { callerOf, guardedBy, json, jsonBody, problems } from "./common";
+import { callerOf, guardedBy, json, jsonBody, permissionTag, problems, security } from "./common";
 
 export function geofenceRoutes(deps: ApiDeps) {
   return router()
@@ -13,7 +14,10 @@ export function geofenceRoutes(deps: ApiDeps) {
         path: "/",
         summary: "A recipient's geofences",
         tags: ["geofences"],
-        ...guardedBy("recipient:read"),
+        // A home-zone circle says where the person lives: shown to those who manage geofences or see positions.
+        security,
+        ...permissionTag(["geofence:manage", "position:read", "position:locate"]),
+        middleware: [requireAnyPermission("geofence:manage", "position:read", "position:locate")] as const,
         request: { query: z.object({ recipientId: z.uuid() }) },
         responses: { 200: json(z.array(geofence), "Geofences"), ...problems },
       }),

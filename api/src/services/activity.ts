@@ -20,6 +20,7 @@ interface LogRow {
   subject_type: string | null;
   subject_id: string | null;
   recipient_ids: string[];
+  recipients_withheld: number;
   reason: string | null;
   details: Record<string, unknown>;
   ip: string | null;
@@ -35,6 +36,7 @@ const toEntry = (r: LogRow): ActivityEntry => ({
   subjectType: r.subject_type,
   subjectId: r.subject_id,
   recipientIds: r.recipient_ids,
+  ...(r.recipients_withheld > 0 ? { recipientsWithheld: r.recipients_withheld } : {}),
   reason: r.reason,
   details: r.details,
   ip: r.ip,
@@ -60,15 +62,31 @@ async function scope(deps: ApiDeps, caller: ActorCaller) {
   return { whole, allowed };
 }
 
-const SCOPE_SQL = `a.organisation_id = $1 AND ($2::boolean OR a.recipient_ids && ARRAY(
-  SELECT r.id FROM recipients r WHERE r.organisation_id = $1 AND r.department_id = ANY($3::uuid[])))`;
+/**
+ * A department auditor sees a row that names at least one recipient of their
+ * departments, and of its recipients only those (the others are counted in
+ * `recipientsWithheld`, a recipient subject outside is null): a live-map watch
+ * over A and B shows an auditor of A that it happened and who of A was seen,
+ * not who of B (api/README.md, "Activity rows across departments").
+ */
+const SCOPE_SQL = `a.organisation_id = $1 AND ($2::boolean OR a.recipient_ids && scope.ids)`;
+const SCOPE_CTE = `WITH scope AS (SELECT ARRAY(
+  SELECT r.id FROM recipients r WHERE r.organisation_id = $1 AND r.department_id = ANY($3::uuid[])) AS ids)`;
 
 export async function queryActivity(deps: ApiDeps, caller: ActorCaller, f: ActivityFilter) {
   const s = await scope(deps, caller);
   const { rows } = await deps.pool.query<LogRow>(
-    `SELECT a.seq, a.id, a.at, a.actor_type, a.actor_id, a.session_id, a.action, a.subject_type, a.subject_id,
-            a.recipient_ids, a.reason, a.details, host(a.ip) AS ip
-       FROM activity_log a
+    `${SCOPE_CTE}
+     SELECT a.seq, a.id, a.at, a.actor_type, a.actor_id, a.session_id, a.action, a.subject_type,
+            CASE WHEN $2::boolean OR a.subject_type IS DISTINCT FROM 'recipient' OR a.subject_id = ANY(scope.ids)
+                 THEN a.subject_id END AS subject_id,
+            CASE WHEN $2::boolean THEN a.recipient_ids
+                 ELSE ARRAY(SELECT x FROM unnest(a.recipient_ids) x WHERE x = ANY(scope.ids)) END AS recipient_ids,
+            CASE WHEN $2::boolean THEN 0
+                 ELSE cardinality(ARRAY(SELECT x FROM unnest(a.recipient_ids) x WHERE NOT x = ANY(scope.ids))) END
+              AS recipients_withheld,
+            a.reason, a.details, host(a.ip) AS ip
+       FROM activity_log a, scope
       WHERE ${SCOPE_SQL}
         AND ($4::uuid IS NULL OR a.actor_id = $4)
         AND ($5::uuid IS NULL OR $5 = ANY(a.recipient_ids) OR a.subject_id = $5)

@@ -23,11 +23,14 @@ import { type Caller, logActivity } from "../activity";
 import { pseudonym } from "../auth/secrets";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
-import { type Actor, allowedDepartments, mayLocate } from "../policy";
+import { type Actor, allowedDepartments, mayLocate, type Permission } from "../policy";
 import { LOCATOR_REASON_MIN_LENGTH } from "./positions";
 import { isPseudonymous, refuseRealId } from "./recipients";
 
 type ActorCaller = Caller & { actor: Actor };
+
+/** An e-mail address or phone number a delivery went to, for a caller who may not read staff contacts. */
+export const HIDDEN_TARGET = "(hidden: needs user:read)";
 
 export interface AlarmRow {
   id: string;
@@ -78,9 +81,31 @@ export const ALARM_SELECT = `
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-/** The DTO; `actor` null means a trusted system reader (webhooks, the live fan-out). */
-export function toAlarmSummary(deps: ApiDeps, actor: Actor | null, r: AlarmRow): AlarmSummary {
-  const pseudo = actor !== null && isPseudonymous(actor);
+/**
+ * Who an alarm is shown to: pseudonymous (HMAC ids for recipient and device,
+ * no names or serial) or not, and where its position may be shown (the
+ * departments where they hold position:read, or everywhere).
+ */
+export interface AlarmAudience {
+  pseudonymous: boolean;
+  positions: true | ReadonlySet<string>;
+}
+/** A trusted system reader (webhooks configured by administrators). */
+export const FULL_AUDIENCE: AlarmAudience = { pseudonymous: false, positions: true };
+
+/** The audience a caller is: a token with alarm:read but no position:read sees alarms without positions. */
+export async function audienceOf(db: Queryable, actor: Actor): Promise<AlarmAudience> {
+  return {
+    pseudonymous: isPseudonymous(actor),
+    positions: new Set(await allowedDepartments(db, actor, "position:read")),
+  };
+}
+
+/** The DTO as the audience may see it; null means a trusted system reader (webhooks). */
+export function toAlarmSummary(deps: ApiDeps, audience: AlarmAudience | null, r: AlarmRow): AlarmSummary {
+  const pseudo = audience?.pseudonymous ?? false;
+  const positions = audience?.positions ?? true;
+  const showPosition = positions === true || positions.has(r.department_id);
   return {
     id: r.id,
     type: r.type,
@@ -109,12 +134,16 @@ export function toAlarmSummary(deps: ApiDeps, actor: Actor | null, r: AlarmRow):
       online: r.online,
       trackingUntil: iso(r.tracking_until),
     },
-    position: r.lat !== null && r.lon !== null ? { lat: r.lat, lon: r.lon, accuracyM: r.accuracy_m } : null,
+    position:
+      showPosition && r.lat !== null && r.lon !== null
+        ? { lat: r.lat, lon: r.lon, accuracyM: r.accuracy_m }
+        : null,
     assignee: r.assigned_to ? { id: r.assigned_to, name: r.assignee_name ?? "" } : null,
     acknowledgedAt: iso(r.acknowledged_at),
     closedAt: iso(r.closed_at),
     outcome: r.outcome,
-    details: r.details,
+    // Device- and platform-made details (geofence, fix quality) may hold coordinates: with the position only.
+    details: showPosition ? r.details : {},
   };
 }
 
@@ -171,8 +200,9 @@ export async function listAlarms(deps: ApiDeps, caller: ActorCaller, q: AlarmLis
       });
     }
     const last = page.at(-1);
+    const audience = await audienceOf(tx, caller.actor);
     return {
-      items: page.map((r) => toAlarmSummary(deps, caller.actor, r)),
+      items: page.map((r) => toAlarmSummary(deps, audience, r)),
       nextCursor: rows.length > q.limit && last ? encodeCursor(last) : null,
     };
   });
@@ -235,9 +265,14 @@ export async function getAlarm(deps: ApiDeps, caller: ActorCaller, id: string): 
       recipientIds: row.recipient_id ? [row.recipient_id] : [],
     });
     const pseudo = isPseudonymous(caller.actor);
+    // Notes need recipient:details, staff addresses user:read, in the alarm's department (tokens hold neither).
+    const holdsHere = async (p: Permission) =>
+      (await allowedDepartments(tx, caller.actor, p)).includes(row.department_id);
+    const notes = !pseudo && (await holdsHere("recipient:details"));
+    const contacts = await holdsHere("user:read");
     return {
-      ...toAlarmSummary(deps, caller.actor, row),
-      responderNotes: pseudo ? null : row.responder_notes,
+      ...toAlarmSummary(deps, await audienceOf(tx, caller.actor), row),
+      responderNotes: notes ? row.responder_notes : null,
       transitions: transitions.rows.map((t) => ({
         id: Number(t.id),
         at: t.at.toISOString(),
@@ -259,7 +294,7 @@ export async function getAlarm(deps: ApiDeps, caller: ActorCaller, id: string): 
             at: d.at.toISOString(),
             step: d.step,
             channel: d.channel,
-            target: d.target,
+            target: contacts || d.channel === "console" || d.channel === "webhook" ? d.target : HIDDEN_TARGET,
             result: d.result,
             attempt: d.attempt,
             detail: d.detail,
@@ -389,7 +424,7 @@ async function transition(
   });
   const { row } = result;
   await afterCommit(deps, row, spec, result.stopTracking);
-  return toAlarmSummary(deps, caller.actor, row);
+  return toAlarmSummary(deps, await audienceOf(deps.pool, caller.actor), row);
 }
 
 async function afterCommit(deps: ApiDeps, row: AlarmRow, spec: TransitionSpec, stopTracking: boolean) {

@@ -36,7 +36,17 @@ const toGeofence = (r: GeofenceRow): Geofence => ({
 
 export async function listGeofences(deps: ApiDeps, caller: ActorCaller, recipientId: string) {
   refuseRealId(caller.actor, "recipient");
-  const allowed = await allowedDepartments(deps.pool, caller.actor, "recipient:read");
+  const allowed = [
+    ...new Set(
+      (
+        await Promise.all(
+          (["geofence:manage", "position:read", "position:locate"] as const).map((p) =>
+            allowedDepartments(deps.pool, caller.actor, p),
+          ),
+        )
+      ).flat(),
+    ),
+  ];
   const { rows } = await deps.pool.query<GeofenceRow>(
     `SELECT ${COLUMNS} FROM geofences g WHERE ${SCOPE} AND g.recipient_id = $3 ORDER BY g.name`,
     [caller.organisationId, allowed, recipientId],

@@ -8,6 +8,7 @@ import { type Caller, logActivity } from "../activity";
 import { pingEndpoint } from "../alerting";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
+import { assertOutboundUrl } from "../outbound";
 import { type Actor, allowedDepartments } from "../policy";
 
 type ActorCaller = Caller & { actor: Actor };
@@ -211,6 +212,7 @@ export async function createEndpoint(
   body: z.infer<typeof alertEndpointCreate>,
 ) {
   await allowed(deps, caller, body.departmentId);
+  if (body.kind === "webhook") assertOutboundUrl(deps, body.target, "target");
   const secret = body.kind === "webhook" ? randomBytes(32).toString("base64url") : null;
   return withTransaction(deps.pool, async (tx) => {
     const { rows } = await tx.query<EndpointRow>(
@@ -257,6 +259,7 @@ export async function updateEndpoint(
     target: next.target,
   });
   if (!parsed.success) throw ApiError.validation(parsed.error);
+  if (e.kind === "webhook") assertOutboundUrl(deps, next.target, "target");
   return withTransaction(deps.pool, async (tx) => {
     const { rows } = await tx.query<EndpointRow>(
       `UPDATE alert_endpoints SET name = $3, target = $4, enabled = $5, updated_at = $6

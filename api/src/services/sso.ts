@@ -36,6 +36,7 @@ import { type Caller, logActivity, userActor } from "../activity";
 import { sha256 } from "../auth/secrets";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
+import { assertOutboundUrl, outboundOf, refusalOf } from "../outbound";
 import { createSession, type NewSession } from "./auth";
 import { changeSet, found, isoRequired } from "./util";
 
@@ -168,6 +169,7 @@ export async function createProvider(
   caller: Caller,
   input: z.output<typeof ssoProviderCreate>,
 ) {
+  assertOutboundUrl(deps, input.issuer, "issuer");
   return withTransaction(deps.pool, async (tx) => {
     await checkRules(tx, caller.organisationId, input.mappingRules);
     const { rows } = await tx.query<{ id: string }>(
@@ -209,6 +211,7 @@ export async function updateProvider(
   id: string,
   input: z.output<typeof ssoProviderUpdate>,
 ) {
+  if (input.issuer) assertOutboundUrl(deps, input.issuer, "issuer");
   return withTransaction(deps.pool, async (tx) => {
     const beforeRow = found(await loadProvider(tx, caller.organisationId, id, true), "provider");
     const before = toProvider(deps, beforeRow);
@@ -339,12 +342,15 @@ const discoveryCache = new Map<string, { at: number; server: oidc.ServerMetadata
  */
 async function configFor(deps: ApiDeps, p: ProviderRow): Promise<oidc.Configuration> {
   const insecure = isLoopbackHttp(p.issuer);
+  const http = outboundOf(deps);
+  const guardedFetch: oidc.CustomFetch = (url, options) => http.fetch(url, options as RequestInit);
   const key = `${p.id} ${p.issuer}`;
   const now = deps.clock.now().getTime();
   let cached = discoveryCache.get(key);
   if (!cached || now - cached.at > DISCOVERY_TTL_MS || now < cached.at) {
     const discovered = await oidc.discovery(new URL(p.issuer), p.client_id, undefined, undefined, {
       timeout: PROVIDER_TIMEOUT_S,
+      [oidc.customFetch]: guardedFetch,
       // http is allowed only for a provider on this machine (development and tests; the schema refuses others).
       ...(insecure ? { execute: [oidc.allowInsecureRequests] } : {}),
     });
@@ -357,6 +363,8 @@ async function configFor(deps: ApiDeps, p: ProviderRow): Promise<oidc.Configurat
     [oidc.clockSkew]: skew,
   });
   config.timeout = PROVIDER_TIMEOUT_S;
+  // Token, userinfo and JWKS requests go through the outbound guard like discovery.
+  config[oidc.customFetch] = guardedFetch;
   if (insecure) oidc.allowInsecureRequests(config);
   return config;
 }
@@ -422,6 +430,8 @@ export async function startLogin(
 
 /** Error text for the log: the library's message and code, never tokens, bounded. */
 function describe(err: unknown): string {
+  const refused = refusalOf(err);
+  if (refused) return sanitize(refused.message);
   const e = err as { code?: unknown; message?: unknown; error?: unknown; cause?: unknown };
   const cause = e?.cause as { message?: unknown } | undefined;
   const parts = [

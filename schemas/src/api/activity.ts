@@ -11,6 +11,8 @@ export const activityEntry = z.object({
   subjectType: z.string().nullable(),
   subjectId: z.uuid().nullable(),
   recipientIds: z.array(z.uuid()),
+  /** How many recipients of the row lie outside a department auditor's departments (left out of recipientIds). */
+  recipientsWithheld: z.number().int().min(1).optional(),
   reason: z.string().nullable(),
   details: z.record(z.string(), z.unknown()),
   ip: z.string().nullable(),

@@ -83,7 +83,7 @@ export const alarmDelivery = z.object({
   channel: notificationChannel,
   /** E-mail address, phone number, URL or user id, as sent to. */
   target: z.string(),
-  result: z.enum(["sent", "failed", "retrying", "skipped"]),
+  result: z.enum(["sent", "failed", "retrying", "skipped", "refused"]),
   attempt: z.number().int(),
   detail: z.string().nullable(),
 });

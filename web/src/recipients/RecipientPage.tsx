@@ -40,9 +40,14 @@ export function RecipientPage(props: { id: string }) {
     [t],
   );
 
+  // Geofences say where the person lives: only for those who manage them or see positions (issue 15).
+  const seesPlaces = ["geofence:manage", "position:read", "position:locate"].some((p) => can(session, p));
   const loadFences = useCallback(
-    () => get("/geofences", z.array(geofence), { recipientId: props.id }).then(setFences).catch(fail),
-    [props.id, fail],
+    async () =>
+      seesPlaces
+        ? get("/geofences", z.array(geofence), { recipientId: props.id }).then(setFences).catch(fail)
+        : setFences([]),
+    [props.id, fail, seesPlaces],
   );
 
   useEffect(() => {

@@ -123,7 +123,9 @@ export async function buildRecipientExport(
           source: p.source,
           batteryPercent: num(p.battery_percent),
         })),
-        omitted: mayReadPositions ? null : "Left out: positions need the position:read permission here.",
+        omitted: mayReadPositions
+          ? null
+          : "Left out: positions (and where alarms were raised) need the position:read permission here.",
       },
       alarms: alarms.rows.map((a) => ({
         id: a.id,
@@ -133,8 +135,9 @@ export async function buildRecipientExport(
         source: a.source,
         raisedAt: (a.raised_at as Date).toISOString(),
         receivedAt: (a.received_at as Date).toISOString(),
-        lat: num(a.lat),
-        lon: num(a.lon),
+        // Where an alarm was raised is a position too.
+        lat: mayReadPositions ? num(a.lat) : null,
+        lon: mayReadPositions ? num(a.lon) : null,
         acknowledgedAt: iso(a.acknowledged_at),
         closedAt: iso(a.closed_at),
         outcome: a.outcome,
