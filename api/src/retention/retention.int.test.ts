@@ -55,9 +55,11 @@ describe("retention job", () => {
     await position(other.organisationId, ro, new Date(now.getTime() - 31 * DAY));
     await h.db.pool.query(
       `INSERT INTO device_status (time, device_id, organisation_id, message_id) VALUES ($1, $3, $4, 'a'), ($2, $3, $4, 'b')`,
+      // Just outside and just inside the organisation's 10 days (rows near the 90-day ceiling would
+      // be gone with their partition on plain PostgreSQL before the DELETE counts them, not on TimescaleDB).
       [
-        new Date(now.getTime() - 90 * DAY - MIN),
-        new Date(now.getTime() - 90 * DAY + MIN),
+        new Date(now.getTime() - 10 * DAY - MIN),
+        new Date(now.getTime() - 10 * DAY + MIN),
         r.deviceId,
         org.organisationId,
       ],
