@@ -15,6 +15,7 @@ import { isNewToQueue, mergeFetchedQueue, openAlarmsByRecipient, upsertAlarm } f
 import { ApiProblem, get } from "./api/client";
 import { subscribeLive } from "./api/live";
 import { LiveMap, type TrailPoint } from "./map/LiveMap";
+import { LocatorLookup } from "./map/LocatorLookup";
 import { type KnownDevice, type KnownPosition, type RecipientMarker, recipientMarkers } from "./map/markers";
 import { ReasonForm } from "./map/ReasonForm";
 import { RecipientList } from "./map/RecipientList";
@@ -64,7 +65,8 @@ export function LiveView() {
   const refresh = useCallback(async () => {
     try {
       const jobs: Promise<void>[] = [];
-      if (showPositions)
+      // Locators look up one recipient at a time (LocatorLookup); the bulk positions are not theirs.
+      if (showPositions && !locator)
         jobs.push(
           get("/positions/current", currentPositions, { reason: reason ?? undefined }).then((fc) => {
             const m = new Map<string, KnownPosition>();
@@ -130,7 +132,7 @@ export function LiveView() {
       if (!(e instanceof ApiProblem && e.status === 401))
         setError(t("common.error", { message: e instanceof Error ? e.message : String(e) }));
     }
-  }, [showPositions, reason, readsDevices, readsAlarms, t]);
+  }, [showPositions, locator, reason, readsDevices, readsAlarms, t]);
 
   useEffect(() => {
     void refresh();
@@ -259,6 +261,18 @@ export function LiveView() {
             <p className="sr-only" role="status">
               {t("map.recipients", { count: markers.length })}
             </p>
+            {locator && reason && (
+              <LocatorLookup
+                reason={reason}
+                onFound={(p) => {
+                  setPositions(p ? new Map([[p.recipientId, p]]) : new Map());
+                  if (p) {
+                    setSelectedRecipient(p.recipientId);
+                    setFocus({ lat: p.lat, lon: p.lon });
+                  }
+                }}
+              />
+            )}
             <RecipientList
               markers={markers}
               onSelect={(m) => {

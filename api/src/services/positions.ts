@@ -3,6 +3,7 @@
  * transaction as the query: who, which recipients, which range, and the reason
  * (required when the caller may see the recipient only as a locator).
  */
+import { LOCATOR_REASON_MIN_LENGTH } from "@vakt/schemas";
 import { detectCapabilities, type StorageCapabilities, timeBucketSql, withTransaction } from "@vakt/storage";
 import { type Caller, logActivity } from "../activity";
 import type { ApiDeps } from "../deps";
@@ -46,7 +47,7 @@ async function positionScope(deps: ApiDeps, caller: ActorCaller, reason: string 
 }
 
 /** Locators justify each look-up with at least this many characters. */
-export const LOCATOR_REASON_MIN_LENGTH = 15;
+export { LOCATOR_REASON_MIN_LENGTH };
 
 export function capabilitiesLoader(deps: ApiDeps) {
   let caps: Promise<StorageCapabilities> | undefined = deps.capabilities

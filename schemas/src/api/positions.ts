@@ -1,6 +1,9 @@
 import { z } from "zod";
 
 /** Locators must say why they look; others may. */
+/** A locator's reason must say something (what happened, why the position is needed), not "check". */
+export const LOCATOR_REASON_MIN_LENGTH = 15;
+
 export const reasonQuery = z.object({ reason: z.string().trim().min(3).max(500).optional() });
 
 export const positionProperties = z.object({

@@ -1,3 +1,4 @@
+import { LOCATOR_REASON_MIN_LENGTH } from "@vakt/schemas";
 import { useState } from "react";
 import { useUi } from "../session/context";
 
@@ -10,7 +11,7 @@ export function ReasonForm(props: { onReason(reason: string): void }) {
       className="card reason"
       onSubmit={(e) => {
         e.preventDefault();
-        if (reason.trim().length >= 3) props.onReason(reason.trim());
+        if (reason.trim().length >= LOCATOR_REASON_MIN_LENGTH) props.onReason(reason.trim());
       }}
     >
       <h2>{t("reason.title")}</h2>
@@ -20,14 +21,18 @@ export function ReasonForm(props: { onReason(reason: string): void }) {
         <textarea
           name="reason"
           required
-          minLength={3}
+          minLength={LOCATOR_REASON_MIN_LENGTH}
+          aria-describedby="reason-min"
           maxLength={500}
           rows={3}
           value={reason}
           onChange={(e) => setReason(e.target.value)}
         />
       </label>
-      <button type="submit" className="primary" disabled={reason.trim().length < 3}>
+      <p id="reason-min" className="hint">
+        {t("reason.tooShort", { min: LOCATOR_REASON_MIN_LENGTH })}
+      </p>
+      <button type="submit" className="primary" disabled={reason.trim().length < LOCATOR_REASON_MIN_LENGTH}>
         {t("reason.submit")}
       </button>
     </form>

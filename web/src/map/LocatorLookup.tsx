@@ -1,0 +1,95 @@
+import { positionHistory, recipient } from "@vakt/schemas";
+import { useEffect, useState } from "react";
+import { z } from "zod";
+import { ApiProblem, get } from "../api/client";
+import { useUi } from "../session/context";
+import type { KnownPosition } from "./markers";
+
+/** How far back a locator's look-up searches for the newest fix. */
+const LOOKBACK_HOURS = 24;
+
+/**
+ * A locator's map: one recipient at a time (issue 15), each look-up carrying the reason given
+ * before. The newest fix of the last 24 hours is shown; every look-up is in the activity log.
+ */
+export function LocatorLookup(props: { reason: string; onFound(p: KnownPosition | null): void }) {
+  const { t } = useUi();
+  const [people, setPeople] = useState<z.infer<typeof recipient>[] | null>(null);
+  const [chosen, setChosen] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [outcome, setOutcome] = useState<"found" | "none" | "error" | null>(null);
+
+  useEffect(() => {
+    get("/recipients", z.array(recipient))
+      .then((list) => setPeople(list.filter((r) => r.status === "active")))
+      .catch(() => setPeople([]));
+  }, []);
+
+  const lookUp = async () => {
+    const who = people?.find((p) => p.id === chosen);
+    if (!who) return;
+    setBusy(true);
+    setOutcome(null);
+    try {
+      const to = new Date();
+      const h = await get(`/positions/recipients/${who.id}/history`, positionHistory, {
+        from: new Date(to.getTime() - LOOKBACK_HOURS * 3_600_000).toISOString(),
+        to: to.toISOString(),
+        maxPoints: 500,
+        reason: props.reason,
+      });
+      const newest = h.points.at(-1);
+      if (!newest) {
+        setOutcome("none");
+        props.onFound(null);
+        return;
+      }
+      setOutcome("found");
+      props.onFound({
+        recipientId: who.id,
+        name: `${who.firstName ?? ""} ${who.lastName ?? ""}`.trim() || null,
+        departmentId: who.departmentId,
+        lat: newest.lat,
+        lon: newest.lon,
+        accuracyM: newest.accuracyM,
+        time: newest.time,
+        batteryPercent: null,
+      });
+    } catch (e) {
+      if (!(e instanceof ApiProblem && e.status === 401)) setOutcome("error");
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form
+      className="card locator-lookup"
+      data-testid="locator-lookup"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void lookUp();
+      }}
+    >
+      <label>
+        {t("locator.recipient")}
+        <select name="recipient" value={chosen} onChange={(e) => setChosen(e.target.value)} required>
+          <option value="">{t("locator.choose")}</option>
+          {(people ?? []).map((p) => (
+            <option key={p.id} value={p.id}>
+              {`${p.firstName ?? ""} ${p.lastName ?? ""}`.trim() || p.id}
+            </option>
+          ))}
+        </select>
+      </label>
+      <button type="submit" className="primary" disabled={!chosen || busy}>
+        {t("locator.lookUp")}
+      </button>
+      <p role="status">
+        {outcome === "none" && t("locator.none", { hours: LOOKBACK_HOURS })}
+        {outcome === "error" && t("locator.error")}
+        {outcome === "found" && t("locator.found")}
+      </p>
+    </form>
+  );
+}
