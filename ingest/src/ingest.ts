@@ -78,6 +78,8 @@ export interface CreateIngestOptions {
   supervise?: boolean;
   /** Supervisor tick (default 30 s). */
   superviseIntervalMs?: number;
+  /** A device gone away (last will) raises no_contact after this (default 2 minutes). */
+  lastWillGraceMs?: number;
   /** How long stop() waits for the writer to commit what it holds before giving up on it (default 10 s). */
   drainGraceMs?: number;
   /** Work waiting this long without a commit marks its lane stalled, and health 503 (default 10 s). */
@@ -166,6 +168,9 @@ export function createIngest(options: CreateIngestOptions): Ingest {
     metrics,
     now,
     ...(options.superviseIntervalMs !== undefined ? { intervalMs: options.superviseIntervalMs } : {}),
+    ...(options.lastWillGraceMs !== undefined
+      ? { conditions: { lastWillGraceMs: options.lastWillGraceMs } }
+      : {}),
   });
 
   /** Writer lanes, and the device look-ups in front of them, waiting without progress. */

@@ -53,6 +53,8 @@ export const ingestEnv = commonEnv.extend({
   INGEST_DRAIN_GRACE_MS: positiveInt.max(600_000).default(10_000),
   /** Deliveries of one message (ingest died handling it each time) before it is kept as a dead letter. */
   INGEST_MAX_REDELIVERIES: positiveInt.max(1_000).default(5),
+  /** A device gone away (last will, disconnect the broker reported) raises no_contact after this grace. */
+  INGEST_LAST_WILL_GRACE_S: positiveInt.max(86_400).default(120),
   /**
    * Refused OsmAnd requests (malformed, unauthenticated, too large) allowed per client address and
    * minute; beyond that the address is answered 429 until the minute is over.
