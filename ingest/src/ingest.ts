@@ -21,7 +21,7 @@ import { Pipeline } from "./pipeline/pipeline";
 import type { AlarmOutcome } from "./pipeline/store";
 import { BatchWriter, type StalledLane } from "./pipeline/writer";
 import { Supervisor } from "./supervisor/supervisor";
-import { OWNTRACKS_SUBSCRIPTION, owntracksDecision } from "./trackers/owntracks";
+import { OWNTRACKS_SUBSCRIPTIONS, owntracksDecision, owntracksRoute } from "./trackers/owntracks";
 
 export type IngestConfig = Pick<
   IngestEnv,
@@ -160,7 +160,7 @@ export function createIngest(options: CreateIngestOptions): Ingest {
   const alarmSubscriptions = [shared ? `$share/${group}/${alarmFilter}` : alarmFilter];
   const owntracks = options.owntracks ?? true;
   if (owntracks)
-    subscriptions.push(shared ? `$share/${group}/${OWNTRACKS_SUBSCRIPTION}` : OWNTRACKS_SUBSCRIPTION);
+    for (const f of OWNTRACKS_SUBSCRIPTIONS) subscriptions.push(shared ? `$share/${group}/${f}` : f);
 
   const supervisor = new Supervisor({
     pool: options.pool,
@@ -233,10 +233,15 @@ export function createIngest(options: CreateIngestOptions): Ingest {
         logger,
         onMessage: (topic, payload, ack, redelivered) => {
           if (topic.startsWith("owntracks/")) {
-            const serial = topic.split("/")[2];
             metrics.messagesIn.inc({ transport: "mqtt", kind: "owntracks" });
+            const route = owntracksRoute(topic);
+            if (route.kind === "ignore") {
+              metrics.owntracksIgnored.inc({ subtopic: route.sub });
+              ack();
+              return;
+            }
             pipeline.acceptWith(
-              serial,
+              route.serial,
               ack,
               (lookup, at) => owntracksDecision(topic, payload, at, lookup, config.INGEST_MAX_PAYLOAD_BYTES),
               redelivered,
