@@ -153,6 +153,11 @@ export const standaloneEnv = commonEnv.extend({
   DATA_DIR: z.string().default(".data"),
   API_PORT: port.default(3000),
   MQTT_PORT: port.default(1883),
+  /**
+   * Without MQTT_URL: `auto` runs Mosquitto from PATH (MQTT 5 and 3.1.1) when installed, else the
+   * embedded aedes (MQTT 3.1.1 only); `mosquitto` or `aedes` insists on one.
+   */
+  MQTT_BROKER: z.enum(["auto", "mosquitto", "aedes"]).default("auto"),
   INGEST_HTTP_PORT: port.default(5055),
   DEMO_ADMIN_PASSWORD: z.string().min(12).optional(),
   SIM_DEVICES: z.coerce.number().int().min(0).max(10_000).default(20),
