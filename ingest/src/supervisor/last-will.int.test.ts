@@ -1,7 +1,8 @@
 /**
  * A last will raises no_contact after a short grace, not at the next
  * heartbeat timeout: a real client (mosquitto_pub, as an OwnTracks app with
- * the app's last will) is SIGKILLed, the broker publishes its will, ingest
+ * the app's last will, or as a Vakt device with the contract's will, a status
+ * with `online: false`) is SIGKILLed, the broker publishes its will, ingest
  * marks the device offline, and the supervisor raises no_contact once the
  * grace is over. The device coming back clears it. On Mosquitto (MQTT 5 and
  * 3.1.1) and on the embedded broker.
@@ -68,16 +69,53 @@ afterAll(async () => {
 
 const nowS = () => Math.floor(Date.now() / 1000);
 
-function location(tst: number): string {
-  return JSON.stringify({ _type: "location", tst, lat: 59.9139, lon: 10.7522, acc: 12, batt: 70, tid: "an" });
+interface Protocol {
+  name: string;
+  protocol: "owntracks" | "mqtt";
+  topic: (dev: TestDevice) => string;
+  /** What the device says while alive. */
+  alive: () => string;
+  /** Its last will, set at connect. */
+  will: () => string;
 }
+
+let seq = 0;
+const protocols: Protocol[] = [
+  {
+    name: "OwnTracks",
+    protocol: "owntracks",
+    topic: (dev) => `owntracks/anna/${dev.serial}`,
+    alive: () =>
+      JSON.stringify({
+        _type: "location",
+        tst: nowS() - 5 + seq++,
+        lat: 59.9139,
+        lon: 10.7522,
+        acc: 12,
+        tid: "an",
+      }),
+    will: () => JSON.stringify({ _type: "lwt", tst: nowS() }),
+  },
+  {
+    name: "Vakt contract",
+    protocol: "mqtt",
+    topic: (dev) => `vakt/v1/d/${dev.serial}/up/status`,
+    alive: () => JSON.stringify({ v: 1, id: `hb-${seq++}`, t: Date.now() - 1_000, batteryPct: 70 }),
+    will: () => JSON.stringify({ v: 1, id: `will-${seq++}`, t: Date.now(), online: false }),
+  },
+];
 
 /**
  * A live OwnTracks-like client: mosquitto_pub reading lines from stdin, holding the connection, with the
  * app's last will. Spawned again while the broker has not yet reloaded its password file.
  */
-async function liveClient(port: number, dev: TestDevice, version: string): Promise<ChildProcess> {
-  const topic = `owntracks/anna/${dev.serial}`;
+async function liveClient(
+  port: number,
+  dev: TestDevice,
+  version: string,
+  p: Protocol,
+): Promise<ChildProcess> {
+  const topic = p.topic(dev);
   for (;;) {
     // stdbuf: mosquitto_pub's debug lines unbuffered, so CONNACK is seen when it comes.
     const child = spawn(
@@ -86,7 +124,7 @@ async function liveClient(port: number, dev: TestDevice, version: string): Promi
         ...["-oL", "mosquitto_pub", "-h", "127.0.0.1", "-p", String(port), "-V", version, "-q", "1", "-d"],
         ...["-u", dev.serial, "-P", dev.secret, "-i", dev.serial, "-t", topic, "-l"],
         ...["--will-topic", topic, "--will-qos", "1"],
-        ...["--will-payload", JSON.stringify({ _type: "lwt", tst: nowS() })],
+        ...["--will-payload", p.will()],
       ],
       { stdio: ["pipe", "pipe", "pipe"] },
     );
@@ -108,10 +146,11 @@ async function liveClient(port: number, dev: TestDevice, version: string): Promi
   }
 }
 
-async function publishOnce(port: number, dev: TestDevice, version: string, payload: string): Promise<void> {
+async function publishOnce(port: number, dev: TestDevice, version: string, p: Protocol): Promise<void> {
+  const payload = p.alive();
   const child = spawn("mosquitto_pub", [
     ...["-h", "127.0.0.1", "-p", String(port), "-V", version, "-q", "1"],
-    ...["-u", dev.serial, "-P", dev.secret, "-i", dev.serial, "-t", `owntracks/anna/${dev.serial}`],
+    ...["-u", dev.serial, "-P", dev.secret, "-i", dev.serial, "-t", p.topic(dev)],
     ...["-m", payload],
   ]);
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
@@ -134,25 +173,26 @@ async function noContactAlarms(id: string) {
   return r.rows;
 }
 
-const cases = [
+const brokers = [
   { name: "Mosquitto, MQTT 5", port: () => h.broker.devicePort, version: "mqttv5" },
   { name: "Mosquitto, MQTT 3.1.1", port: () => h.broker.devicePort, version: "mqttv311" },
   { name: "embedded broker, MQTT 3.1.1", port: () => embedded.port, version: "mqttv311" },
 ];
+const cases = brokers.flatMap((b) => protocols.map((p) => ({ ...b, p, label: `${p.name} on ${b.name}` })));
 
-describe.each(cases)("last will on $name", ({ port, version }) => {
+describe.each(cases)("last will: $label", ({ port, version, p }) => {
   it("raises no_contact a grace after the client dies, and clears it when the device is back", async () => {
     const org = await makeOrganisation(h.db.pool);
     // The heartbeat interval is an hour: no_contact from it would come an hour and some minutes later.
     const dev = await makeDevice(h.db.pool, org, {
       mosquittoHash: true,
-      protocol: "owntracks",
+      protocol: p.protocol,
       recipient: true,
       desiredConfig: { heartbeatIntervalS: 3_600 },
     });
     await h.syncBrokerAccounts();
-    const child = await liveClient(port(), dev, version);
-    child.stdin?.write(`${location(nowS() - 5)}\n`);
+    const child = await liveClient(port(), dev, version, p);
+    child.stdin?.write(`${p.alive()}\n`);
     await eventually(async () => ((await deviceRow(dev.id))?.online ? true : undefined), "online");
 
     child.kill("SIGKILL");
@@ -182,7 +222,7 @@ describe.each(cases)("last will on $name", ({ port, version }) => {
     await supervisor.runOnce();
     expect(await noContactAlarms(dev.id)).toHaveLength(1);
 
-    await publishOnce(port(), dev, version, location(nowS()));
+    await publishOnce(port(), dev, version, p);
     await eventually(async () => ((await deviceRow(dev.id))?.online ? true : undefined), "online again");
     expect((await deviceRow(dev.id))?.offline_since).toBeNull();
     clock = Date.now();
