@@ -108,7 +108,9 @@ export async function startManagedMosquitto(o: ManagedMosquittoOptions): Promise
   await write();
 
   const output: string[] = [];
-  child = spawn(o.bin, ["-c", confPath], { stdio: ["ignore", "pipe", "pipe"] });
+  // Its own process group: Ctrl-C in the terminal reaches this process, which stops the broker after
+  // ingest has committed and acknowledged what it holds, not at once.
+  child = spawn(o.bin, ["-c", confPath], { stdio: ["ignore", "pipe", "pipe"], detached: true });
   const keep = (b: Buffer) => {
     for (const line of b.toString().split("\n").filter(Boolean)) {
       output.push(line);
