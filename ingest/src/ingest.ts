@@ -231,10 +231,10 @@ export function createIngest(options: CreateIngestOptions): Ingest {
           options.mqttReceiveMaximum ?? 2 * lanes * config.INGEST_BATCH_MAX_ROWS,
         ),
         logger,
-        onMessage: (topic, payload, ack, redelivered) => {
+        onMessage: (topic, payload, ack, redelivered, retained) => {
           if (topic.startsWith("owntracks/")) {
             metrics.messagesIn.inc({ transport: "mqtt", kind: "owntracks" });
-            const route = owntracksRoute(topic);
+            const route = owntracksRoute(topic, payload, retained);
             if (route.kind === "ignore") {
               metrics.owntracksIgnored.inc({ subtopic: route.sub });
               ack();

@@ -32,7 +32,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     owntracksIgnored: new Counter({
       name: "vakt_ingest_owntracks_ignored_total",
-      help: "OwnTracks messages on subtopics Vakt does not use (step, beacon, dump, waypoints, info, ...), by subtopic",
+      help: "OwnTracks messages Vakt takes and ignores: subtopics it does not use (step, beacon, dump, waypoints, info, ...) and stale retained last wills, by subtopic",
       labelNames: ["subtopic"] as const,
       registers: [registry],
     }),

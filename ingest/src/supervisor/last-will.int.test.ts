@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedBroker, startEmbeddedBroker } from "../broker/embedded";
 import { createIngest, type Ingest } from "../ingest";
 import { makeDevice, makeOrganisation, type TestDevice } from "../testing/fixtures";
-import { eventually, type Harness, startHarness, testLogger } from "../testing/harness";
+import { count, eventually, type Harness, startHarness, testLogger } from "../testing/harness";
 import { Supervisor } from "./supervisor";
 
 const GRACE_MS = 5_000;
@@ -228,5 +228,60 @@ describe.each(cases)("last will: $label", ({ port, version, p }) => {
     clock = Date.now();
     await supervisor.runOnce();
     expect((await noContactAlarms(dev.id)).map((a) => a.state)).toEqual(["resolved"]);
+  });
+});
+
+describe("a retained last will", () => {
+  it("marks the device offline when published, but not when a new subscription is handed it later", async () => {
+    const org = await makeOrganisation(h.db.pool);
+    const dev = await makeDevice(h.db.pool, org, { mosquittoHash: true, protocol: "owntracks" });
+    await h.syncBrokerAccounts();
+    const ot = protocols[0] as Protocol;
+    const sim = await h.connectSim({ protocolVersion: 4 });
+    const topic = ot.topic(dev);
+    await sim.publishAsync(topic, ot.alive(), { qos: 1 });
+    await eventually(async () => ((await deviceRow(dev.id))?.online ? true : undefined), "online");
+    // The app's retain setting on: the broker keeps its will.
+    await sim.publishAsync(topic, ot.will(), { qos: 1, retain: true });
+    await eventually(async () => ((await deviceRow(dev.id))?.online === false ? true : undefined), "offline");
+    await sim.publishAsync(topic, ot.alive(), { qos: 1 });
+    await eventually(async () => ((await deviceRow(dev.id))?.online ? true : undefined), "back online");
+
+    // A new ingest session subscribes and is handed the stored will: old news.
+    const late = createIngest({
+      pool: h.db.pool,
+      databaseUrl: h.db.url,
+      mqttUrl: h.broker.url,
+      mqttUsername: h.ingestAccount.username,
+      mqttPassword: h.ingestAccount.password,
+      logger: testLogger,
+      config: { INGEST_CLIENT_ID: `vakt-ingest-late-${dev.serial}` },
+      http: false,
+      supervise: false,
+    });
+    ingests.push(late);
+    await late.start();
+    await eventually(async () => {
+      const v = (await late.metrics.owntracksIgnored.get()).values.find(
+        (x) => x.labels.subtopic === "lwt (retained)",
+      );
+      return (v?.value ?? 0) > 0 ? true : undefined;
+    }, "the retained will counted and ignored");
+    expect((await deviceRow(dev.id))?.online).toBe(true);
+    // Clearing the retained will (an empty retained message) reaches ingest too: counted, no dead letter.
+    await sim.publishAsync(topic, "", { qos: 1, retain: true });
+    const after = JSON.parse(ot.alive()) as { tst: number };
+    await sim.publishAsync(topic, JSON.stringify(after), { qos: 1 });
+    await eventually(
+      async () =>
+        (await count(h.db.pool, "SELECT count(*) n FROM positions WHERE device_id = $1 AND message_id = $2", [
+          dev.id,
+          `ot-location-${after.tst}`,
+        ])) > 0 || undefined,
+      "the location after it",
+    );
+    expect(await count(h.db.pool, "SELECT count(*) n FROM dead_letters WHERE device_id = $1", [dev.id])).toBe(
+      0,
+    );
   });
 });

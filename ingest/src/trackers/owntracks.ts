@@ -30,19 +30,37 @@ export const OWNTRACKS_SUBSCRIPTIONS = ["owntracks/+/+", "owntracks/+/+/+"] as c
 export type OwntracksRoute =
   /** Decide it (`owntracksDecision`); `serial` is the device segment when it is a valid serial. */
   | { kind: "decide"; serial: string | undefined }
-  /** A subtopic Vakt does not use: count it, acknowledge it, store nothing. */
-  | { kind: "ignore"; sub: OwntracksSubtopic };
+  /** A subtopic Vakt does not use, or a stale retained last will: count it, acknowledge it, store nothing. */
+  | { kind: "ignore"; sub: OwntracksSubtopic | "lwt (retained)" | "empty" };
 
-/** What to do with a message on an OwnTracks topic, before any device look-up. */
-export function owntracksRoute(topic: string): OwntracksRoute {
+/**
+ * What to do with a message on an OwnTracks topic, before any device look-up. A last will the broker
+ * kept retained (the app's retain setting) and hands to a new subscription is not news: the app may
+ * have been back for days, so it is ignored rather than marking the device offline.
+ */
+export function owntracksRoute(topic: string, payload?: Uint8Array, retained = false): OwntracksRoute {
   const t = parseOwntracksTopic(topic);
   if (t?.sub !== undefined && t.sub !== "event") return { kind: "ignore", sub: t.sub };
+  // Zero bytes: someone cleared a retained message (the broker forwards the clearing), not the app.
+  if (t !== undefined && payload?.byteLength === 0) return { kind: "ignore", sub: "empty" };
+  if (retained && t !== undefined && t.sub === undefined && payload !== undefined && isLwt(payload)) {
+    return { kind: "ignore", sub: "lwt (retained)" };
+  }
   // Only a valid serial is looked up: anything else is a dead letter at once, never a look-up retried.
   const serial = t && deviceSerial.safeParse(t.device).success ? t.device : undefined;
   return { kind: "decide", serial };
 }
 
 const KMH_TO_MPS = 1 / 3.6;
+
+function isLwt(payload: Uint8Array): boolean {
+  try {
+    const json: unknown = JSON.parse(Buffer.from(payload).toString("utf8"));
+    return typeof json === "object" && json !== null && (json as { _type?: unknown })._type === "lwt";
+  } catch {
+    return false;
+  }
+}
 
 export function owntracksDecision(
   topic: string,
