@@ -108,6 +108,7 @@ async function main() {
         publishConfig: async () => {},
         publishCommand: async () => {},
         publishAck: async () => {},
+        publishOwntracksCommand: async () => {},
       },
       port: 0,
       host: "127.0.0.1",

@@ -163,6 +163,37 @@ describe("alarm lifecycle", () => {
     expect((await b.post(`/api/v1/alarms/${inA.alarmId}/take`, {})).status).toBe(404);
   });
 
+  it("locate on an OwnTracks device publishes reportLocation on the app's own /cmd topic", async () => {
+    const r = await addRecipient(h, org, org.departments.a1, "Kari");
+    await h.db.pool.query("UPDATE devices SET protocol = 'owntracks' WHERE id = $1", [r.deviceId]);
+    const c = await loggedIn(h, org.users.op1?.email as string);
+    // Not heard from yet: where the app listens is not known.
+    const early = await c.post(`/api/v1/devices/${r.deviceId}/locate`, {});
+    expect(early.status).toBe(409);
+    const { rows } = await h.db.pool.query<{ serial: string }>("SELECT serial FROM devices WHERE id = $1", [
+      r.deviceId,
+    ]);
+    const serial = rows[0]?.serial as string;
+    for (const [topic, at] of [
+      [`owntracks/old-user/${serial}`, "2026-03-01T09:00:00Z"],
+      [`owntracks/kari/${serial}/event`, "2026-03-02T09:00:00Z"],
+    ] as const) {
+      await h.db.pool.query(
+        `INSERT INTO device_messages (time, device_id, organisation_id, direction, topic, message_id, kind, payload)
+         VALUES ($1, $2, $3, 'uplink', $4, $5, 'owntracks_transition', '{}')`,
+        [at, r.deviceId, org.organisationId, topic, `ot-${at}`],
+      );
+    }
+    const before = h.commands.length;
+    const res = await c.post(`/api/v1/devices/${r.deviceId}/locate`, {});
+    expect(res.status).toBe(202);
+    expect(h.owntracksCommands.at(-1)).toEqual({
+      topic: `owntracks/kari/${serial}/cmd`,
+      message: { _type: "cmd", action: "reportLocation" },
+    });
+    expect(h.commands.length).toBe(before);
+  });
+
   it("locate sends a locate command to the device and logs it", async () => {
     const r = await addRecipient(h, org, org.departments.a1, "Ola");
     const c = await loggedIn(h, org.users.op1?.email as string);

@@ -1,5 +1,5 @@
 import type { EventEmitter } from "node:events";
-import type { AckMessage, ApiEnv, CommandMessage, ConfigMessage } from "@vakt/schemas";
+import type { AckMessage, ApiEnv, CommandMessage, ConfigMessage, OwntracksCommand } from "@vakt/schemas";
 import type { StorageCapabilities } from "@vakt/storage";
 import type pg from "pg";
 import type { Logger } from "pino";
@@ -14,6 +14,8 @@ export interface DeviceCommandPublisher {
   publishCommand(serial: string, message: CommandMessage): Promise<void>;
   /** Confirm an alarm to the device (taken, resolved, cancelled) on its ack topic. */
   publishAck(serial: string, message: AckMessage): Promise<void>;
+  /** Publish a command to an OwnTracks app on its own `owntracks/<user>/<serial>/cmd` topic. */
+  publishOwntracksCommand(topic: string, message: OwntracksCommand): Promise<void>;
 }
 
 /** Sends a text message through the configured SMS gateway. */

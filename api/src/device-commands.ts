@@ -37,6 +37,9 @@ export function mqttDeviceCommands(options: MqttDeviceCommandsOptions): {
       async publishAck(serial, message) {
         await client.publishAsync(downlinkTopic(serial, "ack"), JSON.stringify(message), { qos: 1 });
       },
+      async publishOwntracksCommand(topic, message) {
+        await client.publishAsync(topic, JSON.stringify(message), { qos: 1 });
+      },
     },
     close: () => client.endAsync(true),
   };

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { AckMessage, CommandMessage, ConfigMessage, RoleKey } from "@vakt/schemas";
+import type { AckMessage, CommandMessage, ConfigMessage, OwntracksCommand, RoleKey } from "@vakt/schemas";
 import { createTestDatabase, type TestDatabase } from "@vakt/storage/testing";
 import pino from "pino";
 import {
@@ -52,6 +52,8 @@ export interface Harness {
   published: { serial: string; message: ConfigMessage }[];
   /** Commands (locate, track, stop_tracking) and alarm acks sent to devices. */
   commands: { serial: string; message: CommandMessage }[];
+  /** What went to OwnTracks apps' `/cmd` topics. */
+  owntracksCommands: { topic: string; message: OwntracksCommand }[];
   acks: { serial: string; message: AckMessage }[];
   mails: Mail[];
   close(): Promise<void>;
@@ -68,6 +70,7 @@ export async function createHarness(overrides: Partial<ApiDeps> = {}): Promise<H
   const published: Harness["published"] = [];
   const commands: Harness["commands"] = [];
   const acks: Harness["acks"] = [];
+  const owntracksCommands: Harness["owntracksCommands"] = [];
   const mails: Mail[] = [];
   const activityEnv = testActivityEnv();
   const activityLog = activityLogFromConfig({ ...activityEnv, ACTIVITY_CHECKPOINT_INTERVAL_SECONDS: 3600 });
@@ -85,6 +88,9 @@ export async function createHarness(overrides: Partial<ApiDeps> = {}): Promise<H
       },
       async publishAck(serial, message) {
         acks.push({ serial, message });
+      },
+      async publishOwntracksCommand(topic, message) {
+        owntracksCommands.push({ topic, message });
       },
     },
     mailer: {
@@ -108,6 +114,7 @@ export async function createHarness(overrides: Partial<ApiDeps> = {}): Promise<H
     published,
     commands,
     acks,
+    owntracksCommands,
     mails,
     close: async () => {
       await rm(activityEnv.ACTIVITY_CHECKPOINT_FILE, { force: true });

@@ -7,6 +7,12 @@ export {
   startEmbeddedBroker,
 } from "./broker/embedded";
 export {
+  findMosquitto,
+  type ManagedMosquitto,
+  type ManagedMosquittoOptions,
+  startManagedMosquitto,
+} from "./broker/managed-mosquitto";
+export {
   generateMosquittoFiles,
   type MosquittoFiles,
   type ServiceAccount,

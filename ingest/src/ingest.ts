@@ -21,7 +21,7 @@ import { Pipeline } from "./pipeline/pipeline";
 import type { AlarmOutcome } from "./pipeline/store";
 import { BatchWriter, type StalledLane } from "./pipeline/writer";
 import { Supervisor } from "./supervisor/supervisor";
-import { OWNTRACKS_SUBSCRIPTION, owntracksDecision } from "./trackers/owntracks";
+import { OWNTRACKS_SUBSCRIPTIONS, owntracksDecision, owntracksRoute } from "./trackers/owntracks";
 
 export type IngestConfig = Pick<
   IngestEnv,
@@ -78,6 +78,8 @@ export interface CreateIngestOptions {
   supervise?: boolean;
   /** Supervisor tick (default 30 s). */
   superviseIntervalMs?: number;
+  /** A device gone away (last will) raises no_contact after this (default 2 minutes). */
+  lastWillGraceMs?: number;
   /** How long stop() waits for the writer to commit what it holds before giving up on it (default 10 s). */
   drainGraceMs?: number;
   /** Work waiting this long without a commit marks its lane stalled, and health 503 (default 10 s). */
@@ -158,7 +160,7 @@ export function createIngest(options: CreateIngestOptions): Ingest {
   const alarmSubscriptions = [shared ? `$share/${group}/${alarmFilter}` : alarmFilter];
   const owntracks = options.owntracks ?? true;
   if (owntracks)
-    subscriptions.push(shared ? `$share/${group}/${OWNTRACKS_SUBSCRIPTION}` : OWNTRACKS_SUBSCRIPTION);
+    for (const f of OWNTRACKS_SUBSCRIPTIONS) subscriptions.push(shared ? `$share/${group}/${f}` : f);
 
   const supervisor = new Supervisor({
     pool: options.pool,
@@ -166,6 +168,9 @@ export function createIngest(options: CreateIngestOptions): Ingest {
     metrics,
     now,
     ...(options.superviseIntervalMs !== undefined ? { intervalMs: options.superviseIntervalMs } : {}),
+    ...(options.lastWillGraceMs !== undefined
+      ? { conditions: { lastWillGraceMs: options.lastWillGraceMs } }
+      : {}),
   });
 
   /** Writer lanes, and the device look-ups in front of them, waiting without progress. */
@@ -226,12 +231,17 @@ export function createIngest(options: CreateIngestOptions): Ingest {
           options.mqttReceiveMaximum ?? 2 * lanes * config.INGEST_BATCH_MAX_ROWS,
         ),
         logger,
-        onMessage: (topic, payload, ack, redelivered) => {
+        onMessage: (topic, payload, ack, redelivered, retained) => {
           if (topic.startsWith("owntracks/")) {
-            const serial = topic.split("/")[2];
             metrics.messagesIn.inc({ transport: "mqtt", kind: "owntracks" });
+            const route = owntracksRoute(topic, payload, retained);
+            if (route.kind === "ignore") {
+              metrics.owntracksIgnored.inc({ subtopic: route.sub });
+              ack();
+              return;
+            }
             pipeline.acceptWith(
-              serial,
+              route.serial,
               ack,
               (lookup, at) => owntracksDecision(topic, payload, at, lookup, config.INGEST_MAX_PAYLOAD_BYTES),
               redelivered,

@@ -38,6 +38,7 @@ const ingest = createIngest({
   stallAfterMs: config.INGEST_STALL_AFTER_MS,
   drainGraceMs: config.INGEST_DRAIN_GRACE_MS,
   maxRedeliveries: config.INGEST_MAX_REDELIVERIES,
+  lastWillGraceMs: config.INGEST_LAST_WILL_GRACE_S * 1000,
 });
 
 let stopping = false;

@@ -30,6 +30,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       help: "Device alarms stored for the first time",
       registers: [registry],
     }),
+    owntracksIgnored: new Counter({
+      name: "vakt_ingest_owntracks_ignored_total",
+      help: "OwnTracks messages Vakt takes and ignores: subtopics it does not use (step, beacon, dump, waypoints, info, ...) and stale retained last wills, by subtopic",
+      labelNames: ["subtopic"] as const,
+      registers: [registry],
+    }),
     platformAlarms: new Counter({
       name: "vakt_ingest_platform_alarms_total",
       help: "Alarms derived by the platform, by type and transition (raised, cleared)",

@@ -53,6 +53,8 @@ export const ingestEnv = commonEnv.extend({
   INGEST_DRAIN_GRACE_MS: positiveInt.max(600_000).default(10_000),
   /** Deliveries of one message (ingest died handling it each time) before it is kept as a dead letter. */
   INGEST_MAX_REDELIVERIES: positiveInt.max(1_000).default(5),
+  /** A device gone away (last will, disconnect the broker reported) raises no_contact after this grace. */
+  INGEST_LAST_WILL_GRACE_S: positiveInt.max(86_400).default(120),
   /**
    * Refused OsmAnd requests (malformed, unauthenticated, too large) allowed per client address and
    * minute; beyond that the address is answered 429 until the minute is over.
@@ -168,6 +170,11 @@ export const standaloneEnv = commonEnv.extend({
   DATA_DIR: z.string().default(".data"),
   API_PORT: port.default(3000),
   MQTT_PORT: port.default(1883),
+  /**
+   * Without MQTT_URL: `auto` runs Mosquitto from PATH (MQTT 5 and 3.1.1) when installed, else the
+   * embedded aedes (MQTT 3.1.1 only); `mosquitto` or `aedes` insists on one.
+   */
+  MQTT_BROKER: z.enum(["auto", "mosquitto", "aedes"]).default("auto"),
   INGEST_HTTP_PORT: port.default(5055),
   DEMO_ADMIN_PASSWORD: z.string().min(12).optional(),
   SIM_DEVICES: z.coerce.number().int().min(0).max(10_000).default(20),

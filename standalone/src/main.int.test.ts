@@ -80,6 +80,8 @@ describe("npm start (standalone/src/main.ts)", () => {
       expect(consoleLine?.slice(1)).toEqual(["http://localhost", expect.any(String), String(apiPort)]);
       expect(mqttLine?.slice(1)).toEqual(["mqtt://localhost", expect.any(String), String(mqttPort)]);
       expect(osmandLine?.slice(1)).toEqual(["http://localhost", expect.any(String), String(osmandPort)]);
+      // This machine has Mosquitto installed: npm start runs it, and says so.
+      expect(out).toContain("broker: Mosquitto from PATH, shipped configuration (MQTT 5 and 3.1.1)");
       const movedApi = Number(consoleLine?.[2]);
       const movedMqtt = Number(mqttLine?.[2]);
       const movedOsmand = Number(osmandLine?.[2]);

@@ -32,6 +32,12 @@ const stack = await startStack(config, logger).catch((err: unknown) => {
   process.exit(1);
 });
 
+const brokerNote = {
+  mosquitto: "broker: Mosquitto from PATH, shipped configuration (MQTT 5 and 3.1.1)",
+  aedes:
+    "broker: embedded aedes, as no Mosquitto is installed: MQTT 3.1.1 only (MQTT 5 clients are refused), no shared subscriptions",
+  external: "broker: the one MQTT_URL names",
+} as const;
 const login = stack.demoLogin;
 const { addresses } = stack;
 const movedNote = (a: { movedFrom?: number }) =>
@@ -41,6 +47,7 @@ process.stdout.write(
     "",
     `  Vakt is running: ${addresses.console.url}${movedNote(addresses.console)}`,
     `  MQTT for devices: ${addresses.mqtt.url}${movedNote(addresses.mqtt)}`,
+    `    ${brokerNote[stack.broker]}`,
     `  OsmAnd (Traccar Client): ${addresses.osmand.url}${movedNote(addresses.osmand)}`,
     `  Demo administrator: ${login.email}`,
     `  Password: ${login.password}${login.generated ? "   (random, shown only now; set DEMO_ADMIN_PASSWORD to choose one)" : ""}`,

@@ -1,16 +1,19 @@
 /**
- * `npm start` in miniature: the whole stack on a fresh database with the
- * embedded broker and three simulated devices. Positions from the simulator
- * must reach the database through broker and ingest, the API must answer, and
- * stop() must bring every part down.
+ * `npm start` in miniature: the whole stack on a fresh database with each
+ * broker `npm start` can run (Mosquitto from PATH, the embedded aedes) and
+ * three simulated devices. Positions from the simulator must reach the
+ * database through broker and ingest, the API must answer, an OwnTracks app
+ * over MQTT 5 (mosquitto_pub -V mqttv5) must get through Mosquitto, and stop()
+ * must bring every part down.
  */
+import { spawn } from "node:child_process";
 
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig, standaloneEnv } from "@vakt/schemas";
-import { freePort } from "@vakt/storage";
+import { deviceSecretSha256, freePort, generateDeviceSecret, mosquittoPasswordHash } from "@vakt/storage";
 import { createTestDatabase, type TestDatabase } from "@vakt/storage/testing";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -26,7 +29,10 @@ async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 30_00
   }
 }
 
-describe("the standalone stack", () => {
+// TEST_MQTT_URL: the run names its broker, and the stack uses that one.
+const brokers = process.env.TEST_MQTT_URL ? (["external"] as const) : (["mosquitto", "aedes"] as const);
+
+describe.each(brokers)("the standalone stack with %s", (broker) => {
   let db: TestDatabase;
   let stack: RunningStack;
   let dataDir: string;
@@ -44,6 +50,7 @@ describe("the standalone stack", () => {
       MIGRATION_DATABASE_URL: db.url,
       // A real broker when the run names one (it must accept the devices' logins, e.g. anonymous Mosquitto).
       ...(process.env.TEST_MQTT_URL ? { MQTT_URL: process.env.TEST_MQTT_URL } : {}),
+      ...(broker !== "external" ? { MQTT_BROKER: broker } : {}),
       DATA_DIR: dataDir,
       API_PORT: String(await freePort()),
       MQTT_PORT: String(await freePort()),
@@ -73,6 +80,84 @@ describe("the standalone stack", () => {
     });
     expect(count).toBe(3);
   });
+
+  // Defined only where this run chose the broker (no skipped test under TEST_MQTT_URL).
+  if (broker !== "external")
+    it(`runs ${broker}, and an OwnTracks app over MQTT 5 ${broker === "mosquitto" ? "gets through" : "is refused"}`, async () => {
+      expect(stack.broker).toBe(broker);
+      const org = await db.pool.query<{ organisation_id: string; department_id: string }>(
+        "SELECT organisation_id, department_id FROM devices LIMIT 1",
+      );
+      const serial = `OT-${randomBytes(4).toString("hex")}`;
+      const secret = generateDeviceSecret();
+      const dev = await db.pool.query<{ id: string }>(
+        `INSERT INTO devices (organisation_id, department_id, serial, mqtt_secret_sha256, mqtt_secret_mosquitto, protocol)
+       VALUES ($1, $2, $3, $4, $5, 'owntracks') RETURNING id`,
+        [
+          org.rows[0]?.organisation_id,
+          org.rows[0]?.department_id,
+          serial,
+          deviceSecretSha256(secret),
+          mosquittoPasswordHash(secret),
+        ],
+      );
+      const port = new URL(stack.addresses.mqtt.url).port;
+      const tst = Math.floor(Date.now() / 1000) - 5;
+      const location = JSON.stringify({
+        _type: "location",
+        tst,
+        lat: 59.91,
+        lon: 10.75,
+        acc: 8,
+        vel: -1,
+        cog: -1,
+      });
+      const publish = () =>
+        new Promise<{ code: number | null; out: string }>((resolve) => {
+          const c = spawn("mosquitto_pub", [
+            ...[
+              "-h",
+              "127.0.0.1",
+              "-p",
+              port,
+              "-V",
+              "mqttv5",
+              "-q",
+              "1",
+              "-u",
+              serial,
+              "-P",
+              secret,
+              "-i",
+              serial,
+            ],
+            ...["-t", `owntracks/anna/${serial}`, "-m", location],
+          ]);
+          let out = "";
+          c.stderr.on("data", (b: Buffer) => {
+            out += b.toString();
+          });
+          c.stdout.on("data", (b: Buffer) => {
+            out += b.toString();
+          });
+          c.once("exit", (code) => resolve({ code, out }));
+        });
+      if (broker === "mosquitto") {
+        // The new device reaches Mosquitto's password file through the LISTEN on device changes.
+        await waitFor(async () => ((await publish()).code === 0 ? true : undefined));
+        const stored = await waitFor(async () => {
+          const r = await db.pool.query("SELECT speed_mps FROM positions WHERE device_id = $1", [
+            dev.rows[0]?.id,
+          ]);
+          return r.rows[0];
+        });
+        expect(stored).toEqual({ speed_mps: null });
+      } else {
+        const r = await publish();
+        expect(r.code).not.toBe(0);
+        expect(r.out).toMatch(/unsupported protocol version|Connection Refused|refused/i);
+      }
+    });
 
   it("lets the demo administrator log in with the given password", async () => {
     const res = await fetch(`${stack.consoleUrl}/api/v1/auth/login`, {

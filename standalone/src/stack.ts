@@ -18,9 +18,9 @@ import {
   useActivityKeyring,
 } from "@vakt/api";
 import { createSimulator, defaultCentres, homeNear, type SimDevice, seededRandom } from "@vakt/devices";
-import { createIngest, startEmbeddedBroker } from "@vakt/ingest";
+import { createIngest, findMosquitto, startEmbeddedBroker, startManagedMosquitto } from "@vakt/ingest";
 import type { StandaloneEnv } from "@vakt/schemas";
-import { createPool, ensureRuntimeRole, migrate, startEmbeddedPostgres } from "@vakt/storage";
+import { createPool, ensureRuntimeRole, freePort, migrate, startEmbeddedPostgres } from "@vakt/storage";
 import pg from "pg";
 import type { Logger } from "pino";
 import { type ChosenPort, choosePort } from "./ports";
@@ -35,6 +35,8 @@ export interface RunningStack {
   consoleUrl: string;
   /** Every address a person or a device needs: the console, MQTT for devices, OsmAnd (Traccar Client). */
   addresses: { console: StackAddress; mqtt: StackAddress; osmand: StackAddress };
+  /** Which MQTT broker runs: Mosquitto from PATH, the embedded aedes, or the one MQTT_URL names. */
+  broker: "mosquitto" | "aedes" | "external";
   demoLogin: {
     email: string;
     password: string;
@@ -120,9 +122,44 @@ export async function startStack(config: StandaloneEnv, logger: Logger): Promise
     // Services authenticate to the broker like devices do, with their own account.
     const service = { username: "vakt-service", password: randomBytes(24).toString("base64url") };
     let mqttUrl = config.MQTT_URL;
-    const embeddedBroker = mqttUrl === undefined;
+    /** Where the simulator's devices connect (Mosquitto's device listener binds client id to username). */
+    let deviceMqttUrl: string | undefined;
+    let brokerKind: "external" | "mosquitto" | "aedes" = "external";
+    let mqttProtocol: 4 | 5 = 5;
     let mqttAddress: StackAddress;
-    if (embeddedBroker) {
+    let syncBroker: () => Promise<void> = async () => {};
+    const mosquittoBin = config.MQTT_BROKER === "aedes" ? undefined : findMosquitto();
+    if (mqttUrl === undefined && config.MQTT_BROKER === "mosquitto" && mosquittoBin === undefined) {
+      throw new Error("MQTT_BROKER=mosquitto, but no mosquitto on PATH (or MOSQUITTO_BIN)");
+    }
+    if (mqttUrl === undefined && mosquittoBin !== undefined) {
+      const mqttPort = await listenPort("the MQTT broker", config.MQTT_PORT);
+      // The services' listener (127.0.0.1 only) on any free port.
+      let servicePort = await freePort();
+      while (taken.has(servicePort)) servicePort = await freePort();
+      taken.add(servicePort);
+      const broker = await startManagedMosquitto({
+        bin: mosquittoBin,
+        pool,
+        databaseUrl,
+        dir: join(dataDir, "mosquitto"),
+        devicePort: mqttPort.port,
+        deviceHost: "0.0.0.0",
+        servicePort,
+        services: [service],
+        logger,
+      });
+      onStop("mqtt broker", () => broker.close());
+      brokerKind = "mosquitto";
+      mqttUrl = broker.serviceUrl;
+      deviceMqttUrl = broker.deviceUrl;
+      syncBroker = () => broker.sync();
+      mqttAddress = { url: `mqtt://localhost:${broker.devicePort}`, ...moved(mqttPort) };
+      logger.info(
+        { devices: broker.deviceUrl, services: broker.serviceUrl, bin: mosquittoBin },
+        "MQTT: Mosquitto from PATH with the shipped configuration (MQTT 5 and 3.1.1)",
+      );
+    } else if (mqttUrl === undefined) {
       const mqttPort = await listenPort("the MQTT broker", config.MQTT_PORT);
       const broker = await startEmbeddedBroker({
         pool,
@@ -132,16 +169,21 @@ export async function startStack(config: StandaloneEnv, logger: Logger): Promise
         serviceCredentials: [service],
       });
       onStop("mqtt broker", () => broker.close());
+      brokerKind = "aedes";
+      mqttProtocol = 4;
       mqttUrl = broker.url;
       mqttAddress = { url: `mqtt://localhost:${broker.port}`, ...moved(mqttPort) };
-      logger.info(
+      logger.warn(
         { url: broker.url },
-        "MQTT: embedded broker (aedes), devices authenticate against the database",
+        "MQTT: embedded broker (aedes), because no Mosquitto is installed. aedes speaks MQTT 3.1.1 only: " +
+          "an MQTT 5 client (an OwnTracks app set to MQTT 5) is refused (CONNACK 132); it has no shared " +
+          "subscriptions. Install mosquitto for MQTT 5.",
       );
     } else {
       logger.info({ url: redact(mqttUrl as string) }, "MQTT: external broker from MQTT_URL");
       mqttAddress = { url: redact(mqttUrl as string) };
     }
+    const embeddedBroker = brokerKind !== "external";
     const brokerUrl = mqttUrl as string;
     const serviceLogin = embeddedBroker
       ? { mqttUsername: service.username, mqttPassword: service.password }
@@ -158,7 +200,7 @@ export async function startStack(config: StandaloneEnv, logger: Logger): Promise
       http: true,
       // One ingest process here: a plain persistent subscription (see INGEST_SHARED_SUBSCRIPTION).
       sharedSubscription: false,
-      ...(embeddedBroker ? { protocolVersion: 4 as const } : {}),
+      protocolVersion: mqttProtocol,
     });
     await ingest.start();
     onStop("ingest", () => ingest.stop());
@@ -166,6 +208,8 @@ export async function startStack(config: StandaloneEnv, logger: Logger): Promise
     const generated = config.DEMO_ADMIN_PASSWORD === undefined;
     const adminPassword = config.DEMO_ADMIN_PASSWORD ?? randomBytes(12).toString("base64url");
     const demo = await seedDemo(pool, { adminPassword, devices: config.SIM_DEVICES });
+    // The demo devices' credentials into Mosquitto's password file before the simulator logs in.
+    await syncBroker();
 
     const deviceCommands = mqttDeviceCommands({
       mqttUrl: brokerUrl,
@@ -207,7 +251,7 @@ export async function startStack(config: StandaloneEnv, logger: Logger): Promise
         home: centre ? homeNear(centre, random) : { lat: 59.9139, lon: 10.7522 },
       }));
       const simulator = createSimulator({
-        mqttUrl: brokerUrl,
+        mqttUrl: deviceMqttUrl ?? brokerUrl,
         devices,
         // A lively demo: positions every 30 s, an SOS now and then somewhere in town.
         options: { tracking: true, reportIntervalS: 30, sosPerHour: 0.2, wanderPerHour: 0.5 },
@@ -225,6 +269,7 @@ export async function startStack(config: StandaloneEnv, logger: Logger): Promise
         mqtt: mqttAddress,
         osmand: { url: `http://localhost:${ingest.httpPort ?? ingestPort.port}/`, ...moved(ingestPort) },
       },
+      broker: brokerKind,
       demoLogin: { email: demo.adminEmail, password: adminPassword, generated, totp: demo.adminTotp },
       stop,
     };

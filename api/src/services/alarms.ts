@@ -18,6 +18,7 @@ import type {
   AlarmSummary,
   AlarmTransition,
 } from "@vakt/schemas";
+import { owntracksReportLocation, parseOwntracksTopic } from "@vakt/schemas";
 import { type Queryable, withTransaction } from "@vakt/storage";
 import { type Caller, logActivity } from "../activity";
 import { pseudonym } from "../auth/secrets";
@@ -521,8 +522,9 @@ export async function locateDevice(
     serial: string;
     recipient_id: string | null;
     department_id: string;
+    protocol: string;
   }>(
-    `SELECT serial, recipient_id, department_id FROM devices
+    `SELECT serial, recipient_id, department_id, protocol FROM devices
       WHERE organisation_id = $1 AND id = $2 AND retired_at IS NULL AND department_id = ANY($3::uuid[])`,
     [caller.organisationId, deviceId, [...full, ...locate]],
   );
@@ -532,6 +534,14 @@ export async function locateDevice(
     throw new ApiError(
       "reason_required",
       `Say why you ask for this position, in at least ${LOCATOR_REASON_MIN_LENGTH} characters.`,
+    );
+  // An OwnTracks app listens on its own topic + /cmd; the user segment is the one it last published under.
+  const owntracksTopic =
+    device.protocol === "owntracks" ? await owntracksTopicOf(deps, caller, deviceId) : null;
+  if (device.protocol === "owntracks" && owntracksTopic === null)
+    throw new ApiError(
+      "conflict",
+      "The OwnTracks app has not reported yet, so where it listens is not known.",
     );
   const id = commandId("loc");
   await withTransaction(deps.pool, (tx) =>
@@ -544,6 +554,27 @@ export async function locateDevice(
       details: { commandId: id },
     }),
   );
-  await deps.deviceCommands.publishCommand(device.serial, { v: 1, id, command: "locate" });
+  if (owntracksTopic !== null) {
+    await deps.deviceCommands.publishOwntracksCommand(`${owntracksTopic}/cmd`, owntracksReportLocation);
+  } else {
+    await deps.deviceCommands.publishCommand(device.serial, { v: 1, id, command: "locate" });
+  }
   return { deviceId, commandId: id, sentAt: caller.now.toISOString() };
+}
+
+/** `owntracks/<user>/<serial>`: the base topic the device's newest OwnTracks message came on. */
+async function owntracksTopicOf(
+  deps: ApiDeps,
+  caller: ActorCaller,
+  deviceId: string,
+): Promise<string | null> {
+  const { rows } = await deps.pool.query<{ topic: string }>(
+    `SELECT topic FROM device_messages
+      WHERE organisation_id = $1 AND device_id = $2 AND direction = 'uplink' AND topic LIKE 'owntracks/%'
+      ORDER BY time DESC LIMIT 1`,
+    [caller.organisationId, deviceId],
+  );
+  const topic = rows[0]?.topic;
+  const parsed = topic === undefined ? undefined : parseOwntracksTopic(topic);
+  return parsed ? `owntracks/${parsed.user}/${parsed.device}` : null;
 }

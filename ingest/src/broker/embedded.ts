@@ -16,7 +16,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type Server } from "node:net";
 import { Readable } from "node:stream";
-import { TOPIC_ROOT } from "@vakt/schemas";
+import { owntracksCommandTopic, parseOwntracksTopic, TOPIC_ROOT } from "@vakt/schemas";
 import { verifyDeviceSecret } from "@vakt/storage";
 import { Aedes, type AuthenticateError, type Client } from "aedes";
 import type pg from "pg";
@@ -61,16 +61,27 @@ export function deviceClientIdAllowed(serial: string, clientId: string): boolean
   return clientId === serial && !serial.toLowerCase().startsWith(SERVICE_CLIENT_ID_PREFIX);
 }
 
-/** May `serial` publish to `topic`? Its own uplink, or its own OwnTracks topic. */
+/**
+ * May `serial` publish to `topic`? Its own uplink, or its own OwnTracks topic
+ * (`owntracks/<user>/<serial>`) and the subtopics the apps publish below it.
+ */
 export function devicePublishAllowed(serial: string, topic: string): boolean {
-  if (topic.startsWith(`${TOPIC_ROOT}/${serial}/up/`)) return !topic.includes("+") && !topic.includes("#");
-  const parts = topic.split("/");
-  return parts.length === 3 && parts[0] === "owntracks" && parts[2] === serial;
+  if (topic.includes("+") || topic.includes("#")) return false;
+  if (topic.startsWith(`${TOPIC_ROOT}/${serial}/up/`)) return true;
+  return parseOwntracksTopic(topic)?.device === serial;
 }
 
-/** May `serial` subscribe to `filter`? Only filters inside its own downlink. */
+/**
+ * May `serial` subscribe to `filter`? Filters inside its own downlink, and its own OwnTracks command
+ * topic (`owntracks/<user>/<serial>/cmd`, any one user segment or `+`): nothing of another device.
+ */
 export function deviceSubscribeAllowed(serial: string, filter: string): boolean {
-  return filter.startsWith(`${TOPIC_ROOT}/${serial}/down/`);
+  if (filter.startsWith(`${TOPIC_ROOT}/${serial}/down/`)) return true;
+  const parts = filter.split("/");
+  if (parts.length !== 4 || parts[0] !== "owntracks") return false;
+  const user = parts[1] ?? "";
+  if (user === "" || user.includes("#") || (user.includes("+") && user !== "+")) return false;
+  return filter === owntracksCommandTopic(user, serial);
 }
 
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {

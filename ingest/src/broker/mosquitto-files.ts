@@ -11,7 +11,7 @@
  */
 import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { TOPIC_ROOT } from "@vakt/schemas";
+import { owntracksSubtopics, TOPIC_ROOT } from "@vakt/schemas";
 import { mosquittoPasswordHash, type Queryable } from "@vakt/storage";
 
 export interface ServiceAccount {
@@ -70,8 +70,11 @@ export async function generateMosquittoFiles(
     "# Devices: publish under their own uplink, read their own downlink (username = serial).",
     `pattern write ${TOPIC_ROOT}/%u/up/#`,
     `pattern read ${TOPIC_ROOT}/%u/down/#`,
-    "# OwnTracks apps: the device segment of owntracks/<user>/<device> is the serial.",
+    "# OwnTracks apps: the device segment of owntracks/<user>/<device> is the serial; the apps publish",
+    "# there and below it, and listen for commands on .../cmd.",
     "pattern write owntracks/+/%u",
+    ...owntracksSubtopics.map((sub) => `pattern write owntracks/+/%u/${sub}`),
+    "pattern read owntracks/+/%u/cmd",
     "",
     ...services.flatMap((s) => [`user ${s.username}`, "topic readwrite #", "topic readwrite $share/#", ""]),
   ].join("\n");

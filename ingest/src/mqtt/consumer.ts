@@ -32,7 +32,14 @@ export interface ConsumerOptions {
   sessionExpirySeconds?: number;
   logger: Logger;
   /** `redelivered`: the broker's DUP flag, set when it sends a message again (e.g. after we died before acking). */
-  onMessage: (topic: string, payload: Buffer, ack: () => void, redelivered: boolean) => void;
+  /** `retained`: a stored retained message the broker hands a new subscription, not one published now. */
+  onMessage: (
+    topic: string,
+    payload: Buffer,
+    ack: () => void,
+    redelivered: boolean,
+    retained: boolean,
+  ) => void;
 }
 
 /** Tells mqtt.js not to send its own PUBACK; the error is ignored by its packet loop. */
@@ -152,7 +159,7 @@ export class MqttConsumer {
     const now = performance.now();
     if (now - this.sliceStart > YIELD_AFTER_MS) this.sliceStart = now;
     try {
-      this.options.onMessage(packet.topic, payload, ack, packet.dup === true);
+      this.options.onMessage(packet.topic, payload, ack, packet.dup === true, packet.retain === true);
     } finally {
       const result = packet.qos === 1 ? DEFERRED_ACK : undefined;
       // mqtt.js hands over every packet of a socket read before it returns to the event loop. A long

@@ -25,6 +25,21 @@ function deadReason(d: Decision): string | undefined {
 const fix = { t: NOW - 60_000, lat: 59.91, lon: 10.75, accM: 8, batteryPct: 77 };
 
 describe("decide: valid uplinks", () => {
+  it("reads a status with online false (the contract's last will) as the device gone away", () => {
+    const d = run(uplinkTopic("SN-1", "status"), { v: 1, id: "will-1", t: NOW - 3_600_000, online: false });
+    expect(d).toMatchObject({
+      kind: "store",
+      status: null,
+      positions: [],
+      seen: { at: 0, online: false, batteryPct: null },
+      raw: { messageId: "will-1", kind: "status" },
+    });
+    // Only false: a device cannot say it is online in a will, nor anything else there.
+    expect(deadReason(run(uplinkTopic("SN-1", "status"), { v: 1, id: "w2", t: NOW, online: true }))).toBe(
+      "invalid_message",
+    );
+  });
+
   it("turns one fix into one position row carrying the device's organisation and recipient", () => {
     const d = run(uplinkTopic("SN-1", "position"), { v: 1, id: "m1", fix });
     expect(d.kind).toBe("store");

@@ -363,6 +363,19 @@ function storeDecision(
   }
   if (kind === "status") {
     const m = message as StatusMessage;
+    if (m.online === false) {
+      // A last will: the device went away. Kept in the raw log; last seen stays where it was.
+      return {
+        kind: "store",
+        device,
+        uplink: kind,
+        positions: [],
+        status: null,
+        alarm: null,
+        raw: rawRow(device, topic, kind, m.id, payloadText, m.t),
+        seen: { at: 0, online: false, batteryPct: null, charging: null, reportedConfig: null },
+      };
+    }
     return {
       kind: "store",
       device,

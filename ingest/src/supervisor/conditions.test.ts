@@ -1,7 +1,9 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   type ConditionType,
   type DeviceSnapshot,
+  defaultConditionOptions,
   evaluateConditions,
   supervisionMs,
   withinDailyWindow,
@@ -11,6 +13,7 @@ const NOW = Date.UTC(2026, 0, 15, 12, 0, 0); // 13:00 in Oslo (winter)
 const base: DeviceSnapshot = {
   device: { id: "d", serial: "S", organisationId: "o", departmentId: "p", recipientId: "r" },
   lastSeenAt: NOW,
+  offlineSince: null,
   batteryPct: 80,
   charging: false,
   desiredConfig: { heartbeatIntervalS: 600, lowBatteryPct: 20 },
@@ -21,6 +24,51 @@ const base: DeviceSnapshot = {
 const none = () => undefined;
 const verdict = (s: DeviceSnapshot, type: ConditionType, prev: boolean | undefined = undefined) =>
   evaluateConditions(s, () => prev, NOW).find((v) => v.type === type)?.active;
+
+describe("no contact after a last will", () => {
+  const grace = 120_000;
+  it("comes a grace after the device went away, long before its heartbeat is due", () => {
+    const gone = { ...base, lastSeenAt: NOW - 60_000 };
+    expect(verdict({ ...gone, offlineSince: NOW - grace + 1 }, "no_contact")).toBe(false);
+    expect(verdict({ ...gone, offlineSince: NOW - grace }, "no_contact")).toBe(true);
+    const v = evaluateConditions({ ...gone, offlineSince: NOW - grace }, none, NOW).find(
+      (x) => x.type === "no_contact",
+    );
+    expect(v?.details).toMatchObject({ reason: "went_away", graceS: 120 });
+  });
+  it("takes the configured grace", () => {
+    const s = { ...base, offlineSince: NOW - 5_000 };
+    const at = (ms: number) =>
+      evaluateConditions(s, none, NOW, { ...defaultConditionOptions, lastWillGraceMs: ms }).find(
+        (v) => v.type === "no_contact",
+      )?.active;
+    expect(at(5_000)).toBe(true);
+    expect(at(5_001)).toBe(false);
+  });
+  it("counts for a device never heard from otherwise", () => {
+    expect(verdict({ ...base, lastSeenAt: null, offlineSince: NOW - grace }, "no_contact")).toBe(true);
+  });
+  it("is active exactly when silent past supervision or gone past the grace (generated)", () => {
+    const limit = supervisionMs(600);
+    fc.assert(
+      fc.property(
+        fc.option(fc.integer({ min: 0, max: 2 * limit })),
+        fc.option(fc.integer({ min: 0, max: 2 * grace })),
+        (seenAgo, goneAgo) => {
+          const s = {
+            ...base,
+            lastSeenAt: seenAgo === null ? null : NOW - seenAgo,
+            offlineSince: goneAgo === null ? null : NOW - goneAgo,
+          };
+          const expected = (seenAgo !== null && seenAgo > limit) || (goneAgo !== null && goneAgo >= grace);
+          const got = verdict(s, "no_contact");
+          if (seenAgo === null && goneAgo === null) return got === undefined;
+          return got === expected;
+        },
+      ),
+    );
+  });
+});
 
 describe("no contact", () => {
   it("starts after the heartbeat interval plus grace", () => {

@@ -36,6 +36,8 @@ export interface GeofenceSnapshot {
 export interface DeviceSnapshot {
   device: DeviceRef;
   lastSeenAt: number | null;
+  /** When it went away (a last will, a disconnect the broker reported); null while online. */
+  offlineSince: number | null;
   batteryPct: number | null;
   charging: boolean | null;
   /** devices.desired_config (device settings); missing values take the defaults. */
@@ -60,12 +62,15 @@ export interface ConditionOptions {
   batteryHysteresisPct: number;
   /** Least distance beyond a geofence boundary that counts as crossing it. */
   geofenceMarginM: number;
+  /** A device gone away (last will, reported disconnect) this long has no contact (default 2 minutes). */
+  lastWillGraceMs: number;
 }
 
 export const defaultConditionOptions: ConditionOptions = {
   outdatedPositionMs: 7 * 24 * 3600_000,
   batteryHysteresisPct: 10,
   geofenceMarginM: 25,
+  lastWillGraceMs: 120_000,
 };
 
 export type PreviousState = (type: ConditionType, key: string) => boolean | undefined;
@@ -118,13 +123,26 @@ export function evaluateConditions(
   const settings = settingsOf(snap.desiredConfig);
   const fixAt = snap.latestFix ? { lat: snap.latestFix.lat, lon: snap.latestFix.lon } : null;
 
-  if (snap.lastSeenAt !== null) {
+  if (snap.lastSeenAt !== null || snap.offlineSince !== null) {
     const limit = supervisionMs(settings.heartbeatIntervalS);
+    const silent = snap.lastSeenAt !== null && now - snap.lastSeenAt > limit;
+    // Gone away: a short grace for a reconnect, not the whole heartbeat interval.
+    const gone = snap.offlineSince !== null && now - snap.offlineSince >= options.lastWillGraceMs;
     out.push({
       type: "no_contact",
       key: "",
-      active: now - snap.lastSeenAt > limit,
-      details: { lastSeenAt: new Date(snap.lastSeenAt).toISOString(), supervisionS: limit / 1000 },
+      active: silent || gone,
+      details: {
+        lastSeenAt: snap.lastSeenAt === null ? null : new Date(snap.lastSeenAt).toISOString(),
+        supervisionS: limit / 1000,
+        ...(snap.offlineSince !== null
+          ? {
+              offlineSince: new Date(snap.offlineSince).toISOString(),
+              graceS: options.lastWillGraceMs / 1000,
+            }
+          : {}),
+        reason: silent ? "heartbeat_timeout" : gone ? "went_away" : null,
+      },
       at: fixAt,
     });
   }

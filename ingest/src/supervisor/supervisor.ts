@@ -140,6 +140,7 @@ async function loadSnapshots(c: pg.PoolClient): Promise<DeviceSnapshot[]> {
     department_id: string;
     recipient_id: string | null;
     last_seen_at: Date | null;
+    offline_since: Date | null;
     battery_percent: number | null;
     charging: boolean | null;
     desired_config: unknown;
@@ -150,6 +151,7 @@ async function loadSnapshots(c: pg.PoolClient): Promise<DeviceSnapshot[]> {
     accuracy_m: number | null;
   }>(
     `SELECT d.id, d.serial, d.organisation_id, d.department_id, d.recipient_id, d.last_seen_at,
+            CASE WHEN d.online THEN NULL ELSE d.offline_since END AS offline_since,
             d.battery_percent, d.charging, d.desired_config, o.time_zone,
             p.time AS fix_time, p.lat, p.lon, p.accuracy_m
      FROM devices d
@@ -199,6 +201,7 @@ async function loadSnapshots(c: pg.PoolClient): Promise<DeviceSnapshot[]> {
       recipientId: r.recipient_id,
     },
     lastSeenAt: r.last_seen_at?.getTime() ?? null,
+    offlineSince: r.offline_since?.getTime() ?? null,
     batteryPct: r.battery_percent,
     charging: r.charging,
     desiredConfig: r.desired_config,

@@ -9,7 +9,7 @@
  * taken out of the request (`osmandIdentifier`) and kept out of everything
  * stored (`OsmandRequest.payloadText`).
  */
-import { checkDeviceTime, osmandJson, osmandQuery } from "@vakt/schemas";
+import { checkDeviceTime, osmandJson, osmandNetworkQuery, osmandQuery } from "@vakt/schemas";
 import {
   type DeadLetterReason,
   type Decision,
@@ -217,6 +217,11 @@ export function osmandDecision(
   } else {
     const single = singleValues(request.fields);
     if (!single.ok) return reject("invalid_message", single.detail);
+    const located =
+      request.fields.has("location") || (request.fields.has("lat") && request.fields.has("lon"));
+    if (!located && (request.fields.has("cell") || request.fields.has("wifi"))) {
+      return networkOnly(request, single.values, now, device, reject);
+    }
     const r = osmandQuery.safeParse(single.values);
     if (!r.success) return reject("invalid_message", issues(r.error));
     const q = r.data;
@@ -274,5 +279,58 @@ export function osmandDecision(
       payloadText: request.logJson,
     },
     seen: { at: now, online: true, batteryPct: fix.batteryPct, charging, reportedConfig: null },
+  };
+}
+
+/**
+ * Cells and access points without coordinates: kept in the raw log (`device_messages`, kind
+ * `osmand_network`, with every `cell` and `wifi` value) with no position, and the device heard from.
+ * Vakt does not locate by network, so nothing appears on a map.
+ */
+function networkOnly(
+  request: OsmandRequest,
+  values: Record<string, string>,
+  now: number,
+  device: NonNullable<ReturnType<DeviceLookup>>,
+  reject: (reason: DeadLetterReason, detail: string | null) => Decision,
+): Decision {
+  const r = osmandNetworkQuery.safeParse({
+    ...values,
+    cell: request.fields.get("cell") ?? [],
+    wifi: request.fields.get("wifi") ?? [],
+  });
+  if (!r.success) return reject("invalid_message", issues(r.error));
+  const time = r.data.timestamp ?? now;
+  const problem = checkDeviceTime(time, now);
+  if (problem) {
+    return reject(
+      problem === "before_2000" ? "timestamp_before_2000" : "timestamp_in_future",
+      `timestamp: ${new Date(time).toISOString()}`,
+    );
+  }
+  const batteryPct = r.data.batt ?? null;
+  return {
+    kind: "store",
+    device,
+    uplink: "status",
+    status: null,
+    alarm: null,
+    positions: [],
+    raw: {
+      time,
+      deviceId: device.id,
+      organisationId: device.organisationId,
+      topic: OSMAND_TOPIC,
+      messageId: `osmand-network-${time}`,
+      kind: "osmand_network",
+      payloadText: request.logJson,
+    },
+    seen: {
+      at: now,
+      online: true,
+      batteryPct,
+      charging: r.data.charge !== undefined ? r.data.charge === "true" : null,
+      reportedConfig: null,
+    },
   };
 }

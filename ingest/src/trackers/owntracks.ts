@@ -1,10 +1,20 @@
 /**
  * OwnTracks (`owntracks/<user>/<device>`) into the same decisions as the Vakt
- * contract: `location` and `transition` become positions, `lwt` marks the
- * device offline. The device segment is the Vakt serial; the message id is
- * derived from the type and `tst`, so a redelivery stores nothing twice.
+ * contract: `location` and `transition` (also on `.../event`, where the apps
+ * publish it) become positions, `lwt` marks the device offline. The device
+ * segment is the Vakt serial; the message id is derived from the type and
+ * `tst`, so a redelivery stores nothing twice. The other subtopics the apps
+ * publish (`owntracks/<user>/<device>/<sub>`) are counted and ignored
+ * (`owntracksRoute`), never a dead letter each.
  */
-import { checkDeviceTime, type OwntracksMessage, owntracksMessage, parseOwntracksTopic } from "@vakt/schemas";
+import {
+  checkDeviceTime,
+  deviceSerial,
+  type OwntracksMessage,
+  type OwntracksSubtopic,
+  owntracksMessage,
+  parseOwntracksTopic,
+} from "@vakt/schemas";
 import {
   type DeadLetterReason,
   type Decision,
@@ -14,9 +24,43 @@ import {
 } from "../pipeline/decide";
 import { parseDeviceJson, unstorableTextPath } from "../pipeline/storable";
 
-export const OWNTRACKS_SUBSCRIPTION = "owntracks/+/+";
+/** `owntracks/<user>/<device>` and every subtopic below it. */
+export const OWNTRACKS_SUBSCRIPTIONS = ["owntracks/+/+", "owntracks/+/+/+"] as const;
+
+export type OwntracksRoute =
+  /** Decide it (`owntracksDecision`); `serial` is the device segment when it is a valid serial. */
+  | { kind: "decide"; serial: string | undefined }
+  /** A subtopic Vakt does not use, or a stale retained last will: count it, acknowledge it, store nothing. */
+  | { kind: "ignore"; sub: OwntracksSubtopic | "lwt (retained)" | "empty" };
+
+/**
+ * What to do with a message on an OwnTracks topic, before any device look-up. A last will the broker
+ * kept retained (the app's retain setting) and hands to a new subscription is not news: the app may
+ * have been back for days, so it is ignored rather than marking the device offline.
+ */
+export function owntracksRoute(topic: string, payload?: Uint8Array, retained = false): OwntracksRoute {
+  const t = parseOwntracksTopic(topic);
+  if (t?.sub !== undefined && t.sub !== "event") return { kind: "ignore", sub: t.sub };
+  // Zero bytes: someone cleared a retained message (the broker forwards the clearing), not the app.
+  if (t !== undefined && payload?.byteLength === 0) return { kind: "ignore", sub: "empty" };
+  if (retained && t !== undefined && t.sub === undefined && payload !== undefined && isLwt(payload)) {
+    return { kind: "ignore", sub: "lwt (retained)" };
+  }
+  // Only a valid serial is looked up: anything else is a dead letter at once, never a look-up retried.
+  const serial = t && deviceSerial.safeParse(t.device).success ? t.device : undefined;
+  return { kind: "decide", serial };
+}
 
 const KMH_TO_MPS = 1 / 3.6;
+
+function isLwt(payload: Uint8Array): boolean {
+  try {
+    const json: unknown = JSON.parse(Buffer.from(payload).toString("utf8"));
+    return typeof json === "object" && json !== null && (json as { _type?: unknown })._type === "lwt";
+  } catch {
+    return false;
+  }
+}
 
 export function owntracksDecision(
   topic: string,
@@ -26,11 +70,16 @@ export function owntracksDecision(
   maxPayloadBytes: number,
 ): Decision {
   const parsedTopic = parseOwntracksTopic(topic);
-  const device = parsedTopic ? lookup(parsedTopic.device) : undefined;
+  const validSerial = parsedTopic !== undefined && deviceSerial.safeParse(parsedTopic.device).success;
+  const device = parsedTopic && validSerial ? lookup(parsedTopic.device) : undefined;
   const reject = (reason: DeadLetterReason, detail: string | null = null) =>
     deadLetter({ now, transport: "mqtt", topic, payload, device, reason, detail });
-  if (payload.byteLength > maxPayloadBytes) return reject("payload_too_large");
-  if (!parsedTopic) return reject("unknown_topic");
+  if (payload.byteLength > maxPayloadBytes)
+    return reject("payload_too_large", `${payload.byteLength} bytes > ${maxPayloadBytes}`);
+  if (!parsedTopic || (parsedTopic.sub !== undefined && parsedTopic.sub !== "event")) {
+    return reject("unknown_topic", "expected owntracks/<user>/<serial> or owntracks/<user>/<serial>/event");
+  }
+  if (!validSerial) return reject("unknown_topic", "the device segment of the topic is not a valid serial");
   if (!device) return reject("unknown_device", `serial ${parsedTopic.device}`);
   const text = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString("utf8");
   const parsed = parseDeviceJson(text);
@@ -48,6 +97,9 @@ export function owntracksDecision(
     );
   }
   const m: OwntracksMessage = r.data;
+  if (parsedTopic.sub === "event" && m._type !== "transition") {
+    return reject("invalid_message", `_type: ${m._type} on .../event, expected transition`);
+  }
   const t = m.tst * 1000;
   const problem = checkDeviceTime(t, now);
   if (problem) return reject(problem === "before_2000" ? "timestamp_before_2000" : "timestamp_in_future");

@@ -72,6 +72,11 @@ export const statusMessage = z.strictObject({
   firmware: z.string().max(64).optional(),
   /** The configuration the device runs, echoing the version it applied. */
   reportedConfig: z.strictObject({ version: z.number().int().min(1), settings: deviceSettings }).optional(),
+  /**
+   * Only in the device's MQTT last will (`t` its connect time): the broker sends it when the
+   * connection dies, and the device is offline (no_contact after INGEST_LAST_WILL_GRACE_S).
+   */
+  online: z.literal(false).optional(),
 });
 export type StatusMessage = z.infer<typeof statusMessage>;
 

@@ -53,6 +53,28 @@ export const osmandQuery = z
   });
 export type OsmandQuery = z.infer<typeof osmandQuery>;
 
+/** `cell=mcc,mnc,lac,cid[,rssi]`, as Traccar reads it (one field per cell). */
+export const osmandCell = z
+  .string()
+  .regex(/^\d{1,3},\d{1,3},\d{1,10},\d{1,12}(,-?\d{1,3})?$/, "expected mcc,mnc,lac,cid[,rssi]");
+/** `wifi=<mac>,<rssi>` (one field per access point). */
+export const osmandWifi = z
+  .string()
+  .regex(/^([0-9A-Fa-f]{2}[-:]){5}[0-9A-Fa-f]{2},-?\d{1,3}$/, "expected mac,rssi");
+
+/**
+ * A request with cells or access points and no coordinates (Traccar keeps it, to locate it by the
+ * network later): Vakt keeps it in the raw log with its cell and wifi data, and no position.
+ */
+export const osmandNetworkQuery = z.looseObject({
+  timestamp: osmandTimestamp.optional(),
+  cell: z.array(osmandCell).max(32).default([]),
+  wifi: z.array(osmandWifi).max(64).default([]),
+  batt: num.pipe(z.number().min(0).max(100)).optional(),
+  charge: z.enum(["true", "false"]).optional(),
+});
+export type OsmandNetworkQuery = z.infer<typeof osmandNetworkQuery>;
+
 export const osmandJson = z.looseObject({
   location: z.looseObject({
     timestamp: z.iso.datetime({ offset: true }),

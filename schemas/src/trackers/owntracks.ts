@@ -9,15 +9,19 @@ import { latitude, longitude } from "../common";
 /** Epoch seconds, as OwnTracks sends them. */
 const epochSeconds = z.number().int().min(0);
 
+/** The apps send `-1` for a value they do not have (no speed, course, accuracy or altitude): unknown. */
+const unknownOr = <T extends z.ZodType<number>>(schema: T) =>
+  z.union([z.literal(-1).transform(() => undefined), schema]).optional();
+
 export const owntracksLocation = z.looseObject({
   _type: z.literal("location"),
   tst: epochSeconds,
   lat: latitude,
   lon: longitude,
-  acc: z.number().min(0).optional().describe("accuracy, metres"),
-  alt: z.number().optional().describe("altitude, metres"),
-  vel: z.number().min(0).optional().describe("velocity, km/h"),
-  cog: z.number().min(0).max(360).optional().describe("course over ground, degrees"),
+  acc: unknownOr(z.number().min(0)).describe("accuracy, metres; -1 unknown"),
+  alt: unknownOr(z.number()).describe("altitude, metres; -1 unknown"),
+  vel: unknownOr(z.number().min(0)).describe("velocity, km/h; -1 unknown"),
+  cog: unknownOr(z.number().min(0).max(360)).describe("course over ground, degrees; -1 unknown"),
   batt: z.number().min(0).max(100).optional().describe("battery, percent"),
   /** Battery status: 0 unknown, 1 unplugged, 2 charging, 3 full. */
   bs: z.number().int().min(0).max(3).optional(),
@@ -39,7 +43,7 @@ export const owntracksTransition = z.looseObject({
   event: z.enum(["enter", "leave"]),
   lat: latitude,
   lon: longitude,
-  acc: z.number().min(0).optional(),
+  acc: unknownOr(z.number().min(0)),
   desc: z.string().optional(),
   t: z.string().optional(),
 });
@@ -51,9 +55,45 @@ export const owntracksMessage = z.discriminatedUnion("_type", [
 ]);
 export type OwntracksMessage = z.infer<typeof owntracksMessage>;
 
-/** `owntracks/<user>/<device>`; the device segment is the Vakt serial. */
-export function parseOwntracksTopic(topic: string): { user: string; device: string } | undefined {
+/**
+ * What the apps publish below their own topic (OwnTracks booklet, "Topics"): `event` carries
+ * transitions; `cmd` is what the app listens to (commands to it); the rest (`step`, `beacon`, `dump`,
+ * `waypoint`, `waypoints`, `info`, `status`) Vakt takes and ignores.
+ */
+export const owntracksSubtopics = [
+  "event",
+  "cmd",
+  "step",
+  "beacon",
+  "dump",
+  "waypoint",
+  "waypoints",
+  "info",
+  "status",
+] as const;
+export type OwntracksSubtopic = (typeof owntracksSubtopics)[number];
+const subtopics: ReadonlySet<string> = new Set(owntracksSubtopics);
+
+/**
+ * `owntracks/<user>/<device>` or `owntracks/<user>/<device>/<subtopic>`; the device segment is the
+ * Vakt serial (checked by the caller). Anything else (other depths, unknown subtopics, empty or
+ * wildcard segments) is undefined.
+ */
+export function parseOwntracksTopic(
+  topic: string,
+): { user: string; device: string; sub?: OwntracksSubtopic } | undefined {
   const parts = topic.split("/");
-  if (parts.length !== 3 || parts[0] !== "owntracks" || !parts[1] || !parts[2]) return undefined;
-  return { user: parts[1], device: parts[2] };
+  if (parts.length !== 3 && parts.length !== 4) return undefined;
+  const [root, user, device, sub] = parts;
+  if (root !== "owntracks" || !user || !device) return undefined;
+  if (/[+#]/.test(user) || /[+#]/.test(device)) return undefined;
+  if (sub === undefined) return { user, device };
+  return subtopics.has(sub) ? { user, device, sub: sub as OwntracksSubtopic } : undefined;
 }
+
+/** Where an app listens for commands (`reportLocation`, `setConfiguration`): its own topic + `/cmd`. */
+export const owntracksCommandTopic = (user: string, device: string) => `owntracks/${user}/${device}/cmd`;
+
+/** The command that makes the app report its location now (Vakt's "locate"). */
+export const owntracksReportLocation = { _type: "cmd", action: "reportLocation" } as const;
+export type OwntracksCommand = typeof owntracksReportLocation;
