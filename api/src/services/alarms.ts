@@ -222,9 +222,14 @@ export async function getAlarm(deps: ApiDeps, caller: ActorCaller, id: string): 
       result: AlarmDelivery["result"];
       attempt: number;
       detail: string | null;
+      target_name: string | null;
     }>(
-      `SELECT id, at, step, channel, target, result, attempt, detail FROM alarm_deliveries
-        WHERE organisation_id = $1 AND alarm_id = $2 ORDER BY at, id`,
+      // Console deliveries (and skipped ones) name a staff user by id: the console shows who was asked.
+      `SELECT d.id, d.at, d.step, d.channel, d.target, d.result, d.attempt, d.detail,
+              u.first_name || ' ' || u.last_name AS target_name
+         FROM alarm_deliveries d
+         LEFT JOIN staff_users u ON u.organisation_id = d.organisation_id AND u.id::text = d.target
+        WHERE d.organisation_id = $1 AND d.alarm_id = $2 ORDER BY d.at, d.id`,
       [caller.organisationId, id],
     );
     // Opening an alarm shows personal data: logged like any other look.
@@ -263,6 +268,7 @@ export async function getAlarm(deps: ApiDeps, caller: ActorCaller, id: string): 
             result: d.result,
             attempt: d.attempt,
             detail: d.detail,
+            targetName: d.target_name,
           })),
     };
   });

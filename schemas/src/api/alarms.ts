@@ -86,6 +86,8 @@ export const alarmDelivery = z.object({
   result: z.enum(["sent", "failed", "retrying", "skipped"]),
   attempt: z.number().int(),
   detail: z.string().nullable(),
+  /** The staff user's name when the target is one (console deliveries, skipped ones). */
+  targetName: z.string().nullable().default(null),
 });
 export type AlarmDelivery = z.infer<typeof alarmDelivery>;
 
