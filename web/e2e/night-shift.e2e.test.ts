@@ -1,0 +1,300 @@
+/**
+ * The night shift (issue 16) in Chromium against the whole stack: an alarm
+ * under a two-step rule reaches the person asked at each step and rings until
+ * someone takes it; administration screens start no live position watch and
+ * a hidden tab ends one; the recipient's "who has looked" reads as prose; the
+ * locate button asks the device and shows the fix it sends back.
+ */
+import { createRequire } from "node:module";
+import { alertRule, department, downlinkTopic, staffUser, staffUserCreated } from "@vakt/schemas";
+import type { BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import {
+  type ApiSession,
+  apiSession,
+  demoEmail,
+  type Harness,
+  logIn,
+  PASSWORD,
+  recipientWithDevice,
+  screenshot,
+  startHarness,
+  type TestDevice,
+} from "./harness";
+
+const OSLO = { lat: 59.9139, lon: 10.7522 };
+const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+
+/** A page whose context ignores the console's CSP, so axe-core can be injected for the audits. */
+async function newPage(h: Harness): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await h.browser.newContext({
+    viewport: { width: 1400, height: 900 },
+    locale: "nb-NO",
+    bypassCSP: true,
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  return { context, page };
+}
+
+/** Every WCAG 2 A/AA violation axe-core finds inside `selector`, one line per element. */
+async function axeViolations(page: Page, selector: string): Promise<string[]> {
+  await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(async (include) => {
+    const axe = (
+      window as unknown as {
+        axe: {
+          run(
+            c: unknown,
+            o: unknown,
+          ): Promise<{ violations: { id: string; nodes: { target: string[]; failureSummary: string }[] }[] }>;
+        };
+      }
+    ).axe;
+    return axe.run({ include: [include] }, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa"] } });
+  }, selector);
+  return result.violations.flatMap((v) =>
+    v.nodes.map(
+      (n) => `${selector} ${v.id}: ${n.target.join(" ")}: ${n.failureSummary.replace(/\s+/g, " ")}`,
+    ),
+  );
+}
+
+/** Counts the oscillators the console starts (three per beep), so a test can hear the sound. */
+async function instrumentSound(context: BrowserContext) {
+  await context.addInitScript(() => {
+    const w = window as unknown as { __vaktOscillators: number };
+    w.__vaktOscillators = 0;
+    const original = AudioContext.prototype.createOscillator;
+    AudioContext.prototype.createOscillator = function (this: AudioContext) {
+      w.__vaktOscillators += 1;
+      return original.call(this);
+    };
+  });
+}
+const beeps = async (page: Page) =>
+  Math.floor(
+    (await page.evaluate(() => (window as unknown as { __vaktOscillators: number }).__vaktOscillators)) / 3,
+  );
+
+async function setTabHidden(page: Page, hidden: boolean) {
+  await page.evaluate((h) => {
+    Object.defineProperty(document, "visibilityState", {
+      configurable: true,
+      get: () => (h ? "hidden" : "visible"),
+    });
+    Object.defineProperty(document, "hidden", { configurable: true, get: () => h });
+    document.dispatchEvent(new Event("visibilitychange"));
+  }, hidden);
+}
+
+describe("the night shift", () => {
+  let h: Harness;
+  let admin: ApiSession;
+  let zone1: string;
+  let north: TestDevice;
+  let odaId: string;
+  let bo: { id: string; email: string; name: string };
+
+  beforeAll(async () => {
+    h = await startHarness();
+    admin = await apiSession(h.url, demoEmail("admin"));
+    const departments = await admin.call("GET", "/departments", z.array(department));
+    const d = departments.find((x) => x.name === "Sone 1");
+    if (!d) throw new Error("no Sone 1");
+    zone1 = d.id;
+    north = await recipientWithDevice(h, admin, zone1, "Kari", "Nattvakt");
+    await north.position(OSLO.lat, OSLO.lon);
+    const email = `bo.${Date.now()}@demo.vakt.local`;
+    const invited = await admin.call("POST", "/users", staffUserCreated, {
+      email,
+      firstName: "Bo",
+      lastName: "Bakvakt",
+      grants: [{ role: "operator", departmentId: zone1 }],
+    });
+    const accepted = await fetch(`${h.url}/api/v1/auth/invitations/accept`, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: h.url },
+      body: JSON.stringify({ token: invited.invitationToken, password: PASSWORD }),
+    });
+    expect(accepted.ok).toBe(true);
+    const users = await admin.call("GET", "/users", z.array(staffUser));
+    const oda = users.find((u) => u.email === demoEmail("nord.operator"));
+    const b = users.find((u) => u.email === email);
+    if (!oda || !b) throw new Error("users missing");
+    odaId = oda.id;
+    bo = { id: b.id, email, name: "Bo Bakvakt" };
+  });
+
+  afterAll(async () => {
+    await north?.client.endAsync();
+    await h?.stop();
+  });
+
+  it("asks Oda at step 1, then Bo at step 2 with the sound repeating, and stops ringing for both once taken", async () => {
+    await admin.call("POST", "/alert-rules", alertRule, {
+      departmentId: zone1,
+      name: "Natt: Oda, så Bo",
+      alarmTypes: ["sos"],
+      steps: [
+        { waitS: 6, users: [odaId], channels: ["console"] },
+        { waitS: 60, users: [bo.id], channels: ["console"] },
+      ],
+      reminderIntervalS: 60,
+      maxReminders: 2,
+    });
+    const a = await newPage(h);
+    const b = await newPage(h);
+    await instrumentSound(a.context);
+    await instrumentSound(b.context);
+    await logIn(h, a.page, demoEmail("nord.operator"));
+    await logIn(h, b.page, bo.email);
+    for (const p of [a.page, b.page])
+      await expect.poll(() => p.getByTestId("live-status").getAttribute("data-status")).toBe("connected");
+    // Bo's own setting: repeat every 5 seconds (kept per user).
+    await b.page.getByTestId("sound-settings").locator("summary").click();
+    await b.page.locator('select[name="sound-repeat"]').selectOption("5");
+    const bSound = await b.page.evaluate(() =>
+      Object.keys(localStorage).filter((k) => k.startsWith("vakt.sound.")),
+    );
+    expect(bSound).toEqual([`vakt.sound.${bo.id}`]);
+
+    await north.alarm("sos", OSLO.lat, OSLO.lon);
+    const cardA = a.page.getByTestId("alarm-card").filter({ hasText: north.name });
+    const cardB = b.page.getByTestId("alarm-card").filter({ hasText: north.name });
+
+    // Step 1: Oda is asked, Bo sees the alarm but is not asked yet.
+    await expect.poll(() => cardA.getAttribute("data-asked"), { timeout: 10_000 }).toBe("true");
+    await cardA.getByTestId("alarm-asked").getByText("Trinn 1 · spør Oda Operatør").waitFor();
+    await cardB.waitFor();
+    expect(await cardB.getAttribute("data-asked")).toBeNull();
+    await a.page.getByTestId("asked-banner").waitFor();
+    const odaBeepsAtStep1 = await beeps(a.page);
+    expect(odaBeepsAtStep1).toBeGreaterThanOrEqual(1);
+
+    // Step 2: Bo is asked; his console rings and keeps ringing.
+    await expect.poll(() => cardB.getAttribute("data-asked"), { timeout: 15_000 }).toBe("true");
+    await cardB.getByTestId("alarm-asked").getByText("Trinn 2 · spør Bo Bakvakt").waitFor();
+    await expect.poll(() => b.page.title()).toMatch(/trinn 2/);
+    await expect.poll(() => beeps(b.page), { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
+    // Oda, asked at step 1, is still rung (every 15 s by default) while nobody has taken it.
+    expect(await cardA.getAttribute("data-asked")).toBe("true");
+
+    // Oda's panel shows who was asked at which step, by name.
+    await cardA.click();
+    const deliveries = a.page.getByTestId("alarm-deliveries");
+    await deliveries.getByText(/Trinn 1 · konsoll · Oda Operatør · sendt/).waitFor();
+    await deliveries.getByText(/Trinn 2 · konsoll · Bo Bakvakt · sendt/).waitFor();
+    await b.page.getByTestId("sound-settings").locator("summary").click();
+    expect(await axeViolations(a.page, "#queue")).toEqual([]);
+    expect(await axeViolations(b.page, "#queue")).toEqual([]);
+    await screenshot(b.page, "night-01-bo-asked");
+
+    await a.page.getByTestId("alarm-detail").getByRole("button", { name: "Ta", exact: true }).click();
+    for (const p of [a.page, b.page])
+      await expect.poll(() => p.locator("#queue").getAttribute("data-ringing")).toBe("false");
+    expect(await cardB.getAttribute("data-asked")).toBeNull();
+    await expect.poll(() => b.page.getByTestId("queue-count").textContent()).toBe("1 uløste");
+    // No more beeps on Bo's console: wait out more than two of his 5-second repeats.
+    const after = await beeps(b.page);
+    await b.page.waitForTimeout(11_000);
+    expect(await beeps(b.page)).toBe(after);
+    await a.context.close();
+    await b.context.close();
+  }, 90_000);
+
+  const watches = async (userId: string, action: string) =>
+    Number(
+      (
+        await h.db.pool.query<{ n: string }>(
+          "SELECT count(*) AS n FROM activity_log WHERE actor_id = $1 AND action = $2",
+          [userId, action],
+        )
+      ).rows[0]?.n,
+    );
+
+  it("starts no live position watch on administration screens, one on the live map, and ends it while the tab is hidden", async () => {
+    const users = await admin.call("GET", "/users", z.array(staffUser));
+    const me = users.find((u) => u.email === demoEmail("admin"));
+    if (!me) throw new Error("no admin");
+    const started = () => watches(me.id, "position.live_watch_started");
+    const ended = () => watches(me.id, "position.live_watch_ended");
+    const before = await started();
+    const { context, page } = await newPage(h);
+    await logIn(h, page, demoEmail("admin"), "/admin/users");
+    await expect.poll(() => page.getByTestId("live-status").getAttribute("data-status")).toBe("connected");
+    for (const section of ["recipients", "devices", "routing", "activity"]) {
+      await page.goto(`${h.url}/admin/${section}`);
+      await page.locator(".topbar").waitFor();
+      await expect.poll(() => page.getByTestId("live-status").getAttribute("data-status")).toBe("connected");
+    }
+    // Give a watch every chance to be written, then count: none.
+    await page.waitForTimeout(1500);
+    expect(await started()).toBe(before);
+
+    await page.goto(`${h.url}/`);
+    await expect.poll(started).toBe(before + 1);
+    const endedBefore = await ended();
+    await setTabHidden(page, true);
+    await expect.poll(ended).toBe(endedBefore + 1);
+    await setTabHidden(page, false);
+    await expect.poll(started).toBe(before + 2);
+    // Leaving the map for administration ends the watch.
+    await page.getByRole("link", { name: "Administrasjon" }).click();
+    await expect.poll(ended).toBe(endedBefore + 2);
+    await context.close();
+  });
+
+  it("locates the device from the recipient page and shows the fix it sends back", async () => {
+    // The device answers a locate command with a fix, as a real one would.
+    await north.client.subscribeAsync(downlinkTopic(north.serial, "command"), { qos: 1 });
+    const answered = new Promise<void>((resolve) => {
+      north.client.on("message", (topic, payload) => {
+        if (topic !== downlinkTopic(north.serial, "command")) return;
+        const cmd = JSON.parse(payload.toString()) as { command?: string };
+        if (cmd.command === "locate") void north.position(OSLO.lat + 0.002, OSLO.lon + 0.003).then(resolve);
+      });
+    });
+    const { context, page } = await newPage(h);
+    await logIn(h, page, demoEmail("nord.operator"), `/recipients/${north.recipientId}`);
+    await page.getByRole("button", { name: "Hent posisjon nå" }).click();
+    await page
+      .getByTestId("locate-status")
+      .getByText(/Spurte enheten|Ny posisjon/)
+      .waitFor();
+    await answered;
+    await page
+      .getByTestId("locate-status")
+      .getByText(`Ny posisjon`, { exact: false })
+      .waitFor({ timeout: 15_000 });
+    expect(await page.getByTestId("locate-status").textContent()).toContain(
+      `${(OSLO.lat + 0.002).toFixed(5)}, ${(OSLO.lon + 0.003).toFixed(5)}`,
+    );
+    await screenshot(page, "night-02-located");
+    await context.close();
+  });
+
+  it("tells the recipient's next of kin in sentences who has looked, with filters and without action codes", async () => {
+    const { context, page } = await newPage(h);
+    await logIn(h, page, demoEmail("admin"), `/recipients/${north.recipientId}`);
+    const looked = page.getByTestId("who-looked");
+    await looked.getByRole("heading", { name: `Hvem har sett på ${north.name}` }).waitFor();
+    const list = looked.getByTestId("looked-list");
+    // Positions first: Oda's look at the history on the recipient page in the previous test, by name and in words.
+    await list
+      .getByText(`Oda Operatør så hvor ${north.name} har vært (posisjonshistorikk).`)
+      .first()
+      .waitFor();
+    for (const line of await list.locator("li").allTextContents())
+      expect(line).not.toMatch(/\b[a-z_]+\.[a-z_]+\b/);
+    await looked.getByLabel("Vis").selectOption("alarm");
+    await list.getByText(`Oda Operatør tok en alarm fra ${north.name}.`).waitFor();
+    expect(await list.getByText("posisjonshistorikk").count()).toBe(0);
+    await looked.getByLabel("Vis").selectOption("device");
+    await list.getByText(`Oda Operatør ba alarmenheten til ${north.name} om posisjonen.`).waitFor();
+    expect(await axeViolations(page, '[data-testid="who-looked"]')).toEqual([]);
+    await screenshot(page, "night-03-who-looked");
+    await context.close();
+  });
+});
