@@ -151,7 +151,9 @@ describe("the night shift", () => {
     await logIn(h, a.page, demoEmail("nord.operator"));
     await logIn(h, b.page, bo.email);
     for (const p of [a.page, b.page])
-      await expect.poll(() => p.getByTestId("live-status").getAttribute("data-status")).toBe("connected");
+      await expect
+        .poll(() => p.getByTestId("live-status").getAttribute("data-status"), { timeout: 10_000 })
+        .toBe("connected");
     // Bo's own setting: repeat every 5 seconds (kept per user).
     await b.page.getByTestId("sound-settings").locator("summary").click();
     await b.page.locator('select[name="sound-repeat"]').selectOption("5");
@@ -176,8 +178,9 @@ describe("the night shift", () => {
     // Step 2: Bo is asked; his console rings and keeps ringing.
     await expect.poll(() => cardB.getAttribute("data-asked"), { timeout: 15_000 }).toBe("true");
     await cardB.getByTestId("alarm-asked").getByText("Trinn 2 · spør Bo Bakvakt").waitFor();
-    await expect.poll(() => b.page.title()).toMatch(/trinn 2/);
-    await expect.poll(() => beeps(b.page), { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
+    await expect.poll(() => b.page.title(), { timeout: 10_000 }).toMatch(/trinn 2/);
+    // One beep for the new alarm, one for the alert, then the repeats.
+    await expect.poll(() => beeps(b.page), { timeout: 20_000 }).toBeGreaterThanOrEqual(4);
     // Oda, asked at step 1, is still rung (every 15 s by default) while nobody has taken it.
     expect(await cardA.getAttribute("data-asked")).toBe("true");
 
@@ -192,10 +195,16 @@ describe("the night shift", () => {
     await screenshot(b.page, "night-01-bo-asked");
 
     await a.page.getByTestId("alarm-detail").getByRole("button", { name: "Ta", exact: true }).click();
+    await a.page.getByTestId("alarm-holder").getByText("Tatt av Oda Operatør").waitFor();
+    await screenshot(a.page, "night-01-oda-took");
     for (const p of [a.page, b.page])
-      await expect.poll(() => p.locator("#queue").getAttribute("data-ringing")).toBe("false");
+      await expect
+        .poll(() => p.locator("#queue").getAttribute("data-ringing"), { timeout: 10_000 })
+        .toBe("false");
     expect(await cardB.getAttribute("data-asked")).toBeNull();
-    await expect.poll(() => b.page.getByTestId("queue-count").textContent()).toBe("1 uløste");
+    await expect
+      .poll(() => b.page.getByTestId("queue-count").textContent(), { timeout: 10_000 })
+      .toBe("Uløste: 1");
     // No more beeps on Bo's console: wait out more than two of his 5-second repeats.
     const after = await beeps(b.page);
     await b.page.waitForTimeout(11_000);
@@ -223,26 +232,30 @@ describe("the night shift", () => {
     const before = await started();
     const { context, page } = await newPage(h);
     await logIn(h, page, demoEmail("admin"), "/admin/users");
-    await expect.poll(() => page.getByTestId("live-status").getAttribute("data-status")).toBe("connected");
+    await expect
+      .poll(() => page.getByTestId("live-status").getAttribute("data-status"), { timeout: 10_000 })
+      .toBe("connected");
     for (const section of ["recipients", "devices", "routing", "activity"]) {
       await page.goto(`${h.url}/admin/${section}`);
       await page.locator(".topbar").waitFor();
-      await expect.poll(() => page.getByTestId("live-status").getAttribute("data-status")).toBe("connected");
+      await expect
+        .poll(() => page.getByTestId("live-status").getAttribute("data-status"), { timeout: 10_000 })
+        .toBe("connected");
     }
     // Give a watch every chance to be written, then count: none.
     await page.waitForTimeout(1500);
     expect(await started()).toBe(before);
 
     await page.goto(`${h.url}/`);
-    await expect.poll(started).toBe(before + 1);
+    await expect.poll(started, { timeout: 10_000 }).toBe(before + 1);
     const endedBefore = await ended();
     await setTabHidden(page, true);
-    await expect.poll(ended).toBe(endedBefore + 1);
+    await expect.poll(ended, { timeout: 10_000 }).toBe(endedBefore + 1);
     await setTabHidden(page, false);
-    await expect.poll(started).toBe(before + 2);
+    await expect.poll(started, { timeout: 10_000 }).toBe(before + 2);
     // Leaving the map for administration ends the watch.
     await page.getByRole("link", { name: "Administrasjon" }).click();
-    await expect.poll(ended).toBe(endedBefore + 2);
+    await expect.poll(ended, { timeout: 10_000 }).toBe(endedBefore + 2);
     await context.close();
   });
 
@@ -275,6 +288,30 @@ describe("the night shift", () => {
     await context.close();
   });
 
+  it("locates the device from the alarm panel too", async () => {
+    const { context, page } = await newPage(h);
+    await logIn(h, page, demoEmail("nord.operator"));
+    await expect
+      .poll(() => page.getByTestId("live-status").getAttribute("data-status"), { timeout: 10_000 })
+      .toBe("connected");
+    await north.alarm("sos", OSLO.lat, OSLO.lon);
+    // The alarm Oda took in the first test is still listed (taken); this one is the open one.
+    const card = page
+      .locator('[data-testid="alarm-card"][data-state="open"]')
+      .filter({ hasText: north.name });
+    await card.click();
+    const detail = page.getByTestId("alarm-detail");
+    await detail.getByRole("button", { name: "Hent posisjon nå" }).click();
+    // The device (subscribed in the test above) answers every locate with this fix.
+    await detail.getByTestId("locate-status").getByText("Ny posisjon", { exact: false }).waitFor();
+    expect(await detail.getByTestId("locate-status").textContent()).toContain(
+      `${(OSLO.lat + 0.002).toFixed(5)}, ${(OSLO.lon + 0.003).toFixed(5)}`,
+    );
+    const id = await card.getAttribute("data-alarm-id");
+    await admin.call("POST", `/alarms/${id}/cancel`, z.unknown(), { note: "locate test" });
+    await context.close();
+  });
+
   it("tells the recipient's next of kin in sentences who has looked, with filters and without action codes", async () => {
     const { context, page } = await newPage(h);
     await logIn(h, page, demoEmail("admin"), `/recipients/${north.recipientId}`);
@@ -292,7 +329,12 @@ describe("the night shift", () => {
     await list.getByText(`Oda Operatør tok en alarm fra ${north.name}.`).waitFor();
     expect(await list.getByText("posisjonshistorikk").count()).toBe(0);
     await looked.getByLabel("Vis").selectOption("device");
-    await list.getByText(`Oda Operatør ba alarmenheten til ${north.name} om posisjonen.`).waitFor();
+    // Twice: from the recipient page and from the alarm panel.
+    await expect
+      .poll(() => list.getByText(`Oda Operatør ba alarmenheten til ${north.name} om posisjonen.`).count(), {
+        timeout: 10_000,
+      })
+      .toBe(2);
     expect(await axeViolations(page, '[data-testid="who-looked"]')).toEqual([]);
     await screenshot(page, "night-03-who-looked");
     await context.close();
