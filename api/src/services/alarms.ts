@@ -145,6 +145,7 @@ export async function listAlarms(deps: ApiDeps, caller: ActorCaller, q: AlarmLis
   if (q.state) add("a.state = ANY($?::text[])", q.state);
   if (q.type) add("a.type = ANY($?::text[])", q.type);
   if (q.severity) add("a.severity = ANY($?::text[])", q.severity);
+  if (q.outcome) add("a.outcome = ANY($?::text[])", q.outcome);
   if (q.departmentId) add("$?::uuid = ANY(d.ancestry)", q.departmentId);
   if (q.recipientId) {
     refuseRealId(caller.actor, "recipient");

@@ -154,6 +154,8 @@ export const alarmListQuery = z.object({
   state: listOf(alarmState),
   type: listOf(alarmType),
   severity: listOf(alarmSeverity),
+  /** How closed alarms ended (the console's alarm history). */
+  outcome: listOf(alarmOutcome),
   /** Includes the department's sub-departments. */
   departmentId: z.uuid().optional(),
   recipientId: z.uuid().optional(),
