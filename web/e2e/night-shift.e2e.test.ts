@@ -5,8 +5,9 @@
  * a hidden tab ends one; the recipient's "who has looked" reads as prose; the
  * locate button asks the device and shows the fix it sends back.
  */
+import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { alertRule, department, downlinkTopic, staffUser, staffUserCreated } from "@vakt/schemas";
+import { alarmList, alertRule, department, downlinkTopic, staffUser, staffUserCreated } from "@vakt/schemas";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -337,6 +338,51 @@ describe("the night shift", () => {
       .toBe(2);
     expect(await axeViolations(page, '[data-testid="who-looked"]')).toEqual([]);
     await screenshot(page, "night-03-who-looked");
+    await context.close();
+  });
+  it("shows closed alarms in the history with their timeline, times, filters and a CSV export", async () => {
+    // The alarm of the first test, taken by Oda, is resolved now; the one of the panel test was cancelled.
+    const taken = await admin.call(
+      "GET",
+      `/alarms?state=acknowledged&recipientId=${north.recipientId}`,
+      alarmList,
+    );
+    const first = taken.items[0];
+    if (!first) throw new Error("the taken alarm is gone");
+    await admin.call("POST", `/alarms/${first.id}/resolve`, z.unknown(), {
+      outcome: "helped_on_site",
+      note: "Fulgt hjem.",
+    });
+    const { context, page } = await newPage(h);
+    await logIn(h, page, demoEmail("nord.operator"));
+    await page.getByRole("link", { name: "Alarmhistorikk" }).click();
+    const table = page.getByTestId("history-table");
+    await expect.poll(() => table.getByTestId("history-row").count(), { timeout: 10_000 }).toBe(2);
+    const row = table.locator(`[data-alarm-id="${first.id}"]`);
+    await row.getByText("Hjulpet på stedet").waitFor();
+    // Time to take: taken some seconds after step 2, never "–".
+    expect(await row.locator("td").nth(6).textContent()).toMatch(/^\d+ (s|min)/);
+    await row.getByRole("button", { name: "Tidslinje" }).click();
+    const tl = page.getByTestId("history-timeline");
+    await tl.getByText(/Utløst/).waitFor();
+    await tl.getByText(/Varslet \(Trinn 1\)/).waitFor();
+    await tl.getByText(/Trinn 2 · konsoll · Bo Bakvakt · sendt/).waitFor();
+    await tl.getByText(/Tatt · Oda Operatør/).waitFor();
+    await tl.getByText(/Avsluttet · Anne Admin: Fulgt hjem\./).waitFor();
+    expect(await axeViolations(page, '[data-testid="history"]')).toEqual([]);
+    await screenshot(page, "night-04-history");
+
+    await page.getByLabel("Utfall").selectOption("false_alarm");
+    await expect.poll(() => table.getByTestId("history-row").count(), { timeout: 10_000 }).toBe(1);
+    expect(await table.locator(`[data-alarm-id="${first.id}"]`).count()).toBe(0);
+
+    const download = page.waitForEvent("download");
+    await page.getByRole("button", { name: "Eksporter CSV" }).click();
+    const file = await (await download).path();
+    const lines = (await readFile(file, "utf8")).trimEnd().split("\r\n");
+    expect(lines[0]).toMatch(/^id,raised_at,type,severity,state,outcome,/);
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain("false_alarm");
     await context.close();
   });
 });
