@@ -269,7 +269,8 @@ export function LiveView() {
   }, [asked, userId]);
 
   // Re-sound until someone takes it: one beep every repeatS while any alarm this user was asked to take is open.
-  const ringing = asked.size > 0;
+  // Only alarms this console lists ring: an alert for one it may not see (or has not loaded yet) stays silent.
+  const ringing = alarms.some((a) => a.state === "open" && asked.has(a.id));
   useEffect(() => {
     if (!ringing || !sound.asked) return;
     const timer = window.setInterval(() => beep(), sound.repeatS * 1000);

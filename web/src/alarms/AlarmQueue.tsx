@@ -70,7 +70,7 @@ export function AlarmQueue(props: {
   useSession();
   // Every alarm nobody has closed yet, taken ones too: a taken alarm is still someone's work tonight.
   const unresolved = props.alarms.filter(isActive).length;
-  const ringing = props.alarms.some((a) => props.asked.has(a.id));
+  const ringing = props.alarms.some((a) => a.state === "open" && props.asked.has(a.id));
   return (
     <section
       id="queue"
