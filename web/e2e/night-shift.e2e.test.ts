@@ -5,8 +5,10 @@
  * a hidden tab ends one; the recipient's "who has looked" reads as prose; the
  * locate button asks the device and shows the fix it sends back.
  */
-import { readFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { copyFile, mkdir, readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { alarmList, alertRule, department, downlinkTopic, staffUser, staffUserCreated } from "@vakt/schemas";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,6 +20,7 @@ import {
   type Harness,
   logIn,
   PASSWORD,
+  RESULTS_DIR,
   recipientWithDevice,
   screenshot,
   startHarness,
@@ -25,6 +28,8 @@ import {
 } from "./harness";
 
 const OSLO = { lat: 59.9139, lon: 10.7522 };
+/** The README's picture of the alarm history: written when missing, or with VAKT_UPDATE_SCREENSHOT=1. */
+const HISTORY_PNG = join(import.meta.dirname, "../docs/history.png");
 const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
 /** A page whose context ignores the console's CSP, so axe-core can be injected for the audits. */
@@ -74,6 +79,34 @@ async function instrumentSound(context: BrowserContext) {
     };
   });
 }
+/** Stands in for the Notification API (headless Chromium shows none): records what the console shows and closes. */
+async function instrumentNotifications(context: BrowserContext) {
+  await context.addInitScript(() => {
+    const log: { title: string; tag: string; closed: boolean }[] = [];
+    (window as unknown as { __vaktNotifications: typeof log }).__vaktNotifications = log;
+    class FakeNotification {
+      static permission = "granted";
+      static requestPermission = async () => "granted";
+      onclick: (() => void) | null = null;
+      private entry: (typeof log)[number];
+      constructor(title: string, options?: { tag?: string }) {
+        this.entry = { title, tag: options?.tag ?? "", closed: false };
+        log.push(this.entry);
+      }
+      close() {
+        this.entry.closed = true;
+      }
+    }
+    (window as unknown as { Notification: unknown }).Notification = FakeNotification;
+  });
+}
+const notifications = (page: Page) =>
+  page.evaluate(
+    () =>
+      (window as unknown as { __vaktNotifications: { title: string; tag: string; closed: boolean }[] })
+        .__vaktNotifications,
+  );
+
 const beeps = async (page: Page) =>
   Math.floor(
     (await page.evaluate(() => (window as unknown as { __vaktOscillators: number }).__vaktOscillators)) / 3,
@@ -148,6 +181,7 @@ describe("the night shift", () => {
     const a = await newPage(h);
     const b = await newPage(h);
     await instrumentSound(a.context);
+    await instrumentNotifications(a.context);
     await instrumentSound(b.context);
     await logIn(h, a.page, demoEmail("nord.operator"));
     await logIn(h, b.page, bo.email);
@@ -163,6 +197,8 @@ describe("the night shift", () => {
     );
     expect(bSound).toEqual([`vakt.sound.${bo.id}`]);
 
+    // Oda's console is in a background tab when the alarm comes.
+    await setTabHidden(a.page, true);
     await north.alarm("sos", OSLO.lat, OSLO.lon);
     const cardA = a.page.getByTestId("alarm-card").filter({ hasText: north.name });
     const cardB = b.page.getByTestId("alarm-card").filter({ hasText: north.name });
@@ -175,6 +211,14 @@ describe("the night shift", () => {
     await a.page.getByTestId("asked-banner").waitFor();
     const odaBeepsAtStep1 = await beeps(a.page);
     expect(odaBeepsAtStep1).toBeGreaterThanOrEqual(1);
+    expect(await notifications(a.page)).toEqual([
+      {
+        title: "Du blir bedt om å ta en alarm (trinn 1)",
+        tag: expect.stringMatching(/^vakt-alarm-/),
+        closed: false,
+      },
+    ]);
+    await setTabHidden(a.page, false);
 
     // Step 2: Bo is asked; his console rings and keeps ringing.
     await expect.poll(() => cardB.getAttribute("data-asked"), { timeout: 15_000 }).toBe("true");
@@ -203,6 +247,8 @@ describe("the night shift", () => {
         .poll(() => p.locator("#queue").getAttribute("data-ringing"), { timeout: 10_000 })
         .toBe("false");
     expect(await cardB.getAttribute("data-asked")).toBeNull();
+    // Taken: Oda's desktop notification is withdrawn too.
+    expect((await notifications(a.page)).map((n) => n.closed)).toEqual([true]);
     await expect
       .poll(() => b.page.getByTestId("queue-count").textContent(), { timeout: 10_000 })
       .toBe("Uløste: 1");
@@ -371,6 +417,10 @@ describe("the night shift", () => {
     await tl.getByText(/Avsluttet · Anne Admin: Fulgt hjem\./).waitFor();
     expect(await axeViolations(page, '[data-testid="history"]')).toEqual([]);
     await screenshot(page, "night-04-history");
+    if (process.env.VAKT_UPDATE_SCREENSHOT || !existsSync(HISTORY_PNG)) {
+      await mkdir(dirname(HISTORY_PNG), { recursive: true });
+      await copyFile(join(RESULTS_DIR, "night-04-history.png"), HISTORY_PNG);
+    }
 
     await page.getByLabel("Utfall").selectOption("false_alarm");
     await expect.poll(() => table.getByTestId("history-row").count(), { timeout: 10_000 }).toBe(1);
