@@ -175,8 +175,8 @@ describe("the night shift", () => {
         { waitS: 6, users: [odaId], channels: ["console"] },
         { waitS: 60, users: [bo.id], channels: ["console"] },
       ],
-      reminderIntervalS: 60,
-      maxReminders: 2,
+      reminderIntervalS: 30,
+      maxReminders: 1,
     });
     const a = await newPage(h);
     const b = await newPage(h);
@@ -228,12 +228,20 @@ describe("the night shift", () => {
     await expect.poll(() => beeps(b.page), { timeout: 20_000 }).toBeGreaterThanOrEqual(4);
     // Oda, asked at step 1, is still rung (every 15 s by default) while nobody has taken it.
     expect(await cardA.getAttribute("data-asked")).toBe("true");
+    // 30 s after step 2 nobody has taken it: the reminder asks Bo again.
+    await cardB
+      .getByTestId("alarm-asked")
+      .getByText("Påminnelse etter trinn 2 · spør Bo Bakvakt")
+      .waitFor({ timeout: 45_000 });
 
     // Oda's panel shows who was asked at which step, by name.
     await cardA.click();
     const deliveries = a.page.getByTestId("alarm-deliveries");
     await deliveries.getByText(/Trinn 1 · konsoll · Oda Operatør · sendt/).waitFor();
-    await deliveries.getByText(/Trinn 2 · konsoll · Bo Bakvakt · sendt/).waitFor();
+    // Twice: step 2 and its reminder.
+    await expect
+      .poll(() => deliveries.getByText(/Trinn 2 · konsoll · Bo Bakvakt · sendt/).count(), { timeout: 10_000 })
+      .toBe(2);
     await b.page.getByTestId("sound-settings").locator("summary").click();
     expect(await axeViolations(a.page, "#queue")).toEqual([]);
     expect(await axeViolations(b.page, "#queue")).toEqual([]);
@@ -258,7 +266,7 @@ describe("the night shift", () => {
     expect(await beeps(b.page)).toBe(after);
     await a.context.close();
     await b.context.close();
-  }, 90_000);
+  }, 120_000);
 
   const watches = async (userId: string, action: string) =>
     Number(
@@ -412,7 +420,11 @@ describe("the night shift", () => {
     const tl = page.getByTestId("history-timeline");
     await tl.getByText(/Utløst/).waitFor();
     await tl.getByText(/Varslet \(Trinn 1\)/).waitFor();
-    await tl.getByText(/Trinn 2 · konsoll · Bo Bakvakt · sendt/).waitFor();
+    await tl
+      .getByText(/Trinn 2 · konsoll · Bo Bakvakt · sendt/)
+      .first()
+      .waitFor();
+    await tl.getByText(/Varslet \(påminnelse\)/).waitFor();
     await tl.getByText(/Tatt · Oda Operatør/).waitFor();
     await tl.getByText(/Avsluttet · Anne Admin: Fulgt hjem\./).waitFor();
     expect(await axeViolations(page, '[data-testid="history"]')).toEqual([]);

@@ -184,7 +184,13 @@ export function LiveView() {
           if (document.visibilityState === "hidden" || !document.hasFocus())
             notifyDesktop(alarmTag(a.id), title, alarmLine(a, t));
         },
-        alarm: (a) => {
+        alarm: (a, _isNew, change) => {
+          // An escalation changes no state; its summary may have been read before a take that
+          // overtook it on the way here, so it only reloads the open panel (never moves the alarm back).
+          if (change === "escalated" && alarmsRef.current.some((q) => q.id === a.id)) {
+            setRevisions((r) => new Map(r).set(a.id, (r.get(a.id) ?? 0) + 1));
+            return;
+          }
           if (isNewToQueue(alarmsRef.current, a)) {
             if (soundRef.current.newAlarms) beep();
             blinkTitle(t("queue.newAlarm"));
