@@ -166,7 +166,7 @@ describe("the night shift", () => {
     await h?.stop();
   });
 
-  it("asks Oda at step 1, then Bo at step 2 with the sound repeating, and stops ringing for both once taken", async () => {
+  it("asks Oda at step 1, then Bo at step 2 and by reminder, with the sound repeating, and stops ringing for both once taken", async () => {
     await admin.call("POST", "/alert-rules", alertRule, {
       departmentId: zone1,
       name: "Natt: Oda, så Bo",
