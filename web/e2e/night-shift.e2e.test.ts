@@ -367,6 +367,59 @@ describe("the night shift", () => {
     await context.close();
   });
 
+  it("asks a locator for a reason before locating, and shows the fix only when they look it up", async () => {
+    const departments = await admin.call("GET", "/departments", z.array(department));
+    const zone3 = departments.find((x) => x.name === "Sone 3");
+    if (!zone3) throw new Error("no Sone 3");
+    const south = await recipientWithDevice(h, admin, zone3.id, "Sverre", "Søk");
+    await south.client.subscribeAsync(downlinkTopic(south.serial, "command"), { qos: 1 });
+    let answered = 0;
+    south.client.on("message", (topic, payload) => {
+      const cmd = JSON.parse(payload.toString()) as { command?: string };
+      if (topic === downlinkTopic(south.serial, "command") && cmd.command === "locate")
+        void south.position(OSLO.lat - 0.004, OSLO.lon - 0.005).then(() => answered++);
+    });
+    try {
+      const { context, page } = await newPage(h);
+      await logIn(h, page, demoEmail("sor.locator"), `/recipients/${south.recipientId}`);
+      const locate = page.getByTestId("locate");
+      await locate.getByRole("button", { name: "Hent posisjon nå" }).click();
+      const why = locate.getByLabel(/Hvorfor trenger du posisjonen nå/);
+      await why.fill("Savnet");
+      expect(await locate.getByRole("button", { name: "Hent posisjon nå" }).isDisabled()).toBe(true);
+      await why.fill("Savnet etter kveldsturen, naboen ringte");
+      await locate.getByRole("button", { name: "Hent posisjon nå" }).click();
+      await locate
+        .getByTestId("locate-status")
+        .getByText(/Spurte enheten/)
+        .waitFor();
+      await expect.poll(() => answered, { timeout: 10_000 }).toBe(1);
+      // The locator looks it up on purpose; the fix may take a moment to be stored.
+      const status = locate.getByTestId("locate-status");
+      for (let i = 0; i < 20 && !(await status.textContent())?.includes("Ny posisjon"); i++) {
+        await locate.getByRole("button", { name: "Vis den nye posisjonen" }).click();
+        await page.waitForTimeout(500);
+      }
+      expect(await locate.getByTestId("locate-status").textContent()).toContain(
+        `${(OSLO.lat - 0.004).toFixed(5)}, ${(OSLO.lon - 0.005).toFixed(5)}`,
+      );
+      const users = await admin.call("GET", "/users", z.array(staffUser));
+      const lene = users.find((u) => u.email === demoEmail("sor.locator"));
+      const { rows } = await h.db.pool.query<{ action: string; reason: string | null }>(
+        "SELECT DISTINCT action, reason FROM activity_log WHERE actor_id = $1 AND $2 = ANY(recipient_ids)",
+        [lene?.id, south.recipientId],
+      );
+      expect(rows).toContainEqual({
+        action: "device.locate_requested",
+        reason: "Savnet etter kveldsturen, naboen ringte",
+      });
+      expect(rows.filter((r) => r.action.startsWith("position.")).every((r) => r.reason !== null)).toBe(true);
+      await context.close();
+    } finally {
+      await south.client.endAsync();
+    }
+  });
+
   it("tells the recipient's next of kin in sentences who has looked, with filters and without action codes", async () => {
     const { context, page } = await newPage(h);
     await logIn(h, page, demoEmail("admin"), `/recipients/${north.recipientId}`);

@@ -477,6 +477,29 @@ export const reopenAlarm = (deps: ApiDeps, caller: ActorCaller, id: string, note
     action: "alarm.reopened",
   });
 
+/**
+ * Locate by recipient (the console's button for locators, who may not list
+ * devices): the recipient's newest active device, then exactly `locateDevice`
+ * with its department and reason checks. A recipient outside the caller's
+ * departments, or without a device, is 404 either way.
+ */
+export async function locateRecipient(
+  deps: ApiDeps,
+  caller: ActorCaller,
+  recipientId: string,
+  reason: string | undefined,
+): Promise<{ deviceId: string; commandId: string; sentAt: string }> {
+  refuseRealId(caller.actor, "recipient");
+  const { rows } = await deps.pool.query<{ id: string }>(
+    `SELECT id FROM devices WHERE organisation_id = $1 AND recipient_id = $2 AND retired_at IS NULL
+      ORDER BY last_seen_at DESC NULLS LAST, id LIMIT 1`,
+    [caller.organisationId, recipientId],
+  );
+  const device = rows[0];
+  if (!device) throw new ApiError("not_found", "No such device.");
+  return locateDevice(deps, caller, device.id, reason);
+}
+
 /** Asks the device for a position now (`locate`); logged with the reason. */
 export async function locateDevice(
   deps: ApiDeps,

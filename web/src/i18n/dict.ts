@@ -439,6 +439,8 @@ export const en = {
   "history.state.resolved": "Resolved",
   "history.state.cancelled": "Cancelled",
   "alarm.outcome.false_alarm": "False alarm",
+  "locate.lookUp": "Show the new position",
+  "locate.notYet": "No new position yet; try again in a moment.",
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -880,6 +882,8 @@ export const nb: Record<MessageKey, string> = {
   "history.state.resolved": "Avsluttet",
   "history.state.cancelled": "Avbrutt",
   "alarm.outcome.false_alarm": "Falsk alarm",
+  "locate.lookUp": "Vis den nye posisjonen",
+  "locate.notYet": "Ingen ny posisjon ennå; prøv igjen om litt.",
 };
 
 export const dictionaries = { en, nb } as const;

@@ -1,19 +1,23 @@
-import { type LivePosition, locateResult } from "@vakt/schemas";
+import { type LivePosition, locateResult, positionHistory } from "@vakt/schemas";
 import { useEffect, useId, useState } from "react";
-import { ApiProblem, send } from "../api/client";
+import { ApiProblem, get, send } from "../api/client";
 import { subscribeLive, watchPositions } from "../api/live";
-import { needsReason, useSession, useUi } from "../session/context";
+import { can, needsReason, useSession, useUi } from "../session/context";
 
 /** The API's rule for a locator's reason (api/src/services/positions.ts LOCATOR_REASON_MIN_LENGTH). */
 export const LOCATE_REASON_MIN = 15;
 
 /**
- * "Fetch position": asks the device for a fix now (POST /devices/{id}/locate).
- * A locator says why first (logged with the request). The first live fix for
- * the recipient after the request is shown here when it arrives.
+ * "Fetch position": asks the device for a fix now (POST /devices/{id}/locate,
+ * or /recipients/{id}/locate where the user may not list devices). A locator
+ * says why first (logged with the request). With position:read the first live
+ * fix after the request is shown when it arrives; a locator may not watch
+ * live, so they look it up once on purpose ("Show the new position", one
+ * logged look-up with the same reason).
  */
 export function LocateButton(props: {
-  deviceId: string;
+  /** null: locate through the recipient (the API picks their device). */
+  deviceId: string | null;
   recipientId: string;
   /** A reason the locator already gave on this screen, used when long enough. */
   reason: string | null;
@@ -29,10 +33,11 @@ export function LocateButton(props: {
   const [fix, setFix] = useState<LivePosition | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   const reasonOk = !locator || reason.trim().length >= LOCATE_REASON_MIN;
+  const live = can(session, "position:read");
 
   // While waiting for the answer, this recipient's live positions are watched (and that watch is logged).
   useEffect(() => {
-    if (!sentAt || fix) return;
+    if (!sentAt || fix || !live) return;
     const since = Date.parse(sentAt);
     const unwatch = watchPositions([props.recipientId]);
     const off = subscribeLive({
@@ -45,7 +50,38 @@ export function LocateButton(props: {
       off();
       unwatch();
     };
-  }, [sentAt, fix, props.recipientId]);
+  }, [sentAt, fix, live, props.recipientId]);
+
+  const lookUp = async () => {
+    if (!sentAt) return;
+    setMessage(null);
+    try {
+      const h = await get(`/positions/recipients/${props.recipientId}/history`, positionHistory, {
+        from: new Date(Date.parse(sentAt) - 10_000).toISOString(),
+        to: new Date().toISOString(),
+        maxPoints: 10,
+        reason: reason.trim() || undefined,
+      });
+      const p = h.points.at(-1);
+      if (p)
+        setFix({
+          recipientId: props.recipientId,
+          deviceId: props.deviceId ?? "",
+          departmentId: "",
+          time: p.time,
+          lat: p.lat,
+          lon: p.lon,
+          accuracyM: p.accuracyM,
+          speedMps: null,
+          headingDeg: null,
+          source: "",
+          batteryPercent: null,
+        } as LivePosition);
+      else setMessage(t("locate.notYet"));
+    } catch (e) {
+      setMessage(t("common.error", { message: e instanceof Error ? e.message : String(e) }));
+    }
+  };
 
   const locate = async () => {
     setMessage(null);
@@ -53,7 +89,7 @@ export function LocateButton(props: {
     try {
       const r = await send(
         "POST",
-        `/devices/${props.deviceId}/locate`,
+        props.deviceId ? `/devices/${props.deviceId}/locate` : `/recipients/${props.recipientId}/locate`,
         locator ? { reason: reason.trim() } : {},
         locateResult,
       );
@@ -61,7 +97,7 @@ export function LocateButton(props: {
       setAsking(false);
     } catch (e) {
       setMessage(
-        e instanceof ApiProblem && e.status === 422
+        e instanceof ApiProblem && e.code === "reason-required"
           ? t("locate.reasonTooShort", { n: LOCATE_REASON_MIN })
           : t("common.error", { message: e instanceof Error ? e.message : String(e) }),
       );
@@ -108,6 +144,11 @@ export function LocateButton(props: {
             ? t("locate.waiting", { time: when(sentAt) })
             : ""}
       </p>
+      {sentAt && !fix && !live && (
+        <button type="button" onClick={() => void lookUp()}>
+          {t("locate.lookUp")}
+        </button>
+      )}
       {fix && props.onShowOnMap && (
         <button type="button" className="link" onClick={() => props.onShowOnMap?.(fix.lat, fix.lon)}>
           {t("alarm.showOnMap")}

@@ -136,22 +136,24 @@ export function RecipientPage(props: { id: string }) {
             </dl>
           )}
           <h2>{t("recipient.device")}</h2>
-          {devices.length === 0 ? (
-            <p className="muted">{t("recipient.noDevice")}</p>
-          ) : (
-            devices.map((d) => (
-              <div key={d.id}>
-                {(readsPositions || can(session, "position:locate")) && (
-                  <LocateButton deviceId={d.id} recipientId={props.id} reason={reason} />
-                )}
-                <DeviceConfiguration
-                  device={d}
-                  editable={can(session, "device:configure")}
-                  onSaved={(nd) => setDevices((ds) => ds.map((x) => (x.id === nd.id ? nd : x)))}
-                />
-              </div>
-            ))
+          {/* Locators may not list devices: they locate through the recipient. */}
+          {!can(session, "device:read") && can(session, "position:locate") && (
+            <LocateButton deviceId={null} recipientId={props.id} reason={reason} />
           )}
+          {devices.length === 0
+            ? can(session, "device:read") && <p className="muted">{t("recipient.noDevice")}</p>
+            : devices.map((d) => (
+                <div key={d.id}>
+                  {(readsPositions || can(session, "position:locate")) && (
+                    <LocateButton deviceId={d.id} recipientId={props.id} reason={reason} />
+                  )}
+                  <DeviceConfiguration
+                    device={d}
+                    editable={can(session, "device:configure")}
+                    onSaved={(nd) => setDevices((ds) => ds.map((x) => (x.id === nd.id ? nd : x)))}
+                  />
+                </div>
+              ))}
         </section>
         <section aria-labelledby="rec-history">
           <h2 id="rec-history">{t("recipient.history")}</h2>
