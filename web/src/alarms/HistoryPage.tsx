@@ -13,6 +13,7 @@ import { useEffect, useId, useState } from "react";
 import { z } from "zod";
 import { departmentTree } from "../admin/DepartmentsAdmin";
 import { get, type Query } from "../api/client";
+import { formatTime } from "../format/time";
 import { saveFile } from "../recipients/privacy";
 import { can, useSession, useUi } from "../session/context";
 import { formatDuration, historyCsv, timeline, timeToClose, timeToTake } from "./history";
@@ -256,7 +257,10 @@ export function HistoryPage() {
 
 /** Raised, every alert by step and channel with its result, taken, comments, resolved or cancelled. */
 function Timeline(props: { alarmId: string }) {
-  const { t, dateTime } = useUi();
+  const { t, lang } = useUi();
+  const zone = useSession().organisation.timeZone;
+  // To the second: on a night like this, seconds between the alert and the take matter.
+  const at = (iso: string) => formatTime(iso, zone, lang);
   const [detail, setDetail] = useState<AlarmDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
@@ -276,8 +280,7 @@ function Timeline(props: { alarmId: string }) {
       {timeline(detail.transitions, detail.deliveries).map((item) =>
         item.kind === "transition" ? (
           <li key={`t${item.transition.id}`}>
-            <time dateTime={item.at}>{dateTime(item.at)}</time>{" "}
-            {t(`alarm.transition.${item.transition.kind}`)}
+            <time dateTime={item.at}>{at(item.at)}</time> {t(`alarm.transition.${item.transition.kind}`)}
             {item.transition.kind === "escalated" && typeof item.transition.details.step === "number"
               ? ` (${item.transition.details.reminder === true ? t("alarm.reminder") : t("asked.step", { step: item.transition.details.step })})`
               : ""}
@@ -286,7 +289,7 @@ function Timeline(props: { alarmId: string }) {
           </li>
         ) : (
           <li key={`d${item.delivery.id}`} className="timeline__delivery">
-            <time dateTime={item.at}>{dateTime(item.at)}</time>{" "}
+            <time dateTime={item.at}>{at(item.at)}</time>{" "}
             {item.delivery.step === null ? t("alarm.noStep") : t("asked.step", { step: item.delivery.step })}{" "}
             · {t(`alarm.channel.${item.delivery.channel}`)} ·{" "}
             {item.delivery.targetName ?? item.delivery.target} · {t(`alarm.delivery.${item.delivery.result}`)}
