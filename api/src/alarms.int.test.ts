@@ -206,4 +206,39 @@ describe("alarm lifecycle", () => {
     );
     expect(log.rows).toEqual([{ action: "device.locate_requested", recipient_ids: [r.recipientId] }]);
   });
+
+  it("a locator locates by recipient: a reason first, only in their departments, never a device-less recipient", async () => {
+    await addUser(h, org, "loc1", [{ role: "locator", departmentId: org.departments.a }]);
+    const r = await addRecipient(h, org, org.departments.a1, "Liv");
+    const other = await addRecipient(h, org, org.departments.b, "Bjørn");
+    const c = await loggedIn(h, org.users.loc1?.email as string);
+    const short = await c.post(`/api/v1/recipients/${r.recipientId}/locate`, { reason: "fordi" });
+    expect(short.status).toBe(400);
+    expect(short.body.type).toContain("reason-required");
+    const sent = h.commands.length;
+    const res = await c.post(`/api/v1/recipients/${r.recipientId}/locate`, {
+      reason: "Savnet fra bofellesskapet",
+    });
+    expect(res.status).toBe(202);
+    expect(res.body.deviceId).toBe(r.deviceId);
+    expect(h.commands.length).toBe(sent + 1);
+    const log = await h.db.pool.query("SELECT action, reason FROM activity_log WHERE subject_id = $1", [
+      r.deviceId,
+    ]);
+    expect(log.rows).toEqual([{ action: "device.locate_requested", reason: "Savnet fra bofellesskapet" }]);
+    // Another department's recipient, and one whose device is retired, are the same 404.
+    expect(
+      (
+        await c.post(`/api/v1/recipients/${other.recipientId}/locate`, {
+          reason: "Savnet fra bofellesskapet",
+        })
+      ).status,
+    ).toBe(404);
+    await h.db.pool.query("UPDATE devices SET retired_at = now() WHERE id = $1", [r.deviceId]);
+    expect(
+      (await c.post(`/api/v1/recipients/${r.recipientId}/locate`, { reason: "Savnet fra bofellesskapet" }))
+        .status,
+    ).toBe(404);
+    expect(h.commands.length).toBe(sent + 1);
+  });
 });

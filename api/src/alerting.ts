@@ -281,7 +281,12 @@ export async function startAlerting(
 
   /** One run of the escalation: run n is step n, runs after the last step are reminders. */
   async function alarmStep(payload: { alarmId: string; run: number }) {
-    const alerts: { userIds: string[]; step: number | null; message: string }[] = [];
+    const alerts: {
+      userIds: string[];
+      step: number | null;
+      message: string;
+      asked: { id: string; name: string }[];
+    }[] = [];
     await withTransaction(deps.pool, async (tx) => {
       const { rows } = await tx.query<{
         organisation_id: string;
@@ -319,8 +324,8 @@ export async function startAlerting(
         `${alarm.department_name}, raised ${alarm.raised_at.toISOString()}. Nobody has taken it yet. ` +
         `${deps.config.PUBLIC_URL}/alarms/${alarm.id}`;
       // Users named in the step and everyone with one of its roles covering the alarm's department.
-      const users = await tx.query<{ id: string; email: string; phone: string | null }>(
-        `SELECT DISTINCT u.id, u.email, u.phone FROM staff_users u
+      const users = await tx.query<{ id: string; email: string; phone: string | null; name: string }>(
+        `SELECT DISTINCT u.id, u.email, u.phone, u.first_name || ' ' || u.last_name AS name FROM staff_users u
            LEFT JOIN role_grants g ON g.organisation_id = u.organisation_id AND g.user_id = u.id
           WHERE u.organisation_id = $1 AND u.status = 'active' AND u.access_ended_at IS NULL
             AND (u.id = ANY($2::uuid[])
@@ -334,7 +339,12 @@ export async function startAlerting(
       for (const channel of step.channels ?? ["console"]) {
         if (channel === "console") {
           const ids = users.rows.map((u) => u.id);
-          alerts.push({ userIds: ids, step: reminder ? null : stepNo, message: text });
+          alerts.push({
+            userIds: ids,
+            step: reminder ? null : stepNo,
+            message: text,
+            asked: users.rows.map((u) => ({ id: u.id, name: u.name })),
+          });
           for (const id of ids)
             await recordDelivery(tx, { ...base, channel: "console", target: id, result: "sent" });
         }
@@ -430,9 +440,11 @@ export async function startAlerting(
       if (summary)
         deps.bus.emit("alert", {
           userIds: a.userIds,
-          alert: { alarm: summary, step: a.step, message: a.message },
+          alert: { alarm: summary, step: a.step, message: a.message, asked: a.asked },
         });
     }
+    // Everyone watching the department learns that the alarm moved on (their open panel reloads who was asked).
+    if (alerts.length > 0) deps.bus.emit("alarm", { alarmId: payload.alarmId, change: "escalated" });
   }
 
   async function deliver(p: DeliverPayload, helpers: JobHelpers) {

@@ -15,7 +15,7 @@ import { type AppEnv, router } from "./context";
 import type { ApiDeps } from "./deps";
 import { ApiError, fromDatabaseError } from "./errors";
 import { activityRoutes } from "./routes/activity";
-import { alarmRoutes, deviceLocateRoutes } from "./routes/alarms";
+import { alarmRoutes, deviceLocateRoutes, recipientLocateRoutes } from "./routes/alarms";
 import { authRoutes } from "./routes/auth";
 import { deadLetterRoutes } from "./routes/dead-letters";
 import { departmentRoutes } from "./routes/departments";
@@ -125,6 +125,7 @@ export function createApp(deps: ApiDeps) {
   app.route("/api/v1/departments", departmentRoutes(deps));
   app.route("/api/v1/users", userRoutes(deps));
   app.route("/api/v1/recipients", recipientRoutes(deps));
+  app.route("/api/v1/recipients", recipientLocateRoutes(deps));
   app.route("/api/v1/devices", deviceRoutes(deps));
   app.route("/api/v1/devices", deviceLocateRoutes(deps));
   app.route("/api/v1/alarms", alarmRoutes(deps));

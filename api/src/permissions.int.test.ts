@@ -539,6 +539,15 @@ const ROUTES: Record<string, RouteCase> = {
       body: { reason: "matrix check of access" },
     }),
   },
+  "POST /api/v1/recipients/{id}/locate": {
+    scope: "item",
+    ok: 202,
+    request: (f) => ({
+      method: "POST",
+      path: `/api/v1/recipients/${f.recipientId}/locate`,
+      body: { reason: "matrix check of access" },
+    }),
+  },
   "GET /api/v1/alert-rules": {
     scope: "list",
     ok: 200,

@@ -25,6 +25,7 @@ const RecipientPage = lazy(() =>
   import("./recipients/RecipientPage").then((m) => ({ default: m.RecipientPage })),
 );
 const AdminPage = lazy(() => import("./admin/AdminPage").then((m) => ({ default: m.AdminPage })));
+const HistoryPage = lazy(() => import("./alarms/HistoryPage").then((m) => ({ default: m.HistoryPage })));
 
 type Boot = { kind: "loading" } | { kind: "login"; expired: boolean } | { kind: "in"; session: Session };
 
@@ -148,6 +149,8 @@ export function App() {
               <RecipientPage key={recipient.id} id={recipient.id} />
             ) : admin ? (
               <AdminPage section={admin.section ?? ""} />
+            ) : path === "/history" ? (
+              <HistoryPage />
             ) : (
               <LiveView />
             )}

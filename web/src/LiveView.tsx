@@ -10,10 +10,30 @@ import {
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { z } from "zod";
 import { AlarmQueue } from "./alarms/AlarmQueue";
-import { beep, blinkTitle, stopBlinking, unlockAudioOnGesture } from "./alarms/attention";
+import {
+  type AskedMap,
+  applyAlarmChange,
+  applyAlert,
+  askedKey,
+  keepOpen,
+  LEGACY_SOUND_KEY,
+  parseAsked,
+  parseSoundPrefs,
+  type SoundPrefs,
+  serialiseAsked,
+  soundKey,
+} from "./alarms/asked";
+import {
+  beep,
+  blinkTitle,
+  closeDesktop,
+  notifyDesktop,
+  stopBlinking,
+  unlockAudioOnGesture,
+} from "./alarms/attention";
 import { isNewToQueue, mergeFetchedQueue, openAlarmsByRecipient, upsertAlarm } from "./alarms/queue";
 import { ApiProblem, get } from "./api/client";
-import { subscribeLive } from "./api/live";
+import { subscribeLive, watchPositions } from "./api/live";
 import { LiveMap, type TrailPoint } from "./map/LiveMap";
 import { LocatorLookup } from "./map/LocatorLookup";
 import { type KnownDevice, type KnownPosition, type RecipientMarker, recipientMarkers } from "./map/markers";
@@ -22,7 +42,7 @@ import { RecipientList } from "./map/RecipientList";
 import { SelectedRecipient } from "./map/SelectedRecipient";
 import { can, needsReason, useSession, useUi } from "./session/context";
 
-const SOUND_KEY = "vakt.sound";
+const alarmTag = (id: string) => `vakt-alarm-${id}`;
 
 /** The night shift's screen: the live map with the alarm queue beside it. */
 export function LiveView() {
@@ -43,14 +63,21 @@ export function LiveView() {
   const [fences, setFences] = useState<Geofence[]>([]);
   const [focus, setFocus] = useState<{ lat: number; lon: number } | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [soundOn, setSoundOn] = useState(() => localStorage.getItem(SOUND_KEY) !== "off");
+  const userId = session.me.user.id;
+  const [sound, setSound] = useState<SoundPrefs>(() =>
+    parseSoundPrefs(localStorage.getItem(soundKey(userId)), localStorage.getItem(LEGACY_SOUND_KEY)),
+  );
+  /** Alarms alert routing asked this user to take: they ring until someone takes them. */
+  const [asked, setAsked] = useState<AskedMap>(() => parseAsked(sessionStorage.getItem(askedKey(userId))));
+  /** Bumped on every live event about an alarm, so its open panel reloads (who was asked, comments). */
+  const [revisions, setRevisions] = useState<ReadonlyMap<string, number>>(new Map());
   const [now, setNow] = useState(() => Date.now());
   /** One list per alarm fetch under way: the live alarm events that arrived meanwhile. */
   const alarmFetches = useRef(new Set<AlarmSummary[]>());
   const alarmsRef = useRef(alarms);
   alarmsRef.current = alarms;
-  const soundRef = useRef(soundOn);
-  soundRef.current = soundOn;
+  const soundRef = useRef(sound);
+  soundRef.current = sound;
   const showPositions = !locator || reason !== null;
 
   useEffect(() => {
@@ -117,7 +144,12 @@ export function LiveView() {
         jobs.push(
           get("/alarms", alarmList, { state: "open,acknowledged", limit: 500 })
             .then(
-              (l) => setAlarms(mergeFetchedQueue(l.items, during)),
+              (l) => {
+                const merged = mergeFetchedQueue(l.items, during);
+                setAlarms(merged);
+                // Taken while this console was away (a reload, a lost connection): stop its ringing.
+                setAsked((m) => keepOpen(m, merged));
+              },
               (e: unknown) => {
                 // Without the alarm routes (an older API) the map still works.
                 if (!(e instanceof ApiProblem && e.status === 404)) throw e;
@@ -142,13 +174,36 @@ export function LiveView() {
     () =>
       subscribeLive({
         connected: () => void refresh(),
-        alarm: (a) => {
+        watchResumed: () => void refresh(),
+        alert: (alert) => {
+          const a = alert.alarm;
+          if (a.state !== "open") return;
+          setAsked((m) => applyAlert(m, alert, Date.now()));
+          if (soundRef.current.asked) beep();
+          const title =
+            alert.step === null ? t("asked.reminderTitle") : t("asked.stepTitle", { step: alert.step });
+          blinkTitle(title);
+          if (document.visibilityState === "hidden" || !document.hasFocus())
+            notifyDesktop(alarmTag(a.id), title, alarmLine(a, t));
+        },
+        alarm: (a, _isNew, change) => {
+          // An escalation changes no state; its summary may have been read before a take that
+          // overtook it on the way here, so it only reloads the open panel (never moves the alarm back).
+          if (change === "escalated" && alarmsRef.current.some((q) => q.id === a.id)) {
+            setRevisions((r) => new Map(r).set(a.id, (r.get(a.id) ?? 0) + 1));
+            return;
+          }
           if (isNewToQueue(alarmsRef.current, a)) {
-            if (soundRef.current) beep();
+            if (soundRef.current.newAlarms) beep();
             blinkTitle(t("queue.newAlarm"));
           }
           for (const during of alarmFetches.current) during.push(a);
           setAlarms((q) => upsertAlarm(q, a));
+          setRevisions((r) => new Map(r).set(a.id, (r.get(a.id) ?? 0) + 1));
+          if (a.state !== "open") {
+            setAsked((m) => applyAlarmChange(m, a));
+            closeDesktop(alarmTag(a.id));
+          }
           // The alarm's own position is the newest we know when the live position has not come yet.
           const r = a.recipient;
           const at = a.position;
@@ -213,6 +268,25 @@ export function LiveView() {
       }),
     [refresh, t, showPositions, followId, selectedRecipient],
   );
+
+  // Positions are watched (and logged as watched) only while the map shows them and the tab is visible.
+  useEffect(() => (showPositions ? watchPositions("all") : undefined), [showPositions]);
+
+  useEffect(() => {
+    sessionStorage.setItem(askedKey(userId), serialiseAsked(asked));
+  }, [asked, userId]);
+
+  // Re-sound until someone takes it: one beep every repeatS while any alarm this user was asked to take is open.
+  // Only alarms this console lists ring: an alert for one it may not see (or has not loaded yet) stays silent.
+  const ringing = alarms.some((a) => a.state === "open" && asked.has(a.id));
+  useEffect(() => {
+    if (!ringing || !sound.asked) return;
+    const timer = window.setInterval(() => beep(), sound.repeatS * 1000);
+    return () => window.clearInterval(timer);
+  }, [ringing, sound.asked, sound.repeatS]);
+  useEffect(() => {
+    if (!ringing) stopBlinking();
+  }, [ringing]);
 
   // The focused recipient's geofences and trail.
   const focusId = followId ?? selectedRecipient;
@@ -313,14 +387,22 @@ export function LiveView() {
             if (recipientId) setSelectedRecipient(recipientId);
           }}
           onChanged={(a) => setAlarms((q) => upsertAlarm(q, a))}
-          soundOn={soundOn}
-          onSoundChange={(on) => {
-            setSoundOn(on);
-            localStorage.setItem(SOUND_KEY, on ? "on" : "off");
+          asked={asked}
+          revisions={revisions}
+          sound={sound}
+          onSoundChange={(next) => {
+            setSound(next);
+            localStorage.setItem(soundKey(userId), JSON.stringify(next));
           }}
           reason={reason}
         />
       )}
     </div>
   );
+}
+
+/** "SOS · Kari Berg · Sone 1": the line a desktop notification carries. */
+function alarmLine(a: AlarmSummary, t: ReturnType<typeof useUi>["t"]): string {
+  const who = a.recipient ? `${a.recipient.firstName ?? ""} ${a.recipient.lastName ?? ""}`.trim() : "";
+  return [t(`alarm.type.${a.type}`), who, a.department.name].filter(Boolean).join(" · ");
 }

@@ -130,3 +130,30 @@ export function deviceLocateRoutes(deps: ApiDeps) {
       ),
   );
 }
+
+/** Locate by recipient (mounted beside the recipient routes): for locators, who may not list devices. */
+export function recipientLocateRoutes(deps: ApiDeps) {
+  return router().openapi(
+    createRoute({
+      method: "post",
+      path: "/{id}/locate",
+      summary: "Ask the recipient's device for its position now (logged; locators give a reason)",
+      tags: ["recipients"],
+      security,
+      ...permissionTag(["position:read", "position:locate", "device:locate"]),
+      middleware: [requireAnyPermission("position:read", "position:locate", "device:locate")] as const,
+      request: { params: idParam, ...jsonBody(locateBody) },
+      responses: { 202: json(locateResult, "Sent to the device"), ...problems },
+    }),
+    async (c) =>
+      c.json(
+        await svc.locateRecipient(
+          deps,
+          callerOf(c, deps),
+          c.req.valid("param").id,
+          c.req.valid("json").reason,
+        ),
+        202,
+      ),
+  );
+}

@@ -175,6 +175,7 @@ export async function listAlarms(deps: ApiDeps, caller: ActorCaller, q: AlarmLis
   if (q.state) add("a.state = ANY($?::text[])", q.state);
   if (q.type) add("a.type = ANY($?::text[])", q.type);
   if (q.severity) add("a.severity = ANY($?::text[])", q.severity);
+  if (q.outcome) add("a.outcome = ANY($?::text[])", q.outcome);
   if (q.departmentId) add("$?::uuid = ANY(d.ancestry)", q.departmentId);
   if (q.recipientId) {
     refuseRealId(caller.actor, "recipient");
@@ -253,9 +254,14 @@ export async function getAlarm(deps: ApiDeps, caller: ActorCaller, id: string): 
       result: AlarmDelivery["result"];
       attempt: number;
       detail: string | null;
+      target_name: string | null;
     }>(
-      `SELECT id, at, step, channel, target, result, attempt, detail FROM alarm_deliveries
-        WHERE organisation_id = $1 AND alarm_id = $2 ORDER BY at, id`,
+      // Console deliveries (and skipped ones) name a staff user by id: the console shows who was asked.
+      `SELECT d.id, d.at, d.step, d.channel, d.target, d.result, d.attempt, d.detail,
+              u.first_name || ' ' || u.last_name AS target_name
+         FROM alarm_deliveries d
+         LEFT JOIN staff_users u ON u.organisation_id = d.organisation_id AND u.id::text = d.target
+        WHERE d.organisation_id = $1 AND d.alarm_id = $2 ORDER BY d.at, d.id`,
       [caller.organisationId, id],
     );
     // Opening an alarm shows personal data: logged like any other look.
@@ -299,6 +305,7 @@ export async function getAlarm(deps: ApiDeps, caller: ActorCaller, id: string): 
             result: d.result,
             attempt: d.attempt,
             detail: d.detail,
+            targetName: d.target_name,
           })),
     };
   });
@@ -505,6 +512,29 @@ export const reopenAlarm = (deps: ApiDeps, caller: ActorCaller, id: string, note
     note,
     action: "alarm.reopened",
   });
+
+/**
+ * Locate by recipient (the console's button for locators, who may not list
+ * devices): the recipient's newest active device, then exactly `locateDevice`
+ * with its department and reason checks. A recipient outside the caller's
+ * departments, or without a device, is 404 either way.
+ */
+export async function locateRecipient(
+  deps: ApiDeps,
+  caller: ActorCaller,
+  recipientId: string,
+  reason: string | undefined,
+): Promise<{ deviceId: string; commandId: string; sentAt: string }> {
+  refuseRealId(caller.actor, "recipient");
+  const { rows } = await deps.pool.query<{ id: string }>(
+    `SELECT id FROM devices WHERE organisation_id = $1 AND recipient_id = $2 AND retired_at IS NULL
+      ORDER BY last_seen_at DESC NULLS LAST, id LIMIT 1`,
+    [caller.organisationId, recipientId],
+  );
+  const device = rows[0];
+  if (!device) throw new ApiError("not_found", "No such device.");
+  return locateDevice(deps, caller, device.id, reason);
+}
 
 /** Asks the device for a position now (`locate`); logged with the reason. */
 export async function locateDevice(

@@ -86,6 +86,8 @@ export const alarmDelivery = z.object({
   result: z.enum(["sent", "failed", "retrying", "skipped", "refused"]),
   attempt: z.number().int(),
   detail: z.string().nullable(),
+  /** The staff user's name when the target is one (console deliveries, skipped ones). */
+  targetName: z.string().nullable().default(null),
 });
 export type AlarmDelivery = z.infer<typeof alarmDelivery>;
 
@@ -152,6 +154,8 @@ export const alarmListQuery = z.object({
   state: listOf(alarmState),
   type: listOf(alarmType),
   severity: listOf(alarmSeverity),
+  /** How closed alarms ended (the console's alarm history). */
+  outcome: listOf(alarmOutcome),
   /** Includes the department's sub-departments. */
   departmentId: z.uuid().optional(),
   recipientId: z.uuid().optional(),

@@ -72,7 +72,13 @@ export const liveAlarmAlert = z.object({
   /** Escalation step (1-based) or null for a reminder. */
   step: z.number().int().nullable(),
   message: z.string(),
+  /** Everyone this step (or reminder) asks on the console, so each of them sees who else is asked. */
+  asked: z
+    .array(z.object({ id: z.uuid(), name: z.string() }))
+    .max(500)
+    .default([]),
 });
+export type LiveAlarmAlert = z.infer<typeof liveAlarmAlert>;
 
 /** client -> server; answered through the acknowledgement callback with `liveWatchResult`. */
 export const liveWatchPositions = z.object({

@@ -11,7 +11,8 @@ import { useCallback, useEffect, useState } from "react";
 import { z } from "zod";
 import { ApiProblem, get, send } from "../api/client";
 import { formatAge } from "../format/time";
-import { useSession, useUi } from "../session/context";
+import { LocateButton } from "../map/LocateButton";
+import { can, useSession, useUi } from "../session/context";
 
 const outcomes = alarmOutcome.options.filter(
   (o): o is Exclude<AlarmOutcome, "false_alarm"> => o !== "false_alarm",
@@ -21,6 +22,8 @@ type Action = "take" | "comment" | "resolve" | "cancel";
 /** The opened alarm: notes for responders, device state, positions, who has it, and what to do. */
 export function AlarmDetailPanel(props: {
   summary: AlarmSummary;
+  /** Changes with every live event about the alarm: reload who was asked, comments, calls. */
+  revision: number;
   reason: string | null;
   onShowOnMap(lat: number, lon: number, recipientId: string | null): void;
   onChanged(alarm: AlarmSummary): void;
@@ -41,7 +44,7 @@ export function AlarmDetailPanel(props: {
 
   useEffect(() => {
     load().catch((e) => setMessage(t("common.error", { message: String(e) })));
-  }, [load, a.state, a.assignee?.id]);
+  }, [load, a.state, a.assignee?.id, props.revision]);
 
   useEffect(() => {
     if (!a.recipient) return;
@@ -151,13 +154,39 @@ export function AlarmDetailPanel(props: {
           </ol>
         </details>
       )}
+      {a.recipient && (can(session, "position:read") || can(session, "position:locate")) && (
+        <LocateButton
+          deviceId={a.device.id}
+          recipientId={a.recipient.id}
+          reason={props.reason}
+          onShowOnMap={(lat, lon) => props.onShowOnMap(lat, lon, a.recipient?.id ?? null)}
+        />
+      )}
+      {detail && detail.deliveries.length > 0 && (
+        <>
+          <h3>{t("alarm.alerts")}</h3>
+          <ol className="deliveries" data-testid="alarm-deliveries">
+            {detail.deliveries.map((d) => (
+              <li key={d.id}>
+                {when(d.at)} · {d.step === null ? t("alarm.noStep") : t("asked.step", { step: d.step })} ·{" "}
+                {t(`alarm.channel.${d.channel}`)} · {d.targetName ?? d.target} ·{" "}
+                {t(`alarm.delivery.${d.result}`)}
+                {d.detail ? ` (${d.detail})` : ""}
+              </li>
+            ))}
+          </ol>
+        </>
+      )}
       {detail && detail.transitions.length > 0 && (
         <details>
           <summary>{t("alarm.history")}</summary>
           <ol className="transitions">
             {detail.transitions.map((tr) => (
               <li key={tr.id}>
-                {when(tr.at)} {tr.kind}
+                {when(tr.at)} {t(`alarm.transition.${tr.kind}`)}
+                {tr.kind === "escalated" && typeof tr.details.step === "number"
+                  ? ` (${tr.details.reminder === true ? t("alarm.reminder") : t("asked.step", { step: tr.details.step })})`
+                  : ""}
                 {tr.actor.name ? ` · ${tr.actor.name}` : ""}
                 {tr.note ? `: ${tr.note}` : ""}
               </li>

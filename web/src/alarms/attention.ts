@@ -61,3 +61,36 @@ export function stopBlinking(base?: string) {
   if (base) document.title = base;
   else document.title = document.title.replace(/^🔴 .* – /, "");
 }
+
+/** Desktop notifications (Notification API), only where the user allowed them. */
+const shown = new Map<string, Notification>();
+
+export function desktopPermission(): NotificationPermission | "unsupported" {
+  return typeof Notification === "undefined" ? "unsupported" : Notification.permission;
+}
+
+export async function askDesktopPermission(): Promise<NotificationPermission | "unsupported"> {
+  if (typeof Notification === "undefined") return "unsupported";
+  return Notification.requestPermission();
+}
+
+/** One notification per alarm (a later step replaces it); clicking it brings the console forward. */
+export function notifyDesktop(tag: string, title: string, body: string) {
+  if (desktopPermission() !== "granted") return;
+  try {
+    shown.get(tag)?.close();
+    const n = new Notification(title, { body, tag, requireInteraction: true });
+    n.onclick = () => {
+      window.focus();
+      n.close();
+    };
+    shown.set(tag, n);
+  } catch {
+    // Some browsers allow notifications only from a service worker: the sound and the title still go.
+  }
+}
+
+export function closeDesktop(tag: string) {
+  shown.get(tag)?.close();
+  shown.delete(tag);
+}

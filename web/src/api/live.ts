@@ -7,6 +7,8 @@
 import {
   type ClientToServerEvents,
   LIVE_PATH,
+  type LiveAlarmAlert,
+  liveAlarmAlert,
   liveAlarmChanged,
   liveAlarmNew,
   liveDeviceChanged,
@@ -21,12 +23,17 @@ import type { z } from "zod";
 export type LiveStatus = "connecting" | "connected" | "disconnected";
 
 export interface LiveHandlers {
-  alarm?(alarm: z.infer<typeof liveAlarmNew>, isNew: boolean): void;
+  /** `change` is the transition that caused an `alarm:changed` (null for a new alarm). */
+  alarm?(alarm: z.infer<typeof liveAlarmNew>, isNew: boolean, change: string | null): void;
+  /** Alert routing asks this user (a step or a reminder). */
+  alert?(alert: LiveAlarmAlert): void;
   position?(p: z.infer<typeof livePosition>): void;
   device?(d: z.infer<typeof liveDeviceChanged>): void;
   sessionEnded?(info: z.infer<typeof liveSessionEnded>): void;
   /** After every connect and reconnect: refetch what may have been missed. */
   connected?(reconnect: boolean): void;
+  /** A position watch (re)started after the tab was hidden: refetch the positions missed meanwhile. */
+  watchResumed?(): void;
   status?(s: LiveStatus): void;
 }
 
@@ -52,12 +59,59 @@ function parsed<S extends z.ZodType>(schema: S, f: (v: z.infer<S>) => void) {
   };
 }
 
-function watchAll() {
-  socket?.emit("watch:positions", { recipientIds: "all" }, (result) => {
+/**
+ * Live positions are watched only while a screen that shows them is mounted
+ * (the live map, the recipient page) and the tab is visible: every watch is
+ * logged as a view of those recipients, so a hidden tab or an administration
+ * screen must not hold one.
+ */
+export type WatchRequest = readonly string[] | "all";
+const watchRequests = new Set<{ ids: WatchRequest }>();
+/** What the server was last asked for: a key, or null when nothing is watched. */
+let watching: string | null = null;
+
+function wanted(): WatchRequest | null {
+  if (watchRequests.size === 0 || document.visibilityState === "hidden") return null;
+  const ids = new Set<string>();
+  for (const r of watchRequests) {
+    if (r.ids === "all") return "all";
+    for (const id of r.ids) ids.add(id);
+  }
+  return ids.size > 0 ? [...ids].sort() : null;
+}
+
+/** `force`: a new connection (nothing watched on the server); `shown`: the tab became visible. */
+function syncWatch(force = false, shown = false) {
+  if (!socket?.connected) return;
+  const w = wanted();
+  const key = w === null ? null : w === "all" ? "all" : w.join(",");
+  if (key === watching && !force) return;
+  const resumed = watching === null && key !== null;
+  watching = key;
+  if (w === null) {
+    if (!force) socket.emit("unwatch:positions");
+    return;
+  }
+  socket.emit("watch:positions", { recipientIds: w === "all" ? "all" : [...w] }, (result) => {
     const r = liveWatchResult.safeParse(result);
     if (r.success && !r.data.ok) console.warn("watch:positions refused", r.data.error);
   });
+  if (resumed && shown) each((h) => h.watchResumed?.());
 }
+
+/** Watches live positions of these recipients (or all the user may see) until the returned function is called. */
+export function watchPositions(ids: WatchRequest): () => void {
+  const request = { ids };
+  watchRequests.add(request);
+  syncWatch();
+  return () => {
+    watchRequests.delete(request);
+    syncWatch();
+  };
+}
+
+if (typeof document !== "undefined")
+  document.addEventListener("visibilitychange", () => syncWatch(false, true));
 
 /** Opens the connection (once per login). */
 export function connectLive() {
@@ -78,18 +132,27 @@ export function connectLive() {
     const reconnect = everConnected;
     everConnected = true;
     setStatus("connected");
-    watchAll();
+    // A new connection has no watch on the server; connected() below refetches what was missed.
+    watching = null;
+    syncWatch(true);
     each((h) => h.connected?.(reconnect));
   });
-  s.on("disconnect", () => setStatus("disconnected"));
+  s.on("disconnect", () => {
+    watching = null;
+    setStatus("disconnected");
+  });
   s.on("connect_error", () => setStatus("disconnected"));
   s.on(
     "alarm:new",
-    parsed(liveAlarmNew, (a) => each((h) => h.alarm?.(a, true))),
+    parsed(liveAlarmNew, (a) => each((h) => h.alarm?.(a, true, null))),
   );
   s.on(
     "alarm:changed",
-    parsed(liveAlarmChanged, (a) => each((h) => h.alarm?.(a, false))),
+    parsed(liveAlarmChanged, ({ change, ...a }) => each((h) => h.alarm?.(a, false, change))),
+  );
+  s.on(
+    "alarm:alert",
+    parsed(liveAlarmAlert, (a) => each((h) => h.alert?.(a))),
   );
   s.on(
     "position",
@@ -108,6 +171,7 @@ export function connectLive() {
 export function disconnectLive() {
   socket?.disconnect();
   socket = null;
+  watching = null;
   setStatus("connecting");
 }
 

@@ -11,11 +11,14 @@ import {
 import { useCallback, useEffect, useState } from "react";
 import { z } from "zod";
 import { get } from "../api/client";
+import { subscribeLive, watchPositions } from "../api/live";
+import { LocateButton } from "../map/LocateButton";
 import { ReasonForm } from "../map/ReasonForm";
 import { can, needsReason, useSession, useUi } from "../session/context";
 import { DeviceConfiguration } from "./DeviceConfiguration";
 import { PrivacySection } from "./PrivacySection";
 import { RecipientMap } from "./RecipientMap";
+import { WhoLooked } from "./WhoLooked";
 
 type History = z.infer<typeof positionHistory>;
 const ranges = [1, 6, 24, 24 * 7];
@@ -31,7 +34,6 @@ export function RecipientPage(props: { id: string }) {
   const [history, setHistory] = useState<History | null>(null);
   const [index, setIndex] = useState(0);
   const [reason, setReason] = useState<string | null>(null);
-  const [activity, setActivity] = useState<z.infer<typeof activityEntry>[]>([]);
   const [staff, setStaff] = useState<Map<string, string>>(new Map());
   const [error, setError] = useState<string | null>(null);
   const locator = needsReason(session);
@@ -57,8 +59,6 @@ export function RecipientPage(props: { id: string }) {
       get("/devices", z.array(deviceSchema))
         .then((ds) => setDevices(ds.filter((d) => d.recipientId === props.id && !d.retiredAt)))
         .catch(fail);
-    if (can(session, "activity:read"))
-      get(`/activity/recipients/${props.id}`, z.array(activityEntry)).then(setActivity).catch(fail);
     if (can(session, "user:read"))
       get("/users", z.array(staffUser))
         .then((us) => setStaff(new Map(us.map((u) => [u.id, `${u.firstName} ${u.lastName}`]))))
@@ -80,6 +80,28 @@ export function RecipientPage(props: { id: string }) {
       })
       .catch(fail);
   }, [props.id, hours, reason, locator, fail]);
+
+  // New fixes while the page is open and visible (a locate answer among them) join the history.
+  const readsPositions = can(session, "position:read");
+  useEffect(() => {
+    if (!readsPositions) return;
+    const unwatch = watchPositions([props.id]);
+    const off = subscribeLive({
+      position: (p) => {
+        if (p.recipientId !== props.id) return;
+        setHistory((h) => {
+          if (!h || h.points.some((x) => x.time === p.time)) return h;
+          const points = [...h.points, { time: p.time, lat: p.lat, lon: p.lon, accuracyM: p.accuracyM }];
+          setIndex(points.length - 1);
+          return { ...h, points };
+        });
+      },
+    });
+    return () => {
+      off();
+      unwatch();
+    };
+  }, [props.id, readsPositions]);
 
   const point = history?.points[index] ?? null;
   const name = r ? `${r.firstName ?? ""} ${r.lastName ?? ""}`.trim() : "";
@@ -119,18 +141,24 @@ export function RecipientPage(props: { id: string }) {
             </dl>
           )}
           <h2>{t("recipient.device")}</h2>
-          {devices.length === 0 ? (
-            <p className="muted">{t("recipient.noDevice")}</p>
-          ) : (
-            devices.map((d) => (
-              <DeviceConfiguration
-                key={d.id}
-                device={d}
-                editable={can(session, "device:configure")}
-                onSaved={(nd) => setDevices((ds) => ds.map((x) => (x.id === nd.id ? nd : x)))}
-              />
-            ))
+          {/* Locators may not list devices: they locate through the recipient. */}
+          {!can(session, "device:read") && can(session, "position:locate") && (
+            <LocateButton deviceId={null} recipientId={props.id} reason={reason} />
           )}
+          {devices.length === 0
+            ? can(session, "device:read") && <p className="muted">{t("recipient.noDevice")}</p>
+            : devices.map((d) => (
+                <div key={d.id}>
+                  {(readsPositions || can(session, "position:locate")) && (
+                    <LocateButton deviceId={d.id} recipientId={props.id} reason={reason} />
+                  )}
+                  <DeviceConfiguration
+                    device={d}
+                    editable={can(session, "device:configure")}
+                    onSaved={(nd) => setDevices((ds) => ds.map((x) => (x.id === nd.id ? nd : x)))}
+                  />
+                </div>
+              ))}
         </section>
         <section aria-labelledby="rec-history">
           <h2 id="rec-history">{t("recipient.history")}</h2>
@@ -182,31 +210,7 @@ export function RecipientPage(props: { id: string }) {
         </section>
       </div>
       {r && <PrivacySection recipientId={props.id} name={name} />}
-      {can(session, "activity:read") && (
-        <section aria-labelledby="rec-activity">
-          <h2 id="rec-activity">{t("recipient.activity")}</h2>
-          <table>
-            <thead>
-              <tr>
-                <th>{t("activity.at")}</th>
-                <th>{t("activity.action")}</th>
-                <th>{t("activity.actor")}</th>
-                <th>{t("activity.reason")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {activity.slice(0, 200).map((a) => (
-                <tr key={a.id}>
-                  <td>{dateTime(a.at)}</td>
-                  <td>{a.action}</td>
-                  <td>{(a.actorId && staff.get(a.actorId)) ?? a.actorId ?? a.actorType}</td>
-                  <td>{a.reason ?? ""}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </section>
-      )}
+      {can(session, "activity:read") && r && <WhoLooked recipientId={props.id} name={name} staff={staff} />}
     </main>
   );
 }

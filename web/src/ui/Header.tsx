@@ -38,6 +38,7 @@ export function Header(props: { onLogout: () => void }) {
       <span className="org">{session.organisation.name}</span>
       <nav aria-label="main">
         <Link to="/">{ui.t("nav.live")}</Link>
+        {can(session, "alarm:read") && <Link to="/history">{ui.t("nav.history")}</Link>}
         {admin && <Link to="/admin">{ui.t("nav.admin")}</Link>}
       </nav>
       <ConnectionStatus />

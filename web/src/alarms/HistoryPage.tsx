@@ -1,0 +1,302 @@
+import {
+  type AlarmDetail,
+  type AlarmSummary,
+  alarmDetail,
+  alarmList,
+  alarmOutcome,
+  alarmType,
+  type Department,
+  department,
+  recipient,
+} from "@vakt/schemas";
+import { useEffect, useId, useState } from "react";
+import { z } from "zod";
+import { departmentTree } from "../admin/DepartmentsAdmin";
+import { get, type Query } from "../api/client";
+import { formatTime } from "../format/time";
+import { saveFile } from "../recipients/privacy";
+import { can, useSession, useUi } from "../session/context";
+import { formatDuration, historyCsv, timeline, timeToClose, timeToTake } from "./history";
+
+const PAGE = 50;
+/** The export reads every page of the filtered history up to this many alarms. */
+const EXPORT_MAX = 5000;
+
+interface Filters {
+  departmentId: string;
+  type: string;
+  outcome: string;
+  recipientId: string;
+  from: string;
+  to: string;
+}
+const none: Filters = { departmentId: "", type: "", outcome: "", recipientId: "", from: "", to: "" };
+
+function query(f: Filters): Query {
+  return {
+    state: "resolved,cancelled",
+    departmentId: f.departmentId || undefined,
+    type: f.type || undefined,
+    outcome: f.outcome || undefined,
+    recipientId: f.recipientId || undefined,
+    from: f.from ? new Date(`${f.from}T00:00:00`).toISOString() : undefined,
+    to: f.to ? new Date(`${f.to}T23:59:59.999`).toISOString() : undefined,
+  };
+}
+
+const who = (a: AlarmSummary) =>
+  a.recipient
+    ? `${a.recipient.firstName ?? ""} ${a.recipient.lastName ?? ""}`.trim()
+    : (a.device.serial ?? "");
+
+/** Closed alarms (resolved or cancelled), filtered, each with its full timeline, and a CSV export. */
+export function HistoryPage() {
+  const { t, dateTime } = useUi();
+  const session = useSession();
+  const ids = { dept: useId(), type: useId(), outcome: useId(), rec: useId(), from: useId(), to: useId() };
+  const [filters, setFilters] = useState<Filters>(none);
+  const [departments, setDepartments] = useState<Department[]>([]);
+  const [recipients, setRecipients] = useState<{ id: string; name: string }[]>([]);
+  const [items, setItems] = useState<AlarmSummary[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [open, setOpen] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const fail = (e: unknown) =>
+    setError(t("common.error", { message: e instanceof Error ? e.message : String(e) }));
+
+  useEffect(() => {
+    get("/departments", z.array(department))
+      .then(setDepartments)
+      .catch(() => setDepartments([]));
+    if (can(session, "recipient:read"))
+      get("/recipients", z.array(recipient))
+        .then((rs) =>
+          setRecipients(
+            rs
+              .map((r) => ({ id: r.id, name: `${r.firstName ?? ""} ${r.lastName ?? ""}`.trim() || r.id }))
+              .sort((a, b) => a.name.localeCompare(b.name)),
+          ),
+        )
+        .catch(() => setRecipients([]));
+  }, [session]);
+
+  useEffect(() => {
+    setOpen(null);
+    get("/alarms", alarmList, { ...query(filters), limit: PAGE })
+      .then((l) => {
+        setItems(l.items);
+        setCursor(l.nextCursor);
+        setError(null);
+      })
+      .catch(fail);
+  }, [filters]);
+
+  const more = async () => {
+    if (!cursor) return;
+    try {
+      const l = await get("/alarms", alarmList, { ...query(filters), limit: PAGE, cursor });
+      setItems((xs) => [...xs, ...l.items]);
+      setCursor(l.nextCursor);
+    } catch (e) {
+      fail(e);
+    }
+  };
+
+  const exportCsv = async () => {
+    setBusy(true);
+    try {
+      const all: AlarmSummary[] = [];
+      let next: string | undefined;
+      do {
+        const l = await get("/alarms", alarmList, { ...query(filters), limit: 500, cursor: next });
+        all.push(...l.items);
+        next = l.nextCursor ?? undefined;
+      } while (next && all.length < EXPORT_MAX);
+      saveFile(
+        new Blob([historyCsv(all)], { type: "text/csv;charset=utf-8" }),
+        `alarm-history-${new Date().toISOString().slice(0, 10)}.csv`,
+      );
+    } catch (e) {
+      fail(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const set = (k: keyof Filters) => (e: { target: { value: string } }) =>
+    setFilters((f) => ({ ...f, [k]: e.target.value }));
+
+  return (
+    <main className="page" data-testid="history">
+      <h1>{t("history.title")}</h1>
+      <form
+        className="form-row history__filters"
+        aria-label={t("history.filters")}
+        onSubmit={(e) => e.preventDefault()}
+      >
+        <label htmlFor={ids.dept}>{t("history.department")}</label>
+        <select id={ids.dept} value={filters.departmentId} onChange={set("departmentId")}>
+          <option value="">{t("history.all")}</option>
+          {departmentTree(departments).map(({ dept, depth }) => (
+            <option key={dept.id} value={dept.id}>
+              {"\u00a0\u00a0".repeat(depth)}
+              {dept.name}
+            </option>
+          ))}
+        </select>
+        <label htmlFor={ids.type}>{t("history.type")}</label>
+        <select id={ids.type} value={filters.type} onChange={set("type")}>
+          <option value="">{t("history.all")}</option>
+          {alarmType.options.map((o) => (
+            <option key={o} value={o}>
+              {t(`alarm.type.${o}`)}
+            </option>
+          ))}
+        </select>
+        <label htmlFor={ids.outcome}>{t("alarm.outcome")}</label>
+        <select id={ids.outcome} value={filters.outcome} onChange={set("outcome")}>
+          <option value="">{t("history.all")}</option>
+          {alarmOutcome.options.map((o) => (
+            <option key={o} value={o}>
+              {t(`alarm.outcome.${o}`)}
+            </option>
+          ))}
+        </select>
+        {recipients.length > 0 && (
+          <>
+            <label htmlFor={ids.rec}>{t("history.recipient")}</label>
+            <select id={ids.rec} value={filters.recipientId} onChange={set("recipientId")}>
+              <option value="">{t("history.all")}</option>
+              {recipients.map((r) => (
+                <option key={r.id} value={r.id}>
+                  {r.name}
+                </option>
+              ))}
+            </select>
+          </>
+        )}
+        <label htmlFor={ids.from}>{t("looked.from")}</label>
+        <input id={ids.from} type="date" value={filters.from} onChange={set("from")} />
+        <label htmlFor={ids.to}>{t("looked.to")}</label>
+        <input id={ids.to} type="date" value={filters.to} onChange={set("to")} />
+        <button type="button" disabled={busy} onClick={() => void exportCsv()}>
+          {t("activity.exportCsv")}
+        </button>
+      </form>
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {items.length === 0 ? (
+        <p className="muted">{t("history.none")}</p>
+      ) : (
+        <table data-testid="history-table">
+          <thead>
+            <tr>
+              <th>{t("alarm.raised")}</th>
+              <th>{t("history.type")}</th>
+              <th>{t("history.recipient")}</th>
+              <th>{t("history.department")}</th>
+              <th>{t("alarm.outcome")}</th>
+              <th>{t("history.takenBy")}</th>
+              <th>{t("history.toTake")}</th>
+              <th>{t("history.toClose")}</th>
+              <th>
+                <span className="sr-only">{t("history.timeline")}</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.flatMap((a) => {
+              const row = (
+                <tr key={a.id} data-testid="history-row" data-alarm-id={a.id}>
+                  <td>{dateTime(a.raisedAt)}</td>
+                  <td>{t(`alarm.type.${a.type}`)}</td>
+                  <td>{who(a)}</td>
+                  <td>{a.department.name}</td>
+                  <td>{a.outcome ? t(`alarm.outcome.${a.outcome}`) : t(`history.state.${a.state}`)}</td>
+                  <td>{a.assignee?.name ?? "–"}</td>
+                  <td>{formatDuration(timeToTake(a))}</td>
+                  <td>{formatDuration(timeToClose(a))}</td>
+                  <td>
+                    <button
+                      type="button"
+                      aria-expanded={open === a.id}
+                      aria-controls={`history-${a.id}`}
+                      onClick={() => setOpen(open === a.id ? null : a.id)}
+                    >
+                      {t("history.timeline")}
+                    </button>
+                  </td>
+                </tr>
+              );
+              return open === a.id
+                ? [
+                    row,
+                    <tr key={`${a.id}-timeline`} id={`history-${a.id}`}>
+                      <td colSpan={9}>
+                        <Timeline alarmId={a.id} />
+                      </td>
+                    </tr>,
+                  ]
+                : [row];
+            })}
+          </tbody>
+        </table>
+      )}
+      {cursor && (
+        <button type="button" onClick={() => void more()}>
+          {t("looked.older")}
+        </button>
+      )}
+    </main>
+  );
+}
+
+/** Raised, every alert by step and channel with its result, taken, comments, resolved or cancelled. */
+function Timeline(props: { alarmId: string }) {
+  const { t, lang } = useUi();
+  const zone = useSession().organisation.timeZone;
+  // To the second: on a night like this, seconds between the alert and the take matter.
+  const at = (iso: string) => formatTime(iso, zone, lang);
+  const [detail, setDetail] = useState<AlarmDetail | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    get(`/alarms/${props.alarmId}`, alarmDetail)
+      .then(setDetail)
+      .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
+  }, [props.alarmId]);
+  if (error)
+    return (
+      <p className="error" role="alert">
+        {t("common.error", { message: error })}
+      </p>
+    );
+  if (!detail) return <p className="muted">{t("common.loading")}</p>;
+  return (
+    <ol className="timeline" data-testid="history-timeline">
+      {timeline(detail.transitions, detail.deliveries).map((item) =>
+        item.kind === "transition" ? (
+          <li key={`t${item.transition.id}`}>
+            <time dateTime={item.at}>{at(item.at)}</time> {t(`alarm.transition.${item.transition.kind}`)}
+            {item.transition.kind === "escalated" && typeof item.transition.details.step === "number"
+              ? ` (${item.transition.details.reminder === true ? t("alarm.reminder") : t("asked.step", { step: item.transition.details.step })})`
+              : ""}
+            {item.transition.actor.name ? ` · ${item.transition.actor.name}` : ""}
+            {item.transition.note ? `: ${item.transition.note}` : ""}
+          </li>
+        ) : (
+          <li key={`d${item.delivery.id}`} className="timeline__delivery">
+            <time dateTime={item.at}>{at(item.at)}</time>{" "}
+            {item.delivery.step === null ? t("alarm.noStep") : t("asked.step", { step: item.delivery.step })}{" "}
+            · {t(`alarm.channel.${item.delivery.channel}`)} ·{" "}
+            {item.delivery.targetName ?? item.delivery.target} · {t(`alarm.delivery.${item.delivery.result}`)}
+            {item.delivery.detail ? ` (${item.delivery.detail})` : ""}
+          </li>
+        ),
+      )}
+    </ol>
+  );
+}

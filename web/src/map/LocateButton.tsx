@@ -1,0 +1,164 @@
+import { type LivePosition, locateResult, positionHistory } from "@vakt/schemas";
+import { useEffect, useId, useState } from "react";
+import { ApiProblem, get, send } from "../api/client";
+import { subscribeLive, watchPositions } from "../api/live";
+import { can, needsReason, useSession, useUi } from "../session/context";
+
+/** The API's rule for a locator's reason (api/src/services/positions.ts LOCATOR_REASON_MIN_LENGTH). */
+export const LOCATE_REASON_MIN = 15;
+
+/**
+ * "Fetch position": asks the device for a fix now (POST /devices/{id}/locate,
+ * or /recipients/{id}/locate where the user may not list devices). A locator
+ * says why first (logged with the request). With position:read the first live
+ * fix after the request is shown when it arrives; a locator may not watch
+ * live, so they look it up once on purpose ("Show the new position", one
+ * logged look-up with the same reason).
+ */
+export function LocateButton(props: {
+  /** null: locate through the recipient (the API picks their device). */
+  deviceId: string | null;
+  recipientId: string;
+  /** A reason the locator already gave on this screen, used when long enough. */
+  reason: string | null;
+  onShowOnMap?(lat: number, lon: number): void;
+}) {
+  const { t, when } = useUi();
+  const session = useSession();
+  const locator = needsReason(session);
+  const reasonId = useId();
+  const [reason, setReason] = useState(props.reason ?? "");
+  const [asking, setAsking] = useState(false);
+  const [sentAt, setSentAt] = useState<string | null>(null);
+  const [fix, setFix] = useState<LivePosition | null>(null);
+  const [message, setMessage] = useState<string | null>(null);
+  const reasonOk = !locator || reason.trim().length >= LOCATE_REASON_MIN;
+  const live = can(session, "position:read");
+
+  // While waiting for the answer, this recipient's live positions are watched (and that watch is logged).
+  useEffect(() => {
+    if (!sentAt || fix || !live) return;
+    const since = Date.parse(sentAt);
+    const unwatch = watchPositions([props.recipientId]);
+    const off = subscribeLive({
+      position: (p) => {
+        // A device clock a few seconds behind still answers this request.
+        if (p.recipientId === props.recipientId && Date.parse(p.time) >= since - 10_000) setFix(p);
+      },
+    });
+    return () => {
+      off();
+      unwatch();
+    };
+  }, [sentAt, fix, live, props.recipientId]);
+
+  const lookUp = async () => {
+    if (!sentAt) return;
+    setMessage(null);
+    try {
+      const h = await get(`/positions/recipients/${props.recipientId}/history`, positionHistory, {
+        from: new Date(Date.parse(sentAt) - 10_000).toISOString(),
+        to: new Date().toISOString(),
+        maxPoints: 10,
+        reason: reason.trim() || undefined,
+      });
+      const p = h.points.at(-1);
+      if (p)
+        setFix({
+          recipientId: props.recipientId,
+          deviceId: props.deviceId ?? "",
+          departmentId: "",
+          time: p.time,
+          lat: p.lat,
+          lon: p.lon,
+          accuracyM: p.accuracyM,
+          speedMps: null,
+          headingDeg: null,
+          source: "",
+          batteryPercent: null,
+        } as LivePosition);
+      else setMessage(t("locate.notYet"));
+    } catch (e) {
+      setMessage(t("common.error", { message: e instanceof Error ? e.message : String(e) }));
+    }
+  };
+
+  const locate = async () => {
+    setMessage(null);
+    setFix(null);
+    try {
+      const r = await send(
+        "POST",
+        props.deviceId ? `/devices/${props.deviceId}/locate` : `/recipients/${props.recipientId}/locate`,
+        locator ? { reason: reason.trim() } : {},
+        locateResult,
+      );
+      setSentAt(r.sentAt);
+      setAsking(false);
+    } catch (e) {
+      setMessage(
+        e instanceof ApiProblem && e.code === "reason-required"
+          ? t("locate.reasonTooShort", { n: LOCATE_REASON_MIN })
+          : t("common.error", { message: e instanceof Error ? e.message : String(e) }),
+      );
+    }
+  };
+
+  return (
+    <div className="locate" data-testid="locate">
+      {locator && asking ? (
+        <form
+          className="locate__reason"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (reasonOk) void locate();
+          }}
+        >
+          <label htmlFor={reasonId}>{t("locate.reason", { n: LOCATE_REASON_MIN })}</label>
+          <textarea
+            id={reasonId}
+            name="locate-reason"
+            rows={2}
+            minLength={LOCATE_REASON_MIN}
+            maxLength={500}
+            required
+            value={reason}
+            onChange={(e) => setReason(e.target.value)}
+          />
+          <button type="submit" className="primary" disabled={!reasonOk}>
+            {t("locate.button")}
+          </button>
+        </form>
+      ) : (
+        <button type="button" onClick={() => (locator && !reasonOk ? setAsking(true) : void locate())}>
+          {t("locate.button")}
+        </button>
+      )}
+      <p role="status" className="small" data-testid="locate-status">
+        {fix
+          ? t("locate.arrived", {
+              time: when(fix.time),
+              where: `${fix.lat.toFixed(5)}, ${fix.lon.toFixed(5)}${fix.accuracyM === null ? "" : ` ± ${Math.round(fix.accuracyM)} m`}`,
+            })
+          : sentAt
+            ? t("locate.waiting", { time: when(sentAt) })
+            : ""}
+      </p>
+      {sentAt && !fix && !live && (
+        <button type="button" onClick={() => void lookUp()}>
+          {t("locate.lookUp")}
+        </button>
+      )}
+      {fix && props.onShowOnMap && (
+        <button type="button" className="link" onClick={() => props.onShowOnMap?.(fix.lat, fix.lon)}>
+          {t("alarm.showOnMap")}
+        </button>
+      )}
+      {message && (
+        <p className="error" role="alert">
+          {message}
+        </p>
+      )}
+    </div>
+  );
+}
