@@ -161,7 +161,9 @@ export async function recipientWithDevice(
   const creds = await admin.call("POST", "/devices", deviceCredentials, { departmentId, serial });
   if (creds.protocol === "osmand") throw new Error("expected an MQTT device");
   await admin.call("PUT", `/devices/${creds.device.id}/recipient`, z.unknown(), { recipientId: r.id });
-  const client = await mqtt.connectAsync(h.mqttUrl, {
+  // npm start's Mosquitto learns a new device when its password file is rewritten and reloaded, a
+  // moment after the API answered; a real device retries, and so does this one (for up to 10 s).
+  const client = await connectDevice(h.mqttUrl, {
     username: creds.mqttUsername,
     password: creds.mqttPassword,
     clientId: serial,
@@ -196,6 +198,18 @@ export async function recipientWithDevice(
       );
     },
   };
+}
+
+async function connectDevice(url: string, options: mqtt.IClientOptions): Promise<MqttClient> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return await mqtt.connectAsync(url, options);
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }
 
 export async function newPage(h: Harness): Promise<{ context: BrowserContext; page: Page }> {
