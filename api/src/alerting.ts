@@ -120,6 +120,7 @@ async function addJob(
 
 async function recordDelivery(
   db: Queryable,
+  metrics: ApiDeps["metrics"],
   d: {
     organisationId: string;
     alarmId: string | null;
@@ -147,6 +148,7 @@ async function recordDelivery(
       d.detail?.slice(0, 1000) ?? null,
     ],
   );
+  metrics?.alertDeliveries.inc({ channel: d.channel, result: d.result });
 }
 
 export interface DeliverPayload {
@@ -331,7 +333,12 @@ export async function startAlerting(
           const ids = users.rows.map((u) => u.id);
           alerts.push({ userIds: ids, step: reminder ? null : stepNo, message: text });
           for (const id of ids)
-            await recordDelivery(tx, { ...base, channel: "console", target: id, result: "sent" });
+            await recordDelivery(tx, deps.metrics, {
+              ...base,
+              channel: "console",
+              target: id,
+              result: "sent",
+            });
         }
         for (const u of users.rows) {
           if (channel === "email")
@@ -352,7 +359,7 @@ export async function startAlerting(
                 idempotencyKey: key(u.phone),
               });
             else
-              await recordDelivery(tx, {
+              await recordDelivery(tx, deps.metrics, {
                 ...base,
                 channel,
                 target: u.id,
@@ -438,7 +445,12 @@ export async function startAlerting(
       const alarm = await loadAlarmRow(deps.pool, p.alarmId);
       if (!alarm) return;
       if (alarm.state !== "open") {
-        await recordDelivery(deps.pool, { ...p, result: "skipped", attempt, detail: `alarm ${alarm.state}` });
+        await recordDelivery(deps.pool, deps.metrics, {
+          ...p,
+          result: "skipped",
+          attempt,
+          detail: `alarm ${alarm.state}`,
+        });
         return;
       }
       const summary = toAlarmSummary(deps, null, alarm);
@@ -479,10 +491,15 @@ export async function startAlerting(
         secret: secret ?? null,
         timeoutMs: options.httpTimeoutMs ?? 10_000,
       });
-      await recordDelivery(deps.pool, { ...p, result: "sent", attempt, detail });
+      await recordDelivery(deps.pool, deps.metrics, { ...p, result: "sent", attempt, detail });
     } catch (err) {
       const detail = err instanceof Error ? err.message : String(err);
-      await recordDelivery(deps.pool, { ...p, result: last ? "failed" : "retrying", attempt, detail });
+      await recordDelivery(deps.pool, deps.metrics, {
+        ...p,
+        result: last ? "failed" : "retrying",
+        attempt,
+        detail,
+      });
       throw err; // graphile-worker retries with exponential backoff
     }
   }
@@ -586,11 +603,11 @@ export async function pingEndpoint(
       },
       { secret: endpoint.secret, timeoutMs: 10_000 },
     );
-    await recordDelivery(deps.pool, { ...p, result: "sent", detail });
+    await recordDelivery(deps.pool, deps.metrics, { ...p, result: "sent", detail });
     return { ok: true, detail };
   } catch (err) {
     const detail = err instanceof Error ? err.message : String(err);
-    await recordDelivery(deps.pool, { ...p, result: "failed", detail });
+    await recordDelivery(deps.pool, deps.metrics, { ...p, result: "failed", detail });
     return { ok: false, detail };
   }
 }

@@ -52,6 +52,8 @@ export function createApp(deps: ApiDeps) {
   if (deps.activityLog) useActivityKeyring(deps.activityLog.keyring);
   const app = router();
   const publicOrigin = new URL(deps.config.PUBLIC_URL).origin;
+  // First, so that every answer (refusals by later middleware too) is counted under its route.
+  if (deps.metrics) app.use("*", deps.metrics.httpMiddleware);
 
   app.use("*", async (c, next) => {
     const incoming = c.req.header("x-request-id");

@@ -4,6 +4,7 @@ import type { StorageCapabilities } from "@vakt/storage";
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { ActivityLogSetup } from "./activity-chain";
+import type { ApiMetrics } from "./metrics";
 
 /** Sends downlinks to devices (MQTT lives in another tier; the API only needs this). */
 export interface DeviceCommandPublisher {
@@ -71,6 +72,8 @@ export interface ApiDeps {
    * ephemeral key made at process start, and no checkpoints are written.
    */
   activityLog?: ActivityLogSetup;
+  /** Prometheus metrics of this process (served apart from the API by startMetricsServer). */
+  metrics?: ApiMetrics;
   /** The caller's address; default: the socket's remote address. */
   clientIp?: (req: { header(name: string): string | undefined; env: unknown }) => string | undefined;
 }

@@ -104,6 +104,13 @@ export const apiEnv = commonEnv
     MQTT_PASSWORD: z.string().min(1).optional(),
     API_PORT: port.default(3000),
     API_HOST: z.string().default("0.0.0.0"),
+    /**
+     * Prometheus metrics (GET /metrics) on an address of their own, never the public API port:
+     * loopback by default; docker-compose opens it to the compose network only. false: not served.
+     */
+    API_METRICS: flag.default(true),
+    API_METRICS_PORT: port.default(9464),
+    API_METRICS_HOST: z.string().min(1).default("127.0.0.1"),
     /** Where people reach the console; decides Secure cookies and links in e-mails. */
     PUBLIC_URL: z.url().default("http://localhost:3000"),
     SESSION_IDLE_MINUTES: positiveInt.max(24 * 60).default(30),
@@ -134,6 +141,12 @@ export const apiEnv = commonEnv
       .default(DEFAULT_PUBLIC_RATE_LIMIT_PER_MINUTE),
   })
   .superRefine((env, ctx) => {
+    if (env.API_METRICS && env.API_METRICS_PORT === env.API_PORT)
+      ctx.addIssue({
+        code: "custom",
+        path: ["API_METRICS_PORT"],
+        message: "must differ from API_PORT: metrics are never served on the public port",
+      });
     if (env.NODE_ENV !== "production") return;
     for (const name of ["ACTIVITY_LOG_KEYS", "ACTIVITY_CHECKPOINT_KEY"] as const) {
       if (env[name] === undefined)

@@ -176,6 +176,17 @@ describe("docker-compose.yml", () => {
   });
 });
 
+describe("docker-compose.yml: metrics", () => {
+  it("serves the API's metrics on the compose network only, on a port of their own", () => {
+    const api = loadConfig(apiEnv, envOf("api"));
+    expect(api.API_METRICS).toBe(true);
+    expect(api.API_METRICS_PORT).not.toBe(api.API_PORT);
+    expect(services.api?.expose).toContain(String(api.API_METRICS_PORT));
+    expect(publishedPorts("api")).not.toContain(String(api.API_METRICS_PORT));
+    expect(publishedPorts("api")).toEqual([String(api.API_PORT)]);
+  });
+});
+
 describe("docker-compose.scale.yml", () => {
   const scaleEnv: Record<string, string> = {
     ...siteEnv,
