@@ -14,6 +14,7 @@ import { publicRateLimit } from "./auth/rate-limit";
 import { type AppEnv, router } from "./context";
 import type { ApiDeps } from "./deps";
 import { ApiError, fromDatabaseError } from "./errors";
+import { describeOperations } from "./openapi";
 import { activityRoutes } from "./routes/activity";
 import { alarmRoutes, deviceLocateRoutes } from "./routes/alarms";
 import { authRoutes } from "./routes/auth";
@@ -140,6 +141,7 @@ export function createApp(deps: ApiDeps) {
   app.route("/api/v1/privacy", privacyRoutes(deps));
   app.route("/api/v1/sso-providers", ssoProviderRoutes(deps));
 
+  describeOperations(app);
   app.openAPIRegistry.registerComponent("securitySchemes", "session", {
     type: "apiKey",
     in: "cookie",
@@ -148,6 +150,8 @@ export function createApp(deps: ApiDeps) {
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.doc31("/api/openapi.json", {
     openapi: "3.1.0",
+    // Relative: the document describes the site that serves it.
+    servers: [{ url: "/", description: "This Vakt site" }],
     info: {
       title: "Vakt API",
       version: API_VERSION,
