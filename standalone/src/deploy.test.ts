@@ -176,6 +176,52 @@ describe("docker-compose.yml", () => {
   });
 });
 
+describe("Dockerfile: the production image", () => {
+  const dockerfile = read("Dockerfile");
+  /** Each stage's lines, by the name after AS. */
+  const stages = Object.fromEntries(
+    dockerfile
+      .split(/^(?=FROM )/m)
+      .filter((s) => s.startsWith("FROM "))
+      .map((s) => [/^FROM \S+ AS (\S+)/.exec(s)?.[1] ?? "", s]),
+  );
+  const built = (pkg: string) =>
+    [...(JSON.parse(read(`${pkg}/package.json`)).scripts.build as string).matchAll(/(\S+)=src\//g)].map(
+      (m) => `${pkg}/dist/${m[1]}.js`,
+    );
+
+  it("installs production dependencies only, and runs compiled JavaScript with node as the node user", () => {
+    expect(stages["prod-deps"]).toMatch(/npm ci --omit=dev/);
+    expect(stages.runtime).toMatch(/^COPY --from=prod-deps /m);
+    expect(stages.runtime).not.toMatch(/--from=deps|--from=build \/app \/app/);
+    const instructions = dockerfile.replace(/^#.*$/gm, "");
+    expect(instructions).not.toMatch(/\btsx\b/);
+    for (const target of ["ingest", "api"]) {
+      const stage = stages[target] ?? "";
+      const cmd = JSON.parse(/^CMD (.*)$/m.exec(stage)?.[1] ?? "[]") as string[];
+      expect(cmd[0], target).toBe("node");
+      expect([...built("api"), ...built("ingest")]).toContain(cmd[1]);
+      // The last USER of the stage (or of runtime, which it builds on) is node.
+      const users = [...`${stages.runtime}${stage}`.matchAll(/^USER (\S+)$/gm)].map((m) => m[1]);
+      expect(users.at(-1), target).toBe("node");
+    }
+  });
+
+  it("probes the paths that answer health, not the console's index page", () => {
+    expect(stages.api).toMatch(/HEALTHCHECK[\s\S]*\/api\/healthz/);
+    expect(stages.ingest).toMatch(/HEALTHCHECK[\s\S]*\/healthz/);
+  });
+
+  it("runs compose commands from the built output too", () => {
+    for (const [name, s] of Object.entries(services)) {
+      if (!s.command) continue;
+      expect(s.command.join(" "), name).not.toMatch(/\btsx\b/);
+      if (s.command[0] === "node")
+        expect([...built("api"), ...built("ingest")], name).toContain(s.command[1]);
+    }
+  });
+});
+
 describe("docker-compose.yml: metrics", () => {
   it("serves the API's metrics on the compose network only, on a port of their own", () => {
     const api = loadConfig(apiEnv, envOf("api"));
