@@ -10,6 +10,7 @@ import { apiEnv, ingestEnv, loadConfig, standaloneEnv } from "@vakt/schemas";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { z } from "zod";
+import { interpolate } from "./compose";
 
 const root = join(import.meta.dirname, "../..");
 const read = (file: string) => readFileSync(join(root, file), "utf8");
@@ -42,21 +43,6 @@ const siteEnv: Record<string, string> = {
   PUBLIC_URL: "https://vakt.example.kommune.no",
   PSEUDONYM_KEY: "k".repeat(40),
 };
-
-/** docker compose's interpolation: ${VAR}, ${VAR:-default}, ${VAR:?error}; $$ is a literal $. */
-function interpolate(value: string, env: Record<string, string>): string {
-  return value
-    .replace(
-      /\$\{([A-Z0-9_]+)(?::([-?])((?:[^{}]|\{[^{}]*\})*))?\}/g,
-      (_, name: string, op?: string, arg?: string) => {
-        const v = env[name];
-        if (v !== undefined && v !== "") return v;
-        if (op === "?") throw new Error(`${name} is required: ${arg}`);
-        return op === "-" ? (arg ?? "") : "";
-      },
-    )
-    .replaceAll("$$", "$");
-}
 
 const rawCompose = parse(read("docker-compose.yml"), { merge: true });
 const compose = composeFile.parse(rawCompose);
