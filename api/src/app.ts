@@ -46,6 +46,7 @@ function problemResponse(c: Context<AppEnv>, err: ApiError) {
 }
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+const HEALTH_TIMEOUT_MS = 2_000;
 
 /** The Vakt HTTP API. Everything it needs comes in `deps`; it reaches for no globals. */
 export function createApp(deps: ApiDeps) {
@@ -162,7 +163,20 @@ export function createApp(deps: ApiDeps) {
   });
   mountDocs(app);
 
-  app.get("/api/healthz", (c) => c.json({ ok: true }));
+  // What the Dockerfile and compose probe: 503 when the database does not answer or the live
+  // listener (ingest's alarms to consoles) is gone, so the orchestrator restarts the process.
+  app.get("/api/healthz", async (c) => {
+    const database = await Promise.race([
+      deps.pool.query("SELECT 1").then(
+        () => "ok",
+        () => "unreachable",
+      ),
+      new Promise<string>((resolve) => setTimeout(resolve, HEALTH_TIMEOUT_MS, "timeout").unref()),
+    ]);
+    const listener = deps.health?.listener ? (deps.health.listener() ? "ok" : "down") : undefined;
+    const ok = database === "ok" && listener !== "down";
+    return c.json({ ok, database, ...(listener ? { listener } : {}) }, ok ? 200 : 503);
+  });
   if (deps.config.WEB_DIST_DIR) mountWebConsole(app, deps.config.WEB_DIST_DIR, deps.config.TILE_URL);
 
   app.notFound((c) =>

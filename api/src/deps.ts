@@ -72,6 +72,8 @@ export interface ApiDeps {
    * ephemeral key made at process start, and no checkpoints are written.
    */
   activityLog?: ActivityLogSetup;
+  /** What /api/healthz checks beside the database: the live listener (set by startApiServer). */
+  health?: { listener?: () => boolean };
   /** Prometheus metrics of this process (served apart from the API by startMetricsServer). */
   metrics?: ApiMetrics;
   /** The caller's address; default: the socket's remote address. */

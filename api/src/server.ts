@@ -44,7 +44,12 @@ export async function startApiServer(
   },
 ): Promise<RunningApi> {
   const bus = deps.bus ?? new EventEmitter();
-  const withBus = { ...deps, bus };
+  let live: Live | undefined;
+  const withBus: ApiDeps & { bus: EventEmitter } = {
+    ...deps,
+    bus,
+    ...(deps.live === false ? {} : { health: { listener: () => live?.listening() ?? false } }),
+  };
   const app = createApp(withBus);
   const host = deps.host ?? "0.0.0.0";
   const server = await new Promise<ServerType>((resolve) => {
@@ -70,7 +75,6 @@ export async function startApiServer(
       (server as Server).closeAllConnections?.();
       server.close((err) => (err ? reject(err) : resolve()));
     });
-  let live: Live | undefined;
   let alerting: Alerting | undefined;
   // Signed checkpoints of every organisation's head, outside the database, at a fixed interval.
   const al = deps.activityLog;
