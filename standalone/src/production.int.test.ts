@@ -16,6 +16,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -23,6 +24,7 @@ import { join } from "node:path";
 import { shippedConfigFor } from "@vakt/ingest/testing";
 import { freePort } from "@vakt/storage";
 import { createTestDatabase, type TestDatabase } from "@vakt/storage/testing";
+import { io as ioClient } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { composeEnv, composeServices, repoRoot } from "./compose";
 
@@ -344,7 +346,21 @@ describe("the production build", () => {
     await waitFor("device accepted by the broker", async () =>
       send("position", [{ v: 1, id: "p-0", fix: fixAt(0) }]).status === 0 ? true : undefined,
     );
+    // The alarm reaches a console's socket (socket.io, the session cookie) and the alarm list.
+    const socket = ioClient(apiUrl, {
+      path: "/socket.io",
+      transports: ["websocket"],
+      reconnection: false,
+      extraHeaders: { cookie: http.cookie(), origin: siteEnv.PUBLIC_URL as string },
+    });
+    const live = new Promise<{ type: string }>((resolve) => socket.on("alarm:new", resolve));
+    await new Promise<void>((resolve, reject) => {
+      socket.once("connect", () => resolve());
+      socket.once("connect_error", reject);
+    });
     publish("alarm", [{ v: 1, id: "a-1", t: Date.now() - 1_000, type: "sos", fix: fixAt(1) }]);
+    expect((await live).type).toBe("sos");
+    socket.close();
     const stored = async () =>
       Number(
         (await db.pool.query("SELECT count(*) FROM positions WHERE device_id = $1", [creds.device.id]))
@@ -358,6 +374,28 @@ describe("the production build", () => {
       return list.items?.some((a) => a.type === "sos") ? list.items : undefined;
     });
     expect(alarms.length).toBeGreaterThanOrEqual(1);
+
+    // A phone with the Traccar Client app: an OsmAnd fix with curl, on ingest's HTTP port.
+    const phone = await http.post("/api/v1/devices", {
+      departmentId,
+      serial: `${serial}P`,
+      protocol: "osmand",
+    });
+    expect(phone.status, JSON.stringify(phone.body)).toBe(201);
+    const osmand = phone.body as { osmandDeviceId: string; device: { id: string } };
+    const query = `id=${encodeURIComponent(osmand.osmandDeviceId)}&lat=60.3913&lon=5.3221&timestamp=${Math.floor(t0 / 1000)}&accuracy=12`;
+    const curl = spawnSync(
+      "curl",
+      ["-s", "-o", "/dev/null", "-w", "%{http_code}", `${ingestUrl}/?${query}`],
+      {
+        encoding: "utf8",
+      },
+    );
+    expect(curl.stdout).toBe("200");
+    const phoneRows = await db.pool.query("SELECT lat, lon FROM positions WHERE device_id = $1", [
+      osmand.device.id,
+    ]);
+    expect(phoneRows.rows).toHaveLength(1);
 
     // A stream, and SIGTERM to ingest in its middle: it drains and exits 0; a new ingest takes the rest.
     const N = 3_000;
@@ -408,9 +446,13 @@ describe("the production build", () => {
     ]);
     expect(dead.rows).toEqual([]);
 
-    // Health and metrics on the paths the Dockerfile and compose probe.
-    expect((await fetch(`${apiUrl}/api/healthz`)).status).toBe(200);
-    await waitFor("ingest healthy again", () => ok(`${ingestUrl}/healthz`));
+    // Health on the paths the Dockerfile probes (read from it), and metrics.
+    const probes = probePaths();
+    expect(probes).toEqual({ api: "/api/healthz", ingest: "/healthz" });
+    const health = await fetch(`${apiUrl}${probes.api}`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ ok: true, database: "ok", listener: "ok" });
+    await waitFor("ingest healthy again", () => ok(`${ingestUrl}${probes.ingest}`));
     expect(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()).toContain(
       "vakt_api_http_requests_total",
     );
@@ -421,6 +463,18 @@ describe("the production build", () => {
     await stop(mosquitto);
   }, 240_000);
 });
+
+/** The path each image target's HEALTHCHECK asks for. */
+function probePaths(): Record<string, string> {
+  const dockerfile = readFileSync(join(repoRoot, "Dockerfile"), "utf8");
+  const out: Record<string, string> = {};
+  for (const stage of dockerfile.split(/^(?=FROM )/m)) {
+    const name = /^FROM \S+ AS (\S+)/.exec(stage)?.[1];
+    const path = /^HEALTHCHECK[^\n]*(?:\\\n[^\n]*)*?'(\/[a-z/]*)'/m.exec(stage)?.[1];
+    if (name && path) out[name] = path;
+  }
+  return out;
+}
 
 const listening = (port: number) =>
   new Promise<boolean>((resolve) => {
@@ -465,6 +519,7 @@ function session(base: string, origin: string) {
     return { status: res.status, body: parsed };
   };
   return {
+    cookie: () => [...jar].map(([k, v]) => `${k}=${v}`).join("; "),
     get: (path: string) => request("GET", path),
     post: (path: string, body: unknown) => request("POST", path, body),
   };
