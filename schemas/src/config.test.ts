@@ -45,4 +45,17 @@ describe("configuration", () => {
         .API_METRICS,
     ).toBe(false);
   });
+
+  it("serves ingest's metrics on loopback by default, and never on the OsmAnd port", () => {
+    const base = { DATABASE_URL: "postgres://u@db/vakt", MQTT_URL: "mqtt://broker:1883" };
+    const c = loadConfig(ingestEnv, base);
+    expect([c.INGEST_METRICS, c.INGEST_METRICS_HOST, c.INGEST_METRICS_PORT]).toEqual([
+      true,
+      "127.0.0.1",
+      9465,
+    ]);
+    expect(() => loadConfig(ingestEnv, { ...base, INGEST_HTTP_PORT: "9465" })).toThrow(
+      /INGEST_METRICS_PORT: must differ from INGEST_HTTP_PORT/,
+    );
+  });
 });

@@ -217,6 +217,13 @@ describe("docker-compose.yml: metrics", () => {
     expect(publishedPorts("api")).not.toContain(String(api.API_METRICS_PORT));
     expect(publishedPorts("api")).toEqual([String(api.API_PORT)]);
   });
+
+  it("serves ingest's metrics on the compose network only, never on the published OsmAnd port", () => {
+    const ingest = loadConfig(ingestEnv, envOf("ingest"));
+    expect(ingest.INGEST_METRICS).toBe(true);
+    expect(services.ingest?.expose).toContain(String(ingest.INGEST_METRICS_PORT));
+    expect(publishedPorts("ingest")).toEqual([String(ingest.INGEST_HTTP_PORT)]);
+  });
 });
 
 describe("docker-compose.scale.yml", () => {

@@ -183,13 +183,9 @@ describe("the production build", () => {
 
   it("runs the compose topology as processes: a device message end to end, SIGTERM drains with exit 0", async () => {
     const services = composeServices();
-    const [servicePort, devicePort, apiPort, metricsPort, ingestPort] = (await uniquePorts(5)) as [
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
+    const [servicePort, devicePort, apiPort, metricsPort, ingestPort, ingestMetricsPort] = (await uniquePorts(
+      6,
+    )) as [number, number, number, number, number, number];
     const authDir = join(work, "auth");
     await mkdir(join(authDir, "data"), { recursive: true });
     const owner = db.url;
@@ -256,6 +252,8 @@ describe("the production build", () => {
     const ingestEnv = {
       ...envFor("ingest"),
       INGEST_HTTP_PORT: String(ingestPort),
+      INGEST_METRICS_PORT: String(ingestMetricsPort),
+      INGEST_METRICS_HOST: "127.0.0.1",
       INGEST_HTTP_HOST: "127.0.0.1",
     };
     let ingest = start("ingest", ["node", "ingest/dist/main.js"], ingestEnv, prod);
@@ -453,6 +451,11 @@ describe("the production build", () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ ok: true, database: "ok", listener: "ok" });
     await waitFor("ingest healthy again", () => ok(`${ingestUrl}${probes.ingest}`));
+    expect(await (await fetch(`http://127.0.0.1:${ingestMetricsPort}/metrics`)).text()).toContain(
+      "vakt_ingest_positions_stored_total",
+    );
+    expect((await fetch(`${ingestUrl}/metrics`)).status).toBe(404);
+    expect((await fetch(`${apiUrl}/metrics`)).status).toBe(404);
     expect(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()).toContain(
       "vakt_api_http_requests_total",
     );
