@@ -156,6 +156,7 @@ export function createApp(deps: ApiDeps) {
     info: {
       title: "Vakt API",
       version: API_VERSION,
+      license: { name: "Apache-2.0", url: "https://www.apache.org/licenses/LICENSE-2.0" },
       description:
         "Monitoring of personal safety alarms. Errors are RFC 9457 problem documents. Changes made with the " +
         "session cookie need the X-CSRF-Token header; integrations use a Bearer API token.",
