@@ -17,61 +17,61 @@ export const commonEnv = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
-export const ingestEnv = commonEnv
-  .extend({
-    DATABASE_URL: postgresUrl,
-    MQTT_URL: mqttUrl,
-    MQTT_USERNAME: z.string().min(1).optional(),
-    MQTT_PASSWORD: z.string().min(1).optional(),
-    /** Stable per process: the broker keeps this client's persistent session (and unacked messages) under it. */
-    INGEST_CLIENT_ID: z.string().min(1).max(64).default("vakt-ingest-1"),
-    /**
-     * Subscribe through `$share/<INGEST_SHARE_GROUP>/…` so several ingest processes split the devices. Off by
-     * default: Mosquitto 2.0 was seen to drop most messages to a shared subscription across a broker restart
-     * (ingest/src/broker-restart.int.test.ts), so one ingest process on a plain persistent subscription is the
-     * safe choice with Mosquitto; clustered brokers (docker-compose.scale.yml, EMQX) turn it on.
-     */
-    INGEST_SHARED_SUBSCRIPTION: flag.default(false),
-    INGEST_SHARE_GROUP: z
-      .string()
-      .regex(/^[A-Za-z0-9_-]+$/)
-      .default("vakt-ingest"),
-    INGEST_BATCH_MAX_ROWS: positiveInt.max(50_000).default(2_000),
-    INGEST_BATCH_MAX_WAIT_MS: positiveInt.max(1_000).default(25),
-    INGEST_MAX_PAYLOAD_BYTES: positiveInt.max(1_048_576).default(65_536),
-    /** HTTP for the OsmAnd protocol (Traccar Client), /healthz and /metrics. 5055 is Traccar's OsmAnd port. */
-    INGEST_HTTP_PORT: port.default(5055),
-    INGEST_HTTP_HOST: z.string().default("0.0.0.0"),
-    /** Prometheus metrics on their own address, never the public OsmAnd port; false: not served. */
-    INGEST_METRICS: flag.default(true),
-    INGEST_METRICS_PORT: port.default(9465),
-    INGEST_METRICS_HOST: z.string().min(1).default("127.0.0.1"),
-    /** 5 (Mosquitto, clustered brokers) or 4, MQTT 3.1.1, for a broker that speaks only that (the embedded aedes). */
-    MQTT_PROTOCOL_VERSION: z
-      .enum(["4", "5"])
-      .default("5")
-      .transform(Number)
-      .pipe(z.union([z.literal(4), z.literal(5)])),
-    /** Work waiting this long without a commit marks a writer lane stalled and /healthz 503. */
-    INGEST_STALL_AFTER_MS: positiveInt.max(600_000).default(10_000),
-    /** How long SIGTERM waits for the writer to commit what it holds; the rest stays with the broker. */
-    INGEST_DRAIN_GRACE_MS: positiveInt.max(600_000).default(10_000),
-    /** Deliveries of one message (ingest died handling it each time) before it is kept as a dead letter. */
-    INGEST_MAX_REDELIVERIES: positiveInt.max(1_000).default(5),
-    /**
-     * Refused OsmAnd requests (malformed, unauthenticated, too large) allowed per client address and
-     * minute; beyond that the address is answered 429 until the minute is over.
-     */
-    INGEST_HTTP_REFUSALS_PER_MINUTE: positiveInt.max(100_000).default(30),
-  })
-  .superRefine((env, ctx) => {
-    if (env.INGEST_METRICS && env.INGEST_METRICS_PORT === env.INGEST_HTTP_PORT)
-      ctx.addIssue({
-        code: "custom",
-        path: ["INGEST_METRICS_PORT"],
-        message: "must differ from INGEST_HTTP_PORT: metrics are never served on the public OsmAnd port",
-      });
-  });
+// Named apart from its refinement so the field list keeps its shape (and its diffs stay small).
+const ingestFields = commonEnv.extend({
+  DATABASE_URL: postgresUrl,
+  MQTT_URL: mqttUrl,
+  MQTT_USERNAME: z.string().min(1).optional(),
+  MQTT_PASSWORD: z.string().min(1).optional(),
+  /** Stable per process: the broker keeps this client's persistent session (and unacked messages) under it. */
+  INGEST_CLIENT_ID: z.string().min(1).max(64).default("vakt-ingest-1"),
+  /**
+   * Subscribe through `$share/<INGEST_SHARE_GROUP>/…` so several ingest processes split the devices. Off by
+   * default: Mosquitto 2.0 was seen to drop most messages to a shared subscription across a broker restart
+   * (ingest/src/broker-restart.int.test.ts), so one ingest process on a plain persistent subscription is the
+   * safe choice with Mosquitto; clustered brokers (docker-compose.scale.yml, EMQX) turn it on.
+   */
+  INGEST_SHARED_SUBSCRIPTION: flag.default(false),
+  INGEST_SHARE_GROUP: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default("vakt-ingest"),
+  INGEST_BATCH_MAX_ROWS: positiveInt.max(50_000).default(2_000),
+  INGEST_BATCH_MAX_WAIT_MS: positiveInt.max(1_000).default(25),
+  INGEST_MAX_PAYLOAD_BYTES: positiveInt.max(1_048_576).default(65_536),
+  /** HTTP for the OsmAnd protocol (Traccar Client), and /healthz (metrics: INGEST_METRICS_PORT). 5055 is Traccar's OsmAnd port. */
+  INGEST_HTTP_PORT: port.default(5055),
+  INGEST_HTTP_HOST: z.string().default("0.0.0.0"),
+  /** Prometheus metrics on their own address, never the public OsmAnd port; false: not served. */
+  INGEST_METRICS: flag.default(true),
+  INGEST_METRICS_PORT: port.default(9465),
+  INGEST_METRICS_HOST: z.string().min(1).default("127.0.0.1"),
+  /** 5 (Mosquitto, clustered brokers) or 4, MQTT 3.1.1, for a broker that speaks only that (the embedded aedes). */
+  MQTT_PROTOCOL_VERSION: z
+    .enum(["4", "5"])
+    .default("5")
+    .transform(Number)
+    .pipe(z.union([z.literal(4), z.literal(5)])),
+  /** Work waiting this long without a commit marks a writer lane stalled and /healthz 503. */
+  INGEST_STALL_AFTER_MS: positiveInt.max(600_000).default(10_000),
+  /** How long SIGTERM waits for the writer to commit what it holds; the rest stays with the broker. */
+  INGEST_DRAIN_GRACE_MS: positiveInt.max(600_000).default(10_000),
+  /** Deliveries of one message (ingest died handling it each time) before it is kept as a dead letter. */
+  INGEST_MAX_REDELIVERIES: positiveInt.max(1_000).default(5),
+  /**
+   * Refused OsmAnd requests (malformed, unauthenticated, too large) allowed per client address and
+   * minute; beyond that the address is answered 429 until the minute is over.
+   */
+  INGEST_HTTP_REFUSALS_PER_MINUTE: positiveInt.max(100_000).default(30),
+});
+export const ingestEnv = ingestFields.superRefine((env, ctx) => {
+  if (env.INGEST_METRICS && env.INGEST_METRICS_PORT === env.INGEST_HTTP_PORT)
+    ctx.addIssue({
+      code: "custom",
+      path: ["INGEST_METRICS_PORT"],
+      message: "must differ from INGEST_HTTP_PORT: metrics are never served on the public OsmAnd port",
+    });
+});
 export type IngestEnv = z.infer<typeof ingestEnv>;
 
 /** Public endpoints' default bound per address and minute (PUBLIC_RATE_LIMIT_PER_MINUTE). */
