@@ -121,6 +121,7 @@ async function addJob(
 
 async function recordDelivery(
   db: Queryable,
+  metrics: ApiDeps["metrics"],
   d: {
     organisationId: string;
     alarmId: string | null;
@@ -148,6 +149,7 @@ async function recordDelivery(
       d.detail?.slice(0, 1000) ?? null,
     ],
   );
+  metrics?.alertDeliveries.inc({ channel: d.channel, result: d.result });
 }
 
 export interface DeliverPayload {
@@ -346,7 +348,12 @@ export async function startAlerting(
             asked: users.rows.map((u) => ({ id: u.id, name: u.name })),
           });
           for (const id of ids)
-            await recordDelivery(tx, { ...base, channel: "console", target: id, result: "sent" });
+            await recordDelivery(tx, deps.metrics, {
+              ...base,
+              channel: "console",
+              target: id,
+              result: "sent",
+            });
         }
         for (const u of users.rows) {
           if (channel === "email")
@@ -367,7 +374,7 @@ export async function startAlerting(
                 idempotencyKey: key(u.phone),
               });
             else
-              await recordDelivery(tx, {
+              await recordDelivery(tx, deps.metrics, {
                 ...base,
                 channel,
                 target: u.id,
@@ -455,7 +462,12 @@ export async function startAlerting(
       const alarm = await loadAlarmRow(deps.pool, p.alarmId);
       if (!alarm) return;
       if (alarm.state !== "open") {
-        await recordDelivery(deps.pool, { ...p, result: "skipped", attempt, detail: `alarm ${alarm.state}` });
+        await recordDelivery(deps.pool, deps.metrics, {
+          ...p,
+          result: "skipped",
+          attempt,
+          detail: `alarm ${alarm.state}`,
+        });
         return;
       }
       const summary = toAlarmSummary(deps, null, alarm);
@@ -496,16 +508,26 @@ export async function startAlerting(
         secret: secret ?? null,
         timeoutMs: options.httpTimeoutMs ?? 10_000,
       });
-      await recordDelivery(deps.pool, { ...p, result: "sent", attempt, detail });
+      await recordDelivery(deps.pool, deps.metrics, { ...p, result: "sent", attempt, detail });
     } catch (err) {
       const refused = refusalOf(err);
       if (refused) {
         // An address the guard refuses stays refused: recorded once, not retried.
-        await recordDelivery(deps.pool, { ...p, result: "refused", attempt, detail: refused.message });
+        await recordDelivery(deps.pool, deps.metrics, {
+          ...p,
+          result: "refused",
+          attempt,
+          detail: refused.message,
+        });
         return;
       }
       const detail = describeFailure(err);
-      await recordDelivery(deps.pool, { ...p, result: last ? "failed" : "retrying", attempt, detail });
+      await recordDelivery(deps.pool, deps.metrics, {
+        ...p,
+        result: last ? "failed" : "retrying",
+        attempt,
+        detail,
+      });
       throw err; // graphile-worker retries with exponential backoff
     }
   }
@@ -618,12 +640,12 @@ export async function pingEndpoint(
       },
       { secret: endpoint.secret, timeoutMs: 10_000 },
     );
-    await recordDelivery(deps.pool, { ...p, result: "sent", detail });
+    await recordDelivery(deps.pool, deps.metrics, { ...p, result: "sent", detail });
     return { ok: true, detail };
   } catch (err) {
     const refused = refusalOf(err);
     const detail = refused ? refused.message : describeFailure(err);
-    await recordDelivery(deps.pool, { ...p, result: refused ? "refused" : "failed", detail });
+    await recordDelivery(deps.pool, deps.metrics, { ...p, result: refused ? "refused" : "failed", detail });
     return { ok: false, detail };
   }
 }

@@ -14,6 +14,7 @@ import { publicRateLimit } from "./auth/rate-limit";
 import { type AppEnv, router } from "./context";
 import type { ApiDeps } from "./deps";
 import { ApiError, fromDatabaseError } from "./errors";
+import { describeOperations } from "./openapi";
 import { activityRoutes } from "./routes/activity";
 import { alarmRoutes, deviceLocateRoutes, recipientLocateRoutes } from "./routes/alarms";
 import { authRoutes } from "./routes/auth";
@@ -45,6 +46,7 @@ function problemResponse(c: Context<AppEnv>, err: ApiError) {
 }
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+const HEALTH_TIMEOUT_MS = 2_000;
 
 /** The Vakt HTTP API. Everything it needs comes in `deps`; it reaches for no globals. */
 export function createApp(deps: ApiDeps) {
@@ -52,6 +54,8 @@ export function createApp(deps: ApiDeps) {
   if (deps.activityLog) useActivityKeyring(deps.activityLog.keyring);
   const app = router();
   const publicOrigin = new URL(deps.config.PUBLIC_URL).origin;
+  // First, so that every answer (refusals by later middleware too) is counted under its route.
+  if (deps.metrics) app.use("*", deps.metrics.httpMiddleware);
 
   app.use("*", async (c, next) => {
     const incoming = c.req.header("x-request-id");
@@ -139,6 +143,7 @@ export function createApp(deps: ApiDeps) {
   app.route("/api/v1/privacy", privacyRoutes(deps));
   app.route("/api/v1/sso-providers", ssoProviderRoutes(deps));
 
+  describeOperations(app);
   app.openAPIRegistry.registerComponent("securitySchemes", "session", {
     type: "apiKey",
     in: "cookie",
@@ -147,9 +152,12 @@ export function createApp(deps: ApiDeps) {
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.doc31("/api/openapi.json", {
     openapi: "3.1.0",
+    // Relative: the document describes the site that serves it.
+    servers: [{ url: "/", description: "This Vakt site" }],
     info: {
       title: "Vakt API",
       version: API_VERSION,
+      license: { name: "Apache-2.0", url: "https://www.apache.org/licenses/LICENSE-2.0" },
       description:
         "Monitoring of personal safety alarms. Errors are RFC 9457 problem documents. Changes made with the " +
         "session cookie need the X-CSRF-Token header; integrations use a Bearer API token.",
@@ -157,7 +165,20 @@ export function createApp(deps: ApiDeps) {
   });
   mountDocs(app);
 
-  app.get("/api/healthz", (c) => c.json({ ok: true }));
+  // What the Dockerfile and compose probe: 503 when the database does not answer or the live
+  // listener (ingest's alarms to consoles) is gone, so the orchestrator restarts the process.
+  app.get("/api/healthz", async (c) => {
+    const database = await Promise.race([
+      deps.pool.query("SELECT 1").then(
+        () => "ok",
+        () => "unreachable",
+      ),
+      new Promise<string>((resolve) => setTimeout(resolve, HEALTH_TIMEOUT_MS, "timeout").unref()),
+    ]);
+    const listener = deps.health?.listener ? (deps.health.listener() ? "ok" : "down") : undefined;
+    const ok = database === "ok" && listener !== "down";
+    return c.json({ ok, database, ...(listener ? { listener } : {}) }, ok ? 200 : 503);
+  });
   if (deps.config.WEB_DIST_DIR) mountWebConsole(app, deps.config.WEB_DIST_DIR, deps.config.TILE_URL);
 
   app.notFound((c) =>

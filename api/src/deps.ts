@@ -4,6 +4,7 @@ import type { StorageCapabilities } from "@vakt/storage";
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { ActivityLogSetup } from "./activity-chain";
+import type { ApiMetrics } from "./metrics";
 import type { OutboundHttp } from "./outbound";
 
 /** Sends downlinks to devices (MQTT lives in another tier; the API only needs this). */
@@ -78,6 +79,10 @@ export interface ApiDeps {
   activityLog?: ActivityLogSetup;
   /** The guarded HTTP client for outbound requests; default: one built from config.OUTBOUND_ALLOW_NETWORKS. */
   outbound?: OutboundHttp;
+  /** What /api/healthz checks beside the database: the live listener (set by startApiServer). */
+  health?: { listener?: () => boolean };
+  /** Prometheus metrics of this process (served apart from the API by startMetricsServer). */
+  metrics?: ApiMetrics;
   /** The caller's address; default: the socket's remote address. */
   clientIp?: (req: { header(name: string): string | undefined; env: unknown }) => string | undefined;
 }

@@ -20,6 +20,7 @@ export type {
 export { OWASP_ARGON2ID } from "./deps";
 export { type MqttDeviceCommandsOptions, mqttDeviceCommands } from "./device-commands";
 export { ApiError, type ErrorCode, errorCodes } from "./errors";
+export { type ApiMetrics, createApiMetrics, type MetricsServer, startMetricsServer } from "./metrics";
 export { type Actor, allowedDepartments, type Permission, permissions, rolePermissions } from "./policy";
 export { type RetentionRunResult, runRetention } from "./retention/job";
 export { type RetentionScheduler, startRetentionScheduler } from "./retention/scheduler";

@@ -65,6 +65,8 @@ export interface LiveOptions {
 export interface Live {
   io: Server<ClientToServerEvents, ServerToClientEvents>;
   bus: EventEmitter;
+  /** False once the LISTEN connection (ingest's alarm and device events) has failed: /api/healthz turns 503. */
+  listening(): boolean;
   close(): Promise<void>;
 }
 
@@ -461,9 +463,17 @@ export async function attachLive(
           : emitDevice(e.deviceId, true);
     void work.catch((err) => log.error({ err, event: e }, "live fan-out failed"));
   });
-  listener.on("error", (err) => log.error({ err }, "live listener connection failed"));
+  let listening = false;
+  listener.on("error", (err) => {
+    listening = false;
+    log.error({ err }, "live listener connection failed");
+  });
+  listener.on("end", () => {
+    listening = false;
+  });
   await listener.query(`LISTEN ${EVENTS_CHANNEL}`);
   await listener.query(`LISTEN ${AUTH_CHANNEL}`);
+  listening = true;
 
   // Changes made through this process's API go to every process through the adapter.
   const onAlarm = (e: { alarmId: string; change: string }) =>
@@ -490,6 +500,7 @@ export async function attachLive(
   return {
     io,
     bus,
+    listening: () => listening,
     async close() {
       closed = true;
       clearInterval(revalidateTimer);

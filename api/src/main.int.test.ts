@@ -56,8 +56,9 @@ describe("src/main.ts", () => {
     expect(stderr).toMatch(/SMS_GATEWAY_URL: refused: 127\.0\.0\.1 is a loopback address/);
   });
 
-  it("migrates, serves, and stops cleanly on SIGTERM", async () => {
+  it("migrates, serves, serves its metrics apart from the API, and stops cleanly on SIGTERM", async () => {
     const port = await freePort();
+    const metricsPort = await freePort();
     const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
       cwd: new URL("..", import.meta.url).pathname,
       env: {
@@ -67,6 +68,7 @@ describe("src/main.ts", () => {
         PSEUDONYM_KEY: "a-pseudonym-key-of-at-least-32-characters",
         API_PORT: String(port),
         API_HOST: "127.0.0.1",
+        API_METRICS_PORT: String(metricsPort),
         LOG_LEVEL: "info",
       },
     });
@@ -82,6 +84,20 @@ describe("src/main.ts", () => {
     });
     const res = await fetch(`http://127.0.0.1:${port}/api/healthz`);
     expect(res.status).toBe(200);
+    // Not on the public port; on the metrics port (loopback by default), with the request just made.
+    const publicMetrics = await fetch(`http://127.0.0.1:${port}/metrics`);
+    expect(publicMetrics.status).toBe(404);
+    expect(await publicMetrics.text()).not.toContain("vakt_api_");
+    expect(out).toContain(`"url":"http://127.0.0.1:${metricsPort}/metrics","msg":"metrics listening"`);
+    const scrape = async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const series =
+      /vakt_api_http_requests_total\{method="GET",route="\/api\/healthz",status="200",ok="true"\} (\d+)/;
+    const first = Number(series.exec(await scrape())?.[1]);
+    expect(first).toBeGreaterThanOrEqual(1);
+    await fetch(`http://127.0.0.1:${port}/api/healthz`);
+    const text = await scrape();
+    expect(Number(series.exec(text)?.[1])).toBe(first + 1);
+    expect(text).toContain("vakt_api_process_cpu_seconds_total");
     const tables = await db.pool.query("SELECT to_regclass('sessions') IS NOT NULL AS ok");
     expect(tables.rows[0].ok).toBe(true);
     child.kill("SIGTERM");
@@ -105,6 +121,7 @@ describe("src/main.ts", () => {
       PSEUDONYM_KEY: "a-pseudonym-key-of-at-least-32-characters",
       API_PORT: String(port),
       API_HOST: "127.0.0.1",
+      API_METRICS_PORT: String(await freePort()),
       ALERT_WORKER_CONCURRENCY: "1",
       LOG_LEVEL: "info",
     };

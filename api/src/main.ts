@@ -9,6 +9,7 @@ import { type ActivityLogSetup, activityLogFromConfig } from "./activity-chain";
 import { httpSmsGateway, runGraphileMigrations } from "./alerting";
 import { mqttDeviceCommands } from "./device-commands";
 import { smtpMailer } from "./mailer";
+import { createApiMetrics } from "./metrics";
 import { createOutboundHttp, literalRefusal, parseAllowList } from "./outbound";
 import { startRetentionScheduler } from "./retention/scheduler";
 import { startApiServer } from "./server";
@@ -93,6 +94,12 @@ async function main() {
     port: config.API_PORT,
     host: config.API_HOST,
     activityLog,
+    ...(config.API_METRICS
+      ? {
+          metrics: createApiMetrics({ defaultMetrics: true }),
+          metricsAddress: { port: config.API_METRICS_PORT, host: config.API_METRICS_HOST },
+        }
+      : {}),
   });
   // Retention and erasure (issue 7): hourly, one process at a time (advisory lock).
   const retention = startRetentionScheduler({ pool, clock: { now: () => new Date() }, logger });

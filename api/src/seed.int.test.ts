@@ -62,7 +62,7 @@ describe("startApiServer", () => {
     const api = await startApiServer({ ...h.deps, clientIp: undefined, port: 0, host: "127.0.0.1" });
     try {
       const health = await fetch(`${api.url}/api/healthz`);
-      expect(await health.json()).toEqual({ ok: true });
+      expect(await health.json()).toEqual({ ok: true, database: "ok", listener: "ok" });
       const login = await fetch(`${api.url}/api/v1/auth/login`, {
         method: "POST",
         headers: { "content-type": "application/json", origin: "http://localhost:3000" },

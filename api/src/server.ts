@@ -6,6 +6,7 @@ import { type Alerting, type AlertingOptions, startAlerting } from "./alerting";
 import { createApp } from "./app";
 import type { ApiDeps } from "./deps";
 import { attachLive, type Live, type LiveOptions } from "./live";
+import { type MetricsServer, startMetricsServer } from "./metrics";
 
 export interface RunningApi {
   url: string;
@@ -18,6 +19,8 @@ export interface RunningApi {
   alerting: Alerting | undefined;
   /** Writes a signed checkpoint now (of one organisation, or of every one whose head moved). */
   checkpoint(organisationId?: string): Promise<import("./activity-chain").Checkpoint[]>;
+  /** GET /metrics, on its own address, when started with `metrics` and `metricsAddress`. */
+  metricsServer: MetricsServer | undefined;
   close(): Promise<void>;
 }
 
@@ -36,10 +39,17 @@ export async function startApiServer(
      * the whole request (Node's default 300 s), checked every `checkIntervalMs`.
      */
     http?: { headersTimeoutMs?: number; requestTimeoutMs?: number; checkIntervalMs?: number };
+    /** Where `deps.metrics` is served (port 0 picks a free one); never the API's own port. */
+    metricsAddress?: { port: number; host: string };
   },
 ): Promise<RunningApi> {
   const bus = deps.bus ?? new EventEmitter();
-  const withBus = { ...deps, bus };
+  let live: Live | undefined;
+  const withBus: ApiDeps & { bus: EventEmitter } = {
+    ...deps,
+    bus,
+    ...(deps.live === false ? {} : { health: { listener: () => live?.listening() ?? false } }),
+  };
   const app = createApp(withBus);
   const host = deps.host ?? "0.0.0.0";
   const server = await new Promise<ServerType>((resolve) => {
@@ -65,11 +75,10 @@ export async function startApiServer(
       (server as Server).closeAllConnections?.();
       server.close((err) => (err ? reject(err) : resolve()));
     });
-  let live: Live | undefined;
   let alerting: Alerting | undefined;
   // Signed checkpoints of every organisation's head, outside the database, at a fixed interval.
   const al = deps.activityLog;
-  const checkpointer =
+  const signer =
     al?.signingKey && al.sinks.length > 0
       ? createCheckpointer({
           db: deps.pool,
@@ -78,16 +87,43 @@ export async function startApiServer(
           now: () => deps.clock.now(),
         })
       : undefined;
+  // The metrics' checkpoint age counts from the last run that completed (or from start).
+  let checkpointedAt = Date.now();
+  const checkpointer = signer && {
+    checkpoint: async (organisationId?: string) => {
+      const written = await signer.checkpoint(organisationId);
+      checkpointedAt = Date.now();
+      return written;
+    },
+  };
   const checkpoints = checkpointer
-    ? startCheckpointSchedule(checkpointer, al?.intervalMs ?? 300_000, (err) =>
-        deps.logger.error({ err }, "activity-log checkpoint failed"),
-      )
+    ? startCheckpointSchedule(checkpointer, al?.intervalMs ?? 300_000, (err) => {
+        deps.metrics?.checkpointFailures.inc();
+        deps.logger.error({ err }, "activity-log checkpoint failed");
+      })
     : undefined;
+  let metricsServer: MetricsServer | undefined;
+  const countAlarm = (e: { change: string | null }) => deps.metrics?.countAlarmEvent(e.change ?? "raised");
   try {
     live = deps.live === false ? undefined : await attachLive(server as Server, withBus, deps.live ?? {});
     alerting = deps.alerting === false ? undefined : await startAlerting(withBus, deps.alerting ?? {});
+    if (deps.metrics) {
+      const io = live?.io;
+      deps.metrics.observe({
+        pool: deps.pool,
+        sockets: () => io?.engine.clientsCount ?? 0,
+        ...(checkpointer ? { checkpointAgeSeconds: () => (Date.now() - checkpointedAt) / 1000 } : {}),
+      });
+      bus.on("alarm:emitted", countAlarm);
+      if (deps.metricsAddress) {
+        metricsServer = await startMetricsServer(deps.metrics, deps.metricsAddress);
+        deps.logger.info({ url: `${metricsServer.url}/metrics` }, "metrics listening");
+      }
+    }
   } catch (err) {
+    bus.off("alarm:emitted", countAlarm);
     await checkpoints?.stop().catch(() => {});
+    await alerting?.close().catch(() => {});
     await live?.close().catch(() => {});
     await closeHttp().catch(() => {});
     throw err;
@@ -99,11 +135,14 @@ export async function startApiServer(
     live,
     alerting,
     checkpoint: (organisationId?: string) => checkpointer?.checkpoint(organisationId) ?? Promise.resolve([]),
+    metricsServer,
     close: async () => {
+      bus.off("alarm:emitted", countAlarm);
       await checkpoints?.stop();
       await alerting?.close();
       await live?.close();
       await closeHttp();
+      await metricsServer?.close();
     },
   };
 }

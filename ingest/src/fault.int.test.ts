@@ -149,9 +149,13 @@ describe("ingest stopped with SIGTERM", () => {
     }, "ingest waiting on the lock");
     // Every message has reached ingest (held, unacknowledged) before the signal.
     await eventually(async () => {
-      const text = await (await fetch(`http://127.0.0.1:${child.httpPort}/metrics`)).text();
+      const text = await (await fetch(`http://127.0.0.1:${child.metricsPort}/metrics`)).text();
       return /^vakt_ingest_pending_messages 200$/m.test(text) ? true : undefined;
     }, "200 messages held by ingest");
+    // The metrics are not on the public OsmAnd port.
+    const publicMetrics = await fetch(`http://127.0.0.1:${child.httpPort}/metrics`);
+    expect(publicMetrics.status).toBe(404);
+    expect(await publicMetrics.text()).not.toContain("vakt_ingest_");
     child.process.kill("SIGTERM");
     await locker.query("ROLLBACK");
     await locker.end();

@@ -12,6 +12,7 @@ import {
 } from "@vakt/schemas";
 import type pg from "pg";
 import type { Logger } from "pino";
+import { startMetricsServer } from "./http/metrics-server";
 import { osmandAuthenticator } from "./http/osmand-auth";
 import { startIngestHttp } from "./http/server";
 import { createMetrics, type IngestMetrics } from "./metrics";
@@ -60,8 +61,10 @@ export interface CreateIngestOptions {
   sharedSubscription?: boolean;
   /** Also take OwnTracks messages (`owntracks/<user>/<device>`). Default true. */
   owntracks?: boolean;
-  /** Serve /healthz, /metrics and OsmAnd on INGEST_HTTP_PORT. Default: when the config names a port. */
+  /** Serve /healthz and OsmAnd on INGEST_HTTP_PORT. Default: when the config names a port. */
   http?: boolean;
+  /** Serve GET /metrics here (port 0: a free one); never on the OsmAnd port. Default: not served. */
+  metricsAddress?: { port: number; host: string };
   /**
    * MQTT 5 receive-maximum of the main session: messages in flight to ingest before it acknowledges
    * (default 2 × maxConcurrentBatches × INGEST_BATCH_MAX_ROWS, at most 65,535). With acks held until
@@ -97,6 +100,7 @@ export interface Ingest {
   readonly supervisor: Supervisor;
   /** The HTTP port actually bound (when HTTP is on). */
   readonly httpPort: number | undefined;
+  readonly metricsPort: number | undefined;
   /** Messages received and not yet acknowledged. */
   backlog(): number;
   /** Writer lanes with work and no commit for longer than the bound (health shows them). */
@@ -184,6 +188,7 @@ export function createIngest(options: CreateIngestOptions): Ingest {
   };
 
   let http: { port: number; close(): Promise<void> } | undefined;
+  let metricsServer: { port: number; close(): Promise<void> } | undefined;
   const wantHttp = options.http ?? config.INGEST_HTTP_PORT !== undefined;
 
   return {
@@ -192,6 +197,9 @@ export function createIngest(options: CreateIngestOptions): Ingest {
     supervisor,
     get httpPort() {
       return http?.port;
+    },
+    get metricsPort() {
+      return metricsServer?.port;
     },
     backlog: () => writer.backlog + pipeline.resolvingCount,
     stalled,
@@ -202,6 +210,8 @@ export function createIngest(options: CreateIngestOptions): Ingest {
           : (options.databaseUrl ??
             (options.pool as unknown as { options: { connectionString?: string } }).options.connectionString);
       if (databaseUrl) await directory.listen(logger, databaseUrl);
+      if (options.metricsAddress)
+        metricsServer = await startMetricsServer(metrics, { ...options.metricsAddress, logger });
       if (wantHttp) {
         http = await startIngestHttp({
           port: config.INGEST_HTTP_PORT ?? 0,
@@ -281,6 +291,7 @@ export function createIngest(options: CreateIngestOptions): Ingest {
       await consumer?.stop();
       await alarmConsumer?.stop();
       await http?.close();
+      await metricsServer?.close();
       await directory.close();
       logger.info("ingest stopped");
     },

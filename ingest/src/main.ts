@@ -33,6 +33,9 @@ const ingest = createIngest({
   logger,
   config,
   http: true,
+  ...(config.INGEST_METRICS
+    ? { metricsAddress: { port: config.INGEST_METRICS_PORT, host: config.INGEST_METRICS_HOST } }
+    : {}),
   sharedSubscription: config.INGEST_SHARED_SUBSCRIPTION,
   protocolVersion: config.MQTT_PROTOCOL_VERSION,
   stallAfterMs: config.INGEST_STALL_AFTER_MS,

@@ -45,4 +45,35 @@ describe("configuration", () => {
   it("treats an empty variable as unset", () => {
     expect(loadConfig(standaloneEnv, { DATABASE_URL: "" }).DATABASE_URL).toBeUndefined();
   });
+
+  it("serves API metrics on loopback by default, and never on the API's own port", () => {
+    const base = {
+      DATABASE_URL: "postgres://u@db/vakt",
+      MQTT_URL: "mqtt://broker:1883",
+      PSEUDONYM_KEY: "a-pseudonym-key-of-at-least-32-characters",
+    };
+    const c = loadConfig(apiEnv, base);
+    expect([c.API_METRICS, c.API_METRICS_HOST, c.API_METRICS_PORT]).toEqual([true, "127.0.0.1", 9464]);
+    expect(() => loadConfig(apiEnv, { ...base, API_PORT: "9000", API_METRICS_PORT: "9000" })).toThrow(
+      /API_METRICS_PORT: must differ from API_PORT/,
+    );
+    // Turned off, the port no longer matters.
+    expect(
+      loadConfig(apiEnv, { ...base, API_PORT: "9000", API_METRICS_PORT: "9000", API_METRICS: "false" })
+        .API_METRICS,
+    ).toBe(false);
+  });
+
+  it("serves ingest's metrics on loopback by default, and never on the OsmAnd port", () => {
+    const base = { DATABASE_URL: "postgres://u@db/vakt", MQTT_URL: "mqtt://broker:1883" };
+    const c = loadConfig(ingestEnv, base);
+    expect([c.INGEST_METRICS, c.INGEST_METRICS_HOST, c.INGEST_METRICS_PORT]).toEqual([
+      true,
+      "127.0.0.1",
+      9465,
+    ]);
+    expect(() => loadConfig(ingestEnv, { ...base, INGEST_HTTP_PORT: "9465" })).toThrow(
+      /INGEST_METRICS_PORT: must differ from INGEST_HTTP_PORT/,
+    );
+  });
 });

@@ -17,7 +17,8 @@ export const commonEnv = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
-export const ingestEnv = commonEnv.extend({
+// Named apart from its refinement so the field list keeps its shape (and its diffs stay small).
+const ingestFields = commonEnv.extend({
   DATABASE_URL: postgresUrl,
   MQTT_URL: mqttUrl,
   MQTT_USERNAME: z.string().min(1).optional(),
@@ -38,9 +39,13 @@ export const ingestEnv = commonEnv.extend({
   INGEST_BATCH_MAX_ROWS: positiveInt.max(50_000).default(2_000),
   INGEST_BATCH_MAX_WAIT_MS: positiveInt.max(1_000).default(25),
   INGEST_MAX_PAYLOAD_BYTES: positiveInt.max(1_048_576).default(65_536),
-  /** HTTP for the OsmAnd protocol (Traccar Client), /healthz and /metrics. 5055 is Traccar's OsmAnd port. */
+  /** HTTP for the OsmAnd protocol (Traccar Client), and /healthz (metrics: INGEST_METRICS_PORT). 5055 is Traccar's OsmAnd port. */
   INGEST_HTTP_PORT: port.default(5055),
   INGEST_HTTP_HOST: z.string().default("0.0.0.0"),
+  /** Prometheus metrics on their own address, never the public OsmAnd port; false: not served. */
+  INGEST_METRICS: flag.default(true),
+  INGEST_METRICS_PORT: port.default(9465),
+  INGEST_METRICS_HOST: z.string().min(1).default("127.0.0.1"),
   /** 5 (Mosquitto, clustered brokers) or 4, MQTT 3.1.1, for a broker that speaks only that (the embedded aedes). */
   MQTT_PROTOCOL_VERSION: z
     .enum(["4", "5"])
@@ -60,6 +65,14 @@ export const ingestEnv = commonEnv.extend({
    * minute; beyond that the address is answered 429 until the minute is over.
    */
   INGEST_HTTP_REFUSALS_PER_MINUTE: positiveInt.max(100_000).default(30),
+});
+export const ingestEnv = ingestFields.superRefine((env, ctx) => {
+  if (env.INGEST_METRICS && env.INGEST_METRICS_PORT === env.INGEST_HTTP_PORT)
+    ctx.addIssue({
+      code: "custom",
+      path: ["INGEST_METRICS_PORT"],
+      message: "must differ from INGEST_HTTP_PORT: metrics are never served on the public OsmAnd port",
+    });
 });
 export type IngestEnv = z.infer<typeof ingestEnv>;
 
@@ -123,6 +136,13 @@ export const apiEnv = commonEnv
     MQTT_PASSWORD: z.string().min(1).optional(),
     API_PORT: port.default(3000),
     API_HOST: z.string().default("0.0.0.0"),
+    /**
+     * Prometheus metrics (GET /metrics) on an address of their own, never the public API port:
+     * loopback by default; docker-compose opens it to the compose network only. false: not served.
+     */
+    API_METRICS: flag.default(true),
+    API_METRICS_PORT: port.default(9464),
+    API_METRICS_HOST: z.string().min(1).default("127.0.0.1"),
     /** Where people reach the console; decides Secure cookies and links in e-mails. */
     PUBLIC_URL: z.url().default("http://localhost:3000"),
     SESSION_IDLE_MINUTES: positiveInt.max(24 * 60).default(30),
@@ -153,6 +173,12 @@ export const apiEnv = commonEnv
       .default(DEFAULT_PUBLIC_RATE_LIMIT_PER_MINUTE),
   })
   .superRefine((env, ctx) => {
+    if (env.API_METRICS && env.API_METRICS_PORT === env.API_PORT)
+      ctx.addIssue({
+        code: "custom",
+        path: ["API_METRICS_PORT"],
+        message: "must differ from API_PORT: metrics are never served on the public port",
+      });
     if (env.NODE_ENV !== "production") return;
     for (const name of ["ACTIVITY_LOG_KEYS", "ACTIVITY_CHECKPOINT_KEY"] as const) {
       if (env[name] === undefined)

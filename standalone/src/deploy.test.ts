@@ -10,6 +10,7 @@ import { apiEnv, ingestEnv, loadConfig, standaloneEnv } from "@vakt/schemas";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { z } from "zod";
+import { interpolate } from "./compose";
 
 const root = join(import.meta.dirname, "../..");
 const read = (file: string) => readFileSync(join(root, file), "utf8");
@@ -42,21 +43,6 @@ const siteEnv: Record<string, string> = {
   PUBLIC_URL: "https://vakt.example.kommune.no",
   PSEUDONYM_KEY: "k".repeat(40),
 };
-
-/** docker compose's interpolation: ${VAR}, ${VAR:-default}, ${VAR:?error}; $$ is a literal $. */
-function interpolate(value: string, env: Record<string, string>): string {
-  return value
-    .replace(
-      /\$\{([A-Z0-9_]+)(?::([-?])((?:[^{}]|\{[^{}]*\})*))?\}/g,
-      (_, name: string, op?: string, arg?: string) => {
-        const v = env[name];
-        if (v !== undefined && v !== "") return v;
-        if (op === "?") throw new Error(`${name} is required: ${arg}`);
-        return op === "-" ? (arg ?? "") : "";
-      },
-    )
-    .replaceAll("$$", "$");
-}
 
 const rawCompose = parse(read("docker-compose.yml"), { merge: true });
 const compose = composeFile.parse(rawCompose);
@@ -173,6 +159,70 @@ describe("docker-compose.yml", () => {
     expect(conf).toMatch(/^listener 1884\nallow_anonymous false\npassword_file \S+\/passwd-services\n/m);
     expect(publishedPorts("mosquitto")).toEqual(["1883"]);
     for (const name of ["ingest", "api"]) expect(new URL(envOf(name).MQTT_URL ?? "").port).toBe("1884");
+  });
+});
+
+describe("Dockerfile: the production image", () => {
+  const dockerfile = read("Dockerfile");
+  /** Each stage's lines, by the name after AS. */
+  const stages = Object.fromEntries(
+    dockerfile
+      .split(/^(?=FROM )/m)
+      .filter((s) => s.startsWith("FROM "))
+      .map((s) => [/^FROM \S+ AS (\S+)/.exec(s)?.[1] ?? "", s]),
+  );
+  const built = (pkg: string) =>
+    [...(JSON.parse(read(`${pkg}/package.json`)).scripts.build as string).matchAll(/(\S+)=src\//g)].map(
+      (m) => `${pkg}/dist/${m[1]}.js`,
+    );
+
+  it("installs production dependencies only, and runs compiled JavaScript with node as the node user", () => {
+    expect(stages["prod-deps"]).toMatch(/npm ci --omit=dev/);
+    expect(stages.runtime).toMatch(/^COPY --from=prod-deps /m);
+    expect(stages.runtime).not.toMatch(/--from=deps|--from=build \/app \/app/);
+    const instructions = dockerfile.replace(/^#.*$/gm, "");
+    expect(instructions).not.toMatch(/\btsx\b/);
+    for (const target of ["ingest", "api"]) {
+      const stage = stages[target] ?? "";
+      const cmd = JSON.parse(/^CMD (.*)$/m.exec(stage)?.[1] ?? "[]") as string[];
+      expect(cmd[0], target).toBe("node");
+      expect([...built("api"), ...built("ingest")]).toContain(cmd[1]);
+      // The last USER of the stage (or of runtime, which it builds on) is node.
+      const users = [...`${stages.runtime}${stage}`.matchAll(/^USER (\S+)$/gm)].map((m) => m[1]);
+      expect(users.at(-1), target).toBe("node");
+    }
+  });
+
+  it("probes the paths that answer health, not the console's index page", () => {
+    expect(stages.api).toMatch(/HEALTHCHECK[\s\S]*\/api\/healthz/);
+    expect(stages.ingest).toMatch(/HEALTHCHECK[\s\S]*\/healthz/);
+  });
+
+  it("runs compose commands from the built output too", () => {
+    for (const [name, s] of Object.entries(services)) {
+      if (!s.command) continue;
+      expect(s.command.join(" "), name).not.toMatch(/\btsx\b/);
+      if (s.command[0] === "node")
+        expect([...built("api"), ...built("ingest")], name).toContain(s.command[1]);
+    }
+  });
+});
+
+describe("docker-compose.yml: metrics", () => {
+  it("serves the API's metrics on the compose network only, on a port of their own", () => {
+    const api = loadConfig(apiEnv, envOf("api"));
+    expect(api.API_METRICS).toBe(true);
+    expect(api.API_METRICS_PORT).not.toBe(api.API_PORT);
+    expect(services.api?.expose).toContain(String(api.API_METRICS_PORT));
+    expect(publishedPorts("api")).not.toContain(String(api.API_METRICS_PORT));
+    expect(publishedPorts("api")).toEqual([String(api.API_PORT)]);
+  });
+
+  it("serves ingest's metrics on the compose network only, never on the published OsmAnd port", () => {
+    const ingest = loadConfig(ingestEnv, envOf("ingest"));
+    expect(ingest.INGEST_METRICS).toBe(true);
+    expect(services.ingest?.expose).toContain(String(ingest.INGEST_METRICS_PORT));
+    expect(publishedPorts("ingest")).toEqual([String(ingest.INGEST_HTTP_PORT)]);
   });
 });
 

@@ -1,8 +1,13 @@
+import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { ClientBase } from "pg";
 
-export const migrationsDir = fileURLToPath(new URL("../migrations/", import.meta.url));
+// From source: storage/migrations. In a production bundle (tools/bundle.mjs): dist/migrations, beside it.
+const bundled = fileURLToPath(new URL("./migrations/", import.meta.url));
+export const migrationsDir = existsSync(bundled)
+  ? bundled
+  : fileURLToPath(new URL("../migrations/", import.meta.url));
 
 /** Any constant works; it only has to be the same in every Vakt process. */
 const MIGRATION_LOCK_KEY = 0x7661_6b74; // "vakt"

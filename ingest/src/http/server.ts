@@ -1,5 +1,5 @@
 /**
- * Ingest's HTTP side: GET /healthz, GET /metrics (Prometheus), and the OsmAnd
+ * Ingest's HTTP side: GET /healthz and the OsmAnd (metrics: metrics-server.ts, on their own address)
  * protocol on / (GET query string, form POST, JSON POST).
  *
  * OsmAnd requests are authenticated per device: the identifier the app sends
@@ -88,11 +88,7 @@ export function createIngestHttpApp(o: Omit<IngestHttpOptions, "port" | "host">)
     return c.json({ status: ok ? "ok" : "degraded", ...h }, ok ? 200 : 503);
   });
 
-  app.get("/metrics", async (c) => {
-    return c.body(await o.metrics.registry.metrics(), 200, {
-      "content-type": o.metrics.registry.contentType,
-    });
-  });
+  // /metrics is not here: this port is public (phones); see metrics-server.ts.
 
   /** Hands a decision to the pipeline and waits for its commit. */
   const submit = (

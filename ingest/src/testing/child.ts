@@ -8,12 +8,16 @@ const ingestDir = fileURLToPath(new URL("../..", import.meta.url));
 export interface IngestChild {
   process: ChildProcess;
   httpPort: number;
+  /** GET /metrics (INGEST_METRICS_PORT), apart from the OsmAnd port. */
+  metricsPort: number;
   output: string[];
   exited: Promise<number | null>;
 }
 
 export async function spawnIngest(env: Record<string, string>): Promise<IngestChild> {
   const httpPort = await freePort();
+  let metricsPort = await freePort();
+  while (metricsPort === httpPort) metricsPort = await freePort();
   const output: string[] = [];
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
     cwd: ingestDir,
@@ -22,6 +26,7 @@ export async function spawnIngest(env: Record<string, string>): Promise<IngestCh
       LOG_LEVEL: "warn",
       INGEST_HTTP_PORT: String(httpPort),
       INGEST_HTTP_HOST: "127.0.0.1",
+      INGEST_METRICS_PORT: String(metricsPort),
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -49,5 +54,5 @@ export async function spawnIngest(env: Record<string, string>): Promise<IngestCh
     if (Date.now() > deadline) throw new Error(`ingest not healthy (${health}):\n${output.join("")}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { process: child, httpPort, output, exited };
+  return { process: child, httpPort, metricsPort, output, exited };
 }

@@ -3,5 +3,6 @@ export {
   type MosquittoOptions,
   type RunningMosquitto,
   SHIPPED_MOSQUITTO_CONF,
+  shippedConfigFor,
   startMosquitto,
 } from "./mosquitto";

@@ -28,6 +28,7 @@ beforeAll(async () => {
       INGEST_HTTP_REFUSALS_PER_MINUTE: 1_000,
     },
     http: true,
+    metricsAddress: { port: 0, host: "127.0.0.1" },
   });
   await ingest.start();
   base = `http://127.0.0.1:${ingest.httpPort}`;
@@ -179,11 +180,17 @@ describe("OwnTracks over MQTT", () => {
 });
 
 describe("operations", () => {
-  it("reports health and Prometheus metrics on the ingest HTTP port", async () => {
+  it("reports health on the ingest HTTP port, and Prometheus metrics only on the metrics address", async () => {
     const health = await fetch(`${base}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ status: "ok", mqtt: true });
-    const metrics = await (await fetch(`${base}/metrics`)).text();
+    // The OsmAnd port is public (phones): no metrics there.
+    const onPublic = await fetch(`${base}/metrics`);
+    expect(onPublic.status).not.toBe(200);
+    expect(await onPublic.text()).not.toContain("vakt_ingest_");
+    expect(ingest.metricsPort).toBeDefined();
+    expect(ingest.metricsPort).not.toBe(ingest.httpPort);
+    const metrics = await (await fetch(`http://127.0.0.1:${ingest.metricsPort}/metrics`)).text();
     for (const name of [
       "vakt_ingest_messages_total",
       "vakt_ingest_dead_letters_total",

@@ -36,7 +36,7 @@ export function setCsrfToken(token: string | null) {
   csrfToken = token;
 }
 
-function currentCsrfToken(): string | null {
+export function currentCsrfToken(): string | null {
   if (csrfToken) return csrfToken;
   const m = new RegExp(`(?:^|; )${CSRF_COOKIE}=([^;]*)`).exec(document.cookie);
   return m?.[1] ? decodeURIComponent(m[1]) : null;
@@ -65,20 +65,23 @@ async function request(method: string, path: string, body?: unknown, quiet401 = 
     credentials: "same-origin",
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (!res.ok) {
-    let parsed: unknown = null;
-    try {
-      parsed = await res.json();
-    } catch {
-      parsed = null;
-    }
-    const p = problem.safeParse(parsed);
-    const code = p.success ? (p.data.type.split("/").pop() ?? "error") : "error";
-    const message = p.success ? (p.data.detail ?? p.data.title) : `${res.status} ${res.statusText}`;
-    if (res.status === 401 && !quiet401) for (const l of unauthenticatedListeners) l();
-    throw new ApiProblem(res.status, code, message, parsed);
-  }
+  if (!res.ok) throw await problemOf(res, quiet401);
   return res;
+}
+
+/** The ApiProblem of a failed response (read from its problem document); a 401 tells the app, unless quiet. */
+export async function problemOf(res: Response, quiet401 = false): Promise<ApiProblem> {
+  let parsed: unknown = null;
+  try {
+    parsed = await res.json();
+  } catch {
+    parsed = null;
+  }
+  const p = problem.safeParse(parsed);
+  const code = p.success ? (p.data.type.split("/").pop() ?? "error") : "error";
+  const message = p.success ? (p.data.detail ?? p.data.title) : `${res.status} ${res.statusText}`;
+  if (res.status === 401 && !quiet401) for (const l of unauthenticatedListeners) l();
+  return new ApiProblem(res.status, code, message, parsed);
 }
 
 export async function get<S extends z.ZodType>(path: string, schema: S, query?: Query): Promise<z.infer<S>> {

@@ -7,6 +7,7 @@ import {
 import { useCallback, useEffect, useRef, useState } from "react";
 import { z } from "zod";
 import { get, send, setCsrfToken } from "../api/client";
+import { api, data } from "../api/typed";
 import { useUi } from "../session/context";
 import { discoverableEmail, isSsoRequired, RETURN_TO, ssoStartUrl, takeSsoError } from "./sso";
 
@@ -76,7 +77,7 @@ export function LoginPage(props: { expired: boolean; onLoggedIn: () => Promise<v
   const after = async (stage: z.infer<typeof loginResponse>["stage"]) => {
     if (stage === "active") return props.onLoggedIn();
     if (stage === "second_factor_required") return setStep("code");
-    const setup = await send("POST", "/auth/totp/setup", undefined, totpSetupResponse);
+    const setup = await data(api.POST("/api/v1/auth/totp/setup"), totpSetupResponse);
     setSecret(setup.secret);
     setStep("enrol");
   };
@@ -104,11 +105,14 @@ export function LoginPage(props: { expired: boolean; onLoggedIn: () => Promise<v
         aria-labelledby="login-title"
         onSubmit={run(async () => {
           if (step === "password") {
-            const r = await send("POST", "/auth/login", { email, password }, loginResponse);
+            const r = await data(
+              api.POST("/api/v1/auth/login", { body: { email, password } }),
+              loginResponse,
+            );
             setCsrfToken(r.csrfToken);
             await after(r.stage);
           } else if (step === "code") {
-            const r = await send("POST", "/auth/second-factor", { code }, loginResponse);
+            const r = await data(api.POST("/api/v1/auth/second-factor", { body: { code } }), loginResponse);
             setCsrfToken(r.csrfToken);
             await after(r.stage);
           } else {
