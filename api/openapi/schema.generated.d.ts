@@ -381,6 +381,23 @@ export interface paths {
         patch: operations["updateRecipient"];
         trace?: never;
     };
+    "/api/v1/recipients/{id}/locate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ask the recipient's device for its position now (logged; locators give a reason) */
+        post: operations["locateRecipient"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/devices": {
         parameters: {
             query?: never;
@@ -1282,6 +1299,13 @@ export interface components {
             /** Format: date */
             serviceEndedOn?: string | null;
         };
+        LocateResult: {
+            /** Format: uuid */
+            deviceId: string;
+            commandId: string;
+            /** Format: date-time */
+            sentAt: string;
+        };
         Device: {
             id: string;
             /** Format: uuid */
@@ -1349,13 +1373,6 @@ export interface components {
         };
         DeviceConfigure: {
             settings: components["schemas"]["DeviceSettings"];
-        };
-        LocateResult: {
-            /** Format: uuid */
-            deviceId: string;
-            commandId: string;
-            /** Format: date-time */
-            sentAt: string;
         };
         AlarmList: {
             items: components["schemas"]["AlarmSummary"][];
@@ -1500,9 +1517,11 @@ export interface components {
             channel: components["schemas"]["NotificationChannel"];
             target: string;
             /** @enum {string} */
-            result: "sent" | "failed" | "retrying" | "skipped";
+            result: "sent" | "failed" | "retrying" | "skipped" | "refused";
             attempt: number;
             detail: string | null;
+            /** @default null */
+            targetName: string | null;
         };
         /** @enum {string} */
         NotificationChannel: "console" | "email" | "webhook" | "sms";
@@ -1773,6 +1792,7 @@ export interface components {
             /** Format: uuid */
             subjectId: string | null;
             recipientIds: string[];
+            recipientsWithheld?: number;
             reason: string | null;
             details: {
                 [key: string]: unknown;
@@ -4045,6 +4065,79 @@ export interface operations {
             };
         };
     };
+    locateRecipient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Sent to the device */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LocateResult"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside what the caller may see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listDevices: {
         parameters: {
             query?: never;
@@ -4605,6 +4698,7 @@ export interface operations {
                 state?: components["schemas"]["AlarmState"][];
                 type?: components["schemas"]["AlarmType"][];
                 severity?: components["schemas"]["AlarmSeverity"][];
+                outcome?: components["schemas"]["AlarmOutcome"][];
                 departmentId?: string;
                 recipientId?: string;
                 from?: string;

@@ -42,6 +42,7 @@ export async function openApiDocument(): Promise<OpenApiDocument> {
       publishConfig: async () => {},
       publishCommand: async () => {},
       publishAck: async () => {},
+      publishOwntracksCommand: async () => {},
     },
   });
   const doc = (await (await app.request("/api/openapi.json")).json()) as OpenApiDocument;

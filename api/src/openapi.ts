@@ -52,6 +52,7 @@ export const OPERATION_IDS: Record<string, string> = {
   "POST /api/v1/devices/{id}/swap": "swapDevice",
   "PUT /api/v1/devices/{id}/config": "setDeviceConfig",
   "POST /api/v1/devices/{id}/locate": "locateDevice",
+  "POST /api/v1/recipients/{id}/locate": "locateRecipient",
   "GET /api/v1/alarms": "listAlarms",
   "GET /api/v1/alarms/{id}": "getAlarm",
   "POST /api/v1/alarms/{id}/take": "takeAlarm",
