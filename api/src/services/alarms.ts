@@ -525,6 +525,9 @@ export async function locateRecipient(
   recipientId: string,
   reason: string | undefined,
 ): Promise<{ deviceId: string; commandId: string; sentAt: string }> {
+  // As for a device: a read-only token is refused for the write before anything is looked up.
+  if (!mayLocate(caller.actor))
+    throw new ApiError("forbidden", "API tokens are read-only unless device:locate is granted.");
   refuseRealId(caller.actor, "recipient");
   const { rows } = await deps.pool.query<{ id: string }>(
     `SELECT id FROM devices WHERE organisation_id = $1 AND recipient_id = $2 AND retired_at IS NULL
