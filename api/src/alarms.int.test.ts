@@ -194,6 +194,19 @@ describe("alarm lifecycle", () => {
     expect(h.commands.length).toBe(before);
   });
 
+  it("locate on an OsmAnd device answers 409 and sends nothing (it only reports over HTTP)", async () => {
+    const r = await addRecipient(h, org, org.departments.a1, "Osmund");
+    await h.db.pool.query("UPDATE devices SET protocol = 'osmand' WHERE id = $1", [r.deviceId]);
+    const c = await loggedIn(h, org.users.op1?.email as string);
+    const before = [h.commands.length, h.owntracksCommands.length];
+    const res = await c.post(`/api/v1/devices/${r.deviceId}/locate`, {});
+    expect(res.status).toBe(409);
+    expect(res.body.detail).toMatch(/OsmAnd/);
+    expect([h.commands.length, h.owntracksCommands.length]).toEqual(before);
+    const logged = await h.db.pool.query("SELECT 1 FROM activity_log WHERE subject_id = $1", [r.deviceId]);
+    expect(logged.rows).toEqual([]);
+  });
+
   it("locate sends a locate command to the device and logs it", async () => {
     const r = await addRecipient(h, org, org.departments.a1, "Ola");
     const c = await loggedIn(h, org.users.op1?.email as string);

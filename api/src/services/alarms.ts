@@ -568,6 +568,12 @@ export async function locateDevice(
       "reason_required",
       `Say why you ask for this position, in at least ${LOCATOR_REASON_MIN_LENGTH} characters.`,
     );
+  // OsmAnd (Traccar Client) only sends over HTTP: nothing can reach it, so saying "sent" would mislead.
+  if (device.protocol === "osmand")
+    throw new ApiError(
+      "conflict",
+      "An OsmAnd device cannot be asked for a position; it reports at its own interval.",
+    );
   // An OwnTracks app listens on its own topic + /cmd; the user segment is the one it last published under.
   const owntracksTopic =
     device.protocol === "owntracks" ? await owntracksTopicOf(deps, caller, deviceId) : null;
