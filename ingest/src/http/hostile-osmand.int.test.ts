@@ -6,9 +6,9 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createIngest, type Ingest } from "../ingest";
+import type { Ingest } from "../ingest";
 import { makeDevice, makeOrganisation, type TestDevice } from "../testing/fixtures";
-import { count, type Harness, startHarness, testLogger } from "../testing/harness";
+import { count, type Harness, startHarness, startHttpIngest } from "../testing/harness";
 
 let h: Harness;
 let ingest: Ingest;
@@ -17,23 +17,9 @@ let device: TestDevice;
 
 beforeAll(async () => {
   h = await startHarness();
-  ingest = createIngest({
-    pool: h.db.pool,
-    databaseUrl: h.db.url,
-    mqttUrl: h.broker.url,
-    mqttUsername: h.ingestAccount.username,
-    mqttPassword: h.ingestAccount.password,
-    logger: testLogger,
-    config: {
-      INGEST_CLIENT_ID: "ingest-hostile-osmand",
-      INGEST_HTTP_PORT: 0,
-      INGEST_HTTP_HOST: "127.0.0.1",
-      INGEST_HTTP_REFUSALS_PER_MINUTE: 1_000_000,
-    },
-    http: true,
-  });
-  await ingest.start();
-  base = `http://127.0.0.1:${ingest.httpPort}`;
+  ({ ingest, base } = await startHttpIngest(h, "ingest-hostile-osmand", {
+    INGEST_HTTP_REFUSALS_PER_MINUTE: 1_000_000,
+  }));
   device = await makeDevice(h.db.pool, await makeOrganisation(h.db.pool), { protocol: "osmand" });
 });
 

@@ -5,6 +5,7 @@ import mqtt, { type MqttClient } from "mqtt";
 import pg from "pg";
 import pino from "pino";
 import { generateMosquittoFiles, type ServiceAccount } from "../broker/mosquitto-files";
+import { createIngest, type Ingest } from "../ingest";
 import { type RunningMosquitto, startMosquitto } from "./mosquitto";
 
 export const testLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
@@ -63,6 +64,31 @@ export async function startHarness(options: { extra?: string[] } = {}): Promise<
       await db.drop();
     },
   };
+}
+
+/**
+ * The real ingest (in this process) against a harness's database and broker, with its OsmAnd HTTP
+ * edge on a free port: `base` is that edge's URL. Stopped by the caller.
+ */
+export async function startHttpIngest(
+  h: Pick<Harness, "db" | "broker" | "ingestAccount">,
+  clientId: string,
+  config: Partial<Parameters<typeof createIngest>[0]["config"]> = {},
+  options: { supervise?: boolean } = {},
+): Promise<{ ingest: Ingest; base: string }> {
+  const ingest = createIngest({
+    pool: h.db.pool,
+    databaseUrl: h.db.url,
+    mqttUrl: h.broker.url,
+    mqttUsername: h.ingestAccount.username,
+    mqttPassword: h.ingestAccount.password,
+    logger: testLogger,
+    config: { INGEST_CLIENT_ID: clientId, INGEST_HTTP_PORT: 0, INGEST_HTTP_HOST: "127.0.0.1", ...config },
+    http: true,
+    ...(options.supervise === false ? { supervise: false } : {}),
+  });
+  await ingest.start();
+  return { ingest, base: `http://127.0.0.1:${ingest.httpPort}` };
 }
 
 /** The harness's shape with the embedded broker (aedes, MQTT 3.1.1) in place of Mosquitto. */

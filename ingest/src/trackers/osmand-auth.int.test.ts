@@ -10,9 +10,9 @@
 import { execFile } from "node:child_process";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createIngest, type Ingest } from "../ingest";
+import type { Ingest } from "../ingest";
 import { makeDevice, makeOrganisation, type TestDevice } from "../testing/fixtures";
-import { count, type Harness, startHarness, testLogger } from "../testing/harness";
+import { count, type Harness, startHarness, startHttpIngest } from "../testing/harness";
 
 const REFUSALS_PER_MINUTE = 5;
 
@@ -25,24 +25,12 @@ let mqttDevice: TestDevice;
 
 beforeAll(async () => {
   h = await startHarness();
-  ingest = createIngest({
-    pool: h.db.pool,
-    databaseUrl: h.db.url,
-    mqttUrl: h.broker.url,
-    mqttUsername: h.ingestAccount.username,
-    mqttPassword: h.ingestAccount.password,
-    logger: testLogger,
-    config: {
-      INGEST_CLIENT_ID: "ingest-osmand-auth",
-      INGEST_HTTP_PORT: 0,
-      INGEST_HTTP_HOST: "127.0.0.1",
-      INGEST_HTTP_REFUSALS_PER_MINUTE: REFUSALS_PER_MINUTE,
-    },
-    http: true,
-    supervise: false,
-  });
-  await ingest.start();
-  base = `http://127.0.0.1:${ingest.httpPort}`;
+  ({ ingest, base } = await startHttpIngest(
+    h,
+    "ingest-osmand-auth",
+    { INGEST_HTTP_REFUSALS_PER_MINUTE: REFUSALS_PER_MINUTE },
+    { supervise: false },
+  ));
   const org = await makeOrganisation(h.db.pool);
   victim = await makeDevice(h.db.pool, org, { protocol: "osmand" });
   attacker = await makeDevice(h.db.pool, org, { protocol: "osmand" });

@@ -10,9 +10,9 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createIngest, type Ingest } from "../ingest";
+import type { Ingest } from "../ingest";
 import { makeDevice, makeOrganisation, type TestOrganisation } from "../testing/fixtures";
-import { type Harness, startHarness, testLogger } from "../testing/harness";
+import { type Harness, startHarness, startHttpIngest } from "../testing/harness";
 
 const run = promisify(execFile);
 let h: Harness;
@@ -22,24 +22,12 @@ let org: TestOrganisation;
 
 beforeAll(async () => {
   h = await startHarness();
-  ingest = createIngest({
-    pool: h.db.pool,
-    databaseUrl: h.db.url,
-    mqttUrl: h.broker.url,
-    mqttUsername: h.ingestAccount.username,
-    mqttPassword: h.ingestAccount.password,
-    logger: testLogger,
-    config: {
-      INGEST_CLIENT_ID: "vakt-ingest-traccar",
-      INGEST_HTTP_PORT: 0,
-      INGEST_HTTP_HOST: "127.0.0.1",
-      INGEST_HTTP_REFUSALS_PER_MINUTE: 1_000,
-    },
-    http: true,
-    supervise: false,
-  });
-  await ingest.start();
-  base = `http://127.0.0.1:${ingest.httpPort}`;
+  ({ ingest, base } = await startHttpIngest(
+    h,
+    "vakt-ingest-traccar",
+    { INGEST_HTTP_REFUSALS_PER_MINUTE: 1_000 },
+    { supervise: false },
+  ));
   org = await makeOrganisation(h.db.pool);
 });
 
