@@ -180,8 +180,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
  *   answers by dropping the connection.
  * Every queued message that was sent before is marked DUP and loses its old identifier before the
  * resend starts (the queue holds the stored objects themselves), so it is resent under a new one;
- * and an update of a message already acknowledged lets the send go on (one more copy, which
- * ingest stores once) instead of failing the connection.
+ * and an update of a message already acknowledged lets the send go on instead of failing the
+ * connection. That extra copy is not marked DUP: ingest stores its data once by its own keys, but a
+ * dead letter of it can be kept twice (the hostile lab allows that on aedes, never on Mosquitto).
  */
 function markRedeliveries(broker: Aedes): void {
   type Queued = { messageId?: number; dup?: boolean };
