@@ -42,8 +42,10 @@ export function LocateButton(props: {
     const unwatch = watchPositions([props.recipientId]);
     const off = subscribeLive({
       position: (p) => {
-        // A device clock a few seconds behind still answers this request.
-        if (p.recipientId === props.recipientId && Date.parse(p.time) >= since - 10_000) setFix(p);
+        // Only a fix taken after the request answers it: the alarm's own fix, sent a moment before, does
+        // not (devices report GPS time, so a clock behind the server's is rare; the answer then shows
+        // once the look-up below is asked for).
+        if (p.recipientId === props.recipientId && Date.parse(p.time) >= since) setFix(p);
       },
     });
     return () => {
@@ -57,7 +59,7 @@ export function LocateButton(props: {
     setMessage(null);
     try {
       const h = await get(`/positions/recipients/${props.recipientId}/history`, positionHistory, {
-        from: new Date(Date.parse(sentAt) - 10_000).toISOString(),
+        from: sentAt,
         to: new Date().toISOString(),
         maxPoints: 10,
         reason: reason.trim() || undefined,
