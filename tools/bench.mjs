@@ -161,7 +161,8 @@ function sampler(rootPid, benchFile) {
     totals() {
       const out = {};
       for (const p of procs.values()) {
-        const r = (out[p.role] ??= { processes: 0, cpuSeconds: 0, peakMiB: 0 });
+        out[p.role] ??= { processes: 0, cpuSeconds: 0, peakMiB: 0 };
+        const r = out[p.role];
         r.processes++;
         r.cpuSeconds += (p.samples.at(-1)[1] - 0) / CLK_TCK;
       }

@@ -240,7 +240,7 @@ export async function startAlerting(
   async function claim(alarmId: string): Promise<boolean> {
     const outcome = await withTransaction(deps.pool, async (tx) => {
       const alarm = await loadAlarmRow(tx, alarmId);
-      if (!alarm || alarm.state !== "open") return undefined;
+      if (alarm?.state !== "open") return undefined;
       const claimed = await tx.query(
         `INSERT INTO alarm_routing (alarm_id, organisation_id, status) VALUES ($1, $2, 'no_rule')
          ON CONFLICT (alarm_id) DO NOTHING`,
@@ -298,9 +298,9 @@ export async function startAlerting(
         reminders_sent: number;
       }>("SELECT * FROM alarm_routing WHERE alarm_id = $1 FOR UPDATE", [payload.alarmId]);
       const routing = rows[0];
-      if (!routing || routing.status !== "active" || routing.next_step !== payload.run) return;
+      if (routing?.status !== "active" || routing.next_step !== payload.run) return;
       const alarm = await loadAlarmRow(tx, payload.alarmId);
-      if (!alarm || alarm.state !== "open") {
+      if (alarm?.state !== "open") {
         await tx.query(
           "UPDATE alarm_routing SET status = 'stopped', updated_at = now() WHERE alarm_id = $1",
           [payload.alarmId],

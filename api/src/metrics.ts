@@ -102,7 +102,8 @@ export function createApiMetrics(options: { defaultMetrics?: boolean } = {}) {
     help: "Scrapes that could not read the alert-routing queue",
     registers: [registry],
   });
-  const checkpointAge = new Gauge({
+  // Read at scrape time; nothing else holds it.
+  new Gauge({
     name: "vakt_api_activity_checkpoint_age_seconds",
     help: "Seconds since the activity-log checkpoint schedule last completed a run (or since start, before the first)",
     registers: [registry],

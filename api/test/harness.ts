@@ -190,6 +190,7 @@ export async function addUser(
 export interface TestResponse {
   status: number;
   headers: Headers;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read answers loosely; their expectations assert the shape
   body: any;
 }
 
@@ -228,6 +229,7 @@ export class Client {
     try {
       parsed = text ? JSON.parse(text) : undefined;
     } catch {}
+    // biome-ignore lint/suspicious/noExplicitAny: see TestResponse.body
     return { status: res.status, headers: res.headers, body: parsed as any } satisfies TestResponse;
   }
   get = (path: string) => this.request("GET", path);

@@ -10,7 +10,6 @@
  * options: BENCH_BATCH_ROWS, BENCH_BATCH_WAIT_MS, BENCH_CONCURRENCY, BENCH_RECEIVE_MAXIMUM.
  */
 import { readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { ingestSubscription } from "@vakt/schemas";
 import mqtt from "mqtt";
 import pino from "pino";

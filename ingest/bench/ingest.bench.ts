@@ -15,7 +15,6 @@
  * JSON line (`npm run bench` at the root collects them into bench-results/).
  */
 import { appendFile } from "node:fs/promises";
-import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { EVENTS_CHANNEL, uplinkTopic } from "@vakt/schemas";
 import mqtt from "mqtt";

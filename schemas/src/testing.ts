@@ -17,6 +17,7 @@ export const INJECTION_STRINGS = [
   '"><img src=x onerror=alert(1)>',
   "javascript:alert(1)",
   "{{constructor.constructor('alert(1)')()}}",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a hostile string, not a template
   "${process.exit(1)}",
   "__proto__",
   "‮evil‬",

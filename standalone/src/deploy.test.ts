@@ -299,6 +299,7 @@ describe("docker-compose.scale.yml", () => {
       const seeds = e.EMQX_CLUSTER__STATIC__SEEDS ?? "";
       for (const other of brokers) expect(seeds).toContain(`emqx@${other}.vakt`);
       expect(e.EMQX_NODE__NAME).toBe(`emqx@${name}.vakt`);
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: EMQX's own placeholder
       expect(e.EMQX_AUTHENTICATION__2__QUERY).toContain("FROM devices WHERE serial = ${username}");
       expect(e.EMQX_AUTHORIZATION__NO_MATCH).toBe("deny");
       expect(e.MQTT_SERVICE_PASSWORD).toBe(scaleEnv.MQTT_SERVICE_PASSWORD);
@@ -308,6 +309,7 @@ describe("docker-compose.scale.yml", () => {
       expect(env(name).MQTT_PASSWORD).toBe(scaleEnv.MQTT_SERVICE_PASSWORD);
     }
     const acl = read("ops/scale/emqx-acl.conf");
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: EMQX's own placeholder
     expect(acl).toContain('{allow, all, publish, ["vakt/v1/d/${username}/up/#"');
     expect(acl).toMatch(/\{deny, all\}\.\s*$/);
   });

@@ -141,7 +141,7 @@ export function requireAnyPermission(...wanted: Permission[]): MiddlewareHandler
 export function requireSession(options: { active: boolean }): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const actor = c.get("actor");
-    if (!actor || actor.kind !== "user") throw new ApiError("unauthenticated");
+    if (actor?.kind !== "user") throw new ApiError("unauthenticated");
     if (options.active && c.get("sessionStage") !== "active") throw new ApiError("second_factor_required");
     return next();
   };

@@ -74,7 +74,8 @@ export async function runRetention(
       const counts: RetentionRunResult["counts"] = {};
       const add = (org: string, category: string, rows: number) => {
         if (rows <= 0) return;
-        const c = (counts[org] ??= {});
+        counts[org] ??= {};
+        const c = counts[org];
         c[category] = (c[category] ?? 0) + rows;
       };
       try {

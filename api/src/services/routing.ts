@@ -1,7 +1,12 @@
 /** Alert rules (with their escalation steps) and endpoints, scoped to the caller's departments. */
 import { randomBytes } from "node:crypto";
 import type { AlertEndpoint, AlertRule } from "@vakt/schemas";
-import { alertEndpointCreate, alertEndpointUpdate, alertRuleCreate, alertRuleUpdate } from "@vakt/schemas";
+import {
+  alertEndpointCreate,
+  type alertEndpointUpdate,
+  type alertRuleCreate,
+  type alertRuleUpdate,
+} from "@vakt/schemas";
 import { withTransaction } from "@vakt/storage";
 import type { z } from "zod";
 import { type Caller, logActivity } from "../activity";

@@ -182,7 +182,7 @@ export class MqttConsumer {
     this.acks = [];
     const c = this.client;
     // Acks of an earlier connection were dropped when it closed (see "close").
-    if (!c || !c.connected || ids.length === 0) return;
+    if (!c?.connected || ids.length === 0) return;
     const buf = Buffer.allocUnsafe(ids.length * PUBACK_BYTES);
     let o = 0;
     for (const id of ids) {

@@ -44,6 +44,7 @@ const INJECTION = [
   "\uFFFF",
   "../../etc/passwd",
   "__proto__",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a hostile string, not a template
   "${jndi:ldap://x}",
 ];
 

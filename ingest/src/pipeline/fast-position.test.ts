@@ -94,6 +94,7 @@ const message = fc.oneof(
   ),
   fc.record({ v: fc.constant(1), id, fix: goodFix, fixes: fc.array(goodFix, { maxLength: 2 }) }),
   fc.record({ v: fc.constant(1), id, fix: goodFix, extra: edgy }),
+  fc.record({ v: fc.constant(1), id, fix: nearFix }),
   fc.jsonValue(),
 );
 

@@ -8,6 +8,7 @@
  */
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding NUL is the point
 const NUL = /\u0000/g;
 
 /** `s` with NUL and lone surrogates replaced by U+FFFD, at most `maxChars` UTF-16 units. */

@@ -7,7 +7,7 @@ import { eventually, listen, testLogger } from "../testing/harness";
 import { Supervisor } from "./supervisor";
 
 let db: TestDatabase;
-let clock = Date.now();
+const clock = Date.now();
 let supervisor: Supervisor;
 
 beforeAll(async () => {

@@ -107,6 +107,7 @@ export function RoutingAdmin() {
               <td>
                 <ol>
                   {r.steps.map((s, i) => (
+                    // biome-ignore lint/suspicious/noArrayIndexKey: a step is its position in the rule
                     <li key={i}>
                       {s.roles.map((x) => t(`role.${x}`)).join(", ")} · {s.channels.join(", ")}
                       {s.endpointIds.length > 0 ? ` · ${s.endpointIds.length} endpoint(s)` : ""} · {s.waitS} s
@@ -194,6 +195,7 @@ export function RoutingAdmin() {
           )}
         </fieldset>
         {steps.map((s, i) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: a step is its position in the rule
           <fieldset key={i} data-testid="rule-step">
             <legend>{t("routing.step", { n: i + 1 })}</legend>
             <div className="form-row">

@@ -75,6 +75,7 @@ function LoginSettingsForm() {
         <input
           type="checkbox"
           role="switch"
+          aria-checked={allow}
           aria-describedby="password-login-help"
           checked={allow}
           onChange={(e) => setAllow(e.target.checked)}
@@ -261,6 +262,7 @@ export function SsoAdmin() {
                 <td>{p.enabled ? t("common.yes") : t("common.no")}</td>
                 <td>
                   {deleting === p.id ? (
+                    // biome-ignore lint/a11y/useSemanticElements: a confirm-or-cancel pair inside a table cell
                     <span className="buttons" role="group" aria-label={t("common.delete")}>
                       <span>{t("sso.deleteConfirm", { name: p.displayName })}</span>
                       <button type="button" onClick={() => remove(p)}>
@@ -368,6 +370,7 @@ export function SsoAdmin() {
         {draft.mappingRules.map((rule, i) => (
           <RuleEditor
             // Rules have no id of their own; the row is their identity while editing.
+            // biome-ignore lint/suspicious/noArrayIndexKey: see above
             key={i}
             n={i + 1}
             rule={rule}

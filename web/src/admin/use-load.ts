@@ -15,7 +15,9 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): Lo
   const [error, setError] = useState<string | null>(null);
   const [missing, setMissing] = useState(false);
   const [tick, setTick] = useState(0);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller names what its loader depends on
   const run = useCallback(load, deps);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: tick is the reload() trigger
   useEffect(() => {
     let live = true;
     run().then(

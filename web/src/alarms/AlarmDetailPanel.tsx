@@ -42,6 +42,7 @@ export function AlarmDetailPanel(props: {
     setDetail(await get(`/alarms/${a.id}`, alarmDetail));
   }, [a.id]);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: reload when the alarm changes state, holder or is escalated
   useEffect(() => {
     load().catch((e) => setMessage(t("common.error", { message: String(e) })));
   }, [load, a.state, a.assignee?.id, props.revision]);

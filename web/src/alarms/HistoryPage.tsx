@@ -81,6 +81,7 @@ export function HistoryPage() {
         .catch(() => setRecipients([]));
   }, [session]);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: fetch again when the filters change, not when fail (a new function each render) does
   useEffect(() => {
     setOpen(null);
     get("/alarms", alarmList, { ...query(filters), limit: PAGE })

@@ -142,6 +142,7 @@ export function LoginPage(props: { expired: boolean; onLoggedIn: () => Promise<v
                 name="email"
                 autoComplete="username"
                 required
+                // biome-ignore lint/a11y/noAutofocus: the page's one task; focus where the user types next
                 autoFocus
                 value={email}
                 onChange={(e) => setEmail(e.target.value)}
@@ -150,6 +151,7 @@ export function LoginPage(props: { expired: boolean; onLoggedIn: () => Promise<v
             </label>
             <div aria-live="polite">
               {sso.providers.length > 0 && (
+                // biome-ignore lint/a11y/useSemanticElements: a row of buttons, not form fields (a fieldset would say otherwise)
                 <div
                   className="login__sso"
                   role="group"
@@ -194,6 +196,7 @@ export function LoginPage(props: { expired: boolean; onLoggedIn: () => Promise<v
                 autoComplete="one-time-code"
                 pattern="[0-9]{6}"
                 required
+                // biome-ignore lint/a11y/noAutofocus: the page's one task; focus where the user types next
                 autoFocus
                 value={code}
                 onChange={(e) => setCode(e.target.value.trim())}

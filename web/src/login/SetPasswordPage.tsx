@@ -63,6 +63,7 @@ export function SetPasswordPage(props: { mode: SetPasswordMode }) {
                 name="new-password"
                 autoComplete="new-password"
                 required
+                // biome-ignore lint/a11y/noAutofocus: the page's one task; focus where the user types next
                 autoFocus
                 value={password}
                 onChange={(e) => setPassword(e.target.value)}

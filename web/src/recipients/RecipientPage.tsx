@@ -1,5 +1,4 @@
 import {
-  activityEntry,
   type Device,
   device as deviceSchema,
   type Geofence,

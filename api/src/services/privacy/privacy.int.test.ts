@@ -24,8 +24,6 @@ afterAll(async () => {
   await h.close();
 });
 
-const HOUR = 3_600_000;
-
 interface World {
   org: TestOrg;
   name: string;
