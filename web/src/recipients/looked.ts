@@ -67,11 +67,13 @@ export function describeEntry(
 ): string {
   const who = actorName(e, staff, t);
   const vars = { who, name: recipientName || t("looked.theRecipient") };
-  const key = sentences[e.action];
+  // Own keys only: an action named "__proto__…" or "constructor" must not find Object's members.
+  const key = Object.hasOwn(sentences, e.action) ? sentences[e.action] : undefined;
   let text: string;
   if (key) text = t(key, vars);
   else {
-    const area = areas[e.action.split(".")[0] ?? ""];
+    const head = e.action.split(".")[0] ?? "";
+    const area = Object.hasOwn(areas, head) ? areas[head] : undefined;
     text = t("looked.other", { ...vars, area: area ? t(area) : t("looked.area.other") });
   }
   const seconds = e.details.seconds;
