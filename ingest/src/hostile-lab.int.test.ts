@@ -200,6 +200,9 @@ async function runLab(name: string, make: () => Promise<Lab>): Promise<void> {
     INGEST_CLIENT_ID: `lab-${name}`,
     // The lab's OsmAnd requests all come from 127.0.0.1; the per-address refusal bound is tested elsewhere.
     INGEST_HTTP_REFUSALS_PER_MINUTE: "100000",
+    // The final SIGTERM must drain and exit 0; on CI's two cores shared with the browser tests a
+    // reconnect just before it (keepalive timed out under load) left more than 10 s of redeliveries.
+    INGEST_DRAIN_GRACE_MS: "30000",
   };
   let child: IngestChild = await spawnIngest(env);
   const stalledSeen: unknown[] = [];
