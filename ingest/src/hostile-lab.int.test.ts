@@ -9,18 +9,15 @@
  * a stalled lane, and nothing stored earlier changed. Prints messages/s, dead
  * letters by reason and alarm publish-to-commit p99.
  */
-import { randomBytes } from "node:crypto";
 import { appendFileSync } from "node:fs";
 import { uplinkTopic } from "@vakt/schemas";
-import { freePort } from "@vakt/storage";
-import { createTestDatabase, type TestDatabase } from "@vakt/storage/testing";
+import type { TestDatabase } from "@vakt/storage/testing";
 import fc from "fast-check";
 import mqtt, { type MqttClient } from "mqtt";
 import { afterAll, describe, expect, it } from "vitest";
-import { startEmbeddedBroker } from "./broker/embedded";
 import { type IngestChild, spawnIngest } from "./testing/child";
 import { makeDevice, makeOrganisation, type TestDevice } from "./testing/fixtures";
-import { count, eventually, startHarness, testLogger } from "./testing/harness";
+import { count, eventually, startAedesHarness, startHarness } from "./testing/harness";
 import { type HostileMessage, hostilePayload } from "./testing/hostile";
 
 const DEVICES = 50;
@@ -60,27 +57,15 @@ async function mosquittoLab(): Promise<Lab> {
 }
 
 async function aedesLab(): Promise<Lab> {
-  const db = await createTestDatabase({ poolMax: 8 });
-  const service = { username: "vakt-sim", password: randomBytes(12).toString("hex") };
-  const ingestAccount = { username: "vakt-ingest", password: randomBytes(12).toString("hex") };
-  const broker = await startEmbeddedBroker({
-    pool: db.pool,
-    port: await freePort(),
-    host: "127.0.0.1",
-    logger: testLogger,
-    serviceCredentials: [service, ingestAccount],
-  });
+  const h = await startAedesHarness();
   return {
-    db,
-    brokerUrl: broker.url,
+    db: h.db,
+    brokerUrl: h.broker.url,
     protocolVersion: 4,
-    service,
-    ingestAccount,
+    service: h.simAccount,
+    ingestAccount: h.ingestAccount,
     exactlyOnceDeadLetters: false,
-    async close() {
-      await broker.close();
-      await db.drop();
-    },
+    close: () => h.close(),
   };
 }
 

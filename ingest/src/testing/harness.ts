@@ -1,9 +1,11 @@
 /** Shared set-up for integration tests: a database, a Mosquitto from the shipped config, helpers. */
 import { randomBytes } from "node:crypto";
+import { freePort } from "@vakt/storage";
 import { createTestDatabase, type TestDatabase } from "@vakt/storage/testing";
 import mqtt, { type MqttClient } from "mqtt";
 import pg from "pg";
 import pino from "pino";
+import { startEmbeddedBroker } from "../broker/embedded";
 import { generateMosquittoFiles, type ServiceAccount } from "../broker/mosquitto-files";
 import { createIngest, type Ingest } from "../ingest";
 import { type RunningMosquitto, startMosquitto } from "./mosquitto";
@@ -22,10 +24,31 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** Fresh service accounts for ingest and for the simulated devices (a service that may publish as any). */
+function serviceAccounts() {
+  const secret = () => randomBytes(12).toString("hex");
+  return {
+    ingestAccount: { username: "vakt-ingest", password: secret() },
+    simAccount: { username: "vakt-sim", password: secret() },
+  };
+}
+
+/** The simulated devices' clients on one broker, all ended together. */
+function simClients(url: string, account: { username: string; password: string }, protocolVersion: 4 | 5) {
+  const clients: MqttClient[] = [];
+  return {
+    async connect(opts: mqtt.IClientOptions = {}): Promise<MqttClient> {
+      const c = await mqtt.connectAsync(url, { ...account, protocolVersion, reconnectPeriod: 0, ...opts });
+      clients.push(c);
+      return c;
+    },
+    endAll: () => Promise.all(clients.map((c) => c.endAsync(true).catch(() => {}))),
+  };
+}
+
 export async function startHarness(options: { extra?: string[] } = {}): Promise<Harness> {
   const db = await createTestDatabase({ poolMax: 8 });
-  const ingestAccount = { username: "vakt-ingest", password: randomBytes(12).toString("hex") };
-  const simAccount = { username: "vakt-sim", password: randomBytes(12).toString("hex") };
+  const { ingestAccount, simAccount } = serviceAccounts();
   const files = await generateMosquittoFiles(db.pool, [ingestAccount, simAccount]);
   const broker = await startMosquitto({
     passwd: files.passwd,
@@ -33,23 +56,13 @@ export async function startHarness(options: { extra?: string[] } = {}): Promise<
     acl: files.acl,
     extra: options.extra ?? [],
   });
-  const clients: MqttClient[] = [];
+  const sim = simClients(broker.url, simAccount, 5);
   return {
     db,
     broker,
     ingestAccount,
     simAccount,
-    async connectSim(opts = {}) {
-      const c = await mqtt.connectAsync(broker.url, {
-        username: simAccount.username,
-        password: simAccount.password,
-        protocolVersion: 5,
-        reconnectPeriod: 0,
-        ...opts,
-      });
-      clients.push(c);
-      return c;
-    },
+    connectSim: sim.connect,
     async syncBrokerAccounts() {
       const { writeMosquittoFiles } = await import("../broker/mosquitto-files");
       await writeMosquittoFiles(
@@ -59,7 +72,7 @@ export async function startHarness(options: { extra?: string[] } = {}): Promise<
       broker.reload();
     },
     async close() {
-      await Promise.all(clients.map((c) => c.endAsync(true).catch(() => {})));
+      await sim.endAll();
       await broker.stop();
       await db.drop();
     },
@@ -97,11 +110,8 @@ export interface AedesHarness extends Omit<Harness, "broker" | "syncBrokerAccoun
 }
 
 export async function startAedesHarness(): Promise<AedesHarness> {
-  const { startEmbeddedBroker } = await import("../broker/embedded");
-  const { freePort } = await import("@vakt/storage");
   const db = await createTestDatabase({ poolMax: 8 });
-  const ingestAccount = { username: "vakt-ingest", password: randomBytes(12).toString("hex") };
-  const simAccount = { username: "vakt-sim", password: randomBytes(12).toString("hex") };
+  const { ingestAccount, simAccount } = serviceAccounts();
   const broker = await startEmbeddedBroker({
     pool: db.pool,
     port: await freePort(),
@@ -109,25 +119,15 @@ export async function startAedesHarness(): Promise<AedesHarness> {
     logger: testLogger,
     serviceCredentials: [ingestAccount, simAccount],
   });
-  const clients: MqttClient[] = [];
+  const sim = simClients(broker.url, simAccount, 4);
   return {
     db,
     broker,
     ingestAccount,
     simAccount,
-    async connectSim(opts = {}) {
-      const c = await mqtt.connectAsync(broker.url, {
-        username: simAccount.username,
-        password: simAccount.password,
-        protocolVersion: 4,
-        reconnectPeriod: 0,
-        ...opts,
-      });
-      clients.push(c);
-      return c;
-    },
+    connectSim: sim.connect,
     async close() {
-      await Promise.all(clients.map((c) => c.endAsync(true).catch(() => {})));
+      await sim.endAll();
       await broker.close();
       await db.drop();
     },
