@@ -174,7 +174,8 @@ export async function startManagedMosquitto(o: ManagedMosquittoOptions): Promise
   };
 }
 
-async function waitForPort(port: number, failed: () => boolean, timeoutMs = 10_000): Promise<void> {
+/** Resolves once 127.0.0.1:`port` accepts a connection; fails when `failed()` says the process died, or after the bound. */
+export async function waitForPort(port: number, failed: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (failed()) throw new Error("process exited");

@@ -8,11 +8,11 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "@vakt/storage";
+import { waitForPort } from "../broker/managed-mosquitto";
 
 export const SHIPPED_MOSQUITTO_CONF = fileURLToPath(
   new URL("../../mosquitto/mosquitto.conf", import.meta.url),
@@ -107,11 +107,9 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Ru
     child.stderr?.on("data", keep);
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
     const failed = () => child.exitCode !== null;
-    await Promise.all([waitForPort(port, 10_000, failed), waitForPort(devicePort, 10_000, failed)]).catch(
-      (err) => {
-        throw new Error(`mosquitto did not start: ${err.message}\n${logs.join("\n")}`);
-      },
-    );
+    await Promise.all([waitForPort(port, failed), waitForPort(devicePort, failed)]).catch((err) => {
+      throw new Error(`mosquitto did not start: ${err.message}\n${logs.join("\n")}`);
+    });
     return { child, exited };
   };
   const halt = async (p: { child: ChildProcess; exited: Promise<void> }) => {
@@ -142,22 +140,4 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Ru
     },
   };
   return running;
-}
-
-async function waitForPort(port: number, timeoutMs: number, failed: () => boolean): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (failed()) throw new Error("process exited");
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, "127.0.0.1");
-      s.once("connect", () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once("error", () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`port ${port} not open after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
