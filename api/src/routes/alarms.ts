@@ -109,14 +109,17 @@ export function alarmRoutes(deps: ApiDeps) {
 
 const locateBody = z.object({ reason: z.string().trim().min(3).max(500).optional() });
 
-/** Commands to a device (mounted beside the device routes). */
-export function deviceLocateRoutes(deps: ApiDeps) {
+/** `POST /{id}/locate`, by device or by recipient: the same permissions, body and answer. */
+function locateRoute(
+  deps: ApiDeps,
+  o: { tag: "devices" | "recipients"; summary: string; locate: typeof svc.locateDevice },
+) {
   return router().openapi(
     createRoute({
       method: "post",
       path: "/{id}/locate",
-      summary: "Ask the device for its position now (logged; locators give a reason)",
-      tags: ["devices"],
+      summary: o.summary,
+      tags: [o.tag],
       security,
       ...permissionTag(["position:read", "position:locate", "device:locate"]),
       middleware: [requireAnyPermission("position:read", "position:locate", "device:locate")] as const,
@@ -125,35 +128,24 @@ export function deviceLocateRoutes(deps: ApiDeps) {
     }),
     async (c) =>
       c.json(
-        await svc.locateDevice(deps, callerOf(c, deps), c.req.valid("param").id, c.req.valid("json").reason),
+        await o.locate(deps, callerOf(c, deps), c.req.valid("param").id, c.req.valid("json").reason),
         202,
       ),
   );
 }
 
+/** Commands to a device (mounted beside the device routes). */
+export const deviceLocateRoutes = (deps: ApiDeps) =>
+  locateRoute(deps, {
+    tag: "devices",
+    summary: "Ask the device for its position now (logged; locators give a reason)",
+    locate: svc.locateDevice,
+  });
+
 /** Locate by recipient (mounted beside the recipient routes): for locators, who may not list devices. */
-export function recipientLocateRoutes(deps: ApiDeps) {
-  return router().openapi(
-    createRoute({
-      method: "post",
-      path: "/{id}/locate",
-      summary: "Ask the recipient's device for its position now (logged; locators give a reason)",
-      tags: ["recipients"],
-      security,
-      ...permissionTag(["position:read", "position:locate", "device:locate"]),
-      middleware: [requireAnyPermission("position:read", "position:locate", "device:locate")] as const,
-      request: { params: idParam, ...jsonBody(locateBody) },
-      responses: { 202: json(locateResult, "Sent to the device"), ...problems },
-    }),
-    async (c) =>
-      c.json(
-        await svc.locateRecipient(
-          deps,
-          callerOf(c, deps),
-          c.req.valid("param").id,
-          c.req.valid("json").reason,
-        ),
-        202,
-      ),
-  );
-}
+export const recipientLocateRoutes = (deps: ApiDeps) =>
+  locateRoute(deps, {
+    tag: "recipients",
+    summary: "Ask the recipient's device for its position now (logged; locators give a reason)",
+    locate: svc.locateRecipient,
+  });
