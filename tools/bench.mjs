@@ -15,7 +15,8 @@
  *
  * The alarm-to-console step runs api/bench/alarm.bench.ts and reads its
  * record `{ bench: "alarm", broker, floorIdleMs, alarmIdleMs, commitIdleMs,
- * fanOutIdleMs, floorLoadMs, alarmLoadMs, commitLoadMs, fanOutLoadMs,
+ * fanOutIdleMs, floorLoadMs, alarmLoadMs, commitLoadMs, fanOutLoadMs, busyLoops,
+ * floorBusyMs, alarmBusyMs, commitBusyMs, fanOutBusyMs, busyLoadPositionsPerS,
  * loadPositionsPerS }` (each *Ms an object `{ n, p50, p95, p99 }`; commit* is
  * publish -> the commit's NOTIFY, fanOut* NOTIFY -> socket.io); without one (a
  * bench that failed), the table says so.
@@ -52,6 +53,8 @@ const steps = [
     env: { BENCH_SECONDS: process.env.BENCH_SECONDS ?? "6" },
   },
   { name: "alarm", cwd: "api", file: "bench/alarm.bench.ts", env: {} },
+  // 10,000 devices on their own connections for 5 minutes (FLEET_* variables; see the file).
+  { name: "fleet", cwd: "ingest", file: "bench/fleet.bench.ts", env: {} },
 ];
 
 /** Which part of the system a process is, from its command line. */
@@ -59,6 +62,7 @@ function roleOf(cmdline, benchFile) {
   if (/mosquitto/.test(cmdline)) return "mosquitto";
   if (/postgres/.test(cmdline.split(" ")[0] ?? "") || /^postgres:/.test(cmdline)) return "postgres";
   if (/publisher\.ts/.test(cmdline)) return "publisher";
+  if (/fleet-devices\.ts/.test(cmdline)) return "device simulator";
   if (/esbuild/.test(cmdline)) return "esbuild (tsx)";
   if (cmdline.includes(benchFile)) return "bench process";
   return "other";
@@ -259,6 +263,7 @@ for (const r of runs) {
 const ingest = record("ingest");
 const api = record("api");
 const alarm = record("alarm");
+const fleet = record("fleet");
 const ratio = (a, b) => (a !== undefined && b ? a / b : undefined);
 const perCore = (rate, phase, role) => {
   const c = phases[phase]?.cores?.[role];
@@ -269,6 +274,7 @@ const derived = {
   ingest1FixToRawCopy: ratio(ingest?.ingest1FixPositionsPerS, ingest?.rawCopyRowsPerS),
   ingest10FixToRawCopy: ratio(ingest?.ingest10FixPositionsPerS, ingest?.rawCopyRowsPerS),
   apiToBareRoute: ratio(api?.currentPositions?.perSecond, api?.bare?.perSecond),
+  apiToBarePositions: ratio(api?.currentPositions?.perSecond, api?.barePositions?.perSecond),
   alarmToBareRoundTripP50: ratio(alarm?.alarmIdleMs?.p50, alarm?.floorIdleMs?.p50),
   // Per-core figures for the capacity model (README): throughput divided by the cores each role used.
   positionsPerIngestCore1Fix: perCore(ingest?.ingest1FixPositionsPerS, "ingest.ingest_1fix", "bench process"),
@@ -350,6 +356,13 @@ if (alarm) {
     `bare MQTT round trip ${pcts(alarm.floorLoadMs)}`,
     `${n1(ratio(alarm.alarmLoadMs?.p50, alarm.floorLoadMs?.p50))}× at p50`,
   );
+  if (alarm.alarmBusyMs)
+    row(
+      `alarm publish → console, ${n0(alarm.busyLoadPositionsPerS)} positions/s load + ${alarm.busyLoops} busy loops, ${via}`,
+      `${pcts(alarm.alarmBusyMs)}${split(alarm.commitBusyMs, alarm.fanOutBusyMs)}`,
+      `the same load without the busy loops ${pcts(alarm.alarmLoadMs)}; bare MQTT round trip ${pcts(alarm.floorBusyMs)}`,
+      `${n1(ratio(alarm.alarmBusyMs?.p99, alarm.alarmLoadMs?.p99))}× at p99`,
+    );
 } else {
   row(
     "alarm publish → console (socket.io)",
@@ -365,6 +378,20 @@ if (api) {
     `bare Hono route ${n0(api.bare.perSecond)} req/s, ${pcts(api.bare)}`,
     `${n2(derived.apiToBareRoute)} of bare`,
   );
+  if (api.barePositions)
+    row(
+      "API current positions: full path (session, policy, activity log) against the same SQL bare through pg, rows to JSON",
+      `${n0(api.currentPositions.perSecond)} req/s, p99 ${n1(api.currentPositions.p99)} ms at ${api.concurrency} clients`,
+      `bare SQL route ${n0(api.barePositions.perSecond)} req/s, ${pcts(api.barePositions)}`,
+      `${n2(derived.apiToBarePositions)} of bare SQL`,
+    );
+  if (api.history)
+    row(
+      `API one recipient's 24-hour history, 10 s (${n0(api.history.points)} points, ${api.concurrency} clients)`,
+      `${n0(api.history.perSecond)} req/s, ${pcts(api.history)}`,
+      "–",
+      "–",
+    );
 }
 const cpuRows = [];
 for (const [phase, p] of Object.entries(phases)) {
@@ -423,6 +450,16 @@ Hostile-input lab (ingest SIGKILLed and restarted at the half; messages/s over t
 | broker | messages | messages/s | alarm publish→commit p50 / p99 | ingest down | dead letters by reason |
 | --- | --- | --- | --- | --- | --- |
 ${labRows.join("\n") || "| (not run) | | | | | |"}
+
+Fleet (devices each on their own connection to Mosquitto, shipped config; lag is the position's commit time minus the fix time the device stamped as it published):
+
+| devices connected | reporting | steady | positions/s | PUBACKed / stored / lost | lag p50 / p99 / max | ingest's lag gauge p50 / p99 / max | plain subscriber (floor) p50 / p99 / max | Mosquitto RSS | ingest RSS |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+${
+  fleet
+    ? `| ${n0(fleet.connected)} of ${n0(fleet.devices)} in ${n1(fleet.connectSeconds)} s | every ${fleet.intervalS} s, ${n1(fleet.trackingShare * 100)} % every ${fleet.trackingIntervalS} s | ${n0(fleet.steadySeconds)} s | ${n1(fleet.positionsPerS)} | ${n0(fleet.acked)} / ${n0(fleet.stored)} / ${n0(fleet.lost)} | ${n0(fleet.lagMs.p50)} / ${n0(fleet.lagMs.p99)} / ${n0(fleet.lagMs.max)} ms | ${n0(fleet.ingestGaugeLagMs?.p50)} / ${n0(fleet.ingestGaugeLagMs?.p99)} / ${n0(fleet.ingestGaugeLagMs?.max)} ms | ${n0(fleet.floorLagMs?.p50)} / ${n0(fleet.floorLagMs?.p99)} / ${n0(fleet.floorLagMs?.max)} ms | ${n0(fleet.brokerRssMiB.before)} → ${n0(fleet.brokerRssMiB.steady)} MiB, ${n1(fleet.brokerKiBPerConnection)} KiB per connection | ${n0(fleet.ingestRssMiB.before)} → ${n0(fleet.ingestRssMiB.steady)} MiB, ${n1(fleet.ingestKiBPerDevice)} KiB per device |`
+    : "| (not run) | | | | | | | | | |"
+}
 
 Per-core figures (the capacity model's inputs):
 

@@ -8,7 +8,8 @@ export default defineConfig({
     name: "web-e2e",
     include: ["e2e/**/*.e2e.test.ts"],
     globalSetup: ["../storage/src/testing/global-setup.ts"],
-    testTimeout: 60_000,
+    // Generous: in CI this suite runs beside the hostile-input lab, and a login can wait on a busy machine.
+    testTimeout: 120_000,
     hookTimeout: 180_000,
     fileParallelism: false,
   },

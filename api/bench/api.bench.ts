@@ -1,8 +1,11 @@
 /**
  * `npm run bench -w @vakt/api`: current positions for an organisation with
  * 1,000 recipients through the full path (session lookup, policy, scoped query,
- * activity-log row in the same transaction), against a bare Hono route served
- * the same way in the same run. Prints figures; asserts nothing.
+ * activity-log row in the same transaction), against two references served
+ * the same way in the same run: a bare Hono route, and the same SQL run bare
+ * through pg with its rows sent by c.json (what the database and JSON cost
+ * without session, policy and log). Also one recipient's 24-hour history at
+ * 10 s fixes (8,640 points). Prints figures; asserts nothing.
  *
  * Uses TEST_DATABASE_URL when set (a server where it may create a database),
  * otherwise an embedded PostgreSQL. BENCH_SECONDS (default 8) and
@@ -18,6 +21,7 @@ import { createTestDatabase } from "@vakt/storage/testing";
 import { Hono } from "hono";
 import pino from "pino";
 import { startApiServer } from "../src/index";
+import { CURRENT_POSITIONS_SQL } from "../src/services/positions";
 import { seedBench } from "./seed-bench";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -88,7 +92,7 @@ async function main() {
   const db = await createTestDatabase({ serverUrl, poolMax: 20 });
   try {
     const t0 = performance.now();
-    const { email, password } = await seedBench(db.pool, RECIPIENTS);
+    const { email, password, organisationId, historyRecipientId } = await seedBench(db.pool, RECIPIENTS);
     console.log(
       `seeded ${RECIPIENTS} recipients with positions in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
@@ -115,6 +119,22 @@ async function main() {
     });
     const bare = new Hono();
     bare.get("/bare", (c) => c.json({ ok: true }));
+    // The operator's scope (every department), resolved once: the reference pays only for the SQL and the JSON.
+    const departments = (
+      await db.pool.query<{ id: string }>("SELECT id FROM departments WHERE organisation_id = $1", [
+        organisationId,
+      ])
+    ).rows.map((r) => r.id);
+    bare.get("/bare-positions", async (c) => {
+      const now = new Date();
+      const { rows } = await db.pool.query(CURRENT_POSITIONS_SQL, [
+        organisationId,
+        departments,
+        new Date(now.getTime() - 30 * 86_400_000),
+        now,
+      ]);
+      return c.json(rows);
+    });
     const bareServer = serve({ fetch: bare.fetch, port: 0, hostname: "127.0.0.1" });
     await new Promise((r) => bareServer.once("listening", r));
     const bareAddress = bareServer.address();
@@ -136,11 +156,25 @@ async function main() {
     console.log(`load: ${CONCURRENCY} concurrent clients, ${SECONDS} s each, Node ${process.version}`);
     const bareResult = await load(`http://127.0.0.1:${barePort}/bare`, {});
     console.log(fmt("bare Hono route", bareResult));
+    const barePositions = await load(`http://127.0.0.1:${barePort}/bare-positions`, {});
+    console.log(fmt("same SQL bare through pg, c.json", barePositions));
     const full = await load(`${api.url}/api/v1/positions/current`, { cookie });
     console.log(fmt("GET /positions/current (1,000)", full));
     console.log(
-      `ratio: bare/full ${(bareResult.perSecond / full.perSecond).toFixed(1)}x throughput, p99 ${(full.p99 / bareResult.p99).toFixed(1)}x`,
+      `ratio: full path ${(full.perSecond / barePositions.perSecond).toFixed(2)} of the bare SQL route's throughput (p99 at ${CONCURRENCY} clients ${full.p99.toFixed(1)} ms against ${barePositions.p99.toFixed(1)} ms); bare Hono route ${(bareResult.perSecond / full.perSecond).toFixed(1)}x the full path`,
     );
+    const to = new Date();
+    const from = new Date(to.getTime() - 86_400_000);
+    const historyUrl = `${api.url}/api/v1/positions/recipients/${historyRecipientId}/history?from=${from.toISOString()}&to=${to.toISOString()}&maxPoints=8640`;
+    const sample = (await (await fetch(historyUrl, { headers: { cookie } })).json()) as {
+      points: unknown[];
+      bucketSeconds: number | null;
+    };
+    console.log(
+      `history: ${sample.points.length} points over 24 h (bucket ${sample.bucketSeconds ?? "none: raw 10 s fixes"})`,
+    );
+    const history = await load(historyUrl, { cookie });
+    console.log(fmt("GET history, 24 h at 10 s", history));
     const logged = await db.pool.query<{ n: number }>(
       "SELECT count(*)::int AS n FROM activity_log WHERE action = 'position.current_viewed'",
     );
@@ -152,11 +186,15 @@ async function main() {
         concurrency: CONCURRENCY,
         seconds: SECONDS,
         bare: bareResult,
+        barePositions,
         currentPositions: full,
+        history: { ...history, points: sample.points.length },
         activityLogRows: logged.rows[0]?.n,
         phases: [
           { name: "bare_route", start: bareResult.start, end: bareResult.end },
+          { name: "bare_positions", start: barePositions.start, end: barePositions.end },
           { name: "current_positions", start: full.start, end: full.end },
+          { name: "history_24h", start: history.start, end: history.end },
         ],
       };
       await appendFile(process.env.BENCH_RESULTS_FILE, `${JSON.stringify(record)}\n`);

@@ -2,7 +2,11 @@ import type pg from "pg";
 import { hashPassword } from "../src/auth/secrets";
 import { OWASP_ARGON2ID } from "../src/deps";
 
-/** One organisation, `n` recipients in 10 departments, each with a device and an hour of 1-minute fixes. */
+/**
+ * One organisation, `n` recipients in 10 departments, each with a device and
+ * an hour of 1-minute fixes; the first recipient has 24 hours of 10-second
+ * fixes instead (the history benchmark's).
+ */
 export async function seedBench(pool: pg.Pool, n: number) {
   const password = "bench password 123";
   const email = `bench-${Date.now()}@example.org`;
@@ -36,6 +40,20 @@ export async function seedBench(pool: pg.Pool, n: number) {
        FROM devices d, generate_series(0, 59) m WHERE d.organisation_id = $1`,
     [org],
   );
+  const tracked = (
+    await pool.query<{ recipient_id: string; id: string }>(
+      "SELECT recipient_id, id FROM devices WHERE organisation_id = $1 ORDER BY recipient_id LIMIT 1",
+      [org],
+    )
+  ).rows[0] as { recipient_id: string; id: string };
+  await pool.query("DELETE FROM positions WHERE device_id = $1", [tracked.id]);
+  await pool.query(
+    `INSERT INTO positions (time, device_id, organisation_id, recipient_id, message_id, lat, lon, accuracy_m)
+     SELECT date_trunc('second', now()) - make_interval(secs => s * 10), $1, $2, $3, 'h' || s,
+            59.9 + random() * 0.01, 10.7 + random() * 0.01, 8
+       FROM generate_series(0, 8639) s`,
+    [tracked.id, org, tracked.recipient_id],
+  );
   await pool.query("SELECT vakt_refresh_latest_positions()");
   await pool.query("ANALYZE");
   const user = (
@@ -49,5 +67,5 @@ export async function seedBench(pool: pg.Pool, n: number) {
     org,
     user,
   ]);
-  return { email, password };
+  return { email, password, organisationId: org, historyRecipientId: tracked.recipient_id };
 }

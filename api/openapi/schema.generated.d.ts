@@ -68,6 +68,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/totp/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Turn the caller's own authenticator app off, with a current code from it; other sessions end. Refused for an administrator whose organisation requires a second factor */
+        post: operations["disableTotp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's own sessions that have not expired (where they are logged in) */
+        get: operations["listOwnSessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/logout-others": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End every session of this user except the one making the request */
+        post: operations["logoutOtherSessions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/me": {
         parameters: {
             query?: never;
@@ -83,6 +134,24 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/profile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's own profile: phone number (for SMS alerts) and alarm sound */
+        get: operations["getProfile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change the caller's own phone number (E.164) or alarm sound */
+        patch: operations["updateProfile"];
         trace?: never;
     };
     "/api/v1/auth/logout": {
@@ -398,6 +467,59 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/recipients/{id}/contacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The recipient's call list, in calling order (logged): for those who take its alarms or manage it; never tokens */
+        get: operations["listRecipientContacts"];
+        put?: never;
+        /** Add someone to the end of the recipient's call list */
+        post: operations["createRecipientContact"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/recipients/{id}/contacts/order": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Put the call list in a new order (every contact once) */
+        put: operations["reorderRecipientContacts"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/recipients/{id}/contacts/{contactId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a contact from the call list */
+        delete: operations["deleteRecipientContact"];
+        options?: never;
+        head?: never;
+        /** Change (rectify) a contact on the call list */
+        patch: operations["updateRecipientContact"];
+        trace?: never;
+    };
     "/api/v1/devices": {
         parameters: {
             query?: never;
@@ -637,6 +759,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/alarms/{id}/calls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Log a call to someone on the recipient's call list (reached, no answer, wrong number) */
+        post: operations["logAlarmCall"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/alert-rules": {
         parameters: {
             query?: never;
@@ -721,6 +860,23 @@ export interface paths {
         put?: never;
         /** Send a test message to the endpoint (recorded) */
         post: operations["pingAlertEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alert-targets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Roles and users who can see and take alarms in a department: what a rule's steps may name */
+        get: operations["listAlertTargets"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1127,6 +1283,26 @@ export interface components {
             secret: string;
             otpauthUri: string;
         };
+        TotpDisabled: {
+            /** @enum {boolean} */
+            enabled: false;
+        };
+        OwnSession: {
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            lastSeenAt: string;
+            ip: string | null;
+            userAgent: string | null;
+            current: boolean;
+            singleSignOn: boolean;
+            stage: components["schemas"]["SessionStage"];
+        };
+        OtherSessionsEnded: {
+            sessionsEnded: number;
+        };
         MeResponse: {
             user: {
                 /** Format: uuid */
@@ -1144,7 +1320,26 @@ export interface components {
                 /** Format: uuid */
                 departmentId: string | null;
             }[];
-            permissions: string[];
+            permissions: components["schemas"]["Permission"][];
+        };
+        /** @enum {string} */
+        Permission: "organisation:read" | "organisation:manage" | "department:read" | "department:manage" | "user:read" | "user:manage" | "recipient:read" | "recipient:details" | "recipient:manage" | "device:read" | "device:manage" | "device:configure" | "geofence:manage" | "position:read" | "position:locate" | "alarm:read" | "alarm:acknowledge" | "device:locate" | "routing:manage" | "activity:read" | "token:manage";
+        Profile: {
+            phone: string | null;
+            sound: components["schemas"]["SoundPrefs"];
+        };
+        SoundPrefs: {
+            newAlarms: boolean;
+            asked: boolean;
+            repeatS: 5 | 10 | 15 | 30 | 60;
+        } | null;
+        ProfileUpdate: {
+            /**
+             * @description E.164, or a national Norwegian number; stored and returned as E.164
+             * @example +4791234567
+             */
+            phone?: string | null;
+            sound?: components["schemas"]["SoundPrefs"];
         };
         LogoutResponse: {
             providerLogoutUrl: string | null;
@@ -1212,6 +1407,10 @@ export interface components {
             firstName: string;
             lastName: string;
             phone: string | null;
+            /** @default false */
+            phoneNeedsCorrection: boolean;
+            /** @default null */
+            phoneSuggestion: string | null;
             /** @enum {string} */
             status: "active" | "disabled";
             secondFactorEnabled: boolean;
@@ -1236,12 +1435,20 @@ export interface components {
             email: string;
             firstName: string;
             lastName: string;
+            /**
+             * @description E.164, or a national Norwegian number; stored and returned as E.164
+             * @example +4791234567
+             */
             phone?: string;
             grants: components["schemas"]["Grant"][];
         };
         StaffUserUpdate: {
             firstName?: string;
             lastName?: string;
+            /**
+             * @description E.164, or a national Norwegian number; stored and returned as E.164
+             * @example +4791234567
+             */
             phone?: string | null;
             /** @enum {string} */
             status?: "active" | "disabled";
@@ -1306,6 +1513,45 @@ export interface components {
             /** Format: date-time */
             sentAt: string;
         };
+        RecipientContact: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            recipientId: string;
+            position: number;
+            name: string;
+            relation: components["schemas"]["ContactRelation"];
+            phone: string;
+            notes: string;
+            availability: string;
+        };
+        /** @enum {string} */
+        ContactRelation: "next_of_kin" | "neighbour" | "own_phone" | "doctor" | "other";
+        RecipientContactCreate: {
+            name: string;
+            relation: components["schemas"]["ContactRelation"];
+            /**
+             * @description E.164, or a national Norwegian number; stored and returned as E.164
+             * @example +4791234567
+             */
+            phone: string;
+            notes?: string;
+            availability?: string;
+        };
+        RecipientContactOrder: {
+            ids: string[];
+        };
+        RecipientContactUpdate: {
+            name?: string;
+            relation?: components["schemas"]["ContactRelation"];
+            /**
+             * @description E.164, or a national Norwegian number; stored and returned as E.164
+             * @example +4791234567
+             */
+            phone?: string;
+            notes?: string;
+            availability?: string;
+        };
         Device: {
             id: string;
             /** Format: uuid */
@@ -1319,9 +1565,14 @@ export interface components {
             desiredConfigVersion: number;
             reportedConfig: components["schemas"]["DeviceSettings"] & (Record<string, never> | null);
             reportedConfigVersion: number | null;
+            /** @enum {string} */
+            configState: "confirmed" | "pending" | "not_applicable";
             /** Format: date-time */
             lastSeenAt: string | null;
             batteryPercent: number | null;
+            charging: boolean | null;
+            signalDbm: number | null;
+            firmware: string | null;
             online: boolean;
             /** Format: date-time */
             retiredAt: string | null;
@@ -1419,6 +1670,8 @@ export interface components {
             /** Format: date-time */
             closedAt: string | null;
             outcome: components["schemas"]["AlarmOutcome"];
+            /** Format: date-time */
+            cancelWindowUntil: string | null;
             details: {
                 [key: string]: unknown;
             };
@@ -1479,12 +1732,15 @@ export interface components {
             /** Format: date-time */
             closedAt: string | null;
             outcome: components["schemas"]["AlarmOutcome"];
+            /** Format: date-time */
+            cancelWindowUntil: string | null;
             details: {
                 [key: string]: unknown;
             };
             responderNotes: string | null;
             transitions: components["schemas"]["AlarmTransition"][];
             deliveries: components["schemas"]["AlarmDelivery"][];
+            cancelWindow?: components["schemas"]["AlarmCancelWindow"];
         };
         AlarmTransition: {
             id: number;
@@ -1500,7 +1756,7 @@ export interface components {
             };
         };
         /** @enum {string} */
-        AlarmTransitionKind: "raised" | "acknowledged" | "commented" | "resolved" | "cancelled" | "reopened" | "cleared" | "escalated" | "notified" | "device_confirmed";
+        AlarmTransitionKind: "raised" | "acknowledged" | "commented" | "resolved" | "cancelled" | "reopened" | "cleared" | "escalated" | "notified" | "device_confirmed" | "called";
         AlarmActor: {
             /** @enum {string} */
             type: "user" | "api_token" | "system";
@@ -1522,9 +1778,29 @@ export interface components {
             detail: string | null;
             /** @default null */
             targetName: string | null;
+            /**
+             * @default null
+             * @enum {string|null}
+             */
+            reason: "no_phone" | "phone_not_e164" | "cannot_act" | null;
         };
         /** @enum {string} */
         NotificationChannel: "console" | "email" | "webhook" | "sms";
+        /** @default null */
+        AlarmCancelWindow: {
+            /** Format: date-time */
+            openedAt: string;
+            seconds: number;
+            /** Format: date-time */
+            endsAt: string;
+            ended: {
+                /** Format: date-time */
+                at: string;
+                /** @enum {string} */
+                how: "routed" | "cancelled_on_device" | "cancelled" | "taken" | "resolved";
+                actor: components["schemas"]["AlarmActor"] & (Record<string, never> | null);
+            } | null;
+        } | null;
         AlarmConflict: {
             /** @description URI reference naming the problem type */
             type: string;
@@ -1565,6 +1841,14 @@ export interface components {
         AlarmReopenBody: {
             note: string;
         };
+        /** @enum {string} */
+        CallResult: "reached" | "no_answer" | "wrong_number";
+        AlarmCallBody: {
+            /** Format: uuid */
+            contactId: string;
+            result: components["schemas"]["CallResult"];
+            note?: string;
+        };
         AlertRule: {
             /** Format: uuid */
             id: string;
@@ -1577,6 +1861,7 @@ export interface components {
             steps: components["schemas"]["EscalationStep"][];
             reminderIntervalS: number | null;
             maxReminders: number;
+            cancelWindowS: number | null;
             enabled: boolean;
         };
         ScheduleWindow: {
@@ -1614,6 +1899,8 @@ export interface components {
             reminderIntervalS: number | null;
             /** @default 0 */
             maxReminders: number;
+            /** @default null */
+            cancelWindowS: number | null;
             /** @default true */
             enabled: boolean;
         };
@@ -1625,6 +1912,7 @@ export interface components {
             steps?: components["schemas"]["EscalationStep"][];
             reminderIntervalS?: number | null;
             maxReminders?: number;
+            cancelWindowS?: number | null;
             enabled?: boolean;
         };
         AlertEndpoint: {
@@ -1689,6 +1977,17 @@ export interface components {
             channel: components["schemas"]["NotificationChannel"];
             target: string;
             detail: string | null;
+        };
+        AlertTargets: {
+            /** Format: uuid */
+            departmentId: string;
+            roles: components["schemas"]["RoleKey"][];
+            users: {
+                /** Format: uuid */
+                id: string;
+                firstName: string;
+                lastName: string;
+            }[];
         };
         Geofence: {
             /** Format: uuid */
@@ -1775,7 +2074,21 @@ export interface components {
                 lon: number;
                 accuracyM: number | null;
             }[];
+            transitions: components["schemas"]["GeofenceTransition"][];
         };
+        GeofenceTransition: {
+            /** Format: date-time */
+            time: string;
+            /** @enum {string} */
+            event: "enter" | "leave";
+            region: string | null;
+            trigger: components["schemas"]["TransitionTrigger"];
+            lat: number;
+            lon: number;
+            accuracyM: number | null;
+        };
+        /** @enum {string|null} */
+        TransitionTrigger: "circular" | "beacon" | "location" | "other" | null;
         ActivityEntry: {
             seq: number;
             /** Format: uuid */
@@ -1837,15 +2150,6 @@ export interface components {
         ApiTokenCreated: {
             token: components["schemas"]["ApiToken"];
             secret: string;
-        };
-        ApiTokenCreate: {
-            name: string;
-            permissions: components["schemas"]["TokenPermission"][];
-            departmentIds: string[] | null;
-            /** @default true */
-            pseudonymous: boolean;
-            /** Format: date-time */
-            expiresAt?: string | null;
         };
         DeadLetterPage: {
             items: components["schemas"]["DeadLetter"][];
@@ -1970,6 +2274,25 @@ export interface components {
                 lastSeenAt: string | null;
                 batteryPercent: number | null;
             }[];
+            regionTransitions: {
+                items: {
+                    /** Format: date-time */
+                    time: string;
+                    /** Format: uuid */
+                    deviceId: string;
+                    /** @enum {string} */
+                    event: "enter" | "leave";
+                    regionDesc: string | null;
+                    regionId: string | null;
+                    /** Format: date-time */
+                    regionTime: string | null;
+                    trigger: string | null;
+                    lat: number;
+                    lon: number;
+                    accuracyM: number | null;
+                }[];
+                omitted: string | null;
+            };
             geofences: {
                 /** Format: uuid */
                 id: string;
@@ -1977,6 +2300,16 @@ export interface components {
                 shape?: unknown;
                 active: boolean;
                 alarmOn: string;
+            }[];
+            contacts: {
+                /** Format: uuid */
+                id: string;
+                position: number;
+                name: string;
+                relation: string;
+                phone: string;
+                notes: string;
+                availability: string;
             }[];
             positions: {
                 /** Format: date-time */
@@ -2026,6 +2359,9 @@ export interface components {
                     /** Format: uuid */
                     actorTokenId: string | null;
                     note: string | null;
+                    details: {
+                        [key: string]: unknown;
+                    };
                 }[];
             }[];
             activity: {
@@ -2413,6 +2749,205 @@ export interface operations {
             };
         };
     };
+    disableTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SecondFactorRequest"];
+            };
+        };
+        responses: {
+            /** @description Disabled */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TotpDisabled"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside what the caller may see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listOwnSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Sessions, the latest used first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OwnSession"][];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside what the caller may see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    logoutOtherSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description How many sessions ended */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OtherSessionsEnded"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside what the caller may see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getMe: {
         parameters: {
             query?: never;
@@ -2429,6 +2964,140 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MeResponse"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside what the caller may see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getProfile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The profile */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Profile"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside what the caller may see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateProfile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProfileUpdate"];
+            };
+        };
+        responses: {
+            /** @description The profile after the change */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Profile"];
                 };
             };
             /** @description Invalid request */
@@ -4138,6 +4807,353 @@ export interface operations {
             };
         };
     };
+    listRecipientContacts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The call list */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecipientContact"][];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside what the caller may see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createRecipientContact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecipientContactCreate"];
+            };
+        };
+        responses: {
+            /** @description Added */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecipientContact"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside what the caller may see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reorderRecipientContacts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecipientContactOrder"];
+            };
+        };
+        responses: {
+            /** @description The call list in its new order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecipientContact"][];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside what the caller may see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteRecipientContact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                contactId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside what the caller may see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateRecipientContact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                contactId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecipientContactUpdate"];
+            };
+        };
+        responses: {
+            /** @description Changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecipientContact"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside what the caller may see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listDevices: {
         parameters: {
             query?: never;
@@ -5190,6 +6206,86 @@ export interface operations {
             };
         };
     };
+    logAlarmCall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlarmCallBody"];
+            };
+        };
+        responses: {
+            /** @description Logged in the alarm's history */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        /** Format: date-time */
+                        at: string;
+                        /** @enum {string} */
+                        kind: "called";
+                        /** Format: uuid */
+                        contactId: string;
+                        result: components["schemas"]["CallResult"];
+                    };
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside what the caller may see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listAlertRules: {
         parameters: {
             query?: never;
@@ -5815,6 +6911,73 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EndpointPingResult"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside what the caller may see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listAlertTargets: {
+        parameters: {
+            query: {
+                departmentId: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Who may be alerted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertTargets"];
                 };
             };
             /** @description Invalid request */
@@ -6637,7 +7800,15 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ApiTokenCreate"];
+                "application/json": {
+                    name: string;
+                    permissions: components["schemas"]["TokenPermission"][];
+                    departmentIds: string[] | null;
+                    /** @default true */
+                    pseudonymous?: boolean;
+                    /** Format: date-time */
+                    expiresAt?: string | null;
+                };
             };
         };
         responses: {

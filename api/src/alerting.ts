@@ -16,12 +16,13 @@
 import { createHmac, randomBytes } from "node:crypto";
 import type { EventEmitter } from "node:events";
 import type { EscalationStep, NotificationChannel } from "@vakt/schemas";
-import { EVENTS_CHANNEL, platformEvent } from "@vakt/schemas";
+import { EVENTS_CHANNEL, isE164, platformEvent } from "@vakt/schemas";
 import { type Queryable, withTransaction } from "@vakt/storage";
 import { type JobHelpers, Logger, type Runner, run, runMigrations } from "graphile-worker";
 import type pg from "pg";
 import type { ApiDeps } from "./deps";
 import { type OutboundHttp, outboundOf, refusalOf } from "./outbound";
+import { grantsOf, mayActOnAlarmsIn, roleActsOnAlarms } from "./policy";
 import { commandId, loadAlarmRow, toAlarmSummary } from "./services/alarms";
 
 export interface AlertingOptions {
@@ -36,6 +37,12 @@ export interface AlertingOptions {
 export interface Alerting {
   /** Claims an alarm (idempotent across processes): tracking on, routing started. */
   claim(alarmId: string): Promise<boolean>;
+  /**
+   * Resolves once the alarm's routing row is committed, by this process or another (the claim's
+   * INSERT waits for a concurrent one), so a new alarm is pushed with its cancel window known.
+   * The rest of the claim (the track command) goes on after it.
+   */
+  routed(alarmId: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -54,6 +61,12 @@ interface RuleRow {
   steps: EscalationStep[];
   reminder_interval_s: number | null;
   max_reminders: number;
+  cancel_window_s: number | null;
+}
+
+/** Seconds of the cancel window: the rule's, or 30 s for a fall (a detector's guess) and none otherwise. */
+export function cancelWindowOf(rule: { cancel_window_s: number | null }, alarmType: string): number {
+  return rule.cancel_window_s ?? (alarmType === "fall" ? 30 : 0);
 }
 
 /** ISO weekday (1-7) and minutes since midnight of `at` in `timeZone` (Intl, so DST is right). */
@@ -94,7 +107,7 @@ export async function findRule(
 ): Promise<RuleRow | undefined> {
   const { rows } = await db.query<RuleRow & { time_zone: string }>(
     `SELECT r.id, r.department_id, array_position(d.ancestry, r.department_id) AS depth, r.alarm_types,
-            r.severities, r.schedule, r.steps, r.reminder_interval_s, r.max_reminders, o.time_zone
+            r.severities, r.schedule, r.steps, r.reminder_interval_s, r.max_reminders, r.cancel_window_s, o.time_zone
        FROM departments d
        JOIN alert_rules r ON r.organisation_id = d.organisation_id AND r.department_id = ANY(d.ancestry)
        JOIN organisations o ON o.id = d.organisation_id
@@ -132,11 +145,14 @@ async function recordDelivery(
     result: "sent" | "failed" | "retrying" | "skipped" | "refused";
     attempt?: number;
     detail?: string | null;
+    /** Why it was skipped, as a code the console words (migration 0231). */
+    reason?: SkipReason | null;
   },
 ) {
   await db.query(
-    `INSERT INTO alarm_deliveries (organisation_id, alarm_id, endpoint_id, step, channel, target, result, attempt, detail)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    `INSERT INTO alarm_deliveries (organisation_id, alarm_id, endpoint_id, step, channel, target, result, attempt,
+                                   detail, reason)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
     [
       d.organisationId,
       d.alarmId,
@@ -147,10 +163,16 @@ async function recordDelivery(
       d.result,
       d.attempt ?? 1,
       d.detail?.slice(0, 1000) ?? null,
+      d.reason ?? null,
     ],
   );
   metrics?.alertDeliveries.inc({ channel: d.channel, result: d.result });
 }
+
+export type SkipReason = "no_phone" | "phone_not_e164" | "cannot_act";
+
+/** An SMS goes only to a valid E.164 number: one stored before numbers were checked is skipped. */
+export const PHONE_NOT_E164 = "phone number is not valid E.164 (stored before numbers were checked)";
 
 export interface DeliverPayload {
   organisationId: string;
@@ -184,6 +206,7 @@ export async function sendOnChannel(
   }
   if (p.channel === "sms") {
     if (!deps.sms) throw new Error("no SMS gateway configured (SMS_GATEWAY_URL)");
+    if (!isE164(p.target)) throw new Error(PHONE_NOT_E164);
     await deps.sms.send(p.target, content.text);
     return null;
   }
@@ -237,7 +260,7 @@ export async function startAlerting(
   const log = deps.logger.child({ component: "alerting" });
   const trackingMs = (deps.config.ALARM_TRACKING_MINUTES ?? 60) * 60_000;
 
-  async function claim(alarmId: string): Promise<boolean> {
+  async function claim(alarmId: string, onRouted?: () => void): Promise<boolean> {
     const outcome = await withTransaction(deps.pool, async (tx) => {
       const alarm = await loadAlarmRow(tx, alarmId);
       if (alarm?.state !== "open") return undefined;
@@ -258,16 +281,31 @@ export async function startAlerting(
         );
       }
       const rule = await findRule(tx, alarm, now);
+      let windowed = false;
       if (rule && rule.steps.length > 0) {
-        await tx.query("UPDATE alarm_routing SET rule_id = $2, status = 'active' WHERE alarm_id = $1", [
-          alarmId,
-          rule.id,
-        ]);
-        await addJob(tx, "alarm_step", { alarmId, run: 1 }, { jobKey: `alarm:${alarmId}` });
+        // The window counts from when the wearer raised it (a late-delivered alarm has less of it left).
+        const windowS = cancelWindowOf(rule, alarm.type);
+        // A device clock ahead of ours must not delay alerting: never later than now + the window.
+        const from = Math.min(alarm.raised_at.getTime(), now.getTime());
+        const windowEnd = new Date(from + windowS * 1000);
+        windowed = windowS > 0 && windowEnd > now;
+        await tx.query(
+          "UPDATE alarm_routing SET rule_id = $2, status = 'active', cancel_until = $3 WHERE alarm_id = $1",
+          [alarmId, rule.id, windowed ? windowEnd : null],
+        );
+        // A job at run_at, not a timer: the window outlives a restart, and step 1 finds a cancelled alarm closed.
+        await addJob(
+          tx,
+          "alarm_step",
+          { alarmId, run: 1 },
+          { jobKey: `alarm:${alarmId}`, runAt: windowed ? windowEnd : undefined },
+        );
       }
-      return { serial: alarm.serial, until, deviceId: alarm.device_id, track };
-    });
+      return { serial: alarm.serial, until, deviceId: alarm.device_id, track, windowed };
+    }).finally(() => onRouted?.());
     if (!outcome) return false;
+    // The console shows the countdown: the alarm it already has now carries its window's end.
+    if (outcome.windowed) deps.bus.emit("alarm", { alarmId, change: "cancel_window" });
     if (!outcome.track) return true;
     await deps.deviceCommands
       .publishCommand(outcome.serial, {
@@ -326,6 +364,29 @@ export async function startAlerting(
         `${alarm.department_name}, raised ${alarm.raised_at.toISOString()}. Nobody has taken it yet. ` +
         `${deps.config.PUBLIC_URL}/alarms/${alarm.id}`;
       // Users named in the step and everyone with one of its roles covering the alarm's department.
+      // Only roles and users who can see and take the alarm here (the rule was checked when saved;
+      // grants may have changed since): a named user who cannot act is skipped, and the skip recorded.
+      const roles = (step.roles ?? []).filter(roleActsOnAlarms);
+      const ancestry =
+        (
+          await tx.query<{ ancestry: string[] }>("SELECT ancestry FROM departments WHERE id = $1", [
+            alarm.department_id,
+          ])
+        ).rows[0]?.ancestry ?? [];
+      const named = await grantsOf(tx, alarm.organisation_id, step.users ?? []);
+      const cannotAct = [...named].filter(([, u]) => !mayActOnAlarmsIn(u.grants, ancestry)).map(([id]) => id);
+      for (const id of cannotAct)
+        await recordDelivery(tx, deps.metrics, {
+          organisationId: alarm.organisation_id,
+          alarmId: alarm.id,
+          step: stepNo,
+          channel: (step.channels ?? ["console"])[0] ?? "console",
+          target: id,
+          result: "skipped",
+          reason: "cannot_act",
+          detail: `${named.get(id)?.name ?? id} cannot see and take alarms in ${alarm.department_name} (no alarm:read and alarm:acknowledge there)`,
+        });
+      const mayAct = (step.users ?? []).filter((id) => !cannotAct.includes(id));
       const users = await tx.query<{ id: string; email: string; phone: string | null; name: string }>(
         `SELECT DISTINCT u.id, u.email, u.phone, u.first_name || ' ' || u.last_name AS name FROM staff_users u
            LEFT JOIN role_grants g ON g.organisation_id = u.organisation_id AND g.user_id = u.id
@@ -333,7 +394,7 @@ export async function startAlerting(
             AND (u.id = ANY($2::uuid[])
                  OR (g.role = ANY($3::text[]) AND (g.department_id IS NULL OR g.department_id IN (
                        SELECT unnest(ancestry) FROM departments WHERE id = $4))))`,
-        [alarm.organisation_id, step.users ?? [], step.roles ?? [], alarm.department_id],
+        [alarm.organisation_id, mayAct, roles, alarm.department_id],
       );
       const deliveries: DeliverPayload[] = [];
       const base = { organisationId: alarm.organisation_id, alarmId: alarm.id, step: stepNo };
@@ -365,7 +426,7 @@ export async function startAlerting(
               idempotencyKey: key(u.email),
             });
           if (channel === "sms") {
-            if (u.phone)
+            if (u.phone && isE164(u.phone))
               deliveries.push({
                 ...base,
                 endpointId: null,
@@ -373,13 +434,16 @@ export async function startAlerting(
                 target: u.phone,
                 idempotencyKey: key(u.phone),
               });
+            // The user's id as target: the timeline names whom, and a malformed number is not repeated.
             else
               await recordDelivery(tx, deps.metrics, {
                 ...base,
                 channel,
                 target: u.id,
                 result: "skipped",
-                detail: "no phone",
+                ...(u.phone
+                  ? { reason: "phone_not_e164" as const, detail: PHONE_NOT_E164 }
+                  : { reason: "no_phone" as const, detail: "no phone" }),
               });
           }
         }
@@ -495,6 +559,17 @@ export async function startAlerting(
         json: { id: p.idempotencyKey, event: "ping", sentAt: new Date().toISOString() },
       };
     }
+    // The last guard: whatever queued it (an endpoint saved before numbers were checked), no SMS to a bad number.
+    if (p.channel === "sms" && !isE164(p.target)) {
+      await recordDelivery(deps.pool, deps.metrics, {
+        ...p,
+        result: "skipped",
+        attempt,
+        reason: "phone_not_e164",
+        detail: PHONE_NOT_E164,
+      });
+      return;
+    }
     const secret = p.endpointId
       ? (
           await deps.pool.query<{ secret: string | null }>(
@@ -587,7 +662,11 @@ export async function startAlerting(
   );
 
   return {
-    claim,
+    claim: (alarmId) => claim(alarmId),
+    routed: (alarmId) =>
+      new Promise<void>((resolve) => {
+        void claim(alarmId, resolve).catch((err) => log.error({ err, alarmId }, "claiming alarm failed"));
+      }),
     async close() {
       closed = true;
       clearInterval(sweepTimer);

@@ -1,12 +1,13 @@
-import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { getConnInfo } from "@hono/node-server/conninfo";
 import { serveStatic } from "@hono/node-server/serve-static";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
+import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { useActivityKeyring } from "./activity";
 import { authenticate } from "./auth/middleware";
@@ -18,6 +19,7 @@ import { describeOperations } from "./openapi";
 import { activityRoutes } from "./routes/activity";
 import { alarmRoutes, deviceLocateRoutes, recipientLocateRoutes } from "./routes/alarms";
 import { authRoutes } from "./routes/auth";
+import { alarmCallRoutes, contactRoutes } from "./routes/contacts";
 import { deadLetterRoutes } from "./routes/dead-letters";
 import { departmentRoutes } from "./routes/departments";
 import { deviceRoutes } from "./routes/devices";
@@ -26,16 +28,17 @@ import { organisationRoutes } from "./routes/organisations";
 import { positionRoutes } from "./routes/positions";
 import { privacyRoutes } from "./routes/privacy";
 import { recipientRoutes } from "./routes/recipients";
-import { alertEndpointRoutes, alertRuleRoutes } from "./routes/routing";
+import { alertEndpointRoutes, alertRuleRoutes, alertTargetRoutes } from "./routes/routing";
 import { ssoLoginRoutes, ssoProviderRoutes } from "./routes/sso";
 import { tokenRoutes } from "./routes/tokens";
 import { userRoutes } from "./routes/users";
+import { refuseUnstorableText } from "./unstorable-text";
 
 export const API_VERSION = "0.1.0";
 
+/** The socket's remote address; none when the app is called without a Node server (app.request). */
 function defaultClientIp(c: Context<AppEnv>): string | undefined {
-  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
-  return incoming?.socket?.remoteAddress;
+  return (c.env as { incoming?: unknown } | undefined)?.incoming ? getConnInfo(c).remote.address : undefined;
 }
 
 function problemResponse(c: Context<AppEnv>, err: ApiError) {
@@ -57,15 +60,14 @@ export function createApp(deps: ApiDeps) {
   // First, so that every answer (refusals by later middleware too) is counted under its route.
   if (deps.metrics) app.use("*", deps.metrics.httpMiddleware);
 
+  // A caller's own X-Request-Id is kept when it is short and plain (no header injection), else a UUID.
+  app.use("*", requestId({ limitLength: 100 }));
   app.use("*", async (c, next) => {
-    const incoming = c.req.header("x-request-id");
-    const requestId = incoming && /^[A-Za-z0-9._-]{8,100}$/.test(incoming) ? incoming : randomUUID();
-    c.set("requestId", requestId);
+    const id = c.get("requestId");
     const ip = (deps.clientIp ? deps.clientIp(c.req as never) : defaultClientIp(c)) ?? null;
     c.set("ip", ip?.replace(/^::ffff:/, "") ?? null);
-    const log = deps.logger.child({ requestId });
+    const log = deps.logger.child({ requestId: id });
     c.set("log", log);
-    c.header("x-request-id", requestId);
     const started = performance.now();
     await next();
     const actor = c.get("actor");
@@ -111,6 +113,7 @@ export function createApp(deps: ApiDeps) {
         ),
     }),
   );
+  app.use("/api/*", refuseUnstorableText);
   // Hono's "/x/*" also matches "/x" itself; each request must pass one limiter only once.
   const publicLimit = publicRateLimit(deps);
   for (const path of [
@@ -130,11 +133,14 @@ export function createApp(deps: ApiDeps) {
   app.route("/api/v1/users", userRoutes(deps));
   app.route("/api/v1/recipients", recipientRoutes(deps));
   app.route("/api/v1/recipients", recipientLocateRoutes(deps));
+  app.route("/api/v1/recipients", contactRoutes(deps));
   app.route("/api/v1/devices", deviceRoutes(deps));
   app.route("/api/v1/devices", deviceLocateRoutes(deps));
   app.route("/api/v1/alarms", alarmRoutes(deps));
+  app.route("/api/v1/alarms", alarmCallRoutes(deps));
   app.route("/api/v1/alert-rules", alertRuleRoutes(deps));
   app.route("/api/v1/alert-endpoints", alertEndpointRoutes(deps));
+  app.route("/api/v1/alert-targets", alertTargetRoutes(deps));
   app.route("/api/v1/geofences", geofenceRoutes(deps));
   app.route("/api/v1/positions", positionRoutes(deps));
   app.route("/api/v1/activity", activityRoutes(deps));

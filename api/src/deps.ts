@@ -1,5 +1,5 @@
 import type { EventEmitter } from "node:events";
-import type { AckMessage, ApiEnv, CommandMessage, ConfigMessage, OwntracksCommand } from "@vakt/schemas";
+import type { ApiEnv, DeviceCommandPublisher } from "@vakt/schemas";
 import type { StorageCapabilities } from "@vakt/storage";
 import type pg from "pg";
 import type { Logger } from "pino";
@@ -7,17 +7,8 @@ import type { ActivityLogSetup } from "./activity-chain";
 import type { ApiMetrics } from "./metrics";
 import type { OutboundHttp } from "./outbound";
 
-/** Sends downlinks to devices (MQTT lives in another tier; the API only needs this). */
-export interface DeviceCommandPublisher {
-  /** Publish the desired configuration, retained, on the device's config topic. */
-  publishConfig(serial: string, message: ConfigMessage): Promise<void>;
-  /** Publish a command (locate, track, stop_tracking) on the device's command topic. */
-  publishCommand(serial: string, message: CommandMessage): Promise<void>;
-  /** Confirm an alarm to the device (taken, resolved, cancelled) on its ack topic. */
-  publishAck(serial: string, message: AckMessage): Promise<void>;
-  /** Publish a command to an OwnTracks app on its own `owntracks/<user>/<serial>/cmd` topic. */
-  publishOwntracksCommand(topic: string, message: OwntracksCommand): Promise<void>;
-}
+/** Sends downlinks to devices: the contract (topics, QoS, retain, payloads) is @vakt/schemas' downlink.ts. */
+export type { DeviceCommandPublisher };
 
 /** Sends a text message through the configured SMS gateway. */
 export interface SmsSender {

@@ -1,16 +1,21 @@
-import { downlinkTopic } from "@vakt/schemas";
+import { type DeviceCommandPublisher, deviceCommandPublisher, type SendDownlink } from "@vakt/schemas";
 import mqtt from "mqtt";
 import type { Logger } from "pino";
-import type { DeviceCommandPublisher } from "./deps";
 
 export interface MqttDeviceCommandsOptions {
   mqttUrl: string;
   username?: string | undefined;
   password?: string | undefined;
   logger: Logger;
+  /** After every (re)connect: e.g. send again what a broker without persistence forgot. */
+  onConnect?: (publisher: DeviceCommandPublisher) => void;
 }
 
-/** Publishes retained device configuration, commands and alarm acknowledgements; mqtt.js reconnects and queues while the broker is away. */
+/**
+ * The api's MQTT connection for downlinks (configuration, commands, alarm acknowledgements); what
+ * goes on which topic with which QoS and retain flag is @vakt/schemas' downlink contract, this only
+ * publishes. mqtt.js reconnects and queues while the broker is away.
+ */
 export function mqttDeviceCommands(options: MqttDeviceCommandsOptions): {
   publisher: DeviceCommandPublisher;
   close(): Promise<void>;
@@ -22,25 +27,13 @@ export function mqttDeviceCommands(options: MqttDeviceCommandsOptions): {
     ...(options.password ? { password: options.password } : {}),
   });
   client.on("error", (err) => logger.warn({ err }, "mqtt"));
-  client.on("connect", () => logger.info("mqtt connected"));
-  return {
-    publisher: {
-      async publishConfig(serial, message) {
-        await client.publishAsync(downlinkTopic(serial, "config"), JSON.stringify(message), {
-          qos: 1,
-          retain: true,
-        });
-      },
-      async publishCommand(serial, message) {
-        await client.publishAsync(downlinkTopic(serial, "command"), JSON.stringify(message), { qos: 1 });
-      },
-      async publishAck(serial, message) {
-        await client.publishAsync(downlinkTopic(serial, "ack"), JSON.stringify(message), { qos: 1 });
-      },
-      async publishOwntracksCommand(topic, message) {
-        await client.publishAsync(topic, JSON.stringify(message), { qos: 1 });
-      },
-    },
-    close: () => client.endAsync(true),
+  const send: SendDownlink = async (d) => {
+    await client.publishAsync(d.topic, d.payload, { qos: d.qos, retain: d.retain });
   };
+  const publisher = deviceCommandPublisher(send);
+  client.on("connect", () => {
+    logger.info("mqtt connected");
+    options.onConnect?.(publisher);
+  });
+  return { publisher, close: () => client.endAsync(true) };
 }

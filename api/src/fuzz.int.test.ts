@@ -150,7 +150,17 @@ function pathValue(name: string): fc.Arbitrary<string> {
   return fc.oneof(
     ...real,
     fc.uuid(),
-    fc.constantFrom(...INJECTION_STRINGS, "0", "-1", "null", "undefined", "%00", "..", "a".repeat(3_000)),
+    fc.constantFrom(
+      ...INJECTION_STRINGS,
+      "0",
+      "-1",
+      "null",
+      "undefined",
+      "%00",
+      "a\u0000b",
+      "..",
+      "a".repeat(3_000),
+    ),
     fc.string({ maxLength: 40 }),
   );
 }
@@ -309,6 +319,112 @@ describe("API fuzzer", () => {
     expect(failures).toEqual([]);
     // The instrument works: the accepted requests' writes were counted.
     expect(Number(await digest())).toBeGreaterThan(0);
+  });
+
+  it("refuses text PostgreSQL cannot hold (a NUL) in any path, query value or body string, with a 400 that changes nothing", async () => {
+    await ensureSession();
+    const failures: string[] = [];
+    let sent = 0;
+    const withNul = (text: string, at: number) => {
+      const i = at % (text.length + 1);
+      return `${text.slice(0, i)}\u0000${text.slice(i)}`;
+    };
+    /** The value with one of its strings (or a new field, when it has none) carrying a NUL. */
+    const poison = (value: unknown, pick: number, at: number): unknown => {
+      const leaves: { set: (v: string) => void; text: string }[] = [];
+      const walk = (v: unknown, set: (x: unknown) => void) => {
+        if (typeof v === "string") leaves.push({ set, text: v });
+        else if (Array.isArray(v))
+          for (const [i, x] of v.entries())
+            walk(x, (y) => {
+              v[i] = y;
+            });
+        else if (v && typeof v === "object")
+          for (const k of Object.keys(v))
+            walk((v as Record<string, unknown>)[k], (y) => {
+              (v as Record<string, unknown>)[k] = y;
+            });
+      };
+      const copy = structuredClone(value);
+      walk(copy, () => {});
+      const leaf = leaves[pick % Math.max(1, leaves.length)];
+      if (leaf) {
+        leaf.set(withNul(leaf.text, at));
+        return copy;
+      }
+      return copy && typeof copy === "object" && !Array.isArray(copy)
+        ? { ...copy, note: withNul("x", at) }
+        : { note: withNul("", 0) };
+    };
+    for (const [template, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const params = op.parameters ?? [];
+        const pathParams = params.filter((p) => p.in === "path");
+        const queryParams = params.filter((p) => p.in === "query");
+        const bodySchema = op.requestBody?.content["application/json"]?.schema;
+        const realPath = pathParams.reduce(
+          (path, p) =>
+            path.replace(
+              `{${p.name}}`,
+              ids[Object.keys(ids).find((k) => p.name.toLowerCase().startsWith(k)) ?? ""]?.[0] ??
+                randomUUID(),
+            ),
+          template,
+        );
+        const places = [
+          ...(pathParams.length ? (["path"] as const) : []),
+          ...(queryParams.length ? (["query"] as const) : []),
+          ...(bodySchema ? (["body"] as const) : []),
+        ];
+        if (places.length === 0) continue;
+        const where = fc.sample(
+          fc.record({
+            into: fc.constantFrom(...places),
+            pick: fc.nat(),
+            at: fc.nat(),
+            text: fc.string({ maxLength: 12 }),
+          }),
+          { numRuns: 4, seed: SEED + template.length },
+        );
+        for (const w of where) {
+          let path = realPath;
+          let body: string | undefined;
+          if (w.into === "path") {
+            const p = pathParams[w.pick % pathParams.length];
+            if (!p) continue;
+            path = template.replace(`{${p.name}}`, encodeURIComponent(withNul(w.text, w.at)));
+            path = pathParams.reduce((x, q) => x.replace(`{${q.name}}`, randomUUID()), path);
+          } else if (w.into === "query") {
+            const p = queryParams[w.pick % queryParams.length];
+            if (!p) continue;
+            path = `${realPath}?${new URLSearchParams({ [p.name]: withNul(w.text, w.at) })}`;
+          } else if (bodySchema) {
+            const [valid] = fc.sample(arbitraryOf(bodySchema, resolveRef), {
+              numRuns: 1,
+              seed: SEED + w.pick,
+            });
+            body = JSON.stringify(poison(valid, w.pick, w.at));
+          }
+          const before = await digest();
+          const res = await send(method, { path, body, headers: {} });
+          sent++;
+          const label = `${method.toUpperCase()} ${path.slice(0, 120)} body=${(body ?? "").slice(0, 80)}`;
+          const problem = (() => {
+            try {
+              return JSON.parse(res.text) as { type?: string };
+            } catch {
+              return {};
+            }
+          })();
+          if (res.status !== 400 || !problem.type?.endsWith("/validation-failed"))
+            failures.push(`${res.status} ${problem.type ?? ""} ${label}: ${res.text.slice(0, 160)}`);
+          const writes = (await writesSince(before)).filter((x) => x !== "INSERT login_attempts");
+          if (writes.length) failures.push(`wrote ${writes.join(", ")}: ${label}`);
+        }
+      }
+    }
+    expect(sent).toBeGreaterThan(60);
+    expect(failures).toEqual([]);
   });
 
   it("stores injection text verbatim and returns it verbatim as JSON data", async () => {

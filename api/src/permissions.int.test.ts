@@ -111,7 +111,7 @@ type TokenKind = keyof typeof TOKENS;
  * the caller must hold at least one to be shown that kind. A new route, or a
  * new field under one of these keys, is checked without an entry here.
  */
-type DataKind = "positions" | "places" | "names" | "birth dates" | "contacts" | "notes";
+type DataKind = "positions" | "places" | "names" | "birth dates" | "contacts" | "call lists" | "notes";
 const DATA_KEYS: Record<string, DataKind> = {
   lat: "positions",
   lon: "positions",
@@ -127,13 +127,18 @@ const DATA_KEYS: Record<string, DataKind> = {
   phone: "contacts",
   responderNotes: "notes",
   legalBasisReference: "notes",
+  // Whom a logged call on an alarm was to (read from the recipient's call list).
+  contactName: "call lists",
+  contactPhone: "call lists",
 };
 const COVERED_BY: Record<DataKind, string[]> = {
   positions: ["position:read", "position:locate"],
-  places: ["geofence:manage", "position:read", "position:locate"],
+  places: ["geofence:manage", "position:read"],
   names: ["recipient:read", "user:read"],
   "birth dates": ["recipient:details"],
   contacts: ["user:read"],
+  // A recipient's next of kin and others to phone: for those who take its alarms or keep the list.
+  "call lists": ["alarm:acknowledge", "recipient:manage"],
   notes: ["recipient:details"],
 };
 
@@ -144,12 +149,19 @@ const PHONE = /^\+[1-9][0-9]{6,14}$/;
 function dataKinds(value: unknown, into = new Set<DataKind>()): Set<DataKind> {
   if (Array.isArray(value)) for (const v of value) dataKinds(v, into);
   else if (value && typeof value === "object") {
+    // An entry of a recipient's call list (name, relation, phone, notes): one kind, its phone included.
+    if ("relation" in value && "phone" in value) {
+      into.add("call lists");
+      return into;
+    }
     for (const [k, v] of Object.entries(value)) {
       const kind = DATA_KEYS[k];
       const present = v !== null && v !== undefined && v !== "" && !(Array.isArray(v) && v.length === 0);
       if (kind && present) into.add(kind);
       // An e-mail address or phone number is a contact under whatever key it travels.
-      if (typeof v === "string" && (EMAIL.test(v) || PHONE.test(v))) into.add("contacts");
+      // (A call-list phone under its own key is that kind, checked above.)
+      if (kind !== "call lists" && typeof v === "string" && (EMAIL.test(v) || PHONE.test(v)))
+        into.add("contacts");
       if (kind !== "places") dataKinds(v, into);
     }
   }
@@ -172,6 +184,8 @@ interface Fixture {
   ssoProviderId: string;
   /** The serial of the recipient's device. */
   serial: string;
+  /** A contact on the recipient's call list. */
+  contactId: string;
   /** Topic of a dead letter of the target device: unique per case, so it can be looked for in a list. */
   deadLetterTopic: string;
 }
@@ -230,10 +244,39 @@ const ROUTES: Record<string, RouteCase> = {
     ok: 200,
     request: () => ({ method: "GET", path: "/api/v1/auth/me" }),
   },
+  "GET /api/v1/auth/profile": {
+    scope: "session",
+    ok: 200,
+    request: () => ({ method: "GET", path: "/api/v1/auth/profile" }),
+  },
+  "PATCH /api/v1/auth/profile": {
+    scope: "session",
+    ok: 200,
+    request: () => ({
+      method: "PATCH",
+      path: "/api/v1/auth/profile",
+      body: { phone: "+4741234567", sound: { newAlarms: true, asked: true, repeatS: 30 } },
+    }),
+  },
   "POST /api/v1/auth/logout": {
     scope: "session",
     ok: 200,
     request: () => ({ method: "POST", path: "/api/v1/auth/logout", body: {} }),
+  },
+  "POST /api/v1/auth/totp/disable": {
+    scope: "session",
+    ok: 409,
+    request: () => ({ method: "POST", path: "/api/v1/auth/totp/disable", body: { code: "123456" } }),
+  },
+  "GET /api/v1/auth/sessions": {
+    scope: "session",
+    ok: 200,
+    request: () => ({ method: "GET", path: "/api/v1/auth/sessions" }),
+  },
+  "POST /api/v1/auth/logout-others": {
+    scope: "session",
+    ok: 200,
+    request: () => ({ method: "POST", path: "/api/v1/auth/logout-others", body: {} }),
   },
   "POST /api/v1/auth/logout-everywhere": {
     scope: "session",
@@ -429,6 +472,46 @@ const ROUTES: Record<string, RouteCase> = {
       body: { responderNotes: "n" },
     }),
   },
+  "GET /api/v1/recipients/{id}/contacts": {
+    scope: "item",
+    ok: 200,
+    request: (f) => ({ method: "GET", path: `/api/v1/recipients/${f.recipientId}/contacts` }),
+  },
+  "POST /api/v1/recipients/{id}/contacts": {
+    scope: "item",
+    ok: 201,
+    request: (f) => ({
+      method: "POST",
+      path: `/api/v1/recipients/${f.recipientId}/contacts`,
+      body: { name: "Ola Nordmann", relation: "neighbour", phone: "912 34 568" },
+    }),
+  },
+  "PUT /api/v1/recipients/{id}/contacts/order": {
+    scope: "item",
+    ok: 200,
+    request: (f) => ({
+      method: "PUT",
+      path: `/api/v1/recipients/${f.recipientId}/contacts/order`,
+      body: { ids: [f.contactId] },
+    }),
+  },
+  "PATCH /api/v1/recipients/{id}/contacts/{contactId}": {
+    scope: "item",
+    ok: 200,
+    request: (f) => ({
+      method: "PATCH",
+      path: `/api/v1/recipients/${f.recipientId}/contacts/${f.contactId}`,
+      body: { availability: "08-22" },
+    }),
+  },
+  "DELETE /api/v1/recipients/{id}/contacts/{contactId}": {
+    scope: "item",
+    ok: 204,
+    request: (f) => ({
+      method: "DELETE",
+      path: `/api/v1/recipients/${f.recipientId}/contacts/${f.contactId}`,
+    }),
+  },
   "GET /api/v1/devices": {
     scope: "list",
     ok: 200,
@@ -510,6 +593,15 @@ const ROUTES: Record<string, RouteCase> = {
     ok: 200,
     request: (f) => ({ method: "POST", path: `/api/v1/alarms/${f.alarmId}/comments`, body: { note: "n" } }),
   },
+  "POST /api/v1/alarms/{id}/calls": {
+    scope: "item",
+    ok: 201,
+    request: (f) => ({
+      method: "POST",
+      path: `/api/v1/alarms/${f.alarmId}/calls`,
+      body: { contactId: f.contactId, result: "no_answer" },
+    }),
+  },
   "POST /api/v1/alarms/{id}/resolve": {
     scope: "item",
     ok: 200,
@@ -577,6 +669,12 @@ const ROUTES: Record<string, RouteCase> = {
     scope: "item",
     ok: 204,
     request: (f) => ({ method: "DELETE", path: `/api/v1/alert-rules/${f.ruleId}` }),
+  },
+  /** Outside the caller's routing departments the department does not exist for it (404). */
+  "GET /api/v1/alert-targets": {
+    scope: "item",
+    ok: 200,
+    request: (f) => ({ method: "GET", path: `/api/v1/alert-targets?departmentId=${f.departmentId}` }),
   },
   "GET /api/v1/alert-endpoints": {
     scope: "list",
@@ -963,6 +1061,17 @@ async function fixture(): Promise<Fixture> {
      VALUES ($1, $2, 'https://login.example.org/tenant', 'vakt', 'secret', '{openid}') RETURNING id`,
     [org.organisationId, `Case ${uniq()}`],
   );
+  // A call list with one contact, and a call to them logged on the alarm.
+  const contact = await q.query<{ id: string }>(
+    `INSERT INTO recipient_contacts (organisation_id, recipient_id, position, name, relation, phone, notes)
+     VALUES ($1, $2, 1, 'Kari Nordmann', 'next_of_kin', '+4791234567', 'Daughter') RETURNING id`,
+    [org.organisationId, r.recipientId],
+  );
+  await q.query(
+    `INSERT INTO alarm_transitions (organisation_id, alarm_id, kind, actor_user_id, note, details)
+     VALUES ($1, $2, 'called', NULL, 'Is on her way', jsonb_build_object('contactId', $3::text, 'result', 'reached'))`,
+    [org.organisationId, alarm.rows[0]?.id, contact.rows[0]?.id],
+  );
   const deadLetterTopic = `vakt/v1/d/S-${uniq()}/up/position`;
   await q.query(
     `INSERT INTO dead_letters (transport, topic, organisation_id, device_id, reason, payload_excerpt, payload_bytes)
@@ -973,6 +1082,7 @@ async function fixture(): Promise<Fixture> {
   return {
     org,
     deadLetterTopic,
+    contactId: contact.rows[0]?.id as string,
     serial: serial.rows[0]?.serial as string,
     departmentId: dept.rows[0]?.id as string,
     recipientId: r.recipientId,
@@ -1117,7 +1227,15 @@ describe("permission matrix", () => {
   it("keeps the column of what each route's answers contain in permissions.data-kinds.md", async () => {
     // Filled by the route cases above: run with them (the whole file).
     expect([...seenKinds.keys()].sort(), "run the whole matrix").toEqual(Object.keys(ROUTES).sort());
-    const order: DataKind[] = ["positions", "places", "names", "birth dates", "contacts", "notes"];
+    const order: DataKind[] = [
+      "positions",
+      "places",
+      "names",
+      "birth dates",
+      "contacts",
+      "call lists",
+      "notes",
+    ];
     const rows = Object.keys(ROUTES).map((key) => {
       const kinds = order.filter((k) => seenKinds.get(key)?.has(k));
       return `| \`${key}\` | ${kinds.join(", ") || "–"} |`;

@@ -7,40 +7,10 @@
  * holds; services put that list into every query (`department_id = ANY($n)`),
  * so a route that forgot a check still cannot read outside it.
  */
-import type { RoleKey, TokenPermission } from "@vakt/schemas";
+import { type Permission, permissions, type RoleKey, type TokenPermission } from "@vakt/schemas";
 import type { Queryable } from "@vakt/storage";
 
-export const permissions = [
-  "organisation:read",
-  "organisation:manage",
-  "department:read",
-  "department:manage",
-  "user:read",
-  "user:manage",
-  "recipient:read",
-  /** A recipient's birth date, responder notes and legal-basis reference (not locators: they see the minimum). */
-  "recipient:details",
-  "recipient:manage",
-  "device:read",
-  "device:manage",
-  "device:configure",
-  "geofence:manage",
-  "position:read",
-  /** Look up a position only, giving a reason each time (locators). */
-  "position:locate",
-  "alarm:read",
-  "alarm:acknowledge",
-  /**
-   * Ask a device for its position: held by no role (people locate through
-   * position:read or position:locate); an API token needs it granted explicitly.
-   */
-  "device:locate",
-  /** Alert routing: rules, escalation steps and endpoints of a department. */
-  "routing:manage",
-  "activity:read",
-  "token:manage",
-] as const;
-export type Permission = (typeof permissions)[number];
+export { type Permission, permissions } from "@vakt/schemas";
 
 /** Permissions whose scope is the organisation as a whole, not a department. */
 const organisationWide = new Set<Permission>(["organisation:manage", "token:manage"]);
@@ -216,4 +186,74 @@ export async function mayGrant(db: Queryable, actor: Actor, grant: Grant): Promi
     }
   }
   return true;
+}
+
+/**
+ * Where the caller may read recipients' call lists (names and phone numbers of
+ * next of kin): where they read the recipient and take its alarms (operators,
+ * responders), or manage recipients (administrators, who keep the list).
+ * API tokens never: no token permission carries other people's phone numbers.
+ */
+export async function contactReadDepartments(db: Queryable, actor: Actor): Promise<string[]> {
+  if (actor.kind !== "user") return [];
+  const read = await allowedDepartments(db, actor, "recipient:read");
+  const take = await allowedDepartments(db, actor, "alarm:acknowledge");
+  const manage = await allowedDepartments(db, actor, "recipient:manage");
+  const takeSet = new Set(take);
+  return [...new Set([...read.filter((d) => takeSet.has(d)), ...manage])];
+}
+
+/** Where the caller may change call lists: where they manage recipients (people only). */
+export async function contactManageDepartments(db: Queryable, actor: Actor): Promise<string[]> {
+  if (actor.kind !== "user") return [];
+  return allowedDepartments(db, actor, "recipient:manage");
+}
+
+/** What it takes to act on an alarm a rule sends someone: see it and take it. */
+export const ACT_ON_ALARM: readonly Permission[] = ["alarm:read", "alarm:acknowledge"];
+
+/** Whether a role, wherever granted, lets its holders see and take alarms. */
+export function roleActsOnAlarms(role: RoleKey): boolean {
+  return ACT_ON_ALARM.every((p) => rolePermissions[role].includes(p));
+}
+
+/**
+ * Whether a user with these grants may see and take alarms in the department
+ * with this ancestry (its ids from the root down to itself): both permissions
+ * reach it, from a grant on the organisation or on one of its ancestors.
+ */
+export function mayActOnAlarmsIn(grants: readonly Grant[], ancestry: readonly string[]): boolean {
+  return ACT_ON_ALARM.every((p) =>
+    grants.some(
+      (g) =>
+        rolePermissions[g.role].includes(p) && (g.departmentId === null || ancestry.includes(g.departmentId)),
+    ),
+  );
+}
+
+/** The role grants and display names of these users of the organisation, by user id. */
+export async function grantsOf(
+  db: Queryable,
+  organisationId: string,
+  userIds: readonly string[],
+): Promise<Map<string, { name: string; grants: Grant[] }>> {
+  const { rows } = await db.query<{
+    id: string;
+    name: string;
+    role: RoleKey | null;
+    department_id: string | null;
+  }>(
+    `SELECT u.id, u.first_name || ' ' || u.last_name AS name, g.role, g.department_id
+       FROM staff_users u
+       LEFT JOIN role_grants g ON g.organisation_id = u.organisation_id AND g.user_id = u.id
+      WHERE u.organisation_id = $1 AND u.id = ANY($2::uuid[])`,
+    [organisationId, userIds],
+  );
+  const out = new Map<string, { name: string; grants: Grant[] }>();
+  for (const r of rows) {
+    const entry = out.get(r.id) ?? { name: r.name, grants: [] };
+    if (r.role) entry.grants.push({ role: r.role, departmentId: r.department_id });
+    out.set(r.id, entry);
+  }
+  return out;
 }

@@ -161,6 +161,8 @@ describe("alert routing", () => {
       departmentId: org.departments.a1,
       name: "flaky",
       alarmTypes: ["fall"],
+      // No cancel window (a fall's default is 30 s): the subject here is retrying.
+      cancelWindowS: 0,
       steps: [{ waitS: 60, endpointIds: [ep] }],
     });
     const api = await start();

@@ -107,10 +107,20 @@ describe("runtime database role", () => {
       ok: true,
       rows: 2,
     });
-    // Retention's one way to remove rows (SECURITY DEFINER) stays open to it.
+    // Retention's one way to remove rows (SECURITY DEFINER) stays open to it, bounded by the
+    // database's clock: "as of a century from now" removed every row but the newest.
     await expect(
       rt.pool.query("SELECT vakt_activity_log_prune($1, now())", [org.organisationId]),
     ).resolves.toBeDefined();
+    const future = await rt.pool.query<{ n: string }>(
+      "SELECT vakt_activity_log_prune($1, now() + interval '100 years') AS n",
+      [org.organisationId],
+    );
+    expect(Number(future.rows[0]?.n)).toBe(0);
+    expect(await verifyActivityLog(rt.pool, org.organisationId, h.activityLog, h.clock.now)).toMatchObject({
+      ok: true,
+      rows: 2,
+    });
     // graphile-worker's queue, installed by the owner.
     await rt.pool.query("SELECT graphile_worker.add_job('noop', '{}'::json)");
     // LISTEN/NOTIFY and temporary tables.

@@ -40,6 +40,21 @@ describe("demo seed", () => {
     expect((await c.post("/api/v1/auth/second-factor", { code })).status).toBe(200);
     expect(seed.adminTotp.otpauthUri).toContain("otpauth://totp/");
     expect(((await c.get("/api/v1/recipients")).body as unknown[]).length).toBe(20);
+    // The history screen has something to show: two closed alarms, each with its whole timeline.
+    const closed = async () =>
+      ((await c.get("/api/v1/alarms?state=resolved")).body as { items: { id: string; outcome: string }[] })
+        .items;
+    const history = await closed();
+    expect(history.map((a) => a.outcome).sort()).toEqual(["no_help_needed", "resolved_by_phone"]);
+    const detail = (await c.get(`/api/v1/alarms/${history[0]?.id}`)).body as {
+      transitions: { kind: string }[];
+    };
+    expect(detail.transitions.map((t) => t.kind)).toEqual([
+      "raised",
+      "acknowledged",
+      "commented",
+      "resolved",
+    ]);
     const depts = (await c.get("/api/v1/departments")).body as { parentId: string | null }[];
     expect(depts.filter((d) => d.parentId === null)).toHaveLength(2);
     expect(depts.length).toBeGreaterThanOrEqual(5);
@@ -54,6 +69,7 @@ describe("demo seed", () => {
     expect(again.devices.map((d) => d.recipientId)).toEqual(seed.devices.map((d) => d.recipientId));
     expect(again.devices[0]?.secret).not.toBe(first?.secret);
     expect(((await c.get("/api/v1/recipients")).body as unknown[]).length).toBe(20);
+    expect(await closed()).toHaveLength(2);
   });
 });
 

@@ -105,7 +105,12 @@ export async function startApiServer(
   let metricsServer: MetricsServer | undefined;
   const countAlarm = (e: { change: string | null }) => deps.metrics?.countAlarmEvent(e.change ?? "raised");
   try {
-    live = deps.live === false ? undefined : await attachLive(server as Server, withBus, deps.live ?? {});
+    // A new alarm is pushed once routing has claimed it, so it carries its cancel window.
+    const beforeNewAlarm = async (alarmId: string) => alerting?.routed(alarmId);
+    live =
+      deps.live === false
+        ? undefined
+        : await attachLive(server as Server, withBus, { beforeNewAlarm, ...(deps.live ?? {}) });
     alerting = deps.alerting === false ? undefined : await startAlerting(withBus, deps.alerting ?? {});
     if (deps.metrics) {
       const io = live?.io;

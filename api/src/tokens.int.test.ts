@@ -92,6 +92,40 @@ describe("API tokens", () => {
     expect((await client.get("/api/v1/auth/me")).status).toBe(401);
   });
 
+  it("locates a device only when device:locate was granted, in its departments, and never when pseudonymous", async () => {
+    const org = await createOrg(h);
+    const admin = await loggedIn(
+      h,
+      (await addUser(h, org, "admin", [{ role: "org_admin", departmentId: null }])).email,
+    );
+    const r = await addRecipient(h, org, org.departments.a1, "Located");
+    const token = (permissions: string[], departmentIds: string[]) =>
+      tokenClient(admin, { name: "Dispatch", permissions, departmentIds, pseudonymous: false });
+    const granted = await token(["device:read", "device:locate"], [org.departments.a]);
+    const before = h.commands.length;
+    const sent = await granted.client.post(`/api/v1/devices/${r.deviceId}/locate`, {});
+    expect(sent.status).toBe(202);
+    expect(h.commands.slice(before).map((x) => x.message.command)).toEqual(["locate"]);
+    const located = await h.db.pool.query(
+      "SELECT actor_type FROM activity_log WHERE organisation_id = $1 AND action = 'device.locate_requested'",
+      [org.organisationId],
+    );
+    expect(located.rows).toEqual([{ actor_type: "api_token" }]);
+
+    const readOnly = await token(["device:read"], [org.departments.a]);
+    expect((await readOnly.client.post(`/api/v1/devices/${r.deviceId}/locate`, {})).status).toBe(403);
+    const elsewhere = await token(["device:read", "device:locate"], [org.departments.b]);
+    expect((await elsewhere.client.post(`/api/v1/devices/${r.deviceId}/locate`, {})).status).toBe(404);
+    expect(h.commands.length).toBe(before + 1);
+    const pseudonymous = await admin.post("/api/v1/tokens", {
+      name: "Pseudonymous dispatch",
+      permissions: ["device:read", "device:locate"],
+      departmentIds: [org.departments.a],
+    });
+    expect(pseudonymous.status).toBe(400);
+    expect(JSON.stringify(pseudonymous.body)).toContain("permissions");
+  });
+
   it("stops working when revoked or expired, and only organisation administrators manage tokens", async () => {
     const org = await createOrg(h);
     const admin = await loggedIn(

@@ -7,7 +7,15 @@ import { randomBytes } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { AckMessage, CommandMessage, ConfigMessage, OwntracksCommand, RoleKey } from "@vakt/schemas";
+import {
+  type AckMessage,
+  type CommandMessage,
+  type ConfigMessage,
+  deviceCommandPublisher,
+  type OwntracksCommand,
+  parseDeviceTopic,
+  type RoleKey,
+} from "@vakt/schemas";
 import { createTestDatabase, type TestDatabase } from "@vakt/storage/testing";
 import pino from "pino";
 import {
@@ -79,20 +87,15 @@ export async function createHarness(overrides: Partial<ApiDeps> = {}): Promise<H
     logger: pino({ level: process.env.VAKT_TEST_LOG ?? "silent" }),
     clock: { now: () => clock.now },
     config: TEST_CONFIG,
-    deviceCommands: {
-      async publishConfig(serial, message) {
-        published.push({ serial, message });
-      },
-      async publishCommand(serial, message) {
-        commands.push({ serial, message });
-      },
-      async publishAck(serial, message) {
-        acks.push({ serial, message });
-      },
-      async publishOwntracksCommand(topic, message) {
-        owntracksCommands.push({ topic, message });
-      },
-    },
+    // The real downlink builders, recorded by topic as a broker would see them.
+    deviceCommands: deviceCommandPublisher(async ({ topic, payload }) => {
+      const t = parseDeviceTopic(topic);
+      const message = JSON.parse(payload);
+      if (!t.ok) owntracksCommands.push({ topic, message });
+      else if (t.kind === "config") published.push({ serial: t.serial, message });
+      else if (t.kind === "command") commands.push({ serial: t.serial, message });
+      else acks.push({ serial: t.serial, message });
+    }),
     mailer: {
       async send(mail) {
         mails.push(mail);

@@ -1,10 +1,9 @@
 /** Small spherical-earth helpers (WGS 84 mean radius); good to a few metres over a town. */
-export interface LatLon {
-  lat: number;
-  lon: number;
-}
+import { EARTH_RADIUS_M, type LatLon } from "@vakt/schemas";
 
-export const EARTH_RADIUS_M = 6_371_008.8;
+// The distance itself is shared with ingest (schemas/src/geo.ts).
+export { distanceM, EARTH_RADIUS_M, type LatLon } from "@vakt/schemas";
+
 const rad = (deg: number) => (deg * Math.PI) / 180;
 const deg = (r: number) => (r * 180) / Math.PI;
 
@@ -19,14 +18,6 @@ export function normaliseDeg(d: number): number {
 export function headingDiffDeg(from: number, to: number): number {
   const d = normaliseDeg(to - from);
   return d > 180 ? d - 360 : d;
-}
-
-/** Great-circle distance (haversine), metres. */
-export function distanceM(a: LatLon, b: LatLon): number {
-  const dLat = rad(b.lat - a.lat);
-  const dLon = rad(b.lon - a.lon);
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(rad(a.lat)) * Math.cos(rad(b.lat)) * Math.sin(dLon / 2) ** 2;
-  return 2 * EARTH_RADIUS_M * Math.asin(Math.min(1, Math.sqrt(h)));
 }
 
 /** Initial bearing from `a` to `b`, degrees clockwise from north, [0, 360). */

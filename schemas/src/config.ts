@@ -207,6 +207,8 @@ export const standaloneEnv = commonEnv.extend({
   SIM_ENABLED: flag.default(true),
   TILE_URL: z.string().default("https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
   OUTBOUND_ALLOW_NETWORKS: outboundAllowNetworks.optional(),
+  /** As for ingest: a device gone away raises no_contact after this grace. */
+  INGEST_LAST_WILL_GRACE_S: positiveInt.max(86_400).default(120),
 });
 export type StandaloneEnv = z.infer<typeof standaloneEnv>;
 

@@ -50,6 +50,9 @@ export type JsonSchema = {
   pattern?: string;
   format?: string;
   additionalProperties?: boolean | JsonSchema;
+  /** A documented example (zod's `.meta({ example })`), offered beside generated text. */
+  example?: unknown;
+  examples?: unknown[];
 };
 
 const isoDate = fc
@@ -190,6 +193,28 @@ function stringOf(schema: JsonSchema, key: string): fc.Arbitrary<string> {
     ...(fits("x".repeat(24)) ? [isoDate] : []),
     ...(SERVICE_URLS.some(fits) ? [fc.constantFrom(...SERVICE_URLS.filter(fits))] : []),
   ];
+  // A schema whose refinement JSON Schema cannot say (a phone number checked by libphonenumber-js)
+  // documents what it accepts in its example.
+  const documented = [schema.example, ...(schema.examples ?? [])].filter(
+    (x): x is string => typeof x === "string" && fits(x),
+  );
+  if (documented.length > 0) plausible.push(fc.constantFrom(...documented));
   const hostile = INJECTION_STRINGS.filter(fits);
-  return fc.oneof(...plausible, ...(hostile.length ? [fc.constantFrom(...hostile)] : []));
+  // Text PostgreSQL cannot hold: a NUL somewhere in otherwise ordinary text.
+  // Lengths are chosen so the result always fits: a filter that never passes would spin for ever.
+  const textMin = Math.max(0, minLength - 1);
+  const unstorable = fc
+    .tuple(
+      fc.string({ minLength: textMin, maxLength: Math.max(textMin, Math.min(maxLength - 1, textMin + 20)) }),
+      fc.nat(),
+    )
+    .map(([text, at]) => {
+      const i = at % (text.length + 1);
+      return `${text.slice(0, i)}\u0000${text.slice(i)}`;
+    });
+  return fc.oneof(
+    ...plausible,
+    ...(hostile.length ? [fc.constantFrom(...hostile)] : []),
+    ...(maxLength >= 1 ? [unstorable] : []),
+  );
 }

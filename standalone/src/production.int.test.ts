@@ -443,6 +443,13 @@ describe("the production build", () => {
       creds.device.id,
     ]);
     expect(dead.rows).toEqual([]);
+    // CI runs this against the real TimescaleDB too, where the stream went into a hypertable.
+    if (process.env.TEST_TIMESCALEDB_EXPECT === "preloaded") {
+      const hyper = await db.pool.query(
+        "SELECT hypertable_name FROM timescaledb_information.hypertables WHERE hypertable_name = 'positions'",
+      );
+      expect(hyper.rows).toHaveLength(1);
+    }
 
     // Health on the paths the Dockerfile probes (read from it), and metrics.
     const probes = probePaths();

@@ -81,6 +81,17 @@ describe.each(brokers)("the standalone stack with %s", (broker) => {
     expect(count).toBe(3);
   });
 
+  it("sends the seeded devices their configuration, which they confirm", async () => {
+    // Seeded straight into the database, they had no retained configuration: "not confirmed" for ever.
+    const confirmed = await waitFor(async () => {
+      const { rows } = await db.pool.query<{ n: string }>(
+        "SELECT count(*) n FROM devices WHERE reported_config_version = desired_config_version",
+      );
+      return Number(rows[0]?.n) === 3 ? 3 : undefined;
+    });
+    expect(confirmed).toBe(3);
+  });
+
   // Defined only where this run chose the broker (no skipped test under TEST_MQTT_URL).
   if (broker !== "external")
     it(`runs ${broker}, and an OwnTracks app over MQTT 5 ${broker === "mosquitto" ? "gets through" : "is refused"}`, async () => {

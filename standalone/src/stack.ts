@@ -12,6 +12,7 @@ import {
   activityLogFromConfig,
   loadOrCreateKeyFile,
   mqttDeviceCommands,
+  republishPendingConfigs,
   runGraphileMigrations,
   seedDemo,
   startApiServer,
@@ -201,6 +202,7 @@ export async function startStack(config: StandaloneEnv, logger: Logger): Promise
       // One ingest process here: a plain persistent subscription (see INGEST_SHARED_SUBSCRIPTION).
       sharedSubscription: false,
       protocolVersion: mqttProtocol,
+      lastWillGraceMs: config.INGEST_LAST_WILL_GRACE_S * 1000,
     });
     await ingest.start();
     onStop("ingest", () => ingest.stop());
@@ -216,6 +218,11 @@ export async function startStack(config: StandaloneEnv, logger: Logger): Promise
       username: embeddedBroker ? service.username : undefined,
       password: embeddedBroker ? service.password : undefined,
       logger,
+      // The demo devices were seeded straight into the database: their configuration goes out here.
+      onConnect: (commands) =>
+        void republishPendingConfigs({ pool, logger }, commands).catch((err: unknown) =>
+          logger.error({ err }, "sending unconfirmed device configurations again"),
+        ),
     });
     onStop("device commands", () => deviceCommands.close());
     const apiPort = await listenPort("the API and console", config.API_PORT);

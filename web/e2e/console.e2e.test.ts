@@ -180,16 +180,18 @@ describe("the web console", () => {
     await form.getByLabel("SOS").check();
     await form.getByLabel("Fall", { exact: true }).check();
     await form.getByLabel("Tidsplan").check();
+    await form.getByTestId("rule-cancel-window-input").fill("45");
     await form.getByRole("button", { name: "Legg til trinn" }).click();
-    await form.getByTestId("rule-step").nth(1).getByLabel("Avdelingsadministrator").check();
-    await form.getByTestId("rule-step").nth(1).getByLabel("email").check();
+    await form.getByTestId("rule-step").nth(1).getByLabel("Organisasjonsadministrator").check();
+    await form.getByTestId("rule-step").nth(1).getByLabel("e-post").check();
     await form.getByRole("button", { name: "Opprett" }).click();
     await page.getByTestId("rules-table").getByText("Natt Sone 1").waitFor();
     const rules = await admin.call("GET", "/alert-rules", z.array(alertRule));
     const rule = rules.find((r) => r.name === "Natt Sone 1");
     expect(rule?.alarmTypes).toEqual(["sos", "fall"]);
+    expect(rule?.cancelWindowS).toBe(45);
     expect(rule?.schedule?.[0]).toMatchObject({ start: "22:00", end: "07:00" });
-    expect(rule?.steps.map((s) => s.roles)).toEqual([["operator"], ["operator", "dept_admin"]]);
+    expect(rule?.steps.map((s) => s.roles)).toEqual([["operator"], ["operator", "org_admin"]]);
     await screenshot(page, "07-routing-rule");
     await context.close();
   });
@@ -205,7 +207,7 @@ describe("the web console", () => {
     await logIn(h, page, demoEmail("admin"), "/admin/dead-letters");
     const row = page.getByTestId("dead-letters-table").locator("tr", { hasText: north.serial });
     await row.first().waitFor({ timeout: 10_000 });
-    await expect.poll(() => row.first().textContent()).toContain("invalid_message");
+    await expect.poll(() => row.first().textContent()).toContain("Meldingen har ikke forventet form");
     expect(await row.first().textContent()).toContain("<img src=x onerror=");
     expect(await page.locator("img[src=x]").count()).toBe(0);
     expect(
@@ -247,9 +249,10 @@ describe("the web console", () => {
     await logIn(h, page, demoEmail("nord.admin"), "");
     await expect.poll(() => new URL(page.url()).pathname).toBe("/admin/devices");
     await screenshot(page, "09-session-expired-and-back");
-    // Logged in, an old bookmark of /login lands on the live view, not on a login form.
+    // Logged in, an old bookmark of /login lands on the home page (administration for a department
+    // administrator, who sees no positions or alarms), not on a login form.
     await page.goto(`${h.url}/login`);
-    await expect.poll(() => new URL(page.url()).pathname).toBe("/");
+    await expect.poll(() => new URL(page.url()).pathname).toBe("/admin");
     await context.close();
   });
 

@@ -33,10 +33,17 @@ export interface Harness {
   mqttUrl: string;
   browser: Browser;
   db: TestDatabase;
+  /** What `npm start` prints for logging in as the demo administrator. */
+  demoLogin: RunningStack["demoLogin"];
   stop(): Promise<void>;
 }
 
-export async function startHarness(): Promise<Harness> {
+export interface HarnessOptions {
+  /** Keep the second factor the seed enrols for administrators (other suites log in by password only). */
+  keepSeededSecondFactor?: boolean;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const db = await createTestDatabase();
   const dataDir = await mkdtemp(join(tmpdir(), "vakt-web-e2e-"));
   const mqttPort = await freePort();
@@ -60,8 +67,10 @@ export async function startHarness(): Promise<Harness> {
     stack = await startStack(config, pino({ level: "silent" }));
     // The demo organisation requires a second factor of its administrators (the seed enrols them);
     // these tests log in by password as every role, so they switch that off for their own database.
-    await db.pool.query("UPDATE organisations SET require_admin_second_factor = false");
-    await db.pool.query("UPDATE staff_users SET totp_secret = NULL, totp_enabled_at = NULL");
+    if (!options.keepSeededSecondFactor) {
+      await db.pool.query("UPDATE organisations SET require_admin_second_factor = false");
+      await db.pool.query("UPDATE staff_users SET totp_secret = NULL, totp_enabled_at = NULL");
+    }
     browser = await chromium.launch({
       executablePath: "/usr/bin/chromium",
       args: [
@@ -89,6 +98,7 @@ export async function startHarness(): Promise<Harness> {
     mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
     browser: b,
     db,
+    demoLogin: running.demoLogin,
     async stop() {
       await b.close();
       await running.stop();
@@ -139,7 +149,10 @@ export interface TestDevice {
   name: string;
   client: MqttClient;
   position(lat: number, lon: number): Promise<void>;
-  alarm(type: AlarmMessage["type"], lat: number, lon: number): Promise<void>;
+  /** Raises an alarm; answers the message id, which a cancel names. */
+  alarm(type: AlarmMessage["type"], lat: number, lon: number): Promise<string>;
+  /** The wearer cancels the alarm raised by message `messageId` (a fall within its window). */
+  cancel(messageId: string): Promise<void>;
 }
 
 /** A recipient with a freshly provisioned device in the department, connected over MQTT. */
@@ -191,9 +204,18 @@ export async function recipientWithDevice(
       );
     },
     async alarm(type, lat, lon) {
+      const id = randomUUID();
       await client.publishAsync(
         uplinkTopic(serial, "alarm"),
-        JSON.stringify({ v: 1, id: randomUUID(), t: Date.now(), type, fix: fix(lat, lon) }),
+        JSON.stringify({ v: 1, id, t: Date.now(), type, fix: fix(lat, lon) }),
+        { qos: 1 },
+      );
+      return id;
+    },
+    async cancel(messageId) {
+      await client.publishAsync(
+        uplinkTopic(serial, "alarm"),
+        JSON.stringify({ v: 1, id: randomUUID(), t: Date.now(), type: "fall", cancels: messageId }),
         { qos: 1 },
       );
     },
@@ -215,20 +237,101 @@ async function connectDevice(url: string, options: mqtt.IClientOptions): Promise
 export async function newPage(h: Harness): Promise<{ context: BrowserContext; page: Page }> {
   const context = await h.browser.newContext({ viewport: { width: 1400, height: 900 }, locale: "nb-NO" });
   const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
+  page.setDefaultTimeout(30_000);
   return { context, page };
+}
+
+/** A page whose context ignores the console's CSP, which rightly refuses the injected axe-core otherwise. */
+export async function newAuditPage(h: Harness): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await h.browser.newContext({
+    viewport: { width: 1400, height: 900 },
+    locale: "nb-NO",
+    bypassCSP: true,
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(30_000);
+  return { context, page };
+}
+
+/** Every WCAG 2 A/AA violation axe-core finds inside `selector` (the whole page by default), a line each. */
+export async function axeViolations(page: Page, selector = "body"): Promise<string[]> {
+  await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(async (include) => {
+    const axe = (
+      window as unknown as {
+        axe: {
+          run(
+            c: unknown,
+            o: unknown,
+          ): Promise<{ violations: { id: string; nodes: { target: string[]; failureSummary: string }[] }[] }>;
+        };
+      }
+    ).axe;
+    return axe.run({ include: [include] }, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa"] } });
+  }, selector);
+  return result.violations.flatMap((v) =>
+    v.nodes.map(
+      (n) => `${selector} ${v.id}: ${n.target.join(" ")}: ${n.failureSummary.replace(/\s+/g, " ")}`,
+    ),
+  );
 }
 
 /** Logs in through the console's login form. */
 export async function logIn(h: Harness, page: Page, email: string, path: string | "" = "/") {
   // An empty path logs in on the page as it is (the login form shown after a session ended).
   if (path) await page.goto(`${h.url}${path}`);
+  await waitForLoginForm(h, page);
   await page.getByLabel(/E-post|E-mail/).fill(email);
   await page.getByLabel(/^(Passord|Password)$/).fill(PASSWORD);
   // Exactly the password button: single sign-on buttons read "Logg inn med …".
   await page.getByRole("button", { name: /^(Logg inn|Log in)$/ }).click();
-  await page.locator(".topbar").waitFor();
+  // The password hash (argon2id) and the lazy shell's chunks: on a CI machine running the hostile
+  // lab beside this suite, 15 s was not always enough. When it never comes, say what the page shows.
+  try {
+    await page.locator(".topbar").waitFor({ timeout: 45_000 });
+  } catch (error) {
+    const shown = (
+      await page
+        .locator("body")
+        .innerText()
+        .catch(() => "?")
+    ).slice(0, 400);
+    throw new Error(
+      `no console after logging in as ${email} at ${page.url()}; the page shows ${JSON.stringify(shown)}`,
+      {
+        cause: error,
+      },
+    );
+  }
   await expectSessionCookieReachesLive(page.context());
+}
+
+/**
+ * The login form appears once the console has asked /auth/me. On a loaded CI
+ * machine that can take a while; when it never comes, the error says what the
+ * page showed and how the API answered, so a failure can be told from a stall.
+ */
+async function waitForLoginForm(h: Harness, page: Page): Promise<void> {
+  const field = page.getByLabel(/E-post|E-mail/);
+  try {
+    await field.waitFor({ timeout: 30_000 });
+  } catch (error) {
+    const shown = (
+      await page
+        .locator("body")
+        .innerText()
+        .catch(() => "?")
+    ).slice(0, 400);
+    const started = Date.now();
+    const me = await fetch(`${h.url}/api/v1/auth/me`, { signal: AbortSignal.timeout(10_000) })
+      .then((r) => `${r.status}`)
+      .catch((e: unknown) => String(e));
+    throw new Error(
+      `no login form at ${page.url()} after 30 s; the page shows ${JSON.stringify(shown)}; ` +
+        `GET /auth/me from the test answered ${me} in ${Date.now() - started} ms`,
+      { cause: error },
+    );
+  }
 }
 
 /**

@@ -7,7 +7,6 @@
  */
 import { existsSync } from "node:fs";
 import { copyFile, mkdir, readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { alarmList, alertRule, department, downlinkTopic, staffUser, staffUserCreated } from "@vakt/schemas";
 import type { BrowserContext, Page } from "playwright-core";
@@ -16,9 +15,11 @@ import { z } from "zod";
 import {
   type ApiSession,
   apiSession,
+  axeViolations,
   demoEmail,
   type Harness,
   logIn,
+  newAuditPage,
   PASSWORD,
   RESULTS_DIR,
   recipientWithDevice,
@@ -30,42 +31,6 @@ import {
 const OSLO = { lat: 59.9139, lon: 10.7522 };
 /** The README's picture of the alarm history: written when missing, or with VAKT_UPDATE_SCREENSHOT=1. */
 const HISTORY_PNG = join(import.meta.dirname, "../docs/history.png");
-const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
-
-/** A page whose context ignores the console's CSP, so axe-core can be injected for the audits. */
-async function newPage(h: Harness): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await h.browser.newContext({
-    viewport: { width: 1400, height: 900 },
-    locale: "nb-NO",
-    bypassCSP: true,
-  });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  return { context, page };
-}
-
-/** Every WCAG 2 A/AA violation axe-core finds inside `selector`, one line per element. */
-async function axeViolations(page: Page, selector: string): Promise<string[]> {
-  await page.addScriptTag({ path: AXE });
-  const result = await page.evaluate(async (include) => {
-    const axe = (
-      window as unknown as {
-        axe: {
-          run(
-            c: unknown,
-            o: unknown,
-          ): Promise<{ violations: { id: string; nodes: { target: string[]; failureSummary: string }[] }[] }>;
-        };
-      }
-    ).axe;
-    return axe.run({ include: [include] }, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa"] } });
-  }, selector);
-  return result.violations.flatMap((v) =>
-    v.nodes.map(
-      (n) => `${selector} ${v.id}: ${n.target.join(" ")}: ${n.failureSummary.replace(/\s+/g, " ")}`,
-    ),
-  );
-}
 
 /** Counts the oscillators the console starts (three per beep), so a test can hear the sound. */
 async function instrumentSound(context: BrowserContext) {
@@ -178,8 +143,8 @@ describe("the night shift", () => {
       reminderIntervalS: 30,
       maxReminders: 1,
     });
-    const a = await newPage(h);
-    const b = await newPage(h);
+    const a = await newAuditPage(h);
+    const b = await newAuditPage(h);
     await instrumentSound(a.context);
     await instrumentNotifications(a.context);
     await instrumentSound(b.context);
@@ -285,7 +250,7 @@ describe("the night shift", () => {
     const started = () => watches(me.id, "position.live_watch_started");
     const ended = () => watches(me.id, "position.live_watch_ended");
     const before = await started();
-    const { context, page } = await newPage(h);
+    const { context, page } = await newAuditPage(h);
     await logIn(h, page, demoEmail("admin"), "/admin/users");
     await expect
       .poll(() => page.getByTestId("live-status").getAttribute("data-status"), { timeout: 10_000 })
@@ -324,7 +289,7 @@ describe("the night shift", () => {
         if (cmd.command === "locate") void north.position(OSLO.lat + 0.002, OSLO.lon + 0.003).then(resolve);
       });
     });
-    const { context, page } = await newPage(h);
+    const { context, page } = await newAuditPage(h);
     await logIn(h, page, demoEmail("nord.operator"), `/recipients/${north.recipientId}`);
     await page.getByRole("button", { name: "Hent posisjon nå" }).click();
     await page
@@ -344,7 +309,7 @@ describe("the night shift", () => {
   });
 
   it("locates the device from the alarm panel too", async () => {
-    const { context, page } = await newPage(h);
+    const { context, page } = await newAuditPage(h);
     await logIn(h, page, demoEmail("nord.operator"));
     await expect
       .poll(() => page.getByTestId("live-status").getAttribute("data-status"), { timeout: 10_000 })
@@ -380,7 +345,7 @@ describe("the night shift", () => {
         void south.position(OSLO.lat - 0.004, OSLO.lon - 0.005).then(() => answered++);
     });
     try {
-      const { context, page } = await newPage(h);
+      const { context, page } = await newAuditPage(h);
       await logIn(h, page, demoEmail("sor.locator"), `/recipients/${south.recipientId}`);
       const locate = page.getByTestId("locate");
       await locate.getByRole("button", { name: "Hent posisjon nå" }).click();
@@ -421,7 +386,7 @@ describe("the night shift", () => {
   });
 
   it("tells the recipient's next of kin in sentences who has looked, with filters and without action codes", async () => {
-    const { context, page } = await newPage(h);
+    const { context, page } = await newAuditPage(h);
     await logIn(h, page, demoEmail("admin"), `/recipients/${north.recipientId}`);
     const looked = page.getByTestId("who-looked");
     await looked.getByRole("heading", { name: `Hvem har sett på ${north.name}` }).waitFor();
@@ -460,11 +425,14 @@ describe("the night shift", () => {
       outcome: "helped_on_site",
       note: "Fulgt hjem.",
     });
-    const { context, page } = await newPage(h);
+    const { context, page } = await newAuditPage(h);
     await logIn(h, page, demoEmail("nord.operator"));
     await page.getByRole("link", { name: "Alarmhistorikk" }).click();
     const table = page.getByTestId("history-table");
-    await expect.poll(() => table.getByTestId("history-row").count(), { timeout: 10_000 }).toBe(2);
+    // This file's two closed alarms, beside the demo's own closed ones (seeded for the history screen).
+    await expect
+      .poll(() => table.getByTestId("history-row").count(), { timeout: 10_000 })
+      .toBeGreaterThanOrEqual(2);
     const row = table.locator(`[data-alarm-id="${first.id}"]`);
     await row.getByText("Hjulpet på stedet").waitFor();
     // Time to take: taken some seconds after step 2, never "–".
@@ -500,4 +468,83 @@ describe("the night shift", () => {
     expect(lines[1]).toContain("false_alarm");
     await context.close();
   });
+
+  it("shows a fall alarm's cancel window counting down, and a cancel in it from the device or by staff alerts nobody", async () => {
+    const faller = await recipientWithDevice(h, admin, zone1, "Falle", "Vindu");
+    await admin.call("POST", "/alert-rules", alertRule, {
+      departmentId: zone1,
+      name: "Fall: angrevindu",
+      alarmTypes: ["fall"],
+      cancelWindowS: 25,
+      steps: [{ waitS: 60, users: [odaId], channels: ["console"] }],
+    });
+    const { context, page } = await newAuditPage(h);
+    await logIn(h, page, demoEmail("nord.operator"));
+    await expect
+      .poll(() => page.getByTestId("live-status").getAttribute("data-status"), { timeout: 10_000 })
+      .toBe("connected");
+    const card = page.getByTestId("alarm-card").filter({ hasText: faller.name });
+    const countdown = card.getByTestId("cancel-window");
+    const seconds = async () => Number((await countdown.textContent())?.match(/(\d+) s igjen/)?.[1]);
+    const alarmOf = async (messageId: string) =>
+      (
+        await h.db.pool.query<{ id: string }>("SELECT id FROM alarms WHERE device_message_id = $1", [
+          messageId,
+        ])
+      ).rows[0]?.id as string;
+    /** Brings the window's job forward and waits for it: a cancelled alarm's routing stops, sending nothing. */
+    const windowEndsQuietly = async (alarmId: string) => {
+      await h.db.pool.query("UPDATE graphile_worker._private_jobs SET run_at = now() WHERE key = $1", [
+        `alarm:${alarmId}`,
+      ]);
+      await expect
+        .poll(
+          async () =>
+            (await h.db.pool.query("SELECT status FROM alarm_routing WHERE alarm_id = $1", [alarmId])).rows[0]
+              ?.status,
+          { timeout: 15_000 },
+        )
+        .toBe("stopped");
+      expect(
+        (await h.db.pool.query("SELECT * FROM alarm_deliveries WHERE alarm_id = $1", [alarmId])).rows,
+      ).toEqual([]);
+    };
+
+    // The wearer falls, then cancels on the device while the console counts down.
+    const first = await faller.alarm("fall", OSLO.lat, OSLO.lon);
+    await countdown.waitFor({ timeout: 10_000 });
+    const startS = await seconds();
+    expect(startS).toBeGreaterThan(0);
+    expect(startS).toBeLessThanOrEqual(25);
+    await expect.poll(seconds, { timeout: 10_000 }).toBeLessThan(startS);
+    await card.click();
+    await page
+      .getByTestId("alarm-detail")
+      .getByTestId("cancel-window")
+      .getByText(/Ingen er varslet ennå/)
+      .waitFor();
+    expect(await card.getAttribute("data-asked")).toBeNull();
+    expect(await axeViolations(page, "#queue")).toEqual([]);
+    await screenshot(page, "night-cancel-window");
+    await faller.cancel(first);
+    const firstId = await alarmOf(first);
+    await expect
+      .poll(
+        async () =>
+          (await h.db.pool.query("SELECT state FROM alarms WHERE id = $1", [firstId])).rows[0]?.state,
+        { timeout: 10_000 },
+      )
+      .toBe("cancelled");
+    await expect.poll(() => card.count(), { timeout: 10_000 }).toBe(0);
+    await windowEndsQuietly(firstId);
+
+    // The next fall: the night shift cancels it as a false alarm within the window.
+    const second = await faller.alarm("fall", OSLO.lat, OSLO.lon);
+    await countdown.waitFor({ timeout: 10_000 });
+    await card.click();
+    await page.getByTestId("alarm-detail").getByRole("button", { name: "Avbryt som falsk alarm" }).click();
+    await expect.poll(() => card.count(), { timeout: 10_000 }).toBe(0);
+    await windowEndsQuietly(await alarmOf(second));
+    await context.close();
+  }, 90_000);
 });

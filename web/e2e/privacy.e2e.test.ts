@@ -11,10 +11,11 @@ import { z } from "zod";
 import {
   type ApiSession,
   apiSession,
+  axeViolations,
   demoEmail,
   type Harness,
   logIn,
-  newPage,
+  newAuditPage,
   recipientWithDevice,
   screenshot,
   startHarness,
@@ -37,7 +38,7 @@ describe("the recipient's privacy actions", () => {
     kept = await recipientWithDevice(h, admin, zone.id, "Reidun", "Rustad");
     erased = await recipientWithDevice(h, admin, zone.id, "Embla", "Eriksen");
     await kept.position(59.9139, 10.7522);
-    ({ page } = await newPage(h));
+    ({ page } = await newAuditPage(h));
     await logIn(h, page, demoEmail("admin"), `/recipients/${kept.recipientId}`);
   });
 
@@ -65,6 +66,27 @@ describe("the recipient's privacy actions", () => {
     expect(data.recipient.id).toBe(kept.recipientId);
     expect(`${data.recipient.firstName} ${data.recipient.lastName}`).toBe(kept.name);
     await section.getByText(/Eksporten er lastet ned/).waitFor();
+  });
+
+  it("lists the zones the recipient's tracker reported leaving and entering, in words", async () => {
+    const { rows } = await h.db.pool.query<{ id: string; organisation_id: string; department_id: string }>(
+      "SELECT id, organisation_id, department_id FROM devices WHERE recipient_id = $1",
+      [kept.recipientId],
+    );
+    const dev = rows[0];
+    if (!dev) throw new Error("no device");
+    await h.db.pool.query(
+      `INSERT INTO device_transitions (device_id, organisation_id, recipient_id, department_id, message_id, event,
+         region_desc, trigger, time, lat, lon, accuracy_m)
+       VALUES ($1, $2, $3, $4, 'ot-transition-e2e', 'leave', 'Hjemme', 'c', now() - interval '5 minutes',
+         59.9139, 10.7522, 10)`,
+      [dev.id, dev.organisation_id, kept.recipientId, dev.department_id],
+    );
+    await page.reload();
+    const list = page.getByTestId("transitions");
+    await list.getByText(/^Forlot «Hjemme» /).waitFor();
+    expect(await list.textContent()).not.toMatch(/leave|undefined|Invalid Date/);
+    expect(await axeViolations(page, '[data-testid="transitions"]')).toEqual([]);
   });
 
   it("restricts processing after the warning, and the recipient leaves ordinary views", async () => {

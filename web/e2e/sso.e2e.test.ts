@@ -213,7 +213,7 @@ describe("single sign-on in the console", () => {
         bypassCSP: true,
       });
       const page = await context.newPage();
-      page.setDefaultTimeout(15_000);
+      page.setDefaultTimeout(30_000);
       await page.goto(`${h.url}/login?sso_error=no_access`);
       await page.getByLabel("E-post").fill("someone@demo.vakt.local");
       await page.getByRole("button", { name: "Logg inn med Demo-ID" }).waitFor();

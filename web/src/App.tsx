@@ -1,9 +1,8 @@
 import { meResponse, organisation } from "@vakt/schemas";
 import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from "react";
-import { ApiProblem, get, onUnauthenticated, probe, send, setCsrfToken } from "./api/client";
-import { connectLive, disconnectLive, subscribeLive } from "./api/live";
+import { ApiProblem, onUnauthenticated, setCsrfToken } from "./api/client";
+import { api, data, quiet401 } from "./api/typed";
 import type { Lang } from "./format/time";
-import { LiveView } from "./LiveView";
 import { LoginPage } from "./login/LoginPage";
 import { SetPasswordPage } from "./login/SetPasswordPage";
 import { logoutAnswer, NO_RETURN, providerLogoutUrl, RETURN_TO } from "./login/sso";
@@ -16,23 +15,20 @@ import {
   type Theme,
   UiContext,
 } from "./session/context";
-import { Flash } from "./ui/flash";
-import { Header } from "./ui/Header";
-import { match, navigate, usePath } from "./ui/router";
+import { ScreenBoundary } from "./ui/ErrorBoundary";
+import { homePath } from "./ui/home";
+import { navigate, usePath } from "./ui/router";
 
-// The night shift's screen loads first; the recipient page and administration when opened.
-const RecipientPage = lazy(() =>
-  import("./recipients/RecipientPage").then((m) => ({ default: m.RecipientPage })),
-);
-const AdminPage = lazy(() => import("./admin/AdminPage").then((m) => ({ default: m.AdminPage })));
-const HistoryPage = lazy(() => import("./alarms/HistoryPage").then((m) => ({ default: m.HistoryPage })));
+// What a logged-in person sees (header, live connection, every screen, Leaflet) is its own chunk:
+// the login page loads none of it.
+const Shell = lazy(() => import("./Shell").then((m) => ({ default: m.Shell })));
 
 type Boot = { kind: "loading" } | { kind: "login"; expired: boolean } | { kind: "in"; session: Session };
 
 async function loadSession(): Promise<Session> {
-  const me = await probe("/auth/me", meResponse);
+  const me = await data(api.GET("/api/v1/auth/me", { middleware: [quiet401] }), meResponse);
   if (me.stage !== "active") throw new ApiProblem(401, "second-factor", "second factor needed", null);
-  const org = await get("/organisation", organisation);
+  const org = await data(api.GET("/api/v1/organisation"), organisation);
   return { me, organisation: { id: org.id, name: org.name, timeZone: org.timeZone } };
 }
 
@@ -71,8 +67,8 @@ export function App() {
     [prefs, boot, userId],
   );
 
+  // Leaving the logged-in state unmounts the shell, which closes the live connection.
   const expire = useCallback(() => {
-    disconnectLive();
     setCsrfToken(null);
     if (location.pathname !== "/login")
       sessionStorage.setItem(RETURN_TO, location.pathname + location.search);
@@ -97,14 +93,11 @@ export function App() {
 
   useEffect(() => onUnauthenticated(expire), [expire]);
 
+  // "/" is the live map for those who may see it; everyone else starts where their work is.
+  const home = boot.kind === "in" ? homePath(boot.session.me.permissions) : "/";
   useEffect(() => {
-    if (boot.kind !== "in") return;
-    connectLive();
-    const off = subscribeLive({ sessionEnded: expire });
-    return () => {
-      off();
-    };
-  }, [boot.kind, expire]);
+    if (path === "/" && home !== "/") navigate(home, true);
+  }, [path, home]);
 
   const loggedIn = async () => {
     const session = await loadSession();
@@ -118,9 +111,8 @@ export function App() {
     let providerLogout: string | null = null;
     try {
       // 204, or where to go to end the single sign-on provider's session too.
-      providerLogout = providerLogoutUrl(await send("POST", "/auth/logout", undefined, logoutAnswer));
+      providerLogout = providerLogoutUrl(await data(api.POST("/api/v1/auth/logout"), logoutAnswer));
     } finally {
-      disconnectLive();
       setCsrfToken(null);
       sessionStorage.removeItem(RETURN_TO);
       setBoot({ kind: "login", expired: false });
@@ -136,28 +128,16 @@ export function App() {
     body = <SetPasswordPage mode={path === "/invitation" ? "invitation" : "reset"} />;
   else if (boot.kind === "loading") body = <p className="centered">{ui.t("common.loading")}</p>;
   else if (boot.kind === "login") body = <LoginPage expired={boot.expired} onLoggedIn={loggedIn} />;
-  else {
-    const recipient = match("/recipients/:id", path);
-    const admin = match("/admin/:section", path) ?? (path === "/admin" ? { section: "" } : null);
+  else
     body = (
       <SessionContext.Provider value={boot.session}>
-        <div className="shell">
-          <Header onLogout={logout} />
-          <Flash />
+        {/* The shell's own chunk may fail to load after a deploy: the boundary offers a reload. */}
+        <ScreenBoundary resetKey="shell">
           <Suspense fallback={<p className="centered">{ui.t("common.loading")}</p>}>
-            {recipient?.id ? (
-              <RecipientPage key={recipient.id} id={recipient.id} />
-            ) : admin ? (
-              <AdminPage section={admin.section ?? ""} />
-            ) : path === "/history" ? (
-              <HistoryPage />
-            ) : (
-              <LiveView />
-            )}
+            <Shell path={path} home={home} onLogout={logout} onSessionEnded={expire} />
           </Suspense>
-        </div>
+        </ScreenBoundary>
       </SessionContext.Provider>
     );
-  }
   return <UiContext.Provider value={ui}>{body}</UiContext.Provider>;
 }

@@ -6,6 +6,7 @@ import {
   type Geofence,
   geofence,
   positionHistory,
+  profile,
 } from "@vakt/schemas";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { z } from "zod";
@@ -31,8 +32,9 @@ import {
   stopBlinking,
   unlockAudioOnGesture,
 } from "./alarms/attention";
-import { isNewToQueue, mergeFetchedQueue, openAlarmsByRecipient, upsertAlarm } from "./alarms/queue";
-import { ApiProblem, get } from "./api/client";
+import { mergeFetchedQueue, openAlarmsByRecipient, upsertAlarm } from "./alarms/queue";
+import { useNewAlarmSound } from "./alarms/use-new-alarm-sound";
+import { ApiProblem, get, send } from "./api/client";
 import { subscribeLive, watchPositions } from "./api/live";
 import { LiveMap, type TrailPoint } from "./map/LiveMap";
 import { LocatorLookup } from "./map/LocatorLookup";
@@ -67,6 +69,21 @@ export function LiveView() {
   const [sound, setSound] = useState<SoundPrefs>(() =>
     parseSoundPrefs(localStorage.getItem(soundKey(userId)), localStorage.getItem(LEGACY_SOUND_KEY)),
   );
+  // Sound is the user's, kept on the server; this browser's copy is the fallback while it cannot be read.
+  useEffect(() => {
+    get("/auth/profile", profile)
+      .then((p) => {
+        if (p.sound) {
+          setSound(p.sound);
+          localStorage.setItem(soundKey(userId), JSON.stringify(p.sound));
+        } else if (localStorage.getItem(soundKey(userId))) {
+          // Settings made in this browser before they were kept on the server move there.
+          const local = parseSoundPrefs(localStorage.getItem(soundKey(userId)), null);
+          send("PATCH", "/auth/profile", { sound: local }, profile).catch(() => undefined);
+        }
+      })
+      .catch(() => undefined);
+  }, [userId]);
   /** Alarms alert routing asked this user to take: they ring until someone takes them. */
   const [asked, setAsked] = useState<AskedMap>(() => parseAsked(sessionStorage.getItem(askedKey(userId))));
   /** Bumped on every live event about an alarm, so its open panel reloads (who was asked, comments). */
@@ -78,6 +95,13 @@ export function LiveView() {
   alarmsRef.current = alarms;
   const soundRef = useRef(sound);
   soundRef.current = sound;
+  /** Sounds for an alarm that is new to this console (or whose window just ended): the user's setting, and the title. */
+  const soundNew = useCallback(() => {
+    if (soundRef.current.newAlarms) beep();
+    blinkTitle(t("queue.newAlarm"));
+  }, [t]);
+  // A fall in its cancel window is quiet; when the window ends with the alarm still open, it sounds.
+  const newAlarmSound = useNewAlarmSound(alarmsRef, soundNew);
   const showPositions = !locator || reason !== null;
 
   useEffect(() => {
@@ -146,6 +170,7 @@ export function LiveView() {
             .then(
               (l) => {
                 const merged = mergeFetchedQueue(l.items, during);
+                newAlarmSound.fetched(merged);
                 setAlarms(merged);
                 // Taken while this console was away (a reload, a lost connection): stop its ringing.
                 setAsked((m) => keepOpen(m, merged));
@@ -164,7 +189,7 @@ export function LiveView() {
       if (!(e instanceof ApiProblem && e.status === 401))
         setError(t("common.error", { message: e instanceof Error ? e.message : String(e) }));
     }
-  }, [showPositions, locator, reason, readsDevices, readsAlarms, t]);
+  }, [showPositions, locator, reason, readsDevices, readsAlarms, t, newAlarmSound.fetched]);
 
   useEffect(() => {
     void refresh();
@@ -189,13 +214,12 @@ export function LiveView() {
         alarm: (a, _isNew, change) => {
           // An escalation changes no state; its summary may have been read before a take that
           // overtook it on the way here, so it only reloads the open panel (never moves the alarm back).
-          if (change === "escalated" && alarmsRef.current.some((q) => q.id === a.id)) {
+          const escalated = change === "escalated" && alarmsRef.current.some((q) => q.id === a.id);
+          // Sounds once, when new and out of its cancel window (or when the window ended).
+          newAlarmSound.live(a);
+          if (escalated) {
             setRevisions((r) => new Map(r).set(a.id, (r.get(a.id) ?? 0) + 1));
             return;
-          }
-          if (isNewToQueue(alarmsRef.current, a)) {
-            if (soundRef.current.newAlarms) beep();
-            blinkTitle(t("queue.newAlarm"));
           }
           for (const during of alarmFetches.current) during.push(a);
           setAlarms((q) => upsertAlarm(q, a));
@@ -266,7 +290,7 @@ export function LiveView() {
           });
         },
       }),
-    [refresh, t, showPositions, followId, selectedRecipient],
+    [refresh, t, showPositions, followId, selectedRecipient, newAlarmSound.live],
   );
 
   // Positions are watched (and logged as watched) only while the map shows them and the tab is visible.
@@ -393,6 +417,8 @@ export function LiveView() {
           onSoundChange={(next) => {
             setSound(next);
             localStorage.setItem(soundKey(userId), JSON.stringify(next));
+            // Offline, the local copy holds it until the next change reaches the server.
+            send("PATCH", "/auth/profile", { sound: next }, profile).catch(() => undefined);
           }}
           reason={reason}
         />

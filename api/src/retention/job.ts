@@ -190,6 +190,11 @@ async function retainOrganisation(
     org,
     cutoff(keep("positions", s.positions_days)),
   ]);
+  // Geofence transitions are position data: the same limit, counted with positions.
+  await del(org, "positions", "DELETE FROM device_transitions WHERE organisation_id = $1 AND time < $2", [
+    org,
+    cutoff(keep("positions", s.positions_days)),
+  ]);
   // The newest fix per device is a copy of a position row, so it goes by the same limit.
   await client.query("DELETE FROM latest_positions WHERE organisation_id = $1 AND time < $2", [
     org,
@@ -218,7 +223,21 @@ async function retainOrganisation(
   const pruned = await client.query<{ n: string }>("SELECT vakt_activity_log_prune($1, $2) AS n", [org, now]);
   add(org, "activityLog", Number(pruned.rows[0]?.n ?? 0));
 
-  // Recipients whose service ended 6 months ago (by the organisation's calendar).
+  await erasePeopleDue(client, pool, now, s, add);
+}
+
+/**
+ * Erases the people whose time is up: recipients whose service ended GRACE_MONTHS ago (by the
+ * organisation's calendar) and staff whose access ended as long ago, each in its own transaction.
+ */
+async function erasePeopleDue(
+  client: pg.PoolClient,
+  pool: pg.Pool,
+  now: Date,
+  s: OrgSettings,
+  add: (org: string, category: string, rows: number) => void,
+) {
+  const org = s.organisation_id;
   const ended = await client.query<{ id: string; service_ended_on: string }>(
     `SELECT r.id, r.service_ended_on::text FROM recipients r
         WHERE r.organisation_id = $1 AND r.status = 'ended' AND r.service_ended_on IS NOT NULL

@@ -6,9 +6,15 @@ import {
   loginResponse,
   logoutResponse,
   meResponse,
+  otherSessionsEnded,
+  ownSession,
   passwordResetConfirm,
   passwordResetRequest,
+  profile,
+  profileUpdate,
   secondFactorRequest,
+  totpDisabled,
+  totpDisableRequest,
   totpSetupResponse,
 } from "@vakt/schemas";
 import type { Context } from "hono";
@@ -19,6 +25,7 @@ import type { ApiDeps } from "../deps";
 import { permissionsOf } from "../policy";
 import * as auth from "../services/auth";
 import * as sso from "../services/sso";
+import * as users from "../services/users";
 import { json, jsonBody, permissionTag, problems, userCallerOf } from "./common";
 
 /** Secure cookies unless the console is served from http://localhost. */
@@ -114,6 +121,44 @@ export function authRoutes(deps: ApiDeps) {
     )
     .openapi(
       createRoute({
+        method: "post",
+        path: "/totp/disable",
+        summary:
+          "Turn the caller's own authenticator app off, with a current code from it; other sessions end. Refused for an administrator whose organisation requires a second factor",
+        tags: ["auth"],
+        ...permissionTag("session"),
+        middleware: [requireSession({ active: true })] as const,
+        request: jsonBody(totpDisableRequest),
+        responses: { 200: json(totpDisabled, "Disabled"), ...problems },
+      }),
+      async (c) => c.json(await auth.disableTotp(deps, userCallerOf(c, deps), c.req.valid("json").code), 200),
+    )
+    .openapi(
+      createRoute({
+        method: "get",
+        path: "/sessions",
+        summary: "The caller's own sessions that have not expired (where they are logged in)",
+        tags: ["auth"],
+        ...permissionTag("session"),
+        middleware: [requireSession({ active: true })] as const,
+        responses: { 200: json(z.array(ownSession), "Sessions, the latest used first"), ...problems },
+      }),
+      async (c) => c.json(await auth.listOwnSessions(deps, userCallerOf(c, deps)), 200),
+    )
+    .openapi(
+      createRoute({
+        method: "post",
+        path: "/logout-others",
+        summary: "End every session of this user except the one making the request",
+        tags: ["auth"],
+        ...permissionTag("session"),
+        middleware: [requireSession({ active: true })] as const,
+        responses: { 200: json(otherSessionsEnded, "How many sessions ended"), ...problems },
+      }),
+      async (c) => c.json(await auth.logoutOthers(deps, userCallerOf(c, deps)), 200),
+    )
+    .openapi(
+      createRoute({
         method: "get",
         path: "/me",
         summary: "Who is logged in, with grants and permissions",
@@ -136,6 +181,31 @@ export function authRoutes(deps: ApiDeps) {
           200,
         );
       },
+    )
+    .openapi(
+      createRoute({
+        method: "get",
+        path: "/profile",
+        summary: "The caller's own profile: phone number (for SMS alerts) and alarm sound",
+        tags: ["auth"],
+        ...permissionTag("session"),
+        middleware: [requireSession({ active: true })] as const,
+        responses: { 200: json(profile, "The profile"), ...problems },
+      }),
+      async (c) => c.json(await users.getProfile(deps, userCallerOf(c, deps)), 200),
+    )
+    .openapi(
+      createRoute({
+        method: "patch",
+        path: "/profile",
+        summary: "Change the caller's own phone number (E.164) or alarm sound",
+        tags: ["auth"],
+        ...permissionTag("session"),
+        middleware: [requireSession({ active: true })] as const,
+        request: jsonBody(profileUpdate),
+        responses: { 200: json(profile, "The profile after the change"), ...problems },
+      }),
+      async (c) => c.json(await users.updateProfile(deps, userCallerOf(c, deps), c.req.valid("json")), 200),
     )
     .openapi(
       createRoute({

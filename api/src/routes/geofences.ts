@@ -14,10 +14,11 @@ export function geofenceRoutes(deps: ApiDeps) {
         path: "/",
         summary: "A recipient's geofences",
         tags: ["geofences"],
-        // A home-zone circle says where the person lives: shown to those who manage geofences or see positions.
+        // A home-zone circle says where the person lives: shown to those who manage geofences or see
+        // positions. Not to locators: they look up one position at a time, with a reason, and no more.
         security,
-        ...permissionTag(["geofence:manage", "position:read", "position:locate"]),
-        middleware: [requireAnyPermission("geofence:manage", "position:read", "position:locate")] as const,
+        ...permissionTag(["geofence:manage", "position:read"]),
+        middleware: [requireAnyPermission("geofence:manage", "position:read")] as const,
         request: { query: z.object({ recipientId: z.uuid() }) },
         responses: { 200: json(z.array(geofence), "Geofences"), ...problems },
       }),

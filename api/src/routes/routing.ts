@@ -7,6 +7,8 @@ import {
   alertRule,
   alertRuleCreate,
   alertRuleUpdate,
+  alertTargets,
+  alertTargetsQuery,
   endpointPingResult,
   idParam,
 } from "@vakt/schemas";
@@ -83,6 +85,22 @@ export function alertRuleRoutes(deps: ApiDeps) {
         return c.body(null, 204);
       },
     );
+}
+
+/** GET /alert-targets?departmentId=: whom the routing editor may offer for a rule of that department. */
+export function alertTargetRoutes(deps: ApiDeps) {
+  return router().openapi(
+    createRoute({
+      method: "get",
+      path: "/",
+      summary: "Roles and users who can see and take alarms in a department: what a rule's steps may name",
+      ...guard,
+      request: { query: alertTargetsQuery },
+      responses: { 200: json(alertTargets, "Who may be alerted"), ...problems },
+    }),
+    async (c) =>
+      c.json(await svc.listTargets(deps, callerOf(c, deps), c.req.valid("query").departmentId), 200),
+  );
 }
 
 export function alertEndpointRoutes(deps: ApiDeps) {

@@ -1,4 +1,4 @@
-import type { ActivityEntry } from "@vakt/schemas";
+import { type ActivityEntry, csvText } from "@vakt/schemas";
 import { withTransaction } from "@vakt/storage";
 import { activityKeyring, type Caller, logActivity } from "../activity";
 import { type ActivityLogSetup, verifyActivityChain } from "../activity-chain";
@@ -123,13 +123,6 @@ export async function recipientActivity(deps: ApiDeps, caller: ActorCaller, reci
   return queryActivity(deps, caller, { recipientId, limit: 1000 });
 }
 
-const csvCell = (v: unknown): string => {
-  const s = v === null || v === undefined ? "" : typeof v === "string" ? v : JSON.stringify(v);
-  // Quote everything that needs it; neutralise spreadsheet formulas.
-  const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
-  return /[",\n\r]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
-};
-
 export async function exportActivityCsv(deps: ApiDeps, caller: ActorCaller, f: ActivityFilter) {
   const entries = await queryActivity(deps, caller, f);
   await withTransaction(deps.pool, (tx) =>
@@ -140,8 +133,9 @@ export async function exportActivityCsv(deps: ApiDeps, caller: ActorCaller, f: A
   );
   const header =
     "seq,at,actor_type,actor_id,session_id,action,subject_type,subject_id,recipient_ids,reason,details,ip";
-  const lines = entries.map((e) =>
-    [
+  return csvText(
+    header.split(","),
+    entries.map((e) => [
       e.seq,
       e.at,
       e.actorType,
@@ -154,11 +148,8 @@ export async function exportActivityCsv(deps: ApiDeps, caller: ActorCaller, f: A
       e.reason,
       e.details,
       e.ip,
-    ]
-      .map(csvCell)
-      .join(","),
+    ]),
   );
-  return `${[header, ...lines].join("\r\n")}\r\n`;
 }
 
 /**

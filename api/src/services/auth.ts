@@ -15,7 +15,7 @@ import type { SessionStage } from "../context";
 import type { ApiDeps, PasswordHashingOptions } from "../deps";
 import { OWASP_ARGON2ID } from "../deps";
 import { ApiError } from "../errors";
-import { type Grant, isAdministrator } from "../policy";
+import { type Actor, type Grant, isAdministrator } from "../policy";
 
 export const ACCOUNT_FREE_FAILURES = 5;
 export const IP_FREE_FAILURES = 20;
@@ -538,4 +538,101 @@ export async function requestPasswordReset(deps: ApiDeps, email: string, ip: str
   } else {
     deps.logger.warn({ userId: user.id }, "password reset requested but no mailer is configured");
   }
+}
+
+/** The caller's own sessions that have not expired, newest use first. */
+export async function listOwnSessions(deps: ApiDeps, caller: Caller & { sessionId: string; userId: string }) {
+  const { rows } = await deps.pool.query<{
+    id: string;
+    created_at: Date;
+    last_seen_at: Date;
+    ip: string | null;
+    user_agent: string | null;
+    sso_provider_id: string | null;
+    stage: SessionStage;
+  }>(
+    `SELECT id, created_at, last_seen_at, host(ip) AS ip, user_agent, sso_provider_id, stage FROM sessions
+      WHERE user_id = $1 AND organisation_id = $2 AND idle_expires_at > $3 AND absolute_expires_at > $3
+      ORDER BY last_seen_at DESC, id`,
+    [caller.userId, caller.organisationId, caller.now],
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    createdAt: r.created_at.toISOString(),
+    lastSeenAt: r.last_seen_at.toISOString(),
+    ip: r.ip,
+    userAgent: r.user_agent,
+    current: r.id === caller.sessionId,
+    singleSignOn: r.sso_provider_id !== null,
+    stage: r.stage,
+  }));
+}
+
+/** Ends every session of the caller but the one making the request (a lost phone, a shared computer). */
+export async function logoutOthers(deps: ApiDeps, caller: Caller & { sessionId: string; userId: string }) {
+  return withTransaction(deps.pool, async (tx) => {
+    const { rowCount } = await tx.query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2", [
+      caller.userId,
+      caller.sessionId,
+    ]);
+    const sessionsEnded = rowCount ?? 0;
+    await logActivity(tx, caller, { action: "logout.others", details: { sessionsEnded } });
+    return { sessionsEnded };
+  });
+}
+
+/**
+ * Turns the caller's own authenticator app off, with a current code from it. Refused for an
+ * administrator whose organisation requires one; other sessions end, since whoever logged in
+ * with the second factor should not keep a session opened under rules that no longer hold.
+ */
+export async function disableTotp(
+  deps: ApiDeps,
+  caller: Caller & { sessionId: string; userId: string; actor: Actor },
+  code: string,
+) {
+  const { rows } = await deps.pool.query<{
+    email: string;
+    totp_secret: string | null;
+    totp_last_step: string | null;
+    require_admin_second_factor: boolean;
+  }>(
+    `SELECT u.email, u.totp_secret, u.totp_last_step, o.require_admin_second_factor
+       FROM staff_users u JOIN organisations o ON o.id = u.organisation_id
+      WHERE u.id = $1 AND u.organisation_id = $2 AND u.totp_enabled_at IS NOT NULL`,
+    [caller.userId, caller.organisationId],
+  );
+  const row = rows[0];
+  if (!row?.totp_secret) throw new ApiError("conflict", "No second factor is enabled.");
+  const grants = caller.actor.kind === "user" ? caller.actor.grants : [];
+  if (row.require_admin_second_factor && isAdministrator(grants))
+    throw new ApiError("conflict", "The organisation requires a second factor for administrators.");
+  await checkLockout(deps, row.email, caller.ip, caller.now, { account: true, address: false });
+  const step = await checkTotp(
+    row.totp_secret,
+    code,
+    caller.now,
+    row.totp_last_step ? Number(row.totp_last_step) : null,
+  );
+  if (step === undefined) {
+    // Counted like a wrong login code, so the form cannot be used to guess codes.
+    await recordAttempt(deps, row.email, caller.ip, caller.now, false);
+    throw new ApiError("validation_failed", "The code is wrong or was already used.", {
+      errors: [{ path: "code", message: "wrong or already used" }],
+    });
+  }
+  await withTransaction(deps.pool, async (tx) => {
+    await tx.query(
+      `UPDATE staff_users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL, updated_at = $2
+        WHERE id = $1`,
+      [caller.userId, caller.now],
+    );
+    await tx.query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2", [caller.userId, caller.sessionId]);
+    await logActivity(tx, caller, {
+      action: "second_factor.disabled",
+      subjectType: "staff_user",
+      subjectId: caller.userId,
+    });
+  });
+  return { enabled: false as const };
 }

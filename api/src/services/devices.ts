@@ -1,108 +1,32 @@
-import {
-  type Device,
-  type DeviceCredentials,
-  type DeviceProtocol,
-  type DeviceSettings,
-  defaultDeviceSettings,
-  deviceSettings,
-} from "@vakt/schemas";
-import {
-  deviceSecretSha256,
-  generateDeviceSecret,
-  generateOsmandDeviceId,
-  mosquittoPasswordHash,
-  type Queryable,
-  withTransaction,
-} from "@vakt/storage";
-import { type Caller, logActivity } from "../activity";
+/** Devices: list, read, provision, credentials, assignment and swap (configuration: device-config.ts). */
+import { type Device, type DeviceProtocol, type DeviceSettings, defaultDeviceSettings } from "@vakt/schemas";
+import { withTransaction } from "@vakt/storage";
+import { logActivity } from "../activity";
 import { pseudonym } from "../auth/secrets";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
-import { type Actor, allowedDepartments } from "../policy";
+import { allowedDepartments } from "../policy";
+import { publishDesiredConfig } from "./device-config";
+import { credentialsOf, newCredentials } from "./device-credentials";
+import {
+  type ActorCaller,
+  type DeviceRow,
+  lockDevice,
+  returningDevices,
+  SELECT_DEVICES,
+  settingsOf,
+  toDevice,
+} from "./device-rows";
 import { isPseudonymous, recipientIdFor, refuseRealId } from "./recipients";
-import { found, inAllowed, iso } from "./util";
+import { found, inAllowed } from "./util";
 
-type ActorCaller = Caller & { actor: Actor };
-
-interface DeviceRow {
-  id: string;
-  department_id: string;
-  serial: string;
-  protocol: DeviceProtocol;
-  imei: string | null;
-  model: string;
-  recipient_id: string | null;
-  desired_config: unknown;
-  desired_config_version: number;
-  reported_config: unknown;
-  reported_config_version: number | null;
-  last_seen_at: Date | null;
-  battery_percent: number | null;
-  online: boolean;
-  retired_at: Date | null;
-}
-const COLUMNS = `id, department_id, serial, protocol, imei, model, recipient_id, desired_config, desired_config_version,
-  reported_config, reported_config_version, last_seen_at, battery_percent, online, retired_at`;
-
-/** Stored configuration merged over the defaults (older rows may hold '{}'). */
-function settingsOf(raw: unknown): DeviceSettings {
-  const parsed = deviceSettings.safeParse({ ...defaultDeviceSettings, ...(raw as object) });
-  return parsed.success ? parsed.data : defaultDeviceSettings;
-}
-
-const toDevice = (r: DeviceRow): Device => ({
-  id: r.id,
-  departmentId: r.department_id,
-  serial: r.serial,
-  protocol: r.protocol,
-  imei: r.imei,
-  model: r.model,
-  recipientId: r.recipient_id,
-  desiredConfig: settingsOf(r.desired_config),
-  desiredConfigVersion: r.desired_config_version,
-  // What the device said it runs; shown beside the desired settings, so never defaulted.
-  reportedConfig:
-    r.reported_config === null ? null : (deviceSettings.safeParse(r.reported_config).data ?? null),
-  reportedConfigVersion: r.reported_config_version,
-  lastSeenAt: iso(r.last_seen_at),
-  batteryPercent: r.battery_percent,
-  online: r.online,
-  retiredAt: iso(r.retired_at),
-});
-
-async function lockDevice(tx: Queryable, caller: ActorCaller, allowed: string[], id: string) {
-  return found(
-    (
-      await tx.query<DeviceRow>(
-        `SELECT ${COLUMNS} FROM devices WHERE organisation_id = $1 AND department_id = ANY($2::uuid[]) AND id = $3
-         FOR UPDATE`,
-        [caller.organisationId, allowed, id],
-      )
-    ).rows[0],
-    "device",
-  );
-}
-
-/** Publishes the desired configuration (retained). A failure is logged: the device gets it on the next change. */
-async function publish(deps: ApiDeps, device: Device) {
-  // An OsmAnd device has no MQTT downlink: there is nothing to publish its configuration to.
-  if (device.protocol === "osmand") return;
-  try {
-    await deps.deviceCommands.publishConfig(device.serial, {
-      v: 1,
-      version: device.desiredConfigVersion,
-      settings: device.desiredConfig,
-    });
-  } catch (err) {
-    deps.logger.error({ err, deviceId: device.id }, "publishing device configuration failed");
-  }
-}
+export { configureDevice, republishPendingConfigs } from "./device-config";
 
 export async function listDevices(deps: ApiDeps, caller: ActorCaller) {
   const allowed = await allowedDepartments(deps.pool, caller.actor, "device:read");
   return withTransaction(deps.pool, async (tx) => {
     const { rows } = await tx.query<DeviceRow>(
-      `SELECT ${COLUMNS} FROM devices WHERE organisation_id = $1 AND department_id = ANY($2::uuid[]) ORDER BY serial`,
+      `${SELECT_DEVICES} WHERE organisation_id = $1 AND department_id = ANY($2::uuid[]) ORDER BY serial`,
       [caller.organisationId, allowed],
     );
     if (caller.actor.kind === "api_token") {
@@ -117,7 +41,7 @@ export async function getDevice(deps: ApiDeps, caller: ActorCaller, id: string) 
   refuseRealId(caller.actor, "device");
   const allowed = await allowedDepartments(deps.pool, caller.actor, "device:read");
   const { rows } = await deps.pool.query<DeviceRow>(
-    `SELECT ${COLUMNS} FROM devices WHERE organisation_id = $1 AND department_id = ANY($2::uuid[]) AND id = $3`,
+    `${SELECT_DEVICES} WHERE organisation_id = $1 AND department_id = ANY($2::uuid[]) AND id = $3`,
     [caller.organisationId, allowed, id],
   );
   return forCaller(deps, caller, toDevice(found(rows[0], "device")));
@@ -138,39 +62,6 @@ function forCaller(deps: ApiDeps, caller: ActorCaller, d: Device): Device {
   };
 }
 
-/**
- * New credentials for a protocol: an MQTT password (SHA-256 for the embedded broker, PBKDF2 for
- * Mosquitto's files) or, for OsmAnd, an identifier for the Traccar Client app (SHA-256 only). The
- * columns of the other kind are cleared, so a device has exactly one way in.
- */
-function newCredentials(protocol: DeviceProtocol) {
-  if (protocol === "osmand") {
-    const osmandId = generateOsmandDeviceId();
-    return {
-      protocol,
-      secret: osmandId,
-      sha256: null,
-      mosquitto: null,
-      osmandSha256: deviceSecretSha256(osmandId),
-    };
-  }
-  const secret = generateDeviceSecret();
-  return {
-    protocol,
-    secret,
-    sha256: deviceSecretSha256(secret),
-    mosquitto: mosquittoPasswordHash(secret),
-    osmandSha256: null,
-  };
-}
-
-/** What the administrator is shown once. */
-function credentialsOf(device: Device, creds: ReturnType<typeof newCredentials>): DeviceCredentials {
-  return device.protocol === "osmand"
-    ? { protocol: "osmand", device, osmandDeviceId: creds.secret }
-    : { protocol: device.protocol, device, mqttUsername: device.serial, mqttPassword: creds.secret };
-}
-
 export async function provisionDevice(
   deps: ApiDeps,
   caller: ActorCaller,
@@ -188,10 +79,10 @@ export async function provisionDevice(
   const creds = newCredentials(input.protocol ?? "mqtt");
   const device = await withTransaction(deps.pool, async (tx) => {
     const { rows } = await tx.query<DeviceRow>(
-      `INSERT INTO devices (organisation_id, department_id, serial, imei, model, mqtt_secret_sha256,
+      returningDevices(`INSERT INTO devices (organisation_id, department_id, serial, imei, model, mqtt_secret_sha256,
          mqtt_secret_mosquitto, desired_config, desired_config_version, created_at, updated_at,
          protocol, osmand_id_sha256)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9, $10, $11) RETURNING ${COLUMNS}`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9, $10, $11)`),
       [
         caller.organisationId,
         input.departmentId,
@@ -215,7 +106,7 @@ export async function provisionDevice(
     });
     return d;
   });
-  await publish(deps, device);
+  await publishDesiredConfig(deps, device);
   return credentialsOf(device, creds);
 }
 
@@ -226,8 +117,8 @@ export async function rotateCredentials(deps: ApiDeps, caller: ActorCaller, id: 
     const before = await lockDevice(tx, caller, allowed, id);
     creds = newCredentials(before.protocol);
     const { rows } = await tx.query<DeviceRow>(
-      `UPDATE devices SET mqtt_secret_sha256 = $3, mqtt_secret_mosquitto = $4, osmand_id_sha256 = $5, updated_at = $6
-        WHERE organisation_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
+      returningDevices(`UPDATE devices SET mqtt_secret_sha256 = $3, mqtt_secret_mosquitto = $4, osmand_id_sha256 = $5, updated_at = $6
+        WHERE organisation_id = $1 AND id = $2`),
       [caller.organisationId, id, creds.sha256, creds.mosquitto, creds.osmandSha256, caller.now],
     );
     await logActivity(tx, caller, {
@@ -266,8 +157,8 @@ export async function assignDevice(
       departmentId = r.department_id;
     }
     const { rows } = await tx.query<DeviceRow>(
-      `UPDATE devices SET recipient_id = $3, department_id = $4, updated_at = $5
-        WHERE organisation_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
+      returningDevices(`UPDATE devices SET recipient_id = $3, department_id = $4, updated_at = $5
+        WHERE organisation_id = $1 AND id = $2`),
       [caller.organisationId, id, recipientId, departmentId, caller.now],
     );
     await logActivity(tx, caller, {
@@ -299,9 +190,9 @@ export async function swapDevice(deps: ApiDeps, caller: ActorCaller, id: string,
       [caller.organisationId, id, caller.now],
     );
     const { rows } = await tx.query<DeviceRow>(
-      `UPDATE devices SET recipient_id = $3, department_id = $4, desired_config = $5,
+      returningDevices(`UPDATE devices SET recipient_id = $3, department_id = $4, desired_config = $5,
               desired_config_version = greatest($6::int, desired_config_version) + 1, updated_at = $7
-        WHERE organisation_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
+        WHERE organisation_id = $1 AND id = $2`),
       [
         caller.organisationId,
         replacementId,
@@ -321,39 +212,6 @@ export async function swapDevice(deps: ApiDeps, caller: ActorCaller, id: string,
     });
     return toDevice(found(rows[0], "device"));
   });
-  await publish(deps, replacement);
+  await publishDesiredConfig(deps, replacement);
   return replacement;
-}
-
-export async function configureDevice(
-  deps: ApiDeps,
-  caller: ActorCaller,
-  id: string,
-  settings: DeviceSettings,
-) {
-  const allowed = await allowedDepartments(deps.pool, caller.actor, "device:configure");
-  const device = await withTransaction(deps.pool, async (tx) => {
-    const before = await lockDevice(tx, caller, allowed, id);
-    if (before.retired_at) throw new ApiError("conflict", "This device is retired.");
-    const { rows } = await tx.query<DeviceRow>(
-      `UPDATE devices SET desired_config = $3, desired_config_version = desired_config_version + 1, updated_at = $4
-        WHERE organisation_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
-      [caller.organisationId, id, JSON.stringify(settings), caller.now],
-    );
-    const after = toDevice(found(rows[0], "device"));
-    await logActivity(tx, caller, {
-      action: "device.configured",
-      subjectType: "device",
-      subjectId: id,
-      recipientIds: before.recipient_id ? [before.recipient_id] : [],
-      details: {
-        version: after.desiredConfigVersion,
-        before: settingsOf(before.desired_config),
-        after: after.desiredConfig,
-      },
-    });
-    return after;
-  });
-  await publish(deps, device);
-  return device;
 }

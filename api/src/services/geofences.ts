@@ -40,7 +40,7 @@ export async function listGeofences(deps: ApiDeps, caller: ActorCaller, recipien
     ...new Set(
       (
         await Promise.all(
-          (["geofence:manage", "position:read", "position:locate"] as const).map((p) =>
+          (["geofence:manage", "position:read"] as const).map((p) =>
             allowedDepartments(deps.pool, caller.actor, p),
           ),
         )

@@ -3,13 +3,15 @@
  * transaction as the query: who, which recipients, which range, and the reason
  * (required when the caller may see the recipient only as a locator).
  */
+
 import { LOCATOR_REASON_MIN_LENGTH } from "@vakt/schemas";
 import { detectCapabilities, type StorageCapabilities, timeBucketSql, withTransaction } from "@vakt/storage";
-import { type Caller, logActivity } from "../activity";
+import { type Caller, logActivity, logRead } from "../activity";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { type Actor, allowedDepartments } from "../policy";
 import { isPseudonymous, recipientIdFor, refuseRealId } from "./recipients";
+import { recipientTransitions } from "./transitions";
 import { found } from "./util";
 
 type ActorCaller = Caller & { actor: Actor };
@@ -75,50 +77,114 @@ interface CurrentRow {
   battery_percent: number | null;
 }
 
-export async function currentPositions(deps: ApiDeps, caller: ActorCaller, reason: string | undefined) {
-  // Every current position at once is for those who watch the map; locators look up one recipient at a time.
+/** The current-positions SQL (the scoped DISTINCT ON), shared by both paths and by the benchmark's bare reference. */
+export const CURRENT_POSITIONS_SQL = `SELECT DISTINCT ON (r.id) r.id, r.first_name, r.last_name, r.department_id,
+              p.time, p.lat, p.lon, p.accuracy_m, p.source, p.battery_percent
+         FROM recipients r
+         JOIN latest_positions p ON p.organisation_id = r.organisation_id AND p.recipient_id = r.id
+        WHERE r.organisation_id = $1 AND r.department_id = ANY($2::uuid[]) AND r.status = 'active'
+          AND r.restricted_at IS NULL AND p.time > $3 AND p.time <= $4
+        ORDER BY r.id, p.time DESC`;
+
+/**
+ * The same rows, with PostgreSQL writing the GeoJSON text: the API passes it
+ * through unparsed (rows to objects, GC and JSON.stringify of ~330 KB were
+ * what made the route CPU-bound). Ids come back too, in the same order, for
+ * the activity-log row. Times are cut to milliseconds like Date#toISOString;
+ * `+ 0` turns -0 into 0, as JSON.stringify does.
+ */
+const CURRENT_POSITIONS_JSON_SQL = `WITH cur AS (${CURRENT_POSITIONS_SQL})
+SELECT coalesce(array_agg(c.id::text ORDER BY c.id), '{}') AS ids,
+       '{"type":"FeatureCollection","features":[' || coalesce(string_agg(f.feature, ',' ORDER BY c.id), '') || ']}' AS body
+  FROM cur c
+  CROSS JOIN LATERAL (
+    SELECT row_to_json(ft)::text AS feature FROM (
+      SELECT 'Feature' AS type,
+             (SELECT row_to_json(g) FROM (SELECT 'Point' AS type, json_build_array(c.lon + 0, c.lat + 0) AS coordinates) g) AS geometry,
+             (SELECT row_to_json(pr) FROM (
+                SELECT c.id AS "recipientId", c.first_name || ' ' || c.last_name AS name,
+                       c.department_id AS "departmentId",
+                       to_char(c.time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS time,
+                       c.accuracy_m + 0::real AS "accuracyM", c.source, c.battery_percent AS "batteryPercent") pr) AS properties
+    ) ft
+  ) f`;
+
+/** Every current position at once is for those who watch the map; locators look up one recipient at a time. */
+async function currentScope(deps: ApiDeps, caller: ActorCaller) {
   const scope = await allowedDepartments(deps.pool, caller.actor, "position:read");
   if (scope.length === 0)
     throw new ApiError(
       "forbidden",
       "Locators look up one recipient at a time (their history, with a reason).",
     );
-  const since = new Date(caller.now.getTime() - CURRENT_WITHIN_DAYS * 86_400_000);
-  return withTransaction(deps.pool, async (tx) => {
-    const { rows } = await tx.query<CurrentRow>(
-      `SELECT DISTINCT ON (r.id) r.id, r.first_name, r.last_name, r.department_id,
-              p.time, p.lat, p.lon, p.accuracy_m, p.source, p.battery_percent
-         FROM recipients r
-         JOIN latest_positions p ON p.organisation_id = r.organisation_id AND p.recipient_id = r.id
-        WHERE r.organisation_id = $1 AND r.department_id = ANY($2::uuid[]) AND r.status = 'active'
-          AND r.restricted_at IS NULL AND p.time > $3 AND p.time <= $4
-        ORDER BY r.id, p.time DESC`,
-      [caller.organisationId, scope, since, caller.now],
-    );
-    await logActivity(tx, caller, {
-      action: "position.current_viewed",
-      recipientIds: rows.map((r) => r.id),
-      reason: reason ?? null,
-      details: { count: rows.length },
-    });
-    const pseudo = isPseudonymous(caller.actor);
-    return {
-      type: "FeatureCollection" as const,
-      features: rows.map((r) => ({
-        type: "Feature" as const,
-        geometry: { type: "Point" as const, coordinates: [r.lon, r.lat] as [number, number] },
-        properties: {
-          recipientId: recipientIdFor(deps, caller.actor, caller.organisationId, r.id),
-          name: pseudo ? null : `${r.first_name} ${r.last_name}`,
-          departmentId: r.department_id,
-          time: r.time.toISOString(),
-          accuracyM: r.accuracy_m,
-          source: r.source,
-          batteryPercent: r.battery_percent,
-        },
-      })),
-    };
+  return { scope, since: new Date(caller.now.getTime() - CURRENT_WITHIN_DAYS * 86_400_000) };
+}
+
+/** The view's log row is stored before the answer leaves: a read nobody recorded never happened. */
+function logCurrentView(deps: ApiDeps, caller: ActorCaller, ids: string[], reason: string | undefined) {
+  return logRead(deps.pool, caller, {
+    action: "position.current_viewed",
+    recipientIds: ids,
+    reason: reason ?? null,
+    details: { count: ids.length },
   });
+}
+
+/**
+ * Current positions as JSON text, ready to send. Pseudonymous tokens get
+ * the object path: their ids are an HMAC whose key stays out of the database.
+ */
+export async function currentPositionsJson(
+  deps: ApiDeps,
+  caller: ActorCaller,
+  reason: string | undefined,
+): Promise<string> {
+  if (isPseudonymous(caller.actor)) return JSON.stringify(await currentPositions(deps, caller, reason));
+  const { scope, since } = await currentScope(deps, caller);
+  const { rows } = await deps.pool.query<{ ids: string[]; body: string }>(CURRENT_POSITIONS_JSON_SQL, [
+    caller.organisationId,
+    scope,
+    since,
+    caller.now,
+  ]);
+  const row = rows[0];
+  if (!row) throw new Error("current positions query returned no row");
+  await logCurrentView(deps, caller, row.ids, reason);
+  return row.body;
+}
+
+/** Current positions as objects: the reference the JSON path is tested against, and the pseudonymous path. */
+export async function currentPositions(deps: ApiDeps, caller: ActorCaller, reason: string | undefined) {
+  const { scope, since } = await currentScope(deps, caller);
+  const { rows } = await deps.pool.query<CurrentRow>(CURRENT_POSITIONS_SQL, [
+    caller.organisationId,
+    scope,
+    since,
+    caller.now,
+  ]);
+  await logCurrentView(
+    deps,
+    caller,
+    rows.map((r) => r.id),
+    reason,
+  );
+  const pseudo = isPseudonymous(caller.actor);
+  return {
+    type: "FeatureCollection" as const,
+    features: rows.map((r) => ({
+      type: "Feature" as const,
+      geometry: { type: "Point" as const, coordinates: [r.lon, r.lat] as [number, number] },
+      properties: {
+        recipientId: recipientIdFor(deps, caller.actor, caller.organisationId, r.id),
+        name: pseudo ? null : `${r.first_name} ${r.last_name}`,
+        departmentId: r.department_id,
+        time: r.time.toISOString(),
+        accuracyM: r.accuracy_m,
+        source: r.source,
+        batteryPercent: r.battery_percent,
+      },
+    })),
+  };
 }
 
 export async function positionHistory(
@@ -167,13 +233,19 @@ export async function positionHistory(
             ORDER BY time LIMIT $5`,
           [caller.organisationId, recipientId, from, to, q.maxPoints],
         );
+    const transitions = await recipientTransitions(tx, caller.organisationId, recipientId, from, to);
     await logActivity(tx, caller, {
       action: "position.history_viewed",
       subjectType: "recipient",
       subjectId: recipientId,
       recipientIds: [recipientId],
       reason: q.reason ?? null,
-      details: { from: from.toISOString(), to: to.toISOString(), points: rows.length },
+      details: {
+        from: from.toISOString(),
+        to: to.toISOString(),
+        points: rows.length,
+        transitions: transitions.length,
+      },
     });
     return {
       recipientId: recipientIdFor(deps, caller.actor, caller.organisationId, recipientId),
@@ -186,6 +258,7 @@ export async function positionHistory(
         lon: Number(r.lon),
         accuracyM: r.accuracy_m === null ? null : Number(r.accuracy_m),
       })),
+      transitions,
     };
   });
 }

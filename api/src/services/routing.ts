@@ -15,6 +15,7 @@ import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { assertOutboundUrl } from "../outbound";
 import { type Actor, allowedDepartments } from "../policy";
+import { alertTargetsIn, refuseTargetsWhoCannotAct } from "./routing-targets";
 
 type ActorCaller = Caller & { actor: Actor };
 const PERMISSION = "routing:manage";
@@ -29,6 +30,7 @@ interface RuleRow {
   steps: AlertRule["steps"];
   reminder_interval_s: number | null;
   max_reminders: number;
+  cancel_window_s: number | null;
   enabled: boolean;
 }
 const toRule = (r: RuleRow): AlertRule => ({
@@ -41,6 +43,7 @@ const toRule = (r: RuleRow): AlertRule => ({
   steps: r.steps,
   reminderIntervalS: r.reminder_interval_s,
   maxReminders: r.max_reminders,
+  cancelWindowS: r.cancel_window_s,
   enabled: r.enabled,
 });
 
@@ -73,8 +76,18 @@ export async function getRule(deps: ApiDeps, caller: ActorCaller, id: string) {
   return toRule(await ruleRow(deps, caller, id, await allowed(deps, caller)));
 }
 
-/** Steps may name only users of the organisation and endpoints the caller manages. */
-async function checkSteps(deps: ApiDeps, caller: ActorCaller, ids: string[], steps: AlertRule["steps"]) {
+/**
+ * Steps may name only users of the organisation and endpoints the caller manages, and only
+ * users and roles who can see and take the rule's alarms: alarm:read and alarm:acknowledge
+ * on the rule's whole department (an alert to someone who cannot act wakes the wrong person).
+ */
+async function checkSteps(
+  deps: ApiDeps,
+  caller: ActorCaller,
+  ids: string[],
+  departmentId: string,
+  steps: AlertRule["steps"],
+) {
   const users = [...new Set(steps.flatMap((s) => s.users ?? []))];
   const endpoints = [...new Set(steps.flatMap((s) => s.endpointIds ?? []))];
   const { rows } = await deps.pool.query<{ users: number; endpoints: number }>(
@@ -87,16 +100,23 @@ async function checkSteps(deps: ApiDeps, caller: ActorCaller, ids: string[], ste
     throw new ApiError("validation_failed", "A step names an unknown user.");
   if (rows[0]?.endpoints !== endpoints.length)
     throw new ApiError("validation_failed", "A step names an unknown endpoint.");
+  await refuseTargetsWhoCannotAct(deps.pool, caller.organisationId, departmentId, steps);
+}
+
+/** Who a rule of the department may alert: for the routing editor (routing:manage there). */
+export async function listTargets(deps: ApiDeps, caller: ActorCaller, departmentId: string) {
+  await allowed(deps, caller, departmentId);
+  return alertTargetsIn(deps.pool, caller.organisationId, departmentId);
 }
 
 export async function createRule(deps: ApiDeps, caller: ActorCaller, body: z.infer<typeof alertRuleCreate>) {
   const ids = await allowed(deps, caller, body.departmentId);
-  await checkSteps(deps, caller, ids, body.steps);
+  await checkSteps(deps, caller, ids, body.departmentId, body.steps);
   return withTransaction(deps.pool, async (tx) => {
     const { rows } = await tx.query<RuleRow>(
       `INSERT INTO alert_rules (organisation_id, department_id, name, alarm_types, severities, schedule, steps,
-                                reminder_interval_s, max_reminders, enabled, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING *`,
+                                reminder_interval_s, max_reminders, enabled, created_at, updated_at, cancel_window_s)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12) RETURNING *`,
       [
         caller.organisationId,
         body.departmentId,
@@ -109,6 +129,7 @@ export async function createRule(deps: ApiDeps, caller: ActorCaller, body: z.inf
         body.maxReminders,
         body.enabled,
         caller.now,
+        body.cancelWindowS,
       ],
     );
     const rule = rows[0] as RuleRow;
@@ -130,11 +151,12 @@ export async function updateRule(
   const ids = await allowed(deps, caller);
   const current = toRule(await ruleRow(deps, caller, id, ids));
   const next = { ...current, ...body };
-  if (body.steps) await checkSteps(deps, caller, ids, body.steps);
+  if (body.steps) await checkSteps(deps, caller, ids, current.departmentId, body.steps);
   return withTransaction(deps.pool, async (tx) => {
     const { rows } = await tx.query<RuleRow>(
       `UPDATE alert_rules SET name = $3, alarm_types = $4, severities = $5, schedule = $6, steps = $7,
-              reminder_interval_s = $8, max_reminders = $9, enabled = $10, updated_at = $11
+              reminder_interval_s = $8, max_reminders = $9, enabled = $10, updated_at = $11,
+              cancel_window_s = $12
         WHERE organisation_id = $1 AND id = $2 RETURNING *`,
       [
         caller.organisationId,
@@ -148,6 +170,7 @@ export async function updateRule(
         next.maxReminders,
         next.enabled,
         caller.now,
+        next.cancelWindowS,
       ],
     );
     await logActivity(tx, caller, {

@@ -16,358 +16,35 @@
  * grants stay as administrators set them. An SSO login counts as having passed
  * the organisation's second-factor requirement: the provider authenticated the
  * person, with whatever factors it demands.
+ *
+ * Providers, rules and login settings: sso-providers.ts; the relying party's configuration, claims
+ * and failure log: sso-relying-party.ts. This file is the login itself and re-exports the rest.
  */
 import { randomBytes } from "node:crypto";
-import {
-  email as emailSchema,
-  isLoopbackHttp,
-  type LoginSettings,
-  type RoleKey,
-  type SsoErrorCode,
-  type SsoMappingRule,
-  type SsoProvider,
-  type ssoProviderCreate,
-  type ssoProviderUpdate,
-} from "@vakt/schemas";
-import { type Queryable, withTransaction } from "@vakt/storage";
+import { email as emailSchema, type RoleKey, type SsoErrorCode } from "@vakt/schemas";
+import { withTransaction } from "@vakt/storage";
 import * as oidc from "openid-client";
-import type { z } from "zod";
 import { type Caller, logActivity, userActor } from "../activity";
 import { sha256 } from "../auth/secrets";
 import type { ApiDeps } from "../deps";
-import { ApiError } from "../errors";
-import { assertOutboundUrl, outboundOf, refusalOf } from "../outbound";
 import { createSession, type NewSession } from "./auth";
-import { changeSet, found, isoRequired } from "./util";
+import {
+  type Claims,
+  callbackUrl,
+  configFor,
+  describe,
+  FLOW_TTL_MS,
+  logFailure,
+  names,
+  PROVIDER_COLUMNS,
+  type ProviderRow,
+  readClaims,
+  sanitize,
+} from "./sso-relying-party";
+import { found } from "./util";
 
-export const FLOW_TTL_MS = 10 * 60_000;
-const DISCOVERY_TTL_MS = 5 * 60_000;
-const PROVIDER_TIMEOUT_S = 10;
-
-const publicBase = (deps: ApiDeps) => deps.config.PUBLIC_URL.replace(/\/$/, "");
-/** Where the provider sends the browser back; register it with the provider. */
-export const callbackUrl = (deps: ApiDeps) => `${publicBase(deps)}/api/v1/auth/sso/callback`;
-/** Where the provider sends the browser after RP-initiated logout. */
-export const postLogoutUrl = (deps: ApiDeps) => `${publicBase(deps)}/login`;
-
-// ---------------------------------------------------------------------------
-// Provider configuration (organisation:manage)
-
-interface ProviderRow {
-  id: string;
-  organisation_id: string;
-  display_name: string;
-  issuer: string;
-  client_id: string;
-  client_secret: string;
-  scopes: string[];
-  email_claim: string;
-  groups_claim: string;
-  email_domains: string[];
-  create_users: boolean;
-  require_verified_email: boolean;
-  enabled: boolean;
-  created_at: Date;
-  updated_at: Date;
-  mapping_rules: SsoMappingRule[];
-}
-
-const PROVIDER_COLUMNS = `p.id, p.organisation_id, p.display_name, p.issuer, p.client_id, p.client_secret, p.scopes,
-  p.email_claim, p.groups_claim, p.email_domains, p.create_users, p.require_verified_email, p.enabled,
-  p.created_at, p.updated_at,
-  coalesce((SELECT json_agg(json_build_object('group', r.group_name, 'role', r.role, 'departmentId', r.department_id)
-                            ORDER BY r.position)
-              FROM sso_mapping_rules r WHERE r.provider_id = p.id), '[]'::json) AS mapping_rules`;
-
-function toProvider(deps: ApiDeps, r: ProviderRow): SsoProvider {
-  return {
-    id: r.id,
-    displayName: r.display_name,
-    issuer: r.issuer,
-    clientId: r.client_id,
-    hasClientSecret: r.client_secret.length > 0,
-    scopes: r.scopes,
-    emailClaim: r.email_claim,
-    groupsClaim: r.groups_claim,
-    emailDomains: r.email_domains,
-    createUsers: r.create_users,
-    requireVerifiedEmail: r.require_verified_email,
-    enabled: r.enabled,
-    mappingRules: r.mapping_rules,
-    redirectUri: callbackUrl(deps),
-    createdAt: isoRequired(r.created_at),
-    updatedAt: isoRequired(r.updated_at),
-  };
-}
-
-/** What the activity log records of a provider: everything but the secret and the timestamps. */
-function loggable(p: SsoProvider) {
-  const { createdAt: _c, updatedAt: _u, redirectUri: _r, ...rest } = p;
-  return rest;
-}
-
-async function loadProvider(db: Queryable, organisationId: string, id: string, lock = false) {
-  const { rows } = await db.query<ProviderRow>(
-    `SELECT ${PROVIDER_COLUMNS} FROM sso_providers p WHERE p.organisation_id = $1 AND p.id = $2${lock ? " FOR UPDATE" : ""}`,
-    [organisationId, id],
-  );
-  return rows[0];
-}
-
-/** Rules name departments of the organisation only; org_admin is organisation-wide. */
-async function checkRules(db: Queryable, organisationId: string, rules: readonly SsoMappingRule[]) {
-  const errors: { path: string; message: string }[] = [];
-  rules.forEach((r, i) => {
-    if (r.role === "org_admin" && r.departmentId !== null)
-      errors.push({ path: `mappingRules.${i}.departmentId`, message: "org_admin needs departmentId null" });
-  });
-  const ids = [...new Set(rules.map((r) => r.departmentId).filter((d): d is string => d !== null))];
-  if (ids.length > 0) {
-    const { rows } = await db.query<{ id: string }>(
-      "SELECT id FROM departments WHERE organisation_id = $1 AND id = ANY($2::uuid[])",
-      [organisationId, ids],
-    );
-    const known = new Set(rows.map((r) => r.id));
-    rules.forEach((r, i) => {
-      if (r.departmentId !== null && !known.has(r.departmentId))
-        errors.push({ path: `mappingRules.${i}.departmentId`, message: "no such department" });
-    });
-  }
-  if (errors.length > 0)
-    throw new ApiError("validation_failed", "One or more mapping rules are not valid.", { errors });
-}
-
-async function writeRules(
-  tx: Queryable,
-  organisationId: string,
-  providerId: string,
-  rules: SsoMappingRule[],
-) {
-  await tx.query("DELETE FROM sso_mapping_rules WHERE organisation_id = $1 AND provider_id = $2", [
-    organisationId,
-    providerId,
-  ]);
-  for (const [i, r] of rules.entries()) {
-    await tx.query(
-      `INSERT INTO sso_mapping_rules (organisation_id, provider_id, position, group_name, role, department_id)
-       VALUES ($1, $2, $3, $4, $5, $6)`,
-      [organisationId, providerId, i, r.group, r.role, r.departmentId],
-    );
-  }
-}
-
-export async function listProviders(deps: ApiDeps, caller: Caller) {
-  const { rows } = await deps.pool.query<ProviderRow>(
-    `SELECT ${PROVIDER_COLUMNS} FROM sso_providers p WHERE p.organisation_id = $1 ORDER BY p.display_name, p.id`,
-    [caller.organisationId],
-  );
-  return rows.map((r) => toProvider(deps, r));
-}
-
-export async function createProvider(
-  deps: ApiDeps,
-  caller: Caller,
-  input: z.output<typeof ssoProviderCreate>,
-) {
-  assertOutboundUrl(deps, input.issuer, "issuer");
-  return withTransaction(deps.pool, async (tx) => {
-    await checkRules(tx, caller.organisationId, input.mappingRules);
-    const { rows } = await tx.query<{ id: string }>(
-      `INSERT INTO sso_providers (organisation_id, display_name, issuer, client_id, client_secret, scopes, email_claim,
-         groups_claim, email_domains, create_users, require_verified_email, enabled, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id`,
-      [
-        caller.organisationId,
-        input.displayName,
-        input.issuer,
-        input.clientId,
-        input.clientSecret,
-        [...new Set(input.scopes)],
-        input.emailClaim,
-        input.groupsClaim,
-        [...new Set(input.emailDomains)],
-        input.createUsers,
-        input.requireVerifiedEmail,
-        input.enabled,
-        caller.now,
-      ],
-    );
-    const id = rows[0]?.id as string;
-    await writeRules(tx, caller.organisationId, id, input.mappingRules);
-    const created = toProvider(deps, found(await loadProvider(tx, caller.organisationId, id), "provider"));
-    await logActivity(tx, caller, {
-      action: "sso_provider.created",
-      subjectType: "sso_provider",
-      subjectId: id,
-      details: { provider: loggable(created) },
-    });
-    return created;
-  });
-}
-
-export async function updateProvider(
-  deps: ApiDeps,
-  caller: Caller,
-  id: string,
-  input: z.output<typeof ssoProviderUpdate>,
-) {
-  if (input.issuer) assertOutboundUrl(deps, input.issuer, "issuer");
-  return withTransaction(deps.pool, async (tx) => {
-    const beforeRow = found(await loadProvider(tx, caller.organisationId, id, true), "provider");
-    const before = toProvider(deps, beforeRow);
-    if (input.mappingRules) await checkRules(tx, caller.organisationId, input.mappingRules);
-    await tx.query(
-      `UPDATE sso_providers SET display_name = coalesce($3, display_name), issuer = coalesce($4, issuer),
-              client_id = coalesce($5, client_id), client_secret = coalesce($6, client_secret),
-              scopes = coalesce($7, scopes), email_claim = coalesce($8, email_claim),
-              groups_claim = coalesce($9, groups_claim), email_domains = coalesce($10, email_domains),
-              create_users = coalesce($11, create_users),
-              require_verified_email = coalesce($12, require_verified_email),
-              enabled = coalesce($13, enabled), updated_at = $14
-        WHERE organisation_id = $1 AND id = $2`,
-      [
-        caller.organisationId,
-        id,
-        input.displayName ?? null,
-        input.issuer ?? null,
-        input.clientId ?? null,
-        input.clientSecret ?? null,
-        input.scopes ? [...new Set(input.scopes)] : null,
-        input.emailClaim ?? null,
-        input.groupsClaim ?? null,
-        input.emailDomains ? [...new Set(input.emailDomains)] : null,
-        input.createUsers ?? null,
-        input.requireVerifiedEmail ?? null,
-        input.enabled ?? null,
-        caller.now,
-      ],
-    );
-    if (input.mappingRules) await writeRules(tx, caller.organisationId, id, input.mappingRules);
-    const after = toProvider(deps, found(await loadProvider(tx, caller.organisationId, id), "provider"));
-    const changes = changeSet(loggable(before), loggable(after));
-    await logActivity(tx, caller, {
-      action: "sso_provider.updated",
-      subjectType: "sso_provider",
-      subjectId: id,
-      details: {
-        changes,
-        // The secret is never logged, only that it was replaced.
-        ...(input.clientSecret !== undefined ? { clientSecretReplaced: true } : {}),
-      },
-    });
-    return after;
-  });
-}
-
-export async function deleteProvider(deps: ApiDeps, caller: Caller, id: string) {
-  await withTransaction(deps.pool, async (tx) => {
-    const before = toProvider(
-      deps,
-      found(await loadProvider(tx, caller.organisationId, id, true), "provider"),
-    );
-    // Sessions opened through the provider, its links and flows go with it (foreign keys cascade).
-    const ended = await tx.query(
-      "SELECT count(*)::int AS n FROM sessions WHERE organisation_id = $1 AND sso_provider_id = $2",
-      [caller.organisationId, id],
-    );
-    await tx.query("DELETE FROM sso_providers WHERE organisation_id = $1 AND id = $2", [
-      caller.organisationId,
-      id,
-    ]);
-    await logActivity(tx, caller, {
-      action: "sso_provider.deleted",
-      subjectType: "sso_provider",
-      subjectId: id,
-      details: { provider: loggable(before), sessionsEnded: ended.rows[0]?.n ?? 0 },
-    });
-  });
-}
-
-// ---------------------------------------------------------------------------
-// Login settings
-
-export async function getLoginSettings(deps: ApiDeps, caller: Caller): Promise<LoginSettings> {
-  const { rows } = await deps.pool.query<{ local_password_login: boolean }>(
-    "SELECT local_password_login FROM organisations WHERE id = $1",
-    [caller.organisationId],
-  );
-  return { localPasswordLogin: found(rows[0], "organisation").local_password_login };
-}
-
-export async function setLoginSettings(deps: ApiDeps, caller: Caller, input: LoginSettings) {
-  return withTransaction(deps.pool, async (tx) => {
-    const { rows } = await tx.query<{ local_password_login: boolean }>(
-      "SELECT local_password_login FROM organisations WHERE id = $1 FOR UPDATE",
-      [caller.organisationId],
-    );
-    const before = { localPasswordLogin: found(rows[0], "organisation").local_password_login };
-    await tx.query("UPDATE organisations SET local_password_login = $2 WHERE id = $1", [
-      caller.organisationId,
-      input.localPasswordLogin,
-    ]);
-    const after = { localPasswordLogin: input.localPasswordLogin };
-    await logActivity(tx, caller, {
-      action: "login_settings.updated",
-      subjectType: "organisation",
-      subjectId: caller.organisationId,
-      details: { changes: changeSet(before, after) },
-    });
-    return after;
-  });
-}
-
-// ---------------------------------------------------------------------------
-// Discovery for the login page (public)
-
-/** Enabled providers for the address's domain, from any organisation; says nothing about accounts. */
-export async function discover(deps: ApiDeps, email: string) {
-  const domain = email.slice(email.lastIndexOf("@") + 1).toLowerCase();
-  const { rows } = await deps.pool.query<{ id: string; display_name: string }>(
-    `SELECT id, display_name FROM sso_providers WHERE enabled AND email_domains @> ARRAY[$1::text]
-      ORDER BY display_name, id LIMIT 20`,
-    [domain],
-  );
-  return { providers: rows.map((r) => ({ id: r.id, displayName: r.display_name })) };
-}
-
-// ---------------------------------------------------------------------------
-// The relying party
-
-const discoveryCache = new Map<string, { at: number; server: oidc.ServerMetadata }>();
-
-/**
- * The openid-client configuration for a provider. Discovery is cached a few
- * minutes per issuer; the configuration itself is made per use so that it
- * carries the API's clock (deps.clock) as openid-client's clock skew.
- */
-async function configFor(deps: ApiDeps, p: ProviderRow): Promise<oidc.Configuration> {
-  const insecure = isLoopbackHttp(p.issuer);
-  const http = outboundOf(deps);
-  const guardedFetch: oidc.CustomFetch = (url, options) => http.fetch(url, options as RequestInit);
-  const key = `${p.id} ${p.issuer}`;
-  const now = deps.clock.now().getTime();
-  let cached = discoveryCache.get(key);
-  if (!cached || now - cached.at > DISCOVERY_TTL_MS || now < cached.at) {
-    const discovered = await oidc.discovery(new URL(p.issuer), p.client_id, undefined, undefined, {
-      timeout: PROVIDER_TIMEOUT_S,
-      [oidc.customFetch]: guardedFetch,
-      // http is allowed only for a provider on this machine (development and tests; the schema refuses others).
-      ...(insecure ? { execute: [oidc.allowInsecureRequests] } : {}),
-    });
-    cached = { at: now, server: discovered.serverMetadata() };
-    discoveryCache.set(key, cached);
-  }
-  const skew = Math.round((now - Date.now()) / 1000);
-  const config = new oidc.Configuration(cached.server, p.client_id, {
-    client_secret: p.client_secret,
-    [oidc.clockSkew]: skew,
-  });
-  config.timeout = PROVIDER_TIMEOUT_S;
-  // Token, userinfo and JWKS requests go through the outbound guard like discovery.
-  config[oidc.customFetch] = guardedFetch;
-  if (insecure) oidc.allowInsecureRequests(config);
-  return config;
-}
+export * from "./sso-providers";
+export { callbackUrl, FLOW_TTL_MS, postLogoutUrl, providerLogoutUrl } from "./sso-relying-party";
 
 /** A sign-in flow's browser binding: the cookie value, stored only hashed. */
 export interface StartedFlow {
@@ -428,45 +105,6 @@ export async function startLogin(
   return { authorizationUrl: url.href, browserToken, maxAgeSeconds: FLOW_TTL_MS / 1000 };
 }
 
-/** Error text for the log: the library's message and code, never tokens, bounded. */
-function describe(err: unknown): string {
-  const refused = refusalOf(err);
-  if (refused) return sanitize(refused.message);
-  const e = err as { code?: unknown; message?: unknown; error?: unknown; cause?: unknown };
-  const cause = e?.cause as { message?: unknown } | undefined;
-  const parts = [
-    typeof e?.code === "string" ? e.code : undefined,
-    typeof e?.error === "string" ? e.error : undefined,
-    typeof e?.message === "string" ? e.message : String(err),
-    // openid-client wraps oauth4webapi's error, whose message names the failed check (e.g. the "exp" claim).
-    cause instanceof Error && typeof cause.message === "string" ? cause.message : undefined,
-  ].filter(Boolean);
-  return sanitize(parts.join(": "));
-}
-const sanitize = (s: string) => s.replace(/[^\x20-\x7e]/g, "?").slice(0, 300);
-
-async function logFailure(
-  deps: ApiDeps,
-  p: { id: string; organisation_id: string },
-  userId: string | null,
-  reason: SsoErrorCode,
-  detail: string,
-  ip: string | null,
-  now: Date,
-  db: Queryable = deps.pool,
-) {
-  await logActivity(
-    db,
-    { actor: undefined, organisationId: p.organisation_id, ip, now },
-    {
-      action: "sso.login_failed",
-      subjectType: userId ? "staff_user" : "sso_provider",
-      subjectId: userId ?? p.id,
-      details: { providerId: p.id, reason, detail: sanitize(detail) },
-    },
-  );
-}
-
 interface FlowRow {
   organisation_id: string;
   provider_id: string;
@@ -481,36 +119,6 @@ interface FlowRow {
 export type CallbackResult =
   | { ok: true; session: NewSession; returnTo: string }
   | { ok: false; error: SsoErrorCode };
-
-interface Claims {
-  sub: string;
-  email: string | null;
-  emailVerified: boolean;
-  groups: string[];
-  givenName: string | null;
-  familyName: string | null;
-  name: string | null;
-}
-
-function readClaims(p: ProviderRow, c: Record<string, unknown>): Claims {
-  const str = (v: unknown) => (typeof v === "string" && v.trim() !== "" ? v.trim() : null);
-  const rawGroups = c[p.groups_claim];
-  const groups = Array.isArray(rawGroups)
-    ? rawGroups.filter((g): g is string => typeof g === "string")
-    : typeof rawGroups === "string"
-      ? [rawGroups]
-      : [];
-  const email = str(c[p.email_claim])?.toLowerCase() ?? null;
-  return {
-    sub: String(c.sub),
-    email,
-    emailVerified: c.email_verified === true,
-    groups,
-    givenName: str(c.given_name),
-    familyName: str(c.family_name),
-    name: str(c.name),
-  };
-}
 
 /**
  * Finishes a login at the callback. Every failure is logged (in the
@@ -769,43 +377,4 @@ async function completeLogin(
     return { ok: false, error: outcome.error };
   }
   return outcome;
-}
-
-function names(c: Claims): [string, string] {
-  const cut = (s: string): string => s.slice(0, 100);
-  if (c.givenName || c.familyName) return [cut(c.givenName ?? ""), cut(c.familyName ?? "")];
-  if (c.name) {
-    const i = c.name.lastIndexOf(" ");
-    return i > 0 ? [cut(c.name.slice(0, i)), cut(c.name.slice(i + 1))] : [cut(c.name), ""];
-  }
-  return [cut(c.email?.slice(0, c.email.indexOf("@")) ?? ""), ""];
-}
-
-/**
- * For RP-initiated logout: the provider's end-session URL for this session
- * (with id_token_hint, client_id and post_logout_redirect_uri), or null for a
- * password session or a provider without an end_session_endpoint. Read before
- * the session row (and its ID token) is deleted.
- */
-export async function providerLogoutUrl(deps: ApiDeps, sessionId: string): Promise<string | null> {
-  const { rows } = await deps.pool.query<ProviderRow & { id_token: string | null }>(
-    `SELECT ${PROVIDER_COLUMNS}, s.id_token FROM sessions s
-       JOIN sso_providers p ON p.organisation_id = s.organisation_id AND p.id = s.sso_provider_id
-      WHERE s.id = $1`,
-    [sessionId],
-  );
-  const row = rows[0];
-  if (!row?.id_token) return null;
-  try {
-    const config = await configFor(deps, row);
-    if (!config.serverMetadata().end_session_endpoint) return null;
-    return oidc.buildEndSessionUrl(config, {
-      id_token_hint: row.id_token,
-      client_id: row.client_id,
-      post_logout_redirect_uri: postLogoutUrl(deps),
-    }).href;
-  } catch (err) {
-    deps.logger.warn({ providerId: row.id, err: describe(err) }, "provider logout URL unavailable");
-    return null;
-  }
 }

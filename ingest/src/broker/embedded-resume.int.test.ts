@@ -3,7 +3,8 @@
  * message the broker accepted reaches the subscriber, those it had sent before come again marked
  * DUP, and the connection is not dropped. aedes alone resent the old messages under their old packet
  * identifiers while numbering new ones from 1, so an acknowledgement of a new message cleared an old
- * one still queued ("no such packet"), the connection dropped and that message was gone.
+ * one still queued ("no such packet"), the connection dropped and that message was gone; and it
+ * sent a message queued at the instant of the resume twice on the new connection.
  */
 import { freePort } from "@vakt/storage";
 import { createTestDatabase, type TestDatabase } from "@vakt/storage/testing";
@@ -75,11 +76,15 @@ it("resumes a session under load without losing a message or dropping the connec
 
   // The second acknowledges at once while new messages arrive beside the resent ones.
   const seen = new Map<string, boolean>();
+  const copies = new Map<string, number>();
+  let lastAt = Date.now();
   const second = new MqttConsumer({
     ...session,
     onMessage: (_topic, payload, ack, redelivered) => {
       const k = payload.toString();
       seen.set(k, (seen.get(k) ?? false) || redelivered);
+      copies.set(k, (copies.get(k) ?? 0) + 1);
+      lastAt = Date.now();
       ack();
     },
   });
@@ -97,5 +102,10 @@ it("resumes a session under load without losing a message or dropping the connec
   // Everything the first consumer held came again marked as sent before.
   const resentWithDup = [...Array(3_000).keys()].filter((n) => seen.get(String(n)) === true).length;
   expect(resentWithDup).toBe(3_000);
+  // And each came once: a message queued just as the session resumed was sent by the resend and
+  // live, so its dead letter was stored twice. Wait for the broker to fall quiet before counting.
+  await eventually(() => (Date.now() - lastAt > 1_000 ? true : undefined), "broker quiet");
+  const twice = [...copies.values()].filter((n) => n > 1).length;
+  expect(twice, `${twice} of 9,000 messages delivered more than once on one connection`).toBe(0);
   await second.stop();
 });

@@ -86,6 +86,21 @@ export async function managedMosquittoConfig(
   return `${lines.join("\n")}\n`;
 }
 
+/** The broker's last 200 lines of output (each also logged at debug), for the error when it dies. */
+function captureOutput(child: ChildProcess, log: Logger): string[] {
+  const output: string[] = [];
+  const keep = (b: Buffer) => {
+    for (const line of b.toString().split("\n").filter(Boolean)) {
+      output.push(line);
+      log.debug(line);
+    }
+    if (output.length > 200) output.splice(0, output.length - 200);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  return output;
+}
+
 export async function startManagedMosquitto(o: ManagedMosquittoOptions): Promise<ManagedMosquitto> {
   const log = o.logger.child({ component: "mosquitto" });
   await mkdir(join(o.dir, "data"), { recursive: true });
@@ -107,19 +122,10 @@ export async function startManagedMosquitto(o: ManagedMosquittoOptions): Promise
   };
   await write();
 
-  const output: string[] = [];
   // Its own process group: Ctrl-C in the terminal reaches this process, which stops the broker after
   // ingest has committed and acknowledged what it holds, not at once.
   child = spawn(o.bin, ["-c", confPath], { stdio: ["ignore", "pipe", "pipe"], detached: true });
-  const keep = (b: Buffer) => {
-    for (const line of b.toString().split("\n").filter(Boolean)) {
-      output.push(line);
-      log.debug(line);
-    }
-    if (output.length > 200) output.splice(0, output.length - 200);
-  };
-  child.stdout?.on("data", keep);
-  child.stderr?.on("data", keep);
+  const output = captureOutput(child, log);
   let closing = false;
   const exited = new Promise<void>((resolve) =>
     child?.once("exit", (code, signal) => {

@@ -135,7 +135,6 @@ if (!values.watch) {
     await pool.end();
     process.exit(0);
   };
-  process.removeAllListeners("SIGTERM");
   process.once("SIGTERM", () => void stop());
   process.once("SIGINT", () => void stop());
 }

@@ -76,7 +76,14 @@ export async function generateMosquittoFiles(
     ...owntracksSubtopics.map((sub) => `pattern write owntracks/+/%u/${sub}`),
     "pattern read owntracks/+/%u/cmd",
     "",
-    ...services.flatMap((s) => [`user ${s.username}`, "topic readwrite #", "topic readwrite $share/#", ""]),
+    // `#` does not match `$SYS` topics: the broker's connection log (broker/presence.ts) by name.
+    ...services.flatMap((s) => [
+      `user ${s.username}`,
+      "topic readwrite #",
+      "topic readwrite $share/#",
+      "topic read $SYS/broker/log/#",
+      "",
+    ]),
   ].join("\n");
   return {
     passwd: `${lines.join("\n")}\n`,

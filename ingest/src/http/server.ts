@@ -76,40 +76,37 @@ function clientAddress(c: Context): string {
   }
 }
 
-export function createIngestHttpApp(o: Omit<IngestHttpOptions, "port" | "host">) {
-  const app = new Hono();
-  const log = o.logger.child({ component: "ingest-http" });
-  const limiter = limiterFor(o);
+type MakeDecision = (lookup: Parameters<typeof osmandDecision>[3], now: number) => Decision;
 
-  app.get("/healthz", (c) => {
-    const h = o.health();
-    const ok = h.mqtt && h.stalled.length === 0;
-    // 503 names what is wrong: the broker connection, or each stalled lane and how long it waited.
-    return c.json({ status: ok ? "ok" : "degraded", ...h }, ok ? 200 : 503);
+/** Hands a decision to the pipeline and waits for its commit ("unavailable": not taken, or ingest stopped first). */
+function submitTo(pipeline: Pipeline, serial: string | undefined, make: MakeDecision) {
+  return new Promise<Decision | "unavailable">((resolve) => {
+    let decision: Decision | undefined;
+    const taken = pipeline.acceptWith(
+      serial,
+      () => resolve(decision ?? "unavailable"),
+      (lookup, now) => {
+        decision = make(lookup, now);
+        return decision;
+      },
+      false,
+      // Ingest stopped before committing it: 503, the app sends it again.
+      { nack: () => resolve("unavailable") },
+    );
+    if (!taken) resolve("unavailable");
   });
+}
 
-  // /metrics is not here: this port is public (phones); see metrics-server.ts.
-
-  /** Hands a decision to the pipeline and waits for its commit. */
-  const submit = (
-    serial: string | undefined,
-    make: (lookup: Parameters<typeof osmandDecision>[3], now: number) => Decision,
-  ) =>
-    new Promise<Decision | "unavailable">((resolve) => {
-      let decision: Decision | undefined;
-      const taken = o.pipeline.acceptWith(
-        serial,
-        () => resolve(decision ?? "unavailable"),
-        (lookup, now) => {
-          decision = make(lookup, now);
-          return decision;
-        },
-        false,
-        // Ingest stopped before committing it: 503, the app sends it again.
-        { nack: () => resolve("unavailable") },
-      );
-      if (!taken) resolve("unavailable");
-    });
+/**
+ * An OsmAnd request from its identifier to its outcome: refusals counted against the address and
+ * kept as dead letters, a decision handed to the pipeline and answered once it is committed.
+ */
+function osmandHandling(
+  o: Omit<IngestHttpOptions, "port" | "host">,
+  log: Logger,
+  limiter: RateLimiterAbstract,
+) {
+  const submit = (serial: string | undefined, make: MakeDecision) => submitTo(o.pipeline, serial, make);
 
   const refuse = async (
     address: string,
@@ -163,6 +160,25 @@ export function createIngestHttpApp(o: Omit<IngestHttpOptions, "port" | "host">)
     );
     return d.row.reason === "unknown_device" ? "unauthorised" : "bad";
   };
+
+  return { refuse, osmand };
+}
+
+export function createIngestHttpApp(o: Omit<IngestHttpOptions, "port" | "host">) {
+  const app = new Hono();
+  const log = o.logger.child({ component: "ingest-http" });
+  const limiter = limiterFor(o);
+
+  app.get("/healthz", (c) => {
+    const h = o.health();
+    const ok = h.mqtt && h.stalled.length === 0;
+    // 503 names what is wrong: the broker connection, or each stalled lane and how long it waited.
+    return c.json({ status: ok ? "ok" : "degraded", ...h }, ok ? 200 : 503);
+  });
+
+  // /metrics is not here: this port is public (phones); see metrics-server.ts.
+
+  const { refuse, osmand } = osmandHandling(o, log, limiter);
 
   app.on(["GET", "POST"], "/", async (c) => {
     o.metrics.messagesIn.inc({ transport: "http", kind: "osmand" });

@@ -14,6 +14,8 @@
  * one buffer of PUBACK packets in one socket write; mqtt.js keeps no state
  * about incoming QoS 1 messages once its own PUBACK was skipped.
  */
+
+import type { Downlink } from "@vakt/schemas";
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
 import type { Logger } from "pino";
 
@@ -199,8 +201,9 @@ export class MqttConsumer {
     this.paused = true;
   }
 
-  publish(topic: string, payload: string, options: { qos: 0 | 1; retain?: boolean }): void {
-    this.client?.publish(topic, payload, { qos: options.qos, retain: options.retain ?? false }, (err) => {
+  /** Sends a downlink (@vakt/schemas' contract gives topic, QoS, retain) without waiting for the broker. */
+  publish({ topic, payload, qos, retain }: Downlink): void {
+    this.client?.publish(topic, payload, { qos, retain }, (err) => {
       if (err) this.options.logger.warn({ err: err.message, topic }, "mqtt publish failed");
     });
   }

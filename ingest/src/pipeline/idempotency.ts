@@ -66,6 +66,43 @@ export async function classify(
   stores: StoreDecision[],
   shas: Buffer[],
 ): Promise<Classified> {
+  const { ids, fixes, statuses } = await storedFor(client, stores);
+  const out: Classified = { fresh: [], redelivered: [], refused: [] };
+  stores.forEach((s, i) => {
+    if (s.alarm) {
+      out.fresh.push(s);
+      return;
+    }
+    const sha = (shas[i] as Buffer).toString("hex");
+    const idKey = `${s.device.id}|${s.raw.messageId}`;
+    const known = ids.get(idKey);
+    if (known === sha) {
+      out.redelivered.push(s);
+      return;
+    }
+    if (known !== undefined) {
+      out.refused.push(
+        refuse(
+          s,
+          "conflicting_message_id",
+          `message id ${s.raw.messageId} was used before for other content`,
+        ),
+      );
+      return;
+    }
+    const conflict = conflictOf(s, fixes, statuses);
+    if (conflict) {
+      out.refused.push(conflict);
+      return;
+    }
+    remember(s, idKey, sha, ids, fixes, statuses);
+    out.fresh.push(s);
+  });
+  return out;
+}
+
+/** What is stored already under the batch's message ids, fix times and status times. */
+async function storedFor(client: pg.ClientBase, stores: StoreDecision[]) {
   const ids = new Map<string, string>();
   const fixes = new Map<string, StoredFix>();
   const statuses = new Map<string, StoredStatus>();
@@ -124,75 +161,67 @@ export async function classify(
       else statuses.set(`${r.d}|${r.t}`, { bat: r.bat, chg: r.chg, sig: r.sig, fw: r.fw });
     }
   }
-  const out: Classified = { fresh: [], redelivered: [], refused: [] };
-  stores.forEach((s, i) => {
-    if (s.alarm) {
-      out.fresh.push(s);
-      return;
-    }
-    const sha = (shas[i] as Buffer).toString("hex");
-    const idKey = `${s.device.id}|${s.raw.messageId}`;
-    const known = ids.get(idKey);
-    if (known === sha) {
-      out.redelivered.push(s);
-      return;
-    }
-    if (known !== undefined) {
-      out.refused.push(
-        refuse(
-          s,
-          "conflicting_message_id",
-          `message id ${s.raw.messageId} was used before for other content`,
-        ),
+  return { ids, fixes, statuses };
+}
+
+/** A fix or status stored (or earlier in this batch) for the same time with other content. */
+function conflictOf(
+  s: StoreDecision,
+  fixes: Map<string, StoredFix>,
+  statuses: Map<string, StoredStatus>,
+): Refused | undefined {
+  for (const p of s.positions) {
+    const held = fixes.get(`${p.deviceId}|${p.time}`);
+    if (held && !sameFix(held, { lat: p.lat, lon: p.lon, acc: p.accuracyM })) {
+      return refuse(
+        s,
+        "conflicting_fix",
+        `a different fix is stored for ${new Date(p.time).toISOString()} (${held.lat}, ${held.lon})`,
       );
-      return;
     }
-    for (const p of s.positions) {
-      const held = fixes.get(`${p.deviceId}|${p.time}`);
-      if (held && !sameFix(held, { lat: p.lat, lon: p.lon, acc: p.accuracyM })) {
-        out.refused.push(
-          refuse(
-            s,
-            "conflicting_fix",
-            `a different fix is stored for ${new Date(p.time).toISOString()} (${held.lat}, ${held.lon})`,
-          ),
-        );
-        return;
-      }
+  }
+  if (s.status) {
+    const held = statuses.get(`${s.status.deviceId}|${s.status.time}`);
+    const st = s.status;
+    if (
+      held &&
+      !sameStatus(held, { bat: st.batteryPct, chg: st.charging, sig: st.signalDbm, fw: st.firmware })
+    ) {
+      return refuse(
+        s,
+        "conflicting_fix",
+        `a different status is stored for ${new Date(st.time).toISOString()}`,
+      );
     }
-    if (s.status) {
-      const held = statuses.get(`${s.status.deviceId}|${s.status.time}`);
-      const st = s.status;
-      if (
-        held &&
-        !sameStatus(held, { bat: st.batteryPct, chg: st.charging, sig: st.signalDbm, fw: st.firmware })
-      ) {
-        out.refused.push(
-          refuse(s, "conflicting_fix", `a different status is stored for ${new Date(st.time).toISOString()}`),
-        );
-        return;
-      }
+  }
+  return undefined;
+}
+
+/** Later messages of this batch compare with this one. */
+function remember(
+  s: StoreDecision,
+  idKey: string,
+  sha: string,
+  ids: Map<string, string>,
+  fixes: Map<string, StoredFix>,
+  statuses: Map<string, StoredStatus>,
+) {
+  ids.set(idKey, sha);
+  for (const p of s.positions) {
+    const k = `${p.deviceId}|${p.time}`;
+    if (!fixes.has(k)) fixes.set(k, { lat: p.lat, lon: p.lon, acc: p.accuracyM });
+  }
+  if (s.status) {
+    const k = `${s.status.deviceId}|${s.status.time}`;
+    if (!statuses.has(k)) {
+      statuses.set(k, {
+        bat: s.status.batteryPct,
+        chg: s.status.charging,
+        sig: s.status.signalDbm,
+        fw: s.status.firmware,
+      });
     }
-    // Later messages of this batch compare with this one.
-    ids.set(idKey, sha);
-    for (const p of s.positions) {
-      const k = `${p.deviceId}|${p.time}`;
-      if (!fixes.has(k)) fixes.set(k, { lat: p.lat, lon: p.lon, acc: p.accuracyM });
-    }
-    if (s.status) {
-      const k = `${s.status.deviceId}|${s.status.time}`;
-      if (!statuses.has(k)) {
-        statuses.set(k, {
-          bat: s.status.batteryPct,
-          chg: s.status.charging,
-          sig: s.status.signalDbm,
-          fw: s.status.firmware,
-        });
-      }
-    }
-    out.fresh.push(s);
-  });
-  return out;
+  }
 }
 
 export function refuse(

@@ -7,8 +7,9 @@
 import { createRuntimeLogin, createTestDatabase, type TestDatabase } from "@vakt/storage/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeDevice, makeOrganisation } from "../testing/fixtures";
+import { roundHalfEven } from "./copy";
 import { decide, type StoreDecision } from "./decide";
-import { commitBatch, roundHalfEven } from "./store";
+import { commitBatch } from "./store";
 
 let db: TestDatabase;
 beforeAll(async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { iso } from "./copy";
 import type { PositionRow } from "./decide";
-import { iso, newestPerDevice } from "./store";
+import { newestPerDevice } from "./rows";
 
 const row = (deviceId: string, time: number): PositionRow => ({
   time,

@@ -29,37 +29,16 @@
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { IngestMetrics } from "../metrics";
-import {
-  type DeadLetterReason,
-  type DeadLetterRow,
-  type Decision,
-  deadLetterOfStored,
-  rowsOf,
-  type StoreDecision,
-} from "./decide";
-import { errorDetail, storageErrorKind } from "./storage-errors";
-import { type AlarmOutcome, type BatchInput, commitBatch, DeviceRowThrottle } from "./store";
+import { bare, type PendingMessage, refusedRow, toBatch } from "./batch-items";
+import { type DeadLetterReason, rowsOf } from "./decide";
+import { type Lane, laneIndex, newLane, type StalledLane, stalledLanes } from "./lanes";
+import { storageErrorKind } from "./storage-errors";
+import { type AlarmOutcome, commitBatch } from "./store";
+import { DeviceRowThrottle } from "./throttle";
 
+export type { PendingMessage } from "./batch-items";
+export { laneIndex, type StalledLane } from "./lanes";
 export { isDataError } from "./storage-errors";
-
-export interface PendingMessage {
-  decision: Decision;
-  receivedAt: number;
-  /** Tells the sender the message is safe (MQTT PUBACK, HTTP 200). Called once, after commit. */
-  ack: () => void;
-  /** The broker sent it before (MQTT DUP): a crash may have come between our commit and our PUBACK. */
-  redelivered?: boolean;
-  /** Tells the sender it was not stored (HTTP 503) when ingest stops without committing it. */
-  nack?: () => void;
-}
-
-/** A lane that has had work waiting and no commit for longer than the bound. */
-export interface StalledLane {
-  lane: string;
-  /** Seconds since the later of its oldest waiting message and its last commit. */
-  waitingS: number;
-  messages: number;
-}
 
 export interface BatchWriterOptions {
   pool: pg.Pool;
@@ -85,22 +64,6 @@ const ISOLATE_AFTER_ATTEMPTS = 2;
 const GIVE_UP_AFTER_ATTEMPTS = 4;
 const STALL_CHECK_MS = 1_000;
 
-/** One lane: the batch being collected, and whether the lane's previous batch is committing. */
-interface Lane {
-  name: string;
-  pending: PendingMessage[];
-  rows: number;
-  /** performance.now() when the oldest pending message arrived. */
-  openedAt: number;
-  timer: NodeJS.Timeout | undefined;
-  busy: boolean;
-  /** The messages of the batch committing now. */
-  committing: PendingMessage[];
-  /** this.now() of the lane's last commit. */
-  lastCommitAt: number;
-  stalled: boolean;
-}
-
 export class BatchWriter {
   private readonly lanes: Lane[];
   private inFlight = 0;
@@ -120,45 +83,23 @@ export class BatchWriter {
   private abandoned = false;
   private readonly stallTimer: NodeJS.Timeout;
 
+  /** Another writer of the device's row (the broker's presence report) changed it: write the next update. */
+  forgetDevice(deviceId: string): void {
+    this.deviceRows.forget(deviceId);
+  }
+
   constructor(private readonly options: BatchWriterOptions) {
     const lanes = Math.max(1, options.maxConcurrent ?? 3);
     this.now = options.now ?? Date.now;
-    const lane = (name: string): Lane => ({
-      name,
-      pending: [],
-      rows: 0,
-      openedAt: 0,
-      timer: undefined,
-      busy: false,
-      committing: [],
-      lastCommitAt: this.now(),
-      stalled: false,
-    });
-    this.lanes = Array.from({ length: lanes }, (_, i) => lane(`positions-${i}`));
-    this.alarms = lane("alarms");
+    this.lanes = Array.from({ length: lanes }, (_, i) => newLane(`positions-${i}`, this.now()));
+    this.alarms = newLane("alarms", this.now());
     this.stallTimer = setInterval(() => this.checkStalls(), STALL_CHECK_MS);
     this.stallTimer.unref();
   }
 
   /** Lanes with work and no commit for longer than `stallAfterMs`. */
   stalled(): StalledLane[] {
-    const bound = this.options.stallAfterMs ?? 10_000;
-    const now = this.now();
-    const out: StalledLane[] = [];
-    for (const lane of [...this.lanes, this.alarms]) {
-      const waiting = [...lane.committing, ...lane.pending];
-      if (waiting.length === 0) continue;
-      const oldest = waiting.reduce((m, i) => Math.min(m, i.receivedAt), Number.POSITIVE_INFINITY);
-      const since = Math.max(oldest, lane.lastCommitAt);
-      if (now - since > bound) {
-        out.push({
-          lane: lane.name,
-          waitingS: Math.round((now - since) / 100) / 10,
-          messages: waiting.length,
-        });
-      }
-    }
-    return out;
+    return stalledLanes([...this.lanes, this.alarms], this.now(), this.options.stallAfterMs ?? 10_000);
   }
 
   /** One log line and a metric change per lane that stalls or recovers. */
@@ -424,47 +365,4 @@ export class BatchWriter {
       if (i.decision.kind === "dead_letter") m.deadLetters.inc({ reason: i.decision.row.reason });
     }
   }
-}
-
-/** The lane of a message: by device (or, for a dead letter of no known device, by topic). */
-export function laneIndex(d: Decision, lanes: number): number {
-  if (lanes === 1) return 0;
-  const key = d.kind === "store" ? d.device.id : (d.row.deviceId ?? d.row.topic);
-  let h = 0;
-  for (let i = key.length - 8; i < key.length; i++) h = (h * 31 + key.charCodeAt(Math.max(0, i))) | 0;
-  return (h >>> 0) % lanes;
-}
-
-function toBatch(items: PendingMessage[]): BatchInput {
-  const stores: StoreDecision[] = [];
-  const deadLetters: DeadLetterRow[] = [];
-  const redelivered = new Set<StoreDecision>();
-  for (const item of items) {
-    if (item.decision.kind === "store") {
-      stores.push(item.decision);
-      if (item.redelivered) redelivered.add(item.decision);
-    } else deadLetters.push(marked(item, item.decision.row));
-  }
-  return { stores, deadLetters, redelivered };
-}
-
-function refusedRow(item: PendingMessage, reason: DeadLetterReason, cause: unknown): DeadLetterRow {
-  const d = item.decision;
-  if (d.kind === "dead_letter") return marked(item, d.row);
-  return marked(item, deadLetterOfStored(d, reason, errorDetail(cause), item.receivedAt));
-}
-
-/** The least a dead letter can be: no text from the device but its bytes. */
-function bare(row: DeadLetterRow): DeadLetterRow {
-  return {
-    ...row,
-    topic: Buffer.from(row.topic, "utf8").toString("base64url").slice(0, 512),
-    detail: null,
-    payloadExcerpt: "",
-  };
-}
-
-/** A dead letter carries its message's redelivery mark (MQTT DUP), so storing it looks for the first copy. */
-function marked(item: PendingMessage, row: DeadLetterRow): DeadLetterRow {
-  return item.redelivered ? { ...row, redelivered: true } : row;
 }

@@ -173,23 +173,37 @@ export function evaluateConditions(
       details: { positionTime: new Date(fix.t).toISOString() },
       at: fixAt,
     });
-    for (const g of snap.geofences) {
-      const inWindow = withinDailyWindow(now, snap.timeZone, g.windowStart, g.windowEnd);
-      const margin = Math.max(options.geofenceMarginM, Math.min(fix.accM ?? 0, 200));
-      const d = signedBoundaryDistanceM(fix, g.shape);
-      // Clearly outside, clearly inside, or within the margin band (undecided: keep the last state).
-      const outside = d > margin ? true : d < -margin ? false : undefined;
-      const details = { geofenceId: g.id, geofence: g.name, distanceToBoundaryM: Math.round(d) };
-      if (g.alarmOn === "exit" || g.alarmOn === "both") {
-        const was = previous("geofence_exit", g.id) ?? false;
-        const active = inWindow && (outside ?? was);
-        out.push({ type: "geofence_exit", key: g.id, active, details, at: fixAt });
-      }
-      if (g.alarmOn === "enter" || g.alarmOn === "both") {
-        const was = previous("geofence_enter", g.id) ?? false;
-        const active = inWindow && (outside === undefined ? was : !outside);
-        out.push({ type: "geofence_enter", key: g.id, active, details, at: fixAt });
-      }
+    out.push(...geofenceVerdicts(snap, fix, previous, now, options));
+  }
+  return out;
+}
+
+/** Exit and enter conditions of each geofence, against the newest fix (a margin band keeps the last state). */
+function geofenceVerdicts(
+  snap: DeviceSnapshot,
+  fix: NonNullable<DeviceSnapshot["latestFix"]>,
+  previous: PreviousState,
+  now: number,
+  options: ConditionOptions,
+): ConditionVerdict[] {
+  const out: ConditionVerdict[] = [];
+  const fixAt = { lat: fix.lat, lon: fix.lon };
+  for (const g of snap.geofences) {
+    const inWindow = withinDailyWindow(now, snap.timeZone, g.windowStart, g.windowEnd);
+    const margin = Math.max(options.geofenceMarginM, Math.min(fix.accM ?? 0, 200));
+    const d = signedBoundaryDistanceM(fix, g.shape);
+    // Clearly outside, clearly inside, or within the margin band (undecided: keep the last state).
+    const outside = d > margin ? true : d < -margin ? false : undefined;
+    const details = { geofenceId: g.id, geofence: g.name, distanceToBoundaryM: Math.round(d) };
+    if (g.alarmOn === "exit" || g.alarmOn === "both") {
+      const was = previous("geofence_exit", g.id) ?? false;
+      const active = inWindow && (outside ?? was);
+      out.push({ type: "geofence_exit", key: g.id, active, details, at: fixAt });
+    }
+    if (g.alarmOn === "enter" || g.alarmOn === "both") {
+      const was = previous("geofence_enter", g.id) ?? false;
+      const active = inWindow && (outside === undefined ? was : !outside);
+      out.push({ type: "geofence_enter", key: g.id, active, details, at: fixAt });
     }
   }
   return out;

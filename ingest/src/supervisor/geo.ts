@@ -1,20 +1,9 @@
 /** Distances and containment on the WGS 84 sphere, good to a metre at geofence scale. */
+import { distanceM, EARTH_RADIUS_M, type LatLon } from "@vakt/schemas";
 
-export interface LatLon {
-  lat: number;
-  lon: number;
-}
+export type { LatLon };
 
-const EARTH_RADIUS_M = 6_371_008.8;
 const rad = (deg: number) => (deg * Math.PI) / 180;
-
-/** Great-circle distance in metres (haversine). */
-export function haversineM(a: LatLon, b: LatLon): number {
-  const dLat = rad(b.lat - a.lat);
-  const dLon = rad(b.lon - a.lon);
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(rad(a.lat)) * Math.cos(rad(b.lat)) * Math.sin(dLon / 2) ** 2;
-  return 2 * EARTH_RADIUS_M * Math.asin(Math.min(1, Math.sqrt(h)));
-}
 
 /** Ray casting; points exactly on an edge may fall either way (hysteresis absorbs that). */
 export function pointInPolygon(p: LatLon, polygon: LatLon[]): boolean {
@@ -59,7 +48,7 @@ export type GeofenceShape =
  * Hysteresis compares it with a margin instead of with zero.
  */
 export function signedBoundaryDistanceM(p: LatLon, shape: GeofenceShape): number {
-  if (shape.kind === "circle") return haversineM(p, shape.center) - shape.radiusM;
+  if (shape.kind === "circle") return distanceM(p, shape.center) - shape.radiusM;
   const d = distanceToPolygonEdgeM(p, shape.points);
   return pointInPolygon(p, shape.points) ? -d : d;
 }

@@ -4,8 +4,10 @@
  * the app's last will, or as a Vakt device with the contract's will, a status
  * with `online: false`) is SIGKILLed, the broker publishes its will, ingest
  * marks the device offline, and the supervisor raises no_contact once the
- * grace is over. The device coming back clears it. On Mosquitto (MQTT 5 and
- * 3.1.1) and on the embedded broker.
+ * grace is over. The device coming back clears it. A device without any last
+ * will is marked offline by the broker's report of the drop (its connection
+ * log, broker/presence.ts), which no device can forge. On Mosquitto (MQTT 5
+ * and 3.1.1) and on the embedded broker.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { freePort } from "@vakt/storage";
@@ -75,8 +77,8 @@ interface Protocol {
   topic: (dev: TestDevice) => string;
   /** What the device says while alive. */
   alive: () => string;
-  /** Its last will, set at connect. */
-  will: () => string;
+  /** Its last will, set at connect; none, and the broker's report of the drop is what tells. */
+  will?: () => string;
 }
 
 let seq = 0;
@@ -103,6 +105,12 @@ const protocols: Protocol[] = [
     alive: () => JSON.stringify({ v: 1, id: `hb-${seq++}`, t: Date.now() - 1_000, batteryPct: 70 }),
     will: () => JSON.stringify({ v: 1, id: `will-${seq++}`, t: Date.now(), online: false }),
   },
+  {
+    name: "Vakt contract without a last will",
+    protocol: "mqtt",
+    topic: (dev) => `vakt/v1/d/${dev.serial}/up/status`,
+    alive: () => JSON.stringify({ v: 1, id: `hb-${seq++}`, t: Date.now() - 1_000, batteryPct: 70 }),
+  },
 ];
 
 /**
@@ -123,8 +131,7 @@ async function liveClient(
       [
         ...["-oL", "mosquitto_pub", "-h", "127.0.0.1", "-p", String(port), "-V", version, "-q", "1", "-d"],
         ...["-u", dev.serial, "-P", dev.secret, "-i", dev.serial, "-t", topic, "-l"],
-        ...["--will-topic", topic, "--will-qos", "1"],
-        ...["--will-payload", p.will()],
+        ...(p.will ? ["--will-topic", topic, "--will-qos", "1", "--will-payload", p.will()] : []),
       ],
       { stdio: ["pipe", "pipe", "pipe"] },
     );
@@ -196,10 +203,13 @@ describe.each(cases)("last will: $label", ({ port, version, p }) => {
     await eventually(async () => ((await deviceRow(dev.id))?.online ? true : undefined), "online");
 
     child.kill("SIGKILL");
-    const gone = await eventually(async () => {
-      const d = await deviceRow(dev.id);
-      return d && !d.online && d.offline_since ? d.offline_since.getTime() : undefined;
-    }, "offline after the broker published the will");
+    const gone = await eventually(
+      async () => {
+        const d = await deviceRow(dev.id);
+        return d && !d.online && d.offline_since ? d.offline_since.getTime() : undefined;
+      },
+      p.will ? "offline after the broker published the will" : "offline after the broker reported the drop",
+    );
 
     let clock = gone + GRACE_MS - 1;
     const supervisor = new Supervisor({
@@ -242,7 +252,7 @@ describe("a retained last will", () => {
     await sim.publishAsync(topic, ot.alive(), { qos: 1 });
     await eventually(async () => ((await deviceRow(dev.id))?.online ? true : undefined), "online");
     // The app's retain setting on: the broker keeps its will.
-    await sim.publishAsync(topic, ot.will(), { qos: 1, retain: true });
+    await sim.publishAsync(topic, ot.will?.() ?? "", { qos: 1, retain: true });
     await eventually(async () => ((await deviceRow(dev.id))?.online === false ? true : undefined), "offline");
     await sim.publishAsync(topic, ot.alive(), { qos: 1 });
     await eventually(async () => ((await deviceRow(dev.id))?.online ? true : undefined), "back online");
@@ -283,5 +293,68 @@ describe("a retained last will", () => {
     expect(await count(h.db.pool, "SELECT count(*) n FROM dead_letters WHERE device_id = $1", [dev.id])).toBe(
       0,
     );
+    // One ingest per broker again for the tests after this one: each instance applies the broker's
+    // connection log on its own, and a slower one could apply a connect after the drop behind it.
+    ingests.splice(ingests.indexOf(late), 1);
+    await late.stop();
+  });
+});
+
+describe.each(brokers)("the broker's connection log on $name", ({ port, version }) => {
+  it("leaves a device that said DISCONNECT online: trackers that connect for each report do", async () => {
+    const org = await makeOrganisation(h.db.pool);
+    const dev = await makeDevice(h.db.pool, org, { mosquittoHash: true, protocol: "mqtt", recipient: true });
+    await h.syncBrokerAccounts();
+    const noWill = protocols[2] as Protocol;
+    await publishOnce(port(), dev, version, noWill);
+    await eventually(async () => ((await deviceRow(dev.id))?.online ? true : undefined), "online");
+    // A drop of another device after it, on the same topic in the broker's order: once that is
+    // applied, a report of this device's DISCONNECT would have been too.
+    const marker = await makeDevice(h.db.pool, org, {
+      mosquittoHash: true,
+      protocol: "mqtt",
+      recipient: true,
+    });
+    await h.syncBrokerAccounts();
+    const markerClient = await liveClient(port(), marker, version, noWill);
+    markerClient.stdin?.write(`${noWill.alive()}\n`);
+    await eventually(async () => ((await deviceRow(marker.id))?.online ? true : undefined), "marker online");
+    markerClient.kill("SIGKILL");
+    await eventually(
+      async () => ((await deviceRow(marker.id))?.online === false ? true : undefined),
+      "marker offline",
+    );
+    expect(await deviceRow(dev.id)).toMatchObject({ online: true, offline_since: null });
+  });
+
+  it("cannot be spoken by a device: a forged drop of another device changes nothing", async () => {
+    const org = await makeOrganisation(h.db.pool);
+    const make = () => makeDevice(h.db.pool, org, { mosquittoHash: true, protocol: "mqtt", recipient: true });
+    const [victim, forger, marker] = [await make(), await make(), await make()];
+    await h.syncBrokerAccounts();
+    const noWill = protocols[2] as Protocol;
+    const victimClient = await liveClient(port(), victim, version, noWill);
+    victimClient.stdin?.write(`${noWill.alive()}\n`);
+    const markerClient = await liveClient(port(), marker, version, noWill);
+    markerClient.stdin?.write(`${noWill.alive()}\n`);
+    for (const d of [victim, marker])
+      await eventually(async () => ((await deviceRow(d.id))?.online ? true : undefined), "online");
+
+    // The forger says, as the broker would, that the victim closed its connection.
+    const forged = spawn("mosquitto_pub", [
+      ...["-h", "127.0.0.1", "-p", String(port()), "-V", version, "-q", "1"],
+      ...["-u", forger.serial, "-P", forger.secret, "-i", forger.serial, "-t", "$SYS/broker/log/N"],
+      ...["-m", `${nowS()}: Client ${victim.serial} closed its connection.`],
+    ]);
+    await new Promise((resolve) => forged.once("exit", resolve));
+    // A real drop after it, reported on the same topic in the broker's order: once it is applied,
+    // the forged line would have been too.
+    markerClient.kill("SIGKILL");
+    await eventually(
+      async () => ((await deviceRow(marker.id))?.online === false ? true : undefined),
+      "marker offline",
+    );
+    expect((await deviceRow(victim.id))?.online).toBe(true);
+    victimClient.kill("SIGKILL");
   });
 });

@@ -162,36 +162,7 @@ async function loadSnapshots(c: pg.PoolClient): Promise<DeviceSnapshot[]> {
      WHERE d.retired_at IS NULL`,
   );
   const recipients = [...new Set(rows.map((r) => r.recipient_id).filter((r): r is string => r !== null))];
-  const fences = new Map<string, GeofenceSnapshot[]>();
-  if (recipients.length > 0) {
-    const g = await c.query<{
-      id: string;
-      recipient_id: string;
-      name: string;
-      shape: unknown;
-      alarm_on: "exit" | "enter" | "both";
-      window_start: string | null;
-      window_end: string | null;
-    }>(
-      `SELECT id, recipient_id, name, shape, alarm_on, window_start::text, window_end::text
-       FROM geofences WHERE active AND recipient_id = ANY($1::uuid[])`,
-      [recipients],
-    );
-    for (const row of g.rows) {
-      const shape = geofenceShape.safeParse(row.shape);
-      if (!shape.success) continue;
-      const list = fences.get(row.recipient_id) ?? [];
-      list.push({
-        id: row.id,
-        name: row.name,
-        shape: shape.data,
-        alarmOn: row.alarm_on,
-        windowStart: row.window_start,
-        windowEnd: row.window_end,
-      });
-      fences.set(row.recipient_id, list);
-    }
-  }
+  const fences = await loadGeofences(c, recipients);
   return rows.map((r) => ({
     device: {
       id: r.id,
@@ -212,6 +183,43 @@ async function loadSnapshots(c: pg.PoolClient): Promise<DeviceSnapshot[]> {
     geofences: r.recipient_id ? (fences.get(r.recipient_id) ?? []) : [],
     timeZone: r.time_zone,
   }));
+}
+
+/** The active geofences of these recipients, by recipient (a stored shape that does not parse is skipped). */
+async function loadGeofences(
+  c: pg.PoolClient,
+  recipients: string[],
+): Promise<Map<string, GeofenceSnapshot[]>> {
+  const fences = new Map<string, GeofenceSnapshot[]>();
+  if (recipients.length === 0) return fences;
+  const g = await c.query<{
+    id: string;
+    recipient_id: string;
+    name: string;
+    shape: unknown;
+    alarm_on: "exit" | "enter" | "both";
+    window_start: string | null;
+    window_end: string | null;
+  }>(
+    `SELECT id, recipient_id, name, shape, alarm_on, window_start::text, window_end::text
+     FROM geofences WHERE active AND recipient_id = ANY($1::uuid[])`,
+    [recipients],
+  );
+  for (const row of g.rows) {
+    const shape = geofenceShape.safeParse(row.shape);
+    if (!shape.success) continue;
+    const list = fences.get(row.recipient_id) ?? [];
+    list.push({
+      id: row.id,
+      name: row.name,
+      shape: shape.data,
+      alarmOn: row.alarm_on,
+      windowStart: row.window_start,
+      windowEnd: row.window_end,
+    });
+    fences.set(row.recipient_id, list);
+  }
+  return fences;
 }
 
 async function loadStates(c: pg.PoolClient, deviceIds: string[]): Promise<Map<string, StoredState>> {

@@ -10,6 +10,7 @@
  * stored (`OsmandRequest.payloadText`).
  */
 import { checkDeviceTime, osmandJson, osmandNetworkQuery, osmandQuery } from "@vakt/schemas";
+import type { z } from "zod";
 import {
   type DeadLetterReason,
   type Decision,
@@ -179,6 +180,52 @@ function singleValues(
   return { ok: true, values };
 }
 
+type OsmandFix = Omit<PositionRow, "deviceId" | "organisationId" | "recipientId" | "messageId">;
+
+/** The fix of the JSON body (Traccar Client 9+): negative accuracy, speed or heading mean "not known". */
+function fixOfJson(location: z.infer<typeof osmandJson>["location"]): {
+  fix: OsmandFix;
+  charging: boolean | null;
+} {
+  const { coords, battery, timestamp } = location;
+  const fix: OsmandFix = {
+    time: Date.parse(timestamp),
+    lat: coords.latitude,
+    lon: coords.longitude,
+    accuracyM: coords.accuracy !== undefined && coords.accuracy >= 0 ? coords.accuracy : null,
+    speedMps: coords.speed !== undefined && coords.speed >= 0 ? coords.speed : null,
+    headingDeg: coords.heading !== undefined && coords.heading >= 0 ? coords.heading % 360 : null,
+    altitudeM: coords.altitude ?? null,
+    source: "gps",
+    batteryPct: battery && battery.level >= 0 ? Math.round(battery.level * 100) : null,
+  };
+  return { fix, charging: battery?.is_charging ?? null };
+}
+
+/** The fix of the query form (lat and lon, or `location`); undefined when they are out of range. */
+function fixOfQuery(
+  q: z.infer<typeof osmandQuery>,
+  now: number,
+): { fix: OsmandFix; charging: boolean | null } | undefined {
+  const [lat, lon] =
+    q.lat !== undefined && q.lon !== undefined ? [q.lat, q.lon] : (q.location ?? "").split(",").map(Number);
+  if (lat === undefined || lon === undefined || Math.abs(lat) > 90 || Math.abs(lon) > 180) return undefined;
+  const heading = q.bearing ?? q.heading;
+  const fix: OsmandFix = {
+    time: q.timestamp ?? now,
+    lat,
+    lon,
+    // hdop is a dilution of precision, not metres: it stays in the raw log as hdop.
+    accuracyM: q.accuracy ?? null,
+    speedMps: q.speed !== undefined ? q.speed * KNOTS_TO_MPS : null,
+    headingDeg: heading !== undefined ? heading % 360 : null,
+    altitudeM: q.altitude ?? null,
+    source: "gps",
+    batteryPct: q.batt ?? null,
+  };
+  return { fix, charging: q.charge !== undefined ? q.charge === "true" : null };
+}
+
 /**
  * The decision for an authenticated request: `serial` is the device the identifier was issued to
  * (resolved by the HTTP edge), never anything the request says about itself.
@@ -195,25 +242,13 @@ export function osmandDecision(
     deadLetter({ now, transport: "http", topic: OSMAND_TOPIC, payload, device, reason, detail });
   if (!device) return reject("unknown_device", "id: no active OsmAnd device has this identifier");
 
-  let fix: Omit<PositionRow, "deviceId" | "organisationId" | "recipientId" | "messageId">;
+  let fix: OsmandFix;
   let charging: boolean | null = null;
   if (request.invalidJson !== undefined) return reject("invalid_json", `body: ${request.invalidJson}`);
   if (request.json !== undefined) {
     const r = osmandJson.safeParse(request.json);
     if (!r.success) return reject("invalid_message", issues(r.error));
-    const { coords, battery, timestamp } = r.data.location;
-    fix = {
-      time: Date.parse(timestamp),
-      lat: coords.latitude,
-      lon: coords.longitude,
-      accuracyM: coords.accuracy !== undefined && coords.accuracy >= 0 ? coords.accuracy : null,
-      speedMps: coords.speed !== undefined && coords.speed >= 0 ? coords.speed : null,
-      headingDeg: coords.heading !== undefined && coords.heading >= 0 ? coords.heading % 360 : null,
-      altitudeM: coords.altitude ?? null,
-      source: "gps",
-      batteryPct: battery && battery.level >= 0 ? Math.round(battery.level * 100) : null,
-    };
-    charging = battery?.is_charging ?? null;
+    ({ fix, charging } = fixOfJson(r.data.location));
   } else {
     const single = singleValues(request.fields);
     if (!single.ok) return reject("invalid_message", single.detail);
@@ -224,26 +259,9 @@ export function osmandDecision(
     }
     const r = osmandQuery.safeParse(single.values);
     if (!r.success) return reject("invalid_message", issues(r.error));
-    const q = r.data;
-    const [lat, lon] =
-      q.lat !== undefined && q.lon !== undefined ? [q.lat, q.lon] : (q.location ?? "").split(",").map(Number);
-    if (lat === undefined || lon === undefined || Math.abs(lat) > 90 || Math.abs(lon) > 180) {
-      return reject("invalid_message", "location: latitude or longitude out of range");
-    }
-    const heading = q.bearing ?? q.heading;
-    fix = {
-      time: q.timestamp ?? now,
-      lat,
-      lon,
-      // hdop is a dilution of precision, not metres: it stays in the raw log as hdop.
-      accuracyM: q.accuracy ?? null,
-      speedMps: q.speed !== undefined ? q.speed * KNOTS_TO_MPS : null,
-      headingDeg: heading !== undefined ? heading % 360 : null,
-      altitudeM: q.altitude ?? null,
-      source: "gps",
-      batteryPct: q.batt ?? null,
-    };
-    charging = q.charge !== undefined ? q.charge === "true" : null;
+    const fromQuery = fixOfQuery(r.data, now);
+    if (!fromQuery) return reject("invalid_message", "location: latitude or longitude out of range");
+    ({ fix, charging } = fromQuery);
   }
   if (!Number.isFinite(fix.time)) return reject("invalid_message", "timestamp: not a time");
   const problem = checkDeviceTime(fix.time, now);

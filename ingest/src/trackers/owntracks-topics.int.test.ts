@@ -229,6 +229,92 @@ describe.each(cases)("OwnTracks topics on $name", ({ port, version, ingest }) =>
     expect(raw.rows).toEqual([{ kind: "owntracks_transition", topic: `${base()}/event`, event: "enter" }]);
   });
 
+  it("stores a transition on either topic as one geofence enter or leave, even when sent twice", async () => {
+    const tst = nowS() - 60;
+    // The booklet's transition (JSON format), once on the documented /event and once on the base topic.
+    const enter = {
+      _type: "transition",
+      wtst: tst - 5000,
+      lat: 59.921,
+      lon: 10.761,
+      tst,
+      acc: 12,
+      tid: "an",
+      event: "enter",
+      desc: "Hjemme",
+      rid: "a1b2c3",
+      t: "c",
+    };
+    const leave = {
+      _type: "transition",
+      lat: 59.93,
+      lon: 10.77,
+      tst: tst + 1,
+      acc: -1,
+      event: "leave",
+      t: "l",
+    };
+    for (let i = 0; i < 2; i++) {
+      expect(await pub(`${base()}/event`, enter)).toMatchObject({ code: 0 });
+      expect(await pub(base(), leave)).toMatchObject({ code: 0 });
+    }
+    const rows = async () =>
+      (
+        await h.db.pool.query(
+          `SELECT message_id, event, region_desc, region_id, region_time, trigger, time, lat, lon, accuracy_m,
+                  recipient_id = $2 AS own_recipient, department_id IS NOT NULL AS has_department
+           FROM device_transitions WHERE device_id = $1 AND message_id = ANY($3) ORDER BY time`,
+          [dev.id, dev.recipientId, [`ot-transition-${tst}`, `ot-transition-${tst + 1}`]],
+        )
+      ).rows;
+    await eventually(async () => ((await rows()).length === 2 ? true : undefined), "both transitions");
+    // The second copies had reached ingest before the last position: the raw log has each once.
+    await eventually(
+      async () =>
+        (await count(
+          h.db.pool,
+          "SELECT count(*) n FROM device_messages WHERE device_id = $1 AND message_id = ANY($2)",
+          [dev.id, [`ot-transition-${tst}`, `ot-transition-${tst + 1}`]],
+        )) === 2
+          ? true
+          : undefined,
+      "the raw log",
+    );
+    expect(await rows()).toEqual([
+      {
+        message_id: `ot-transition-${tst}`,
+        event: "enter",
+        region_desc: "Hjemme",
+        region_id: "a1b2c3",
+        region_time: new Date((tst - 5000) * 1000),
+        trigger: "c",
+        time: new Date(tst * 1000),
+        lat: 59.921,
+        lon: 10.761,
+        accuracy_m: 12,
+        own_recipient: true,
+        has_department: true,
+      },
+      {
+        message_id: `ot-transition-${tst + 1}`,
+        event: "leave",
+        region_desc: null,
+        region_id: null,
+        region_time: null,
+        trigger: "l",
+        time: new Date((tst + 1) * 1000),
+        lat: 59.93,
+        lon: 10.77,
+        accuracy_m: null,
+        own_recipient: true,
+        has_department: true,
+      },
+    ]);
+    expect(await count(h.db.pool, "SELECT count(*) n FROM dead_letters WHERE device_id = $1", [dev.id])).toBe(
+      0,
+    );
+  });
+
   it("takes every other subtopic on one connection, counts it and stores nothing", async () => {
     // Numbers copied out: prom-client hands out its own objects, which go on counting.
     const ignored = async () =>

@@ -19,8 +19,10 @@ import {
   type DeadLetterReason,
   type Decision,
   type DeviceLookup,
+  type DeviceRef,
   deadLetter,
   type PositionRow,
+  type TransitionRow,
 } from "../pipeline/decide";
 import { parseDeviceJson, unstorableTextPath } from "../pipeline/storable";
 
@@ -60,6 +62,52 @@ function isLwt(payload: Uint8Array): boolean {
   } catch {
     return false;
   }
+}
+
+type Located = Exclude<OwntracksMessage, { _type: "lwt" }>;
+
+/** A location or transition as a position row: speed km/h to m/s, course, altitude and battery from a location only. */
+function positionOf(m: Located, device: DeviceRef, t: number, messageId: string): PositionRow {
+  return {
+    time: t,
+    deviceId: device.id,
+    organisationId: device.organisationId,
+    recipientId: device.recipientId,
+    messageId,
+    lat: m.lat,
+    lon: m.lon,
+    accuracyM: m.acc ?? null,
+    speedMps: m._type === "location" && m.vel !== undefined ? m.vel * KMH_TO_MPS : null,
+    headingDeg: m._type === "location" && m.cog !== undefined ? m.cog % 360 : null,
+    altitudeM: m._type === "location" ? (m.alt ?? null) : null,
+    source: "gps",
+    batteryPct: m._type === "location" ? (m.batt ?? null) : null,
+  };
+}
+
+/** A region transition the app reports (enter or leave one of its own regions). */
+function transitionOf(
+  m: Extract<OwntracksMessage, { _type: "transition" }>,
+  device: DeviceRef,
+  t: number,
+  messageId: string,
+  position: PositionRow,
+): TransitionRow {
+  return {
+    time: t,
+    deviceId: device.id,
+    organisationId: device.organisationId,
+    recipientId: device.recipientId,
+    messageId,
+    event: m.event,
+    regionDesc: m.desc ?? null,
+    regionId: m.rid ?? null,
+    regionTime: m.wtst === undefined ? null : m.wtst * 1000,
+    trigger: m.t ?? null,
+    lat: m.lat,
+    lon: m.lon,
+    accuracyM: position.accuracyM,
+  };
 }
 
 export function owntracksDecision(
@@ -122,24 +170,12 @@ export function owntracksDecision(
       seen: { at: 0, online: false, batteryPct: null, charging: null, reportedConfig: null },
     };
   }
-  const position: PositionRow = {
-    time: t,
-    deviceId: device.id,
-    organisationId: device.organisationId,
-    recipientId: device.recipientId,
-    messageId,
-    lat: m.lat,
-    lon: m.lon,
-    accuracyM: m.acc ?? null,
-    speedMps: m._type === "location" && m.vel !== undefined ? m.vel * KMH_TO_MPS : null,
-    headingDeg: m._type === "location" && m.cog !== undefined ? m.cog % 360 : null,
-    altitudeM: m._type === "location" ? (m.alt ?? null) : null,
-    source: "gps",
-    batteryPct: m._type === "location" ? (m.batt ?? null) : null,
-  };
+  const position = positionOf(m, device, t, messageId);
   const charging = m._type === "location" && m.bs !== undefined && m.bs !== 0 ? m.bs >= 2 : null;
+  const transition = m._type === "transition" ? transitionOf(m, device, t, messageId, position) : undefined;
   return {
     ...base,
+    ...(transition ? { transition } : {}),
     uplink: "position",
     positions: [position],
     seen: { at: now, online: true, batteryPct: position.batteryPct, charging, reportedConfig: null },

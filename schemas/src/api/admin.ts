@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { latitude, longitude } from "../common";
 import { deviceSettings } from "../device/messages";
-import { email } from "./auth";
 
 export const idParam = z.object({ id: z.uuid() });
 
@@ -46,37 +45,24 @@ export const staffUser = z.object({
   firstName: z.string(),
   lastName: z.string(),
   phone: z.string().nullable(),
+  /**
+   * The stored phone is not valid E.164 (saved before numbers were checked): the SMS channel skips it
+   * until an administrator corrects it. `phoneSuggestion`: its E.164 form, when one can be read from it.
+   */
+  phoneNeedsCorrection: z.boolean().default(false),
+  phoneSuggestion: z.string().nullable().default(null),
   status: z.enum(["active", "disabled"]),
   secondFactorEnabled: z.boolean(),
   lastLoginAt: z.iso.datetime().nullable(),
   grants: z.array(grant),
 });
 export type StaffUser = z.infer<typeof staffUser>;
-export const staffUserCreate = z.object({
-  email,
-  firstName: z.string().trim().min(1).max(100),
-  lastName: z.string().trim().min(1).max(100),
-  phone: z.string().trim().max(32).optional(),
-  grants: z.array(grant).min(1).max(50),
-});
 export const staffUserCreated = z.object({
   user: staffUser,
   /** Shown once: the link the new user opens to choose a password. */
   invitationToken: z.string(),
   invitationExpiresAt: z.iso.datetime(),
 });
-export const staffUserUpdate = z
-  .object({
-    firstName: z.string().trim().min(1).max(100),
-    lastName: z.string().trim().min(1).max(100),
-    phone: z.string().trim().max(32).nullable(),
-    status: z.enum(["active", "disabled"]),
-    grants: z.array(grant).min(1).max(50),
-    /** For a lost phone: removes the authenticator; the user enrols again at the next login. */
-    resetSecondFactor: z.literal(true),
-  })
-  .partial();
-
 export const legalBasis = z.enum(["consent", "formal_decision", "other"]);
 const isoDate = z.iso.date();
 export const recipient = z.object({
@@ -133,8 +119,17 @@ export const device = z.object({
   /** The settings the device last reported running (its status message), null before it has. */
   reportedConfig: deviceSettings.nullable(),
   reportedConfigVersion: z.number().int().nullable(),
+  /**
+   * Whether the device runs the desired configuration: `confirmed` when it reported the desired
+   * version, `pending` until it has, `not_applicable` for OsmAnd devices (no downlink to send it on).
+   */
+  configState: z.enum(["confirmed", "pending", "not_applicable"]),
   lastSeenAt: z.iso.datetime().nullable(),
   batteryPercent: z.number().int().nullable(),
+  charging: z.boolean().nullable(),
+  /** Mobile signal in dBm and firmware, from the newest status message that carried each. */
+  signalDbm: z.number().int().nullable(),
+  firmware: z.string().nullable(),
   online: z.boolean(),
   retiredAt: z.iso.datetime().nullable(),
 });

@@ -49,6 +49,8 @@ export const alarmTransitionKind = z.enum([
   "escalated",
   "notified",
   "device_confirmed",
+  /** A call to someone on the recipient's call list, with its result (details.contactId, details.result). */
+  "called",
 ]);
 
 /** Who did something: a staff user (with display name), an API token, or the platform itself. */
@@ -88,6 +90,11 @@ export const alarmDelivery = z.object({
   detail: z.string().nullable(),
   /** The staff user's name when the target is one (console deliveries, skipped ones). */
   targetName: z.string().nullable().default(null),
+  /**
+   * Why it was skipped: `no_phone` (SMS, none stored), `phone_not_e164` (SMS, a stored number that is
+   * not valid E.164, to be corrected under users), `cannot_act` (the user cannot see and take it).
+   */
+  reason: z.enum(["no_phone", "phone_not_e164", "cannot_act"]).nullable().default(null),
 });
 export type AlarmDelivery = z.infer<typeof alarmDelivery>;
 
@@ -129,15 +136,44 @@ export const alarmSummary = z.object({
   acknowledgedAt: z.iso.datetime().nullable(),
   closedAt: z.iso.datetime().nullable(),
   outcome: alarmOutcome.nullable(),
+  /**
+   * While set, the open alarm is in its cancel window: nobody is alerted before this instant,
+   * and a cancel from the device or staff ends it with no alerts sent.
+   */
+  cancelWindowUntil: z.iso.datetime().nullable(),
   details: z.record(z.string(), z.unknown()),
 });
 export type AlarmSummary = z.infer<typeof alarmSummary>;
+
+/**
+ * The alarm's cancel window on its timeline, derived from routing and the transitions: when it
+ * opened (nobody alerted yet) and how it ended. `ended.how`: `routed` (it ran out with the alarm
+ * open, so routing started), `cancelled_on_device` (the wearer cancelled), `cancelled`, `taken`
+ * or `resolved` by staff (`actor` names who).
+ */
+export const alarmCancelWindow = z.object({
+  openedAt: z.iso.datetime(),
+  /** Its length as the rule gave it, from the wearer's alarm to its end. */
+  seconds: z.number().int(),
+  endsAt: z.iso.datetime(),
+  /** null while it is still running. */
+  ended: z
+    .object({
+      at: z.iso.datetime(),
+      how: z.enum(["routed", "cancelled_on_device", "cancelled", "taken", "resolved"]),
+      actor: alarmActor.nullable(),
+    })
+    .nullable(),
+});
+export type AlarmCancelWindow = z.infer<typeof alarmCancelWindow>;
 
 /** One alarm opened: with every transition and every notification attempt, oldest first. */
 export const alarmDetail = alarmSummary.extend({
   responderNotes: z.string().nullable(),
   transitions: z.array(alarmTransition),
   deliveries: z.array(alarmDelivery),
+  /** null: the alarm had no cancel window. */
+  cancelWindow: alarmCancelWindow.nullable().default(null),
 });
 export type AlarmDetail = z.infer<typeof alarmDetail>;
 

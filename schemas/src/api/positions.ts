@@ -31,6 +31,20 @@ export const historyQuery = reasonQuery.extend({
   /** Most points returned; longer ranges are averaged into time buckets. */
   maxPoints: z.coerce.number().int().min(10).max(20_000).default(2_000),
 });
+/** How the tracker noticed a transition (OwnTracks `t`): a circular region, a beacon, a location fix, or else. */
+export const transitionTrigger = z.enum(["circular", "beacon", "location", "other"]);
+export const geofenceTransition = z.object({
+  time: z.iso.datetime(),
+  event: z.enum(["enter", "leave"]),
+  /** The region's name as set in the app, if it sent one. */
+  region: z.string().nullable(),
+  trigger: transitionTrigger.nullable(),
+  lat: z.number(),
+  lon: z.number(),
+  accuracyM: z.number().nullable(),
+});
+export type GeofenceTransition = z.infer<typeof geofenceTransition>;
+
 export const positionHistory = z.object({
   recipientId: z.string(),
   from: z.iso.datetime(),
@@ -40,4 +54,6 @@ export const positionHistory = z.object({
   points: z.array(
     z.object({ time: z.iso.datetime(), lat: z.number(), lon: z.number(), accuracyM: z.number().nullable() }),
   ),
+  /** Geofence enters and leaves the recipient's tracker reported in the range (OwnTracks regions), oldest first. */
+  transitions: z.array(geofenceTransition),
 });

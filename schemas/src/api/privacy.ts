@@ -99,6 +99,8 @@ const exportTransition = z.object({
   actorUserId: z.uuid().nullable(),
   actorTokenId: z.uuid().nullable(),
   note: z.string().nullable(),
+  /** For a call (kind 'called'): which contact and how it went. */
+  details: z.record(z.string(), z.unknown()),
 });
 const exportAlarm = z.object({
   id: z.uuid(),
@@ -142,6 +144,24 @@ export const recipientExport = z.object({
       batteryPercent: z.number().nullable(),
     }),
   ),
+  /** Geofence enters and leaves the tracker reported (OwnTracks regions), in the positions' range and rules. */
+  regionTransitions: z.object({
+    items: z.array(
+      z.object({
+        time: z.iso.datetime(),
+        deviceId: z.uuid(),
+        event: z.enum(["enter", "leave"]),
+        regionDesc: z.string().nullable(),
+        regionId: z.string().nullable(),
+        regionTime: z.iso.datetime().nullable(),
+        trigger: z.string().nullable(),
+        lat: z.number(),
+        lon: z.number(),
+        accuracyM: z.number().nullable(),
+      }),
+    ),
+    omitted: z.string().nullable(),
+  }),
   geofences: z.array(
     z.object({
       id: z.uuid(),
@@ -149,6 +169,18 @@ export const recipientExport = z.object({
       shape: z.unknown(),
       active: z.boolean(),
       alarmOn: z.string(),
+    }),
+  ),
+  /** The call list: who the night shift phones for them, in order. */
+  contacts: z.array(
+    z.object({
+      id: z.uuid(),
+      position: z.number().int(),
+      name: z.string(),
+      relation: z.string(),
+      phone: z.string(),
+      notes: z.string(),
+      availability: z.string(),
     }),
   ),
   positions: z.object({

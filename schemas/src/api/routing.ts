@@ -53,6 +53,29 @@ export const endpointPingResult = z.object({
   detail: z.string().nullable(),
 });
 
+/** GET /alert-targets: who a rule of this department may alert. */
+export const alertTargetsQuery = z.object({ departmentId: z.uuid() });
+/**
+ * Who can be named in a step of a rule for the department: the roles that can see and take
+ * alarms, and the active users whose grants give them alarm:read and alarm:acknowledge there
+ * (decided by the API's policy). Anyone else is refused when the rule is saved.
+ */
+export const alertTargets = z.object({
+  departmentId: z.uuid(),
+  roles: z.array(roleKey),
+  users: z.array(z.object({ id: z.uuid(), firstName: z.string(), lastName: z.string() })),
+});
+export type AlertTargets = z.infer<typeof alertTargets>;
+/**
+ * The problem member (on a 400) of a rule that names someone who cannot act on its alarms:
+ * the users (by name) and roles, so the console can say it in words.
+ */
+export const targetsCannotAct = z.object({
+  users: z.array(z.object({ id: z.uuid(), name: z.string() })),
+  roles: z.array(roleKey),
+});
+export type TargetsCannotAct = z.infer<typeof targetsCannotAct>;
+
 export const scheduleWindow = z.object({
   /** ISO weekdays, 1 = Monday … 7 = Sunday. */
   days: z.array(z.number().int().min(1).max(7)).min(1).max(7),
@@ -88,6 +111,11 @@ export const alertRule = z.object({
   /** After the last step, repeat it every this many seconds while nobody has taken the alarm. */
   reminderIntervalS: z.number().int().nullable(),
   maxReminders: z.number().int(),
+  /**
+   * Seconds after an alarm is raised in which it can be cancelled before routing starts;
+   * null: the default (30 s for fall, none for other types).
+   */
+  cancelWindowS: z.number().int().nullable(),
   enabled: z.boolean(),
 });
 export type AlertRule = z.infer<typeof alertRule>;
@@ -100,6 +128,7 @@ export const alertRuleCreate = z.object({
   steps: z.array(escalationStep).min(1).max(10),
   reminderIntervalS: z.number().int().min(30).max(86_400).nullable().default(null),
   maxReminders: z.number().int().min(0).max(100).default(0),
+  cancelWindowS: z.number().int().min(0).max(600).nullable().default(null),
   enabled: z.boolean().default(true),
 });
 export const alertRuleUpdate = z
@@ -111,6 +140,7 @@ export const alertRuleUpdate = z
     steps: z.array(escalationStep).min(1).max(10),
     reminderIntervalS: z.number().int().min(30).max(86_400).nullable(),
     maxReminders: z.number().int().min(0).max(100),
+    cancelWindowS: z.number().int().min(0).max(600).nullable(),
     enabled: z.boolean(),
   })
   .partial();

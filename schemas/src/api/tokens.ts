@@ -23,11 +23,18 @@ export const apiToken = z.object({
   lastUsedAt: z.iso.datetime().nullable(),
   revokedAt: z.iso.datetime().nullable(),
 });
-export const apiTokenCreate = z.object({
-  name: z.string().trim().min(1).max(100),
-  permissions: z.array(tokenPermission).min(1),
-  departmentIds: z.array(z.uuid()).min(1).nullable(),
-  pseudonymous: z.boolean().default(true),
-  expiresAt: z.iso.datetime({ offset: true }).nullable().optional(),
-});
+export const apiTokenCreate = z
+  .object({
+    name: z.string().trim().min(1).max(100),
+    permissions: z.array(tokenPermission).min(1),
+    departmentIds: z.array(z.uuid()).min(1).nullable(),
+    pseudonymous: z.boolean().default(true),
+    expiresAt: z.iso.datetime({ offset: true }).nullable().optional(),
+  })
+  // A pseudonymous token knows no real device id, and a real id from it is refused: it could
+  // never use device:locate, so the combination is refused where it is made.
+  .refine((t) => !(t.pseudonymous && t.permissions.includes("device:locate")), {
+    path: ["permissions"],
+    message: "device:locate needs a token that is not pseudonymous",
+  });
 export const apiTokenCreated = z.object({ token: apiToken, secret: z.string() });

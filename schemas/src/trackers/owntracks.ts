@@ -44,7 +44,9 @@ export const owntracksTransition = z.looseObject({
   lat: latitude,
   lon: longitude,
   acc: unknownOr(z.number().min(0)),
-  desc: z.string().optional(),
+  desc: z.string().optional().describe("the region's description"),
+  rid: z.string().optional().describe("the region's id"),
+  /** How the app noticed: `c` circular region, `b` beacon, `l` location (booklet); kept as sent. */
   t: z.string().optional(),
 });
 
@@ -94,6 +96,10 @@ export function parseOwntracksTopic(
 /** Where an app listens for commands (`reportLocation`, `setConfiguration`): its own topic + `/cmd`. */
 export const owntracksCommandTopic = (user: string, device: string) => `owntracks/${user}/${device}/cmd`;
 
-/** The command that makes the app report its location now (Vakt's "locate"). */
-export const owntracksReportLocation = { _type: "cmd", action: "reportLocation" } as const;
-export type OwntracksCommand = typeof owntracksReportLocation;
+/** The commands Vakt sends an app: only "report your location now" (Vakt's "locate"). */
+export const owntracksCommand = z.strictObject({
+  _type: z.literal("cmd"),
+  action: z.literal("reportLocation"),
+});
+export type OwntracksCommand = z.infer<typeof owntracksCommand>;
+export const owntracksReportLocation: OwntracksCommand = { _type: "cmd", action: "reportLocation" };

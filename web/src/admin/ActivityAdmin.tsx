@@ -1,7 +1,8 @@
 import { activityEntry, activityVerifyResult, staffUser } from "@vakt/schemas";
 import { useState } from "react";
 import { z } from "zod";
-import { downloadUrl, get } from "../api/client";
+import { api, data, downloadHref } from "../api/typed";
+import { actionText, subjectText } from "../i18n/enums";
 import { useUi } from "../session/context";
 import { errorText, useLoad } from "./use-load";
 
@@ -26,8 +27,11 @@ export function ActivityAdmin() {
     to: toIso(filters.to),
     limit: 200,
   };
-  const entries = useLoad(() => get("/activity", z.array(activityEntry), query), [filters]);
-  const users = useLoad(() => get("/users", z.array(staffUser)), []);
+  const entries = useLoad(
+    () => data(api.GET("/api/v1/activity", { params: { query } }), z.array(activityEntry)),
+    [filters],
+  );
+  const users = useLoad(() => data(api.GET("/api/v1/users"), z.array(staffUser)), []);
   const [verify, setVerify] = useState<string | null>(null);
   const userName = (id: string | null) => {
     const u = users.data?.find((x) => x.id === id);
@@ -80,13 +84,17 @@ export function ActivityAdmin() {
         <button type="submit" className="primary">
           {t("common.apply")}
         </button>
-        <a className="button" href={downloadUrl("/activity/export.csv", { ...query, limit: 1000 })} download>
+        <a
+          className="button"
+          href={downloadHref("/api/v1/activity/export.csv", { query: { ...query, limit: 1000 } })}
+          download
+        >
           {t("activity.exportCsv")}
         </a>
         <button
           type="button"
           onClick={() =>
-            get("/activity/verify", activityVerifyResult).then(
+            data(api.GET("/api/v1/activity/verify"), activityVerifyResult).then(
               (r) =>
                 setVerify(
                   r.ok
@@ -121,10 +129,11 @@ export function ActivityAdmin() {
             <tr key={a.id}>
               <td>{a.seq}</td>
               <td>{dateTime(a.at)}</td>
-              <td>{a.actorType === "user" ? userName(a.actorId) : a.actorType}</td>
-              <td>{a.action}</td>
+              <td>{a.actorType === "user" ? userName(a.actorId) : t(`enum.actor.${a.actorType}`)}</td>
+              <td>{actionText(t, a.action)}</td>
               <td>
-                {a.subjectType ?? ""} {a.recipientIds.length > 0 ? `(${a.recipientIds.length})` : ""}
+                {a.subjectType ? subjectText(t, a.subjectType) : ""}{" "}
+                {a.recipientIds.length > 0 ? `(${a.recipientIds.length})` : ""}
               </td>
               <td>{a.reason ?? ""}</td>
             </tr>

@@ -1,3 +1,4 @@
+import type { Permission } from "@vakt/schemas";
 import type { MessageKey } from "../i18n/dict";
 import { can, useSession, useUi } from "../session/context";
 import { Link } from "../ui/router";
@@ -6,13 +7,15 @@ import { ChannelsAdmin } from "./ChannelsAdmin";
 import { DeadLettersAdmin } from "./DeadLettersAdmin";
 import { DepartmentsAdmin } from "./DepartmentsAdmin";
 import { DevicesAdmin } from "./DevicesAdmin";
+import { OrganisationAdmin } from "./OrganisationAdmin";
 import { RecipientsAdmin } from "./RecipientsAdmin";
 import { RetentionAdmin } from "./RetentionAdmin";
 import { RoutingAdmin } from "./RoutingAdmin";
 import { SsoAdmin } from "./SsoAdmin";
+import { TokensAdmin } from "./TokensAdmin";
 import { UsersAdmin } from "./UsersAdmin";
 
-const sections: { key: string; label: MessageKey; permission: string; view: () => React.ReactNode }[] = [
+const sections: { key: string; label: MessageKey; permission: Permission; view: () => React.ReactNode }[] = [
   {
     key: "departments",
     label: "admin.departments",
@@ -35,7 +38,14 @@ const sections: { key: string; label: MessageKey; permission: string; view: () =
     permission: "organisation:manage",
     view: () => <RetentionAdmin />,
   },
+  {
+    key: "organisation",
+    label: "admin.organisation",
+    permission: "organisation:manage",
+    view: () => <OrganisationAdmin />,
+  },
   { key: "sso", label: "admin.sso", permission: "organisation:manage", view: () => <SsoAdmin /> },
+  { key: "tokens", label: "admin.tokens", permission: "token:manage", view: () => <TokensAdmin /> },
   {
     key: "dead-letters",
     label: "admin.deadLetters",

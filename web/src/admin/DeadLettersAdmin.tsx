@@ -1,6 +1,7 @@
 import { deadLetterPage } from "@vakt/schemas";
 import { useState } from "react";
-import { get } from "../api/client";
+import { api, data } from "../api/typed";
+import { deadLetterReasonText } from "../i18n/enums";
 import { useUi } from "../session/context";
 import { useLoad } from "./use-load";
 
@@ -21,7 +22,13 @@ export function DeadLettersAdmin() {
   const [reason, setReason] = useState("");
   const [before, setBefore] = useState<string | undefined>(undefined);
   const page = useLoad(
-    () => get("/dead-letters", deadLetterPage, { reason: reason || undefined, before, limit: 100 }),
+    () =>
+      data(
+        api.GET("/api/v1/dead-letters", {
+          params: { query: { reason: reason || undefined, before, limit: 100 } },
+        }),
+        deadLetterPage,
+      ),
     [reason, before],
   );
   const items = page.data?.items ?? [];
@@ -39,7 +46,7 @@ export function DeadLettersAdmin() {
           >
             {REASONS.map((r) => (
               <option key={r} value={r}>
-                {r || "–"}
+                {r ? deadLetterReasonText(t, r) : "–"}
               </option>
             ))}
           </select>
@@ -68,8 +75,14 @@ export function DeadLettersAdmin() {
               <td>{dateTime(d.receivedAt)}</td>
               <td>{d.deviceSerial ?? ""}</td>
               <td>
-                {d.reason}
-                {d.detail ? <div className="muted">{d.detail}</div> : null}
+                {deadLetterReasonText(t, d.reason)}
+                {d.detail ? (
+                  // Ingest's own words, for whoever debugs the device: kept, folded away, marked English.
+                  <details className="muted">
+                    <summary>{t("enum.deadLetter.technical")}</summary>
+                    <span lang="en">{d.detail}</span>
+                  </details>
+                ) : null}
               </td>
               <td>
                 <code>{d.topic}</code>

@@ -1,7 +1,7 @@
 import { type Department, department } from "@vakt/schemas";
 import { useState } from "react";
 import { z } from "zod";
-import { get, send } from "../api/client";
+import { api, data } from "../api/typed";
 import { can, useSession, useUi } from "../session/context";
 import { errorText, useLoad } from "./use-load";
 
@@ -25,7 +25,7 @@ export function departmentTree(list: readonly Department[]): { dept: Department;
 }
 
 export function useDepartments() {
-  return useLoad(() => get("/departments", z.array(department)), []);
+  return useLoad(() => data(api.GET("/api/v1/departments"), z.array(department)), []);
 }
 
 /** A select of departments, indented by depth. */
@@ -67,7 +67,7 @@ export function DepartmentsAdmin() {
   const create = async (e: React.FormEvent) => {
     e.preventDefault();
     try {
-      await send("POST", "/departments", { name, parentId: parent || null }, department);
+      await data(api.POST("/api/v1/departments", { body: { name, parentId: parent || null } }), department);
       setName("");
       setMessage(t("common.saved"));
       depts.reload();
@@ -77,7 +77,10 @@ export function DepartmentsAdmin() {
   };
   const rename = async (d: Department, newName: string) => {
     try {
-      await send("PATCH", `/departments/${d.id}`, { name: newName }, department);
+      await data(
+        api.PATCH("/api/v1/departments/{id}", { params: { path: { id: d.id } }, body: { name: newName } }),
+        department,
+      );
       depts.reload();
     } catch (err) {
       setMessage(errorText(err));

@@ -1,7 +1,7 @@
 import { recipient } from "@vakt/schemas";
 import { useState } from "react";
 import { z } from "zod";
-import { get, send } from "../api/client";
+import { api, data } from "../api/typed";
 import { can, useSession, useUi } from "../session/context";
 import { Link } from "../ui/router";
 import { DepartmentSelect, useDepartments } from "./DepartmentsAdmin";
@@ -11,7 +11,7 @@ import { errorText, useLoad } from "./use-load";
 export function RecipientsAdmin() {
   const { t } = useUi();
   const session = useSession();
-  const list = useLoad(() => get("/recipients", z.array(recipient)), []);
+  const list = useLoad(() => data(api.GET("/api/v1/recipients"), z.array(recipient)), []);
   const depts = useDepartments();
   const [form, setForm] = useState({
     firstName: "",
@@ -25,14 +25,16 @@ export function RecipientsAdmin() {
   const create = async (e: React.FormEvent) => {
     e.preventDefault();
     try {
-      await send(
-        "POST",
-        "/recipients",
-        {
-          ...form,
-          departmentId: form.departmentId || depts.data?.[0]?.id,
-          legalBasisReference: form.legalBasisReference || null,
-        },
+      await data(
+        api.POST("/api/v1/recipients", {
+          body: {
+            ...form,
+            // Before the departments have loaded there is none to pick: sent without one as
+            // before, and the API refuses it (400, shown); the cast is that case.
+            departmentId: (form.departmentId || depts.data?.[0]?.id) as string,
+            legalBasisReference: form.legalBasisReference || null,
+          },
+        }),
         recipient,
       );
       setMessage(t("common.saved"));
@@ -64,7 +66,7 @@ export function RecipientsAdmin() {
               </td>
               <td>{deptName(r.departmentId)}</td>
               <td>{t(`legal.${r.legalBasis}`)}</td>
-              <td>{r.status}</td>
+              <td>{t(`enum.recipientStatus.${r.status}`)}</td>
             </tr>
           ))}
         </tbody>

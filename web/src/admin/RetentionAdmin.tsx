@@ -1,7 +1,7 @@
 import { type RetentionSettings, restrictedRecipient, retentionSettingsView } from "@vakt/schemas";
 import { useEffect, useState } from "react";
 import { z } from "zod";
-import { get, send, withQuery } from "../api/client";
+import { api, data } from "../api/typed";
 import { ReasonField } from "../recipients/PrivacySection";
 import { reasonValid } from "../recipients/privacy";
 import { useUi } from "../session/context";
@@ -29,7 +29,7 @@ export function RetentionAdmin() {
 /** How long each kind of data is kept (days); the API enforces the legal floors and ceilings. */
 function RetentionSettingsForm() {
   const { t, dateTime } = useUi();
-  const settings = useLoad(() => get("/privacy/retention", retentionSettingsView), []);
+  const settings = useLoad(() => data(api.GET("/api/v1/privacy/retention"), retentionSettingsView), []);
   const [draft, setDraft] = useState<RetentionSettings | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   useEffect(() => {
@@ -44,7 +44,7 @@ function RetentionSettingsForm() {
         e.preventDefault();
         try {
           const body = Object.fromEntries(fields.map((f) => [f, draft[f]]));
-          await send("PATCH", "/privacy/retention", body, retentionSettingsView);
+          await data(api.PATCH("/api/v1/privacy/retention", { body }), retentionSettingsView);
           setMessage(t("common.saved"));
           settings.reload();
         } catch (err) {
@@ -54,7 +54,7 @@ function RetentionSettingsForm() {
     >
       {fields.map((f) => (
         <label key={f}>
-          {f}
+          {t(`enum.retention.${f}`)}
           <input
             type="number"
             min={1}
@@ -75,7 +75,7 @@ function RetentionSettingsForm() {
 /** Restricted recipients (ids only: their names are read only with a logged reason) and lifting a restriction. */
 function RestrictedRecipients() {
   const { t, dateTime } = useUi();
-  const list = useLoad(() => get("/privacy/restrictions", z.array(restrictedRecipient)), []);
+  const list = useLoad(() => data(api.GET("/api/v1/privacy/restrictions"), z.array(restrictedRecipient)), []);
   const [reasons, setReasons] = useState<Record<string, string>>({});
   const [message, setMessage] = useState<string | null>(null);
   return (
@@ -107,12 +107,10 @@ function RestrictedRecipients() {
                       onSubmit={async (e) => {
                         e.preventDefault();
                         try {
-                          await send(
-                            "DELETE",
-                            withQuery(`/privacy/recipients/${encodeURIComponent(r.id)}/restriction`, {
-                              reason: reason.trim(),
+                          await data(
+                            api.DELETE("/api/v1/privacy/recipients/{id}/restriction", {
+                              params: { path: { id: r.id }, query: { reason: reason.trim() } },
                             }),
-                            undefined,
                             z.unknown(),
                           );
                           setMessage(t("privacy.lifted"));

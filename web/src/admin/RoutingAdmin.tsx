@@ -3,13 +3,15 @@ import {
   alarmType,
   alertEndpoint,
   alertRule,
+  alertTargets,
   type EscalationStep,
   type RoleKey,
-  roleKey,
+  targetsCannotAct,
 } from "@vakt/schemas";
 import { useState } from "react";
 import { z } from "zod";
-import { get, send } from "../api/client";
+import { ApiProblem, get, send } from "../api/client";
+import { formatWeekday, formatWeekdays } from "../format/time";
 import { useUi } from "../session/context";
 import { DepartmentSelect, useDepartments } from "./DepartmentsAdmin";
 import { errorText, useLoad } from "./use-load";
@@ -30,9 +32,23 @@ function toggle<T>(list: readonly T[], item: T, on: boolean): T[] {
   return on ? [...new Set([...list, item])] : list.filter((x) => x !== item);
 }
 
+/** A refused save that names who cannot act, in the console's words; null for any other error. */
+function cannotActText(err: unknown, t: ReturnType<typeof useUi>["t"]): string | null {
+  if (!(err instanceof ApiProblem)) return null;
+  const member = z.object({ targetsCannotAct }).safeParse(err.body);
+  if (!member.success) return null;
+  const { users, roles } = member.data.targetsCannotAct;
+  const lines: string[] = [];
+  if (users.length > 0)
+    lines.push(t("routing.cannotActUsers", { names: users.map((u) => u.name).join(", ") }));
+  if (roles.length > 0)
+    lines.push(t("routing.cannotActRoles", { roles: roles.map((r) => t(`role.${r}`)).join(", ") }));
+  return lines.join(" ");
+}
+
 /** Alert routing: rules per department with alarm types, a schedule and escalation steps. */
 export function RoutingAdmin() {
-  const { t } = useUi();
+  const { t, lang } = useUi();
   const rules = useLoad(() => get("/alert-rules", z.array(alertRule)), []);
   const endpoints = useLoad(() => get("/alert-endpoints", z.array(alertEndpoint)), []);
   const depts = useDepartments();
@@ -42,8 +58,23 @@ export function RoutingAdmin() {
   const [scheduled, setScheduled] = useState(false);
   const [window, setWindow] = useState({ days: [1, 2, 3, 4, 5, 6, 7], start: "22:00", end: "07:00" });
   const [steps, setSteps] = useState<EscalationStep[]>([newStep()]);
+  // Empty: the server's default (30 s for falls, none otherwise).
+  const [cancelWindow, setCancelWindow] = useState("");
   const [message, setMessage] = useState<string | null>(null);
   const deptName = (id: string) => depts.data?.find((d) => d.id === id)?.name ?? "";
+  const ruleDepartment = departmentId || depts.data?.[0]?.id || "";
+  /**
+   * Whom a step may alert, as the API's policy decides for the department: roles and people who can
+   * see and take its alarms (an alert to someone who cannot act wakes the wrong person).
+   */
+  const targets = useLoad(
+    () =>
+      ruleDepartment
+        ? get("/alert-targets", alertTargets, { departmentId: ruleDepartment })
+        : Promise.resolve(null),
+    [ruleDepartment],
+  );
+  const alertableRoles: RoleKey[] = targets.data?.roles ?? [];
 
   if (rules.missing) return <p className="muted">{t("admin.notAvailable")}</p>;
 
@@ -56,10 +87,11 @@ export function RoutingAdmin() {
         "/alert-rules",
         {
           name,
-          departmentId: departmentId || depts.data?.[0]?.id,
+          departmentId: ruleDepartment || undefined,
           alarmTypes: types.length ? types : null,
           schedule: scheduled ? [window] : null,
           steps,
+          cancelWindowS: cancelWindow.trim() === "" ? null : Number(cancelWindow),
         },
         alertRule,
       );
@@ -67,7 +99,7 @@ export function RoutingAdmin() {
       setMessage(t("common.saved"));
       rules.reload();
     } catch (err) {
-      setMessage(errorText(err));
+      setMessage(cannotActText(err, t) ?? errorText(err));
     }
   };
   const remove = async (id: string) => {
@@ -90,6 +122,7 @@ export function RoutingAdmin() {
             <th>{t("routing.alarmTypes")}</th>
             <th>{t("routing.schedule")}</th>
             <th>{t("routing.steps")}</th>
+            <th>{t("routing.cancelWindow")}</th>
             <th />
           </tr>
         </thead>
@@ -101,7 +134,7 @@ export function RoutingAdmin() {
               <td>{r.alarmTypes ? r.alarmTypes.map((x) => t(`alarm.type.${x}`)).join(", ") : "*"}</td>
               <td>
                 {r.schedule
-                  ? r.schedule.map((w) => `${w.days.join(",")} ${w.start}–${w.end}`).join("; ")
+                  ? r.schedule.map((w) => `${formatWeekdays(w.days, lang)} ${w.start}–${w.end}`).join("; ")
                   : "24/7"}
               </td>
               <td>
@@ -109,11 +142,18 @@ export function RoutingAdmin() {
                   {r.steps.map((s, i) => (
                     // biome-ignore lint/suspicious/noArrayIndexKey: a step is its position in the rule
                     <li key={i}>
-                      {s.roles.map((x) => t(`role.${x}`)).join(", ")} · {s.channels.join(", ")}
-                      {s.endpointIds.length > 0 ? ` · ${s.endpointIds.length} endpoint(s)` : ""} · {s.waitS} s
+                      {s.roles.map((x) => t(`role.${x}`)).join(", ")} ·{" "}
+                      {s.channels.map((c) => t(`alarm.channel.${c}`)).join(", ")}
+                      {s.endpointIds.length > 0
+                        ? ` · ${t("routing.endpointCount", { count: s.endpointIds.length })}`
+                        : ""}{" "}
+                      · {t("routing.waitSeconds", { n: s.waitS })}
                     </li>
                   ))}
                 </ol>
+              </td>
+              <td data-testid="rule-cancel-window">
+                {r.cancelWindowS === null ? "–" : `${r.cancelWindowS} s`}
               </td>
               <td>
                 <button type="button" onClick={() => remove(r.id)}>
@@ -154,6 +194,18 @@ export function RoutingAdmin() {
             </label>
           ))}
         </fieldset>
+        <label>
+          {t("routing.cancelWindow")}
+          <input
+            type="number"
+            min={0}
+            max={600}
+            step={1}
+            value={cancelWindow}
+            data-testid="rule-cancel-window-input"
+            onChange={(e) => setCancelWindow(e.target.value)}
+          />
+        </label>
         <fieldset>
           <legend>
             <label className="inline">
@@ -172,7 +224,7 @@ export function RoutingAdmin() {
                       setWindow({ ...window, days: toggle(window.days, d, e.target.checked).sort() })
                     }
                   />
-                  {d}
+                  {formatWeekday(d, lang)}
                 </label>
               ))}
               <label>
@@ -198,8 +250,9 @@ export function RoutingAdmin() {
           // biome-ignore lint/suspicious/noArrayIndexKey: a step is its position in the rule
           <fieldset key={i} data-testid="rule-step">
             <legend>{t("routing.step", { n: i + 1 })}</legend>
-            <div className="form-row">
-              {roleKey.options.map((r: RoleKey) => (
+            <fieldset className="form-row" data-testid="step-roles">
+              <legend>{t("routing.roles")}</legend>
+              {alertableRoles.map((r) => (
                 <label key={r} className="inline">
                   <input
                     type="checkbox"
@@ -209,7 +262,23 @@ export function RoutingAdmin() {
                   {t(`role.${r}`)}
                 </label>
               ))}
-            </div>
+            </fieldset>
+            <fieldset className="form-row" data-testid="step-users">
+              <legend>{t("routing.users")}</legend>
+              {targets.data && targets.data.users.length === 0 && (
+                <p className="muted">{t("routing.noTargets")}</p>
+              )}
+              {(targets.data?.users ?? []).map((u) => (
+                <label key={u.id} className="inline">
+                  <input
+                    type="checkbox"
+                    checked={s.users.includes(u.id)}
+                    onChange={(e) => setStep(i, { ...s, users: toggle(s.users, u.id, e.target.checked) })}
+                  />
+                  {u.firstName} {u.lastName}
+                </label>
+              ))}
+            </fieldset>
             <div className="form-row">
               {channels.map((c) => (
                 <label key={c} className="inline">
@@ -218,7 +287,7 @@ export function RoutingAdmin() {
                     checked={s.channels.includes(c)}
                     onChange={(e) => setStep(i, { ...s, channels: toggle(s.channels, c, e.target.checked) })}
                   />
-                  {c}
+                  {t(`alarm.channel.${c}`)}
                 </label>
               ))}
               {(endpoints.data ?? []).map((ep) => (

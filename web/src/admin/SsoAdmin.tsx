@@ -1,7 +1,8 @@
 import { loginSettings, roleKey, type SsoProvider, ssoProvider } from "@vakt/schemas";
 import { useEffect, useId, useState } from "react";
 import { z } from "zod";
-import { ApiProblem, get, send } from "../api/client";
+import { ApiProblem } from "../api/client";
+import { api, data } from "../api/typed";
 import type { MessageKey } from "../i18n/dict";
 import { useUi } from "../session/context";
 import { DepartmentSelect, useDepartments } from "./DepartmentsAdmin";
@@ -46,7 +47,7 @@ function problemText(err: unknown): string {
 /** Organisation-wide: may staff log in with a password, or only through single sign-on? */
 function LoginSettingsForm() {
   const { t } = useUi();
-  const settings = useLoad(() => get("/organisation/login-settings", loginSettings), []);
+  const settings = useLoad(() => data(api.GET("/api/v1/organisation/login-settings"), loginSettings), []);
   const [allow, setAllow] = useState<boolean | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   useEffect(() => {
@@ -62,7 +63,7 @@ function LoginSettingsForm() {
         e.preventDefault();
         try {
           const body = loginSettings.parse({ localPasswordLogin: allow });
-          const saved = await send("PUT", "/organisation/login-settings", body, loginSettings);
+          const saved = await data(api.PUT("/api/v1/organisation/login-settings", { body }), loginSettings);
           setAllow(saved.localPasswordLogin);
           setMessage(t("common.saved"));
         } catch (err) {
@@ -155,7 +156,7 @@ function RuleEditor(props: {
  */
 export function SsoAdmin() {
   const { t } = useUi();
-  const list = useLoad(() => get("/sso-providers", z.array(ssoProvider)), []);
+  const list = useLoad(() => data(api.GET("/api/v1/sso-providers"), z.array(ssoProvider)), []);
   const depts = useDepartments();
   const [editing, setEditing] = useState<SsoProvider | null>(null);
   const [draft, setDraft] = useState<ProviderDraft>(emptyDraft);
@@ -184,13 +185,25 @@ export function SsoAdmin() {
   const save = async (e: React.FormEvent) => {
     e.preventDefault();
     setMessage(null);
-    const converted = editing ? toUpdate(draft) : toCreate(draft);
-    if (!converted.ok) return setErrors(converted.errors);
+    // A change and a creation have different bodies (a creation needs every field), so each is
+    // converted and sent on its own.
+    const update = editing ? toUpdate(draft) : null;
+    const create = editing ? null : toCreate(draft);
+    const converted = update ?? create;
+    if (converted && !converted.ok) return setErrors(converted.errors);
     setErrors([]);
     try {
-      const saved = editing
-        ? await send("PATCH", `/sso-providers/${editing.id}`, converted.body, ssoProvider)
-        : await send("POST", "/sso-providers", converted.body, ssoProvider);
+      const saved = await data(
+        editing && update?.ok
+          ? api.PATCH("/api/v1/sso-providers/{id}", {
+              params: { path: { id: editing.id } },
+              body: update.body,
+            })
+          : create?.ok
+            ? api.POST("/api/v1/sso-providers", { body: create.body })
+            : Promise.reject(new Error("unreachable: the draft was checked above")),
+        ssoProvider,
+      );
       open(saved);
       setMessage(editing ? t("common.saved") : t("sso.created"));
       list.reload();
@@ -200,7 +213,7 @@ export function SsoAdmin() {
   };
   const remove = async (p: SsoProvider) => {
     try {
-      await send("DELETE", `/sso-providers/${p.id}`, undefined, z.unknown());
+      await data(api.DELETE("/api/v1/sso-providers/{id}", { params: { path: { id: p.id } } }), z.unknown());
       setDeleting(null);
       if (editing?.id === p.id) open(null);
       setMessage(t("sso.deleted"));

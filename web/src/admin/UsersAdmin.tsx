@@ -44,6 +44,18 @@ export function UsersAdmin() {
       setMessage(errorText(err));
     }
   };
+  // Staff phones (the SMS channel's numbers): E.164 or Norwegian, checked by the API; empty removes it.
+  const setPhone = async (u: StaffUser, value: string) => {
+    const phone = value.trim() ? value.trim() : null;
+    if (phone === u.phone) return;
+    try {
+      await send("PATCH", `/users/${u.id}`, { phone }, staffUser);
+      setMessage(null);
+      users.reload();
+    } catch (err) {
+      setMessage(errorText(err));
+    }
+  };
   const setStatus = async (u: StaffUser, status: "active" | "disabled") => {
     try {
       await send("PATCH", `/users/${u.id}`, { status }, staffUser);
@@ -61,6 +73,7 @@ export function UsersAdmin() {
           <tr>
             <th>{t("common.name")}</th>
             <th>{t("users.email")}</th>
+            <th>{t("users.phone")}</th>
             <th>{t("users.grants")}</th>
             <th>{t("users.secondFactor")}</th>
             <th>{t("users.lastLogin")}</th>
@@ -74,6 +87,33 @@ export function UsersAdmin() {
                 {u.firstName} {u.lastName}
               </td>
               <td>{u.email}</td>
+              <td data-testid="user-phone" data-needs-correction={u.phoneNeedsCorrection || undefined}>
+                {can(session, "user:manage") ? (
+                  <input
+                    key={u.phone ?? ""}
+                    type="tel"
+                    maxLength={32}
+                    aria-label={`${t("users.phone")}: ${u.email}`}
+                    aria-invalid={u.phoneNeedsCorrection || undefined}
+                    aria-describedby={u.phoneNeedsCorrection ? `phone-fix-${u.id}` : undefined}
+                    defaultValue={u.phone ?? ""}
+                    onBlur={(e) => void setPhone(u, e.target.value)}
+                  />
+                ) : (
+                  (u.phone ?? "–")
+                )}
+                {u.phoneNeedsCorrection && (
+                  <p className="error" id={`phone-fix-${u.id}`}>
+                    {t("users.phoneNeedsCorrection")}
+                  </p>
+                )}
+                {/* A readable legacy number is normalised only when the administrator saves it. */}
+                {u.phoneNeedsCorrection && u.phoneSuggestion && can(session, "user:manage") && (
+                  <button type="button" onClick={() => void setPhone(u, u.phoneSuggestion ?? "")}>
+                    {t("users.usePhoneSuggestion", { phone: u.phoneSuggestion })}
+                  </button>
+                )}
+              </td>
               <td>
                 {u.grants.map((g) => (
                   <div key={`${g.role}-${g.departmentId}`}>
@@ -90,11 +130,11 @@ export function UsersAdmin() {
                     value={u.status}
                     onChange={(e) => setStatus(u, e.target.value === "disabled" ? "disabled" : "active")}
                   >
-                    <option value="active">active</option>
-                    <option value="disabled">disabled</option>
+                    <option value="active">{t("enum.userStatus.active")}</option>
+                    <option value="disabled">{t("enum.userStatus.disabled")}</option>
                   </select>
                 ) : (
-                  u.status
+                  t(`enum.userStatus.${u.status}`)
                 )}
               </td>
             </tr>

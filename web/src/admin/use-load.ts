@@ -28,7 +28,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): Lo
       },
       (e: unknown) => {
         if (!live) return;
-        setMissing(e instanceof ApiProblem && e.status === 404 && e.message.startsWith("No route"));
+        setMissing(e instanceof ApiProblem && e.status === 404 && e.detail.startsWith("No route"));
         setError(e instanceof Error ? e.message : String(e));
       },
     );

@@ -13,6 +13,8 @@ import { ApiProblem, get, send } from "../api/client";
 import { formatAge } from "../format/time";
 import { LocateButton } from "../map/LocateButton";
 import { can, useSession, useUi } from "../session/context";
+import { CallList, calledText } from "./CallList";
+import { CancelCountdown } from "./CancelCountdown";
 
 const outcomes = alarmOutcome.options.filter(
   (o): o is Exclude<AlarmOutcome, "false_alarm"> => o !== "false_alarm",
@@ -28,7 +30,7 @@ export function AlarmDetailPanel(props: {
   onShowOnMap(lat: number, lon: number, recipientId: string | null): void;
   onChanged(alarm: AlarmSummary): void;
 }) {
-  const { t, when, dateTime } = useUi();
+  const { t, lang, when, dateTime } = useUi();
   const session = useSession();
   const a = props.summary;
   const [detail, setDetail] = useState<z.infer<typeof alarmDetail> | null>(null);
@@ -98,11 +100,16 @@ export function AlarmDetailPanel(props: {
 
   return (
     <div id={`alarm-${a.id}`} className="alarm-detail" data-testid="alarm-detail">
+      {a.recipient && (can(session, "alarm:acknowledge") || can(session, "recipient:manage")) && (
+        // First: on a night shift the question is who to phone.
+        <CallList alarmId={a.id} recipientId={a.recipient.id} onLogged={() => void load()} />
+      )}
       {detail?.responderNotes && (
         <p className="responder-notes">
           <strong>{t("alarm.responderNotes")}:</strong> {detail.responderNotes}
         </p>
       )}
+      {a.state === "open" && <CancelCountdown until={a.cancelWindowUntil} detailed />}
       <dl className="facts">
         <dt>{t("alarm.raised")}</dt>
         <dd>{dateTime(a.raisedAt)}</dd>
@@ -111,7 +118,9 @@ export function AlarmDetailPanel(props: {
         <dt>{t("alarm.lastContact")}</dt>
         <dd>
           {a.device.online ? t("alarm.online") : t("alarm.offline")}
-          {last[0] ? ` · ${when(last[0].time)} (${formatAge(Date.parse(last[0].time), Date.now())})` : ""}
+          {last[0]
+            ? ` · ${when(last[0].time)} (${formatAge(Date.parse(last[0].time), Date.now(), lang)})`
+            : ""}
         </dd>
         <dt>{t("alarm.whoElse")}</dt>
         <dd data-testid="alarm-holder">
@@ -172,7 +181,7 @@ export function AlarmDetailPanel(props: {
                 {when(d.at)} · {d.step === null ? t("alarm.noStep") : t("asked.step", { step: d.step })} ·{" "}
                 {t(`alarm.channel.${d.channel}`)} · {d.targetName ?? d.target} ·{" "}
                 {t(`alarm.delivery.${d.result}`)}
-                {d.detail ? ` (${d.detail})` : ""}
+                {d.reason ? ` (${t(`alarm.skipReason.${d.reason}`)})` : d.detail ? ` (${d.detail})` : ""}
               </li>
             ))}
           </ol>
@@ -188,6 +197,7 @@ export function AlarmDetailPanel(props: {
                 {tr.kind === "escalated" && typeof tr.details.step === "number"
                   ? ` (${tr.details.reminder === true ? t("alarm.reminder") : t("asked.step", { step: tr.details.step })})`
                   : ""}
+                {tr.kind === "called" ? calledText(t, tr.details) : ""}
                 {tr.actor.name ? ` · ${tr.actor.name}` : ""}
                 {tr.note ? `: ${tr.note}` : ""}
               </li>

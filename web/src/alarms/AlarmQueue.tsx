@@ -4,6 +4,7 @@ import { useSession, useUi } from "../session/context";
 import { AlarmDetailPanel } from "./AlarmDetailPanel";
 import { type Asked, type AskedMap, REPEAT_CHOICES, type RepeatS, type SoundPrefs } from "./asked";
 import { askDesktopPermission, desktopPermission } from "./attention";
+import { CancelCountdown } from "./CancelCountdown";
 import { isActive } from "./queue";
 
 /** One line of the queue: what, who, where, when, and whether someone has taken it. */
@@ -38,6 +39,7 @@ function AlarmCard(props: {
       <span className="alarm-card__meta">
         <time dateTime={a.raisedAt}>{when(a.raisedAt)}</time> · {a.department.name}
       </span>
+      {a.state === "open" && <CancelCountdown until={a.cancelWindowUntil} />}
       <span className="alarm-card__holder">
         {a.assignee ? t("queue.taken", { name: a.assignee.name }) : t("queue.untaken")}
       </span>

@@ -16,7 +16,8 @@ import { get, type Query } from "../api/client";
 import { formatTime } from "../format/time";
 import { saveFile } from "../recipients/privacy";
 import { can, useSession, useUi } from "../session/context";
-import { formatDuration, historyCsv, timeline, timeToClose, timeToTake } from "./history";
+import { calledText } from "./CallList";
+import { formatDuration, historyCsv, timeline, timeToClose, timeToTake, windowRow } from "./history";
 
 const PAGE = 50;
 /** The export reads every page of the filtered history up to this many alarms. */
@@ -256,6 +257,15 @@ export function HistoryPage() {
   );
 }
 
+function windowText(
+  t: ReturnType<typeof useUi>["t"],
+  phase: "opened" | "ended",
+  w: NonNullable<AlarmDetail["cancelWindow"]>,
+): string {
+  const row = windowRow(phase, w);
+  return t(row.key, row.values);
+}
+
 /** Raised, every alert by step and channel with its result, taken, comments, resolved or cancelled. */
 function Timeline(props: { alarmId: string }) {
   const { t, lang } = useUi();
@@ -278,13 +288,18 @@ function Timeline(props: { alarmId: string }) {
   if (!detail) return <p className="muted">{t("common.loading")}</p>;
   return (
     <ol className="timeline" data-testid="history-timeline">
-      {timeline(detail.transitions, detail.deliveries).map((item) =>
-        item.kind === "transition" ? (
+      {timeline(detail.transitions, detail.deliveries, detail.cancelWindow).map((item) =>
+        item.kind === "window" ? (
+          <li key={`w${item.phase}`} className="timeline__window" data-testid={`window-${item.phase}`}>
+            <time dateTime={item.at}>{at(item.at)}</time> {windowText(t, item.phase, item.window)}
+          </li>
+        ) : item.kind === "transition" ? (
           <li key={`t${item.transition.id}`}>
             <time dateTime={item.at}>{at(item.at)}</time> {t(`alarm.transition.${item.transition.kind}`)}
             {item.transition.kind === "escalated" && typeof item.transition.details.step === "number"
               ? ` (${item.transition.details.reminder === true ? t("alarm.reminder") : t("asked.step", { step: item.transition.details.step })})`
               : ""}
+            {item.transition.kind === "called" ? calledText(t, item.transition.details) : ""}
             {item.transition.actor.name ? ` · ${item.transition.actor.name}` : ""}
             {item.transition.note ? `: ${item.transition.note}` : ""}
           </li>
@@ -294,7 +309,11 @@ function Timeline(props: { alarmId: string }) {
             {item.delivery.step === null ? t("alarm.noStep") : t("asked.step", { step: item.delivery.step })}{" "}
             · {t(`alarm.channel.${item.delivery.channel}`)} ·{" "}
             {item.delivery.targetName ?? item.delivery.target} · {t(`alarm.delivery.${item.delivery.result}`)}
-            {item.delivery.detail ? ` (${item.delivery.detail})` : ""}
+            {item.delivery.reason
+              ? ` (${t(`alarm.skipReason.${item.delivery.reason}`)})`
+              : item.delivery.detail
+                ? ` (${item.delivery.detail})`
+                : ""}
           </li>
         ),
       )}

@@ -28,6 +28,7 @@ function summary(id: string, state: AlarmState): AlarmSummary {
     device: { id: "d", serial: "D1", model: "m", batteryPercent: null, online: true, trackingUntil: null },
     position: null,
     assignee: null,
+    cancelWindowUntil: null,
     acknowledgedAt: null,
     closedAt: null,
     outcome: null,

@@ -1,14 +1,15 @@
-import type { AlarmDelivery, AlarmTransition } from "@vakt/schemas";
+import { type AlarmDelivery, type AlarmTransition, csvCell } from "@vakt/schemas";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { dictionaries } from "../i18n/dict";
 import {
   CSV_COLUMNS,
-  csvCell,
   formatDuration,
   historyCsv,
   timeline,
   timeToClose,
   timeToTake,
+  windowRow,
 } from "./history";
 
 const tr = (id: number, at: string, kind: AlarmTransition["kind"]): AlarmTransition => ({
@@ -31,6 +32,7 @@ const dl = (id: string, at: string): AlarmDelivery => ({
   result: "sent",
   attempt: 1,
   detail: null,
+  reason: null,
 });
 
 describe("the alarm history", () => {
@@ -64,6 +66,48 @@ describe("the alarm history", () => {
       "delivery",
       "acknowledged",
     ]);
+  });
+
+  it("puts the cancel window's opening and end among the rows in time order, and words each ending", () => {
+    const how = fc.constantFrom("routed", "cancelled_on_device", "cancelled", "taken", "resolved" as const);
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 100_000 }), { maxLength: 8 }),
+        fc.integer({ min: 0, max: 100_000 }),
+        fc.option(fc.record({ d: fc.integer({ min: 0, max: 100_000 }), how, name: fc.option(fc.string()) })),
+        (times, opened, ended) => {
+          const iso = (ms: number) => new Date(Date.UTC(2026, 11, 2) + ms).toISOString();
+          const w = {
+            openedAt: iso(opened),
+            seconds: 30,
+            endsAt: iso(opened + 30_000),
+            ended: ended
+              ? {
+                  at: iso(opened + ended.d),
+                  how: ended.how,
+                  actor: ended.name === null ? null : { type: "user" as const, id: null, name: ended.name },
+                }
+              : null,
+          };
+          const items = timeline(
+            times.map((ms, i) => tr(i, iso(ms), "commented")),
+            [],
+            w,
+          );
+          const ats = items.map((i) => Date.parse(i.at));
+          expect(ats).toEqual([...ats].sort((a, b) => a - b));
+          const rows = items.filter((i) => i.kind === "window");
+          expect(rows.map((r) => r.phase)).toEqual(ended ? ["opened", "ended"] : ["opened"]);
+          for (const r of rows) {
+            const { key, values } = windowRow(r.phase, r.window);
+            expect(key in dictionaries.nb && key in dictionaries.en).toBe(true);
+            if (r.phase === "opened") expect(values).toEqual({ seconds: 30 });
+            else if (ended?.name && !["routed", "cancelled_on_device"].includes(ended.how))
+              expect(values).toEqual({ name: ended.name });
+          }
+        },
+      ),
+    );
   });
 
   it("writes CSV cells a spreadsheet reads back as the same text and never runs as a formula", () => {

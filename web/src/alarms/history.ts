@@ -3,7 +3,14 @@
  * timeline from an alarm's transitions and deliveries, and the CSV export.
  * Pure, so it is tested without a browser.
  */
-import type { AlarmDelivery, AlarmSummary, AlarmTransition } from "@vakt/schemas";
+import {
+  type AlarmCancelWindow,
+  type AlarmDelivery,
+  type AlarmSummary,
+  type AlarmTransition,
+  csvText,
+} from "@vakt/schemas";
+import type { MessageKey } from "../i18n/dict";
 
 /** Milliseconds from raised to taken, or null when nobody took it. */
 export function timeToTake(a: Pick<AlarmSummary, "raisedAt" | "acknowledgedAt">): number | null {
@@ -28,38 +35,65 @@ export function formatDuration(ms: number | null): string {
 
 export type TimelineItem =
   | { kind: "transition"; at: string; transition: AlarmTransition }
+  | { kind: "window"; at: string; phase: "opened" | "ended"; window: AlarmCancelWindow }
   | { kind: "delivery"; at: string; delivery: AlarmDelivery };
 
-/** Transitions and deliveries in time order; at the same instant a transition (the escalation) comes first. */
+const rank: Record<TimelineItem["kind"], number> = { transition: 0, window: 1, delivery: 2 };
+
+/**
+ * Transitions, the cancel window's opening and end, and deliveries in time order; at the same
+ * instant a transition (the escalation, the cancel) comes first, then the window, then deliveries.
+ */
 export function timeline(
   transitions: readonly AlarmTransition[],
   deliveries: readonly AlarmDelivery[],
+  cancelWindow: AlarmCancelWindow | null = null,
 ): TimelineItem[] {
   const items: TimelineItem[] = [
     ...transitions.map((t) => ({ kind: "transition" as const, at: t.at, transition: t })),
+    ...(cancelWindow
+      ? [
+          {
+            kind: "window" as const,
+            at: cancelWindow.openedAt,
+            phase: "opened" as const,
+            window: cancelWindow,
+          },
+          ...(cancelWindow.ended
+            ? [
+                {
+                  kind: "window" as const,
+                  at: cancelWindow.ended.at,
+                  phase: "ended" as const,
+                  window: cancelWindow,
+                },
+              ]
+            : []),
+        ]
+      : []),
     ...deliveries.map((d) => ({ kind: "delivery" as const, at: d.at, delivery: d })),
   ];
   return items
     .map((item, i) => ({ item, i }))
     .sort(
       (x, y) =>
-        Date.parse(x.item.at) - Date.parse(y.item.at) ||
-        (x.item.kind === y.item.kind ? 0 : x.item.kind === "transition" ? -1 : 1) ||
-        x.i - y.i,
+        Date.parse(x.item.at) - Date.parse(y.item.at) || rank[x.item.kind] - rank[y.item.kind] || x.i - y.i,
     )
     .map((x) => x.item);
 }
 
-/**
- * One CSV cell: quoted when it holds a separator, quote or line break, and
- * with a leading apostrophe when a spreadsheet would run it as a formula (a
- * note typed by staff or a name can start with "=").
- */
-export function csvCell(value: string | number | null): string {
-  if (value === null) return "";
-  let s = String(value);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",;\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+/** The dictionary key and values of a cancel window's row: opened, or how it ended and by whom. */
+export function windowRow(
+  phase: "opened" | "ended",
+  w: AlarmCancelWindow,
+): { key: MessageKey; values: Record<string, string | number> } {
+  if (phase === "opened" || !w.ended) return { key: "history.window.opened", values: { seconds: w.seconds } };
+  const who = w.ended.actor?.name ?? null;
+  const how = w.ended.how;
+  if (how === "routed" || how === "cancelled_on_device") return { key: `history.window.${how}`, values: {} };
+  return who
+    ? { key: `history.window.${how}`, values: { name: who } }
+    : { key: `history.window.${how}Unnamed`, values: {} };
 }
 
 export const CSV_COLUMNS = [
@@ -82,27 +116,23 @@ export const CSV_COLUMNS = [
 /** The history as CSV (RFC 4180, CRLF), one row per alarm, times in ISO 8601 UTC. */
 export function historyCsv(alarms: readonly AlarmSummary[]): string {
   const secs = (ms: number | null) => (ms === null ? null : Math.round(ms / 1000));
-  const rows = alarms.map((a) =>
-    [
-      a.id,
-      a.raisedAt,
-      a.type,
-      a.severity,
-      a.state,
-      a.outcome,
-      a.department.name,
-      a.recipient
-        ? `${a.recipient.firstName ?? ""} ${a.recipient.lastName ?? ""}`.trim() || a.recipient.id
-        : null,
-      a.device.serial,
-      a.assignee?.name ?? null,
-      a.acknowledgedAt,
-      a.closedAt,
-      secs(timeToTake(a)),
-      secs(timeToClose(a)),
-    ]
-      .map(csvCell)
-      .join(","),
-  );
-  return `${[CSV_COLUMNS.join(","), ...rows].join("\r\n")}\r\n`;
+  const rows = alarms.map((a) => [
+    a.id,
+    a.raisedAt,
+    a.type,
+    a.severity,
+    a.state,
+    a.outcome,
+    a.department.name,
+    a.recipient
+      ? `${a.recipient.firstName ?? ""} ${a.recipient.lastName ?? ""}`.trim() || a.recipient.id
+      : null,
+    a.device.serial,
+    a.assignee?.name ?? null,
+    a.acknowledgedAt,
+    a.closedAt,
+    secs(timeToTake(a)),
+    secs(timeToClose(a)),
+  ]);
+  return csvText(CSV_COLUMNS, rows);
 }

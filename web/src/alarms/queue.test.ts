@@ -27,6 +27,7 @@ function alarm(over: Partial<AlarmSummary>): AlarmSummary {
     },
     position: null,
     assignee: null,
+    cancelWindowUntil: null,
     acknowledgedAt: null,
     closedAt: null,
     outcome: null,

@@ -1,23 +1,47 @@
 /**
- * The one API client: same-origin fetch with the session cookie, the CSRF token
- * echoed on every change, every response parsed with the shared zod schemas and
- * every error turned into an ApiProblem. A 401 tells the app the session is gone.
+ * The console's problem handling, session token and the hand-written string-path client it began
+ * with: same-origin fetch with the session cookie, the CSRF token echoed on every change, every
+ * response parsed with the shared zod schemas and every error turned into an ApiProblem. A 401
+ * tells the app the session is gone. Screens call the API through typed.ts (paths checked at
+ * compile time), which uses the problem and CSRF parts here; `get` and `send` remain only for the
+ * screens not yet converted (issue #18 item 6).
  */
 import { problem } from "@vakt/schemas";
-import type { z } from "zod";
+import { z } from "zod";
+import { dictionaries, type MessageKey, translate } from "../i18n/dict";
 
 export const CSRF_COOKIE = "vakt_csrf";
 export const CSRF_HEADER = "x-csrf-token";
 
+/**
+ * A failed call. Its message is the dictionary's text for the problem's `code`
+ * in the console's language: a server `detail` is English and written for
+ * developers, so it is kept (as `detail`, for logs and tests) but never shown.
+ */
 export class ApiProblem extends Error {
+  readonly detail: string;
   constructor(
     readonly status: number,
     readonly code: string,
-    message: string,
+    detail: string,
     readonly body: unknown,
   ) {
-    super(message);
+    super(problemText(code, status));
+    this.detail = detail;
   }
+}
+
+/** "not-found" (the last segment of the problem type) → "problem.not_found". */
+export const problemKey = (code: string) => `problem.${code.replaceAll("-", "_")}`;
+
+/** The console's language, as the app set it on <html lang> (errors are made outside React). */
+const currentLang = () => (globalThis.document?.documentElement.lang === "en" ? "en" : "nb");
+
+export function problemText(code: string, status: number, lang: "nb" | "en" = currentLang()): string {
+  const key = problemKey(code);
+  return key in dictionaries[lang]
+    ? translate(lang, key as MessageKey, { status })
+    : translate(lang, "problem.unexpected", { status });
 }
 
 type Listener = () => void;
@@ -44,7 +68,7 @@ export function currentCsrfToken(): string | null {
 
 export type Query = Record<string, string | number | boolean | undefined | null>;
 
-export function withQuery(path: string, query?: Query): string {
+function withQuery(path: string, query?: Query): string {
   if (!query) return path;
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null) params.set(k, String(v));
@@ -52,20 +76,26 @@ export function withQuery(path: string, query?: Query): string {
   return s ? `${path}?${s}` : path;
 }
 
-async function request(method: string, path: string, body?: unknown, quiet401 = false): Promise<Response> {
+async function request(method: string, path: string, body?: unknown): Promise<Response> {
   const headers: Record<string, string> = { accept: "application/json" };
   if (body !== undefined) headers["content-type"] = "application/json";
   if (method !== "GET") {
     const token = currentCsrfToken();
     if (token) headers[CSRF_HEADER] = token;
   }
-  const res = await fetch(`/api/v1${path}`, {
-    method,
-    headers,
-    credentials: "same-origin",
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!res.ok) throw await problemOf(res, quiet401);
+  let res: Response;
+  try {
+    res = await fetch(`/api/v1${path}`, {
+      method,
+      headers,
+      credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (err) {
+    // The browser's own text ("Failed to fetch") is English and says nothing to a care worker.
+    throw new ApiProblem(0, "network", err instanceof Error ? err.message : String(err), null);
+  }
+  if (!res.ok) throw await problemOf(res);
   return res;
 }
 
@@ -84,15 +114,22 @@ export async function problemOf(res: Response, quiet401 = false): Promise<ApiPro
   return new ApiProblem(res.status, code, message, parsed);
 }
 
-export async function get<S extends z.ZodType>(path: string, schema: S, query?: Query): Promise<z.infer<S>> {
-  const res = await request("GET", withQuery(path, query));
-  return schema.parse(await res.json());
+/** The answer parsed by its schema; an answer that does not fit is a problem, not zod's English. */
+async function parsed<S extends z.ZodType>(res: Response, schema: S, value?: unknown): Promise<z.infer<S>> {
+  let raw: unknown = value;
+  if (res.status !== 204)
+    try {
+      raw = await res.json();
+    } catch (err) {
+      throw new ApiProblem(res.status, "unexpected", String(err), null);
+    }
+  const r = schema.safeParse(raw);
+  if (!r.success) throw new ApiProblem(res.status, "unexpected", z.prettifyError(r.error), raw);
+  return r.data;
 }
 
-/** GET that does not announce a 401 (used to ask whether a session exists at all). */
-export async function probe<S extends z.ZodType>(path: string, schema: S): Promise<z.infer<S>> {
-  const res = await request("GET", path, undefined, true);
-  return schema.parse(await res.json());
+export async function get<S extends z.ZodType>(path: string, schema: S, query?: Query): Promise<z.infer<S>> {
+  return parsed(await request("GET", withQuery(path, query)), schema);
 }
 
 export async function send<S extends z.ZodType>(
@@ -101,18 +138,5 @@ export async function send<S extends z.ZodType>(
   body: unknown,
   schema: S,
 ): Promise<z.infer<S>> {
-  const res = await request(method, path, body);
-  if (res.status === 204) return schema.parse(undefined);
-  return schema.parse(await res.json());
-}
-
-/** Same-origin URL of a download (CSV export); the browser sends the cookie. */
-export function downloadUrl(path: string, query?: Query): string {
-  return withQuery(`/api/v1${path}`, query);
-}
-
-/** GET of a file (an export) as a Blob, with the same errors as every other call. */
-export async function getBlob(path: string, query?: Query): Promise<Blob> {
-  const res = await request("GET", withQuery(path, query));
-  return res.blob();
+  return parsed(await request(method, path, body), schema);
 }

@@ -1,9 +1,11 @@
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { loginResponse } from "@vakt/schemas";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiProblem, CSRF_HEADER, setCsrfToken } from "./client";
-import { createApiClient, data } from "./typed";
+import { z } from "zod";
+import { ApiProblem, CSRF_HEADER, onUnauthenticated, setCsrfToken } from "./client";
+import { createApiClient, data, downloadHref, quiet401 } from "./typed";
 
 const seen: { method: string; url: string; csrf: string | undefined; body: string }[] = [];
 const server = createServer(async (req: IncomingMessage, res) => {
@@ -15,6 +17,11 @@ const server = createServer(async (req: IncomingMessage, res) => {
     res.end(
       JSON.stringify({ stage: "active", csrfToken: "next-token", expiresAt: "2026-12-02T20:00:00.000Z" }),
     );
+    return;
+  }
+  if (req.url === "/api/v1/organisation") {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end("<html>a proxy's page</html>");
     return;
   }
   res.writeHead(401, { "content-type": "application/problem+json" });
@@ -56,8 +63,60 @@ describe("typed API client", () => {
     await expect(failed).rejects.toMatchObject({
       status: 401,
       code: "unauthenticated",
-      message: "Wrong e-mail or password.",
+      detail: "Wrong e-mail or password.",
     });
+  });
+
+  it("tells the app a session is gone on a 401, except for a call marked quiet401", async () => {
+    let told = 0;
+    const stop = onUnauthenticated(() => told++);
+    try {
+      await expect(data(api.GET("/api/v1/auth/me"), z.unknown())).rejects.toMatchObject({ status: 401 });
+      expect(told).toBe(1);
+      const quiet = data(api.GET("/api/v1/auth/me", { middleware: [quiet401] }), z.unknown());
+      await expect(quiet).rejects.toMatchObject({ status: 401, code: "unauthenticated" });
+      expect(told).toBe(1);
+    } finally {
+      stop();
+    }
+  });
+
+  it("turns an unreachable server and a success that is not JSON into problems, not English", async () => {
+    const gone = createApiClient("http://127.0.0.1:1");
+    await expect(data(gone.GET("/api/v1/organisation"), z.unknown())).rejects.toMatchObject({
+      status: 0,
+      code: "network",
+    });
+    const odd = data(api.GET("/api/v1/organisation"), z.unknown());
+    await expect(odd).rejects.toBeInstanceOf(ApiProblem);
+    await expect(odd).rejects.toMatchObject({ code: "unexpected" });
+  });
+
+  it("builds a download link whose path parameter and query survive any text", () => {
+    fc.assert(
+      fc.property(
+        // "." and ".." are dot segments to every URL parser, encoded or not (as in openapi-fetch's own
+        // calls); ids are UUIDs, and the API refuses anything else.
+        fc.string({ minLength: 1 }).filter((s) => s !== "." && s !== ".."),
+        fc.option(fc.string(), { nil: undefined }),
+        fc.option(fc.string(), { nil: undefined }),
+        (id, from, to) => {
+          const href = downloadHref("/api/v1/privacy/recipients/{id}/export", {
+            path: { id },
+            query: { format: "zip", from, to },
+          });
+          const url = new URL(href, "http://x");
+          const segments = url.pathname.split("/");
+          expect(segments).toHaveLength(7);
+          expect(decodeURIComponent(segments[5] ?? "")).toBe(id);
+          expect(url.searchParams.get("format")).toBe("zip");
+          expect(url.searchParams.get("from")).toBe(from ?? null);
+          expect(url.searchParams.get("to")).toBe(to ?? null);
+        },
+      ),
+    );
+    // @ts-expect-error the export's query has no such field
+    void downloadHref("/api/v1/activity/export.csv", { query: { nonsense: 1 } });
   });
 
   it("refuses at compile time what the API document does not describe", () => {

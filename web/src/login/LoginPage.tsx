@@ -6,7 +6,7 @@ import {
 } from "@vakt/schemas";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { z } from "zod";
-import { get, send, setCsrfToken } from "../api/client";
+import { ApiProblem, setCsrfToken } from "../api/client";
 import { api, data } from "../api/typed";
 import { useUi } from "../session/context";
 import { discoverableEmail, isSsoRequired, RETURN_TO, ssoStartUrl, takeSsoError } from "./sso";
@@ -32,8 +32,12 @@ function useSsoProviders(email: string) {
     if (!address) return setFound({ domain, providers: [] });
     let providers: Providers = [];
     try {
-      providers = (await get("/auth/sso/providers", ssoDiscoveryResponse, { email: address.email }))
-        .providers;
+      providers = (
+        await data(
+          api.GET("/api/v1/auth/sso/providers", { params: { query: { email: address.email } } }),
+          ssoDiscoveryResponse,
+        )
+      ).providers;
     } catch {
       // Not reachable: the password login stays, and leaving the field asks again.
       if (asked.current === domain) asked.current = "";
@@ -92,7 +96,10 @@ export function LoginPage(props: { expired: boolean; onLoggedIn: () => Promise<v
       if (isSsoRequired(err)) {
         setError(t("login.ssoRequired"));
         void sso.discover(email);
-      } else setError(t("login.failed", { message: err instanceof Error ? err.message : String(err) }));
+      } else if (err instanceof ApiProblem && err.code === "unauthenticated")
+        // The login's own 401 means wrong credentials here, not an ended session.
+        setError(t(step === "password" ? "login.wrongPassword" : "login.wrongCode"));
+      else setError(t("login.failed", { message: err instanceof Error ? err.message : String(err) }));
     } finally {
       setBusy(false);
     }
@@ -116,10 +123,8 @@ export function LoginPage(props: { expired: boolean; onLoggedIn: () => Promise<v
             setCsrfToken(r.csrfToken);
             await after(r.stage);
           } else {
-            const r = await send(
-              "POST",
-              "/auth/totp/enable",
-              { code },
+            const r = await data(
+              api.POST("/api/v1/auth/totp/enable", { body: { code } }),
               z.object({ enabled: z.literal(true), session: loginResponse.nullable() }),
             );
             if (r.session) setCsrfToken(r.session.csrfToken);

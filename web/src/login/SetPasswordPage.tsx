@@ -1,7 +1,8 @@
 import { password as passwordSchema } from "@vakt/schemas";
 import { useState } from "react";
 import { z } from "zod";
-import { send } from "../api/client";
+import { ApiProblem } from "../api/client";
+import { api, data } from "../api/typed";
 import { useUi } from "../session/context";
 import { navigate } from "../ui/router";
 
@@ -26,16 +27,31 @@ export function SetPasswordPage(props: { mode: SetPasswordMode }) {
   const submit = async (e: React.FormEvent) => {
     e.preventDefault();
     setError(null);
+    if (!token) return; // the form is not shown without one
     const valid = passwordSchema.safeParse(password);
     if (!valid.success) return setError(t("setPassword.tooShort"));
     if (password !== repeat) return setError(t("setPassword.mismatch"));
     try {
-      const path = props.mode === "invitation" ? "/auth/invitations/accept" : "/auth/password-reset/confirm";
-      await send("POST", path, { token, password }, z.unknown());
+      const body = { token, password };
+      await data(
+        props.mode === "invitation"
+          ? api.POST("/api/v1/auth/invitations/accept", { body })
+          : api.POST("/api/v1/auth/password-reset/confirm", { body }),
+        z.unknown(),
+      );
       history.replaceState(null, "", location.pathname); // drop the spent token from the address bar
       setDone(true);
     } catch (err) {
-      setError(t("login.failed", { message: err instanceof Error ? err.message : String(err) }));
+      // The server names the field it refused; its English reason is not shown.
+      const weak =
+        err instanceof ApiProblem &&
+        err.code === "validation-failed" &&
+        JSON.stringify((err.body as { errors?: unknown } | null)?.errors ?? []).includes('"password"');
+      setError(
+        weak
+          ? t("setPassword.weak")
+          : t("login.failed", { message: err instanceof Error ? err.message : String(err) }),
+      );
     }
   };
 

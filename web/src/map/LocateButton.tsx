@@ -1,7 +1,8 @@
 import { type LivePosition, locateResult, positionHistory } from "@vakt/schemas";
 import { useEffect, useId, useState } from "react";
-import { ApiProblem, get, send } from "../api/client";
+import { ApiProblem } from "../api/client";
 import { subscribeLive, watchPositions } from "../api/live";
+import { api, data } from "../api/typed";
 import { can, needsReason, useSession, useUi } from "../session/context";
 
 /** The API's rule for a locator's reason (api/src/services/positions.ts LOCATOR_REASON_MIN_LENGTH). */
@@ -58,12 +59,20 @@ export function LocateButton(props: {
     if (!sentAt) return;
     setMessage(null);
     try {
-      const h = await get(`/positions/recipients/${props.recipientId}/history`, positionHistory, {
-        from: sentAt,
-        to: new Date().toISOString(),
-        maxPoints: 10,
-        reason: reason.trim() || undefined,
-      });
+      const h = await data(
+        api.GET("/api/v1/positions/recipients/{id}/history", {
+          params: {
+            path: { id: props.recipientId },
+            query: {
+              from: sentAt,
+              to: new Date().toISOString(),
+              maxPoints: 10,
+              reason: reason.trim() || undefined,
+            },
+          },
+        }),
+        positionHistory,
+      );
       const p = h.points.at(-1);
       if (p)
         setFix({
@@ -89,10 +98,11 @@ export function LocateButton(props: {
     setMessage(null);
     setFix(null);
     try {
-      const r = await send(
-        "POST",
-        props.deviceId ? `/devices/${props.deviceId}/locate` : `/recipients/${props.recipientId}/locate`,
-        locator ? { reason: reason.trim() } : {},
+      const body = locator ? { reason: reason.trim() } : {};
+      const r = await data(
+        props.deviceId
+          ? api.POST("/api/v1/devices/{id}/locate", { params: { path: { id: props.deviceId } }, body })
+          : api.POST("/api/v1/recipients/{id}/locate", { params: { path: { id: props.recipientId } }, body }),
         locateResult,
       );
       setSentAt(r.sentAt);

@@ -1,7 +1,8 @@
 import { positionHistory, recipient } from "@vakt/schemas";
 import { useEffect, useState } from "react";
 import { z } from "zod";
-import { ApiProblem, get } from "../api/client";
+import { ApiProblem } from "../api/client";
+import { api, data } from "../api/typed";
 import { useUi } from "../session/context";
 import type { KnownPosition } from "./markers";
 
@@ -20,7 +21,7 @@ export function LocatorLookup(props: { reason: string; onFound(p: KnownPosition 
   const [outcome, setOutcome] = useState<"found" | "none" | "error" | null>(null);
 
   useEffect(() => {
-    get("/recipients", z.array(recipient))
+    data(api.GET("/api/v1/recipients"), z.array(recipient))
       .then((list) => setPeople(list.filter((r) => r.status === "active")))
       .catch(() => setPeople([]));
   }, []);
@@ -32,12 +33,20 @@ export function LocatorLookup(props: { reason: string; onFound(p: KnownPosition 
     setOutcome(null);
     try {
       const to = new Date();
-      const h = await get(`/positions/recipients/${who.id}/history`, positionHistory, {
-        from: new Date(to.getTime() - LOOKBACK_HOURS * 3_600_000).toISOString(),
-        to: to.toISOString(),
-        maxPoints: 500,
-        reason: props.reason,
-      });
+      const h = await data(
+        api.GET("/api/v1/positions/recipients/{id}/history", {
+          params: {
+            path: { id: who.id },
+            query: {
+              from: new Date(to.getTime() - LOOKBACK_HOURS * 3_600_000).toISOString(),
+              to: to.toISOString(),
+              maxPoints: 500,
+              reason: props.reason,
+            },
+          },
+        }),
+        positionHistory,
+      );
       const newest = h.points.at(-1);
       if (!newest) {
         setOutcome("none");

@@ -12,7 +12,7 @@ export function SelectedRecipient(props: {
   onTrailHours(h: number): void;
   onClose(): void;
 }) {
-  const { t, when } = useUi();
+  const { t, lang, when } = useUi();
   const m = props.marker;
   return (
     <aside className="card selected" aria-label={m.name ?? m.recipientId} data-testid="selected-recipient">
@@ -26,7 +26,7 @@ export function SelectedRecipient(props: {
       <dl className="facts">
         <dt>{t("alarm.lastContact")}</dt>
         <dd>
-          {when(m.time)} ({formatAge(Date.parse(m.time), Date.now())})
+          {when(m.time)} ({formatAge(Date.parse(m.time), Date.now(), lang)})
         </dd>
         <dt>{t("alarm.battery")}</dt>
         <dd>{m.batteryPercent === null ? "–" : `${Math.round(m.batteryPercent)} %`}</dd>

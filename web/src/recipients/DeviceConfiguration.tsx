@@ -1,6 +1,6 @@
 import { type Device, type DeviceSettings, device as deviceSchema } from "@vakt/schemas";
 import { useState } from "react";
-import { send } from "../api/client";
+import { api, data } from "../api/typed";
 import { useUi } from "../session/context";
 
 const fields = [
@@ -22,7 +22,10 @@ export function DeviceConfiguration(props: { device: Device; editable: boolean; 
   const save = async (e: React.FormEvent) => {
     e.preventDefault();
     try {
-      const saved = await send("PUT", `/devices/${d.id}/config`, { settings: draft }, deviceSchema);
+      const saved = await data(
+        api.PUT("/api/v1/devices/{id}/config", { params: { path: { id: d.id } }, body: { settings: draft } }),
+        deviceSchema,
+      );
       props.onSaved(saved);
       setMessage(t("common.saved"));
     } catch (err) {
@@ -52,7 +55,7 @@ export function DeviceConfiguration(props: { device: Device; editable: boolean; 
                 <SettingInput field={f} value={draft} disabled={!props.editable} onChange={setDraft} />
               </td>
               <td data-testid={`reported-${f}`}>
-                {d.reportedConfig ? shown(d.reportedConfig[f]) : "–"}
+                {d.reportedConfig ? shown(t, f, d.reportedConfig[f]) : "–"}
                 {d.reportedConfig && d.reportedConfig[f] !== d.desiredConfig[f] ? " ≠" : ""}
               </td>
             </tr>
@@ -77,8 +80,17 @@ export function DeviceConfiguration(props: { device: Device; editable: boolean; 
   );
 }
 
-const shown = (v: DeviceSettings[keyof DeviceSettings] | undefined) =>
-  v === undefined ? "–" : typeof v === "boolean" ? (v ? "✓" : "✗") : String(v);
+/** A reported setting in words: the fall-detection level through the dictionary, never its code. */
+const shown = (
+  t: ReturnType<typeof useUi>["t"],
+  field: (typeof fields)[number],
+  v: DeviceSettings[keyof DeviceSettings] | undefined,
+) => {
+  if (v === undefined) return "–";
+  if (typeof v === "boolean") return v ? "✓" : "✗";
+  if (field === "fallDetection") return t(`enum.fallDetection.${v as DeviceSettings["fallDetection"]}`);
+  return String(v);
+};
 
 function SettingInput(props: {
   field: (typeof fields)[number];
@@ -86,6 +98,7 @@ function SettingInput(props: {
   disabled: boolean;
   onChange(v: DeviceSettings): void;
 }) {
+  const { t } = useUi();
   const { field, value, disabled } = props;
   if (field === "trackingEnabled")
     return (
@@ -105,9 +118,9 @@ function SettingInput(props: {
           props.onChange({ ...value, fallDetection: e.target.value as DeviceSettings["fallDetection"] })
         }
       >
-        {["off", "low", "medium", "high"].map((o) => (
+        {(["off", "low", "medium", "high"] as const).map((o) => (
           <option key={o} value={o}>
-            {o}
+            {t(`enum.fallDetection.${o}`)}
           </option>
         ))}
       </select>

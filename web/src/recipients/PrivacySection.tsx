@@ -2,7 +2,7 @@ import { type ErasureRecord, erasureRecord } from "@vakt/schemas";
 import { useState } from "react";
 import { z } from "zod";
 import { errorText } from "../admin/use-load";
-import { getBlob, send } from "../api/client";
+import { api, data } from "../api/typed";
 import { can, useSession, useUi } from "../session/context";
 import { flash } from "../ui/flash";
 import { navigate } from "../ui/router";
@@ -10,7 +10,6 @@ import {
   type ExportFormat,
   erasureConfirmed,
   exportFilename,
-  exportPath,
   exportPeriods,
   exportQuery,
   reasonValid,
@@ -66,7 +65,13 @@ function ExportCard(props: { recipientId: string }) {
     setMessage(null);
     try {
       const now = new Date();
-      const blob = await getBlob(exportPath(props.recipientId), exportQuery(format, days, now));
+      const blob = await data(
+        api.GET("/api/v1/privacy/recipients/{id}/export", {
+          params: { path: { id: props.recipientId }, query: exportQuery(format, days, now) },
+          parseAs: "blob",
+        }),
+        z.instanceof(Blob),
+      );
       const file = exportFilename(props.recipientId, format, now);
       saveFile(blob, file);
       setMessage(t("privacy.downloaded", { file }));
@@ -117,10 +122,11 @@ function RestrictCard(props: { recipientId: string; name: string }) {
         setBusy(true);
         setMessage(null);
         try {
-          await send(
-            "PUT",
-            `/privacy/recipients/${encodeURIComponent(props.recipientId)}/restriction`,
-            { reason: reason.trim() },
+          await data(
+            api.PUT("/api/v1/privacy/recipients/{id}/restriction", {
+              params: { path: { id: props.recipientId } },
+              body: { reason: reason.trim() },
+            }),
             z.unknown(),
           );
           // The recipient is gone from every ordinary view now, this page included.
@@ -192,10 +198,11 @@ function EraseCard(props: { recipientId: string; name: string }) {
         setMessage(null);
         try {
           setRecord(
-            await send(
-              "POST",
-              `/privacy/recipients/${encodeURIComponent(props.recipientId)}/erasure`,
-              { reason: reason.trim() },
+            await data(
+              api.POST("/api/v1/privacy/recipients/{id}/erasure", {
+                params: { path: { id: props.recipientId } },
+                body: { reason: reason.trim() },
+              }),
               erasureRecord,
             ),
           );

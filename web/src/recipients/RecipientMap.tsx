@@ -2,7 +2,7 @@ import type { Geofence } from "@vakt/schemas";
 import { geofence } from "@vakt/schemas";
 import { useEffect, useRef, useState } from "react";
 import { z } from "zod";
-import { send } from "../api/client";
+import { api, data } from "../api/typed";
 import { geofenceLayer } from "../map/LiveMap";
 import L, { createMap } from "../map/leaflet";
 import "./geoman";
@@ -91,7 +91,10 @@ export function RecipientMap(props: {
         const shape = shapeOfLayer(layer);
         if (!shape) return;
         try {
-          await send("PATCH", `/geofences/${f.id}`, { shape }, geofence);
+          await data(
+            api.PATCH("/api/v1/geofences/{id}", { params: { path: { id: f.id } }, body: { shape } }),
+            geofence,
+          );
           changed.current();
         } catch (err) {
           setMessage(String(err));
@@ -99,7 +102,7 @@ export function RecipientMap(props: {
       });
       layer.on("pm:remove", async () => {
         try {
-          await send("DELETE", `/geofences/${f.id}`, undefined, z.unknown());
+          await data(api.DELETE("/api/v1/geofences/{id}", { params: { path: { id: f.id } } }), z.unknown());
         } finally {
           changed.current();
         }
@@ -143,10 +146,10 @@ export function RecipientMap(props: {
     e.preventDefault();
     if (!draft) return;
     try {
-      await send(
-        "POST",
-        "/geofences",
-        { recipientId: props.recipientId, name, shape: draft.shape, active: true },
+      await data(
+        api.POST("/api/v1/geofences", {
+          body: { recipientId: props.recipientId, name, shape: draft.shape, active: true },
+        }),
         geofence,
       );
       draft.layer.remove();

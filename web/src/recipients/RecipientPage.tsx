@@ -9,11 +9,12 @@ import {
 } from "@vakt/schemas";
 import { useCallback, useEffect, useState } from "react";
 import { z } from "zod";
-import { get } from "../api/client";
 import { subscribeLive, watchPositions } from "../api/live";
+import { api, data } from "../api/typed";
 import { LocateButton } from "../map/LocateButton";
 import { ReasonForm } from "../map/ReasonForm";
 import { can, needsReason, useSession, useUi } from "../session/context";
+import { ContactsSection } from "./ContactsSection";
 import { DeviceConfiguration } from "./DeviceConfiguration";
 import { PrivacySection } from "./PrivacySection";
 import { RecipientMap } from "./RecipientMap";
@@ -24,7 +25,7 @@ const ranges = [1, 6, 24, 24 * 7];
 
 /** One recipient: details, device and its configuration, history with a time slider, geofences, activity. */
 export function RecipientPage(props: { id: string }) {
-  const { t, dateTime } = useUi();
+  const { t, dateTime, date } = useUi();
   const session = useSession();
   const [r, setR] = useState<z.infer<typeof recipient> | null>(null);
   const [devices, setDevices] = useState<Device[]>([]);
@@ -42,24 +43,31 @@ export function RecipientPage(props: { id: string }) {
   );
 
   // Geofences say where the person lives: only for those who manage them or see positions (issue 15).
-  const seesPlaces = ["geofence:manage", "position:read", "position:locate"].some((p) => can(session, p));
+  const seesPlaces = (["geofence:manage", "position:read"] as const).some((p) => can(session, p));
   const loadFences = useCallback(
     async () =>
       seesPlaces
-        ? get("/geofences", z.array(geofence), { recipientId: props.id }).then(setFences).catch(fail)
+        ? data(
+            api.GET("/api/v1/geofences", { params: { query: { recipientId: props.id } } }),
+            z.array(geofence),
+          )
+            .then(setFences)
+            .catch(fail)
         : setFences([]),
     [props.id, fail, seesPlaces],
   );
 
   useEffect(() => {
-    get(`/recipients/${props.id}`, recipient).then(setR).catch(fail);
+    data(api.GET("/api/v1/recipients/{id}", { params: { path: { id: props.id } } }), recipient)
+      .then(setR)
+      .catch(fail);
     void loadFences();
     if (can(session, "device:read"))
-      get("/devices", z.array(deviceSchema))
+      data(api.GET("/api/v1/devices"), z.array(deviceSchema))
         .then((ds) => setDevices(ds.filter((d) => d.recipientId === props.id && !d.retiredAt)))
         .catch(fail);
     if (can(session, "user:read"))
-      get("/users", z.array(staffUser))
+      data(api.GET("/api/v1/users"), z.array(staffUser))
         .then((us) => setStaff(new Map(us.map((u) => [u.id, `${u.firstName} ${u.lastName}`]))))
         .catch(() => setStaff(new Map()));
   }, [props.id, session, loadFences, fail]);
@@ -67,12 +75,20 @@ export function RecipientPage(props: { id: string }) {
   useEffect(() => {
     if (locator && !reason) return;
     const to = new Date();
-    get(`/positions/recipients/${props.id}/history`, positionHistory, {
-      from: new Date(to.getTime() - hours * 3_600_000).toISOString(),
-      to: to.toISOString(),
-      maxPoints: 2000,
-      reason: reason ?? undefined,
-    })
+    data(
+      api.GET("/api/v1/positions/recipients/{id}/history", {
+        params: {
+          path: { id: props.id },
+          query: {
+            from: new Date(to.getTime() - hours * 3_600_000).toISOString(),
+            to: to.toISOString(),
+            maxPoints: 2000,
+            reason: reason ?? undefined,
+          },
+        },
+      }),
+      positionHistory,
+    )
       .then((h) => {
         setHistory(h);
         setIndex(Math.max(0, h.points.length - 1));
@@ -123,7 +139,7 @@ export function RecipientPage(props: { id: string }) {
           {r && (
             <dl className="facts card">
               <dt>{t("recipient.birthDate")}</dt>
-              <dd>{r.birthDate ?? "–"}</dd>
+              <dd>{r.birthDate ? date(r.birthDate) : "–"}</dd>
               <dt>{t("recipient.legalBasis")}</dt>
               <dd>
                 {t(`legal.${r.legalBasis}`)}
@@ -132,7 +148,7 @@ export function RecipientPage(props: { id: string }) {
               </dd>
               <dt>{t("recipient.status")}</dt>
               <dd>
-                {r.status}
+                {t(`enum.recipientStatus.${r.status}`)}
                 {r.serviceEndedOn ? ` (${r.serviceEndedOn})` : ""}
               </dd>
               <dt>{t("alarm.responderNotes")}</dt>
@@ -194,6 +210,24 @@ export function RecipientPage(props: { id: string }) {
               {history && history.points.length === 0 && (
                 <p className="muted">{t("recipient.historyEmpty")}</p>
               )}
+              {history && history.transitions.length > 0 && (
+                <>
+                  <h3>{t("recipient.transitions")}</h3>
+                  <ul className="transitions" data-testid="transitions">
+                    {history.transitions.map((x) => (
+                      <li key={`${x.time}-${x.event}`}>
+                        {t(
+                          x.event === "enter" ? "recipient.transition.enter" : "recipient.transition.leave",
+                          {
+                            region: x.region ?? t("recipient.transition.unnamed"),
+                            time: dateTime(x.time),
+                          },
+                        )}
+                      </li>
+                    ))}
+                  </ul>
+                </>
+              )}
             </>
           )}
           <h3>{t("recipient.geofences")}</h3>
@@ -208,6 +242,7 @@ export function RecipientPage(props: { id: string }) {
           />
         </section>
       </div>
+      {r && can(session, "recipient:manage") && <ContactsSection recipientId={props.id} />}
       {r && <PrivacySection recipientId={props.id} name={name} />}
       {can(session, "activity:read") && r && <WhoLooked recipientId={props.id} name={name} staff={staff} />}
     </main>

@@ -1,7 +1,7 @@
 import { type ActivityEntry, activityEntry } from "@vakt/schemas";
 import { useEffect, useId, useState } from "react";
 import { z } from "zod";
-import { get } from "../api/client";
+import { api, data } from "../api/typed";
 import { useUi } from "../session/context";
 import { describeEntry, LOOKED_FILTERS, type LookedFilter } from "./looked";
 
@@ -24,14 +24,21 @@ export function WhoLooked(props: { recipientId: string; name: string; staff: Rea
   const beforeSeq = pages[pages.length - 1];
 
   useEffect(() => {
-    get("/activity", z.array(activityEntry), {
-      recipientId: props.recipientId,
-      action: kind || undefined,
-      from: from ? new Date(`${from}T00:00:00`).toISOString() : undefined,
-      to: to ? new Date(`${to}T23:59:59.999`).toISOString() : undefined,
-      limit: PAGE,
-      beforeSeq,
-    })
+    data(
+      api.GET("/api/v1/activity", {
+        params: {
+          query: {
+            recipientId: props.recipientId,
+            action: kind || undefined,
+            from: from ? new Date(`${from}T00:00:00`).toISOString() : undefined,
+            to: to ? new Date(`${to}T23:59:59.999`).toISOString() : undefined,
+            limit: PAGE,
+            beforeSeq,
+          },
+        },
+      }),
+      z.array(activityEntry),
+    )
       .then((r) => {
         setRows(r);
         setError(null);

@@ -40,6 +40,17 @@ for (const lang of ["en", "nb"] as const) {
       expect(s).toContain(lang === "en" ? "4 minutes" : "4 minutter");
     });
 
+    it("says in words that someone saw the call list or phoned from it", () => {
+      const seen = describeEntry(entry({ action: "contacts.viewed" }), "Kari Berg", staff, t);
+      expect(seen).toBe(
+        lang === "en"
+          ? "Oda Operatør saw Kari Berg's call list (next of kin and others to phone)."
+          : "Oda Operatør så ringelisten til Kari Berg (pårørende og andre å ringe).",
+      );
+      const called = describeEntry(entry({ action: "alarm.called" }), "Kari Berg", staff, t);
+      expect(called).toContain(lang === "en" ? "phoned someone on" : "ringte noen på");
+    });
+
     it("turns any action, known or not, into a sentence without the code and without a placeholder", () => {
       fc.assert(
         fc.property(

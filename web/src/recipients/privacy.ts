@@ -1,6 +1,6 @@
 /** Pure helpers for the recipient's privacy actions (export, restriction, erasure). */
 import { privacyReason } from "@vakt/schemas";
-import { downloadUrl, type Query } from "../api/client";
+import { downloadHref } from "../api/typed";
 
 export type ExportFormat = "json" | "zip";
 
@@ -8,7 +8,7 @@ export type ExportFormat = "json" | "zip";
 export const exportPeriods = [30, 90, 400] as const;
 
 /** Query of GET /privacy/recipients/{id}/export: positions from `days` before `now` to `now`. */
-export function exportQuery(format: ExportFormat, days: number, now: Date): Query {
+export function exportQuery(format: ExportFormat, days: number, now: Date) {
   return {
     format,
     from: new Date(now.getTime() - days * 86_400_000).toISOString(),
@@ -16,13 +16,12 @@ export function exportQuery(format: ExportFormat, days: number, now: Date): Quer
   };
 }
 
-export function exportPath(recipientId: string): string {
-  return `/privacy/recipients/${encodeURIComponent(recipientId)}/export`;
-}
-
 /** The same-origin URL of the export (for links and tests). */
 export function exportUrl(recipientId: string, format: ExportFormat, days: number, now: Date): string {
-  return downloadUrl(exportPath(recipientId), exportQuery(format, days, now));
+  return downloadHref("/api/v1/privacy/recipients/{id}/export", {
+    path: { id: recipientId },
+    query: exportQuery(format, days, now),
+  });
 }
 
 /** "vakt-recipient-<id>-<yyyy-mm-dd>.json" or ".zip". */

@@ -1,8 +1,8 @@
 /** Who is logged in, in which organisation, and how they like the console: one React context. */
-import type { MeResponse } from "@vakt/schemas";
+import type { MeResponse, Permission } from "@vakt/schemas";
 import { createContext, useContext } from "react";
-import { formatDateTime, formatWhen, type Lang } from "../format/time";
-import { dictionaries, interpolate, type MessageKey } from "../i18n/dict";
+import { formatAge, formatDate, formatDateTime, formatNumber, formatWhen, type Lang } from "../format/time";
+import { type MessageKey, translate } from "../i18n/dict";
 
 export type Theme = "light" | "dark";
 
@@ -21,6 +21,12 @@ export interface Ui {
   dateTime(t: string | number): string;
   /** Time of day if today, else date and time, in the organisation's zone. */
   when(t: string | number): string;
+  /** A calendar date (a birth date) written out in the language. */
+  date(isoDate: string): string;
+  /** How long ago, in the language's units. */
+  age(fromMs: number): string;
+  /** A number as the language writes it. */
+  number(n: number): string;
 }
 
 export function makeUi(
@@ -30,15 +36,17 @@ export function makeUi(
   setLang: (l: Lang) => void,
   setTheme: (t: Theme) => void,
 ): Ui {
-  const dict = dictionaries[lang];
   return {
     lang,
     theme,
     setLang,
     setTheme,
-    t: (key, vars) => interpolate(dict[key], vars),
+    t: (key, vars) => translate(lang, key, vars),
     dateTime: (t) => formatDateTime(t, timeZone, lang),
     when: (t) => formatWhen(t, Date.now(), timeZone, lang),
+    date: (d) => formatDate(d, lang),
+    age: (from) => formatAge(from, Date.now(), lang),
+    number: (n) => formatNumber(n, lang),
   };
 }
 
@@ -57,7 +65,7 @@ export function useSession(): Session {
   return s;
 }
 
-export function can(session: Session, permission: string): boolean {
+export function can(session: Session, permission: Permission): boolean {
   return session.me.permissions.includes(permission);
 }
 

@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { type LiveStatus, subscribeLive } from "../api/live";
 import { can, useSession, useUi } from "../session/context";
+import { seesLiveView } from "./home";
 import { Link } from "./router";
 
 function ConnectionStatus() {
@@ -37,17 +38,22 @@ export function Header(props: { onLogout: () => void }) {
       <strong className="brand">{ui.t("app.name")}</strong>
       <span className="org">{session.organisation.name}</span>
       <nav aria-label="main">
-        <Link to="/">{ui.t("nav.live")}</Link>
+        {seesLiveView(session.me.permissions) && <Link to="/">{ui.t("nav.live")}</Link>}
         {can(session, "alarm:read") && <Link to="/history">{ui.t("nav.history")}</Link>}
         {admin && <Link to="/admin">{ui.t("nav.admin")}</Link>}
+        <Link to="/profile">{ui.t("profile.link")}</Link>
       </nav>
       <ConnectionStatus />
       <span className="spacer" />
       <label className="inline">
         <span className="sr-only">{ui.t("nav.language")}</span>
         <select value={ui.lang} onChange={(e) => ui.setLang(e.target.value === "en" ? "en" : "nb")}>
-          <option value="nb">Norsk bokmål</option>
-          <option value="en">English</option>
+          <option value="nb" lang="nb">
+            Norsk bokmål
+          </option>
+          <option value="en" lang="en">
+            English
+          </option>
         </select>
       </label>
       <button type="button" onClick={() => ui.setTheme(ui.theme === "dark" ? "light" : "dark")}>

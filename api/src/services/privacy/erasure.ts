@@ -6,7 +6,7 @@
  * still verifies.
  *
  * What goes for a recipient: the recipients row (names, birth date, notes,
- * legal-basis reference), geofences (their home and routines), every position,
+ * legal-basis reference), their call list (contacts), geofences (their home and routines), every position,
  * the raw device messages and rejected messages of the devices that reported
  * for them over the time they did, and the alarms' coordinates, details and
  * free-text notes. What stays: each alarm (type, severity, times, state, who
@@ -18,10 +18,12 @@
  * e-mail; alarms assigned to them lose the assignment.
  * What stays: their id in alarm transitions and the activity log (a pseudonym).
  */
+import type { ActivityAction } from "@vakt/schemas";
 import type { Queryable } from "@vakt/storage";
 import { appendActivityRow, logActivity } from "../../activity";
 import { ApiError } from "../../errors";
 import type { Actor } from "../../policy";
+import { eraseTransitions } from "../transitions";
 
 /** Why what survives an erasure is kept (recorded on every erasure record). */
 export const KEPT_LEGAL_BASIS = {
@@ -64,7 +66,13 @@ async function logErasure(
   tx: Queryable,
   organisationId: string,
   by: ErasureBy,
-  entry: { action: string; subjectType: string; subjectId: string; recipientIds: string[]; details: object },
+  entry: {
+    action: ActivityAction;
+    subjectType: string;
+    subjectId: string;
+    recipientIds: string[];
+    details: object;
+  },
 ) {
   if (by.actor) {
     await logActivity(
@@ -83,7 +91,7 @@ export async function logSystemActivity(
   organisationId: string,
   now: Date,
   entry: {
-    action: string;
+    action: ActivityAction;
     subjectType?: string;
     subjectId?: string;
     recipientIds?: string[];
@@ -145,22 +153,10 @@ async function insertRecord(
 const n = (r: { rowCount: number | null }) => r.rowCount ?? 0;
 
 /**
- * Erases one recipient in the caller's transaction. The recipient must exist in
- * the organisation (the caller has checked that it may act on it).
+ * The raw messages and dead letters of the devices that reported for this person, over the span they
+ * did (dead letters an hour either side), and the raw messages that carried their alarms.
  */
-export async function eraseRecipient(
-  tx: Queryable,
-  organisationId: string,
-  recipientId: string,
-  by: ErasureBy,
-): Promise<ErasureResult> {
-  const locked = await tx.query(
-    "SELECT id FROM recipients WHERE organisation_id = $1 AND id = $2 FOR UPDATE",
-    [organisationId, recipientId],
-  );
-  if (locked.rows.length === 0) throw new ApiError("not_found", "No such recipient, or not one you may see.");
-
-  // The devices that reported for this person, and over which span of time.
+async function eraseDeviceTraffic(tx: Queryable, organisationId: string, recipientId: string) {
   const spans = await tx.query<{ device_id: string; first: Date; last: Date }>(
     `SELECT device_id, min(time) AS first, max(time) AS last FROM positions
       WHERE organisation_id = $1 AND recipient_id = $2 GROUP BY device_id`,
@@ -193,14 +189,62 @@ export async function eraseRecipient(
       [organisationId, recipientId],
     ),
   );
-  const positions = n(
-    await tx.query("DELETE FROM positions WHERE organisation_id = $1 AND recipient_id = $2", [
+  return { deviceMessages, deadLetters };
+}
+
+/** Notes and details of the alarms' transitions and deliveries go; returns the transitions cleared. */
+async function clearAlarmTexts(tx: Queryable, organisationId: string, alarmIds: string[]) {
+  const transitions = n(
+    await tx.query(
+      // A call keeps only how it went (documentation of care); whom it was to goes with the call list.
+      `UPDATE alarm_transitions SET note = NULL,
+              details = CASE WHEN kind = 'called' THEN jsonb_build_object('result', details->'result')
+                             ELSE '{}'::jsonb END
+        WHERE organisation_id = $1 AND alarm_id = ANY($2::uuid[])`,
+      [organisationId, alarmIds],
+    ),
+  );
+  // Alert deliveries name staff contacts, not the recipient; their free-text detail may.
+  await tx.query(
+    "UPDATE alarm_deliveries SET detail = NULL WHERE organisation_id = $1 AND alarm_id = ANY($2::uuid[])",
+    [organisationId, alarmIds],
+  );
+  return transitions;
+}
+
+/**
+ * Erases one recipient in the caller's transaction. The recipient must exist in
+ * the organisation (the caller has checked that it may act on it).
+ */
+export async function eraseRecipient(
+  tx: Queryable,
+  organisationId: string,
+  recipientId: string,
+  by: ErasureBy,
+): Promise<ErasureResult> {
+  const locked = await tx.query(
+    "SELECT id FROM recipients WHERE organisation_id = $1 AND id = $2 FOR UPDATE",
+    [organisationId, recipientId],
+  );
+  if (locked.rows.length === 0) throw new ApiError("not_found", "No such recipient, or not one you may see.");
+
+  const { deviceMessages, deadLetters } = await eraseDeviceTraffic(tx, organisationId, recipientId);
+  // Geofence transitions are positions too (where the person was, and when): counted with them.
+  const positions =
+    n(
+      await tx.query("DELETE FROM positions WHERE organisation_id = $1 AND recipient_id = $2", [
+        organisationId,
+        recipientId,
+      ]),
+    ) + (await eraseTransitions(tx, organisationId, recipientId));
+  const geofences = n(
+    await tx.query("DELETE FROM geofences WHERE organisation_id = $1 AND recipient_id = $2", [
       organisationId,
       recipientId,
     ]),
   );
-  const geofences = n(
-    await tx.query("DELETE FROM geofences WHERE organisation_id = $1 AND recipient_id = $2", [
+  const contacts = n(
+    await tx.query("DELETE FROM recipient_contacts WHERE organisation_id = $1 AND recipient_id = $2", [
       organisationId,
       recipientId,
     ]),
@@ -211,18 +255,7 @@ export async function eraseRecipient(
       recipientId,
     ])
   ).rows.map((r) => r.id);
-  const transitions = n(
-    await tx.query(
-      `UPDATE alarm_transitions SET note = NULL, details = '{}'::jsonb
-        WHERE organisation_id = $1 AND alarm_id = ANY($2::uuid[])`,
-      [organisationId, alarmIds],
-    ),
-  );
-  // Alert deliveries name staff contacts, not the recipient; their free-text detail may.
-  await tx.query(
-    "UPDATE alarm_deliveries SET detail = NULL WHERE organisation_id = $1 AND alarm_id = ANY($2::uuid[])",
-    [organisationId, alarmIds],
-  );
+  const transitions = await clearAlarmTexts(tx, organisationId, alarmIds);
   const devices = n(
     await tx.query(
       "UPDATE devices SET recipient_id = NULL, updated_at = $3 WHERE organisation_id = $1 AND recipient_id = $2",
@@ -234,6 +267,7 @@ export async function eraseRecipient(
     deviceMessages,
     deadLetters,
     geofences,
+    contacts,
     alarmsAnonymised: alarmIds.length,
     alarmTransitionsCleared: transitions,
     devicesUnassigned: devices,

@@ -302,10 +302,12 @@ describe("export", () => {
         "README.txt",
         "activity.csv",
         "alarms.csv",
+        "contacts.csv",
         "devices.csv",
         "export.json",
         "geofences.csv",
         "positions.csv",
+        "region-transitions.csv",
         "recipient.csv",
         "transitions.csv",
       ].sort(),
@@ -322,6 +324,35 @@ describe("export", () => {
       "json",
       "zip",
     ]);
+  });
+
+  it("leaves positions out for a caller without position:read, and counts an export with them as a position view", async () => {
+    const w = await world();
+    const historyViews = async () =>
+      (
+        await h.db.pool.query<{ actor_id: string; details: { via?: string } }>(
+          `SELECT actor_id, details FROM activity_log
+            WHERE organisation_id = $1 AND action = 'position.history_viewed' AND $2 = ANY(recipient_ids)`,
+          [w.org.organisationId, w.r.recipientId],
+        )
+      ).rows;
+    // A department administrator manages recipients but may not see where they are.
+    const deptAdmin = await addUser(h, w.org, "da", [
+      { role: "dept_admin", departmentId: w.org.departments.a },
+    ]);
+    const d = await loggedIn(h, deptAdmin.email);
+    const withheld = await d.get(`/api/v1/privacy/recipients/${w.r.recipientId}/export?format=json`);
+    expect(withheld.status).toBe(200);
+    expect(withheld.body.positions.items).toEqual([]);
+    expect(withheld.body.positions.omitted).toMatch(/position:read/);
+    expect(withheld.body.alarms[0]).toMatchObject({ lat: null, lon: null });
+    expect(await historyViews()).toEqual([]);
+
+    const c = await admin(w.org);
+    const full = await c.get(`/api/v1/privacy/recipients/${w.r.recipientId}/export?format=json`);
+    expect(full.body.positions.items.length).toBeGreaterThan(0);
+    expect(full.body.positions.omitted).toBeNull();
+    expect((await historyViews()).map((v) => v.details.via)).toEqual(["export"]);
   });
 
   it("is refused outside the caller's departments and to roles that do not manage recipients", async () => {

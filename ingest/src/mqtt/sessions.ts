@@ -1,0 +1,105 @@
+/**
+ * Ingest's two MQTT sessions (ingest.ts): what each subscribes to, and where the main session's
+ * messages go (the broker's connection log, OwnTracks, the native contract). Alarms also arrive on a
+ * session of their own, so they never queue behind a backlog of positions; the main session lets
+ * its copy go.
+ */
+import { ingestSubscription, parseDeviceTopic, uplinkTopic } from "@vakt/schemas";
+import type pg from "pg";
+import type { Logger } from "pino";
+import { applyPresence, BROKER_LOG_TOPIC, parseBrokerLogLine } from "../broker/presence";
+import type { IngestMetrics } from "../metrics";
+import type { Pipeline } from "../pipeline/pipeline";
+import { OWNTRACKS_SUBSCRIPTIONS, owntracksDecision, owntracksRoute } from "../trackers/owntracks";
+import type { ConsumerOptions } from "./consumer";
+
+export function sessionSubscriptions(o: {
+  shared: boolean;
+  group: string;
+  owntracks: boolean;
+  brokerPresence: boolean;
+}): { main: string[]; alarms: string[] } {
+  const unshare = (filter: string) => filter.replace(/^\$share\/[^/]+\//, "");
+  const main = [o.shared ? ingestSubscription(o.group) : unshare(ingestSubscription(o.group))];
+  const alarmFilter = uplinkTopic("+", "alarm");
+  const alarms = [o.shared ? `$share/${o.group}/${alarmFilter}` : alarmFilter];
+  if (o.owntracks)
+    for (const f of OWNTRACKS_SUBSCRIPTIONS) main.push(o.shared ? `$share/${o.group}/${f}` : f);
+  // Not shared: every instance applies every line, and applying one twice changes nothing.
+  if (o.brokerPresence) main.push(BROKER_LOG_TOPIC);
+  return { main, alarms };
+}
+
+/**
+ * Applies the broker's connection log (broker/presence.ts) one line at a time, in the broker's
+ * order: a drop and the reconnect after it must not swap. `settled()` waits for what is queued.
+ */
+export function presenceFollower(o: {
+  pool: pg.Pool;
+  metrics: IngestMetrics;
+  logger: Logger;
+  now: () => number;
+  /** The device's row changed under the writer (its throttle must write the next update). */
+  changed: (deviceId: string) => void;
+}) {
+  let presence = Promise.resolve();
+  return {
+    onLine(payload: Buffer) {
+      const event = parseBrokerLogLine(payload.toString("utf8"));
+      if (!event) return;
+      presence = presence.then(async () => {
+        try {
+          const changed = await applyPresence(o.pool, event, o.now());
+          if (changed) o.changed(changed);
+          o.metrics.brokerPresence.inc({
+            change: changed ? (event.connected ? "online" : "offline") : "unchanged",
+          });
+        } catch (err) {
+          // The heartbeat timeout still catches a drop whose report could not be applied.
+          o.logger.warn({ err, clientId: event.clientId }, "broker presence report not applied");
+        }
+      });
+    },
+    settled: () => presence,
+  };
+}
+
+/** The main session's messages: the broker's log, OwnTracks, alarms (taken by the alarm session), the rest. */
+export function mainSessionHandler(o: {
+  pipeline: Pipeline;
+  metrics: IngestMetrics;
+  maxPayloadBytes: number;
+  onBrokerLog: (payload: Buffer) => void;
+}): ConsumerOptions["onMessage"] {
+  return (topic, payload, ack, redelivered, retained) => {
+    if (topic === BROKER_LOG_TOPIC) {
+      ack();
+      o.onBrokerLog(payload);
+    } else if (topic.startsWith("owntracks/")) {
+      o.metrics.messagesIn.inc({ transport: "mqtt", kind: "owntracks" });
+      const route = owntracksRoute(topic, payload, retained);
+      if (route.kind === "ignore") {
+        o.metrics.owntracksIgnored.inc({ subtopic: route.sub });
+        ack();
+        return;
+      }
+      o.pipeline.acceptWith(
+        route.serial,
+        ack,
+        (lookup, at) => owntracksDecision(topic, payload, at, lookup, o.maxPayloadBytes),
+        redelivered,
+        { raw: { topic, payload, transport: "mqtt" } },
+      );
+    } else if (isAlarmTopic(topic)) {
+      ack();
+    } else {
+      o.pipeline.accept(topic, payload, "mqtt", ack, redelivered);
+    }
+  };
+}
+
+function isAlarmTopic(topic: string): boolean {
+  if (!topic.endsWith("/up/alarm")) return false;
+  const t = parseDeviceTopic(topic);
+  return t.ok && t.direction === "up" && t.kind === "alarm";
+}

@@ -1,0 +1,121 @@
+/**
+ * The platform's vocabularies, one list each, shared by the API and the console: what a caller may
+ * do (permissions) and what the activity log records (actions). A new word is added here, and the
+ * compiler then names every place that must know it (the console's dictionary among them).
+ */
+import { z } from "zod";
+
+export const permissions = [
+  "organisation:read",
+  "organisation:manage",
+  "department:read",
+  "department:manage",
+  "user:read",
+  "user:manage",
+  "recipient:read",
+  /** A recipient's birth date, responder notes and legal-basis reference (not locators: they see the minimum). */
+  "recipient:details",
+  "recipient:manage",
+  "device:read",
+  "device:manage",
+  "device:configure",
+  "geofence:manage",
+  "position:read",
+  /** Look up a position only, giving a reason each time (locators). */
+  "position:locate",
+  "alarm:read",
+  "alarm:acknowledge",
+  /**
+   * Ask a device for its position: held by no role (people locate through
+   * position:read or position:locate); an API token needs it granted explicitly.
+   */
+  "device:locate",
+  /** Alert routing: rules, escalation steps and endpoints of a department. */
+  "routing:manage",
+  "activity:read",
+  "token:manage",
+] as const;
+export type Permission = (typeof permissions)[number];
+export const permission = z.enum(permissions);
+
+/** Every action the activity log records. */
+export const activityActions = [
+  "activity.exported",
+  "alarm.called",
+  "alarm.cancelled",
+  "alarm.commented",
+  "alarm.listed",
+  "alarm.opened",
+  "alarm.reopened",
+  "alarm.resolved",
+  "alarm.taken",
+  "alert_endpoint.created",
+  "alert_endpoint.deleted",
+  "alert_endpoint.pinged",
+  "alert_endpoint.updated",
+  "alert_rule.created",
+  "alert_rule.deleted",
+  "alert_rule.updated",
+  "contact.created",
+  "contact.deleted",
+  "contact.updated",
+  "contacts.reordered",
+  "contacts.viewed",
+  "dead_letters.viewed",
+  "department.closed",
+  "department.created",
+  "department.updated",
+  "device.assigned",
+  "device.configured",
+  "device.credentials_rotated",
+  "device.listed",
+  "device.locate_requested",
+  "device.provisioned",
+  "device.swapped",
+  "device.unassigned",
+  "geofence.created",
+  "geofence.deleted",
+  "geofence.updated",
+  "invitation.accepted",
+  "login.break_glass",
+  "login.failed",
+  "login.password_accepted",
+  "login.succeeded",
+  "login_settings.updated",
+  "logout",
+  "logout.everywhere",
+  "logout.others",
+  "organisation.created",
+  "organisation.updated",
+  "password.reset",
+  "password.reset_requested",
+  "position.current_viewed",
+  "position.history_viewed",
+  "position.live_watch_ended",
+  "position.live_watch_started",
+  "recipient.created",
+  "recipient.erased",
+  "recipient.exported",
+  "recipient.listed",
+  "recipient.restricted",
+  "recipient.restriction_lifted",
+  "recipient.updated",
+  "recipient.viewed",
+  "recipient.viewed_with_reason",
+  "retention.updated",
+  "second_factor.disabled",
+  "second_factor.enabled",
+  "sso.login_failed",
+  "sso.login_succeeded",
+  "sso_provider.created",
+  "sso_provider.deleted",
+  "sso_provider.updated",
+  "token.created",
+  "token.revoked",
+  "user.created",
+  "user.created_by_sso",
+  "user.erased",
+  "user.grants_changed_by_sso",
+  "user.updated",
+] as const;
+export type ActivityAction = (typeof activityActions)[number];

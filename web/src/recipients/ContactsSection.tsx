@@ -1,0 +1,226 @@
+import {
+  type ContactRelation,
+  contactRelation,
+  type RecipientContact,
+  recipientContact,
+} from "@vakt/schemas";
+import { useCallback, useEffect, useId, useState } from "react";
+import { z } from "zod";
+import { api, data } from "../api/typed";
+import { useUi } from "../session/context";
+
+const empty = {
+  name: "",
+  relation: "next_of_kin" as ContactRelation,
+  phone: "",
+  notes: "",
+  availability: "",
+};
+
+/** The recipient's call list as administrators keep it: add, change, remove, put in order. */
+export function ContactsSection(props: { recipientId: string }) {
+  const { t } = useUi();
+  const id = useId();
+  const recipient = { id: props.recipientId };
+  const [contacts, setContacts] = useState<RecipientContact[]>([]);
+  const [form, setForm] = useState(empty);
+  const [editing, setEditing] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const load = useCallback(
+    async () =>
+      setContacts(
+        await data(
+          api.GET("/api/v1/recipients/{id}/contacts", { params: { path: { id: props.recipientId } } }),
+          z.array(recipientContact),
+        ),
+      ),
+    [props.recipientId],
+  );
+  useEffect(() => {
+    load().catch((e: unknown) => setError(String(e)));
+  }, [load]);
+
+  const run = async (f: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await f();
+      await load();
+      return true;
+    } catch (e) {
+      setError(t("common.error", { message: e instanceof Error ? e.message : String(e) }));
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  };
+  const move = (from: number, to: number) => {
+    const ids = contacts.map((c) => c.id);
+    const [moved] = ids.splice(from, 1);
+    if (!moved) return;
+    ids.splice(to, 0, moved);
+    void run(() =>
+      data(
+        api.PUT("/api/v1/recipients/{id}/contacts/order", { params: { path: recipient }, body: { ids } }),
+        z.unknown(),
+      ),
+    );
+  };
+  const submit = async () => {
+    const body = {
+      name: form.name,
+      relation: form.relation,
+      phone: form.phone,
+      notes: form.notes,
+      availability: form.availability,
+    };
+    const ok = await run(() =>
+      editing
+        ? data(
+            api.PATCH("/api/v1/recipients/{id}/contacts/{contactId}", {
+              params: { path: { ...recipient, contactId: editing } },
+              body,
+            }),
+            recipientContact,
+          )
+        : data(
+            api.POST("/api/v1/recipients/{id}/contacts", { params: { path: recipient }, body }),
+            recipientContact,
+          ),
+    );
+    if (ok) {
+      setForm(empty);
+      setEditing(null);
+    }
+  };
+
+  return (
+    <section aria-labelledby={`${id}-title`} className="card" data-testid="contacts-admin">
+      <h2 id={`${id}-title`}>{t("contacts.title")}</h2>
+      <p className="muted small">{t("contacts.intro")}</p>
+      <ol>
+        {contacts.map((c, i) => (
+          <li key={c.id}>
+            {c.name} · {t(`contact.relation.${c.relation}`)} · <a href={`tel:${c.phone}`}>{c.phone}</a>
+            {c.availability && ` · ${t("call.when", { when: c.availability })}`}
+            {c.notes && ` · ${c.notes}`}{" "}
+            <button
+              type="button"
+              disabled={busy || i === 0}
+              aria-label={t("contacts.up", { name: c.name })}
+              onClick={() => move(i, i - 1)}
+            >
+              ↑
+            </button>
+            <button
+              type="button"
+              disabled={busy || i === contacts.length - 1}
+              aria-label={t("contacts.down", { name: c.name })}
+              onClick={() => move(i, i + 1)}
+            >
+              ↓
+            </button>
+            <button
+              type="button"
+              disabled={busy}
+              onClick={() => {
+                setEditing(c.id);
+                setForm({
+                  name: c.name,
+                  relation: c.relation,
+                  phone: c.phone,
+                  notes: c.notes,
+                  availability: c.availability,
+                });
+              }}
+            >
+              {t("contacts.edit")}
+            </button>
+            <button
+              type="button"
+              disabled={busy}
+              onClick={() =>
+                void run(() =>
+                  data(
+                    api.DELETE("/api/v1/recipients/{id}/contacts/{contactId}", {
+                      params: { path: { ...recipient, contactId: c.id } },
+                    }),
+                    z.unknown(),
+                  ),
+                )
+              }
+            >
+              {t("contacts.remove")}
+            </button>
+          </li>
+        ))}
+      </ol>
+      <form
+        className="form-grid"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void submit();
+        }}
+      >
+        <label>
+          {t("contacts.name")}
+          <input
+            required
+            maxLength={200}
+            value={form.name}
+            onChange={(e) => setForm({ ...form, name: e.target.value })}
+          />
+        </label>
+        <label>
+          {t("contacts.relation")}
+          <select
+            value={form.relation}
+            onChange={(e) => setForm({ ...form, relation: e.target.value as ContactRelation })}
+          >
+            {contactRelation.options.map((r) => (
+              <option key={r} value={r}>
+                {t(`contact.relation.${r}`)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t("contacts.phone")}
+          <input
+            required
+            type="tel"
+            maxLength={32}
+            value={form.phone}
+            onChange={(e) => setForm({ ...form, phone: e.target.value })}
+          />
+        </label>
+        <label>
+          {t("contacts.availability")}
+          <input
+            maxLength={200}
+            value={form.availability}
+            onChange={(e) => setForm({ ...form, availability: e.target.value })}
+          />
+        </label>
+        <label>
+          {t("contacts.notes")}
+          <input
+            maxLength={2000}
+            value={form.notes}
+            onChange={(e) => setForm({ ...form, notes: e.target.value })}
+          />
+        </label>
+        <button type="submit" className="primary" disabled={busy}>
+          {editing ? t("contacts.save") : t("contacts.add")}
+        </button>
+      </form>
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+    </section>
+  );
+}
