@@ -31,6 +31,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { cpuPerPositionAgainstFloor } from "./cpu-floor.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const outDir = join(root, "bench-results");
@@ -287,6 +288,8 @@ const derived = {
   positionsPerPostgresCore10Fix: perCore(ingest?.ingest10FixPositionsPerS, "ingest.ingest_10fix", "postgres"),
   messagesPerBrokerCore1Fix: perCore(ingest?.ingest1FixPositionsPerS, "ingest.ingest_1fix", "mosquitto"),
   apiRequestsPerApiCore: perCore(api?.currentPositions?.perSecond, "api.current_positions", "bench process"),
+  // CPU per stored position, one fix a message, per role against the floor (cpu-floor.mjs).
+  cpuPerPosition1Fix: ingest ? cpuPerPositionAgainstFloor(phases, ingest) : undefined,
 };
 
 const result = {
@@ -418,6 +421,10 @@ const perCoreRows = [
   ["current-positions requests/s per API core", derived.apiRequestsPerApiCore],
 ].map(([k, v]) => `| ${k} | ${n0(v)} |`);
 
+const floorRows = (derived.cpuPerPosition1Fix ?? []).map(
+  (r) => `| ${r.role} | ${n1(r.measuredUs)} µs | ${n1(r.floorUs)} µs | ${n2(r.ratio)} |`,
+);
+
 const labRows = hostileLab.map(
   (l) =>
     `| ${l.broker} | ${n0(l.messages)} (${n0(l.valid)} valid, ${n0(l.hostile)} hostile, ${l.devices} devices) | ${n0(l.messagesPerSecond)} | ${l.alarmPublishToCommitMs.p50} / ${l.alarmPublishToCommitMs.p99} ms | ${l.ingestDownS} s | ${Object.entries(
@@ -460,6 +467,12 @@ ${
     ? `| ${n0(fleet.connected)} of ${n0(fleet.devices)} in ${n1(fleet.connectSeconds)} s | every ${fleet.intervalS} s, ${n1(fleet.trackingShare * 100)} % every ${fleet.trackingIntervalS} s | ${n0(fleet.steadySeconds)} s | ${n1(fleet.positionsPerS)} | ${n0(fleet.acked)} / ${n0(fleet.stored)} / ${n0(fleet.lost)} | ${n0(fleet.lagMs.p50)} / ${n0(fleet.lagMs.p99)} / ${n0(fleet.lagMs.max)} ms | ${n0(fleet.ingestGaugeLagMs?.p50)} / ${n0(fleet.ingestGaugeLagMs?.p99)} / ${n0(fleet.ingestGaugeLagMs?.max)} ms | ${n0(fleet.floorLagMs?.p50)} / ${n0(fleet.floorLagMs?.p99)} / ${n0(fleet.floorLagMs?.max)} ms | ${n0(fleet.brokerRssMiB.before)} → ${n0(fleet.brokerRssMiB.steady)} MiB, ${n1(fleet.brokerKiBPerConnection)} KiB per connection | ${n0(fleet.ingestRssMiB.before)} → ${n0(fleet.ingestRssMiB.steady)} MiB, ${n1(fleet.ingestKiBPerDevice)} KiB per device |`
     : "| (not run) | | | | | | | | | |"
 }
+
+CPU per stored position, 1 fix/message, against the floor (a plain subscriber's and the broker's CPU per message in bare_broker, plus PostgreSQL's and the client's per row in raw_copy; the issue asks at most 1.6 for all three):
+
+| role | ingest_1fix, per position | floor, same run | ratio |
+| --- | --- | --- | --- |
+${floorRows.join("\n") || "| (not measured) | | | |"}
 
 Per-core figures (the capacity model's inputs):
 

@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import fc from "fast-check";
+import { cpuPerPositionAgainstFloor } from "./cpu-floor.mjs";
+
+const cores = fc.double({ min: 0.01, max: 4, noNaN: true });
+const rate = fc.double({ min: 100, max: 1e6, noNaN: true });
+const phasesOf = (bare, copy, run) => ({
+  "ingest.bare_broker": { cores: { "bench process": bare.sub, mosquitto: bare.broker, publisher: 0.8 } },
+  "ingest.raw_copy": { cores: { "bench process": copy.client, postgres: copy.pg } },
+  "ingest.ingest_1fix": {
+    cores: { "bench process": run.ingest, postgres: run.pg, mosquitto: run.broker, publisher: 9 },
+  },
+});
+
+test("the total is the sum of the roles, and each ratio is measured over floor", () => {
+  fc.assert(
+    fc.property(
+      fc.record({ sub: cores, broker: cores }),
+      fc.record({ client: cores, pg: cores }),
+      fc.record({ ingest: cores, pg: cores, broker: cores }),
+      rate,
+      rate,
+      rate,
+      (bare, copy, run, bareRate, copyRate, r) => {
+        const rows = cpuPerPositionAgainstFloor(phasesOf(bare, copy, run), {
+          bareBrokerMsgPerS: bareRate,
+          rawCopyRowsPerS: copyRate,
+          ingest1FixPositionsPerS: r,
+        });
+        assert.ok(rows);
+        const [ingest, pg, broker, all] = rows;
+        const close = (a, b) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b));
+        assert.ok(close(all.measuredUs, ingest.measuredUs + pg.measuredUs + broker.measuredUs));
+        assert.ok(close(all.floorUs, ingest.floorUs + pg.floorUs + broker.floorUs));
+        for (const row of rows) assert.ok(close(row.ratio, row.measuredUs / row.floorUs));
+        // The publisher is load, never counted: doubling ingest's share doubles only ingest's figure.
+        assert.ok(close(pg.measuredUs, (run.pg / r) * 1e6));
+      },
+    ),
+  );
+});
+
+test("the figures of a known run: 1.36 cores at 14,225 positions/s against 29 µs", () => {
+  const rows = cpuPerPositionAgainstFloor(
+    phasesOf(
+      { sub: 0.4, broker: 0.44 },
+      { client: 0.19, pg: 0.71 },
+      { ingest: 0.61, pg: 0.47, broker: 0.28 },
+    ),
+    { bareBrokerMsgPerS: 38_110, rawCopyRowsPerS: 124_470, ingest1FixPositionsPerS: 14_225 },
+  );
+  const all = rows?.at(-1);
+  assert.equal(Math.round(all.measuredUs), 96);
+  assert.equal(Math.round(all.floorUs), 29);
+});
+
+test("a missing phase or a zero rate gives no figure rather than a wrong one", () => {
+  const full = phasesOf({ sub: 1, broker: 1 }, { client: 1, pg: 1 }, { ingest: 1, pg: 1, broker: 1 });
+  const rates = { bareBrokerMsgPerS: 1000, rawCopyRowsPerS: 1000, ingest1FixPositionsPerS: 1000 };
+  for (const key of Object.keys(full)) {
+    const { [key]: _, ...rest } = full;
+    assert.equal(cpuPerPositionAgainstFloor(rest, rates), undefined);
+  }
+  for (const key of Object.keys(rates))
+    assert.equal(cpuPerPositionAgainstFloor(full, { ...rates, [key]: 0 }), undefined);
+});
