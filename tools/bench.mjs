@@ -64,6 +64,7 @@ function roleOf(cmdline, benchFile) {
   if (/postgres/.test(cmdline.split(" ")[0] ?? "") || /^postgres:/.test(cmdline)) return "postgres";
   if (/publisher\.ts/.test(cmdline)) return "publisher";
   if (/fleet-devices\.ts/.test(cmdline)) return "device simulator";
+  if (/ingest\/src\/main\.ts/.test(cmdline)) return "ingest";
   if (/esbuild/.test(cmdline)) return "esbuild (tsx)";
   if (cmdline.includes(benchFile)) return "bench process";
   return "other";

@@ -7,8 +7,9 @@
  * same run the bare MQTT publish-to-subscriber time on the same broker, as the
  * floor. The broker is Mosquitto from ingest's shipped configuration (as in
  * production; BENCH_BROKER=aedes runs the embedded aedes broker in this
- * process instead, as `npm start` does); ingest, the API and the socket.io
- * client run in this process. Each alarm's time is also split at the NOTIFY
+ * process instead, as `npm start` does); ingest runs as a process of its own
+ * (ingest/src/main.ts, as docker-compose runs it), the API and the socket.io
+ * client in this process. Each alarm's time is also split at the NOTIFY
  * that its commit sends (a LISTEN connection of the bench's own): publish ->
  * commit in ingest, then NOTIFY -> socket.io event in the API. The load rate
  * reported is what the load process published over the measured window.
@@ -25,7 +26,7 @@ import { appendFile, mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createIngest, generateMosquittoFiles, startEmbeddedBroker } from "@vakt/ingest";
+import { generateMosquittoFiles, startEmbeddedBroker } from "@vakt/ingest";
 import { startMosquitto } from "@vakt/ingest/testing";
 import { EVENTS_CHANNEL } from "@vakt/schemas";
 import { freePort, startEmbeddedPostgres } from "@vakt/storage";
@@ -44,6 +45,26 @@ const LOAD_FIXES = Number(process.env.BENCH_LOAD_FIXES ?? 5);
 const LOAD_DEVICES = 500;
 const logger = pino({ level: process.env.LOG_LEVEL ?? "silent" });
 const benchDir = fileURLToPath(new URL(".", import.meta.url));
+const ingestMain = join(benchDir, "../../ingest/src/main.ts");
+
+/** Polls a health address until it answers 200; fails if the process exits first or after 60 s. */
+async function waitHealthy(url: string, exited: Promise<void>) {
+  let gone = false;
+  void exited.then(() => {
+    gone = true;
+  });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (gone) throw new Error(`${url}: the process exited before it was healthy`);
+    const ok = await fetch(url).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`${url}: not healthy within 60 s`);
+    await sleep(200);
+  }
+}
 
 const pct = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -133,19 +154,32 @@ async function main() {
       brokerUrl = broker.url;
     }
     const protocolVersion = BROKER === "aedes" ? 4 : 5;
-    const ingest = createIngest({
-      pool,
-      databaseUrl: db.url,
-      mqttUrl: brokerUrl,
-      mqttUsername: service.username,
-      mqttPassword: service.password,
-      logger,
-      protocolVersion,
-      sharedSubscription: false,
-      http: false,
+    // Ingest in a process of its own, as docker-compose runs it: an alarm then waits on ingest's
+    // event loop and the API's, never on one loop that carries both.
+    const ingestPort = await freePort();
+    const ingestProc = spawn(process.execPath, ["--import", "tsx", ingestMain], {
+      env: {
+        ...process.env,
+        DATABASE_URL: db.url,
+        MQTT_URL: brokerUrl,
+        MQTT_USERNAME: service.username,
+        MQTT_PASSWORD: service.password,
+        MQTT_PROTOCOL_VERSION: String(protocolVersion),
+        INGEST_CLIENT_ID: "bench-ingest",
+        INGEST_SHARED_SUBSCRIPTION: "false",
+        INGEST_HTTP_PORT: String(ingestPort),
+        INGEST_HTTP_HOST: "127.0.0.1",
+        INGEST_METRICS: "false",
+        LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+      },
+      stdio: ["ignore", "inherit", "inherit"],
     });
-    await ingest.start();
-    stops.push(() => ingest.stop());
+    const ingestExited = new Promise<void>((resolve) => ingestProc.once("exit", () => resolve()));
+    stops.push(async () => {
+      ingestProc.kill("SIGTERM");
+      await ingestExited;
+    });
+    await waitHealthy(`http://127.0.0.1:${ingestPort}/healthz`, ingestExited);
     const commands = mqttDeviceCommands({ mqttUrl: brokerUrl, ...service, logger });
     stops.push(() => commands.close());
     const api = await startApiServer({
@@ -263,7 +297,7 @@ async function main() {
     }
 
     console.log(
-      `Node ${process.version}; broker: ${BROKER === "aedes" ? "embedded aedes (in this process)" : "Mosquitto (shipped config)"}; ingest, API and socket client in this process`,
+      `Node ${process.version}; broker: ${BROKER === "aedes" ? "embedded aedes (in this process)" : "Mosquitto (shipped config)"}; ingest in its own process; API and socket client in this process`,
     );
     const stats = (xs: number[]) => ({
       n: xs.length,
