@@ -23,6 +23,8 @@ FROM manifests AS deps
 RUN npm ci --no-audit --no-fund
 
 FROM deps AS build
+# Turborepo would otherwise report anonymous usage from the build machine.
+ENV TURBO_TELEMETRY_DISABLED=1
 COPY . .
 RUN npx turbo run build --filter=@vakt/web --filter=@vakt/api --filter=@vakt/ingest
 

@@ -17,7 +17,7 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,6 +27,20 @@ import { createTestDatabase, type TestDatabase } from "@vakt/storage/testing";
 import { io as ioClient } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { composeEnv, composeServices, repoRoot } from "./compose";
+import { containerRunArgs, healthcheck, imageModeFromEnv, inImage, removeContainer } from "./containers";
+
+/** Development tools that must not be installed in production, and their commands. */
+const DEV_TOOLS = [
+  "vitest",
+  "tsx",
+  "@biomejs/biome",
+  "playwright-core",
+  "esbuild",
+  "vite",
+  "turbo",
+  "fast-check",
+];
+const DEV_BINS = ["tsx", "vitest", "biome", "vite", "esbuild"];
 
 const WORKSPACES = ["schemas", "storage", "ingest", "api", "web", "devices", "standalone"];
 
@@ -43,17 +57,40 @@ const siteEnv: Record<string, string> = {
 
 interface Proc {
   name: string;
+  /** The container's name when the service runs from its image. */
+  container?: string | undefined;
   child: ChildProcess;
   out: string[];
   exited: Promise<number | null>;
 }
 
+/** Set by tools/image-check.sh: the services run as containers of the built images. */
+const images = imageModeFromEnv();
+const containers: string[] = [];
+/** Compose's `user:` for the services that set one. */
+const composeUser: Record<string, string> = { "broker-auth": "root" };
+
 const procs: Proc[] = [];
 function start(name: string, args: string[], env: Record<string, string>, cwd: string): Proc {
-  const child = spawn(args[0] as string, args.slice(1), {
+  let [command, ...rest] = args as [string, ...string[]];
+  if (images?.imageFor(name)) {
+    const container = `vakt-smoke-${name}-${randomBytes(3).toString("hex")}`;
+    containers.push(container);
+    command = images.engine[0] as string;
+    rest = containerRunArgs(images, {
+      service: name,
+      name: container,
+      command: args,
+      env,
+      mount: work,
+      ...(composeUser[name] ? { user: composeUser[name] } : {}),
+    });
+  }
+  const child = spawn(command, rest, {
     cwd,
     // Nothing of the test's own environment (NODE_OPTIONS, tsx loaders): only what compose gives.
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
+    // A container gets exactly that through --env; the engine itself runs with the host's.
+    env: command === args[0] ? { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env } : process.env,
     stdio: ["ignore", "pipe", "pipe"],
   });
   const out: string[] = [];
@@ -61,7 +98,7 @@ function start(name: string, args: string[], env: Record<string, string>, cwd: s
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const p = { name, child, out, exited };
+  const p = { name, child, out, exited, container: containers.at(-1) };
   procs.push(p);
   return p;
 }
@@ -116,6 +153,8 @@ beforeAll(async () => {
   for (const pkg of ["api", "ingest"])
     await cp(join(repoRoot, pkg, "dist"), join(prod, pkg, "dist"), { recursive: true });
   work = await mkdtemp(join(tmpdir(), "vakt-prod-run-"));
+  // The images run as their unprivileged node user, which writes the checkpoint file here.
+  if (images) await chmod(work, 0o777);
   db = await createTestDatabase({ applyMigrations: false });
 }, 300_000);
 
@@ -123,6 +162,8 @@ afterAll(async () => {
   for (const p of procs.reverse()) {
     if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
   }
+  // Killing `podman run` leaves its container running.
+  for (const c of containers) if (images) removeContainer(images, c);
   await db?.pool.query(`DROP OWNED BY ${role}`).catch(() => {});
   await db?.pool.query(`DROP ROLE IF EXISTS ${role}`).catch(() => {});
   await db?.drop();
@@ -161,19 +202,25 @@ describe("the production build", () => {
         d,
       ).toEqual([]);
     }
-    for (const d of [
-      "vitest",
-      "tsx",
-      "@biomejs/biome",
-      "playwright-core",
-      "esbuild",
-      "vite",
-      "turbo",
-      "fast-check",
-    ])
+    for (const d of DEV_TOOLS)
       expect(spawnSync("test", ["-e", join(prod, "node_modules", d)]).status, d).not.toBe(0);
-    for (const tool of ["tsx", "vitest", "biome", "vite", "esbuild"])
+    for (const tool of DEV_BINS)
       expect(spawnSync("test", ["-e", join(prod, "node_modules", ".bin", tool)]).status, tool).not.toBe(0);
+    // The images (tools/image-check.sh): the same inside each, its bundle there, its user not root.
+    for (const service of images ? ["api", "ingest"] : []) {
+      const paths = [
+        ...DEV_TOOLS.map((d) => `node_modules/${d}`),
+        ...DEV_BINS.map((t) => `node_modules/.bin/${t}`),
+      ];
+      const r = inImage(
+        images as NonNullable<typeof images>,
+        images?.imageFor(service) as string,
+        `id -un; for p in ${paths.join(" ")}; do test -e "/app/$p" && echo "present $p"; done; ` +
+          `test -f /app/${service}/dist/main.js && echo bundle; test -f /app/web/dist/index.html && echo console; true`,
+      );
+      expect(r.status, `${r.out}${r.stderr ?? ""}`).toBe(0);
+      expect(r.out.trim().split("\n"), service).toEqual(["node", "bundle", "console"]);
+    }
     // The bundles import no development tool.
     for (const file of ["api/dist/main.js", "ingest/dist/main.js", "ingest/dist/mosquitto-files.js"]) {
       const code = await readFile(join(prod, file), "utf8");
@@ -458,11 +505,21 @@ describe("the production build", () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ ok: true, database: "ok", listener: "ok" });
     await waitFor("ingest healthy again", () => ok(`${ingestUrl}${probes.ingest}`));
+    // From the images: the engine runs each image's own HEALTHCHECK command, which must pass.
+    for (const p of images ? [api, ingest] : []) {
+      const verdict = healthcheck(images as NonNullable<typeof images>, p.container as string);
+      expect(verdict.status, `${p.name} HEALTHCHECK: ${verdict.out}`).toBe(0);
+    }
     expect(await (await fetch(`http://127.0.0.1:${ingestMetricsPort}/metrics`)).text()).toContain(
       "vakt_ingest_positions_stored_total",
     );
-    expect((await fetch(`${ingestUrl}/metrics`)).status).toBe(404);
-    expect((await fetch(`${apiUrl}/metrics`)).status).toBe(404);
+    // Never on the public ports: 404, or (the image serves the console there) the console's page.
+    for (const url of [`${ingestUrl}/metrics`, `${apiUrl}/metrics`]) {
+      const r = await fetch(url);
+      expect(await r.text(), url).not.toMatch(/^# (HELP|TYPE) /m);
+      expect([404, 200], url).toContain(r.status);
+      if (r.status === 200) expect(r.headers.get("content-type"), url).toContain("text/html");
+    }
     expect(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()).toContain(
       "vakt_api_http_requests_total",
     );
