@@ -37,6 +37,8 @@ export const defaultIngestConfig: IngestConfig = {
 
 export interface CreateIngestOptions {
   pool: pg.Pool;
+  /** The alarm lane's own connections (main.ts: two); default the pool. */
+  alarmPool?: pg.Pool;
   mqttUrl: string;
   mqttUsername?: string;
   mqttPassword?: string;
@@ -114,6 +116,7 @@ export function createIngest(options: CreateIngestOptions): Ingest {
 
   const writer = new BatchWriter({
     pool: options.pool,
+    ...(options.alarmPool ? { alarmPool: options.alarmPool } : {}),
     logger,
     metrics,
     maxRows: config.INGEST_BATCH_MAX_ROWS,

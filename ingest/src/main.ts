@@ -24,8 +24,11 @@ try {
 
 const logger = pino({ level: config.LOG_LEVEL, base: { service: "ingest" } });
 const pool = createPool(config.DATABASE_URL, { max: 8, applicationName: "vakt-ingest" });
+// Alarms commit on connections of their own: never queued behind position batches for one.
+const alarmPool = createPool(config.DATABASE_URL, { max: 2, applicationName: "vakt-ingest" });
 const ingest = createIngest({
   pool,
+  alarmPool,
   databaseUrl: config.DATABASE_URL,
   mqttUrl: config.MQTT_URL,
   ...(config.MQTT_USERNAME !== undefined ? { mqttUsername: config.MQTT_USERNAME } : {}),
@@ -56,6 +59,7 @@ async function shutdown(signal: string): Promise<void> {
   try {
     await ingest.stop();
     await pool.end();
+    await alarmPool.end();
     clearTimeout(timer);
     process.exit(0);
   } catch (err) {

@@ -42,6 +42,8 @@ export { isDataError } from "./storage-errors";
 
 export interface BatchWriterOptions {
   pool: pg.Pool;
+  /** Connections for the alarm lane alone (default: pool), so an alarm never queues for one behind position batches. */
+  alarmPool?: pg.Pool;
   logger: Logger;
   metrics: IngestMetrics;
   maxRows: number;
@@ -258,7 +260,7 @@ export class BatchWriter {
     for (let attempt = 1; ; attempt++) {
       let err: unknown;
       try {
-        const alarms = await this.write(items);
+        const alarms = await this.write(items, lane);
         this.committed(items, lane, alarms, (performance.now() - started) / 1000);
         await this.options.afterCommit?.(alarms);
         this.acknowledge(items);
@@ -339,8 +341,10 @@ export class BatchWriter {
     this.options.metrics.pendingMessages.set(this.unacked);
   }
 
-  private async write(items: PendingMessage[]): Promise<AlarmOutcome[]> {
-    const result = await commitBatch(this.options.pool, {
+  private async write(items: PendingMessage[], lane: Lane): Promise<AlarmOutcome[]> {
+    // The alarm lane never waits for a connection that a position batch holds.
+    const pool = lane === this.alarms ? (this.options.alarmPool ?? this.options.pool) : this.options.pool;
+    const result = await commitBatch(pool, {
       ...toBatch(items),
       deviceFilter: this.deviceRows.wants,
       ...(this.options.useCopy === false ? { copyMinRows: Number.POSITIVE_INFINITY } : {}),
