@@ -225,12 +225,15 @@ async function main() {
     });
     // When each alarm's commit was announced (NOTIFY), to split publish -> socket at the commit.
     const notified = new Map<string, number>();
+    /** Every platform event the API heard, by kind: what else its event loop handles beside alarms. */
+    const eventsByKind = new Map<string, number>();
     const listener = new pg.Client({ connectionString: db.url });
     await listener.connect();
     listener.on("notification", (n) => {
       const at = performance.now();
       const e = JSON.parse(n.payload ?? "{}");
       if (e.kind === "alarm.raised") notified.set(e.alarmId, at);
+      eventsByKind.set(e.kind, (eventsByKind.get(e.kind) ?? 0) + 1);
     });
     await listener.query(`LISTEN ${EVENTS_CHANNEL}`);
     stops.push(() => listener.end());
@@ -345,6 +348,7 @@ async function main() {
     await sleep(3_000);
     // The measured window: from here (load running for 3 s) to the last alarm.
     const windowStart = await publishedNow();
+    const eventsAtStart = new Map(eventsByKind);
     const storedAtStart = Number(
       (await pool.query("SELECT count(*) AS n FROM positions WHERE organisation_id = $1", [org])).rows[0].n,
     );
@@ -366,6 +370,10 @@ async function main() {
       `background load: ${loadRate.toFixed(0)} positions/s published (${LOAD_FIXES} per message), ` +
         `${storedRate.toFixed(0)} positions/s stored, over the ${seconds.toFixed(1)} s measured`,
     );
+    const eventRates = [...eventsByKind].map(
+      ([kind, n]) => `${kind} ${((n - (eventsAtStart.get(kind) ?? 0)) / seconds).toFixed(1)}/s`,
+    );
+    console.log(`platform events the API heard under load: ${eventRates.join(", ") || "none"}`);
 
     // The same under load with the machine busy: one spinning process per core beside everything
     // (another program on the host, a backup, a runaway job), at the same scheduling priority.
