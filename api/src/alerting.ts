@@ -14,12 +14,12 @@
  * exponential backoff, and every attempt is an alarm_deliveries row.
  */
 import { createHmac, randomBytes } from "node:crypto";
-import type { EventEmitter } from "node:events";
 import type { EscalationStep, NotificationChannel } from "@vakt/schemas";
 import { EVENTS_CHANNEL, isE164, platformEvent } from "@vakt/schemas";
 import { type Queryable, withTransaction } from "@vakt/storage";
 import { type JobHelpers, Logger, type Runner, run, runMigrations } from "graphile-worker";
 import type pg from "pg";
+import type { Bus } from "./bus";
 import type { ApiDeps } from "./deps";
 import { type OutboundHttp, outboundOf, refusalOf } from "./outbound";
 import { grantsOf, mayActOnAlarmsIn, roleActsOnAlarms } from "./policy";
@@ -254,7 +254,7 @@ export function httpSmsGateway(
 const MAX_DELIVERY_ATTEMPTS = 5;
 
 export async function startAlerting(
-  deps: ApiDeps & { bus: EventEmitter },
+  deps: ApiDeps & { bus: Bus },
   options: AlertingOptions = {},
 ): Promise<Alerting> {
   const log = deps.logger.child({ component: "alerting" });
@@ -653,9 +653,10 @@ export async function startAlerting(
     for (const r of rows) await claim(r.id).catch((err) => log.error({ err }, "claiming alarm failed"));
   };
   await sweep();
-  const onReopened = (e: { alarmId: string }) =>
-    void claim(e.alarmId).catch((err) => log.error({ err }, "claiming reopened alarm failed"));
-  deps.bus.on("reopened", onReopened);
+  const stopClaimingReopened = deps.bus.on(
+    "reopened",
+    (e) => void claim(e.alarmId).catch((err) => log.error({ err }, "claiming reopened alarm failed")),
+  );
   const sweepTimer = setInterval(
     () => void sweep().catch((err) => log.error({ err }, "sweep failed")),
     15_000,
@@ -670,7 +671,7 @@ export async function startAlerting(
     async close() {
       closed = true;
       clearInterval(sweepTimer);
-      deps.bus.off("reopened", onReopened);
+      stopClaimingReopened();
       await listener.query("UNLISTEN *").catch(() => {});
       listener.release();
       await runner?.stop();

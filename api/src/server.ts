@@ -1,9 +1,9 @@
-import { EventEmitter } from "node:events";
 import type { Server } from "node:http";
 import { type ServerType, serve } from "@hono/node-server";
 import { createCheckpointer, startCheckpointSchedule } from "./activity-chain";
 import { type Alerting, type AlertingOptions, startAlerting } from "./alerting";
 import { createApp } from "./app";
+import { type Bus, createBus } from "./bus";
 import type { ApiDeps } from "./deps";
 import { attachLive, type Live, type LiveOptions } from "./live";
 import { type MetricsServer, startMetricsServer } from "./metrics";
@@ -43,9 +43,9 @@ export async function startApiServer(
     metricsAddress?: { port: number; host: string };
   },
 ): Promise<RunningApi> {
-  const bus = deps.bus ?? new EventEmitter();
+  const bus = deps.bus ?? createBus();
   let live: Live | undefined;
-  const withBus: ApiDeps & { bus: EventEmitter } = {
+  const withBus: ApiDeps & { bus: Bus } = {
     ...deps,
     bus,
     ...(deps.live === false ? {} : { health: { listener: () => live?.listening() ?? false } }),
@@ -103,7 +103,7 @@ export async function startApiServer(
       })
     : undefined;
   let metricsServer: MetricsServer | undefined;
-  const countAlarm = (e: { change: string | null }) => deps.metrics?.countAlarmEvent(e.change ?? "raised");
+  let stopCounting = () => {};
   try {
     // A new alarm is pushed once routing has claimed it, so it carries its cancel window.
     const beforeNewAlarm = async (alarmId: string) => alerting?.routed(alarmId);
@@ -119,14 +119,14 @@ export async function startApiServer(
         sockets: () => io?.engine.clientsCount ?? 0,
         ...(checkpointer ? { checkpointAgeSeconds: () => (Date.now() - checkpointedAt) / 1000 } : {}),
       });
-      bus.on("alarm:emitted", countAlarm);
+      stopCounting = bus.on("alarm:emitted", (e) => deps.metrics?.countAlarmEvent(e.change ?? "raised"));
       if (deps.metricsAddress) {
         metricsServer = await startMetricsServer(deps.metrics, deps.metricsAddress);
         deps.logger.info({ url: `${metricsServer.url}/metrics` }, "metrics listening");
       }
     }
   } catch (err) {
-    bus.off("alarm:emitted", countAlarm);
+    stopCounting();
     await checkpoints?.stop().catch(() => {});
     await alerting?.close().catch(() => {});
     await live?.close().catch(() => {});
@@ -142,7 +142,7 @@ export async function startApiServer(
     checkpoint: (organisationId?: string) => checkpointer?.checkpoint(organisationId) ?? Promise.resolve([]),
     metricsServer,
     close: async () => {
-      bus.off("alarm:emitted", countAlarm);
+      stopCounting();
       await checkpoints?.stop();
       await alerting?.close();
       await live?.close();
