@@ -4,6 +4,7 @@
  */
 import type { Server } from "node:http";
 import { type ServerType, serve } from "@hono/node-server";
+import type { AlarmChange } from "@vakt/schemas";
 import { Hono, type MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import type pg from "pg";
@@ -12,7 +13,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 export type ApiMetrics = ReturnType<typeof createApiMetrics>;
 
 /** The change kinds an alarm event may carry as a label; anything else is counted as "other". */
-const ALARM_CHANGES = new Set([
+const ALARM_CHANGES = new Set<AlarmChange | "raised">([
   "raised",
   "changed",
   "acknowledged",
@@ -175,7 +176,7 @@ export function createApiMetrics(options: { defaultMetrics?: boolean } = {}) {
     alarmEvents,
     alertDeliveries,
     checkpointFailures,
-    countAlarmEvent(change: string) {
+    countAlarmEvent(change: AlarmChange | "raised") {
       alarmEvents.inc({ change: ALARM_CHANGES.has(change) ? change : "other" });
     },
     /** Connects the gauges read at scrape time to their sources (set by startApiServer). */
