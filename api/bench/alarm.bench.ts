@@ -29,6 +29,7 @@ import { fileURLToPath } from "node:url";
 import { generateMosquittoFiles, startEmbeddedBroker } from "@vakt/ingest";
 import { startMosquitto } from "@vakt/ingest/testing";
 import { EVENTS_CHANNEL } from "@vakt/schemas";
+import { percentile } from "@vakt/schemas/stats";
 import { freePort, startEmbeddedPostgres } from "@vakt/storage";
 import { createTestDatabase } from "@vakt/storage/testing";
 import mqtt from "mqtt";
@@ -66,13 +67,9 @@ async function waitHealthy(url: string, exited: Promise<void>) {
   }
 }
 
-const pct = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
-};
 const summary = (label: string, xs: number[]) =>
   console.log(
-    `${label.padEnd(46)} p50 ${pct(xs, 0.5).toFixed(1).padStart(7)} ms   p99 ${pct(xs, 0.99).toFixed(1).padStart(7)} ms   (n=${xs.length})`,
+    `${label.padEnd(46)} p50 ${percentile(xs, 0.5).toFixed(1).padStart(7)} ms   p99 ${percentile(xs, 0.99).toFixed(1).padStart(7)} ms   (n=${xs.length})`,
   );
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -304,9 +301,9 @@ async function main() {
     );
     const stats = (xs: number[]) => ({
       n: xs.length,
-      p50: pct(xs, 0.5),
-      p95: pct(xs, 0.95),
-      p99: pct(xs, 0.99),
+      p50: percentile(xs, 0.5),
+      p95: percentile(xs, 0.95),
+      p99: percentile(xs, 0.99),
     });
     const idleStart = Date.now();
     const floorIdle = await floor(ALARMS, 50);

@@ -16,6 +16,7 @@ import { appendFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
+import { percentile } from "@vakt/schemas/stats";
 import { startEmbeddedPostgres } from "@vakt/storage";
 import { createTestDatabase } from "@vakt/storage/testing";
 import { Hono } from "hono";
@@ -58,8 +59,8 @@ async function load(url: string, headers: Record<string, string>): Promise<Resul
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  // No requests: 0, not NaN (the results file is JSON).
+  const at = (q: number) => (latencies.length > 0 ? percentile(latencies, q) : 0);
   return {
     requests: latencies.length,
     errors,

@@ -85,24 +85,14 @@ interface StoredRow {
 
 const MAX_FINDINGS = 100;
 
-/**
- * Verifies an organisation's chain with the keys, and every checkpoint of it
- * with the public key. Names each problem found (at most 100).
- */
-export async function verifyActivityChain(
+type AddFinding = (f: Finding) => void;
+type Anchor = { seq: number; hash: Buffer } | undefined;
+
+/** The retention anchor (rows up to it were pruned) and the organisation's rows, in seq order. */
+async function loadChain(
   db: Queryable,
   organisationId: string,
-  opts: {
-    keyring: ActivityKeyring;
-    checkpoints: Checkpoint[];
-    publicKey: KeyObject | undefined;
-    now: Date;
-  },
-): Promise<ChainVerification> {
-  const findings: Finding[] = [];
-  const add = (f: Finding) => {
-    if (findings.length < MAX_FINDINGS) findings.push(f);
-  };
+): Promise<{ anchor: Anchor; rows: StoredRow[] }> {
   const anchorRes = await db.query<{ upto_seq: string; upto_hash: Buffer }>(
     "SELECT upto_seq, upto_hash FROM activity_log_anchors WHERE organisation_id = $1",
     [organisationId],
@@ -120,109 +110,147 @@ export async function verifyActivityChain(
        FROM activity_log a WHERE a.organisation_id = $1 ORDER BY a.seq`,
     [organisationId],
   );
+  return { anchor, rows };
+}
 
-  let expectedSeq = anchor ? anchor.seq + 1 : 1;
-  let expectedPrev = anchor ? anchor.hash : Buffer.alloc(0);
-  let seenKeyed = false;
-  // Checkpoints are signed only by versions that write keyed rows, so an
-  // unkeyed row after a valid checkpoint cannot be a legacy row.
-  const mine = opts.checkpoints.filter((c) => c.organisationId === organisationId || c.signature === "");
-  const signed = (c: Checkpoint) =>
-    opts.publicKey !== undefined && c.signature !== "" && checkpointSignatureValid(opts.publicKey, c);
-  const legacyEnd = Math.min(...mine.filter(signed).map((c) => c.seq), Number.POSITIVE_INFINITY);
-  let legacyRows = 0;
-  // Runs of rows whose hash is not an HMAC under any configured key.
+/** Runs of rows whose hash is not an HMAC under any configured key: one finding per run. */
+function forgedRuns(add: AddFinding) {
   let forged: number[] = [];
-  const flushForged = (endsAtTail: boolean) => {
-    if (forged.length === 1) {
-      add({
-        kind: "inserted row",
-        seq: forged[0] as number,
-        detail: "its hash was not made with the configured key",
-      });
-    } else if (forged.length > 1) {
-      add({
-        kind: "chain rewritten",
-        seq: forged[0] as number,
-        detail: `${forged.length} consecutive rows (seq ${forged[0]}..${forged[forged.length - 1]}${
-          endsAtTail ? ", to the head" : ""
-        }) carry hashes not made with the configured key`,
-      });
-    }
-    forged = [];
+  return {
+    push(seq: number) {
+      forged.push(seq);
+    },
+    flush(endsAtTail: boolean) {
+      if (forged.length === 1) {
+        add({
+          kind: "inserted row",
+          seq: forged[0] as number,
+          detail: "its hash was not made with the configured key",
+        });
+      } else if (forged.length > 1) {
+        add({
+          kind: "chain rewritten",
+          seq: forged[0] as number,
+          detail: `${forged.length} consecutive rows (seq ${forged[0]}..${forged[forged.length - 1]}${
+            endsAtTail ? ", to the head" : ""
+          }) carry hashes not made with the configured key`,
+        });
+      }
+      forged = [];
+    },
   };
+}
+
+function canonicalOf(r: StoredRow, keyId: string): CanonicalRow {
+  return {
+    organisationId: r.organisation_id,
+    seq: r.seq,
+    id: r.id,
+    at: r.at_text,
+    actorType: r.actor_type,
+    actorId: r.actor_id,
+    sessionId: r.session_id,
+    action: r.action,
+    subjectType: r.subject_type,
+    subjectId: r.subject_id,
+    recipientIds: r.recipient_ids,
+    reason: r.reason,
+    details: r.details_text,
+    ip: r.ip_text,
+    keyId,
+  };
+}
+
+/** A keyed row: its key is configured, its hash links under it, and its content matches its MAC. */
+function checkKeyedRow(
+  r: StoredRow,
+  keyId: string,
+  keyring: ActivityKeyring,
+  forged: ReturnType<typeof forgedRuns>,
+  add: AddFinding,
+) {
+  const seq = Number(r.seq);
+  const key = keyring.byId.get(keyId);
+  if (!key) {
+    forged.flush(false);
+    add({ kind: "unknown key", seq, detail: `key id ${keyId} is not configured` });
+    return;
+  }
+  const mac = r.content_mac ?? Buffer.alloc(0);
+  if (!same(linkHash(key, r.prev_hash, mac), r.hash)) {
+    forged.push(seq);
+    return;
+  }
+  forged.flush(false);
+  if (!same(contentMac(key, canonicalOf(r, keyId)), mac)) {
+    add({ kind: "changed row", seq, detail: "content differs from what was written" });
+  }
+}
+
+/** A row's place: the seq after the one before (or the anchor) and linking to its hash. */
+function checkPlace(r: StoredRow, seq: number, expected: { seq: number; prev: Buffer }, add: AddFinding) {
+  if (seq > expected.seq) {
+    add({
+      kind: "missing row",
+      seq: expected.seq,
+      detail: seq - expected.seq === 1 ? "row is gone" : `rows ${expected.seq}..${seq - 1} are gone`,
+    });
+  } else if (seq < expected.seq) {
+    add({ kind: "forged anchor", seq, detail: "row at or before the retention anchor still present" });
+  } else if (!r.prev_hash.equals(expected.prev)) {
+    add({ kind: "missing row", seq, detail: "does not link to the row before it" });
+  }
+}
+
+/** Walks the rows in seq order: gaps and links, legacy rows (before `legacyEnd`), keys and MACs. */
+function checkRows(
+  rows: StoredRow[],
+  anchor: Anchor,
+  legacyEnd: number,
+  keyring: ActivityKeyring,
+  add: AddFinding,
+): { legacyRows: number; bySeq: Map<number, StoredRow> } {
+  const expected = { seq: anchor ? anchor.seq + 1 : 1, prev: anchor ? anchor.hash : Buffer.alloc(0) };
+  let seenKeyed = false;
+  let legacyRows = 0;
+  const forged = forgedRuns(add);
   const bySeq = new Map<number, StoredRow>();
   for (const r of rows) {
     const seq = Number(r.seq);
     bySeq.set(seq, r);
-    if (seq > expectedSeq) {
+    checkPlace(r, seq, expected, add);
+    expected.seq = seq + 1;
+    expected.prev = r.hash;
+    if (r.key_id !== null) {
+      seenKeyed = true;
+      checkKeyedRow(r, r.key_id, keyring, forged, add);
+    } else if (seenKeyed || seq > legacyEnd) {
+      forged.flush(false);
       add({
-        kind: "missing row",
-        seq: expectedSeq,
-        detail: seq - expectedSeq === 1 ? "row is gone" : `rows ${expectedSeq}..${seq - 1} are gone`,
+        kind: "inserted row",
+        seq,
+        detail: seenKeyed
+          ? "an unkeyed row after keyed rows began"
+          : "an unkeyed row after a signed checkpoint",
       });
-    } else if (seq < expectedSeq) {
-      add({ kind: "forged anchor", seq, detail: "row at or before the retention anchor still present" });
-    } else if (!r.prev_hash.equals(expectedPrev)) {
-      add({ kind: "missing row", seq, detail: "does not link to the row before it" });
-    }
-    expectedSeq = seq + 1;
-    expectedPrev = r.hash;
-
-    if (r.key_id === null) {
-      if (seenKeyed || seq > legacyEnd) {
-        flushForged(false);
-        add({
-          kind: "inserted row",
-          seq,
-          detail: seenKeyed
-            ? "an unkeyed row after keyed rows began"
-            : "an unkeyed row after a signed checkpoint",
-        });
-      } else {
-        legacyRows++;
-        if (!r.legacy_ok) add({ kind: "changed row", seq, detail: "legacy row does not match its hash" });
-      }
-      continue;
-    }
-    seenKeyed = true;
-    const key = opts.keyring.byId.get(r.key_id);
-    if (!key) {
-      flushForged(false);
-      add({ kind: "unknown key", seq, detail: `key id ${r.key_id} is not configured` });
-      continue;
-    }
-    const mac = r.content_mac ?? Buffer.alloc(0);
-    if (!same(linkHash(key, r.prev_hash, mac), r.hash)) {
-      forged.push(seq);
-      continue;
-    }
-    flushForged(false);
-    const canonical: CanonicalRow = {
-      organisationId: r.organisation_id,
-      seq: r.seq,
-      id: r.id,
-      at: r.at_text,
-      actorType: r.actor_type,
-      actorId: r.actor_id,
-      sessionId: r.session_id,
-      action: r.action,
-      subjectType: r.subject_type,
-      subjectId: r.subject_id,
-      recipientIds: r.recipient_ids,
-      reason: r.reason,
-      details: r.details_text,
-      ip: r.ip_text,
-      keyId: r.key_id,
-    };
-    if (!same(contentMac(key, canonical), mac)) {
-      add({ kind: "changed row", seq, detail: "content differs from what was written" });
+    } else {
+      legacyRows++;
+      if (!r.legacy_ok) add({ kind: "changed row", seq, detail: "legacy row does not match its hash" });
     }
   }
-  flushForged(true);
-  const lastRowSeq = rows.length > 0 ? Number(rows[rows.length - 1]?.seq) : (anchor?.seq ?? 0);
+  forged.flush(true);
+  return { legacyRows, bySeq };
+}
 
-  // Checkpoints: each must be signed, and the chain must still pass through it.
+/** Checkpoints: each must be signed, and the chain must still pass through it. Returns the newest signed seq. */
+function checkCheckpoints(
+  mine: Checkpoint[],
+  signed: (c: Checkpoint) => boolean,
+  chain: { anchor: Anchor; lastRowSeq: number; bySeq: Map<number, StoredRow> },
+  opts: { publicKey: KeyObject | undefined; now: Date },
+  add: AddFinding,
+): number | null {
+  const { anchor, lastRowSeq, bySeq } = chain;
   let lastCheckpointSeq: number | null = null;
   const pruneHorizon = opts.now.getTime() - MIN_RETENTION_DAYS * 86_400_000;
   for (const c of mine) {
@@ -264,7 +292,11 @@ export async function verifyActivityChain(
       });
     }
   }
-  // Several checkpoint findings of one kind say the same thing once.
+  return lastCheckpointSeq;
+}
+
+/** Several checkpoint findings of one kind say the same thing once; in seq order. */
+function uniqueFindings(findings: Finding[]): Finding[] {
   const seen = new Set<string>();
   const unique = findings.filter((f) => {
     const k = `${f.kind}|${f.seq}`;
@@ -272,7 +304,38 @@ export async function verifyActivityChain(
     seen.add(k);
     return true;
   });
-  unique.sort((a, b) => a.seq - b.seq);
+  return unique.sort((a, b) => a.seq - b.seq);
+}
+
+/**
+ * Verifies an organisation's chain with the keys, and every checkpoint of it
+ * with the public key. Names each problem found (at most 100).
+ */
+export async function verifyActivityChain(
+  db: Queryable,
+  organisationId: string,
+  opts: {
+    keyring: ActivityKeyring;
+    checkpoints: Checkpoint[];
+    publicKey: KeyObject | undefined;
+    now: Date;
+  },
+): Promise<ChainVerification> {
+  const findings: Finding[] = [];
+  const add = (f: Finding) => {
+    if (findings.length < MAX_FINDINGS) findings.push(f);
+  };
+  const { anchor, rows } = await loadChain(db, organisationId);
+  // Checkpoints are signed only by versions that write keyed rows, so an
+  // unkeyed row after a valid checkpoint cannot be a legacy row.
+  const mine = opts.checkpoints.filter((c) => c.organisationId === organisationId || c.signature === "");
+  const signed = (c: Checkpoint) =>
+    opts.publicKey !== undefined && c.signature !== "" && checkpointSignatureValid(opts.publicKey, c);
+  const legacyEnd = Math.min(...mine.filter(signed).map((c) => c.seq), Number.POSITIVE_INFINITY);
+  const { legacyRows, bySeq } = checkRows(rows, anchor, legacyEnd, opts.keyring, add);
+  const lastRowSeq = rows.length > 0 ? Number(rows[rows.length - 1]?.seq) : (anchor?.seq ?? 0);
+  const lastCheckpointSeq = checkCheckpoints(mine, signed, { anchor, lastRowSeq, bySeq }, opts, add);
+  const unique = uniqueFindings(findings);
   return {
     ok: unique.length === 0,
     rows: rows.length,

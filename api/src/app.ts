@@ -51,15 +51,10 @@ function problemResponse(c: Context<AppEnv>, err: ApiError) {
 export const MAX_BODY_BYTES = 1024 * 1024;
 const HEALTH_TIMEOUT_MS = 2_000;
 
-/** The Vakt HTTP API. Everything it needs comes in `deps`; it reaches for no globals. */
-export function createApp(deps: ApiDeps) {
-  // One writer of activity-log rows per process: logActivity signs with these keys.
-  if (deps.activityLog) useActivityKeyring(deps.activityLog.keyring);
-  const app = router();
-  const publicOrigin = new URL(deps.config.PUBLIC_URL).origin;
-  // First, so that every answer (refusals by later middleware too) is counted under its route.
-  if (deps.metrics) app.use("*", deps.metrics.httpMiddleware);
+type App = ReturnType<typeof router>;
 
+/** The request id, the caller's address and a logger on the context, and one log line per request. */
+function requestLog(app: App, deps: ApiDeps) {
   // A caller's own X-Request-Id is kept when it is short and plain (no header injection), else a UUID.
   app.use("*", requestId({ limitLength: 100 }));
   app.use("*", async (c, next) => {
@@ -82,6 +77,10 @@ export function createApp(deps: ApiDeps) {
       "request",
     );
   });
+}
+
+/** What every request passes before a route: headers, origin, body size and text checks, limits, authentication. */
+function guards(app: App, deps: ApiDeps, publicOrigin: string) {
   app.use(
     "*",
     secureHeaders({
@@ -125,7 +124,9 @@ export function createApp(deps: ApiDeps) {
     app.use(path, publicLimit);
   }
   app.use("/api/v1/*", authenticate(deps));
+}
 
+function mountRoutes(app: App, deps: ApiDeps) {
   app.route("/api/v1/auth", authRoutes(deps));
   app.route("/api/v1/auth/sso", ssoLoginRoutes(deps));
   app.route("/api/v1/organisation", organisationRoutes(deps));
@@ -148,7 +149,10 @@ export function createApp(deps: ApiDeps) {
   app.route("/api/v1/dead-letters", deadLetterRoutes(deps));
   app.route("/api/v1/privacy", privacyRoutes(deps));
   app.route("/api/v1/sso-providers", ssoProviderRoutes(deps));
+}
 
+/** The OpenAPI document at /api/openapi.json, and its readable page. */
+function mountOpenApi(app: App) {
   describeOperations(app);
   app.openAPIRegistry.registerComponent("securitySchemes", "session", {
     type: "apiKey",
@@ -170,9 +174,13 @@ export function createApp(deps: ApiDeps) {
     },
   });
   mountDocs(app);
+}
 
-  // What the Dockerfile and compose probe: 503 when the database does not answer or the live
-  // listener (ingest's alarms to consoles) is gone, so the orchestrator restarts the process.
+/**
+ * What the Dockerfile and compose probe: 503 when the database does not answer or the live
+ * listener (ingest's alarms to consoles) is gone, so the orchestrator restarts the process.
+ */
+function mountHealth(app: App, deps: ApiDeps) {
   app.get("/api/healthz", async (c) => {
     const database = await Promise.race([
       deps.pool.query("SELECT 1").then(
@@ -185,8 +193,10 @@ export function createApp(deps: ApiDeps) {
     const ok = database === "ok" && listener !== "down";
     return c.json({ ok, database, ...(listener ? { listener } : {}) }, ok ? 200 : 503);
   });
-  if (deps.config.WEB_DIST_DIR) mountWebConsole(app, deps.config.WEB_DIST_DIR, deps.config.TILE_URL);
+}
 
+/** Every refusal and failure as an RFC 9457 problem; an unexpected error is logged, not shown. */
+function answerProblems(app: App, deps: ApiDeps) {
   app.notFound((c) =>
     problemResponse(c, new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}.`)),
   );
@@ -207,6 +217,22 @@ export function createApp(deps: ApiDeps) {
       new ApiError("internal", "Something went wrong; the request id helps find out what."),
     );
   });
+}
+
+/** The Vakt HTTP API. Everything it needs comes in `deps`; it reaches for no globals. */
+export function createApp(deps: ApiDeps) {
+  // One writer of activity-log rows per process: logActivity signs with these keys.
+  if (deps.activityLog) useActivityKeyring(deps.activityLog.keyring);
+  const app = router();
+  // First, so that every answer (refusals by later middleware too) is counted under its route.
+  if (deps.metrics) app.use("*", deps.metrics.httpMiddleware);
+  requestLog(app, deps);
+  guards(app, deps, new URL(deps.config.PUBLIC_URL).origin);
+  mountRoutes(app, deps);
+  mountOpenApi(app);
+  mountHealth(app, deps);
+  if (deps.config.WEB_DIST_DIR) mountWebConsole(app, deps.config.WEB_DIST_DIR, deps.config.TILE_URL);
+  answerProblems(app, deps);
   return app;
 }
 
@@ -225,7 +251,7 @@ const DOCS_ASSETS: Record<string, string> = {
 };
 
 /** A readable page for the OpenAPI document, from swagger-ui-dist's files (no CDN). */
-function mountDocs(app: ReturnType<typeof router>) {
+function mountDocs(app: App) {
   const require = createRequire(import.meta.url);
   const dir = join(require.resolve("swagger-ui-dist/package.json"), "..");
   const cache = new Map<string, string>();
@@ -263,7 +289,7 @@ const escapeHtml = (s: string) =>
  * Serves the built console: its files, and index.html (with the tile URL in a
  * meta tag) for every other path that is not under /api, so client-side routes work.
  */
-function mountWebConsole(app: ReturnType<typeof router>, dir: string, tileUrl: string | undefined) {
+function mountWebConsole(app: App, dir: string, tileUrl: string | undefined) {
   let index: string | undefined;
   const indexHtml = async () => {
     if (index === undefined) {

@@ -1,9 +1,9 @@
-import type { EventEmitter } from "node:events";
 import type { ApiEnv, DeviceCommandPublisher } from "@vakt/schemas";
 import type { StorageCapabilities } from "@vakt/storage";
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { ActivityLogSetup } from "./activity-chain";
+import type { Bus } from "./bus";
 import type { ApiMetrics } from "./metrics";
 import type { OutboundHttp } from "./outbound";
 
@@ -60,7 +60,7 @@ export interface ApiDeps {
   /** Alert routing's SMS channel; without it SMS deliveries are recorded as skipped. */
   sms?: SmsSender;
   /** In-process events (alarm changed, console alerts) for live sockets; set by startApiServer. */
-  bus?: EventEmitter;
+  bus?: Bus;
   /** Detected on first use when not given. */
   capabilities?: StorageCapabilities;
   /**

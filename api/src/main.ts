@@ -15,8 +15,11 @@ import { startRetentionScheduler } from "./retention/scheduler";
 import { startApiServer } from "./server";
 import { republishPendingConfigs } from "./services/devices";
 
-async function main() {
-  let config: ReturnType<typeof loadConfig<typeof apiEnv>>;
+type ApiConfig = ReturnType<typeof loadConfig<typeof apiEnv>>;
+
+/** The configuration, or exit 2 with what is wrong with it. */
+function configOrExit() {
+  let config: ApiConfig;
   try {
     config = loadConfig(apiEnv, process.env);
   } catch (err) {
@@ -42,14 +45,14 @@ async function main() {
       process.exit(2);
     }
   }
-  const logger = pino({ level: config.LOG_LEVEL, name: "vakt-api" });
-  const outbound = createOutboundHttp({ allow, logger: logger.child({ component: "outbound" }) });
-  if (!config.ACTIVITY_LOG_KEYS)
-    logger.warn("ACTIVITY_LOG_KEYS not set: activity-log rows use a key that ends with this process");
-  if (!activityLog.signingKey)
-    logger.warn("ACTIVITY_CHECKPOINT_KEY not set: no activity-log checkpoints are written");
-  // Migrations run as the tables' owner (MIGRATION_DATABASE_URL) when one is configured;
-  // the process itself connects as the runtime role of DATABASE_URL.
+  return { config, activityLog, allow };
+}
+
+/**
+ * Migrations run as the tables' owner (MIGRATION_DATABASE_URL) when one is configured;
+ * the process itself connects as the runtime role of DATABASE_URL.
+ */
+async function migrateAsOwner(config: ApiConfig, logger: pino.Logger) {
   const owner = createPool(config.MIGRATION_DATABASE_URL ?? config.DATABASE_URL, {
     applicationName: "vakt-api-migrate",
     // One client migrates; graphile-worker's migration takes another.
@@ -72,6 +75,17 @@ async function main() {
   } finally {
     await owner.end();
   }
+}
+
+async function main() {
+  const { config, activityLog, allow } = configOrExit();
+  const logger = pino({ level: config.LOG_LEVEL, name: "vakt-api" });
+  const outbound = createOutboundHttp({ allow, logger: logger.child({ component: "outbound" }) });
+  if (!config.ACTIVITY_LOG_KEYS)
+    logger.warn("ACTIVITY_LOG_KEYS not set: activity-log rows use a key that ends with this process");
+  if (!activityLog.signingKey)
+    logger.warn("ACTIVITY_CHECKPOINT_KEY not set: no activity-log checkpoints are written");
+  await migrateAsOwner(config, logger);
   const pool = createPool(config.DATABASE_URL, { applicationName: "vakt-api", max: 20 });
   const { publisher, close: closeMqtt } = mqttDeviceCommands({
     mqttUrl: config.MQTT_URL,

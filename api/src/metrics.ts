@@ -4,6 +4,7 @@
  */
 import type { Server } from "node:http";
 import { type ServerType, serve } from "@hono/node-server";
+import type { AlarmChange } from "@vakt/schemas";
 import { Hono, type MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import type pg from "pg";
@@ -12,7 +13,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 export type ApiMetrics = ReturnType<typeof createApiMetrics>;
 
 /** The change kinds an alarm event may carry as a label; anything else is counted as "other". */
-const ALARM_CHANGES = new Set([
+const ALARM_CHANGES = new Set<AlarmChange | "raised">([
   "raised",
   "changed",
   "acknowledged",
@@ -24,9 +25,15 @@ const ALARM_CHANGES = new Set([
 
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
-export function createApiMetrics(options: { defaultMetrics?: boolean } = {}) {
-  const registry = new Registry();
-  if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: "vakt_api_" });
+/** Where the gauges read at scrape time get their values (set by startApiServer). */
+interface ScrapeSources {
+  sockets?: () => number;
+  checkpointAgeSeconds?: () => number | undefined;
+  pool?: pg.Pool;
+}
+
+/** Requests and their durations, by method, route template and status. */
+function httpMetrics(registry: Registry): MiddlewareHandler {
   const httpLabels = ["method", "route", "status", "ok"] as const;
   const requests = new Counter({
     name: "vakt_api_http_requests_total",
@@ -45,7 +52,7 @@ export function createApiMetrics(options: { defaultMetrics?: boolean } = {}) {
   // make a series per recipient, made-up paths one per attacker's guess), even when a middleware
   // (authentication, rate limit) answered before the handler ran. @hono/prometheus labels by the
   // route that answered, which makes every refusal "/api/v1/*".
-  const httpMiddleware: MiddlewareHandler = async (c, next) => {
+  return async (c, next) => {
     const started = performance.now();
     try {
       await next();
@@ -61,19 +68,10 @@ export function createApiMetrics(options: { defaultMetrics?: boolean } = {}) {
       duration.observe(labels, (performance.now() - started) / 1000);
     }
   };
-  const sources: {
-    sockets?: () => number;
-    checkpointAgeSeconds?: () => number | undefined;
-    pool?: pg.Pool;
-  } = {};
-  const socketConnections = new Gauge({
-    name: "vakt_api_socket_connections",
-    help: "socket.io connections open to this process",
-    registers: [registry],
-    collect() {
-      this.set(sources.sockets?.() ?? 0);
-    },
-  });
+}
+
+/** Alarm events pushed and alert deliveries recorded by this process. */
+function alarmCounters(registry: Registry) {
   const alarmEvents = new Counter({
     name: "vakt_api_alarm_events_total",
     help: "Alarm events this process pushed to consoles, by change (raised, acknowledged, resolved, ...)",
@@ -86,6 +84,11 @@ export function createApiMetrics(options: { defaultMetrics?: boolean } = {}) {
     labelNames: ["channel", "result"] as const,
     registers: [registry],
   });
+  return { alarmEvents, alertDeliveries };
+}
+
+/** graphile-worker's queue, read at scrape time: it lives in PostgreSQL and is shared by every API process. */
+function queueMetrics(registry: Registry, sources: ScrapeSources): () => Promise<void> {
   const queueJobs = new Gauge({
     name: "vakt_api_alert_queue_jobs",
     help: "Alert-routing jobs (escalation steps, deliveries) waiting in graphile-worker's queue, by task and state (due, scheduled, running)",
@@ -102,24 +105,7 @@ export function createApiMetrics(options: { defaultMetrics?: boolean } = {}) {
     help: "Scrapes that could not read the alert-routing queue",
     registers: [registry],
   });
-  // Read at scrape time; nothing else holds it.
-  new Gauge({
-    name: "vakt_api_activity_checkpoint_age_seconds",
-    help: "Seconds since the activity-log checkpoint schedule last completed a run (or since start, before the first)",
-    registers: [registry],
-    collect() {
-      const age = sources.checkpointAgeSeconds?.();
-      if (age !== undefined) this.set(age);
-    },
-  });
-  const checkpointFailures = new Counter({
-    name: "vakt_api_activity_checkpoint_failures_total",
-    help: "Activity-log checkpoint runs that failed",
-    registers: [registry],
-  });
-
-  /** Reads the queue at scrape time: it lives in PostgreSQL and is shared by every API process. */
-  async function collectQueue() {
+  return async function collectQueue() {
     const pool = sources.pool;
     if (!pool) return;
     try {
@@ -144,7 +130,43 @@ export function createApiMetrics(options: { defaultMetrics?: boolean } = {}) {
       // No graphile-worker schema yet, or the database is away: the counter shows it.
       queueScrapeErrors.inc();
     }
-  }
+  };
+}
+
+/** The activity-log checkpoint schedule: the age of its last run (read at scrape time) and its failures. */
+function checkpointMetrics(registry: Registry, sources: ScrapeSources) {
+  new Gauge({
+    name: "vakt_api_activity_checkpoint_age_seconds",
+    help: "Seconds since the activity-log checkpoint schedule last completed a run (or since start, before the first)",
+    registers: [registry],
+    collect() {
+      const age = sources.checkpointAgeSeconds?.();
+      if (age !== undefined) this.set(age);
+    },
+  });
+  return new Counter({
+    name: "vakt_api_activity_checkpoint_failures_total",
+    help: "Activity-log checkpoint runs that failed",
+    registers: [registry],
+  });
+}
+
+export function createApiMetrics(options: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: "vakt_api_" });
+  const httpMiddleware = httpMetrics(registry);
+  const sources: ScrapeSources = {};
+  const socketConnections = new Gauge({
+    name: "vakt_api_socket_connections",
+    help: "socket.io connections open to this process",
+    registers: [registry],
+    collect() {
+      this.set(sources.sockets?.() ?? 0);
+    },
+  });
+  const { alarmEvents, alertDeliveries } = alarmCounters(registry);
+  const collectQueue = queueMetrics(registry, sources);
+  const checkpointFailures = checkpointMetrics(registry, sources);
 
   return {
     registry,
@@ -154,11 +176,11 @@ export function createApiMetrics(options: { defaultMetrics?: boolean } = {}) {
     alarmEvents,
     alertDeliveries,
     checkpointFailures,
-    countAlarmEvent(change: string) {
+    countAlarmEvent(change: AlarmChange | "raised") {
       alarmEvents.inc({ change: ALARM_CHANGES.has(change) ? change : "other" });
     },
     /** Connects the gauges read at scrape time to their sources (set by startApiServer). */
-    observe(s: typeof sources) {
+    observe(s: ScrapeSources) {
       Object.assign(sources, s);
     },
     async text(): Promise<string> {

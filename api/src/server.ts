@@ -1,9 +1,9 @@
-import { EventEmitter } from "node:events";
 import type { Server } from "node:http";
 import { type ServerType, serve } from "@hono/node-server";
 import { createCheckpointer, startCheckpointSchedule } from "./activity-chain";
 import { type Alerting, type AlertingOptions, startAlerting } from "./alerting";
 import { createApp } from "./app";
+import { type Bus, createBus } from "./bus";
 import type { ApiDeps } from "./deps";
 import { attachLive, type Live, type LiveOptions } from "./live";
 import { type MetricsServer, startMetricsServer } from "./metrics";
@@ -24,33 +24,22 @@ export interface RunningApi {
   close(): Promise<void>;
 }
 
-/**
- * Serves createApp(deps) on host:port (port 0 picks a free one), with socket.io
- * live updates and alert routing (graphile-worker jobs) unless turned off.
- */
-export async function startApiServer(
-  deps: ApiDeps & {
-    port: number;
-    host?: string;
-    live?: LiveOptions | false;
-    alerting?: AlertingOptions | false;
-    /**
-     * Time limits on incoming requests: headers (slow-loris defence; Node's default is 60 s) and
-     * the whole request (Node's default 300 s), checked every `checkIntervalMs`.
-     */
-    http?: { headersTimeoutMs?: number; requestTimeoutMs?: number; checkIntervalMs?: number };
-    /** Where `deps.metrics` is served (port 0 picks a free one); never the API's own port. */
-    metricsAddress?: { port: number; host: string };
-  },
-): Promise<RunningApi> {
-  const bus = deps.bus ?? new EventEmitter();
-  let live: Live | undefined;
-  const withBus: ApiDeps & { bus: EventEmitter } = {
-    ...deps,
-    bus,
-    ...(deps.live === false ? {} : { health: { listener: () => live?.listening() ?? false } }),
-  };
-  const app = createApp(withBus);
+type ServerOptions = ApiDeps & {
+  port: number;
+  host?: string;
+  live?: LiveOptions | false;
+  alerting?: AlertingOptions | false;
+  /**
+   * Time limits on incoming requests: headers (slow-loris defence; Node's default is 60 s) and
+   * the whole request (Node's default 300 s), checked every `checkIntervalMs`.
+   */
+  http?: { headersTimeoutMs?: number; requestTimeoutMs?: number; checkIntervalMs?: number };
+  /** Where `deps.metrics` is served (port 0 picks a free one); never the API's own port. */
+  metricsAddress?: { port: number; host: string };
+};
+
+/** Listens on host:port; the URL to reach it and how to close it (dropping kept-alive connections). */
+async function listen(app: ReturnType<typeof createApp>, deps: ServerOptions) {
   const host = deps.host ?? "0.0.0.0";
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve(
@@ -70,13 +59,16 @@ export async function startApiServer(
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : deps.port;
   const shownHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
-  const closeHttp = () =>
+  const close = () =>
     new Promise<void>((resolve, reject) => {
       (server as Server).closeAllConnections?.();
       server.close((err) => (err ? reject(err) : resolve()));
     });
-  let alerting: Alerting | undefined;
-  // Signed checkpoints of every organisation's head, outside the database, at a fixed interval.
+  return { server: server as Server, url: `http://${shownHost}:${port}`, close };
+}
+
+/** Signed checkpoints of every organisation's head, outside the database, at a fixed interval. */
+function scheduleCheckpoints(deps: ApiDeps) {
   const al = deps.activityLog;
   const signer =
     al?.signingKey && al.sinks.length > 0
@@ -87,66 +79,101 @@ export async function startApiServer(
           now: () => deps.clock.now(),
         })
       : undefined;
+  if (!signer) return undefined;
   // The metrics' checkpoint age counts from the last run that completed (or from start).
   let checkpointedAt = Date.now();
-  const checkpointer = signer && {
+  const checkpointer = {
     checkpoint: async (organisationId?: string) => {
       const written = await signer.checkpoint(organisationId);
       checkpointedAt = Date.now();
       return written;
     },
   };
-  const checkpoints = checkpointer
-    ? startCheckpointSchedule(checkpointer, al?.intervalMs ?? 300_000, (err) => {
-        deps.metrics?.checkpointFailures.inc();
-        deps.logger.error({ err }, "activity-log checkpoint failed");
-      })
-    : undefined;
-  let metricsServer: MetricsServer | undefined;
-  const countAlarm = (e: { change: string | null }) => deps.metrics?.countAlarmEvent(e.change ?? "raised");
+  const schedule = startCheckpointSchedule(checkpointer, al?.intervalMs ?? 300_000, (err) => {
+    deps.metrics?.checkpointFailures.inc();
+    deps.logger.error({ err }, "activity-log checkpoint failed");
+  });
+  return {
+    checkpoint: checkpointer.checkpoint,
+    ageSeconds: () => (Date.now() - checkpointedAt) / 1000,
+    stop: () => schedule.stop(),
+  };
+}
+
+/** Connects the metrics to their sources and serves them on their own address; returns the unsubscribe. */
+async function serveMetrics(
+  deps: ServerOptions & { bus: Bus },
+  live: Live | undefined,
+  checkpoints: ReturnType<typeof scheduleCheckpoints>,
+): Promise<{ metricsServer: MetricsServer | undefined; stopCounting: () => void }> {
+  if (!deps.metrics) return { metricsServer: undefined, stopCounting: () => {} };
+  const metrics = deps.metrics;
+  const io = live?.io;
+  metrics.observe({
+    pool: deps.pool,
+    sockets: () => io?.engine.clientsCount ?? 0,
+    ...(checkpoints ? { checkpointAgeSeconds: checkpoints.ageSeconds } : {}),
+  });
+  const stopCounting = deps.bus.on("alarm:emitted", (e) => metrics.countAlarmEvent(e.change ?? "raised"));
+  if (!deps.metricsAddress) return { metricsServer: undefined, stopCounting };
+  try {
+    const metricsServer = await startMetricsServer(metrics, deps.metricsAddress);
+    deps.logger.info({ url: `${metricsServer.url}/metrics` }, "metrics listening");
+    return { metricsServer, stopCounting };
+  } catch (err) {
+    stopCounting();
+    throw err;
+  }
+}
+
+/**
+ * Serves createApp(deps) on host:port (port 0 picks a free one), with socket.io
+ * live updates and alert routing (graphile-worker jobs) unless turned off.
+ */
+export async function startApiServer(deps: ServerOptions): Promise<RunningApi> {
+  const bus = deps.bus ?? createBus();
+  let live: Live | undefined;
+  const withBus: ServerOptions & { bus: Bus } = {
+    ...deps,
+    bus,
+    ...(deps.live === false ? {} : { health: { listener: () => live?.listening() ?? false } }),
+  };
+  const app = createApp(withBus);
+  const http = await listen(app, deps);
+  let alerting: Alerting | undefined;
+  const checkpoints = scheduleCheckpoints(deps);
+  let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   try {
     // A new alarm is pushed once routing has claimed it, so it carries its cancel window.
     const beforeNewAlarm = async (alarmId: string) => alerting?.routed(alarmId);
     live =
       deps.live === false
         ? undefined
-        : await attachLive(server as Server, withBus, { beforeNewAlarm, ...(deps.live ?? {}) });
+        : await attachLive(http.server, withBus, { beforeNewAlarm, ...(deps.live ?? {}) });
     alerting = deps.alerting === false ? undefined : await startAlerting(withBus, deps.alerting ?? {});
-    if (deps.metrics) {
-      const io = live?.io;
-      deps.metrics.observe({
-        pool: deps.pool,
-        sockets: () => io?.engine.clientsCount ?? 0,
-        ...(checkpointer ? { checkpointAgeSeconds: () => (Date.now() - checkpointedAt) / 1000 } : {}),
-      });
-      bus.on("alarm:emitted", countAlarm);
-      if (deps.metricsAddress) {
-        metricsServer = await startMetricsServer(deps.metrics, deps.metricsAddress);
-        deps.logger.info({ url: `${metricsServer.url}/metrics` }, "metrics listening");
-      }
-    }
+    metrics = await serveMetrics(withBus, live, checkpoints);
   } catch (err) {
-    bus.off("alarm:emitted", countAlarm);
     await checkpoints?.stop().catch(() => {});
     await alerting?.close().catch(() => {});
     await live?.close().catch(() => {});
-    await closeHttp().catch(() => {});
+    await http.close().catch(() => {});
     throw err;
   }
+  const { metricsServer, stopCounting } = metrics;
   return {
-    url: `http://${shownHost}:${port}`,
-    server: server as Server,
+    url: http.url,
+    server: http.server,
     app,
     live,
     alerting,
-    checkpoint: (organisationId?: string) => checkpointer?.checkpoint(organisationId) ?? Promise.resolve([]),
+    checkpoint: (organisationId?: string) => checkpoints?.checkpoint(organisationId) ?? Promise.resolve([]),
     metricsServer,
     close: async () => {
-      bus.off("alarm:emitted", countAlarm);
+      stopCounting();
       await checkpoints?.stop();
       await alerting?.close();
       await live?.close();
-      await closeHttp();
+      await http.close();
       await metricsServer?.close();
     },
   };

@@ -22,6 +22,7 @@ import { appendFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { percentiles } from "@vakt/schemas/stats";
 import {
   deviceSecretSha256,
   generateDeviceSecret,
@@ -53,13 +54,6 @@ async function rssOf(pid: number | undefined): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
   const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
   return kb ? Number(kb) * 1024 : Number.NaN;
-}
-
-/** p50, p99, max and count of a sample, in its unit. */
-function spread(xs: number[]) {
-  const s = [...xs].sort((a, b) => a - b);
-  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
-  return { p50: at(0.5), p99: at(0.99), max: s.at(-1) ?? Number.NaN, n: s.length };
 }
 
 interface FleetReport {
@@ -282,11 +276,11 @@ async function main() {
       `steady window ${runS.toFixed(0)} s, ${rate} positions/s: lag (stored - fix time) ` +
         `p50 ${(Number(lag?.p50) * 1000).toFixed(0)} ms, p99 ${(Number(lag?.p99) * 1000).toFixed(0)} ms, max ${(Number(lag?.max) * 1000).toFixed(0)} ms`,
     );
-    const floor = spread(floorLags);
+    const floor = percentiles(floorLags);
     console.log(
       `floor, the same messages at a plain subscriber (arrival - fix time): p50 ${floor.p50} ms, p99 ${floor.p99} ms, max ${floor.max} ms (n=${floor.n})`,
     );
-    const ingestLag = spread(gaugeLags);
+    const ingestLag = percentiles(gaugeLags);
     console.log(
       `ingest's lag gauge (oldest received, not committed), every 250 ms: p50 ${ingestLag.p50.toFixed(0)} ms, p99 ${ingestLag.p99.toFixed(0)} ms, max ${ingestLag.max.toFixed(0)} ms (n=${ingestLag.n})`,
     );

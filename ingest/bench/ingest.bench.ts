@@ -17,6 +17,7 @@
 import { appendFile } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import { EVENTS_CHANNEL, uplinkTopic } from "@vakt/schemas";
+import { percentiles } from "@vakt/schemas/stats";
 import mqtt from "mqtt";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
@@ -30,12 +31,6 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
 const BATCHED_MESSAGES = Math.round(MESSAGES / 5);
 const logger = pino({ level: process.env.LOG_LEVEL ?? "warn" });
 
-/** Percentiles of a sample, in its unit. */
-const percentiles = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? Number.NaN;
-  return { n: s.length, p50: q(0.5), p95: q(0.95), p99: q(0.99) };
-};
 /** Wall-clock phases (epoch ms) so the root orchestrator can attribute sampled CPU to them. */
 const phases: { name: string; start: number; end: number; benchCpuS: number }[] = [];
 /**

@@ -24,6 +24,7 @@
  * database stopped) are in fault.int.test.ts.
  */
 import { EVENTS_CHANNEL, uplinkTopic } from "@vakt/schemas";
+import { percentile } from "@vakt/schemas/stats";
 import mqtt, { type MqttClient } from "mqtt";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -99,11 +100,6 @@ async function settle(probe: () => Promise<number>, target: number): Promise<num
     await new Promise((r) => setTimeout(r, 100));
   }
 }
-
-const pct = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
-};
 
 describe("broker restarted under load", () => {
   it("loses and duplicates nothing the broker acknowledged, positions and alarms alike", async () => {
@@ -240,7 +236,7 @@ describe("broker restarted under load", () => {
       `broker restart: ${total} positions from ${DEVICES} devices, ${acked.size} PUBACKed, ${stored.rows.length} stored, ` +
         `lost ${lost.length}, duplicated ${duplicated + rawDuplicates}; ` +
         `${alarmSentAt.size} alarms (${alarmsAcked.size} PUBACKed, ${alarmIds.length} stored), ` +
-        `publish -> commit p50 ${pct(latencies, 0.5)} ms, p95 ${pct(latencies, 0.95)} ms, max ${Math.max(...latencies)} ms, ` +
+        `publish -> commit p50 ${percentile(latencies, 0.5)} ms, p95 ${percentile(latencies, 0.95)} ms, max ${Math.max(...latencies)} ms, ` +
         `${late} later than 1 s (broker down 1.5 s)`,
     );
     await listener.end();

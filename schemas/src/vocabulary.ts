@@ -1,9 +1,11 @@
 /**
  * The platform's vocabularies, one list each, shared by the API and the console: what a caller may
- * do (permissions) and what the activity log records (actions). A new word is added here, and the
+ * do (permissions), what the activity log records (actions), what an alarm push says changed and
+ * the API's in-process events with their payloads. A new word is added here, and the
  * compiler then names every place that must know it (the console's dictionary among them).
  */
 import { z } from "zod";
+import type { LiveAlarmAlert } from "./api/live";
 
 export const permissions = [
   "organisation:read",
@@ -119,3 +121,39 @@ export const activityActions = [
   "user.updated",
 ] as const;
 export type ActivityAction = (typeof activityActions)[number];
+
+/**
+ * What an `alarm:changed` push says happened: a transition made through the API, a call logged, an
+ * escalation step run, the cancel window known; "changed" for a change ingest announced.
+ */
+export const alarmChanges = [
+  "acknowledged",
+  "commented",
+  "resolved",
+  "cancelled",
+  "reopened",
+  "called",
+  "escalated",
+  "cancel_window",
+  "changed",
+] as const;
+export type AlarmChange = (typeof alarmChanges)[number];
+
+/**
+ * The API process's in-process events (its bus, api/src/bus.ts), each name with its payload, so an
+ * emitter or listener with a wrong name or payload does not compile. Between processes events go
+ * through PostgreSQL NOTIFY instead (events.ts).
+ */
+export interface InProcessEvents {
+  /** An alarm changed through this process (its REST API or alert routing): live pushes it to every process. */
+  alarm: { alarmId: string; change: Exclude<AlarmChange, "changed"> };
+  /** An alarm was reopened: alert routing claims it again. */
+  reopened: { alarmId: string };
+  /** A device changed through this process (alert routing turned tracking on): live pushes it. */
+  device: { deviceId: string };
+  /** An escalation step's console alert, to the users it asks. */
+  alert: { userIds: string[]; alert: LiveAlarmAlert };
+  /** Live pushed an alarm to its rooms (change null: a new alarm); the metrics count it. */
+  "alarm:emitted": { alarmId: string; change: AlarmChange | null };
+}
+export type InProcessEvent = keyof InProcessEvents;

@@ -1,6 +1,6 @@
-import type { EventEmitter } from "node:events";
-import type { LiveDeviceChanged, PlatformEvent, ServerToClientEvents } from "@vakt/schemas";
+import type { AlarmChange, LiveDeviceChanged, PlatformEvent } from "@vakt/schemas";
 import { pseudonym } from "../auth/secrets";
+import type { Bus } from "../bus";
 import type { ApiDeps } from "../deps";
 import { loadAlarmRow, toAlarmSummary } from "../services/alarms";
 import { alarmRoomPrefix, type LiveServer } from "./types";
@@ -12,10 +12,10 @@ import { alarmRoomPrefix, type LiveServer } from "./types";
 export function liveFanOut(
   io: LiveServer,
   deps: ApiDeps,
-  bus: EventEmitter,
+  bus: Bus,
   beforeNewAlarm?: (alarmId: string) => Promise<void>,
 ) {
-  async function emitAlarm(alarmId: string, change: string | null, local: boolean) {
+  async function emitAlarm(alarmId: string, change: AlarmChange | null, local: boolean) {
     if (change === null && beforeNewAlarm)
       await beforeNewAlarm(alarmId).catch((err) =>
         deps.logger.warn({ err, alarmId }, "routing claim failed"),
@@ -62,20 +62,25 @@ export function liveFanOut(
 
   /** Changes made through this process's API go to every process through the adapter; returns the unsubscribe. */
   const fromBus = (log: ApiDeps["logger"]) => {
-    const onAlarm = (e: { alarmId: string; change: string }) =>
-      void emitAlarm(e.alarmId, e.change, false).catch((err) => log.error({ err }, "live alarm emit failed"));
-    const onAlert = (e: { userIds: string[]; alert: Parameters<ServerToClientEvents["alarm:alert"]>[0] }) => {
-      if (e.userIds.length > 0) io.to(e.userIds.map((u) => `user:${u}`)).emit("alarm:alert", e.alert);
-    };
-    const onDevice = (e: { deviceId: string }) =>
-      void emitDevice(e.deviceId, false).catch((err) => log.error({ err }, "live device emit failed"));
-    bus.on("alarm", onAlarm);
-    bus.on("alert", onAlert);
-    bus.on("device", onDevice);
+    const unsubscribe = [
+      bus.on(
+        "alarm",
+        (e) =>
+          void emitAlarm(e.alarmId, e.change, false).catch((err) =>
+            log.error({ err }, "live alarm emit failed"),
+          ),
+      ),
+      bus.on("alert", (e) => {
+        if (e.userIds.length > 0) io.to(e.userIds.map((u) => `user:${u}`)).emit("alarm:alert", e.alert);
+      }),
+      bus.on(
+        "device",
+        (e) =>
+          void emitDevice(e.deviceId, false).catch((err) => log.error({ err }, "live device emit failed")),
+      ),
+    ];
     return () => {
-      bus.off("alarm", onAlarm);
-      bus.off("alert", onAlert);
-      bus.off("device", onDevice);
+      for (const off of unsubscribe) off();
     };
   };
 

@@ -25,13 +25,13 @@
  * watch.ts (position watches and their log rows), fan-out.ts (alarms and devices to rooms),
  * positions.ts (the poller), events.ts (the LISTEN connection). This file wires them together.
  */
-import { EventEmitter } from "node:events";
 import type { Server as HttpServer } from "node:http";
 import { createAdapter } from "@socket.io/postgres-adapter";
 import { createAdapter as createRedisAdapter } from "@socket.io/redis-adapter";
 import { LIVE_PATH } from "@vakt/schemas";
 import { Redis } from "ioredis";
 import { Server } from "socket.io";
+import { type Bus, createBus } from "../bus";
 import type { ApiDeps } from "../deps";
 import { listenForEvents } from "./events";
 import { liveFanOut } from "./fan-out";
@@ -61,7 +61,7 @@ export interface LiveOptions {
 
 export interface Live {
   io: LiveServer;
-  bus: EventEmitter;
+  bus: Bus;
   /** False once the LISTEN connection (ingest's alarm and device events) has failed: /api/healthz turns 503. */
   listening(): boolean;
   close(): Promise<void>;
@@ -90,7 +90,7 @@ export async function attachLive(
   options: LiveOptions = {},
 ): Promise<Live> {
   const log = deps.logger.child({ component: "live" });
-  const bus = deps.bus ?? new EventEmitter();
+  const bus = deps.bus ?? createBus();
   const redis = await connectRedis(options.redisUrl, log);
   const io: LiveServer = new Server(server, { path: LIVE_PATH, serveClient: false });
   if (redis.length === 2) io.adapter(createRedisAdapter(redis[0], redis[1]));

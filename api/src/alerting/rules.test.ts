@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { localTime, scheduleActive } from "./alerting";
+import { localTime, scheduleActive } from "./rules";
 
 describe("schedules in the organisation's time zone", () => {
   it("reads weekday and time in Europe/Oslo across daylight saving time", () => {
