@@ -96,7 +96,23 @@ export async function startAlerting(
     log,
     trackingMs: (deps.config.ALARM_TRACKING_MINUTES ?? 60) * 60_000,
   };
-  const claim = (alarmId: string, onRouted?: () => void) => claimAlarm(context, alarmId, onRouted);
+  // The alerting listener and the live fan-out hear the same NOTIFY: one claim per alarm at a time
+  // in this process, which the other joins, instead of a second claim waiting on the first's row.
+  const inFlight = new Map<string, { done: Promise<boolean>; routed: Promise<void> }>();
+  const claim = (alarmId: string, onRouted?: () => void) => {
+    let current = inFlight.get(alarmId);
+    if (!current) {
+      let routedNow = () => {};
+      const routed = new Promise<void>((resolve) => {
+        routedNow = resolve;
+      });
+      const done = claimAlarm(context, alarmId, routedNow).finally(() => inFlight.delete(alarmId));
+      current = { done, routed };
+      inFlight.set(alarmId, current);
+    }
+    if (onRouted) void current.routed.then(onRouted);
+    return current.done;
+  };
   const runner = await startWorker(
     deps,
     log,

@@ -59,23 +59,34 @@ export function scheduleActive(schedule: Window[] | null, at: Date, timeZone: st
   });
 }
 
-/** The rule for an alarm: deepest department first, then the first matching rule there. */
-export async function findRule(
-  db: Queryable,
-  alarm: { organisation_id: string; department_id: string; type: string; severity: string },
-  at: Date,
-): Promise<RuleRow | undefined> {
-  const { rows } = await db.query<RuleRow & { time_zone: string }>(
-    `SELECT r.id, r.department_id, array_position(d.ancestry, r.department_id) AS depth, r.alarm_types,
+const RULES_SELECT = `SELECT r.id, r.department_id, array_position(d.ancestry, r.department_id) AS depth, r.alarm_types,
             r.severities, r.schedule, r.steps, r.reminder_interval_s, r.max_reminders, r.cancel_window_s, o.time_zone
        FROM departments d
        JOIN alert_rules r ON r.organisation_id = d.organisation_id AND r.department_id = ANY(d.ancestry)
-       JOIN organisations o ON o.id = d.organisation_id
-      WHERE d.organisation_id = $1 AND d.id = $2 AND r.enabled
-        AND (r.alarm_types IS NULL OR $3 = ANY(r.alarm_types))
-        AND (r.severities IS NULL OR $4 = ANY(r.severities))
-      ORDER BY depth DESC, r.created_at, r.id`,
-    [alarm.organisation_id, alarm.department_id, alarm.type, alarm.severity],
+       JOIN organisations o ON o.id = d.organisation_id`;
+const RULES_ORDER = "ORDER BY depth DESC, r.created_at, r.id";
+
+/**
+ * The rule for an alarm, deepest department first, then the first matching rule there; found from
+ * the alarm's id alone, so it can be read beside the alarm rather than after it.
+ */
+export async function findRuleForAlarm(
+  db: Queryable,
+  alarmId: string,
+  at: Date,
+): Promise<RuleRow | undefined> {
+  const { rows } = await db.query<RuleRow & { time_zone: string }>(
+    `${RULES_SELECT}
+       JOIN alarms a ON a.organisation_id = d.organisation_id AND a.department_id = d.id
+      WHERE a.id = $1 AND r.enabled
+        AND (r.alarm_types IS NULL OR a.type = ANY(r.alarm_types))
+        AND (r.severities IS NULL OR a.severity = ANY(r.severities))
+      ${RULES_ORDER}`,
+    [alarmId],
   );
+  return firstActive(rows, at);
+}
+
+function firstActive(rows: (RuleRow & { time_zone: string })[], at: Date): RuleRow | undefined {
   return rows.find((r) => scheduleActive(r.schedule, at, r.time_zone || "Europe/Oslo"));
 }
