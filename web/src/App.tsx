@@ -1,14 +1,16 @@
-import { meResponse, organisation } from "@vakt/schemas";
-import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { ApiProblem, onUnauthenticated, setCsrfToken } from "./api/client";
 import { api, data, quiet401 } from "./api/typed";
 import type { Lang } from "./format/time";
+import { loadLanguage } from "./i18n/messages";
 import { LoginPage } from "./login/LoginPage";
+import { later } from "./login/later";
 import { SetPasswordPage } from "./login/SetPasswordPage";
-import { logoutAnswer, NO_RETURN, providerLogoutUrl, RETURN_TO } from "./login/sso";
+import { NO_RETURN, providerLogoutUrl, RETURN_TO } from "./login/sso";
 import {
   loadPrefs,
   makeUi,
+  type Prefs,
   type Session,
   SessionContext,
   savePrefs,
@@ -26,9 +28,9 @@ const Shell = lazy(() => import("./Shell").then((m) => ({ default: m.Shell })));
 type Boot = { kind: "loading" } | { kind: "login"; expired: boolean } | { kind: "in"; session: Session };
 
 async function loadSession(): Promise<Session> {
-  const me = await data(api.GET("/api/v1/auth/me", { middleware: [quiet401] }), meResponse);
+  const me = await data(api.GET("/api/v1/auth/me", { middleware: [quiet401] }), later("meResponse"));
   if (me.stage !== "active") throw new ApiProblem(401, "second-factor", "second factor needed", null);
-  const org = await data(api.GET("/api/v1/organisation"), organisation);
+  const org = await data(api.GET("/api/v1/organisation"), later("organisation"));
   return { me, organisation: { id: org.id, name: org.name, timeZone: org.timeZone } };
 }
 
@@ -39,9 +41,19 @@ export function App() {
   const [prefs, setPrefs] = useState(() => loadPrefs(null));
   const path = usePath();
 
+  // A language is shown only once its dictionary is here (main.tsx fetched the first one).
+  const latestPrefs = useRef(0);
+  const applyPrefs = useCallback((next: Prefs) => {
+    const asked = ++latestPrefs.current;
+    loadLanguage(next.lang).then(
+      // Switching twice quickly: the last choice wins, whichever dictionary arrives first.
+      () => asked === latestPrefs.current && setPrefs(next),
+      (err: unknown) => console.error("dictionary not loaded", next.lang, err),
+    );
+  }, []);
   useEffect(() => {
-    setPrefs(loadPrefs(userId));
-  }, [userId]);
+    applyPrefs(loadPrefs(userId));
+  }, [userId, applyPrefs]);
   useEffect(() => {
     document.documentElement.dataset.theme = prefs.theme;
     document.documentElement.lang = prefs.lang;
@@ -56,7 +68,7 @@ export function App() {
         (lang: Lang) => {
           const next = { ...prefs, lang };
           savePrefs(userId, next);
-          setPrefs(next);
+          applyPrefs(next);
         },
         (theme: Theme) => {
           const next = { ...prefs, theme };
@@ -64,7 +76,7 @@ export function App() {
           setPrefs(next);
         },
       ),
-    [prefs, boot, userId],
+    [prefs, boot, userId, applyPrefs],
   );
 
   // Leaving the logged-in state unmounts the shell, which closes the live connection.
@@ -111,7 +123,7 @@ export function App() {
     let providerLogout: string | null = null;
     try {
       // 204, or where to go to end the single sign-on provider's session too.
-      providerLogout = providerLogoutUrl(await data(api.POST("/api/v1/auth/logout"), logoutAnswer));
+      providerLogout = providerLogoutUrl(await data(api.POST("/api/v1/auth/logout"), later("logoutAnswer")));
     } finally {
       setCsrfToken(null);
       sessionStorage.removeItem(RETURN_TO);

@@ -1,14 +1,9 @@
-import {
-  loginResponse,
-  type SsoDiscoveryResponse,
-  ssoDiscoveryResponse,
-  totpSetupResponse,
-} from "@vakt/schemas";
+import type { SessionStage, SsoDiscoveryResponse } from "@vakt/schemas";
 import { useCallback, useEffect, useRef, useState } from "react";
-import { z } from "zod";
 import { ApiProblem, setCsrfToken } from "../api/client";
 import { api, data } from "../api/typed";
 import { useUi } from "../session/context";
+import { later } from "./later";
 import { discoverableEmail, isSsoRequired, RETURN_TO, ssoStartUrl, takeSsoError } from "./sso";
 
 type Step = "password" | "code" | "enrol";
@@ -35,7 +30,7 @@ function useSsoProviders(email: string) {
       providers = (
         await data(
           api.GET("/api/v1/auth/sso/providers", { params: { query: { email: address.email } } }),
-          ssoDiscoveryResponse,
+          later("ssoDiscoveryResponse"),
         )
       ).providers;
     } catch {
@@ -78,10 +73,10 @@ export function LoginPage(props: { expired: boolean; onLoggedIn: () => Promise<v
     location.assign(ssoStartUrl(providerId, sessionStorage.getItem(RETURN_TO)));
   };
 
-  const after = async (stage: z.infer<typeof loginResponse>["stage"]) => {
+  const after = async (stage: SessionStage) => {
     if (stage === "active") return props.onLoggedIn();
     if (stage === "second_factor_required") return setStep("code");
-    const setup = await data(api.POST("/api/v1/auth/totp/setup"), totpSetupResponse);
+    const setup = await data(api.POST("/api/v1/auth/totp/setup"), later("totpSetupResponse"));
     setSecret(setup.secret);
     setStep("enrol");
   };
@@ -114,18 +109,21 @@ export function LoginPage(props: { expired: boolean; onLoggedIn: () => Promise<v
           if (step === "password") {
             const r = await data(
               api.POST("/api/v1/auth/login", { body: { email, password } }),
-              loginResponse,
+              later("loginResponse"),
             );
             setCsrfToken(r.csrfToken);
             await after(r.stage);
           } else if (step === "code") {
-            const r = await data(api.POST("/api/v1/auth/second-factor", { body: { code } }), loginResponse);
+            const r = await data(
+              api.POST("/api/v1/auth/second-factor", { body: { code } }),
+              later("loginResponse"),
+            );
             setCsrfToken(r.csrfToken);
             await after(r.stage);
           } else {
             const r = await data(
               api.POST("/api/v1/auth/totp/enable", { body: { code } }),
-              z.object({ enabled: z.literal(true), session: loginResponse.nullable() }),
+              later("totpEnabled"),
             );
             if (r.session) setCsrfToken(r.session.csrfToken);
             await props.onLoggedIn();

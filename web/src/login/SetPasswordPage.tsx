@@ -1,10 +1,9 @@
-import { password as passwordSchema } from "@vakt/schemas";
 import { useState } from "react";
-import { z } from "zod";
 import { ApiProblem } from "../api/client";
 import { api, data } from "../api/typed";
 import { useUi } from "../session/context";
 import { navigate } from "../ui/router";
+import { later } from "./later";
 
 /** Where the e-mailed links land: `/invitation#token=…` and `/reset-password#token=…`. */
 export type SetPasswordMode = "invitation" | "reset";
@@ -28,16 +27,17 @@ export function SetPasswordPage(props: { mode: SetPasswordMode }) {
     e.preventDefault();
     setError(null);
     if (!token) return; // the form is not shown without one
-    const valid = passwordSchema.safeParse(password);
-    if (!valid.success) return setError(t("setPassword.tooShort"));
-    if (password !== repeat) return setError(t("setPassword.mismatch"));
     try {
+      // The shared rule, fetched with the answers' schemas (this page carries no zod).
+      const valid = (await later("password")()).safeParse(password);
+      if (!valid.success) return setError(t("setPassword.tooShort"));
+      if (password !== repeat) return setError(t("setPassword.mismatch"));
       const body = { token, password };
       await data(
         props.mode === "invitation"
           ? api.POST("/api/v1/auth/invitations/accept", { body })
           : api.POST("/api/v1/auth/password-reset/confirm", { body }),
-        z.unknown(),
+        later("anyAnswer"),
       );
       history.replaceState(null, "", location.pathname); // drop the spent token from the address bar
       setDone(true);
