@@ -3,10 +3,11 @@ import { ApiProblem, onUnauthenticated, setCsrfToken } from "./api/client";
 import { api, data, quiet401 } from "./api/typed";
 import type { Lang } from "./format/time";
 import { loadLanguage } from "./i18n/messages";
+import { ForgotPasswordPage } from "./login/ForgotPasswordPage";
 import { LoginPage } from "./login/LoginPage";
 import { later } from "./login/later";
 import { SetPasswordPage } from "./login/SetPasswordPage";
-import { NO_RETURN, providerLogoutUrl, RETURN_TO } from "./login/sso";
+import { FORGOT_PASSWORD, NO_RETURN, providerLogoutUrl, RETURN_TO } from "./login/sso";
 import {
   loadPrefs,
   makeUi,
@@ -94,7 +95,7 @@ export function App() {
         sessionStorage.removeItem(RETURN_TO);
         setBoot({ kind: "in", session });
         // The provider's logout or an old bookmark may land a logged-in person on /login.
-        if (location.pathname === "/login") navigate("/", true);
+        if (location.pathname === "/login" || location.pathname === FORGOT_PASSWORD) navigate("/", true);
       })
       .catch(() => {
         if (!NO_RETURN.has(location.pathname))
@@ -138,6 +139,7 @@ export function App() {
   // Links from invitation and reset e-mails work whether or not someone is logged in here.
   if (path === "/invitation" || path === "/reset-password")
     body = <SetPasswordPage mode={path === "/invitation" ? "invitation" : "reset"} />;
+  else if (path === FORGOT_PASSWORD && boot.kind !== "in") body = <ForgotPasswordPage />;
   else if (boot.kind === "loading") body = <p className="centered">{ui.t("common.loading")}</p>;
   else if (boot.kind === "login") body = <LoginPage expired={boot.expired} onLoggedIn={loggedIn} />;
   else

@@ -3,8 +3,16 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { ApiProblem, setCsrfToken } from "../api/client";
 import { api, data } from "../api/typed";
 import { useUi } from "../session/context";
+import { Link } from "../ui/router";
 import { later } from "./later";
-import { discoverableEmail, isSsoRequired, RETURN_TO, ssoStartUrl, takeSsoError } from "./sso";
+import {
+  discoverableEmail,
+  FORGOT_PASSWORD,
+  isSsoRequired,
+  RETURN_TO,
+  ssoStartUrl,
+  takeSsoError,
+} from "./sso";
 
 type Step = "password" | "code" | "enrol";
 type Providers = SsoDiscoveryResponse["providers"];
@@ -215,6 +223,11 @@ export function LoginPage(props: { expired: boolean; onLoggedIn: () => Promise<v
         <button type="submit" className="primary" disabled={busy}>
           {step === "password" ? t("login.submit") : t("login.codeSubmit")}
         </button>
+        {step === "password" && (
+          <p className="login__forgot">
+            <Link to={FORGOT_PASSWORD}>{t("login.forgot")}</Link>
+          </p>
+        )}
       </form>
     </main>
   );

@@ -12,8 +12,16 @@ export const SSO_ERROR_PARAM = "sso_error";
 /** sessionStorage key: the page to go back to after a login. */
 export const RETURN_TO = "vakt.returnTo";
 
-/** Pages never worth returning to after a login: the login itself and the one-time password links. */
-export const NO_RETURN: ReadonlySet<string> = new Set(["/login", "/invitation", "/reset-password"]);
+/** The "forgot your password" page, linked from the login. */
+export const FORGOT_PASSWORD = "/forgot-password";
+
+/** Pages never worth returning to after a login: the login itself and the password pages. */
+export const NO_RETURN: ReadonlySet<string> = new Set([
+  "/login",
+  "/invitation",
+  "/reset-password",
+  FORGOT_PASSWORD,
+]);
 
 const errorKeys: Record<SsoErrorCode, MessageKey> = {
   invalid_request: "login.ssoError.invalid_request",
