@@ -16,6 +16,7 @@ import {
   SessionContext,
   savePrefs,
   type Theme,
+  type Ui,
   UiContext,
 } from "./session/context";
 import { ScreenBoundary } from "./ui/ErrorBoundary";
@@ -35,13 +36,9 @@ async function loadSession(): Promise<Session> {
   return { me, organisation: { id: org.id, name: org.name, timeZone: org.timeZone } };
 }
 
-/** The console: login, then the live map with the alarm queue, recipients and administration. */
-export function App() {
-  const [boot, setBoot] = useState<Boot>({ kind: "loading" });
-  const userId = boot.kind === "in" ? boot.session.me.user.id : null;
+/** Language and theme as this browser remembers them for the user, and the Ui made of them. */
+function usePrefsUi(userId: string | null, timeZone: string): Ui {
   const [prefs, setPrefs] = useState(() => loadPrefs(null));
-  const path = usePath();
-
   // A language is shown only once its dictionary is here (main.tsx fetched the first one).
   const latestPrefs = useRef(0);
   const applyPrefs = useCallback((next: Prefs) => {
@@ -60,12 +57,12 @@ export function App() {
     document.documentElement.lang = prefs.lang;
   }, [prefs]);
 
-  const ui = useMemo(
+  return useMemo(
     () =>
       makeUi(
         prefs.lang,
         prefs.theme,
-        boot.kind === "in" ? boot.session.organisation.timeZone : "Europe/Oslo",
+        timeZone,
         (lang: Lang) => {
           const next = { ...prefs, lang };
           savePrefs(userId, next);
@@ -77,8 +74,16 @@ export function App() {
           setPrefs(next);
         },
       ),
-    [prefs, boot, userId, applyPrefs],
+    [prefs, timeZone, userId, applyPrefs],
   );
+}
+
+/** The console: login, then the live map with the alarm queue, recipients and administration. */
+export function App() {
+  const [boot, setBoot] = useState<Boot>({ kind: "loading" });
+  const userId = boot.kind === "in" ? boot.session.me.user.id : null;
+  const ui = usePrefsUi(userId, boot.kind === "in" ? boot.session.organisation.timeZone : "Europe/Oslo");
+  const path = usePath();
 
   // Leaving the logged-in state unmounts the shell, which closes the live connection.
   const expire = useCallback(() => {

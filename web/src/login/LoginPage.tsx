@@ -55,6 +55,29 @@ function useSsoProviders(email: string) {
   return { providers: found.domain === current ? found.providers : [], discover };
 }
 
+/** Sends a step's form and keeps the CSRF token; the stage the session is at after it. */
+async function sendStep(
+  step: Step,
+  form: { email: string; password: string; code: string },
+): Promise<SessionStage> {
+  if (step === "enrol") {
+    const r = await data(
+      api.POST("/api/v1/auth/totp/enable", { body: { code: form.code } }),
+      later("totpEnabled"),
+    );
+    if (r.session) setCsrfToken(r.session.csrfToken);
+    return "active";
+  }
+  const r = await data(
+    step === "password"
+      ? api.POST("/api/v1/auth/login", { body: { email: form.email, password: form.password } })
+      : api.POST("/api/v1/auth/second-factor", { body: { code: form.code } }),
+    later("loginResponse"),
+  );
+  setCsrfToken(r.csrfToken);
+  return r.stage;
+}
+
 /**
  * E-mail first: single sign-on buttons for the address's domain, or the
  * password, then the TOTP code (or enrolment when the organisation requires one).
@@ -113,30 +136,7 @@ export function LoginPage(props: { expired: boolean; onLoggedIn: () => Promise<v
       <form
         className="card login__form"
         aria-labelledby="login-title"
-        onSubmit={run(async () => {
-          if (step === "password") {
-            const r = await data(
-              api.POST("/api/v1/auth/login", { body: { email, password } }),
-              later("loginResponse"),
-            );
-            setCsrfToken(r.csrfToken);
-            await after(r.stage);
-          } else if (step === "code") {
-            const r = await data(
-              api.POST("/api/v1/auth/second-factor", { body: { code } }),
-              later("loginResponse"),
-            );
-            setCsrfToken(r.csrfToken);
-            await after(r.stage);
-          } else {
-            const r = await data(
-              api.POST("/api/v1/auth/totp/enable", { body: { code } }),
-              later("totpEnabled"),
-            );
-            if (r.session) setCsrfToken(r.session.csrfToken);
-            await props.onLoggedIn();
-          }
-        })}
+        onSubmit={run(async () => after(await sendStep(step, { email, password, code })))}
       >
         <h1 id="login-title">{t("login.title")}</h1>
         {props.expired && (

@@ -14,7 +14,10 @@ export function tokenFromHash(hash: string): string | null {
   return token && /^[A-Za-z0-9_.~-]{20,200}$/.test(token) ? token : null;
 }
 
-/** Choose a password with an invitation or reset token, then go to the login. */
+/**
+ * Choose a password with an invitation or reset token, then go to the login. The password rule is
+ * the shared schema's, fetched on submit with the login path's answers (this page carries no zod).
+ */
 export function SetPasswordPage(props: { mode: SetPasswordMode }) {
   const { t } = useUi();
   const [token] = useState(() => tokenFromHash(location.hash));
@@ -28,7 +31,6 @@ export function SetPasswordPage(props: { mode: SetPasswordMode }) {
     setError(null);
     if (!token) return; // the form is not shown without one
     try {
-      // The shared rule, fetched with the answers' schemas (this page carries no zod).
       const valid = (await later("password")()).safeParse(password);
       if (!valid.success) return setError(t("setPassword.tooShort"));
       if (password !== repeat) return setError(t("setPassword.mismatch"));
