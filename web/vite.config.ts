@@ -2,9 +2,10 @@ import { defineConfig } from "vitest/config";
 
 // The API serves the built files and answers /api and /socket.io on the same origin.
 export default defineConfig({
-  // The entry holds what the login page needs (React, zod, the dictionary: about 120 kB gzip,
-  // src/login-size.test.ts keeps it there); the logged-in shell, the live view with Leaflet,
-  // the recipient page (with geoman) and administration load on demand.
+  // The entry holds what the login page needs (React and the login pages: with the user's
+  // dictionary, fetched before the first render, under 100 kB gzip; src/login-size.test.ts keeps
+  // it there); zod, the logged-in shell, the live view with Leaflet, the recipient page (with
+  // geoman) and administration load on demand.
   build: {
     outDir: "dist",
     sourcemap: true,

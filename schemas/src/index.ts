@@ -14,6 +14,7 @@ export * from "./api/tokens";
 export * from "./api/users";
 export * from "./common";
 export * from "./config";
+export * from "./console-path";
 export * from "./csv";
 export * from "./device/downlink";
 export * from "./device/messages";

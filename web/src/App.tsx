@@ -1,18 +1,22 @@
-import { meResponse, organisation } from "@vakt/schemas";
-import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { ApiProblem, onUnauthenticated, setCsrfToken } from "./api/client";
 import { api, data, quiet401 } from "./api/typed";
 import type { Lang } from "./format/time";
+import { loadLanguage } from "./i18n/messages";
+import { ForgotPasswordPage } from "./login/ForgotPasswordPage";
 import { LoginPage } from "./login/LoginPage";
+import { later } from "./login/later";
 import { SetPasswordPage } from "./login/SetPasswordPage";
-import { logoutAnswer, NO_RETURN, providerLogoutUrl, RETURN_TO } from "./login/sso";
+import { FORGOT_PASSWORD, NO_RETURN, providerLogoutUrl, RETURN_TO } from "./login/sso";
 import {
   loadPrefs,
   makeUi,
+  type Prefs,
   type Session,
   SessionContext,
   savePrefs,
   type Theme,
+  type Ui,
   UiContext,
 } from "./session/context";
 import { ScreenBoundary } from "./ui/ErrorBoundary";
@@ -26,37 +30,43 @@ const Shell = lazy(() => import("./Shell").then((m) => ({ default: m.Shell })));
 type Boot = { kind: "loading" } | { kind: "login"; expired: boolean } | { kind: "in"; session: Session };
 
 async function loadSession(): Promise<Session> {
-  const me = await data(api.GET("/api/v1/auth/me", { middleware: [quiet401] }), meResponse);
+  const me = await data(api.GET("/api/v1/auth/me", { middleware: [quiet401] }), later("meResponse"));
   if (me.stage !== "active") throw new ApiProblem(401, "second-factor", "second factor needed", null);
-  const org = await data(api.GET("/api/v1/organisation"), organisation);
+  const org = await data(api.GET("/api/v1/organisation"), later("organisation"));
   return { me, organisation: { id: org.id, name: org.name, timeZone: org.timeZone } };
 }
 
-/** The console: login, then the live map with the alarm queue, recipients and administration. */
-export function App() {
-  const [boot, setBoot] = useState<Boot>({ kind: "loading" });
-  const userId = boot.kind === "in" ? boot.session.me.user.id : null;
+/** Language and theme as this browser remembers them for the user, and the Ui made of them. */
+function usePrefsUi(userId: string | null, timeZone: string): Ui {
   const [prefs, setPrefs] = useState(() => loadPrefs(null));
-  const path = usePath();
-
+  // A language is shown only once its dictionary is here (main.tsx fetched the first one).
+  const latestPrefs = useRef(0);
+  const applyPrefs = useCallback((next: Prefs) => {
+    const asked = ++latestPrefs.current;
+    loadLanguage(next.lang).then(
+      // Switching twice quickly: the last choice wins, whichever dictionary arrives first.
+      () => asked === latestPrefs.current && setPrefs(next),
+      (err: unknown) => console.error("dictionary not loaded", next.lang, err),
+    );
+  }, []);
   useEffect(() => {
-    setPrefs(loadPrefs(userId));
-  }, [userId]);
+    applyPrefs(loadPrefs(userId));
+  }, [userId, applyPrefs]);
   useEffect(() => {
     document.documentElement.dataset.theme = prefs.theme;
     document.documentElement.lang = prefs.lang;
   }, [prefs]);
 
-  const ui = useMemo(
+  return useMemo(
     () =>
       makeUi(
         prefs.lang,
         prefs.theme,
-        boot.kind === "in" ? boot.session.organisation.timeZone : "Europe/Oslo",
+        timeZone,
         (lang: Lang) => {
           const next = { ...prefs, lang };
           savePrefs(userId, next);
-          setPrefs(next);
+          applyPrefs(next);
         },
         (theme: Theme) => {
           const next = { ...prefs, theme };
@@ -64,8 +74,16 @@ export function App() {
           setPrefs(next);
         },
       ),
-    [prefs, boot, userId],
+    [prefs, timeZone, userId, applyPrefs],
   );
+}
+
+/** The console: login, then the live map with the alarm queue, recipients and administration. */
+export function App() {
+  const [boot, setBoot] = useState<Boot>({ kind: "loading" });
+  const userId = boot.kind === "in" ? boot.session.me.user.id : null;
+  const ui = usePrefsUi(userId, boot.kind === "in" ? boot.session.organisation.timeZone : "Europe/Oslo");
+  const path = usePath();
 
   // Leaving the logged-in state unmounts the shell, which closes the live connection.
   const expire = useCallback(() => {
@@ -82,7 +100,7 @@ export function App() {
         sessionStorage.removeItem(RETURN_TO);
         setBoot({ kind: "in", session });
         // The provider's logout or an old bookmark may land a logged-in person on /login.
-        if (location.pathname === "/login") navigate("/", true);
+        if (location.pathname === "/login" || location.pathname === FORGOT_PASSWORD) navigate("/", true);
       })
       .catch(() => {
         if (!NO_RETURN.has(location.pathname))
@@ -111,7 +129,7 @@ export function App() {
     let providerLogout: string | null = null;
     try {
       // 204, or where to go to end the single sign-on provider's session too.
-      providerLogout = providerLogoutUrl(await data(api.POST("/api/v1/auth/logout"), logoutAnswer));
+      providerLogout = providerLogoutUrl(await data(api.POST("/api/v1/auth/logout"), later("logoutAnswer")));
     } finally {
       setCsrfToken(null);
       sessionStorage.removeItem(RETURN_TO);
@@ -126,6 +144,7 @@ export function App() {
   // Links from invitation and reset e-mails work whether or not someone is logged in here.
   if (path === "/invitation" || path === "/reset-password")
     body = <SetPasswordPage mode={path === "/invitation" ? "invitation" : "reset"} />;
+  else if (path === FORGOT_PASSWORD && boot.kind !== "in") body = <ForgotPasswordPage />;
   else if (boot.kind === "loading") body = <p className="centered">{ui.t("common.loading")}</p>;
   else if (boot.kind === "login") body = <LoginPage expired={boot.expired} onLoggedIn={loggedIn} />;
   else

@@ -5,6 +5,7 @@
  * is logged in.
  */
 import { z } from "zod";
+import { CONSOLE_RETURN_PATH, CONSOLE_RETURN_PATH_MAX } from "../console-path";
 import { roleKey } from "./admin";
 import { email } from "./auth";
 
@@ -132,9 +133,8 @@ export type SsoDiscoveryResponse = z.infer<typeof ssoDiscoveryResponse>;
 /** Where to send the browser after login: a path within the console, never another site. */
 export const consoleReturnPath = z
   .string()
-  .max(2000)
-  // "/" then anything but a second slash or backslash, which browsers read as another host.
-  .regex(/^\/([^/\\\s][^\s]*)?$/, "a path in the console")
+  .max(CONSOLE_RETURN_PATH_MAX)
+  .regex(CONSOLE_RETURN_PATH, "a path in the console")
   .default("/");
 export const ssoStartQuery = z.object({ returnTo: consoleReturnPath });
 

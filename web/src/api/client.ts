@@ -4,11 +4,12 @@
  * response parsed with the shared zod schemas and every error turned into an ApiProblem. A 401
  * tells the app the session is gone. Screens call the API through typed.ts (paths checked at
  * compile time), which uses the problem and CSRF parts here; `get` and `send` remain only for the
- * screens not yet converted (issue #18 item 6).
+ * screens not yet converted (issue #18 item 6). It is part of the login page, so it imports zod
+ * and @vakt/schemas for their types only: the schemas come with each call (src/login-size.test.ts).
  */
-import { problem } from "@vakt/schemas";
-import { z } from "zod";
-import { dictionaries, type MessageKey, translate } from "../i18n/dict";
+import type { Problem } from "@vakt/schemas";
+import type { z } from "zod";
+import { hasMessage, translate } from "../i18n/messages";
 
 export const CSRF_COOKIE = "vakt_csrf";
 export const CSRF_HEADER = "x-csrf-token";
@@ -39,8 +40,8 @@ const currentLang = () => (globalThis.document?.documentElement.lang === "en" ? 
 
 export function problemText(code: string, status: number, lang: "nb" | "en" = currentLang()): string {
   const key = problemKey(code);
-  return key in dictionaries[lang]
-    ? translate(lang, key as MessageKey, { status })
+  return hasMessage(key)
+    ? translate(lang, key, { status })
     : translate(lang, "problem.unexpected", { status });
 }
 
@@ -99,6 +100,23 @@ async function request(method: string, path: string, body?: unknown): Promise<Re
   return res;
 }
 
+/**
+ * The parts of an RFC 9457 problem document the console reads (its `type`, `title` and `detail`),
+ * checked by hand: this runs on the login page, which carries no zod.
+ */
+function problemDocument(body: unknown): Pick<Problem, "type" | "title" | "detail"> | null {
+  if (typeof body !== "object" || body === null) return null;
+  const { type, title, detail } = body as Record<string, unknown>;
+  if (typeof type !== "string" || typeof title !== "string") return null;
+  if (detail !== undefined && typeof detail !== "string") return null;
+  return { type, title, detail };
+}
+
+/** What a schema refused, for an ApiProblem's detail (for logs and tests, never shown). */
+export function schemaIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join(".") || "(answer)"}: ${i.message}`).join("; ");
+}
+
 /** The ApiProblem of a failed response (read from its problem document); a 401 tells the app, unless quiet. */
 export async function problemOf(res: Response, quiet401 = false): Promise<ApiProblem> {
   let parsed: unknown = null;
@@ -107,9 +125,9 @@ export async function problemOf(res: Response, quiet401 = false): Promise<ApiPro
   } catch {
     parsed = null;
   }
-  const p = problem.safeParse(parsed);
-  const code = p.success ? (p.data.type.split("/").pop() ?? "error") : "error";
-  const message = p.success ? (p.data.detail ?? p.data.title) : `${res.status} ${res.statusText}`;
+  const p = problemDocument(parsed);
+  const code = p ? (p.type.split("/").pop() ?? "error") : "error";
+  const message = p ? (p.detail ?? p.title) : `${res.status} ${res.statusText}`;
   if (res.status === 401 && !quiet401) for (const l of unauthenticatedListeners) l();
   return new ApiProblem(res.status, code, message, parsed);
 }
@@ -124,7 +142,7 @@ async function parsed<S extends z.ZodType>(res: Response, schema: S, value?: unk
       throw new ApiProblem(res.status, "unexpected", String(err), null);
     }
   const r = schema.safeParse(raw);
-  if (!r.success) throw new ApiProblem(res.status, "unexpected", z.prettifyError(r.error), raw);
+  if (!r.success) throw new ApiProblem(res.status, "unexpected", schemaIssues(r.error), raw);
   return r.data;
 }
 

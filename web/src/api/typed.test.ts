@@ -67,6 +67,32 @@ describe("typed API client", () => {
     });
   });
 
+  it("fetches a lazily given schema only once a successful answer is there (the login page's way)", async () => {
+    const asked: string[] = [];
+    const loader = (name: string) => async () => {
+      asked.push(name);
+      return loginResponse;
+    };
+    const refused = data(
+      api.POST("/api/v1/auth/login", { body: { email: "a@example.org", password: "wrong" } }),
+      loader("refused"),
+    );
+    await expect(refused).rejects.toMatchObject({ status: 401, code: "unauthenticated" });
+    const r = await data(
+      api.POST("/api/v1/auth/login", { body: { email: "a@example.org", password: "right" } }),
+      loader("accepted"),
+    );
+    expect(r.csrfToken).toBe("next-token");
+    expect(asked).toEqual(["accepted"]);
+    // An answer the lazily fetched schema refuses is a problem too, as with a schema given at once.
+    const refusing = data(
+      api.POST("/api/v1/auth/login", { body: { email: "a@example.org", password: "right" } }),
+      async () => z.object({ enabled: z.literal(true) }),
+    );
+    await expect(refusing).rejects.toMatchObject({ status: 200, code: "unexpected" });
+    await expect(refusing).rejects.toSatisfy((p: ApiProblem) => p.detail.includes("enabled"));
+  });
+
   it("tells the app a session is gone on a 401, except for a call marked quiet401", async () => {
     let told = 0;
     const stop = onUnauthenticated(() => told++);

@@ -3,11 +3,12 @@
  * (`@vakt/api/openapi`), so a call's path, parameters and request body are checked at compile
  * time. It behaves like client.ts (same-origin cookie, CSRF header on changes, failures thrown as
  * ApiProblem), and `data` still parses every answer with the shared zod schema at run time.
+ * The login page uses it too, so zod is imported here for its types only.
  */
 import type { paths } from "@vakt/api/openapi";
 import createClient, { type Middleware } from "openapi-fetch";
-import { z } from "zod";
-import { ApiProblem, CSRF_HEADER, currentCsrfToken, problemOf } from "./client";
+import type { z } from "zod";
+import { ApiProblem, CSRF_HEADER, currentCsrfToken, problemOf, schemaIssues } from "./client";
 
 const sameOriginSession: Middleware = {
   onRequest({ request }) {
@@ -50,10 +51,14 @@ export function createApiClient(baseUrl = "") {
 
 export const api = createApiClient();
 
-/** The body of a successful answer, checked against the shared schema. */
+/**
+ * The body of a successful answer, checked against the shared schema. The schema may come as a
+ * loader (`() => import(…)`): the login page's answers are parsed by schemas fetched only once an
+ * answer has arrived, so the page itself carries no zod.
+ */
 export async function data<S extends z.ZodType>(
   answer: Promise<{ data?: unknown }>,
-  schema: S,
+  schema: S | (() => Promise<S>),
 ): Promise<z.infer<S>> {
   let body: unknown;
   try {
@@ -63,8 +68,8 @@ export async function data<S extends z.ZodType>(
     if (err instanceof ApiProblem) throw err;
     throw new ApiProblem(200, "unexpected", String(err), null);
   }
-  const r = schema.safeParse(body);
-  if (!r.success) throw new ApiProblem(200, "unexpected", z.prettifyError(r.error), body);
+  const r = (typeof schema === "function" ? await schema() : schema).safeParse(body);
+  if (!r.success) throw new ApiProblem(200, "unexpected", schemaIssues(r.error), body);
   return r.data;
 }
 

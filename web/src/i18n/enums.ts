@@ -3,18 +3,18 @@
  * lists grow on the server; a code this console does not know yet is shown as
  * "Other action (code)" in the language rather than as a bare code.
  */
-import { en, type MessageKey } from "./dict";
+import { hasMessage, type MessageKey } from "./messages";
 
 type T = (key: MessageKey, vars?: Record<string, string | number>) => string;
 
 function coded(t: T, prefix: "enum.action" | "enum.deadLetter", code: string): string {
   const key = `${prefix}.${code}`;
-  return key in en && !key.endsWith(".other") ? t(key as MessageKey) : t(`${prefix}.other`, { code });
+  return hasMessage(key) && !key.endsWith(".other") ? t(key) : t(`${prefix}.other`, { code });
 }
 
 export const actionText = (t: T, code: string) => coded(t, "enum.action", code);
 export function subjectText(t: T, subject: string): string {
   const key = `enum.subject.${subject}`;
-  return key in en ? t(key as MessageKey) : t("enum.subject.other", { code: subject });
+  return hasMessage(key) ? t(key) : t("enum.subject.other", { code: subject });
 }
 export const deadLetterReasonText = (t: T, code: string) => coded(t, "enum.deadLetter", code);

@@ -1,15 +1,18 @@
-import {
-  loginResponse,
-  type SsoDiscoveryResponse,
-  ssoDiscoveryResponse,
-  totpSetupResponse,
-} from "@vakt/schemas";
+import type { SessionStage, SsoDiscoveryResponse } from "@vakt/schemas";
 import { useCallback, useEffect, useRef, useState } from "react";
-import { z } from "zod";
 import { ApiProblem, setCsrfToken } from "../api/client";
 import { api, data } from "../api/typed";
 import { useUi } from "../session/context";
-import { discoverableEmail, isSsoRequired, RETURN_TO, ssoStartUrl, takeSsoError } from "./sso";
+import { Link } from "../ui/router";
+import { later } from "./later";
+import {
+  discoverableEmail,
+  FORGOT_PASSWORD,
+  isSsoRequired,
+  RETURN_TO,
+  ssoStartUrl,
+  takeSsoError,
+} from "./sso";
 
 type Step = "password" | "code" | "enrol";
 type Providers = SsoDiscoveryResponse["providers"];
@@ -35,7 +38,7 @@ function useSsoProviders(email: string) {
       providers = (
         await data(
           api.GET("/api/v1/auth/sso/providers", { params: { query: { email: address.email } } }),
-          ssoDiscoveryResponse,
+          later("ssoDiscoveryResponse"),
         )
       ).providers;
     } catch {
@@ -50,6 +53,29 @@ function useSsoProviders(email: string) {
   }, [email, discover]);
   const current = discoverableEmail(email)?.domain ?? "";
   return { providers: found.domain === current ? found.providers : [], discover };
+}
+
+/** Sends a step's form and keeps the CSRF token; the stage the session is at after it. */
+async function sendStep(
+  step: Step,
+  form: { email: string; password: string; code: string },
+): Promise<SessionStage> {
+  if (step === "enrol") {
+    const r = await data(
+      api.POST("/api/v1/auth/totp/enable", { body: { code: form.code } }),
+      later("totpEnabled"),
+    );
+    if (r.session) setCsrfToken(r.session.csrfToken);
+    return "active";
+  }
+  const r = await data(
+    step === "password"
+      ? api.POST("/api/v1/auth/login", { body: { email: form.email, password: form.password } })
+      : api.POST("/api/v1/auth/second-factor", { body: { code: form.code } }),
+    later("loginResponse"),
+  );
+  setCsrfToken(r.csrfToken);
+  return r.stage;
 }
 
 /**
@@ -78,10 +104,10 @@ export function LoginPage(props: { expired: boolean; onLoggedIn: () => Promise<v
     location.assign(ssoStartUrl(providerId, sessionStorage.getItem(RETURN_TO)));
   };
 
-  const after = async (stage: z.infer<typeof loginResponse>["stage"]) => {
+  const after = async (stage: SessionStage) => {
     if (stage === "active") return props.onLoggedIn();
     if (stage === "second_factor_required") return setStep("code");
-    const setup = await data(api.POST("/api/v1/auth/totp/setup"), totpSetupResponse);
+    const setup = await data(api.POST("/api/v1/auth/totp/setup"), later("totpSetupResponse"));
     setSecret(setup.secret);
     setStep("enrol");
   };
@@ -110,27 +136,7 @@ export function LoginPage(props: { expired: boolean; onLoggedIn: () => Promise<v
       <form
         className="card login__form"
         aria-labelledby="login-title"
-        onSubmit={run(async () => {
-          if (step === "password") {
-            const r = await data(
-              api.POST("/api/v1/auth/login", { body: { email, password } }),
-              loginResponse,
-            );
-            setCsrfToken(r.csrfToken);
-            await after(r.stage);
-          } else if (step === "code") {
-            const r = await data(api.POST("/api/v1/auth/second-factor", { body: { code } }), loginResponse);
-            setCsrfToken(r.csrfToken);
-            await after(r.stage);
-          } else {
-            const r = await data(
-              api.POST("/api/v1/auth/totp/enable", { body: { code } }),
-              z.object({ enabled: z.literal(true), session: loginResponse.nullable() }),
-            );
-            if (r.session) setCsrfToken(r.session.csrfToken);
-            await props.onLoggedIn();
-          }
-        })}
+        onSubmit={run(async () => after(await sendStep(step, { email, password, code })))}
       >
         <h1 id="login-title">{t("login.title")}</h1>
         {props.expired && (
@@ -217,6 +223,11 @@ export function LoginPage(props: { expired: boolean; onLoggedIn: () => Promise<v
         <button type="submit" className="primary" disabled={busy}>
           {step === "password" ? t("login.submit") : t("login.codeSubmit")}
         </button>
+        {step === "password" && (
+          <p className="login__forgot">
+            <Link to={FORGOT_PASSWORD}>{t("login.forgot")}</Link>
+          </p>
+        )}
       </form>
     </main>
   );

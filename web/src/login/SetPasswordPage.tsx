@@ -1,10 +1,9 @@
-import { password as passwordSchema } from "@vakt/schemas";
 import { useState } from "react";
-import { z } from "zod";
 import { ApiProblem } from "../api/client";
 import { api, data } from "../api/typed";
 import { useUi } from "../session/context";
 import { navigate } from "../ui/router";
+import { later } from "./later";
 
 /** Where the e-mailed links land: `/invitation#token=…` and `/reset-password#token=…`. */
 export type SetPasswordMode = "invitation" | "reset";
@@ -15,7 +14,10 @@ export function tokenFromHash(hash: string): string | null {
   return token && /^[A-Za-z0-9_.~-]{20,200}$/.test(token) ? token : null;
 }
 
-/** Choose a password with an invitation or reset token, then go to the login. */
+/**
+ * Choose a password with an invitation or reset token, then go to the login. The password rule is
+ * the shared schema's, fetched on submit with the login path's answers (this page carries no zod).
+ */
 export function SetPasswordPage(props: { mode: SetPasswordMode }) {
   const { t } = useUi();
   const [token] = useState(() => tokenFromHash(location.hash));
@@ -28,16 +30,16 @@ export function SetPasswordPage(props: { mode: SetPasswordMode }) {
     e.preventDefault();
     setError(null);
     if (!token) return; // the form is not shown without one
-    const valid = passwordSchema.safeParse(password);
-    if (!valid.success) return setError(t("setPassword.tooShort"));
-    if (password !== repeat) return setError(t("setPassword.mismatch"));
     try {
+      const valid = (await later("password")()).safeParse(password);
+      if (!valid.success) return setError(t("setPassword.tooShort"));
+      if (password !== repeat) return setError(t("setPassword.mismatch"));
       const body = { token, password };
       await data(
         props.mode === "invitation"
           ? api.POST("/api/v1/auth/invitations/accept", { body })
           : api.POST("/api/v1/auth/password-reset/confirm", { body }),
-        z.unknown(),
+        later("anyAnswer"),
       );
       history.replaceState(null, "", location.pathname); // drop the spent token from the address bar
       setDone(true);

@@ -2,10 +2,10 @@ import { ssoErrorCode } from "@vakt/schemas";
 import { describe, expect, it } from "vitest";
 import { ApiProblem } from "../api/client";
 import { en, nb } from "../i18n/dict";
+import { logoutAnswer } from "./answers";
 import {
   discoverableEmail,
   isSsoRequired,
-  logoutAnswer,
   providerLogoutUrl,
   ssoErrorKey,
   ssoStartUrl,

@@ -3,8 +3,7 @@
  * asking about, where the SSO button sends the browser, what an `sso_error`
  * from the callback means, and where logout goes next.
  */
-import { consoleReturnPath, logoutResponse, type SsoErrorCode, ssoErrorCode } from "@vakt/schemas";
-import { z } from "zod";
+import { isConsoleReturnPath, type LogoutResponse, type SsoErrorCode } from "@vakt/schemas";
 import { ApiProblem } from "../api/client";
 import type { MessageKey } from "../i18n/dict";
 
@@ -13,8 +12,16 @@ export const SSO_ERROR_PARAM = "sso_error";
 /** sessionStorage key: the page to go back to after a login. */
 export const RETURN_TO = "vakt.returnTo";
 
-/** Pages never worth returning to after a login: the login itself and the one-time password links. */
-export const NO_RETURN: ReadonlySet<string> = new Set(["/login", "/invitation", "/reset-password"]);
+/** The "forgot your password" page, linked from the login. */
+export const FORGOT_PASSWORD = "/forgot-password";
+
+/** Pages never worth returning to after a login: the login itself and the password pages. */
+export const NO_RETURN: ReadonlySet<string> = new Set([
+  "/login",
+  "/invitation",
+  "/reset-password",
+  FORGOT_PASSWORD,
+]);
 
 const errorKeys: Record<SsoErrorCode, MessageKey> = {
   invalid_request: "login.ssoError.invalid_request",
@@ -29,8 +36,8 @@ const errorKeys: Record<SsoErrorCode, MessageKey> = {
 /** The message for an `sso_error` value; an unknown value still gets a general one, no value none. */
 export function ssoErrorKey(raw: string | null): MessageKey | null {
   if (raw === null) return null;
-  const code = ssoErrorCode.safeParse(raw);
-  return code.success ? errorKeys[code.data] : "login.ssoError.unknown";
+  // errorKeys names every SsoErrorCode (its type says so): no zod needed on the login page.
+  return Object.hasOwn(errorKeys, raw) ? errorKeys[raw as SsoErrorCode] : "login.ssoError.unknown";
 }
 
 /** Reads `sso_error` from a query string and gives the query string without it. */
@@ -58,9 +65,9 @@ export function discoverableEmail(input: string): { email: string; domain: strin
  * page the user was on, or the live view). Only paths within the console.
  */
 export function ssoStartUrl(providerId: string, returnTo: string | null): string {
-  const parsed = consoleReturnPath.safeParse(returnTo ?? "/");
+  const wanted = returnTo ?? "/";
   const path =
-    parsed.success && !NO_RETURN.has(new URL(parsed.data, "http://x").pathname) ? parsed.data : "/";
+    isConsoleReturnPath(wanted) && !NO_RETURN.has(new URL(wanted, "http://x").pathname) ? wanted : "/";
   return `/api/v1/auth/sso/${encodeURIComponent(providerId)}/start?returnTo=${encodeURIComponent(path)}`;
 }
 
@@ -71,11 +78,8 @@ export function isSsoRequired(err: unknown): boolean {
   );
 }
 
-/** Logout answers 204 (before single sign-on) or `{ providerLogoutUrl }`. */
-export const logoutAnswer = z.union([z.undefined(), logoutResponse]);
-
-/** The provider's end-session URL to go to after logout, if any; only ever http(s). */
-export function providerLogoutUrl(answer: z.infer<typeof logoutAnswer>): string | null {
+/** The provider's end-session URL to go to after logout (answers.ts's logoutAnswer), if any; only ever http(s). */
+export function providerLogoutUrl(answer: LogoutResponse | undefined): string | null {
   const raw = answer?.providerLogoutUrl;
   if (!raw) return null;
   const url = URL.parse(raw);

@@ -2,7 +2,7 @@
 import type { MeResponse, Permission } from "@vakt/schemas";
 import { createContext, useContext } from "react";
 import { formatAge, formatDate, formatDateTime, formatNumber, formatWhen, type Lang } from "../format/time";
-import { type MessageKey, translate } from "../i18n/dict";
+import { type MessageKey, translate } from "../i18n/messages";
 
 export type Theme = "light" | "dark";
 
