@@ -10,7 +10,8 @@
  *
  * Environment: BENCH_DATABASE_URL (a server to create a scratch database on;
  * default: an embedded PostgreSQL), BENCH_MESSAGES (default 100000),
- * BENCH_DEVICES (default 1000), BENCH_CONNECTIONS (default 8). With
+ * BENCH_DEVICES (default 1000), BENCH_CONNECTIONS (default 8), and to compare
+ * batching: BENCH_LANES (writer lanes, default 4) and INGEST_BATCH_MAX_WAIT_MS. With
  * BENCH_RESULTS_FILE set, the figures are also appended to that file as one
  * JSON line (`npm run bench` at the root collects them into bench-results/).
  */
@@ -180,7 +181,15 @@ async function main() {
     mqttUsername: service.username,
     mqttPassword: service.password,
     logger,
-    config: { INGEST_CLIENT_ID: "bench-ingest", INGEST_SHARE_GROUP: "bench" },
+    config: {
+      INGEST_CLIENT_ID: "bench-ingest",
+      INGEST_SHARE_GROUP: "bench",
+      // To compare batching settings in one figure (CPU per position against the floor).
+      ...(process.env.INGEST_BATCH_MAX_WAIT_MS
+        ? { INGEST_BATCH_MAX_WAIT_MS: Number(process.env.INGEST_BATCH_MAX_WAIT_MS) }
+        : {}),
+    },
+    ...(process.env.BENCH_LANES ? { maxConcurrentBatches: Number(process.env.BENCH_LANES) } : {}),
     ...(process.env.BENCH_RECEIVE_MAXIMUM
       ? { mqttReceiveMaximum: Number(process.env.BENCH_RECEIVE_MAXIMUM) }
       : {}),
