@@ -8,7 +8,9 @@
  *
  * Input: a file of `serial secret` lines (FLEET_CREDENTIALS), FLEET_URL,
  * FLEET_RAMP_PER_S, FLEET_INTERVAL_S, FLEET_TRACKING_SHARE,
- * FLEET_TRACKING_INTERVAL_S, FLEET_SECONDS (how long to report after the ramp).
+ * FLEET_TRACKING_INTERVAL_S, FLEET_SECONDS (how long to report after the ramp),
+ * FLEET_INDEX_OFFSET (this process's first device in the whole fleet: message ids
+ * and the tracking share follow the device's place in the fleet).
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { uplinkTopic } from "@vakt/schemas";
@@ -21,6 +23,8 @@ const intervalS = env("FLEET_INTERVAL_S", 60);
 const trackingShare = env("FLEET_TRACKING_SHARE", 0.01);
 const trackingIntervalS = env("FLEET_TRACKING_INTERVAL_S", 10);
 const seconds = env("FLEET_SECONDS", 300);
+/** Where this process's devices start in the whole fleet (the bench runs several processes). */
+const offset = env("FLEET_INDEX_OFFSET", 0);
 
 const devices = (await readFile(process.env.FLEET_CREDENTIALS ?? "", "utf8"))
   .split("\n")
@@ -73,7 +77,8 @@ function startReporting(client: MqttClient, serial: string, index: number, every
 
 const reporter = setInterval(() => report("run"), 1000);
 const trackingEvery = Math.max(1, Math.round(1 / Math.max(trackingShare, 1e-9)));
-for (const [i, d] of devices.entries()) {
+for (const [local, d] of devices.entries()) {
+  const i = offset + local;
   const client = mqtt.connect(url, {
     clientId: d.serial,
     username: d.serial,
@@ -94,7 +99,7 @@ for (const [i, d] of devices.entries()) {
   client.on("error", () => {
     if (!connectedOnce) counts.connectFailed++;
   });
-  if ((i + 1) % rampPerS === 0) await new Promise((r) => setTimeout(r, 1000));
+  if ((local + 1) % rampPerS === 0) await new Promise((r) => setTimeout(r, 1000));
 }
 report("ramped");
 await new Promise((r) => setTimeout(r, seconds * 1000));

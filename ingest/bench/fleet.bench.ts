@@ -7,7 +7,9 @@
  * reporting every FLEET_INTERVAL_S (60 s) with FLEET_TRACKING_SHARE (1 %) of
  * them tracking every FLEET_TRACKING_INTERVAL_S (10 s), for FLEET_SECONDS
  * (300) after they are all connected; ingest (in this process) stores them.
- * The devices run in a process of their own (bench/fleet-devices.ts).
+ * The devices run in FLEET_SIMULATORS processes of their own (default 4,
+ * bench/fleet-devices.ts), so no single event loop with every client delays
+ * the fleet's publishes.
  *
  * Printed: how many connected, positions PUBACKed and stored (lost = PUBACKed
  * but not stored), ingest's lag per position (stored at, the row's
@@ -44,6 +46,8 @@ const INTERVAL_S = env("FLEET_INTERVAL_S", 60);
 const TRACKING_SHARE = env("FLEET_TRACKING_SHARE", 0.01);
 const TRACKING_INTERVAL_S = env("FLEET_TRACKING_INTERVAL_S", 10);
 const RAMP_PER_S = env("FLEET_RAMP_PER_S", 250);
+/** Simulator processes: one process's event loop with 10,000 clients delays its own publishes. */
+const SIMULATORS = Math.max(1, env("FLEET_SIMULATORS", 4));
 const logger = pino({ level: process.env.LOG_LEVEL ?? "warn" });
 const benchDir = fileURLToPath(new URL(".", import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -65,6 +69,54 @@ interface FleetReport {
   connectFailed: number;
   rssBytes: number;
   at: number;
+}
+
+/**
+ * The simulator processes (bench/fleet-devices.ts), one per environment; each prints a report a
+ * second, and the fleet's report is their sum (memory too), once every process has one.
+ */
+function startSimulators(envs: NodeJS.ProcessEnv[]) {
+  const sims = envs.map((env) => {
+    const child = spawn(process.execPath, ["--import", "tsx", join(benchDir, "fleet-devices.ts")], {
+      env,
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const reports: FleetReport[] = [];
+    let buffered = "";
+    child.stdout.on("data", (b: Buffer) => {
+      buffered += b.toString();
+      const lines = buffered.split("\n");
+      buffered = lines.pop() ?? "";
+      for (const l of lines) if (l.trim()) reports.push(JSON.parse(l) as FleetReport);
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    return { child, reports, exited };
+  });
+  const sum = (phase: string, pick: (reports: FleetReport[]) => FleetReport | undefined) => {
+    const picked = sims.map((s) => pick(s.reports));
+    if (picked.some((r) => r === undefined)) return undefined;
+    return (picked as FleetReport[]).reduce((a, r) => ({
+      phase,
+      connected: a.connected + r.connected,
+      published: a.published + r.published,
+      acked: a.acked + r.acked,
+      failed: a.failed + r.failed,
+      connectFailed: a.connectFailed + r.connectFailed,
+      rssBytes: a.rssBytes + r.rssBytes,
+      at: Math.max(a.at, r.at),
+    }));
+  };
+  return {
+    first: () => sum("first", (rs) => rs[0]),
+    latest: () => sum("run", (rs) => rs.at(-1)),
+    ramped: () => sims.every((s) => s.reports.some((r) => r.phase === "ramped")),
+    done: () => sum("done", (rs) => rs.find((r) => r.phase === "done")),
+    /** Every process's exit code; the first that is not 0, else 0. */
+    exited: Promise.all(sims.map((s) => s.exited)).then((codes) => codes.find((c) => c !== 0) ?? 0),
+    kill: () => {
+      for (const s of sims) s.child.kill("SIGKILL");
+    },
+  };
 }
 
 async function main() {
@@ -103,8 +155,17 @@ async function main() {
         ],
       );
     }
-    const credentials = join(work, "credentials");
-    await writeFile(credentials, fleet.map((d) => `${d.serial} ${d.secret}`).join("\n"));
+    // Each simulator process gets an equal share of the fleet, and of the connection rate.
+    const shares = Array.from({ length: SIMULATORS }, (_, k) => {
+      const from = Math.floor((k * fleet.length) / SIMULATORS);
+      const to = Math.floor(((k + 1) * fleet.length) / SIMULATORS);
+      return { k, offset: from, devices: fleet.slice(from, to) };
+    });
+    for (const share of shares)
+      await writeFile(
+        join(work, `credentials-${share.k}`),
+        share.devices.map((d) => `${d.serial} ${d.secret}`).join("\n"),
+      );
     const service = { username: "vakt-fleet-ingest", password: "fleet-bench-service-password" };
     const files = await generateMosquittoFiles(pool, [service]);
     const broker = await startMosquitto({
@@ -145,38 +206,32 @@ async function main() {
     await sleep(1_000);
     const before = { broker: await rssOf(broker.process.pid), ingest: process.memoryUsage().rss };
 
-    const devices = spawn(process.execPath, ["--import", "tsx", join(benchDir, "fleet-devices.ts")], {
-      env: {
+    const sims = startSimulators(
+      shares.map((share) => ({
         ...process.env,
         FLEET_URL: broker.deviceUrl,
-        FLEET_CREDENTIALS: credentials,
-        FLEET_RAMP_PER_S: String(RAMP_PER_S),
+        FLEET_CREDENTIALS: join(work, `credentials-${share.k}`),
+        FLEET_INDEX_OFFSET: String(share.offset),
+        FLEET_RAMP_PER_S: String(Math.max(1, Math.round(RAMP_PER_S / SIMULATORS))),
         FLEET_INTERVAL_S: String(INTERVAL_S),
         FLEET_TRACKING_SHARE: String(TRACKING_SHARE),
         FLEET_TRACKING_INTERVAL_S: String(TRACKING_INTERVAL_S),
         FLEET_SECONDS: String(SECONDS),
-        FLEET_ACK_LOG: join(work, "acked"),
-      },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    stops.push(async () => devices.kill("SIGKILL"));
-    const reports: FleetReport[] = [];
-    let buffered = "";
-    devices.stdout.on("data", (b: Buffer) => {
-      buffered += b.toString();
-      const lines = buffered.split("\n");
-      buffered = lines.pop() ?? "";
-      for (const l of lines) if (l.trim()) reports.push(JSON.parse(l) as FleetReport);
-    });
-    const exited = new Promise<number | null>((resolve) => devices.on("exit", resolve));
+        FLEET_ACK_LOG: join(work, `acked-${share.k}`),
+      })),
+    );
+    stops.push(async () => sims.kill());
     const simFirstRss = async () => {
-      while (reports.length === 0) await sleep(100);
-      return reports[0]?.rssBytes ?? Number.NaN;
+      for (;;) {
+        const first = sims.first();
+        if (first) return first.rssBytes;
+        await sleep(100);
+      }
     };
     const simBefore = await simFirstRss();
     const rampStart = Date.now();
-    while (!reports.some((r) => r.phase === "ramped")) await sleep(250);
-    const lastConnected = () => reports.at(-1)?.connected ?? 0;
+    while (!sims.ramped()) await sleep(250);
+    const lastConnected = () => sims.latest()?.connected ?? 0;
     // Connected: every device, or as many as manage within 60 s after the ramp.
     const connectDeadline = Date.now() + 60_000;
     while (lastConnected() < DEVICES && Date.now() < connectDeadline) await sleep(250);
@@ -191,16 +246,16 @@ async function main() {
     const connected = lastConnected();
     console.log(
       `${connected} of ${DEVICES} devices connected in ${((connectedAt - rampStart) / 1000).toFixed(1)} s ` +
-        `(ramp ${RAMP_PER_S}/s; ${reports.at(-1)?.connectFailed ?? 0} connection errors)`,
+        `(ramp ${RAMP_PER_S}/s over ${SIMULATORS} simulator processes; ${sims.latest()?.connectFailed ?? 0} connection errors)`,
     );
     await sleep(Math.min(30_000, SECONDS * 250));
     const steady = {
       broker: await rssOf(broker.process.pid),
       ingest: process.memoryUsage().rss,
-      sim: reports.at(-1)?.rssBytes ?? Number.NaN,
+      sim: sims.latest()?.rssBytes ?? Number.NaN,
     };
-    const code = await exited;
-    const done = reports.find((r) => r.phase === "done");
+    const code = await sims.exited;
+    const done = sims.done();
     floorFrom = Number.POSITIVE_INFINITY;
     clearInterval(sampler);
     // Until what was acknowledged is stored, or nothing more arrives for 10 s.
@@ -235,7 +290,12 @@ async function main() {
     );
     const stored = await storedCount();
     // Name what was acknowledged and not stored, with what the database knows of that device.
-    const ackedIds = (await readFile(join(work, "acked"), "utf8").catch(() => ""))
+    const ackedIds = (
+      await Promise.all(
+        shares.map((share) => readFile(join(work, `acked-${share.k}`), "utf8").catch(() => "")),
+      )
+    )
+      .join("\n")
       .split("\n")
       .filter(Boolean);
     const storedIds = new Set(
@@ -295,6 +355,7 @@ async function main() {
       const record = {
         bench: "fleet",
         devices: DEVICES,
+        simulators: SIMULATORS,
         connected,
         connectSeconds: (connectedAt - rampStart) / 1000,
         intervalS: INTERVAL_S,
