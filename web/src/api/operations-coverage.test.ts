@@ -28,6 +28,7 @@ const NOT_YET: Record<string, string> = {
   getRecipientActivity: "no screen yet: who looked is read through queryActivity on the recipient page",
   listRetentionRuns: "no screen yet: the retention screen does not show past runs",
   getRecipientForPrivacy: "no screen yet: reading a restricted recipient with a reason",
+  reopenAlarm: "no screen yet: reopening a closed alarm from the history (the alarm panel's built path only looked like it)",
 };
 
 const ROOT = join(import.meta.dirname, "..");
