@@ -5,8 +5,8 @@ import {
   currentPositions,
   device as deviceSchema,
   geofence,
-  positionHistory,
   type Profile,
+  positionHistory,
   profile,
 } from "@vakt/schemas";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";

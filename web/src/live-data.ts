@@ -26,13 +26,18 @@ export type Positions = ReadonlyMap<string, KnownPosition>;
 const queues = new WeakMap<QueryClient, AlarmQueueCache>();
 /** The one queue cache of this query client (one per logged-in session). */
 export function queueCacheOf(client: QueryClient): AlarmQueueCache {
-  let q = queues.get(client);
-  if (!q) queues.set(client, (q = alarmQueueCache(client)));
-  return q;
+  const known = queues.get(client);
+  if (known) return known;
+  const made = alarmQueueCache(client);
+  queues.set(client, made);
+  return made;
 }
 
 /** The fetched positions, keeping a live one that came while they were fetched (it is newer). */
-export function fetchedPositions(fc: z.infer<typeof currentPositions>, before: Positions | undefined): Positions {
+export function fetchedPositions(
+  fc: z.infer<typeof currentPositions>,
+  before: Positions | undefined,
+): Positions {
   const m = new Map<string, KnownPosition>();
   for (const f of fc.features) {
     const [lon, lat] = f.geometry.coordinates;
@@ -47,7 +52,10 @@ export function fetchedPositions(fc: z.infer<typeof currentPositions>, before: P
       batteryPercent: f.properties.batteryPercent,
     };
     const live = before?.get(p.recipientId);
-    m.set(p.recipientId, live && Date.parse(live.time) > Date.parse(p.time) ? { ...p, ...live, name: p.name } : p);
+    m.set(
+      p.recipientId,
+      live && Date.parse(live.time) > Date.parse(p.time) ? { ...p, ...live, name: p.name } : p,
+    );
   }
   return m;
 }

@@ -104,11 +104,7 @@ export function AlarmQueue(props: {
                 onSelect={() => props.onSelect(a.id === props.selectedId ? null : a.id)}
               />
               {a.id === props.selectedId && (
-                <AlarmDetailPanel
-                  summary={a}
-                  reason={props.reason}
-                  onShowOnMap={props.onShowOnMap}
-                />
+                <AlarmDetailPanel summary={a} reason={props.reason} onShowOnMap={props.onShowOnMap} />
               )}
             </li>
           ))}

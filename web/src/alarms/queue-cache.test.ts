@@ -2,8 +2,8 @@ import { QueryClient } from "@tanstack/react-query";
 import type { AlarmState, AlarmSummary } from "@vakt/schemas";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { activeAlarmsKey, alarmQueueCache } from "./queue-cache";
 import { mergeFetchedQueue, upsertAlarm } from "./queue";
+import { activeAlarmsKey, alarmQueueCache } from "./queue-cache";
 
 const ids = Array.from({ length: 6 }, (_, i) => `00000000-0000-4000-9000-${String(i).padStart(12, "0")}`);
 
@@ -127,7 +127,8 @@ describe("the alarm queue in the query cache", () => {
           serverAfter(events.slice(0, read)),
           during.map((e) => e.alarm),
         );
-        for (const e of events.slice(answered)) if (e.change !== "escalated") byHand = upsertAlarm(byHand, e.alarm);
+        for (const e of events.slice(answered))
+          if (e.change !== "escalated") byHand = upsertAlarm(byHand, e.alarm);
         expect(ofQueue(client.getQueryData(activeAlarmsKey))).toEqual(ofQueue(byHand));
       }),
     );

@@ -38,7 +38,8 @@ export function alarmQueueCache(client: QueryClient): AlarmQueueCache {
       if (change === "escalated" && queue?.some((q) => q.id === alarm.id)) return false;
       for (const during of fetches) during.push(alarm);
       // Before the first answer there is no queue to change: the fetch under way has the event.
-      if (queue !== undefined) client.setQueryData<AlarmSummary[]>(activeAlarmsKey, upsertAlarm(queue, alarm));
+      if (queue !== undefined)
+        client.setQueryData<AlarmSummary[]>(activeAlarmsKey, upsertAlarm(queue, alarm));
       return true;
     },
   };

@@ -3,6 +3,7 @@
  * the list of keys; the type makes a missing Norwegian text a compile error
  * and the test checks that both agree on their {placeholders}.
  */
+import { enRecipient, nbRecipient } from "./dict-recipient";
 import { enSecurity, nbSecurity } from "./dict-security";
 
 export const en = {
@@ -151,29 +152,6 @@ export const en = {
   "alarm.outcome.no_help_needed": "No help needed",
   "alarm.outcome.technical_fault": "Technical fault",
   "alarm.outcome.other": "Other",
-  "recipient.title": "Recipient",
-  "recipient.birthDate": "Born",
-  "recipient.legalBasis": "Legal basis for tracking",
-  "recipient.status": "Status",
-  "recipient.device": "Device",
-  "recipient.noDevice": "No device assigned",
-  "recipient.desired": "Desired",
-  "recipient.reported": "Reported by the device",
-  "recipient.configVersion": "Configuration version",
-  "recipient.configPending": "The device has not confirmed the latest configuration yet.",
-  "recipient.configApplied": "The device runs the latest configuration.",
-  "recipient.history": "Position history",
-  "recipient.historyEmpty": "No positions in this period.",
-  "recipient.transitions": "Into and out of zones",
-  "recipient.transition.enter": "Entered “{region}” at {time}",
-  "recipient.transition.leave": "Left “{region}” at {time}",
-  "recipient.transition.unnamed": "an unnamed zone",
-  "recipient.slider": "Point in time",
-  "recipient.geofences": "Geofences",
-  "recipient.geofenceHelp": "Draw a circle or polygon on the map, or drag an existing one to change it.",
-  "recipient.geofenceName": "Geofence name",
-  "recipient.geofenceActive": "Active",
-  "recipient.activity": "Activity log for this recipient",
   "legal.consent": "Consent",
   "legal.formal_decision": "Formal decision (vedtak)",
   "legal.other": "Other",
@@ -703,6 +681,7 @@ export const en = {
   "enum.subject.other": "other ({code})",
   // --- end of enum block ---
   ...enSecurity,
+  ...enRecipient,
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -853,30 +832,6 @@ export const nb: Record<MessageKey, string> = {
   "alarm.outcome.no_help_needed": "Trengte ikke hjelp",
   "alarm.outcome.technical_fault": "Teknisk feil",
   "alarm.outcome.other": "Annet",
-  "recipient.title": "Tjenestemottaker",
-  "recipient.birthDate": "Født",
-  "recipient.legalBasis": "Rettslig grunnlag for sporing",
-  "recipient.status": "Status",
-  "recipient.device": "Enhet",
-  "recipient.noDevice": "Ingen enhet tildelt",
-  "recipient.desired": "Ønsket",
-  "recipient.reported": "Rapportert av enheten",
-  "recipient.configVersion": "Konfigurasjonsversjon",
-  "recipient.configPending": "Enheten har ikke bekreftet siste konfigurasjon ennå.",
-  "recipient.configApplied": "Enheten kjører siste konfigurasjon.",
-  "recipient.history": "Posisjonshistorikk",
-  "recipient.historyEmpty": "Ingen posisjoner i denne perioden.",
-  "recipient.transitions": "Inn og ut av soner",
-  "recipient.transition.enter": "Kom inn i «{region}» {time}",
-  "recipient.transition.leave": "Forlot «{region}» {time}",
-  "recipient.transition.unnamed": "en sone uten navn",
-  "recipient.slider": "Tidspunkt",
-  "recipient.geofences": "Geogjerder",
-  "recipient.geofenceHelp":
-    "Tegn en sirkel eller et polygon på kartet, eller dra et eksisterende for å endre det.",
-  "recipient.geofenceName": "Navn på geogjerdet",
-  "recipient.geofenceActive": "Aktivt",
-  "recipient.activity": "Aktivitetslogg for tjenestemottakeren",
   "legal.consent": "Samtykke",
   "legal.formal_decision": "Vedtak",
   "legal.other": "Annet",
@@ -1410,6 +1365,7 @@ export const nb: Record<MessageKey, string> = {
   "enum.subject.other": "annet ({code})",
   // --- end of enum block ---
   ...nbSecurity,
+  ...nbRecipient,
 };
 
 export const dictionaries = { en, nb } as const;
