@@ -144,7 +144,7 @@ function ReadWithReason(props: { id: string }) {
         )}
       </form>
       {r && (
-        <section aria-labelledby={`${id}-result`} data-testid="restricted-recipient">
+        <section aria-labelledby={`${id}-result`} data-testid="restricted-read-result">
           <h2 id={`${id}-result`}>
             {t("recipientGate.readResult", {
               name: `${r.firstName ?? ""} ${r.lastName ?? ""}`.trim() || r.id,
