@@ -144,7 +144,10 @@ describe("the recipient's privacy actions", () => {
   it("lets an administrator read the restricted recipient by giving a reason, which is logged", async () => {
     await page.goto(`${h.url}/recipients/${kept.recipientId}`);
     const gate = page.getByTestId("recipient-unavailable");
-    await gate.getByText(/begrenset/).first().waitFor();
+    await gate
+      .getByText(/begrenset/)
+      .first()
+      .waitFor();
     expect(await gate.getAttribute("data-kind")).toBe("restricted");
     const form = gate.getByTestId("restricted-read");
     await form.getByRole("button", { name: "Les opplysningene" }).click();

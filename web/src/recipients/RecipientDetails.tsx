@@ -1,8 +1,8 @@
 import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { legalBasis, type Recipient, recipient } from "@vakt/schemas";
-import { useId, useState } from "react";
-import { useForm } from "react-hook-form";
+import { type ReactNode, useId, useState } from "react";
+import { type UseFormReturn, useForm } from "react-hook-form";
 import { api, data } from "../api/typed";
 import { useUi } from "../session/context";
 import {
@@ -107,7 +107,6 @@ function RecipientEditForm(props: { recipient: Recipient; onDone(saved: boolean)
         {t(recipientFieldError(field))}
       </p>
     ) : null;
-  const status = form.watch("status");
   const name = `${r.firstName ?? ""} ${r.lastName ?? ""}`.trim();
   return (
     <form
@@ -125,6 +124,49 @@ function RecipientEditForm(props: { recipient: Recipient; onDone(saved: boolean)
           {fieldError(field)}
         </div>
       ))}
+      <LegalAndStatusFields id={id} form={form} described={described} fieldError={fieldError} />
+      <label htmlFor={`${id}-responderNotes`}>{t("alarm.responderNotes")}</label>
+      <textarea
+        id={`${id}-responderNotes`}
+        rows={3}
+        {...form.register("responderNotes")}
+        {...described("responderNotes")}
+      />
+      {fieldError("responderNotes")}
+      <div className="buttons">
+        <button type="submit" className="primary" disabled={save.isPending}>
+          {t("common.save")}
+        </button>
+        <button type="button" onClick={() => props.onDone(false)}>
+          {t("common.cancel")}
+        </button>
+      </div>
+      {save.error && (
+        <p className="error" role="alert">
+          {save.error.message}
+        </p>
+      )}
+    </form>
+  );
+}
+
+type Described = (field: keyof RecipientFormInput) => {
+  "aria-describedby"?: string;
+  "aria-invalid"?: boolean;
+};
+
+/** The legal basis and whether the service has ended (with its date once it has). */
+function LegalAndStatusFields(props: {
+  id: string;
+  form: UseFormReturn<RecipientFormInput, unknown, RecipientUpdateBody>;
+  described: Described;
+  fieldError(field: keyof RecipientFormInput): ReactNode;
+}) {
+  const { t } = useUi();
+  const { id, form, described, fieldError } = props;
+  const status = form.watch("status");
+  return (
+    <>
       <label htmlFor={`${id}-legalBasis`}>{t("recipient.legalBasis")}</label>
       <select id={`${id}-legalBasis`} {...form.register("legalBasis")}>
         {legalBasis.options.map((b) => (
@@ -165,27 +207,6 @@ function RecipientEditForm(props: { recipient: Recipient; onDone(saved: boolean)
           {fieldError("serviceEndedOn")}
         </>
       )}
-      <label htmlFor={`${id}-responderNotes`}>{t("alarm.responderNotes")}</label>
-      <textarea
-        id={`${id}-responderNotes`}
-        rows={3}
-        {...form.register("responderNotes")}
-        {...described("responderNotes")}
-      />
-      {fieldError("responderNotes")}
-      <div className="buttons">
-        <button type="submit" className="primary" disabled={save.isPending}>
-          {t("common.save")}
-        </button>
-        <button type="button" onClick={() => props.onDone(false)}>
-          {t("common.cancel")}
-        </button>
-      </div>
-      {save.error && (
-        <p className="error" role="alert">
-          {save.error.message}
-        </p>
-      )}
-    </form>
+    </>
   );
 }
