@@ -235,8 +235,7 @@ export function LiveView() {
         alarm: (a, _isNew, change) => {
           // Sounds once, when new and out of its cancel window (or when the window ended).
           newAlarmSound.live(a);
-          // Its open panel reloads (who was asked, comments), an escalation's too.
-          void client.invalidateQueries({ queryKey: liveKeys.alarm(a.id) });
+          // Its open panel reloads on the same event (Shell's LiveCacheEvents), an escalation's too.
           if (!queue.live(a, change)) return;
           if (a.state !== "open") {
             setAsked((m) => applyAlarmChange(m, a));
