@@ -1,13 +1,11 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import {
   type AlarmSummary,
   alarmList,
   currentPositions,
   device as deviceSchema,
   geofence,
-  type Profile,
   positionHistory,
-  profile,
 } from "@vakt/schemas";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { z } from "zod";
@@ -18,12 +16,8 @@ import {
   applyAlert,
   askedKey,
   keepOpen,
-  LEGACY_SOUND_KEY,
   parseAsked,
-  parseSoundPrefs,
-  type SoundPrefs,
   serialiseAsked,
-  soundKey,
 } from "./alarms/asked";
 import {
   beep,
@@ -36,6 +30,7 @@ import {
 import { openAlarmsByRecipient } from "./alarms/queue";
 import { activeAlarmsKey } from "./alarms/queue-cache";
 import { useNewAlarmSound } from "./alarms/use-new-alarm-sound";
+import { useSoundPrefs } from "./alarms/use-sound-prefs";
 import { ApiProblem } from "./api/client";
 import { subscribeLive, watchPositions } from "./api/live";
 import { api, data } from "./api/typed";
@@ -79,30 +74,7 @@ export function LiveView() {
   const [trailHours, setTrailHours] = useState(0);
   const [focus, setFocus] = useState<{ lat: number; lon: number } | null>(null);
   const userId = session.me.user.id;
-  const [sound, setSound] = useState<SoundPrefs>(() =>
-    parseSoundPrefs(localStorage.getItem(soundKey(userId)), localStorage.getItem(LEGACY_SOUND_KEY)),
-  );
-  const saveSound = useMutation({
-    mutationFn: (next: SoundPrefs) =>
-      data(api.PATCH("/api/v1/auth/profile", { body: { sound: next } }), profile),
-    onSuccess: (p) => client.setQueryData<Profile>(liveKeys.profile, p),
-  });
-  // Sound is the user's, kept on the server; this browser's copy is the fallback while it cannot be read.
-  const serverProfile = useQuery({
-    queryKey: liveKeys.profile,
-    queryFn: () => data(api.GET("/api/v1/auth/profile"), profile),
-  }).data;
-  const adopted = useRef(false);
-  useEffect(() => {
-    if (!serverProfile || adopted.current) return;
-    adopted.current = true;
-    if (serverProfile.sound) {
-      setSound(serverProfile.sound);
-      localStorage.setItem(soundKey(userId), JSON.stringify(serverProfile.sound));
-    } else if (localStorage.getItem(soundKey(userId)))
-      // Settings made in this browser before they were kept on the server move there.
-      saveSound.mutate(parseSoundPrefs(localStorage.getItem(soundKey(userId)), null));
-  }, [serverProfile, userId, saveSound.mutate]);
+  const [sound, changeSound] = useSoundPrefs(userId);
   /** Alarms alert routing asked this user to take: they ring until someone takes them. */
   const [asked, setAsked] = useState<AskedMap>(() => parseAsked(sessionStorage.getItem(askedKey(userId))));
   const [now, setNow] = useState(() => Date.now());
@@ -359,12 +331,7 @@ export function LiveView() {
           }}
           asked={asked}
           sound={sound}
-          onSoundChange={(next) => {
-            setSound(next);
-            localStorage.setItem(soundKey(userId), JSON.stringify(next));
-            // Offline, the local copy holds it until the next change reaches the server.
-            saveSound.mutate(next);
-          }}
+          onSoundChange={changeSound}
           reason={reason}
         />
       )}
