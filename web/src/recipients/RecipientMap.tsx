@@ -95,7 +95,7 @@ export function RecipientMap(props: {
       layer.on("pm:edit", () => {
         const shape = shapeOfLayer(layer);
         if (!shape) return;
-        edit.current(() =>
+        edit(() =>
           data(
             api.PATCH("/api/v1/geofences/{id}", { params: { path: { id: f.id } }, body: { shape } }),
             geofence,
@@ -103,7 +103,7 @@ export function RecipientMap(props: {
         );
       });
       layer.on("pm:remove", () =>
-        edit.current(() =>
+        edit(() =>
           data(api.DELETE("/api/v1/geofences/{id}", { params: { path: { id: f.id } } }), z.unknown()),
         ),
       );
@@ -114,7 +114,7 @@ export function RecipientMap(props: {
       fitted.current = true;
       m.fitBounds(g.getBounds().pad(0.3), { maxZoom: 16 });
     }
-  }, [props.fences]);
+  }, [props.fences, edit]);
 
   // History line and the slider's point.
   useEffect(() => {
@@ -225,7 +225,6 @@ function useFenceChanges(recipientId: string, changed: { current: () => void }, 
     : create.isSuccess
       ? t("common.saved")
       : null;
-  const edit = useRef(change.mutate);
-  edit.current = change.mutate;
-  return { create, edit, message };
+  // mutate is stable: the map's handlers, bound once per list, may hold it.
+  return { create, edit: change.mutate, message };
 }
