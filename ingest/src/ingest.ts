@@ -113,7 +113,6 @@ export function createIngest(options: CreateIngestOptions): Ingest {
   const lanes = options.maxConcurrentBatches ?? 4;
   let consumer: MqttConsumer | undefined;
   let alarmConsumer: MqttConsumer | undefined;
-
   const writer = new BatchWriter({
     pool: options.pool,
     ...(options.alarmPool ? { alarmPool: options.alarmPool } : {}),

@@ -1,7 +1,8 @@
 /**
  * The recipient's privacy actions in a real browser: the JSON export saved as
- * a download, restricting processing (after the warning about alarms), lifting
- * it from the administration's list, and erasure behind a typed confirmation.
+ * a download, editing the recipient's details, restricting processing (after
+ * the warning about alarms), reading the restricted recipient with a reason,
+ * lifting it from the administration's list, and erasure behind a typed confirmation.
  */
 import { readFile } from "node:fs/promises";
 import { department, recipient, restrictedRecipient } from "@vakt/schemas";
@@ -89,6 +90,38 @@ describe("the recipient's privacy actions", () => {
     expect(await axeViolations(page, '[data-testid="transitions"]')).toEqual([]);
   });
 
+  it("changes the recipient's details from the page, refusing a missing name in words", async () => {
+    const edit = page.getByRole("button", { name: "Endre opplysninger" });
+    await edit.click();
+    const form = page.getByTestId("recipient-edit");
+    await form.getByRole("heading", { name: `Endre opplysningene om ${kept.name}` }).waitFor();
+    await form.getByLabel("Fornavn").fill(" ");
+    await form.getByRole("button", { name: "Lagre" }).click();
+    await form.getByText("Skriv et fornavn (høyst 100 tegn).").waitFor();
+    expect(await axeViolations(page, '[data-testid="recipient-edit"]')).toEqual([]);
+    await form.getByLabel("Fornavn").fill("Reidun");
+    await form.getByLabel("Født").fill("1938-04-02");
+    await form.getByLabel("Referanse (saks- eller vedtaksnummer)").fill("Vedtak 2026/114");
+    await form.getByLabel("Notater til de som rykker ut").fill("Nøkkel i postkassen. Hører dårlig.");
+    await form.getByRole("button", { name: "Lagre" }).click();
+    await page.getByText("Opplysningene er lagret.").waitFor();
+    await page.getByTestId("recipient-facts").getByText("Nøkkel i postkassen. Hører dårlig.").waitFor();
+    const stored = await admin.call("GET", `/recipients/${kept.recipientId}`, recipient);
+    expect(stored).toMatchObject({
+      firstName: "Reidun",
+      lastName: "Rustad",
+      birthDate: "1938-04-02",
+      legalBasisReference: "Vedtak 2026/114",
+      responderNotes: "Nøkkel i postkassen. Hører dårlig.",
+      status: "active",
+    });
+    const { rows } = await h.db.pool.query<{ n: string }>(
+      "SELECT count(*) AS n FROM activity_log WHERE action = 'recipient.updated' AND subject_id = $1",
+      [kept.recipientId],
+    );
+    expect(Number(rows[0]?.n)).toBe(1);
+  });
+
   it("restricts processing after the warning, and the recipient leaves ordinary views", async () => {
     const card = page.getByTestId("privacy-restrict");
     await expect(card.getByTestId("restrict-warning").isVisible()).resolves.toBe(true);
@@ -106,6 +139,33 @@ describe("the recipient's privacy actions", () => {
     expect(visible.some((r) => r.id === kept.recipientId)).toBe(false);
     const restricted = await admin.call("GET", "/privacy/restrictions", z.array(restrictedRecipient));
     expect(restricted.map((r) => r.id)).toContain(kept.recipientId);
+  });
+
+  it("lets an administrator read the restricted recipient by giving a reason, which is logged", async () => {
+    await page.goto(`${h.url}/recipients/${kept.recipientId}`);
+    const gate = page.getByTestId("recipient-unavailable");
+    await gate
+      .getByText(/begrenset/)
+      .first()
+      .waitFor();
+    expect(await gate.getAttribute("data-kind")).toBe("restricted");
+    const form = gate.getByTestId("restricted-read");
+    await form.getByRole("button", { name: "Les opplysningene" }).click();
+    await form.getByText("Skriv en begrunnelse på 3 til 500 tegn.").waitFor();
+    const why = "Pårørende ba om innsyn i vedtaket";
+    await form.getByLabel("Begrunnelse (logges)").fill(why);
+    await form.getByRole("button", { name: "Les opplysningene" }).click();
+    const result = gate.getByTestId("restricted-read-result");
+    await result.getByRole("heading", { name: `Opplysninger om ${kept.name}` }).waitFor();
+    await result.getByText("Nøkkel i postkassen. Hører dårlig.").waitFor();
+    await result.getByText(/Begrenset siden/).waitFor();
+    expect(await axeViolations(page, '[data-testid="recipient-unavailable"]')).toEqual([]);
+    await screenshot(page, "privacy-02b-restricted-read");
+    const { rows } = await h.db.pool.query<{ reason: string | null }>(
+      "SELECT reason FROM activity_log WHERE action = 'recipient.viewed_with_reason' AND subject_id = $1",
+      [kept.recipientId],
+    );
+    expect(rows.map((r) => r.reason)).toEqual([why]);
   });
 
   it("lifts the restriction from the administration's list with a reason", async () => {

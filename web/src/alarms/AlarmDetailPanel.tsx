@@ -1,3 +1,4 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import {
   type AlarmOutcome,
   type AlarmSummary,
@@ -7,10 +8,12 @@ import {
   alarmSummary,
   positionHistory,
 } from "@vakt/schemas";
-import { useCallback, useEffect, useState } from "react";
+import { useState } from "react";
 import { z } from "zod";
-import { ApiProblem, get, send } from "../api/client";
+import { ApiProblem } from "../api/client";
+import { api, data } from "../api/typed";
 import { formatAge } from "../format/time";
+import { liveKeys, queueCacheOf } from "../live-data";
 import { LocateButton } from "../map/LocateButton";
 import { can, useSession, useUi } from "../session/context";
 import { CallList, calledText } from "./CallList";
@@ -21,75 +24,88 @@ const outcomes = alarmOutcome.options.filter(
 );
 type Action = "take" | "comment" | "resolve" | "cancel";
 
+/** One action on the alarm, each by its own path (the note is optional where the API says so). */
+function post(id: string, action: Action, note: string, outcome: (typeof outcomes)[number]) {
+  const params = { path: { id } };
+  const optional = note.trim() ? { note } : {};
+  switch (action) {
+    case "take":
+      return api.POST("/api/v1/alarms/{id}/take", { params, body: optional });
+    case "comment":
+      return api.POST("/api/v1/alarms/{id}/comments", { params, body: { note } });
+    case "resolve":
+      return api.POST("/api/v1/alarms/{id}/resolve", { params, body: { outcome, note } });
+    case "cancel":
+      return api.POST("/api/v1/alarms/{id}/cancel", { params, body: optional });
+  }
+}
+
 /** The opened alarm: notes for responders, device state, positions, who has it, and what to do. */
 export function AlarmDetailPanel(props: {
   summary: AlarmSummary;
-  /** Changes with every live event about the alarm: reload who was asked, comments, calls. */
-  revision: number;
   reason: string | null;
   onShowOnMap(lat: number, lon: number, recipientId: string | null): void;
-  onChanged(alarm: AlarmSummary): void;
 }) {
   const { t, lang, when, dateTime } = useUi();
   const session = useSession();
+  const client = useQueryClient();
   const a = props.summary;
-  const [detail, setDetail] = useState<z.infer<typeof alarmDetail> | null>(null);
-  const [last, setLast] = useState<z.infer<typeof positionHistory>["points"]>([]);
   const [note, setNote] = useState("");
   const [outcome, setOutcome] = useState<(typeof outcomes)[number]>("helped_on_site");
-  const [message, setMessage] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
 
-  const load = useCallback(async () => {
-    setDetail(await get(`/alarms/${a.id}`, alarmDetail));
-  }, [a.id]);
+  // Every live event about the alarm invalidates this (who was asked, comments, calls).
+  const detailQuery = useQuery({
+    queryKey: liveKeys.alarm(a.id),
+    queryFn: () => data(api.GET("/api/v1/alarms/{id}", { params: { path: { id: a.id } } }), alarmDetail),
+  });
+  const detail = detailQuery.data ?? null;
+  const reload = () => client.invalidateQueries({ queryKey: liveKeys.alarm(a.id) });
 
-  // biome-ignore lint/correctness/useExhaustiveDependencies: reload when the alarm changes state, holder or is escalated
-  useEffect(() => {
-    load().catch((e) => setMessage(t("common.error", { message: String(e) })));
-  }, [load, a.state, a.assignee?.id, props.revision]);
+  const recipientId = a.recipient?.id ?? null;
+  const lastQuery = useQuery({
+    queryKey: ["positions", "around-alarm", a.id, recipientId, props.reason],
+    enabled: recipientId !== null,
+    queryFn: async () => {
+      const to = new Date();
+      const from = new Date(Math.min(Date.parse(a.raisedAt), to.getTime()) - 2 * 3_600_000);
+      const h = await data(
+        api.GET("/api/v1/positions/recipients/{id}/history", {
+          params: {
+            path: { id: recipientId ?? "" },
+            query: {
+              from: from.toISOString(),
+              to: to.toISOString(),
+              maxPoints: 20_000,
+              reason: props.reason ?? undefined,
+            },
+          },
+        }),
+        positionHistory,
+      );
+      return h.points.slice(-10).reverse();
+    },
+  });
+  const last = lastQuery.data ?? [];
 
-  useEffect(() => {
-    if (!a.recipient) return;
-    const to = new Date();
-    const from = new Date(Math.min(Date.parse(a.raisedAt), to.getTime()) - 2 * 3_600_000);
-    get(`/positions/recipients/${a.recipient.id}/history`, positionHistory, {
-      from: from.toISOString(),
-      to: to.toISOString(),
-      maxPoints: 20_000,
-      reason: props.reason ?? undefined,
-    })
-      .then((h) => setLast(h.points.slice(-10).reverse()))
-      .catch(() => setLast([]));
-  }, [a.recipient, a.raisedAt, props.reason]);
-
-  const act = async (action: Action) => {
-    setBusy(true);
-    setMessage(null);
-    try {
-      const path = `/alarms/${a.id}/${action === "comment" ? "comments" : action}`;
-      const body =
-        action === "resolve"
-          ? { outcome, note }
-          : action === "comment"
-            ? { note }
-            : note.trim()
-              ? { note }
-              : {};
-      const updated = await send("POST", path, body, z.union([alarmSummary, z.unknown()]));
+  const act = useMutation({
+    mutationFn: (action: Action) =>
+      data(post(a.id, action, note, outcome), z.union([alarmSummary, z.unknown()])),
+    onSuccess: (updated) => {
       const parsed = alarmSummary.safeParse(updated);
-      if (parsed.success) props.onChanged(parsed.data);
+      // The answer is an event like any other for the queue (the socket's may come before or after).
+      if (parsed.success) queueCacheOf(client).live(parsed.data, null);
       setNote("");
-      await load();
-    } catch (e) {
-      if (e instanceof ApiProblem && e.status === 409) {
-        const c = alarmConflict.safeParse(e.body);
-        setMessage(t("alarm.conflict", { name: c.success ? (c.data.holder?.name ?? "?") : "?" }));
-      } else setMessage(t("common.error", { message: e instanceof Error ? e.message : String(e) }));
-    } finally {
-      setBusy(false);
-    }
-  };
+      return reload();
+    },
+  });
+  const busy = act.isPending;
+  const failure = act.error ?? detailQuery.error;
+  const message =
+    failure instanceof ApiProblem && failure.status === 409 && failure === act.error
+      ? conflictText(t, failure.body)
+      : failure
+        ? t("common.error", { message: failure.message })
+        : null;
 
   const mine = a.assignee?.id === session.me.user.id;
   const canAct = session.me.permissions.includes("alarm:acknowledge");
@@ -102,7 +118,7 @@ export function AlarmDetailPanel(props: {
     <div id={`alarm-${a.id}`} className="alarm-detail" data-testid="alarm-detail">
       {a.recipient && (can(session, "alarm:acknowledge") || can(session, "recipient:manage")) && (
         // First: on a night shift the question is who to phone.
-        <CallList alarmId={a.id} recipientId={a.recipient.id} onLogged={() => void load()} />
+        <CallList alarmId={a.id} recipientId={a.recipient.id} onLogged={() => void reload()} />
       )}
       {detail?.responderNotes && (
         <p className="responder-notes">
@@ -229,11 +245,11 @@ export function AlarmDetailPanel(props: {
           )}
           <div className="buttons">
             {a.state === "open" && (
-              <button type="button" className="primary" disabled={busy} onClick={() => act("take")}>
+              <button type="button" className="primary" disabled={busy} onClick={() => act.mutate("take")}>
                 {t("alarm.take")}
               </button>
             )}
-            <button type="button" disabled={busy || !note.trim()} onClick={() => act("comment")}>
+            <button type="button" disabled={busy || !note.trim()} onClick={() => act.mutate("comment")}>
               {t("alarm.comment")}
             </button>
             {a.state === "acknowledged" && (
@@ -241,12 +257,12 @@ export function AlarmDetailPanel(props: {
                 type="button"
                 className={mine ? "primary" : ""}
                 disabled={busy || !note.trim()}
-                onClick={() => act("resolve")}
+                onClick={() => act.mutate("resolve")}
               >
                 {t("alarm.resolve")}
               </button>
             )}
-            <button type="button" disabled={busy} onClick={() => act("cancel")}>
+            <button type="button" disabled={busy} onClick={() => act.mutate("cancel")}>
               {t("alarm.cancel")}
             </button>
           </div>
@@ -259,4 +275,10 @@ export function AlarmDetailPanel(props: {
       )}
     </div>
   );
+}
+
+/** Someone else took it first: say who. */
+function conflictText(t: ReturnType<typeof useUi>["t"], body: unknown): string {
+  const c = alarmConflict.safeParse(body);
+  return t("alarm.conflict", { name: c.success ? (c.data.holder?.name ?? "?") : "?" });
 }

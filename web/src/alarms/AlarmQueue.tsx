@@ -61,9 +61,7 @@ export function AlarmQueue(props: {
   selectedId: string | null;
   onSelect(id: string | null): void;
   onShowOnMap(lat: number, lon: number, recipientId: string | null): void;
-  onChanged(alarm: AlarmSummary): void;
   asked: AskedMap;
-  revisions: ReadonlyMap<string, number>;
   sound: SoundPrefs;
   onSoundChange(next: SoundPrefs): void;
   reason: string | null;
@@ -106,13 +104,7 @@ export function AlarmQueue(props: {
                 onSelect={() => props.onSelect(a.id === props.selectedId ? null : a.id)}
               />
               {a.id === props.selectedId && (
-                <AlarmDetailPanel
-                  summary={a}
-                  revision={props.revisions.get(a.id) ?? 0}
-                  reason={props.reason}
-                  onShowOnMap={props.onShowOnMap}
-                  onChanged={props.onChanged}
-                />
+                <AlarmDetailPanel summary={a} reason={props.reason} onShowOnMap={props.onShowOnMap} />
               )}
             </li>
           ))}

@@ -1,9 +1,13 @@
-import { type CallResult, callResult, type RecipientContact, recipientContact } from "@vakt/schemas";
-import { useEffect, useState } from "react";
+import { useMutation, useQuery } from "@tanstack/react-query";
+import { type CallResult, callResult, recipientContact } from "@vakt/schemas";
+import { useState } from "react";
 import { z } from "zod";
 import { api, data } from "../api/typed";
 import type { MessageKey } from "../i18n/dict";
 import { useUi } from "../session/context";
+
+/** The recipient's call list: the contacts section changes it under the same key. */
+export const contactsKey = (recipientId: string) => ["recipients", recipientId, "contacts"] as const;
 
 /**
  * The recipient's call list, first in the alarm panel: who to phone, in order,
@@ -11,43 +15,41 @@ import { useUi } from "../session/context";
  */
 export function CallList(props: { alarmId: string; recipientId: string; onLogged(): void }) {
   const { t } = useUi();
-  const [contacts, setContacts] = useState<RecipientContact[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
   const [open, setOpen] = useState<string | null>(null);
   const [result, setResult] = useState<CallResult>("reached");
   const [note, setNote] = useState("");
-  const [busy, setBusy] = useState(false);
-
-  useEffect(() => {
-    data(
-      api.GET("/api/v1/recipients/{id}/contacts", { params: { path: { id: props.recipientId } } }),
-      z.array(recipientContact),
-    )
-      .then(setContacts)
-      .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
-  }, [props.recipientId]);
-
-  const log = async (contactId: string) => {
-    setBusy(true);
-    setError(null);
-    try {
-      await data(
+  const contactsQuery = useQuery({
+    queryKey: contactsKey(props.recipientId),
+    queryFn: () =>
+      data(
+        api.GET("/api/v1/recipients/{id}/contacts", { params: { path: { id: props.recipientId } } }),
+        z.array(recipientContact),
+      ),
+  });
+  const contacts = contactsQuery.data ?? null;
+  const logCall = useMutation({
+    mutationFn: (contactId: string) =>
+      data(
         api.POST("/api/v1/alarms/{id}/calls", {
           params: { path: { id: props.alarmId } },
           body: { contactId, result, ...(note.trim() ? { note: note.trim() } : {}) },
         }),
         z.unknown(),
-      );
+      ),
+    onSuccess: () => {
       setOpen(null);
       setNote("");
       setResult("reached");
       props.onLogged();
-    } catch (e) {
-      setError(t("common.error", { message: e instanceof Error ? e.message : String(e) }));
-    } finally {
-      setBusy(false);
-    }
-  };
+    },
+  });
+  const busy = logCall.isPending;
+  const log = (contactId: string) => logCall.mutate(contactId);
+  const error = logCall.error
+    ? t("common.error", { message: logCall.error.message })
+    : contactsQuery.error
+      ? contactsQuery.error.message
+      : null;
 
   return (
     <section className="call-list" data-testid="call-list" aria-labelledby={`calls-${props.alarmId}`}>

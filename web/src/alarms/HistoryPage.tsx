@@ -1,19 +1,20 @@
+import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import {
-  type AlarmDetail,
   type AlarmSummary,
   alarmDetail,
   alarmList,
   alarmOutcome,
   alarmType,
-  type Department,
   department,
   recipient,
 } from "@vakt/schemas";
-import { useEffect, useId, useState } from "react";
+import { useId, useMemo, useState } from "react";
 import { z } from "zod";
 import { departmentTree } from "../admin/DepartmentsAdmin";
-import { get, type Query } from "../api/client";
+import { queryKeys } from "../api/query";
+import { api, data } from "../api/typed";
 import { formatTime } from "../format/time";
+import { liveKeys } from "../live-data";
 import { saveFile } from "../recipients/privacy";
 import { can, useSession, useUi } from "../session/context";
 import { calledText } from "./CallList";
@@ -33,17 +34,20 @@ interface Filters {
 }
 const none: Filters = { departmentId: "", type: "", outcome: "", recipientId: "", from: "", to: "" };
 
-function query(f: Filters): Query {
+function query(f: Filters) {
   return {
-    state: "resolved,cancelled",
+    state: ["resolved" as const, "cancelled" as const],
     departmentId: f.departmentId || undefined,
-    type: f.type || undefined,
-    outcome: f.outcome || undefined,
+    type: f.type ? [alarmType.parse(f.type)] : undefined,
+    outcome: f.outcome ? [alarmOutcome.parse(f.outcome)] : undefined,
     recipientId: f.recipientId || undefined,
     from: f.from ? new Date(`${f.from}T00:00:00`).toISOString() : undefined,
     to: f.to ? new Date(`${f.to}T23:59:59.999`).toISOString() : undefined,
   };
 }
+
+const listAlarms = (f: Filters, limit: number, cursor: string | undefined) =>
+  data(api.GET("/api/v1/alarms", { params: { query: { ...query(f), limit, cursor } } }), alarmList);
 
 const who = (a: AlarmSummary) =>
   a.recipient
@@ -56,62 +60,46 @@ export function HistoryPage() {
   const session = useSession();
   const ids = { dept: useId(), type: useId(), outcome: useId(), rec: useId(), from: useId(), to: useId() };
   const [filters, setFilters] = useState<Filters>(none);
-  const [departments, setDepartments] = useState<Department[]>([]);
-  const [recipients, setRecipients] = useState<{ id: string; name: string }[]>([]);
-  const [items, setItems] = useState<AlarmSummary[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
   const [open, setOpen] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [exportError, setExportError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  const fail = (e: unknown) =>
-    setError(t("common.error", { message: e instanceof Error ? e.message : String(e) }));
-
-  useEffect(() => {
-    get("/departments", z.array(department))
-      .then(setDepartments)
-      .catch(() => setDepartments([]));
-    if (can(session, "recipient:read"))
-      get("/recipients", z.array(recipient))
-        .then((rs) =>
-          setRecipients(
-            rs
-              .map((r) => ({ id: r.id, name: `${r.firstName ?? ""} ${r.lastName ?? ""}`.trim() || r.id }))
-              .sort((a, b) => a.name.localeCompare(b.name)),
-          ),
-        )
-        .catch(() => setRecipients([]));
-  }, [session]);
-
-  // biome-ignore lint/correctness/useExhaustiveDependencies: fetch again when the filters change, not when fail (a new function each render) does
-  useEffect(() => {
-    setOpen(null);
-    get("/alarms", alarmList, { ...query(filters), limit: PAGE })
-      .then((l) => {
-        setItems(l.items);
-        setCursor(l.nextCursor);
-        setError(null);
-      })
-      .catch(fail);
-  }, [filters]);
-
-  const more = async () => {
-    if (!cursor) return;
-    try {
-      const l = await get("/alarms", alarmList, { ...query(filters), limit: PAGE, cursor });
-      setItems((xs) => [...xs, ...l.items]);
-      setCursor(l.nextCursor);
-    } catch (e) {
-      fail(e);
-    }
-  };
+  const departments =
+    useQuery({
+      queryKey: queryKeys.departments,
+      queryFn: () => data(api.GET("/api/v1/departments"), z.array(department)),
+    }).data ?? [];
+  const recipientList = useQuery({
+    queryKey: ["recipients"],
+    enabled: can(session, "recipient:read"),
+    queryFn: () => data(api.GET("/api/v1/recipients"), z.array(recipient)),
+  }).data;
+  const recipients = useMemo(
+    () =>
+      (recipientList ?? [])
+        .map((r) => ({ id: r.id, name: `${r.firstName ?? ""} ${r.lastName ?? ""}`.trim() || r.id }))
+        .sort((a, b) => a.name.localeCompare(b.name)),
+    [recipientList],
+  );
+  const pages = useInfiniteQuery({
+    queryKey: ["alarms", "history", filters],
+    initialPageParam: undefined as string | undefined,
+    queryFn: ({ pageParam }) => listAlarms(filters, PAGE, pageParam),
+    getNextPageParam: (last) => last.nextCursor ?? undefined,
+  });
+  const items = pages.data?.pages.flatMap((p) => p.items) ?? [];
+  const failure = exportError ?? pages.error;
+  const error = failure
+    ? t("common.error", { message: failure instanceof Error ? failure.message : String(failure) })
+    : null;
 
   const exportCsv = async () => {
     setBusy(true);
+    setExportError(null);
     try {
       const all: AlarmSummary[] = [];
       let next: string | undefined;
       do {
-        const l = await get("/alarms", alarmList, { ...query(filters), limit: 500, cursor: next });
+        const l = await listAlarms(filters, 500, next);
         all.push(...l.items);
         next = l.nextCursor ?? undefined;
       } while (next && all.length < EXPORT_MAX);
@@ -120,14 +108,16 @@ export function HistoryPage() {
         `alarm-history-${new Date().toISOString().slice(0, 10)}.csv`,
       );
     } catch (e) {
-      fail(e);
+      setExportError(e);
     } finally {
       setBusy(false);
     }
   };
 
-  const set = (k: keyof Filters) => (e: { target: { value: string } }) =>
+  const set = (k: keyof Filters) => (e: { target: { value: string } }) => {
+    setOpen(null);
     setFilters((f) => ({ ...f, [k]: e.target.value }));
+  };
 
   return (
     <main className="page" data-testid="history">
@@ -248,8 +238,8 @@ export function HistoryPage() {
           </tbody>
         </table>
       )}
-      {cursor && (
-        <button type="button" onClick={() => void more()}>
+      {pages.hasNextPage && (
+        <button type="button" disabled={pages.isFetchingNextPage} onClick={() => void pages.fetchNextPage()}>
           {t("looked.older")}
         </button>
       )}
@@ -260,7 +250,7 @@ export function HistoryPage() {
 function windowText(
   t: ReturnType<typeof useUi>["t"],
   phase: "opened" | "ended",
-  w: NonNullable<AlarmDetail["cancelWindow"]>,
+  w: NonNullable<z.infer<typeof alarmDetail>["cancelWindow"]>,
 ): string {
   const row = windowRow(phase, w);
   return t(row.key, row.values);
@@ -272,13 +262,13 @@ function Timeline(props: { alarmId: string }) {
   const zone = useSession().organisation.timeZone;
   // To the second: on a night like this, seconds between the alert and the take matter.
   const at = (iso: string) => formatTime(iso, zone, lang);
-  const [detail, setDetail] = useState<AlarmDetail | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    get(`/alarms/${props.alarmId}`, alarmDetail)
-      .then(setDetail)
-      .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
-  }, [props.alarmId]);
+  const detailQuery = useQuery({
+    queryKey: liveKeys.alarm(props.alarmId),
+    queryFn: () =>
+      data(api.GET("/api/v1/alarms/{id}", { params: { path: { id: props.alarmId } } }), alarmDetail),
+  });
+  const detail = detailQuery.data ?? null;
+  const error = detailQuery.error?.message ?? null;
   if (error)
     return (
       <p className="error" role="alert">

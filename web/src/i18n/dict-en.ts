@@ -4,6 +4,7 @@
  * Norwegian dictionary (dict-nb.ts) is typed by it, so a missing text there is a compile error.
  * The console loads only the user's language (messages.ts); dict.ts holds both, for tests.
  */
+import { enRecipient } from "./dict-recipient";
 import { enSecurity } from "./dict-security";
 
 export const en = {
@@ -160,29 +161,6 @@ export const en = {
   "alarm.outcome.no_help_needed": "No help needed",
   "alarm.outcome.technical_fault": "Technical fault",
   "alarm.outcome.other": "Other",
-  "recipient.title": "Recipient",
-  "recipient.birthDate": "Born",
-  "recipient.legalBasis": "Legal basis for tracking",
-  "recipient.status": "Status",
-  "recipient.device": "Device",
-  "recipient.noDevice": "No device assigned",
-  "recipient.desired": "Desired",
-  "recipient.reported": "Reported by the device",
-  "recipient.configVersion": "Configuration version",
-  "recipient.configPending": "The device has not confirmed the latest configuration yet.",
-  "recipient.configApplied": "The device runs the latest configuration.",
-  "recipient.history": "Position history",
-  "recipient.historyEmpty": "No positions in this period.",
-  "recipient.transitions": "Into and out of zones",
-  "recipient.transition.enter": "Entered “{region}” at {time}",
-  "recipient.transition.leave": "Left “{region}” at {time}",
-  "recipient.transition.unnamed": "an unnamed zone",
-  "recipient.slider": "Point in time",
-  "recipient.geofences": "Geofences",
-  "recipient.geofenceHelp": "Draw a circle or polygon on the map, or drag an existing one to change it.",
-  "recipient.geofenceName": "Geofence name",
-  "recipient.geofenceActive": "Active",
-  "recipient.activity": "Activity log for this recipient",
   "legal.consent": "Consent",
   "legal.formal_decision": "Formal decision (vedtak)",
   "legal.other": "Other",
@@ -712,6 +690,7 @@ export const en = {
   "enum.subject.other": "other ({code})",
   // --- end of enum block ---
   ...enSecurity,
+  ...enRecipient,
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -1,6 +1,7 @@
 // size: one language's every text, one unit the console fetches whole before its first render
 /** Every text the console shows, in Norwegian bokmål: the same keys as dict-en.ts. */
 import type { MessageKey } from "./dict-en";
+import { nbRecipient } from "./dict-recipient-nb";
 import { nbSecurity } from "./dict-security-nb";
 
 export const nb: Record<MessageKey, string> = {
@@ -157,30 +158,6 @@ export const nb: Record<MessageKey, string> = {
   "alarm.outcome.no_help_needed": "Trengte ikke hjelp",
   "alarm.outcome.technical_fault": "Teknisk feil",
   "alarm.outcome.other": "Annet",
-  "recipient.title": "Tjenestemottaker",
-  "recipient.birthDate": "Født",
-  "recipient.legalBasis": "Rettslig grunnlag for sporing",
-  "recipient.status": "Status",
-  "recipient.device": "Enhet",
-  "recipient.noDevice": "Ingen enhet tildelt",
-  "recipient.desired": "Ønsket",
-  "recipient.reported": "Rapportert av enheten",
-  "recipient.configVersion": "Konfigurasjonsversjon",
-  "recipient.configPending": "Enheten har ikke bekreftet siste konfigurasjon ennå.",
-  "recipient.configApplied": "Enheten kjører siste konfigurasjon.",
-  "recipient.history": "Posisjonshistorikk",
-  "recipient.historyEmpty": "Ingen posisjoner i denne perioden.",
-  "recipient.transitions": "Inn og ut av soner",
-  "recipient.transition.enter": "Kom inn i «{region}» {time}",
-  "recipient.transition.leave": "Forlot «{region}» {time}",
-  "recipient.transition.unnamed": "en sone uten navn",
-  "recipient.slider": "Tidspunkt",
-  "recipient.geofences": "Geogjerder",
-  "recipient.geofenceHelp":
-    "Tegn en sirkel eller et polygon på kartet, eller dra et eksisterende for å endre det.",
-  "recipient.geofenceName": "Navn på geogjerdet",
-  "recipient.geofenceActive": "Aktivt",
-  "recipient.activity": "Aktivitetslogg for tjenestemottakeren",
   "legal.consent": "Samtykke",
   "legal.formal_decision": "Vedtak",
   "legal.other": "Annet",
@@ -714,4 +691,5 @@ export const nb: Record<MessageKey, string> = {
   "enum.subject.other": "annet ({code})",
   // --- end of enum block ---
   ...nbSecurity,
+  ...nbRecipient,
 };

@@ -1,3 +1,4 @@
+import { useMutation } from "@tanstack/react-query";
 import { type LivePosition, locateResult, positionHistory } from "@vakt/schemas";
 import { useEffect, useId, useState } from "react";
 import { ApiProblem } from "../api/client";
@@ -55,66 +56,35 @@ export function LocateButton(props: {
     };
   }, [sentAt, fix, live, props.recipientId]);
 
-  const lookUp = async () => {
-    if (!sentAt) return;
-    setMessage(null);
-    try {
-      const h = await data(
-        api.GET("/api/v1/positions/recipients/{id}/history", {
-          params: {
-            path: { id: props.recipientId },
-            query: {
-              from: sentAt,
-              to: new Date().toISOString(),
-              maxPoints: 10,
-              reason: reason.trim() || undefined,
-            },
-          },
-        }),
-        positionHistory,
-      );
-      const p = h.points.at(-1);
-      if (p)
-        setFix({
-          recipientId: props.recipientId,
-          deviceId: props.deviceId ?? "",
-          departmentId: "",
-          time: p.time,
-          lat: p.lat,
-          lon: p.lon,
-          accuracyM: p.accuracyM,
-          speedMps: null,
-          headingDeg: null,
-          source: "",
-          batteryPercent: null,
-        } as LivePosition);
+  // One logged look-up of the newest fix since the request, for those who may not watch live.
+  const lookUp = useMutation({
+    mutationFn: (since: string) => newestSince(props.recipientId, since, reason.trim() || undefined),
+    onMutate: () => setMessage(null),
+    onSuccess: (p) => {
+      if (p) setFix(asLive(p, props.recipientId, props.deviceId));
       else setMessage(t("locate.notYet"));
-    } catch (e) {
-      setMessage(t("common.error", { message: e instanceof Error ? e.message : String(e) }));
-    }
-  };
+    },
+    onError: (e) => setMessage(t("common.error", { message: e.message })),
+  });
 
-  const locate = async () => {
-    setMessage(null);
-    setFix(null);
-    try {
-      const body = locator ? { reason: reason.trim() } : {};
-      const r = await data(
-        props.deviceId
-          ? api.POST("/api/v1/devices/{id}/locate", { params: { path: { id: props.deviceId } }, body })
-          : api.POST("/api/v1/recipients/{id}/locate", { params: { path: { id: props.recipientId } }, body }),
-        locateResult,
-      );
+  const request = useMutation({
+    mutationFn: () => requestFix(props.deviceId, props.recipientId, locator ? reason.trim() : undefined),
+    onMutate: () => {
+      setMessage(null);
+      setFix(null);
+    },
+    onSuccess: (r) => {
       setSentAt(r.sentAt);
       setAsking(false);
-    } catch (e) {
+    },
+    onError: (e) =>
       setMessage(
         e instanceof ApiProblem && e.code === "reason-required"
           ? t("locate.reasonTooShort", { n: LOCATE_REASON_MIN })
-          : t("common.error", { message: e instanceof Error ? e.message : String(e) }),
-      );
-    }
-  };
+          : t("common.error", { message: e.message }),
+      ),
+  });
+  const locate = () => request.mutate();
 
   return (
     <div className="locate" data-testid="locate">
@@ -123,7 +93,7 @@ export function LocateButton(props: {
           className="locate__reason"
           onSubmit={(e) => {
             e.preventDefault();
-            if (reasonOk) void locate();
+            if (reasonOk) locate();
           }}
         >
           <label htmlFor={reasonId}>{t("locate.reason", { n: LOCATE_REASON_MIN })}</label>
@@ -142,7 +112,7 @@ export function LocateButton(props: {
           </button>
         </form>
       ) : (
-        <button type="button" onClick={() => (locator && !reasonOk ? setAsking(true) : void locate())}>
+        <button type="button" onClick={() => (locator && !reasonOk ? setAsking(true) : locate())}>
           {t("locate.button")}
         </button>
       )}
@@ -157,7 +127,7 @@ export function LocateButton(props: {
             : ""}
       </p>
       {sentAt && !fix && !live && (
-        <button type="button" onClick={() => void lookUp()}>
+        <button type="button" disabled={lookUp.isPending} onClick={() => lookUp.mutate(sentAt)}>
           {t("locate.lookUp")}
         </button>
       )}
@@ -173,4 +143,49 @@ export function LocateButton(props: {
       )}
     </div>
   );
+}
+
+/** The newest fix since the request: one logged look-up (with the locator's reason). */
+async function newestSince(recipientId: string, since: string, reason: string | undefined) {
+  const h = await data(
+    api.GET("/api/v1/positions/recipients/{id}/history", {
+      params: {
+        path: { id: recipientId },
+        query: { from: since, to: new Date().toISOString(), maxPoints: 10, reason },
+      },
+    }),
+    positionHistory,
+  );
+  return h.points.at(-1) ?? null;
+}
+
+/** Asks the device for a fix now, by the device or (without device:read) through the recipient. */
+function requestFix(deviceId: string | null, recipientId: string, reason: string | undefined) {
+  const body = reason === undefined ? {} : { reason };
+  return data(
+    deviceId
+      ? api.POST("/api/v1/devices/{id}/locate", { params: { path: { id: deviceId } }, body })
+      : api.POST("/api/v1/recipients/{id}/locate", { params: { path: { id: recipientId } }, body }),
+    locateResult,
+  );
+}
+
+function asLive(
+  p: { time: string; lat: number; lon: number; accuracyM: number | null },
+  recipientId: string,
+  deviceId: string | null,
+): LivePosition {
+  return {
+    recipientId,
+    deviceId: deviceId ?? "",
+    departmentId: "",
+    time: p.time,
+    lat: p.lat,
+    lon: p.lon,
+    accuracyM: p.accuracyM,
+    speedMps: null,
+    headingDeg: null,
+    source: "",
+    batteryPercent: null,
+  };
 }

@@ -1,5 +1,6 @@
+import { useMutation, useQuery } from "@tanstack/react-query";
 import { positionHistory, recipient } from "@vakt/schemas";
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { z } from "zod";
 import { ApiProblem } from "../api/client";
 import { api, data } from "../api/typed";
@@ -15,23 +16,14 @@ const LOOKBACK_HOURS = 24;
  */
 export function LocatorLookup(props: { reason: string; onFound(p: KnownPosition | null): void }) {
   const { t } = useUi();
-  const [people, setPeople] = useState<z.infer<typeof recipient>[] | null>(null);
+  const list = useQuery({
+    queryKey: ["recipients"],
+    queryFn: () => data(api.GET("/api/v1/recipients"), z.array(recipient)),
+  });
+  const people = (list.data ?? []).filter((r) => r.status === "active");
   const [chosen, setChosen] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [outcome, setOutcome] = useState<"found" | "none" | "error" | null>(null);
-
-  useEffect(() => {
-    data(api.GET("/api/v1/recipients"), z.array(recipient))
-      .then((list) => setPeople(list.filter((r) => r.status === "active")))
-      .catch(() => setPeople([]));
-  }, []);
-
-  const lookUp = async () => {
-    const who = people?.find((p) => p.id === chosen);
-    if (!who) return;
-    setBusy(true);
-    setOutcome(null);
-    try {
+  const lookUp = useMutation({
+    mutationFn: async (who: z.infer<typeof recipient>): Promise<KnownPosition | null> => {
       const to = new Date();
       const h = await data(
         api.GET("/api/v1/positions/recipients/{id}/history", {
@@ -48,13 +40,8 @@ export function LocatorLookup(props: { reason: string; onFound(p: KnownPosition 
         positionHistory,
       );
       const newest = h.points.at(-1);
-      if (!newest) {
-        setOutcome("none");
-        props.onFound(null);
-        return;
-      }
-      setOutcome("found");
-      props.onFound({
+      if (!newest) return null;
+      return {
         recipientId: who.id,
         name: `${who.firstName ?? ""} ${who.lastName ?? ""}`.trim() || null,
         departmentId: who.departmentId,
@@ -63,13 +50,18 @@ export function LocatorLookup(props: { reason: string; onFound(p: KnownPosition 
         accuracyM: newest.accuracyM,
         time: newest.time,
         batteryPercent: null,
-      });
-    } catch (e) {
-      if (!(e instanceof ApiProblem && e.status === 401)) setOutcome("error");
-    } finally {
-      setBusy(false);
-    }
-  };
+      };
+    },
+    onSuccess: (found) => props.onFound(found),
+  });
+  const busy = lookUp.isPending;
+  const outcome = lookUp.isSuccess
+    ? lookUp.data
+      ? "found"
+      : "none"
+    : lookUp.error && !(lookUp.error instanceof ApiProblem && lookUp.error.status === 401)
+      ? "error"
+      : null;
 
   return (
     <form
@@ -77,14 +69,15 @@ export function LocatorLookup(props: { reason: string; onFound(p: KnownPosition 
       data-testid="locator-lookup"
       onSubmit={(e) => {
         e.preventDefault();
-        void lookUp();
+        const who = people.find((p) => p.id === chosen);
+        if (who) lookUp.mutate(who);
       }}
     >
       <label>
         {t("locator.recipient")}
         <select name="recipient" value={chosen} onChange={(e) => setChosen(e.target.value)} required>
           <option value="">{t("locator.choose")}</option>
-          {(people ?? []).map((p) => (
+          {people.map((p) => (
             <option key={p.id} value={p.id}>
               {`${p.firstName ?? ""} ${p.lastName ?? ""}`.trim() || p.id}
             </option>

@@ -1,47 +1,47 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type Profile, profile } from "@vakt/schemas";
-import { useEffect, useId, useState } from "react";
+import { useId, useState } from "react";
 import { DEFAULT_SOUND, REPEAT_CHOICES, type RepeatS, soundKey } from "../alarms/asked";
-import { ApiProblem } from "../api/client";
 import { api, data } from "../api/typed";
+import { liveKeys } from "../live-data";
 import { useSession, useUi } from "../session/context";
 import { ProfileSecurity } from "./ProfileSecurity";
+
+type Change = Partial<{ phone: string | null; sound: Profile["sound"] }>;
 
 /** "My profile": the user's own phone number (SMS alerts) and alarm sound, kept on the server. */
 export function ProfilePage() {
   const { t } = useUi();
   const session = useSession();
+  const client = useQueryClient();
   const id = useId();
-  const [p, setP] = useState<Profile | null>(null);
-  const [phone, setPhone] = useState("");
-  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
-  const [busy, setBusy] = useState(false);
-
-  useEffect(() => {
-    data(api.GET("/api/v1/auth/profile"), profile)
-      .then((loaded) => {
-        setP(loaded);
-        setPhone(loaded.phone ?? "");
-      })
-      .catch((e: unknown) => setMessage({ ok: false, text: String(e) }));
-  }, []);
-
-  const sound = p?.sound ?? DEFAULT_SOUND;
-  const save = async (change: Partial<{ phone: string | null; sound: Profile["sound"] }>) => {
-    setBusy(true);
-    setMessage(null);
-    try {
-      const next = await data(api.PATCH("/api/v1/auth/profile", { body: change }), profile);
-      setP(next);
-      setPhone(next.phone ?? "");
+  // The live view reads the sound under the same key.
+  const loaded = useQuery({
+    queryKey: liveKeys.profile,
+    queryFn: () => data(api.GET("/api/v1/auth/profile"), profile),
+  });
+  const p = loaded.data ?? null;
+  /** The phone as typed; null until edited (the stored one is shown). */
+  const [typed, setTyped] = useState<string | null>(null);
+  const phone = typed ?? p?.phone ?? "";
+  const setPhone = setTyped;
+  const saving = useMutation({
+    mutationFn: (change: Change) => data(api.PATCH("/api/v1/auth/profile", { body: change }), profile),
+    onSuccess: (next) => {
+      client.setQueryData(liveKeys.profile, next);
+      setTyped(null);
       if (next.sound) localStorage.setItem(soundKey(session.me.user.id), JSON.stringify(next.sound));
-      setMessage({ ok: true, text: t("profile.saved") });
-    } catch (e) {
-      const detail = e instanceof ApiProblem ? e.message : String(e);
-      setMessage({ ok: false, text: t("common.error", { message: detail }) });
-    } finally {
-      setBusy(false);
-    }
-  };
+    },
+  });
+  const busy = saving.isPending;
+  const save = (change: Change) => saving.mutate(change);
+  const failure = saving.error ?? loaded.error;
+  const message = saving.isSuccess
+    ? { ok: true, text: t("profile.saved") }
+    : failure
+      ? { ok: false, text: t("common.error", { message: failure.message }) }
+      : null;
+  const sound = p?.sound ?? DEFAULT_SOUND;
 
   return (
     <main className="page" data-testid="profile-page">

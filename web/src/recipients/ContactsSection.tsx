@@ -1,11 +1,8 @@
-import {
-  type ContactRelation,
-  contactRelation,
-  type RecipientContact,
-  recipientContact,
-} from "@vakt/schemas";
-import { useCallback, useEffect, useId, useState } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { type ContactRelation, contactRelation, recipientContact } from "@vakt/schemas";
+import { useId, useState } from "react";
 import { z } from "zod";
+import { contactsKey } from "../alarms/CallList";
 import { api, data } from "../api/typed";
 import { useUi } from "../session/context";
 
@@ -21,41 +18,32 @@ const empty = {
 export function ContactsSection(props: { recipientId: string }) {
   const { t } = useUi();
   const id = useId();
+  const client = useQueryClient();
   const recipient = { id: props.recipientId };
-  const [contacts, setContacts] = useState<RecipientContact[]>([]);
   const [form, setForm] = useState(empty);
   const [editing, setEditing] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-
-  const load = useCallback(
-    async () =>
-      setContacts(
-        await data(
-          api.GET("/api/v1/recipients/{id}/contacts", { params: { path: { id: props.recipientId } } }),
-          z.array(recipientContact),
-        ),
+  // The alarm panel's call list reads the same key, so a change shows there too.
+  const list = useQuery({
+    queryKey: contactsKey(props.recipientId),
+    queryFn: () =>
+      data(
+        api.GET("/api/v1/recipients/{id}/contacts", { params: { path: { id: props.recipientId } } }),
+        z.array(recipientContact),
       ),
-    [props.recipientId],
-  );
-  useEffect(() => {
-    load().catch((e: unknown) => setError(String(e)));
-  }, [load]);
-
-  const run = async (f: () => Promise<unknown>) => {
-    setBusy(true);
-    setError(null);
-    try {
-      await f();
-      await load();
-      return true;
-    } catch (e) {
-      setError(t("common.error", { message: e instanceof Error ? e.message : String(e) }));
-      return false;
-    } finally {
-      setBusy(false);
-    }
-  };
+  });
+  const contacts = list.data ?? [];
+  const change = useMutation({
+    mutationFn: (f: () => Promise<unknown>) => f(),
+    onSettled: () => client.invalidateQueries({ queryKey: contactsKey(props.recipientId) }),
+  });
+  const busy = change.isPending;
+  const failure = change.error ?? list.error;
+  const error = failure ? t("common.error", { message: failure.message }) : null;
+  const run = (f: () => Promise<unknown>) =>
+    change.mutateAsync(f).then(
+      () => true,
+      () => false,
+    );
   const move = (from: number, to: number) => {
     const ids = contacts.map((c) => c.id);
     const [moved] = ids.splice(from, 1);

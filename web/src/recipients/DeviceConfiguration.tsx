@@ -1,3 +1,4 @@
+import { useMutation } from "@tanstack/react-query";
 import { type Device, type DeviceSettings, device as deviceSchema } from "@vakt/schemas";
 import { useState } from "react";
 import { api, data } from "../api/typed";
@@ -17,20 +18,23 @@ export function DeviceConfiguration(props: { device: Device; editable: boolean; 
   const { t, dateTime } = useUi();
   const d = props.device;
   const [draft, setDraft] = useState<DeviceSettings>(d.desiredConfig);
-  const [message, setMessage] = useState<string | null>(null);
   const applied = d.reportedConfigVersion !== null && d.reportedConfigVersion >= d.desiredConfigVersion;
-  const save = async (e: React.FormEvent) => {
-    e.preventDefault();
-    try {
-      const saved = await data(
-        api.PUT("/api/v1/devices/{id}/config", { params: { path: { id: d.id } }, body: { settings: draft } }),
+  const saving = useMutation({
+    mutationFn: (settings: DeviceSettings) =>
+      data(
+        api.PUT("/api/v1/devices/{id}/config", { params: { path: { id: d.id } }, body: { settings } }),
         deviceSchema,
-      );
-      props.onSaved(saved);
-      setMessage(t("common.saved"));
-    } catch (err) {
-      setMessage(t("common.error", { message: err instanceof Error ? err.message : String(err) }));
-    }
+      ),
+    onSuccess: (saved) => props.onSaved(saved),
+  });
+  const message = saving.isSuccess
+    ? t("common.saved")
+    : saving.error
+      ? t("common.error", { message: saving.error.message })
+      : null;
+  const save = (e: React.FormEvent) => {
+    e.preventDefault();
+    saving.mutate(draft);
   };
   return (
     <form className="card" onSubmit={save} aria-label={`${t("recipient.device")} ${d.serial}`}>

@@ -1,4 +1,5 @@
-import { type ErasureRecord, erasureRecord } from "@vakt/schemas";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { erasureRecord } from "@vakt/schemas";
 import { useState } from "react";
 import { z } from "zod";
 import { errorText } from "../admin/use-load";
@@ -58,12 +59,8 @@ export function ReasonField(props: { value: string; onChange: (value: string) =>
 function ExportCard(props: { recipientId: string }) {
   const { t } = useUi();
   const [days, setDays] = useState<number>(exportPeriods[0]);
-  const [busy, setBusy] = useState(false);
-  const [message, setMessage] = useState<string | null>(null);
-  const download = async (format: ExportFormat) => {
-    setBusy(true);
-    setMessage(null);
-    try {
+  const download = useMutation({
+    mutationFn: async (format: ExportFormat) => {
       const now = new Date();
       const blob = await data(
         api.GET("/api/v1/privacy/recipients/{id}/export", {
@@ -74,13 +71,15 @@ function ExportCard(props: { recipientId: string }) {
       );
       const file = exportFilename(props.recipientId, format, now);
       saveFile(blob, file);
-      setMessage(t("privacy.downloaded", { file }));
-    } catch (e) {
-      setMessage(t("common.error", { message: errorText(e) }));
-    } finally {
-      setBusy(false);
-    }
-  };
+      return file;
+    },
+  });
+  const busy = download.isPending;
+  const message = download.data
+    ? t("privacy.downloaded", { file: download.data })
+    : download.error
+      ? t("common.error", { message: errorText(download.error) })
+      : null;
   return (
     <div className="card" data-testid="privacy-export">
       <h3>{t("privacy.export")}</h3>
@@ -96,10 +95,10 @@ function ExportCard(props: { recipientId: string }) {
         </select>
       </label>
       <div className="form-row">
-        <button type="button" disabled={busy} onClick={() => download("json")}>
+        <button type="button" disabled={busy} onClick={() => download.mutate("json")}>
           {t("privacy.downloadJson")}
         </button>
-        <button type="button" disabled={busy} onClick={() => download("zip")}>
+        <button type="button" disabled={busy} onClick={() => download.mutate("zip")}>
           {t("privacy.downloadZip")}
         </button>
       </div>
@@ -110,32 +109,34 @@ function ExportCard(props: { recipientId: string }) {
 
 function RestrictCard(props: { recipientId: string; name: string }) {
   const { t } = useUi();
+  const client = useQueryClient();
   const [reason, setReason] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [message, setMessage] = useState<string | null>(null);
+  const restrict = useMutation({
+    mutationFn: () =>
+      data(
+        api.PUT("/api/v1/privacy/recipients/{id}/restriction", {
+          params: { path: { id: props.recipientId } },
+          body: { reason: reason.trim() },
+        }),
+        z.unknown(),
+      ),
+    onSuccess: () => {
+      // The recipient is gone from every ordinary view now, this page included, and from the cache.
+      flash(t("privacy.restricted", { name: props.name || props.recipientId }));
+      navigate("/");
+      client.removeQueries({ queryKey: ["recipients"] });
+    },
+  });
+  // Busy until the page is left: a second click would restrict twice.
+  const busy = restrict.isPending || restrict.isSuccess;
+  const message = restrict.error ? t("common.error", { message: errorText(restrict.error) }) : null;
   return (
     <form
       className="card"
       data-testid="privacy-restrict"
-      onSubmit={async (e) => {
+      onSubmit={(e) => {
         e.preventDefault();
-        setBusy(true);
-        setMessage(null);
-        try {
-          await data(
-            api.PUT("/api/v1/privacy/recipients/{id}/restriction", {
-              params: { path: { id: props.recipientId } },
-              body: { reason: reason.trim() },
-            }),
-            z.unknown(),
-          );
-          // The recipient is gone from every ordinary view now, this page included.
-          flash(t("privacy.restricted", { name: props.name || props.recipientId }));
-          navigate("/");
-        } catch (err) {
-          setMessage(t("common.error", { message: errorText(err) }));
-          setBusy(false);
-        }
+        restrict.mutate();
       }}
     >
       <h3>{t("privacy.restrict")}</h3>
@@ -156,9 +157,22 @@ function EraseCard(props: { recipientId: string; name: string }) {
   const { t, dateTime } = useUi();
   const [reason, setReason] = useState("");
   const [typed, setTyped] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [message, setMessage] = useState<string | null>(null);
-  const [record, setRecord] = useState<ErasureRecord | null>(null);
+  const client = useQueryClient();
+  const erase = useMutation({
+    mutationFn: () =>
+      data(
+        api.POST("/api/v1/privacy/recipients/{id}/erasure", {
+          params: { path: { id: props.recipientId } },
+          body: { reason: reason.trim() },
+        }),
+        erasureRecord,
+      ),
+    // The list no longer has them; the page's own reading goes with the page.
+    onSuccess: () => client.invalidateQueries({ queryKey: ["recipients"], exact: true }),
+  });
+  const busy = erase.isPending;
+  const message = erase.error ? t("common.error", { message: errorText(erase.error) }) : null;
+  const record = erase.data ?? null;
   const expected = props.name || props.recipientId;
   const ready = reasonValid(reason) && erasureConfirmed(typed, props.name, props.recipientId);
   if (record)
@@ -191,26 +205,9 @@ function EraseCard(props: { recipientId: string; name: string }) {
     <form
       className="card"
       data-testid="privacy-erase"
-      onSubmit={async (e) => {
+      onSubmit={(e) => {
         e.preventDefault();
-        if (!ready) return;
-        setBusy(true);
-        setMessage(null);
-        try {
-          setRecord(
-            await data(
-              api.POST("/api/v1/privacy/recipients/{id}/erasure", {
-                params: { path: { id: props.recipientId } },
-                body: { reason: reason.trim() },
-              }),
-              erasureRecord,
-            ),
-          );
-        } catch (err) {
-          setMessage(t("common.error", { message: errorText(err) }));
-        } finally {
-          setBusy(false);
-        }
+        if (ready) erase.mutate();
       }}
     >
       <h3>{t("privacy.erase")}</h3>

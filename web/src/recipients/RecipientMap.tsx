@@ -1,3 +1,4 @@
+import { useMutation } from "@tanstack/react-query";
 import type { Geofence } from "@vakt/schemas";
 import { geofence } from "@vakt/schemas";
 import { useEffect, useRef, useState } from "react";
@@ -35,9 +36,13 @@ export function RecipientMap(props: {
   const fencesLayer = useRef<L.FeatureGroup | null>(null);
   const [draft, setDraft] = useState<{ shape: GeofenceShape; layer: L.Layer } | null>(null);
   const [name, setName] = useState("");
-  const [message, setMessage] = useState<string | null>(null);
   const changed = useRef(props.onFencesChanged);
   changed.current = props.onFencesChanged;
+  const { create, edit, message } = useFenceChanges(props.recipientId, changed, () => {
+    draft?.layer.remove();
+    setDraft(null);
+    setName("");
+  });
   const fitted = useRef(false);
 
   useEffect(() => {
@@ -87,26 +92,21 @@ export function RecipientMap(props: {
         weight: 2,
       }) as L.Path;
       layer.bindTooltip(f.name);
-      layer.on("pm:edit", async () => {
+      layer.on("pm:edit", () => {
         const shape = shapeOfLayer(layer);
         if (!shape) return;
-        try {
-          await data(
+        edit(() =>
+          data(
             api.PATCH("/api/v1/geofences/{id}", { params: { path: { id: f.id } }, body: { shape } }),
             geofence,
-          );
-          changed.current();
-        } catch (err) {
-          setMessage(String(err));
-        }
+          ),
+        );
       });
-      layer.on("pm:remove", async () => {
-        try {
-          await data(api.DELETE("/api/v1/geofences/{id}", { params: { path: { id: f.id } } }), z.unknown());
-        } finally {
-          changed.current();
-        }
-      });
+      layer.on("pm:remove", () =>
+        edit(() =>
+          data(api.DELETE("/api/v1/geofences/{id}", { params: { path: { id: f.id } } }), z.unknown()),
+        ),
+      );
       g.addLayer(layer);
     }
     const m = map.current;
@@ -114,7 +114,7 @@ export function RecipientMap(props: {
       fitted.current = true;
       m.fitBounds(g.getBounds().pad(0.3), { maxZoom: 16 });
     }
-  }, [props.fences]);
+  }, [props.fences, edit]);
 
   // History line and the slider's point.
   useEffect(() => {
@@ -142,24 +142,9 @@ export function RecipientMap(props: {
     }
   }, [props.points, props.current]);
 
-  const saveDraft = async (e: React.FormEvent) => {
+  const saveDraft = (e: React.FormEvent) => {
     e.preventDefault();
-    if (!draft) return;
-    try {
-      await data(
-        api.POST("/api/v1/geofences", {
-          body: { recipientId: props.recipientId, name, shape: draft.shape, active: true },
-        }),
-        geofence,
-      );
-      draft.layer.remove();
-      setDraft(null);
-      setName("");
-      setMessage(t("common.saved"));
-      changed.current();
-    } catch (err) {
-      setMessage(t("common.error", { message: err instanceof Error ? err.message : String(err) }));
-    }
+    if (draft) create.mutate({ shape: draft.shape, name });
   };
 
   return (
@@ -183,7 +168,7 @@ export function RecipientMap(props: {
               onChange={(e) => setName(e.target.value)}
             />
           </label>
-          <button type="submit" className="primary">
+          <button type="submit" className="primary" disabled={create.isPending}>
             {t("common.save")}
           </button>
           <button
@@ -210,4 +195,36 @@ export function RecipientMap(props: {
       </ul>
     </div>
   );
+}
+
+/** Saving what is drawn and changed on the map, and what to say about it. */
+function useFenceChanges(recipientId: string, changed: { current: () => void }, created: () => void) {
+  const { t } = useUi();
+  // An edit or removal made on the map: the list is read again whatever the answer (a refused
+  // edit puts the shape back as stored).
+  const change = useMutation({
+    mutationFn: (send: () => Promise<unknown>) => send(),
+    onSettled: () => changed.current(),
+  });
+  const create = useMutation({
+    mutationFn: (body: { shape: GeofenceShape; name: string }) =>
+      data(
+        api.POST("/api/v1/geofences", {
+          body: { recipientId: recipientId, name: body.name, shape: body.shape, active: true },
+        }),
+        geofence,
+      ),
+    onSuccess: () => {
+      created();
+      changed.current();
+    },
+  });
+  const failure = create.error ?? change.error;
+  const message = failure
+    ? t("common.error", { message: failure.message })
+    : create.isSuccess
+      ? t("common.saved")
+      : null;
+  // mutate is stable: the map's handlers, bound once per list, may hold it.
+  return { create, edit: change.mutate, message };
 }

@@ -1,124 +1,133 @@
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import {
   type Device,
   device as deviceSchema,
-  type Geofence,
   geofence,
   positionHistory,
   recipient,
   staffUser,
 } from "@vakt/schemas";
-import { useCallback, useEffect, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { z } from "zod";
 import { subscribeLive, watchPositions } from "../api/live";
 import { api, data } from "../api/typed";
+import { liveKeys } from "../live-data";
 import { LocateButton } from "../map/LocateButton";
 import { ReasonForm } from "../map/ReasonForm";
 import { can, needsReason, useSession, useUi } from "../session/context";
 import { ContactsSection } from "./ContactsSection";
 import { DeviceConfiguration } from "./DeviceConfiguration";
 import { PrivacySection } from "./PrivacySection";
+import { RecipientDetails, recipientKey } from "./RecipientDetails";
 import { RecipientMap } from "./RecipientMap";
 import { WhoLooked } from "./WhoLooked";
 
 type History = z.infer<typeof positionHistory>;
 const ranges = [1, 6, 24, 24 * 7];
+const NO_DEVICES: Device[] = [];
+const NO_FENCES: z.infer<typeof geofence>[] = [];
 
 /** One recipient: details, device and its configuration, history with a time slider, geofences, activity. */
 export function RecipientPage(props: { id: string }) {
-  const { t, dateTime, date } = useUi();
+  const { t, dateTime } = useUi();
   const session = useSession();
-  const [r, setR] = useState<z.infer<typeof recipient> | null>(null);
-  const [devices, setDevices] = useState<Device[]>([]);
-  const [fences, setFences] = useState<Geofence[]>([]);
+  const client = useQueryClient();
   const [hours, setHours] = useState(24);
-  const [history, setHistory] = useState<History | null>(null);
-  const [index, setIndex] = useState(0);
+  /** The slider's point; null follows the newest. */
+  const [index, setIndex] = useState<number | null>(null);
   const [reason, setReason] = useState<string | null>(null);
-  const [staff, setStaff] = useState<Map<string, string>>(new Map());
-  const [error, setError] = useState<string | null>(null);
   const locator = needsReason(session);
-  const fail = useCallback(
-    (e: unknown) => setError(t("common.error", { message: e instanceof Error ? e.message : String(e) })),
-    [t],
-  );
 
   // Geofences say where the person lives: only for those who manage them or see positions (issue 15).
   const seesPlaces = (["geofence:manage", "position:read"] as const).some((p) => can(session, p));
-  const loadFences = useCallback(
-    async () =>
-      seesPlaces
-        ? data(
-            api.GET("/api/v1/geofences", { params: { query: { recipientId: props.id } } }),
-            z.array(geofence),
-          )
-            .then(setFences)
-            .catch(fail)
-        : setFences([]),
-    [props.id, fail, seesPlaces],
-  );
-
-  useEffect(() => {
-    data(api.GET("/api/v1/recipients/{id}", { params: { path: { id: props.id } } }), recipient)
-      .then(setR)
-      .catch(fail);
-    void loadFences();
-    if (can(session, "device:read"))
-      data(api.GET("/api/v1/devices"), z.array(deviceSchema))
-        .then((ds) => setDevices(ds.filter((d) => d.recipientId === props.id && !d.retiredAt)))
-        .catch(fail);
-    if (can(session, "user:read"))
-      data(api.GET("/api/v1/users"), z.array(staffUser))
-        .then((us) => setStaff(new Map(us.map((u) => [u.id, `${u.firstName} ${u.lastName}`]))))
-        .catch(() => setStaff(new Map()));
-  }, [props.id, session, loadFences, fail]);
-
-  useEffect(() => {
-    if (locator && !reason) return;
-    const to = new Date();
-    data(
-      api.GET("/api/v1/positions/recipients/{id}/history", {
-        params: {
-          path: { id: props.id },
-          query: {
-            from: new Date(to.getTime() - hours * 3_600_000).toISOString(),
-            to: to.toISOString(),
-            maxPoints: 2000,
-            reason: reason ?? undefined,
+  const recipientQuery = useQuery({
+    queryKey: recipientKey(props.id),
+    queryFn: () =>
+      data(api.GET("/api/v1/recipients/{id}", { params: { path: { id: props.id } } }), recipient),
+  });
+  const fencesQuery = useQuery({
+    queryKey: liveKeys.geofences(props.id),
+    enabled: seesPlaces,
+    queryFn: () =>
+      data(api.GET("/api/v1/geofences", { params: { query: { recipientId: props.id } } }), z.array(geofence)),
+  });
+  const devicesQuery = useQuery({
+    queryKey: liveKeys.devices,
+    enabled: can(session, "device:read"),
+    queryFn: () => data(api.GET("/api/v1/devices"), z.array(deviceSchema)),
+  });
+  const staffQuery = useQuery({
+    queryKey: ["users"],
+    enabled: can(session, "user:read"),
+    queryFn: () => data(api.GET("/api/v1/users"), z.array(staffUser)),
+  });
+  const historyKey = ["positions", "history", props.id, hours, reason] as const;
+  const historyQuery = useQuery({
+    queryKey: historyKey,
+    enabled: !(locator && !reason),
+    queryFn: () => {
+      const to = new Date();
+      return data(
+        api.GET("/api/v1/positions/recipients/{id}/history", {
+          params: {
+            path: { id: props.id },
+            query: {
+              from: new Date(to.getTime() - hours * 3_600_000).toISOString(),
+              to: to.toISOString(),
+              maxPoints: 2000,
+              reason: reason ?? undefined,
+            },
           },
-        },
-      }),
-      positionHistory,
-    )
-      .then((h) => {
-        setHistory(h);
-        setIndex(Math.max(0, h.points.length - 1));
-      })
-      .catch(fail);
-  }, [props.id, hours, reason, locator, fail]);
+        }),
+        positionHistory,
+      );
+    },
+  });
+  const r = recipientQuery.data ?? null;
+  const fences = seesPlaces ? fencesQuery.data : undefined;
+  const devices = useMemo(
+    () => (devicesQuery.data ?? NO_DEVICES).filter((d) => d.recipientId === props.id && !d.retiredAt),
+    [devicesQuery.data, props.id],
+  );
+  const staff = useMemo(
+    () => new Map((staffQuery.data ?? []).map((u) => [u.id, `${u.firstName} ${u.lastName}`])),
+    [staffQuery.data],
+  );
+  const history = locator && !reason ? null : (historyQuery.data ?? null);
+  const failure = [recipientQuery.error, fencesQuery.error, devicesQuery.error, historyQuery.error].find(
+    Boolean,
+  );
+  const error = failure ? t("common.error", { message: failure.message }) : null;
 
   // New fixes while the page is open and visible (a locate answer among them) join the history.
   const readsPositions = can(session, "position:read");
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the key is made from hours and reason, named here
   useEffect(() => {
     if (!readsPositions) return;
     const unwatch = watchPositions([props.id]);
     const off = subscribeLive({
       position: (p) => {
         if (p.recipientId !== props.id) return;
-        setHistory((h) => {
-          if (!h || h.points.some((x) => x.time === p.time)) return h;
-          const points = [...h.points, { time: p.time, lat: p.lat, lon: p.lon, accuracyM: p.accuracyM }];
-          setIndex(points.length - 1);
-          return { ...h, points };
-        });
+        client.setQueryData<History>(historyKey, (h) =>
+          !h || h.points.some((x) => x.time === p.time)
+            ? h
+            : {
+                ...h,
+                points: [...h.points, { time: p.time, lat: p.lat, lon: p.lon, accuracyM: p.accuracyM }],
+              },
+        );
+        setIndex(null);
       },
     });
     return () => {
       off();
       unwatch();
     };
-  }, [props.id, readsPositions]);
+  }, [props.id, readsPositions, client, hours, reason]);
 
-  const point = history?.points[index] ?? null;
+  const last = Math.max(0, (history?.points.length ?? 0) - 1);
+  const shown = index === null ? last : Math.min(index, last);
+  const point = history?.points[shown] ?? null;
   const name = r ? `${r.firstName ?? ""} ${r.lastName ?? ""}`.trim() : "";
 
   return (
@@ -136,25 +145,7 @@ export function RecipientPage(props: { id: string }) {
           <h2 id="rec-details" className="sr-only">
             {t("recipient.title")}
           </h2>
-          {r && (
-            <dl className="facts card">
-              <dt>{t("recipient.birthDate")}</dt>
-              <dd>{r.birthDate ? date(r.birthDate) : "–"}</dd>
-              <dt>{t("recipient.legalBasis")}</dt>
-              <dd>
-                {t(`legal.${r.legalBasis}`)}
-                {r.legalBasisReference ? ` (${r.legalBasisReference})` : ""}
-                {r.legalBasisDate ? `, ${r.legalBasisDate}` : ""}
-              </dd>
-              <dt>{t("recipient.status")}</dt>
-              <dd>
-                {t(`enum.recipientStatus.${r.status}`)}
-                {r.serviceEndedOn ? ` (${r.serviceEndedOn})` : ""}
-              </dd>
-              <dt>{t("alarm.responderNotes")}</dt>
-              <dd>{r.responderNotes || "–"}</dd>
-            </dl>
-          )}
+          {r && <RecipientDetails recipient={r} editable={can(session, "recipient:manage")} />}
           <h2>{t("recipient.device")}</h2>
           {/* Locators may not list devices: they locate through the recipient. */}
           {!can(session, "device:read") && can(session, "position:locate") && (
@@ -170,7 +161,11 @@ export function RecipientPage(props: { id: string }) {
                   <DeviceConfiguration
                     device={d}
                     editable={can(session, "device:configure")}
-                    onSaved={(nd) => setDevices((ds) => ds.map((x) => (x.id === nd.id ? nd : x)))}
+                    onSaved={(nd) =>
+                      client.setQueryData<Device[]>(liveKeys.devices, (ds) =>
+                        ds?.map((x) => (x.id === nd.id ? nd : x)),
+                      )
+                    }
                   />
                 </div>
               ))}
@@ -184,7 +179,13 @@ export function RecipientPage(props: { id: string }) {
               <div className="form-row">
                 <label className="inline">
                   {t("map.trail")}
-                  <select value={hours} onChange={(e) => setHours(Number(e.target.value))}>
+                  <select
+                    value={hours}
+                    onChange={(e) => {
+                      setHours(Number(e.target.value));
+                      setIndex(null);
+                    }}
+                  >
                     {ranges.map((h) => (
                       <option key={h} value={h}>
                         {t("map.trailHours", { hours: h })}
@@ -199,7 +200,7 @@ export function RecipientPage(props: { id: string }) {
                       type="range"
                       min={0}
                       max={history.points.length - 1}
-                      value={index}
+                      value={shown}
                       onChange={(e) => setIndex(Number(e.target.value))}
                       aria-valuetext={point ? dateTime(point.time) : ""}
                     />
@@ -236,9 +237,9 @@ export function RecipientPage(props: { id: string }) {
             recipientId={props.id}
             points={history?.points ?? []}
             current={point}
-            fences={fences}
+            fences={fences ?? NO_FENCES}
             editable={can(session, "geofence:manage")}
-            onFencesChanged={loadFences}
+            onFencesChanged={() => client.invalidateQueries({ queryKey: liveKeys.geofences(props.id) })}
           />
         </section>
       </div>

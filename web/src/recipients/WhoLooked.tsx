@@ -1,15 +1,17 @@
-import { type ActivityEntry, activityEntry } from "@vakt/schemas";
-import { useEffect, useId, useState } from "react";
+import { useQuery } from "@tanstack/react-query";
+import { activityEntry } from "@vakt/schemas";
+import { useId, useState } from "react";
 import { z } from "zod";
 import { api, data } from "../api/typed";
 import { useUi } from "../session/context";
-import { describeEntry, LOOKED_FILTERS, type LookedFilter } from "./looked";
+import { describeEntry, LOOKED_FILTERS, type LookedFilter, lookedRows } from "./looked";
 
 const PAGE = 50;
 
 /**
- * Who has looked at the recipient and what they saw, newest first, in
- * sentences; filtered by kind and period, fifty at a time.
+ * Who has looked at the recipient and what they saw, newest first, in sentences: everything the
+ * log holds about them (the API's "who has looked at me", its newest thousand rows), filtered by
+ * kind and period here, fifty at a time.
  */
 export function WhoLooked(props: { recipientId: string; name: string; staff: ReadonlyMap<string, string> }) {
   const { t, dateTime } = useUi();
@@ -17,39 +19,20 @@ export function WhoLooked(props: { recipientId: string; name: string; staff: Rea
   const [kind, setKind] = useState<LookedFilter>("position");
   const [from, setFrom] = useState("");
   const [to, setTo] = useState("");
-  /** `beforeSeq` of each page shown so far (undefined: the newest). */
-  const [pages, setPages] = useState<(number | undefined)[]>([undefined]);
-  const [rows, setRows] = useState<ActivityEntry[]>([]);
-  const [error, setError] = useState<string | null>(null);
-  const beforeSeq = pages[pages.length - 1];
+  const [page, setPage] = useState(0);
+  const activity = useQuery({
+    queryKey: ["activity", "recipient", props.recipientId],
+    queryFn: () =>
+      data(
+        api.GET("/api/v1/activity/recipients/{id}", { params: { path: { id: props.recipientId } } }),
+        z.array(activityEntry),
+      ),
+  });
+  const kept = lookedRows(activity.data ?? [], { kind, from, to });
+  const rows = kept.slice(page * PAGE, (page + 1) * PAGE);
+  const error = activity.error ? t("common.error", { message: activity.error.message }) : null;
 
-  useEffect(() => {
-    data(
-      api.GET("/api/v1/activity", {
-        params: {
-          query: {
-            recipientId: props.recipientId,
-            action: kind || undefined,
-            from: from ? new Date(`${from}T00:00:00`).toISOString() : undefined,
-            to: to ? new Date(`${to}T23:59:59.999`).toISOString() : undefined,
-            limit: PAGE,
-            beforeSeq,
-          },
-        },
-      }),
-      z.array(activityEntry),
-    )
-      .then((r) => {
-        setRows(r);
-        setError(null);
-      })
-      .catch((e: unknown) =>
-        setError(t("common.error", { message: e instanceof Error ? e.message : String(e) })),
-      );
-  }, [props.recipientId, kind, from, to, beforeSeq, t]);
-
-  const restart = () => setPages([undefined]);
-  const last = rows[rows.length - 1];
+  const restart = () => setPage(0);
 
   return (
     <section aria-labelledby="rec-activity" data-testid="who-looked">
@@ -112,13 +95,13 @@ export function WhoLooked(props: { recipientId: string; name: string; staff: Rea
         </ol>
       )}
       <div className="buttons">
-        {pages.length > 1 && (
-          <button type="button" onClick={() => setPages((p) => p.slice(0, -1))}>
+        {page > 0 && (
+          <button type="button" onClick={() => setPage((p) => p - 1)}>
             {t("looked.newer")}
           </button>
         )}
-        {rows.length === PAGE && last && (
-          <button type="button" onClick={() => setPages((p) => [...p, last.seq])}>
+        {kept.length > (page + 1) * PAGE && (
+          <button type="button" onClick={() => setPage((p) => p + 1)}>
             {t("looked.older")}
           </button>
         )}

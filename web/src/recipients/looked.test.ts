@@ -2,7 +2,7 @@ import type { ActivityEntry } from "@vakt/schemas";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { dictionaries, interpolate, type MessageKey } from "../i18n/dict";
-import { describeEntry } from "./looked";
+import { describeEntry, LOOKED_FILTERS, lookedRows } from "./looked";
 
 const staff = new Map([["10000000-0000-4000-8000-000000000001", "Oda Operatør"]]);
 function entry(over: Partial<ActivityEntry>): ActivityEntry {
@@ -84,3 +84,49 @@ for (const lang of ["en", "nb"] as const) {
     });
   });
 }
+
+describe("who has looked, filtered in the console", () => {
+  const actions = [
+    "position.current_viewed",
+    "position.history_viewed",
+    "alarm.taken",
+    "positional.x",
+    "device.listed",
+    "recipient.viewed",
+  ];
+  const rows = fc.array(
+    fc.record({
+      action: fc.constantFrom(...actions),
+      at: fc.date({
+        min: new Date("2026-11-01T00:00:00Z"),
+        max: new Date("2026-12-31T00:00:00Z"),
+        noInvalidDate: true,
+      }),
+    }),
+    { maxLength: 30 },
+  );
+  const day = fc.option(
+    fc.integer({ min: 1, max: 30 }).map((d) => `2026-12-${String(d).padStart(2, "0")}`),
+    { nil: "" },
+  );
+
+  it("keeps exactly the rows of the kind (the action or its area) inside the days, in order", () => {
+    fc.assert(
+      fc.property(rows, fc.constantFrom(...LOOKED_FILTERS), day, day, (rs, kind, from, to) => {
+        const entries = rs.map((r, i) =>
+          entry({ seq: rs.length - i, action: r.action, at: r.at.toISOString() }),
+        );
+        const kept = lookedRows(entries, { kind, from, to });
+        const area = (a: string) => a.split(".")[0];
+        for (const e of entries) {
+          const inKind = kind === "" || area(e.action) === kind;
+          const at = new Date(e.at);
+          const afterFrom = !from || at >= new Date(`${from}T00:00:00`);
+          const beforeTo = !to || at <= new Date(`${to}T23:59:59.999`);
+          expect(kept.includes(e)).toBe(inKind && afterFrom && beforeTo);
+        }
+        expect(kept.map((e) => e.seq)).toEqual([...kept].sort((a, b) => b.seq - a.seq).map((e) => e.seq));
+      }),
+    );
+  });
+});

@@ -95,3 +95,25 @@ function duration(seconds: number, t: T): string {
   if (seconds < 5400) return t("looked.minutes", { n: Math.round(seconds / 60) });
   return t("looked.hours", { n: Math.round(seconds / 360) / 10 });
 }
+
+export interface LookedQuery {
+  kind: LookedFilter;
+  /** yyyy-mm-dd from the date fields, local time; "" for no bound. */
+  from: string;
+  to: string;
+}
+
+/**
+ * The rows the filters keep, in the order given (newest first), as the API's activity query
+ * filters: the action is the kind or starts with it and a dot; from the start of `from` to the
+ * end of `to` in local time.
+ */
+export function lookedRows(entries: readonly ActivityEntry[], q: LookedQuery): ActivityEntry[] {
+  const from = q.from ? Date.parse(new Date(`${q.from}T00:00:00`).toISOString()) : -Infinity;
+  const to = q.to ? Date.parse(new Date(`${q.to}T23:59:59.999`).toISOString()) : Infinity;
+  return entries.filter((e) => {
+    if (q.kind && e.action !== q.kind && !e.action.startsWith(`${q.kind}.`)) return false;
+    const at = Date.parse(e.at);
+    return at >= from && at < to;
+  });
+}

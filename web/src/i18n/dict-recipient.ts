@@ -1,0 +1,48 @@
+/**
+ * Texts of the recipient page (details, their editing, device, history, geofences) and of reading a
+ * restricted recipient with a reason, in English (dict-recipient-nb.ts has the Norwegian); spread
+ * into dict-en.ts, so that file stops growing.
+ */
+export const enRecipient = {
+  "recipient.title": "Recipient",
+  "recipient.birthDate": "Born",
+  "recipient.legalBasis": "Legal basis for tracking",
+  "recipient.status": "Status",
+  "recipient.device": "Device",
+  "recipient.noDevice": "No device assigned",
+  "recipient.desired": "Desired",
+  "recipient.reported": "Reported by the device",
+  "recipient.configVersion": "Configuration version",
+  "recipient.configPending": "The device has not confirmed the latest configuration yet.",
+  "recipient.configApplied": "The device runs the latest configuration.",
+  "recipient.history": "Position history",
+  "recipient.historyEmpty": "No positions in this period.",
+  "recipient.transitions": "Into and out of zones",
+  "recipient.transition.enter": "Entered “{region}” at {time}",
+  "recipient.transition.leave": "Left “{region}” at {time}",
+  "recipient.transition.unnamed": "an unnamed zone",
+  "recipient.slider": "Point in time",
+  "recipient.geofences": "Geofences",
+  "recipient.geofenceHelp": "Draw a circle or polygon on the map, or drag an existing one to change it.",
+  "recipient.geofenceName": "Geofence name",
+  "recipient.geofenceActive": "Active",
+  "recipient.activity": "Activity log for this recipient",
+  "recipient.edit": "Change details",
+  "recipient.editTitle": "Change the details of {name}",
+  "recipient.legalBasisReference": "Reference (case or decision number)",
+  "recipient.legalBasisDate": "Date of the legal basis",
+  "recipient.serviceEndedOn": "Service ended on",
+  "recipient.saved": "The details are saved.",
+  "recipient.error.firstName": "Write a first name (at most 100 characters).",
+  "recipient.error.lastName": "Write a last name (at most 100 characters).",
+  "recipient.error.responderNotes": "The notes can be at most 4000 characters.",
+  "recipient.error.legalBasisReference": "The reference can be at most 200 characters.",
+  "recipient.error.date": "Write a whole date: day, month and year.",
+  "recipientGate.readTitle": "Read the details, giving a reason",
+  "recipientGate.readHelp":
+    "Processing of this recipient is restricted, so ordinary views do not show them. As an administrator you may read their details when you say why; your reason is logged with the reading.",
+  "recipientGate.read": "Read the details",
+  "recipientGate.readResult": "Details of {name}",
+  "recipientGate.restrictedSince": "Restricted since",
+  "recipientGate.reasonShort": "Write a reason of 3 to 500 characters.",
+} as const;
