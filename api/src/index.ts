@@ -1,11 +1,12 @@
-export { useActivityKeyring } from "./activity";
 export {
   type ActivityKeyring,
   type ActivityLogSetup,
   activityLogFromConfig,
   type Checkpoint,
   loadOrCreateKeyFile,
-} from "./activity-chain";
+} from "./activity/chain";
+export { verifyActivityLog } from "./activity/reader";
+export { useActivityKeyring } from "./activity/writer";
 export { runGraphileMigrations } from "./alerting";
 export { createApp, type VaktApp } from "./app";
 export type {
@@ -26,7 +27,6 @@ export { type RetentionRunResult, runRetention } from "./retention/job";
 export { type RetentionScheduler, startRetentionScheduler } from "./retention/scheduler";
 export { type DemoSeed, seedDemo } from "./seed";
 export { type RunningApi, startApiServer } from "./server";
-export { verifyActivityLog } from "./services/activity";
 export { republishPendingConfigs } from "./services/devices";
 export { createOrganisation } from "./services/organisations";
 export { eraseRecipient, eraseStaffUser } from "./services/privacy/erasure";

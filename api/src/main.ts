@@ -5,7 +5,7 @@
 import { apiEnv, ConfigError, loadConfig } from "@vakt/schemas";
 import { createPool, ensureRuntimeRole, migrate } from "@vakt/storage";
 import pino from "pino";
-import { type ActivityLogSetup, activityLogFromConfig } from "./activity-chain";
+import { type ActivityLogSetup, activityLogFromConfig } from "./activity/chain";
 import { httpSmsGateway, runGraphileMigrations } from "./alerting";
 import { mqttDeviceCommands } from "./device-commands";
 import { smtpMailer } from "./mailer";

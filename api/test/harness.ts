@@ -23,7 +23,7 @@ import {
   activityLogFromConfig,
   formatSigningKey,
   generateSigningKey,
-} from "../src/activity-chain";
+} from "../src/activity/chain";
 import { createApp } from "../src/app";
 import { hashPassword } from "../src/auth/secrets";
 import type { ApiDeps, Mail, PasswordHashingOptions } from "../src/deps";

@@ -10,8 +10,8 @@ import { parseArgs } from "node:util";
 import { activityLogEnv } from "@vakt/schemas";
 import { createPool, migrate } from "@vakt/storage";
 import { z } from "zod";
-import { useActivityKeyring } from "../activity";
-import { activityLogKeysSchema } from "../activity-chain";
+import { activityLogKeysSchema } from "../activity/chain";
+import { useActivityKeyring } from "../activity/writer";
 import { createOrganisation } from "../services/organisations";
 
 const input = z.object({

@@ -1,6 +1,6 @@
 import { liveWatchPositions } from "@vakt/schemas";
 import { withTransaction } from "@vakt/storage";
-import { logActivity } from "../activity";
+import { logActivity } from "../activity/writer";
 import type { ApiDeps } from "../deps";
 import { holds } from "../policy";
 import { isPseudonymous } from "../services/recipients";

@@ -1,6 +1,6 @@
 import { problem } from "@vakt/schemas";
 import type { Context, MiddlewareHandler } from "hono";
-import type { Caller } from "../activity";
+import type { Caller } from "../activity/writer";
 import { requirePermission } from "../auth/middleware";
 import type { AppEnv } from "../context";
 import type { ApiDeps } from "../deps";

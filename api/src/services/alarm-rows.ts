@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import type { AlarmOutcome, AlarmState, AlarmSummary } from "@vakt/schemas";
 import type { Queryable } from "@vakt/storage";
-import type { Caller } from "../activity";
+import type { Caller } from "../activity/writer";
 import { pseudonym } from "../auth/secrets";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";

@@ -6,7 +6,7 @@
  */
 import type { ActivityAction, AlarmConflict, AlarmOutcome, AlarmState, AlarmSummary } from "@vakt/schemas";
 import { type Queryable, withTransaction } from "@vakt/storage";
-import { logActivity } from "../activity";
+import { logActivity } from "../activity/writer";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { allowedDepartments } from "../policy";

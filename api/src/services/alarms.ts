@@ -7,7 +7,7 @@ import type {
   AlarmTransition,
 } from "@vakt/schemas";
 import { type Queryable, withTransaction } from "@vakt/storage";
-import { logActivity } from "../activity";
+import { logActivity } from "../activity/writer";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { allowedDepartments, contactReadDepartments, type Permission } from "../policy";

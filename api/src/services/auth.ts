@@ -8,7 +8,7 @@
  */
 import { withTransaction } from "@vakt/storage";
 import { generateSecret, generateURI, verify as verifyTotp } from "otplib";
-import { type Caller, logActivity, userActor } from "../activity";
+import { type Caller, logActivity, userActor } from "../activity/writer";
 import { checkPasswordStrength } from "../auth/password-strength";
 import { hashPassword, newToken, sha256, verifyPassword } from "../auth/secrets";
 import type { SessionStage } from "../context";

@@ -11,7 +11,7 @@ import type {
   RecipientContactUpdate,
 } from "@vakt/schemas";
 import { type Queryable, withTransaction } from "@vakt/storage";
-import { type Caller, logActivity } from "../activity";
+import { type Caller, logActivity } from "../activity/writer";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { type Actor, allowedDepartments, contactManageDepartments, contactReadDepartments } from "../policy";

@@ -1,5 +1,5 @@
 import { withTransaction } from "@vakt/storage";
-import { type Caller, logActivity } from "../activity";
+import { type Caller, logActivity } from "../activity/writer";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { type Actor, allowedDepartments, reach } from "../policy";

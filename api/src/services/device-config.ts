@@ -4,7 +4,7 @@
  */
 import type { Device, DeviceSettings } from "@vakt/schemas";
 import { withTransaction } from "@vakt/storage";
-import { logActivity } from "../activity";
+import { logActivity } from "../activity/writer";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { allowedDepartments } from "../policy";

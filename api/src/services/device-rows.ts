@@ -10,7 +10,7 @@ import {
   deviceSettings,
 } from "@vakt/schemas";
 import type { Queryable } from "@vakt/storage";
-import type { Caller } from "../activity";
+import type { Caller } from "../activity/writer";
 import type { Actor } from "../policy";
 import { found, iso } from "./util";
 

@@ -1,7 +1,7 @@
 /** Devices: list, read, provision, credentials, assignment and swap (configuration: device-config.ts). */
 import { type Device, type DeviceProtocol, type DeviceSettings, defaultDeviceSettings } from "@vakt/schemas";
 import { withTransaction } from "@vakt/storage";
-import { logActivity } from "../activity";
+import { logActivity } from "../activity/writer";
 import { pseudonym } from "../auth/secrets";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";

@@ -1,6 +1,6 @@
 import type { Geofence } from "@vakt/schemas";
 import { withTransaction } from "@vakt/storage";
-import { type Caller, logActivity } from "../activity";
+import { type Caller, logActivity } from "../activity/writer";
 import type { ApiDeps } from "../deps";
 import { type Actor, allowedDepartments } from "../policy";
 import { recipientVisibleSql } from "./privacy/visibility";

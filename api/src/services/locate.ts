@@ -1,7 +1,7 @@
 /** "Locate now": a command to the device (or its OwnTracks app), for the caller's allowed departments. */
 import { type OwntracksApp, owntracksReportLocation, parseOwntracksTopic } from "@vakt/schemas";
 import { withTransaction } from "@vakt/storage";
-import { logActivity } from "../activity";
+import { logActivity } from "../activity/writer";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { allowedDepartments, mayLocate } from "../policy";

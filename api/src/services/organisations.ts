@@ -1,6 +1,6 @@
 import { withTransaction } from "@vakt/storage";
 import type pg from "pg";
-import { type Caller, logActivity } from "../activity";
+import { type Caller, logActivity } from "../activity/writer";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { changeSet, found } from "./util";

@@ -6,7 +6,7 @@
 
 import { LOCATOR_REASON_MIN_LENGTH } from "@vakt/schemas";
 import { detectCapabilities, type StorageCapabilities, timeBucketSql, withTransaction } from "@vakt/storage";
-import { type Caller, logActivity, logRead } from "../activity";
+import { type Caller, logActivity, logRead } from "../activity/writer";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { type Actor, allowedDepartments } from "../policy";

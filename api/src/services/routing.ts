@@ -9,7 +9,7 @@ import {
 } from "@vakt/schemas";
 import { withTransaction } from "@vakt/storage";
 import type { z } from "zod";
-import { type Caller, logActivity } from "../activity";
+import { type Caller, logActivity } from "../activity/writer";
 import { pingEndpoint } from "../alerting";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";

@@ -11,7 +11,7 @@ import type {
 } from "@vakt/schemas";
 import { type Queryable, withTransaction } from "@vakt/storage";
 import type { z } from "zod";
-import { type Caller, logActivity } from "../activity";
+import { type Caller, logActivity } from "../activity/writer";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { assertOutboundUrl } from "../outbound";

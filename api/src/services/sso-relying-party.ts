@@ -7,7 +7,7 @@
 import { isLoopbackHttp, type SsoErrorCode, type SsoMappingRule } from "@vakt/schemas";
 import type { Queryable } from "@vakt/storage";
 import * as oidc from "openid-client";
-import { logActivity } from "../activity";
+import { logActivity } from "../activity/writer";
 import type { ApiDeps } from "../deps";
 import { outboundOf, refusalOf } from "../outbound";
 

@@ -24,7 +24,7 @@ import { randomBytes } from "node:crypto";
 import { email as emailSchema, type RoleKey, type SsoErrorCode } from "@vakt/schemas";
 import { withTransaction } from "@vakt/storage";
 import * as oidc from "openid-client";
-import { type Caller, logActivity, userActor } from "../activity";
+import { type Caller, logActivity, userActor } from "../activity/writer";
 import { sha256 } from "../auth/secrets";
 import type { ApiDeps } from "../deps";
 import { createSession, type NewSession } from "./auth";

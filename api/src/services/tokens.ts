@@ -1,6 +1,6 @@
 import type { TokenPermission } from "@vakt/schemas";
 import { withTransaction } from "@vakt/storage";
-import { type Caller, logActivity } from "../activity";
+import { type Caller, logActivity } from "../activity/writer";
 import { TOKEN_PREFIX } from "../auth/middleware";
 import { newToken, sha256 } from "../auth/secrets";
 import type { ApiDeps } from "../deps";

@@ -7,7 +7,7 @@ import {
   soundPrefs,
 } from "@vakt/schemas";
 import { type Queryable, withTransaction } from "@vakt/storage";
-import { type Caller, logActivity } from "../activity";
+import { type Caller, logActivity } from "../activity/writer";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { type Actor, allowedDepartments, type Grant, mayGrant, reach } from "../policy";

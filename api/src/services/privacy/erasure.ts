@@ -20,7 +20,7 @@
  */
 import type { ActivityAction } from "@vakt/schemas";
 import type { Queryable } from "@vakt/storage";
-import { appendActivityRow, logActivity } from "../../activity";
+import { appendActivityRow, logActivity } from "../../activity/writer";
 import { ApiError } from "../../errors";
 import type { Actor } from "../../policy";
 import { eraseTransitions } from "../transitions";

@@ -6,7 +6,7 @@
 import { csvText, type RecipientExport } from "@vakt/schemas";
 import { type Queryable, withTransaction } from "@vakt/storage";
 import { strToU8, zipSync } from "fflate";
-import { type Caller, logActivity } from "../../activity";
+import { type Caller, logActivity } from "../../activity/writer";
 import type { ApiDeps } from "../../deps";
 import { ApiError } from "../../errors";
 import { type Actor, allowedDepartments, holds } from "../../policy";

@@ -4,7 +4,7 @@
  */
 import type { RetentionSettings } from "@vakt/schemas";
 import { withTransaction } from "@vakt/storage";
-import { type Caller, logActivity } from "../../activity";
+import { type Caller, logActivity } from "../../activity/writer";
 import type { ApiDeps } from "../../deps";
 import { ApiError } from "../../errors";
 import { type Actor, allowedDepartments } from "../../policy";

@@ -14,7 +14,7 @@ import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Queryable } from "@vakt/storage";
 import { z } from "zod";
-import type { OutboundHttp } from "./outbound";
+import type { OutboundHttp } from "../outbound";
 
 export interface Checkpoint {
   v: 1;

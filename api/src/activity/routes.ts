@@ -2,8 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { activityEntry, activityQuery, activityVerifyResult, idParam } from "@vakt/schemas";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
-import * as svc from "../services/activity";
-import { callerOf, guardedBy, json, problems } from "./common";
+import { callerOf, guardedBy, json, problems } from "../routes/common";
+import * as svc from "./reader";
 
 export function activityRoutes(deps: ApiDeps) {
   return router()

@@ -4,6 +4,7 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { createOutboundHttp, parseAllowList } from "../outbound";
 import {
   activityLogFromConfig,
   activityLogKeysSchema,
@@ -16,8 +17,7 @@ import {
   readCheckpointFile,
   signCheckpoint,
   startCheckpointSchedule,
-} from "./activity-chain";
-import { createOutboundHttp, parseAllowList } from "./outbound";
+} from "./chain";
 
 const key = (n: number) => Buffer.alloc(32, n).toString("base64");
 const body = {

@@ -1,7 +1,8 @@
 import type { ActivityAction } from "@vakt/schemas";
 import { type Queryable, withTransaction } from "@vakt/storage";
 import pg from "pg";
-import { appendReadActivity } from "./activity-batch";
+import type { Actor } from "../policy";
+import { appendReadActivity } from "./batch";
 import {
   type ActivityKeyring,
   CANONICAL_AT_SQL,
@@ -9,8 +10,7 @@ import {
   contentMac,
   generateActivityKeyring,
   linkHash,
-} from "./activity-chain";
-import type { Actor } from "./policy";
+} from "./chain";
 
 /** Who did it and from where: what every activity-log row carries. */
 export interface Caller {

@@ -9,7 +9,7 @@ import {
   createOrg,
   type Harness,
   loggedIn,
-} from "../test/harness";
+} from "../../test/harness";
 
 const run = promisify(execFile);
 let h: Harness;
@@ -135,7 +135,7 @@ describe("activity log", () => {
     expect(ok.body).toMatchObject({ ok: true, rows: 2, findings: [], firstProblem: null });
     const cli = ["tsx", "src/cli/verify-log.ts", "--checkpoint", org.organisationId];
     const env = { ...process.env, DATABASE_URL: h.db.url, ...h.activityEnv };
-    const good = await run("npx", cli, { env, cwd: new URL("..", import.meta.url).pathname });
+    const good = await run("npx", cli, { env, cwd: new URL("../..", import.meta.url).pathname });
     expect(good.stdout).toContain("wrote 1 checkpoint(s)");
     expect(good.stdout).toContain(
       `ok      ${org.organisationId}: 2 rows (0 legacy), 1 checkpoints, checkpointed to 2`,
@@ -156,7 +156,7 @@ describe("activity log", () => {
       findings: [{ seq: 1, kind: "changed row" }],
       firstProblem: { seq: 1, problem: "changed row" },
     });
-    const failed = await run("npx", cli, { env, cwd: new URL("..", import.meta.url).pathname }).catch(
+    const failed = await run("npx", cli, { env, cwd: new URL("../..", import.meta.url).pathname }).catch(
       (e) => e,
     );
     expect(failed.code, JSON.stringify(failed.stdout ?? failed)).toBe(1);
@@ -166,7 +166,7 @@ describe("activity log", () => {
     const { ACTIVITY_LOG_KEYS: _, ...noKeys } = env;
     const refused = await run("npx", ["tsx", "src/cli/verify-log.ts"], {
       env: noKeys,
-      cwd: new URL("..", import.meta.url).pathname,
+      cwd: new URL("../..", import.meta.url).pathname,
     }).catch((e) => e);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain("ACTIVITY_LOG_KEYS");

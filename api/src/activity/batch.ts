@@ -12,8 +12,8 @@
  */
 import { withTransaction } from "@vakt/storage";
 import type pg from "pg";
-import { type ActivityRow, appendActivityRow } from "./activity";
-import type { ActivityKeyring } from "./activity-chain";
+import type { ActivityKeyring } from "./chain";
+import { type ActivityRow, appendActivityRow } from "./writer";
 
 interface Pending {
   row: ActivityRow;

@@ -14,20 +14,14 @@
  */
 import { type KeyObject, timingSafeEqual } from "node:crypto";
 import type { Queryable } from "@vakt/storage";
-import { type Checkpoint, checkpointSignatureValid } from "./activity-checkpoints";
-import {
-  type ActivityKeyring,
-  CANONICAL_AT_SQL,
-  type CanonicalRow,
-  contentMac,
-  linkHash,
-} from "./activity-keys";
+import { type Checkpoint, checkpointSignatureValid } from "./checkpoints";
+import { type ActivityKeyring, CANONICAL_AT_SQL, type CanonicalRow, contentMac, linkHash } from "./keys";
 
 const same = (a: Buffer, b: Buffer) => a.length === b.length && timingSafeEqual(a, b);
 
-export * from "./activity-checkpoints";
-export * from "./activity-keys";
-export * from "./activity-setup";
+export * from "./checkpoints";
+export * from "./keys";
+export * from "./setup";
 
 // --- verification ---------------------------------------------------------------
 

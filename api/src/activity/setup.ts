@@ -3,6 +3,7 @@ import { createPublicKey, type KeyObject } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { z } from "zod";
+import { createOutboundHttp, parseAllowList } from "../outbound";
 import {
   type Checkpoint,
   type CheckpointSink,
@@ -12,15 +13,13 @@ import {
   httpCheckpointSink,
   parseSigningKey,
   parseVerifyKey,
-} from "./activity-checkpoints";
-
+} from "./checkpoints";
 import {
   type ActivityKeyring,
   activityLogKeysSchema,
   formatActivityKeyring,
   generateActivityKeyring,
-} from "./activity-keys";
-import { createOutboundHttp, parseAllowList } from "./outbound";
+} from "./keys";
 
 /** What the API needs of the activity log: keys to write and verify, and where checkpoints go. */
 export interface ActivityLogSetup {

@@ -4,17 +4,17 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createHarness, createOrg, type Harness } from "../test/harness";
-import { activityKeyring, appendActivityRow } from "./activity";
+import { createHarness, createOrg, type Harness } from "../../test/harness";
+import { startApiServer } from "../server";
 import {
   type ActivityKeyring,
   activityLogKeysSchema,
   createCheckpointer,
   type Finding,
   generateActivityKeyring,
-} from "./activity-chain";
-import { startApiServer } from "./server";
-import { verifyActivityLog } from "./services/activity";
+} from "./chain";
+import { verifyActivityLog } from "./reader";
+import { activityKeyring, appendActivityRow } from "./writer";
 
 let h: Harness;
 beforeAll(async () => {

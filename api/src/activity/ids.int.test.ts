@@ -6,9 +6,9 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createHarness, createOrg, type Harness } from "../test/harness";
-import { appendActivityRow } from "./activity";
-import { verifyActivityLog } from "./services/activity";
+import { createHarness, createOrg, type Harness } from "../../test/harness";
+import { verifyActivityLog } from "./reader";
+import { appendActivityRow } from "./writer";
 
 let h: Harness;
 beforeAll(async () => {

@@ -1,11 +1,11 @@
 import { type ActivityEntry, csvText } from "@vakt/schemas";
 import { withTransaction } from "@vakt/storage";
-import { activityKeyring, type Caller, logActivity } from "../activity";
-import { type ActivityLogSetup, verifyActivityChain } from "../activity-chain";
 import type { ApiDeps } from "../deps";
 import { type Actor, allowedDepartments, reach } from "../policy";
-import { recipientVisibleSql } from "./privacy/visibility";
-import { found } from "./util";
+import { recipientVisibleSql } from "../services/privacy/visibility";
+import { found } from "../services/util";
+import { type ActivityLogSetup, verifyActivityChain } from "./chain";
+import { activityKeyring, type Caller, logActivity } from "./writer";
 
 type ActorCaller = Caller & { actor: Actor };
 

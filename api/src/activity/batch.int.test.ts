@@ -17,9 +17,9 @@ import {
   type Harness,
   loggedIn,
   type TestOrg,
-} from "../test/harness";
-import { appendReadActivity } from "./activity-batch";
-import { verifyActivityLog } from "./services/activity";
+} from "../../test/harness";
+import { appendReadActivity } from "./batch";
+import { verifyActivityLog } from "./reader";
 
 let h: Harness;
 let orgs: { org: TestOrg; operators: Client[]; recipients: number }[];
