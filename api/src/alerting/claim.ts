@@ -5,10 +5,10 @@
  */
 import { withTransaction } from "@vakt/storage";
 import type pg from "pg";
+import type { AlarmRow } from "../alarms/rows";
+import { commandId, loadAlarmRow } from "../alarms/service";
 import type { Bus } from "../bus";
 import type { ApiDeps } from "../deps";
-import type { AlarmRow } from "../services/alarm-rows";
-import { commandId, loadAlarmRow } from "../services/alarms";
 import { cancelWindowSecondsOf, findRule } from "./rules";
 import { addJob } from "./worker";
 

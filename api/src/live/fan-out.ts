@@ -1,8 +1,8 @@
 import type { AlarmChange, LiveDeviceChanged, PlatformEvent } from "@vakt/schemas";
+import { loadAlarmRow, toAlarmSummary } from "../alarms/service";
 import { pseudonym } from "../auth/secrets";
 import type { Bus } from "../bus";
 import type { ApiDeps } from "../deps";
-import { loadAlarmRow, toAlarmSummary } from "../services/alarms";
 import { alarmRoomPrefix, type LiveServer } from "./types";
 
 /**

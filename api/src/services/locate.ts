@@ -2,10 +2,10 @@
 import { type OwntracksApp, owntracksReportLocation, parseOwntracksTopic } from "@vakt/schemas";
 import { withTransaction } from "@vakt/storage";
 import { logActivity } from "../activity/writer";
+import { type ActorCaller, commandId } from "../alarms/rows";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { allowedDepartments, mayLocate } from "../policy";
-import { type ActorCaller, commandId } from "./alarm-rows";
 import { LOCATOR_REASON_MIN_LENGTH } from "./positions";
 import { refuseRealId } from "./recipients";
 export async function locateRecipient(

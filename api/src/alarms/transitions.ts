@@ -19,7 +19,7 @@ import {
   loadAlarmRow,
   scopedRow,
   toAlarmSummary,
-} from "./alarm-rows";
+} from "./rows";
 
 type Change = "acknowledged" | "commented" | "resolved" | "cancelled" | "reopened";
 

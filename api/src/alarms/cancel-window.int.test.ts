@@ -18,8 +18,8 @@ import {
   TEST_CONFIG,
   type TestOrg,
   until,
-} from "../test/harness";
-import { type RunningApi, startApiServer } from "./server";
+} from "../../test/harness";
+import { type RunningApi, startApiServer } from "../server";
 
 // The alarm detail's cancelWindow (timeline rows) is derived from alarm_routing and the transitions.
 

@@ -1,6 +1,6 @@
 /** The alarm's cancel window on its timeline (alarm detail), derived from stored rows: no table of its own. */
 import type { AlarmCancelWindow, AlarmTransition } from "@vakt/schemas";
-import type { AlarmRow } from "./alarms";
+import type { AlarmRow } from "./service";
 
 /**
  * The cancel window as the timeline shows it, from what is stored: routing's claim and window end,

@@ -11,17 +11,11 @@ import { logActivity } from "../activity/writer";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { allowedDepartments, contactReadDepartments, type Permission } from "../policy";
-import {
-  type ActorCaller,
-  ALARM_SELECT,
-  type AlarmRow,
-  audienceOf,
-  scopedRow,
-  toAlarmSummary,
-} from "./alarm-rows";
+import { isPseudonymous, refuseRealId } from "../services/recipients";
 import { cancelWindowOf } from "./cancel-window";
-import { isPseudonymous, refuseRealId } from "./recipients";
+import { type ActorCaller, ALARM_SELECT, type AlarmRow, audienceOf, scopedRow, toAlarmSummary } from "./rows";
 
+export { locateDevice, locateRecipient } from "../services/locate";
 export {
   ALARM_SELECT,
   type AlarmAudience,
@@ -31,9 +25,8 @@ export {
   FULL_AUDIENCE,
   loadAlarmRow,
   toAlarmSummary,
-} from "./alarm-rows";
-export { cancelAlarm, commentAlarm, reopenAlarm, resolveAlarm, takeAlarm } from "./alarm-transitions";
-export { locateDevice, locateRecipient } from "./locate";
+} from "./rows";
+export { cancelAlarm, commentAlarm, reopenAlarm, resolveAlarm, takeAlarm } from "./transitions";
 
 /** An e-mail address or phone number a delivery went to, for a caller who may not read staff contacts. */
 export const HIDDEN_TARGET = "(hidden: needs user:read)";

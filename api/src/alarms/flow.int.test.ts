@@ -22,12 +22,12 @@ import {
   TEST_CONFIG,
   type TestOrg,
   until,
-} from "../test/harness";
-import { webhookSignature } from "./alerting";
-import { mqttDeviceCommands } from "./device-commands";
-import { smtpMailer } from "./mailer";
-import { outboundOf } from "./outbound";
-import { type RunningApi, startApiServer } from "./server";
+} from "../../test/harness";
+import { webhookSignature } from "../alerting";
+import { mqttDeviceCommands } from "../device-commands";
+import { smtpMailer } from "../mailer";
+import { outboundOf } from "../outbound";
+import { type RunningApi, startApiServer } from "../server";
 
 let h: Harness;
 let org: TestOrg;
@@ -124,7 +124,7 @@ async function startApi(): Promise<RunningApi> {
     clock: { now: () => new Date() },
     deviceCommands: commands.publisher,
     mailer,
-    sms: (await import("./alerting")).httpSmsGateway(smsUrl, outboundOf(h.deps)),
+    sms: (await import("../alerting")).httpSmsGateway(smsUrl, outboundOf(h.deps)),
     port: 0,
     host: "127.0.0.1",
     live: { revalidateMs: 500 },
