@@ -19,7 +19,8 @@ export type {
   PasswordHashingOptions,
 } from "./deps";
 export { OWASP_ARGON2ID } from "./deps";
-export { type MqttDeviceCommandsOptions, mqttDeviceCommands } from "./device-commands";
+export { type MqttDeviceCommandsOptions, mqttDeviceCommands } from "./devices/commands";
+export { republishPendingConfigs } from "./devices/service";
 export { ApiError, type ErrorCode, errorCodes } from "./errors";
 export { type ApiMetrics, createApiMetrics, type MetricsServer, startMetricsServer } from "./metrics";
 export { type Actor, allowedDepartments, type Permission, permissions, rolePermissions } from "./policy";
@@ -27,7 +28,6 @@ export { type RetentionRunResult, runRetention } from "./retention/job";
 export { type RetentionScheduler, startRetentionScheduler } from "./retention/scheduler";
 export { type DemoSeed, seedDemo } from "./seed";
 export { type RunningApi, startApiServer } from "./server";
-export { republishPendingConfigs } from "./services/devices";
 export { createOrganisation } from "./services/organisations";
 export { eraseRecipient, eraseStaffUser } from "./services/privacy/erasure";
 export { recipientVisibleSql, rowRecipientVisibleSql } from "./services/privacy/visibility";

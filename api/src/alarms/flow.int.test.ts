@@ -24,7 +24,7 @@ import {
   until,
 } from "../../test/harness";
 import { webhookSignature } from "../alerting";
-import { mqttDeviceCommands } from "../device-commands";
+import { mqttDeviceCommands } from "../devices/commands";
 import { smtpMailer } from "../mailer";
 import { outboundOf } from "../outbound";
 import { type RunningApi, startApiServer } from "../server";

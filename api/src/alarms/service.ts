@@ -15,7 +15,7 @@ import { isPseudonymous, refuseRealId } from "../services/recipients";
 import { cancelWindowOf } from "./cancel-window";
 import { type ActorCaller, ALARM_SELECT, type AlarmRow, audienceOf, scopedRow, toAlarmSummary } from "./rows";
 
-export { locateDevice, locateRecipient } from "../services/locate";
+export { locateDevice, locateRecipient } from "../devices/locate";
 export {
   ALARM_SELECT,
   type AlarmAudience,

@@ -6,8 +6,8 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addUser, createHarness, createOrg, type Harness, loggedIn, type TestOrg } from "../test/harness";
-import { republishPendingConfigs } from "./services/devices";
+import { addUser, createHarness, createOrg, type Harness, loggedIn, type TestOrg } from "../../test/harness";
+import { republishPendingConfigs } from "./service";
 
 let h: Harness;
 let org: TestOrg;

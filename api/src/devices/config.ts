@@ -8,15 +8,8 @@ import { logActivity } from "../activity/writer";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { allowedDepartments } from "../policy";
-import {
-  type ActorCaller,
-  type DeviceRow,
-  lockDevice,
-  returningDevices,
-  settingsOf,
-  toDevice,
-} from "./device-rows";
-import { found } from "./util";
+import { found } from "../services/util";
+import { type ActorCaller, type DeviceRow, lockDevice, returningDevices, settingsOf, toDevice } from "./rows";
 
 /** Publishes the desired configuration (retained). A failure is logged: the device gets it on the next change. */
 export async function publishDesiredConfig(deps: ApiDeps, device: Device) {

@@ -6,8 +6,10 @@ import { pseudonym } from "../auth/secrets";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { allowedDepartments } from "../policy";
-import { publishDesiredConfig } from "./device-config";
-import { credentialsOf, newCredentials } from "./device-credentials";
+import { isPseudonymous, recipientIdFor, refuseRealId } from "../services/recipients";
+import { found, inAllowed } from "../services/util";
+import { publishDesiredConfig } from "./config";
+import { credentialsOf, newCredentials } from "./credentials";
 import {
   type ActorCaller,
   type DeviceRow,
@@ -16,11 +18,9 @@ import {
   SELECT_DEVICES,
   settingsOf,
   toDevice,
-} from "./device-rows";
-import { isPseudonymous, recipientIdFor, refuseRealId } from "./recipients";
-import { found, inAllowed } from "./util";
+} from "./rows";
 
-export { configureDevice, republishPendingConfigs } from "./device-config";
+export { configureDevice, republishPendingConfigs } from "./config";
 
 export async function listDevices(deps: ApiDeps, caller: ActorCaller) {
   const allowed = await allowedDepartments(deps.pool, caller.actor, "device:read");

@@ -10,8 +10,8 @@ import {
 } from "@vakt/schemas";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
-import * as svc from "../services/devices";
-import { callerOf, guardedBy, json, jsonBody, problems } from "./common";
+import { callerOf, guardedBy, json, jsonBody, problems } from "../routes/common";
+import * as svc from "./service";
 
 export function deviceRoutes(deps: ApiDeps) {
   return router()
