@@ -15,13 +15,13 @@ import { alarmRoutes, deviceLocateRoutes, recipientLocateRoutes } from "./alarms
 import { authenticate } from "./auth/middleware";
 import { publicRateLimit } from "./auth/rate-limit";
 import { type AppEnv, router } from "./context";
+import { deadLetterRoutes } from "./dead-letters/routes";
 import type { ApiDeps } from "./deps";
 import { deviceRoutes } from "./devices/routes";
 import { ApiError, fromDatabaseError } from "./errors";
 import { describeOperations } from "./openapi";
 import { authRoutes } from "./routes/auth";
 import { alarmCallRoutes, contactRoutes } from "./routes/contacts";
-import { deadLetterRoutes } from "./routes/dead-letters";
 import { departmentRoutes } from "./routes/departments";
 import { geofenceRoutes } from "./routes/geofences";
 import { organisationRoutes } from "./routes/organisations";

@@ -2,8 +2,8 @@ import { createRoute } from "@hono/zod-openapi";
 import { deadLetterPage, deadLetterQuery } from "@vakt/schemas";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
-import { listDeadLetters } from "../services/dead-letters";
-import { callerOf, guardedBy, json, problems } from "./common";
+import { callerOf, guardedBy, json, problems } from "../routes/common";
+import { listDeadLetters } from "./service";
 
 export function deadLetterRoutes(deps: ApiDeps) {
   return router().openapi(

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addRecipient, addUser, createHarness, createOrg, type Harness, loggedIn } from "../test/harness";
+import { addRecipient, addUser, createHarness, createOrg, type Harness, loggedIn } from "../../test/harness";
 
 let h: Harness;
 beforeAll(async () => {
