@@ -3,8 +3,8 @@ import { geofence, geofenceCreate, geofenceUpdate, idParam } from "@vakt/schemas
 import { requireAnyPermission } from "../auth/middleware";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
-import * as svc from "../services/geofences";
-import { callerOf, guardedBy, json, jsonBody, permissionTag, problems, security } from "./common";
+import { callerOf, guardedBy, json, jsonBody, permissionTag, problems, security } from "../routes/common";
+import * as svc from "./service";
 
 export function geofenceRoutes(deps: ApiDeps) {
   return router()

@@ -3,9 +3,9 @@ import { withTransaction } from "@vakt/storage";
 import { type Caller, logActivity } from "../activity/writer";
 import type { ApiDeps } from "../deps";
 import { type Actor, allowedDepartments } from "../policy";
-import { recipientVisibleSql } from "./privacy/visibility";
-import { refuseRealId } from "./recipients";
-import { found } from "./util";
+import { recipientVisibleSql } from "../services/privacy/visibility";
+import { refuseRealId } from "../services/recipients";
+import { found } from "../services/util";
 
 type ActorCaller = Caller & { actor: Actor };
 
