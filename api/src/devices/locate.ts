@@ -6,7 +6,7 @@ import { type ActorCaller, commandId } from "../alarms/rows";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { allowedDepartments, mayLocate } from "../policy";
-import { LOCATOR_REASON_MIN_LENGTH } from "../services/positions";
+import { LOCATOR_REASON_MIN_LENGTH } from "../positions/service";
 import { refuseRealId } from "../services/recipients";
 export async function locateRecipient(
   deps: ApiDeps,

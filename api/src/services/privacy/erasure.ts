@@ -23,7 +23,7 @@ import type { Queryable } from "@vakt/storage";
 import { appendActivityRow, logActivity } from "../../activity/writer";
 import { ApiError } from "../../errors";
 import type { Actor } from "../../policy";
-import { eraseTransitions } from "../transitions";
+import { eraseTransitions } from "../../positions/geofence-transitions";
 
 /** Why what survives an erasure is kept (recorded on every erasure record). */
 export const KEPT_LEGAL_BASIS = {

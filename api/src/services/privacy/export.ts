@@ -10,8 +10,8 @@ import { type Caller, logActivity } from "../../activity/writer";
 import type { ApiDeps } from "../../deps";
 import { ApiError } from "../../errors";
 import { type Actor, allowedDepartments, holds } from "../../policy";
+import { exportTransitions } from "../../positions/geofence-transitions";
 import { RECIPIENT_COLUMNS, type RecipientRow, recipientFields } from "../recipients";
-import { exportTransitions } from "../transitions";
 import { found } from "../util";
 
 /** Said in the export, instead of positions, to a caller who may not read them. */

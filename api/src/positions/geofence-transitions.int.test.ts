@@ -3,7 +3,7 @@
  * scope, reason and log entry, in the export only with position:read, and gone with an erasure.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addRecipient, addUser, createHarness, createOrg, type Harness, loggedIn } from "../test/harness";
+import { addRecipient, addUser, createHarness, createOrg, type Harness, loggedIn } from "../../test/harness";
 
 let h: Harness;
 beforeAll(async () => {

@@ -4,8 +4,8 @@ import type { TypedResponse } from "hono";
 import { requireAnyPermission } from "../auth/middleware";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
-import * as svc from "../services/positions";
-import { callerOf, guardedBy, json, permissionTag, problems, security } from "./common";
+import { callerOf, guardedBy, json, permissionTag, problems, security } from "../routes/common";
+import * as svc from "./service";
 
 export function positionRoutes(deps: ApiDeps) {
   const caps = svc.capabilitiesLoader(deps);

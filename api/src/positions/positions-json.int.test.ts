@@ -9,10 +9,10 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addUser, Client, createHarness, createOrg, type Harness, loggedIn } from "../test/harness";
-import { pseudonym } from "./auth/secrets";
-import type { Actor } from "./policy";
-import { currentPositions } from "./services/positions";
+import { addUser, Client, createHarness, createOrg, type Harness, loggedIn } from "../../test/harness";
+import { pseudonym } from "../auth/secrets";
+import type { Actor } from "../policy";
+import { currentPositions } from "./service";
 
 let h: Harness;
 beforeAll(async () => {

@@ -10,9 +10,9 @@ import { type Caller, logActivity, logRead } from "../activity/writer";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { type Actor, allowedDepartments } from "../policy";
-import { isPseudonymous, recipientIdFor, refuseRealId } from "./recipients";
-import { recipientTransitions } from "./transitions";
-import { found } from "./util";
+import { isPseudonymous, recipientIdFor, refuseRealId } from "../services/recipients";
+import { found } from "../services/util";
+import { recipientTransitions } from "./geofence-transitions";
 
 type ActorCaller = Caller & { actor: Actor };
 
