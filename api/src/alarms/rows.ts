@@ -10,7 +10,7 @@ import { pseudonym } from "../auth/secrets";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { type Actor, allowedDepartments } from "../policy";
-import { isPseudonymous } from "../services/recipients";
+import { isPseudonymous } from "../recipients/service";
 
 export type ActorCaller = Caller & { actor: Actor };
 

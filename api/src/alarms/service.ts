@@ -11,7 +11,7 @@ import { logActivity } from "../activity/writer";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { allowedDepartments, contactReadDepartments, type Permission } from "../policy";
-import { isPseudonymous, refuseRealId } from "../services/recipients";
+import { isPseudonymous, refuseRealId } from "../recipients/service";
 import { cancelWindowOf } from "./cancel-window";
 import { type ActorCaller, ALARM_SELECT, type AlarmRow, audienceOf, scopedRow, toAlarmSummary } from "./rows";
 

@@ -7,7 +7,7 @@ import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { allowedDepartments, mayLocate } from "../policy";
 import { LOCATOR_REASON_MIN_LENGTH } from "../positions/service";
-import { refuseRealId } from "../services/recipients";
+import { refuseRealId } from "../recipients/service";
 export async function locateRecipient(
   deps: ApiDeps,
   caller: ActorCaller,

@@ -6,7 +6,7 @@ import { pseudonym } from "../auth/secrets";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { allowedDepartments } from "../policy";
-import { isPseudonymous, recipientIdFor, refuseRealId } from "../services/recipients";
+import { isPseudonymous, recipientIdFor, refuseRealId } from "../recipients/service";
 import { found, inAllowed } from "../services/util";
 import { publishDesiredConfig } from "./config";
 import { credentialsOf, newCredentials } from "./credentials";

@@ -10,7 +10,7 @@ import { type Caller, logActivity, logRead } from "../activity/writer";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { type Actor, allowedDepartments } from "../policy";
-import { isPseudonymous, recipientIdFor, refuseRealId } from "../services/recipients";
+import { isPseudonymous, recipientIdFor, refuseRealId } from "../recipients/service";
 import { found } from "../services/util";
 import { recipientTransitions } from "./geofence-transitions";
 

@@ -15,8 +15,8 @@ import { type Caller, logActivity } from "../activity/writer";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { type Actor, allowedDepartments, contactManageDepartments, contactReadDepartments } from "../policy";
+import { refuseRealId } from "../recipients/service";
 import { recipientVisibleSql } from "./privacy/visibility";
-import { refuseRealId } from "./recipients";
 import { changeSet, found } from "./util";
 
 type ActorCaller = Caller & { actor: Actor };

@@ -11,7 +11,7 @@ import type { ApiDeps } from "../../deps";
 import { ApiError } from "../../errors";
 import { type Actor, allowedDepartments, holds } from "../../policy";
 import { exportTransitions } from "../../positions/geofence-transitions";
-import { RECIPIENT_COLUMNS, type RecipientRow, recipientFields } from "../recipients";
+import { RECIPIENT_COLUMNS, type RecipientRow, recipientFields } from "../../recipients/service";
 import { found } from "../util";
 
 /** Said in the export, instead of positions, to a caller who may not read them. */

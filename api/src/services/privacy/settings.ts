@@ -8,8 +8,8 @@ import { type Caller, logActivity } from "../../activity/writer";
 import type { ApiDeps } from "../../deps";
 import { ApiError } from "../../errors";
 import { type Actor, allowedDepartments } from "../../policy";
+import { RECIPIENT_COLUMNS, type RecipientRow, recipientFields } from "../../recipients/service";
 import { GRACE_MONTHS, timeseriesCeilingsDays } from "../../retention/job";
-import { RECIPIENT_COLUMNS, type RecipientRow, recipientFields } from "../recipients";
 import { found } from "../util";
 import { eraseRecipient } from "./erasure";
 
