@@ -12,8 +12,8 @@ import {
 import { requireAnyPermission } from "../auth/middleware";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
-import * as svc from "../services/contacts";
-import { callerOf, guardedBy, json, jsonBody, permissionTag, problems, security } from "./common";
+import { callerOf, guardedBy, json, jsonBody, permissionTag, problems, security } from "../routes/common";
+import * as svc from "./service";
 
 const contactParams = z.object({ id: z.uuid(), contactId: z.uuid() });
 

@@ -16,8 +16,8 @@ import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { type Actor, allowedDepartments, contactManageDepartments, contactReadDepartments } from "../policy";
 import { refuseRealId } from "../recipients/service";
-import { recipientVisibleSql } from "./privacy/visibility";
-import { changeSet, found } from "./util";
+import { recipientVisibleSql } from "../services/privacy/visibility";
+import { changeSet, found } from "../services/util";
 
 type ActorCaller = Caller & { actor: Actor };
 

@@ -17,7 +17,7 @@ import {
   type Harness,
   loggedIn,
   type TestOrg,
-} from "../test/harness";
+} from "../../test/harness";
 
 let h: Harness;
 let org: TestOrg;
