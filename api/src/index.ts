@@ -23,11 +23,11 @@ export { type MqttDeviceCommandsOptions, mqttDeviceCommands } from "./devices/co
 export { republishPendingConfigs } from "./devices/service";
 export { ApiError, type ErrorCode, errorCodes } from "./errors";
 export { type ApiMetrics, createApiMetrics, type MetricsServer, startMetricsServer } from "./metrics";
+export { createOrganisation } from "./organisations/service";
 export { type Actor, allowedDepartments, type Permission, permissions, rolePermissions } from "./policy";
 export { type RetentionRunResult, runRetention } from "./retention/job";
 export { type RetentionScheduler, startRetentionScheduler } from "./retention/scheduler";
 export { type DemoSeed, seedDemo } from "./seed";
 export { type RunningApi, startApiServer } from "./server";
-export { createOrganisation } from "./services/organisations";
 export { eraseRecipient, eraseStaffUser } from "./services/privacy/erasure";
 export { recipientVisibleSql, rowRecipientVisibleSql } from "./services/privacy/visibility";

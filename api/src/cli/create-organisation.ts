@@ -12,7 +12,7 @@ import { createPool, migrate } from "@vakt/storage";
 import { z } from "zod";
 import { activityLogKeysSchema } from "../activity/chain";
 import { useActivityKeyring } from "../activity/writer";
-import { createOrganisation } from "../services/organisations";
+import { createOrganisation } from "../organisations/service";
 
 const input = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "a postgres:// URL"),

@@ -2,9 +2,9 @@ import { createRoute } from "@hono/zod-openapi";
 import { loginSettings, organisation, organisationUpdate } from "@vakt/schemas";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
-import * as svc from "../services/organisations";
+import { callerOf, guardedBy, json, jsonBody, problems } from "../routes/common";
 import * as sso from "../services/sso";
-import { callerOf, guardedBy, json, jsonBody, problems } from "./common";
+import * as svc from "./service";
 
 export function organisationRoutes(deps: ApiDeps) {
   return router()

@@ -8,8 +8,8 @@ import {
   type Harness,
   loggedIn,
   type TestOrg,
-} from "../test/harness";
-import { createOrganisation } from "./services/organisations";
+} from "../../test/harness";
+import { createOrganisation } from "./service";
 
 let h: Harness;
 beforeAll(async () => {

@@ -3,7 +3,7 @@ import type pg from "pg";
 import { type Caller, logActivity } from "../activity/writer";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
-import { changeSet, found } from "./util";
+import { changeSet, found } from "../services/util";
 
 interface OrgRow {
   id: string;
@@ -124,7 +124,7 @@ export async function createOrganisation(
         details: { adminId: admin.id },
       },
     );
-    const { createInvitation } = await import("./auth");
+    const { createInvitation } = await import("../services/auth");
     const invitation = input.admin.passwordHash
       ? null
       : await createInvitation(tx, org.id, admin.id, null, now);
