@@ -31,8 +31,8 @@ import { privacyRoutes } from "./routes/privacy";
 import { alertEndpointRoutes, alertRuleRoutes, alertTargetRoutes } from "./routes/routing";
 import { ssoLoginRoutes, ssoProviderRoutes } from "./routes/sso";
 import { tokenRoutes } from "./routes/tokens";
-import { userRoutes } from "./routes/users";
 import { refuseUnstorableText } from "./unstorable-text";
+import { userRoutes } from "./users/routes";
 
 export const API_VERSION = "0.1.0";
 

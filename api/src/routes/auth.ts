@@ -25,7 +25,7 @@ import type { ApiDeps } from "../deps";
 import { permissionsOf } from "../policy";
 import * as auth from "../services/auth";
 import * as sso from "../services/sso";
-import * as users from "../services/users";
+import * as users from "../users/service";
 import { json, jsonBody, permissionTag, problems, userCallerOf } from "./common";
 
 /** Secure cookies unless the console is served from http://localhost. */

@@ -17,8 +17,8 @@ import {
   loggedIn,
   type TestOrg,
   until,
-} from "../test/harness";
-import { startApiServer } from "./server";
+} from "../../test/harness";
+import { startApiServer } from "../server";
 
 let h: Harness;
 let org: TestOrg;

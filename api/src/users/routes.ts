@@ -2,8 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { idParam, staffUser, staffUserCreate, staffUserCreated, staffUserUpdate } from "@vakt/schemas";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
-import * as svc from "../services/users";
-import { callerOf, guardedBy, json, jsonBody, problems } from "./common";
+import { callerOf, guardedBy, json, jsonBody, problems } from "../routes/common";
+import * as svc from "./service";
 
 export function userRoutes(deps: ApiDeps) {
   return router()

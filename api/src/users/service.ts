@@ -11,8 +11,8 @@ import { type Caller, logActivity } from "../activity/writer";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { type Actor, allowedDepartments, type Grant, mayGrant, reach } from "../policy";
-import { createInvitation } from "./auth";
-import { changeSet, found, inAllowed, iso } from "./util";
+import { createInvitation } from "../services/auth";
+import { changeSet, found, inAllowed, iso } from "../services/util";
 
 type ActorCaller = Caller & { actor: Actor };
 
