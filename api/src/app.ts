@@ -30,7 +30,7 @@ import { authRoutes } from "./routes/auth";
 import { privacyRoutes } from "./routes/privacy";
 import { alertEndpointRoutes, alertRuleRoutes, alertTargetRoutes } from "./routes/routing";
 import { ssoLoginRoutes, ssoProviderRoutes } from "./routes/sso";
-import { tokenRoutes } from "./routes/tokens";
+import { tokenRoutes } from "./tokens/routes";
 import { refuseUnstorableText } from "./unstorable-text";
 import { userRoutes } from "./users/routes";
 

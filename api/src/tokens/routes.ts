@@ -2,8 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { apiToken, apiTokenCreate, apiTokenCreated, idParam } from "@vakt/schemas";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
-import * as svc from "../services/tokens";
-import { guardedBy, json, problems, userCallerOf } from "./common";
+import { guardedBy, json, problems, userCallerOf } from "../routes/common";
+import * as svc from "./service";
 
 /** Tokens are managed by people only: a token never mints tokens. */
 export function tokenRoutes(deps: ApiDeps) {

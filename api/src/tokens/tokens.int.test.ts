@@ -8,7 +8,7 @@ import {
   createOrg,
   type Harness,
   loggedIn,
-} from "../test/harness";
+} from "../../test/harness";
 
 let h: Harness;
 beforeAll(async () => {
