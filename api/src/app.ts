@@ -29,7 +29,7 @@ import { recipientRoutes } from "./recipients/routes";
 import { authRoutes } from "./routes/auth";
 import { privacyRoutes } from "./routes/privacy";
 import { alertEndpointRoutes, alertRuleRoutes, alertTargetRoutes } from "./routes/routing";
-import { ssoLoginRoutes, ssoProviderRoutes } from "./routes/sso";
+import { ssoLoginRoutes, ssoProviderRoutes } from "./sso/routes";
 import { tokenRoutes } from "./tokens/routes";
 import { refuseUnstorableText } from "./unstorable-text";
 import { userRoutes } from "./users/routes";

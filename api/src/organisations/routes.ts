@@ -3,7 +3,7 @@ import { loginSettings, organisation, organisationUpdate } from "@vakt/schemas";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
 import { callerOf, guardedBy, json, jsonBody, problems } from "../routes/common";
-import * as sso from "../services/sso";
+import * as sso from "../sso/login";
 import * as svc from "./service";
 
 export function organisationRoutes(deps: ApiDeps) {

@@ -24,7 +24,7 @@ import { type AppEnv, router } from "../context";
 import type { ApiDeps } from "../deps";
 import { permissionsOf } from "../policy";
 import * as auth from "../services/auth";
-import * as sso from "../services/sso";
+import * as sso from "../sso/login";
 import * as users from "../users/service";
 import { json, jsonBody, permissionTag, problems, userCallerOf } from "./common";
 

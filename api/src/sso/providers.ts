@@ -15,8 +15,8 @@ import { type Caller, logActivity } from "../activity/writer";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { assertOutboundUrl } from "../outbound";
-import { callbackUrl, PROVIDER_COLUMNS, type ProviderRow } from "./sso-relying-party";
-import { changeSet, found, isoRequired } from "./util";
+import { changeSet, found, isoRequired } from "../services/util";
+import { callbackUrl, PROVIDER_COLUMNS, type ProviderRow } from "./relying-party";
 
 // ---------------------------------------------------------------------------
 // Provider configuration (organisation:manage)

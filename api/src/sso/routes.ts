@@ -12,9 +12,9 @@ import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { type AppEnv, router } from "../context";
 import type { ApiDeps } from "../deps";
-import * as svc from "../services/sso";
-import { secureCookies, setSessionCookies } from "./auth";
-import { callerOf, guardedBy, json, jsonBody, permissionTag, problems } from "./common";
+import { secureCookies, setSessionCookies } from "../routes/auth";
+import { callerOf, guardedBy, json, jsonBody, permissionTag, problems } from "../routes/common";
+import * as svc from "./login";
 
 /** Binds a login flow to the browser that started it (login CSRF). */
 export const SSO_FLOW_COOKIE = "vakt_sso_flow";

@@ -17,11 +17,11 @@ import {
   PASSWORD,
   TEST_CONFIG,
   type TestOrg,
-} from "../test/harness";
-import { createApp } from "./app";
-import { runRetention } from "./retention/job";
-import { eraseStaffUser } from "./services/privacy/erasure";
-import { startTestIdentityProvider, type TestIdentityProvider } from "./testing";
+} from "../../test/harness";
+import { createApp } from "../app";
+import { runRetention } from "../retention/job";
+import { eraseStaffUser } from "../services/privacy/erasure";
+import { startTestIdentityProvider, type TestIdentityProvider } from "../testing";
 
 const API = new URL(TEST_CONFIG.PUBLIC_URL).origin; // http://localhost:3000, served by app.request
 const CALLBACK = "/api/v1/auth/sso/callback";

@@ -27,7 +27,8 @@ import * as oidc from "openid-client";
 import { type Caller, logActivity, userActor } from "../activity/writer";
 import { sha256 } from "../auth/secrets";
 import type { ApiDeps } from "../deps";
-import { createSession, type NewSession } from "./auth";
+import { createSession, type NewSession } from "../services/auth";
+import { found } from "../services/util";
 import {
   type Claims,
   callbackUrl,
@@ -40,11 +41,10 @@ import {
   type ProviderRow,
   readClaims,
   sanitize,
-} from "./sso-relying-party";
-import { found } from "./util";
+} from "./relying-party";
 
-export * from "./sso-providers";
-export { callbackUrl, FLOW_TTL_MS, postLogoutUrl, providerLogoutUrl } from "./sso-relying-party";
+export * from "./providers";
+export { callbackUrl, FLOW_TTL_MS, postLogoutUrl, providerLogoutUrl } from "./relying-party";
 
 /** A sign-in flow's browser binding: the cookie value, stored only hashed. */
 export interface StartedFlow {
