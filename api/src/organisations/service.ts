@@ -124,7 +124,7 @@ export async function createOrganisation(
         details: { adminId: admin.id },
       },
     );
-    const { createInvitation } = await import("../services/auth");
+    const { createInvitation } = await import("../auth/service");
     const invitation = input.admin.passwordHash
       ? null
       : await createInvitation(tx, org.id, admin.id, null, now);

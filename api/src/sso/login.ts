@@ -26,8 +26,8 @@ import { withTransaction } from "@vakt/storage";
 import * as oidc from "openid-client";
 import { type Caller, logActivity, userActor } from "../activity/writer";
 import { sha256 } from "../auth/secrets";
+import { createSession, type NewSession } from "../auth/service";
 import type { ApiDeps } from "../deps";
-import { createSession, type NewSession } from "../services/auth";
 import { found } from "../services/util";
 import {
   type Claims,

@@ -10,9 +10,9 @@ import {
 } from "@vakt/schemas";
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { secureCookies, setSessionCookies } from "../auth/routes";
 import { type AppEnv, router } from "../context";
 import type { ApiDeps } from "../deps";
-import { secureCookies, setSessionCookies } from "../routes/auth";
 import { callerOf, guardedBy, json, jsonBody, permissionTag, problems } from "../routes/common";
 import * as svc from "./login";
 

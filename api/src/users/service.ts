@@ -8,10 +8,10 @@ import {
 } from "@vakt/schemas";
 import { type Queryable, withTransaction } from "@vakt/storage";
 import { type Caller, logActivity } from "../activity/writer";
+import { createInvitation } from "../auth/service";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { type Actor, allowedDepartments, type Grant, mayGrant, reach } from "../policy";
-import { createInvitation } from "../services/auth";
 import { changeSet, found, inAllowed, iso } from "../services/util";
 
 type ActorCaller = Caller & { actor: Actor };

@@ -3,8 +3,8 @@
  * PostgreSQL: two API processes (two apps on one database) share it.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createHarness, type Harness, TEST_CONFIG } from "../test/harness";
-import { createApp } from "./app";
+import { createHarness, type Harness, TEST_CONFIG } from "../../test/harness";
+import { createApp } from "../app";
 
 const LIMIT = 5;
 let nextHost = 1;

@@ -5,7 +5,7 @@
 import fc from "fast-check";
 import { generate } from "otplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addUser, Client, createHarness, createOrg, type Harness, loggedIn } from "../test/harness";
+import { addUser, Client, createHarness, createOrg, type Harness, loggedIn } from "../../test/harness";
 
 let h: Harness;
 beforeAll(async () => {

@@ -1,6 +1,14 @@
 import { generate } from "otplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addUser, Client, createHarness, createOrg, type Harness, loggedIn, PASSWORD } from "../test/harness";
+import {
+  addUser,
+  Client,
+  createHarness,
+  createOrg,
+  type Harness,
+  loggedIn,
+  PASSWORD,
+} from "../../test/harness";
 
 let h: Harness;
 beforeAll(async () => {

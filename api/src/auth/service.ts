@@ -9,13 +9,13 @@
 import { withTransaction } from "@vakt/storage";
 import { generateSecret, generateURI, verify as verifyTotp } from "otplib";
 import { type Caller, logActivity, userActor } from "../activity/writer";
-import { checkPasswordStrength } from "../auth/password-strength";
-import { hashPassword, newToken, sha256, verifyPassword } from "../auth/secrets";
 import type { SessionStage } from "../context";
 import type { ApiDeps, PasswordHashingOptions } from "../deps";
 import { OWASP_ARGON2ID } from "../deps";
 import { ApiError } from "../errors";
 import { type Actor, type Grant, isAdministrator } from "../policy";
+import { checkPasswordStrength } from "./password-strength";
+import { hashPassword, newToken, sha256, verifyPassword } from "./secrets";
 
 export const ACCOUNT_FREE_FAILURES = 5;
 export const IP_FREE_FAILURES = 20;

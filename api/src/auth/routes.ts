@@ -19,14 +19,14 @@ import {
 } from "@vakt/schemas";
 import type { Context } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
-import { CSRF_COOKIE, requireSession, SESSION_COOKIE } from "../auth/middleware";
 import { type AppEnv, router } from "../context";
 import type { ApiDeps } from "../deps";
 import { permissionsOf } from "../policy";
-import * as auth from "../services/auth";
+import { json, jsonBody, permissionTag, problems, userCallerOf } from "../routes/common";
 import * as sso from "../sso/login";
 import * as users from "../users/service";
-import { json, jsonBody, permissionTag, problems, userCallerOf } from "./common";
+import { CSRF_COOKIE, requireSession, SESSION_COOKIE } from "./middleware";
+import * as auth from "./service";
 
 /** Secure cookies unless the console is served from http://localhost. */
 export function secureCookies(publicUrl: string): boolean {
