@@ -2,7 +2,7 @@ import { type ActivityEntry, csvText } from "@vakt/schemas";
 import { withTransaction } from "@vakt/storage";
 import type { ApiDeps } from "../deps";
 import { type Actor, allowedDepartments, reach } from "../policy";
-import { recipientVisibleSql } from "../services/privacy/visibility";
+import { recipientVisibleSql } from "../privacy/visibility";
 import { found } from "../services/util";
 import { type ActivityLogSetup, verifyActivityChain } from "./chain";
 import { activityKeyring, type Caller, logActivity } from "./writer";

@@ -15,8 +15,8 @@ import { type Caller, logActivity } from "../activity/writer";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { type Actor, allowedDepartments, contactManageDepartments, contactReadDepartments } from "../policy";
+import { recipientVisibleSql } from "../privacy/visibility";
 import { refuseRealId } from "../recipients/service";
-import { recipientVisibleSql } from "../services/privacy/visibility";
 import { changeSet, found } from "../services/util";
 
 type ActorCaller = Caller & { actor: Actor };

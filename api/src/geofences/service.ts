@@ -3,8 +3,8 @@ import { withTransaction } from "@vakt/storage";
 import { type Caller, logActivity } from "../activity/writer";
 import type { ApiDeps } from "../deps";
 import { type Actor, allowedDepartments } from "../policy";
+import { recipientVisibleSql } from "../privacy/visibility";
 import { refuseRealId } from "../recipients/service";
-import { recipientVisibleSql } from "../services/privacy/visibility";
 import { found } from "../services/util";
 
 type ActorCaller = Caller & { actor: Actor };

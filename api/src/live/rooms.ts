@@ -7,8 +7,8 @@ import { type Caller, logActivity } from "../activity/writer";
 import { type Credential, type Refusal, resolveCredential } from "../auth/credentials";
 import type { ApiDeps } from "../deps";
 import { type Actor, allowedDepartments, holds } from "../policy";
+import { recipientVisibleSql } from "../privacy/visibility";
 import { isPseudonymous } from "../recipients/service";
-import { recipientVisibleSql } from "../services/privacy/visibility";
 import { alarmRoomPrefix, type LiveSocket, type SocketData } from "./types";
 
 type EndReason = Refusal | "logged_out";

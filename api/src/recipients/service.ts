@@ -5,7 +5,7 @@ import { pseudonym } from "../auth/secrets";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { type Actor, allowedDepartments } from "../policy";
-import { recipientVisibleSql } from "../services/privacy/visibility";
+import { recipientVisibleSql } from "../privacy/visibility";
 import { changeSet, found, inAllowed } from "../services/util";
 
 type ActorCaller = Caller & { actor: Actor };

@@ -21,7 +21,7 @@
 import { maintainTimeseries, type Queryable, withTransaction } from "@vakt/storage";
 import type pg from "pg";
 import type { Logger } from "pino";
-import { eraseRecipient, eraseStaffUser } from "../services/privacy/erasure";
+import { eraseRecipient, eraseStaffUser } from "../privacy/erasure";
 import { FLOW_TTL_MS } from "../sso/login";
 
 export const RETENTION_LOCK_KEY = "vakt.retention";

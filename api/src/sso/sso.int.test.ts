@@ -19,8 +19,8 @@ import {
   type TestOrg,
 } from "../../test/harness";
 import { createApp } from "../app";
+import { eraseStaffUser } from "../privacy/erasure";
 import { runRetention } from "../retention/job";
-import { eraseStaffUser } from "../services/privacy/erasure";
 import { startTestIdentityProvider, type TestIdentityProvider } from "../testing";
 
 const API = new URL(TEST_CONFIG.PUBLIC_URL).origin; // http://localhost:3000, served by app.request

@@ -6,13 +6,13 @@
 import { csvText, type RecipientExport } from "@vakt/schemas";
 import { type Queryable, withTransaction } from "@vakt/storage";
 import { strToU8, zipSync } from "fflate";
-import { type Caller, logActivity } from "../../activity/writer";
-import type { ApiDeps } from "../../deps";
-import { ApiError } from "../../errors";
-import { type Actor, allowedDepartments, holds } from "../../policy";
-import { exportTransitions } from "../../positions/geofence-transitions";
-import { RECIPIENT_COLUMNS, type RecipientRow, recipientFields } from "../../recipients/service";
-import { found } from "../util";
+import { type Caller, logActivity } from "../activity/writer";
+import type { ApiDeps } from "../deps";
+import { ApiError } from "../errors";
+import { type Actor, allowedDepartments, holds } from "../policy";
+import { exportTransitions } from "../positions/geofence-transitions";
+import { RECIPIENT_COLUMNS, type RecipientRow, recipientFields } from "../recipients/service";
+import { found } from "../services/util";
 
 /** Said in the export, instead of positions, to a caller who may not read them. */
 const POSITIONS_LEFT_OUT =

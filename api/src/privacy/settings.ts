@@ -4,13 +4,13 @@
  */
 import type { RetentionSettings } from "@vakt/schemas";
 import { withTransaction } from "@vakt/storage";
-import { type Caller, logActivity } from "../../activity/writer";
-import type { ApiDeps } from "../../deps";
-import { ApiError } from "../../errors";
-import { type Actor, allowedDepartments } from "../../policy";
-import { RECIPIENT_COLUMNS, type RecipientRow, recipientFields } from "../../recipients/service";
-import { GRACE_MONTHS, timeseriesCeilingsDays } from "../../retention/job";
-import { found } from "../util";
+import { type Caller, logActivity } from "../activity/writer";
+import type { ApiDeps } from "../deps";
+import { ApiError } from "../errors";
+import { type Actor, allowedDepartments } from "../policy";
+import { RECIPIENT_COLUMNS, type RecipientRow, recipientFields } from "../recipients/service";
+import { GRACE_MONTHS, timeseriesCeilingsDays } from "../retention/job";
+import { found } from "../services/util";
 import { eraseRecipient } from "./erasure";
 
 type ActorCaller = Caller & { actor: Actor };

@@ -20,10 +20,10 @@
  */
 import type { ActivityAction } from "@vakt/schemas";
 import type { Queryable } from "@vakt/storage";
-import { appendActivityRow, logActivity } from "../../activity/writer";
-import { ApiError } from "../../errors";
-import type { Actor } from "../../policy";
-import { eraseTransitions } from "../../positions/geofence-transitions";
+import { appendActivityRow, logActivity } from "../activity/writer";
+import { ApiError } from "../errors";
+import type { Actor } from "../policy";
+import { eraseTransitions } from "../positions/geofence-transitions";
 
 /** Why what survives an erasure is kept (recorded on every erasure record). */
 export const KEPT_LEGAL_BASIS = {

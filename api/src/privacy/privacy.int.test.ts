@@ -14,7 +14,7 @@ import {
   type Harness,
   loggedIn,
   type TestOrg,
-} from "../../../test/harness";
+} from "../../test/harness";
 
 let h: Harness;
 beforeAll(async () => {

@@ -14,9 +14,9 @@ import {
 } from "@vakt/schemas";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
-import { buildRecipientExport, exportZip } from "../services/privacy/export";
-import * as svc from "../services/privacy/settings";
-import { callerOf, guardedBy, json, jsonBody, problems } from "./common";
+import { callerOf, guardedBy, json, jsonBody, problems } from "../routes/common";
+import { buildRecipientExport, exportZip } from "./export";
+import * as svc from "./settings";
 
 const tags = ["privacy"];
 const restriction = z.object({
