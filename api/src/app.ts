@@ -28,7 +28,7 @@ import { organisationRoutes } from "./organisations/routes";
 import { positionRoutes } from "./positions/routes";
 import { privacyRoutes } from "./privacy/routes";
 import { recipientRoutes } from "./recipients/routes";
-import { alertEndpointRoutes, alertRuleRoutes, alertTargetRoutes } from "./routes/routing";
+import { alertEndpointRoutes, alertRuleRoutes, alertTargetRoutes } from "./routing/routes";
 import { ssoLoginRoutes, ssoProviderRoutes } from "./sso/routes";
 import { tokenRoutes } from "./tokens/routes";
 import { refuseUnstorableText } from "./unstorable-text";

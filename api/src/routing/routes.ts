@@ -14,8 +14,8 @@ import {
 } from "@vakt/schemas";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
-import * as svc from "../services/routing";
-import { callerOf, guardedBy, json, jsonBody, problems } from "./common";
+import { callerOf, guardedBy, json, jsonBody, problems } from "../routes/common";
+import * as svc from "./service";
 
 const guard = {
   tags: ["alert routing"],

@@ -15,7 +15,7 @@ import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { assertOutboundUrl } from "../outbound";
 import { type Actor, allowedDepartments } from "../policy";
-import { alertTargetsIn, refuseTargetsWhoCannotAct } from "./routing-targets";
+import { alertTargetsIn, refuseTargetsWhoCannotAct } from "./targets";
 
 type ActorCaller = Caller & { actor: Actor };
 const PERMISSION = "routing:manage";

@@ -18,9 +18,9 @@ import {
   loggedIn,
   type TestOrg,
   until,
-} from "../test/harness";
-import { reach } from "./policy";
-import { startApiServer } from "./server";
+} from "../../test/harness";
+import { reach } from "../policy";
+import { startApiServer } from "../server";
 
 let h: Harness;
 let org: TestOrg;

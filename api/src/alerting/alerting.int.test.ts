@@ -17,11 +17,11 @@ import {
   TEST_CONFIG,
   type TestOrg,
   until,
-} from "../test/harness";
-import { httpSmsGateway } from "./alerting";
-import { createApp } from "./app";
-import { createOutboundHttp, outboundOf, parseAllowList } from "./outbound";
-import { type RunningApi, startApiServer } from "./server";
+} from "../../test/harness";
+import { createApp } from "../app";
+import { createOutboundHttp, outboundOf, parseAllowList } from "../outbound";
+import { type RunningApi, startApiServer } from "../server";
+import { httpSmsGateway } from "./";
 
 let h: Harness;
 let org: TestOrg;
