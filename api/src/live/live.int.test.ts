@@ -20,8 +20,8 @@ import {
   loggedIn,
   until as pollUntil,
   type TestOrg,
-} from "../test/harness";
-import { type RunningApi, startApiServer } from "./server";
+} from "../../test/harness";
+import { type RunningApi, startApiServer } from "../server";
 
 /** Sockets here answer fast: poll often, give up sooner than the harness default. */
 const until = (what: string, check: () => boolean | Promise<boolean>, ms = 15_000) =>
