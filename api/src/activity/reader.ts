@@ -3,7 +3,7 @@ import { withTransaction } from "@vakt/storage";
 import type { ApiDeps } from "../deps";
 import { type Actor, allowedDepartments, reach } from "../policy";
 import { recipientVisibleSql } from "../privacy/visibility";
-import { found } from "../services/util";
+import { found } from "../service-helpers";
 import { type ActivityLogSetup, verifyActivityChain } from "./chain";
 import { activityKeyring, type Caller, logActivity } from "./writer";
 

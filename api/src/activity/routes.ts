@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { activityEntry, activityQuery, activityVerifyResult, idParam } from "@vakt/schemas";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
-import { callerOf, guardedBy, json, problems } from "../routes/common";
+import { callerOf, guardedBy, json, problems } from "../route-helpers";
 import * as svc from "./reader";
 
 export function activityRoutes(deps: ApiDeps) {

@@ -22,7 +22,7 @@ import { deleteCookie, setCookie } from "hono/cookie";
 import { type AppEnv, router } from "../context";
 import type { ApiDeps } from "../deps";
 import { permissionsOf } from "../policy";
-import { json, jsonBody, permissionTag, problems, userCallerOf } from "../routes/common";
+import { json, jsonBody, permissionTag, problems, userCallerOf } from "../route-helpers";
 import * as sso from "../sso/login";
 import * as users from "../users/service";
 import { CSRF_COOKIE, requireSession, SESSION_COOKIE } from "./middleware";

@@ -12,7 +12,7 @@ import {
 import { requireAnyPermission } from "../auth/middleware";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
-import { callerOf, guardedBy, json, jsonBody, permissionTag, problems, security } from "../routes/common";
+import { callerOf, guardedBy, json, jsonBody, permissionTag, problems, security } from "../route-helpers";
 import * as svc from "./service";
 
 const contactParams = z.object({ id: z.uuid(), contactId: z.uuid() });

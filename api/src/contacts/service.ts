@@ -17,7 +17,7 @@ import { ApiError } from "../errors";
 import { type Actor, allowedDepartments, contactManageDepartments, contactReadDepartments } from "../policy";
 import { recipientVisibleSql } from "../privacy/visibility";
 import { refuseRealId } from "../recipients/service";
-import { changeSet, found } from "../services/util";
+import { changeSet, found } from "../service-helpers";
 
 type ActorCaller = Caller & { actor: Actor };
 

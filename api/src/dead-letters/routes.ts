@@ -2,7 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { deadLetterPage, deadLetterQuery } from "@vakt/schemas";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
-import { callerOf, guardedBy, json, problems } from "../routes/common";
+import { callerOf, guardedBy, json, problems } from "../route-helpers";
 import { listDeadLetters } from "./service";
 
 export function deadLetterRoutes(deps: ApiDeps) {

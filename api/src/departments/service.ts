@@ -3,7 +3,7 @@ import { type Caller, logActivity } from "../activity/writer";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { type Actor, allowedDepartments, reach } from "../policy";
-import { found, inAllowed, iso } from "../services/util";
+import { found, inAllowed, iso } from "../service-helpers";
 
 interface DeptRow {
   id: string;

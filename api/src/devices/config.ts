@@ -8,7 +8,7 @@ import { logActivity } from "../activity/writer";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { allowedDepartments } from "../policy";
-import { found } from "../services/util";
+import { found } from "../service-helpers";
 import { type ActorCaller, type DeviceRow, lockDevice, returningDevices, settingsOf, toDevice } from "./rows";
 
 /** Publishes the desired configuration (retained). A failure is logged: the device gets it on the next change. */

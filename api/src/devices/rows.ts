@@ -12,7 +12,7 @@ import {
 import type { Queryable } from "@vakt/storage";
 import type { Caller } from "../activity/writer";
 import type { Actor } from "../policy";
-import { found, iso } from "../services/util";
+import { found, iso } from "../service-helpers";
 
 export type ActorCaller = Caller & { actor: Actor };
 

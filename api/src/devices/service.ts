@@ -7,7 +7,7 @@ import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { allowedDepartments } from "../policy";
 import { isPseudonymous, recipientIdFor, refuseRealId } from "../recipients/service";
-import { found, inAllowed } from "../services/util";
+import { found, inAllowed } from "../service-helpers";
 import { publishDesiredConfig } from "./config";
 import { credentialsOf, newCredentials } from "./credentials";
 import {

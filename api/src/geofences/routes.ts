@@ -3,7 +3,7 @@ import { geofence, geofenceCreate, geofenceUpdate, idParam } from "@vakt/schemas
 import { requireAnyPermission } from "../auth/middleware";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
-import { callerOf, guardedBy, json, jsonBody, permissionTag, problems, security } from "../routes/common";
+import { callerOf, guardedBy, json, jsonBody, permissionTag, problems, security } from "../route-helpers";
 import * as svc from "./service";
 
 export function geofenceRoutes(deps: ApiDeps) {

@@ -5,7 +5,7 @@ import type { ApiDeps } from "../deps";
 import { type Actor, allowedDepartments } from "../policy";
 import { recipientVisibleSql } from "../privacy/visibility";
 import { refuseRealId } from "../recipients/service";
-import { found } from "../services/util";
+import { found } from "../service-helpers";
 
 type ActorCaller = Caller & { actor: Actor };
 

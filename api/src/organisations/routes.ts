@@ -2,7 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { loginSettings, organisation, organisationUpdate } from "@vakt/schemas";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
-import { callerOf, guardedBy, json, jsonBody, problems } from "../routes/common";
+import { callerOf, guardedBy, json, jsonBody, problems } from "../route-helpers";
 import * as sso from "../sso/login";
 import * as svc from "./service";
 

@@ -3,7 +3,7 @@ import type pg from "pg";
 import { type Caller, logActivity } from "../activity/writer";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
-import { changeSet, found } from "../services/util";
+import { changeSet, found } from "../service-helpers";
 
 interface OrgRow {
   id: string;

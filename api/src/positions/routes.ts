@@ -4,7 +4,7 @@ import type { TypedResponse } from "hono";
 import { requireAnyPermission } from "../auth/middleware";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
-import { callerOf, guardedBy, json, permissionTag, problems, security } from "../routes/common";
+import { callerOf, guardedBy, json, permissionTag, problems, security } from "../route-helpers";
 import * as svc from "./service";
 
 export function positionRoutes(deps: ApiDeps) {

@@ -11,7 +11,7 @@ import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { type Actor, allowedDepartments } from "../policy";
 import { isPseudonymous, recipientIdFor, refuseRealId } from "../recipients/service";
-import { found } from "../services/util";
+import { found } from "../service-helpers";
 import { recipientTransitions } from "./geofence-transitions";
 
 type ActorCaller = Caller & { actor: Actor };

@@ -12,7 +12,7 @@ import { ApiError } from "../errors";
 import { type Actor, allowedDepartments, holds } from "../policy";
 import { exportTransitions } from "../positions/geofence-transitions";
 import { RECIPIENT_COLUMNS, type RecipientRow, recipientFields } from "../recipients/service";
-import { found } from "../services/util";
+import { found } from "../service-helpers";
 
 /** Said in the export, instead of positions, to a caller who may not read them. */
 const POSITIONS_LEFT_OUT =

@@ -10,7 +10,7 @@ import { ApiError } from "../errors";
 import { type Actor, allowedDepartments } from "../policy";
 import { RECIPIENT_COLUMNS, type RecipientRow, recipientFields } from "../recipients/service";
 import { GRACE_MONTHS, timeseriesCeilingsDays } from "../retention/job";
-import { found } from "../services/util";
+import { found } from "../service-helpers";
 import { eraseRecipient } from "./erasure";
 
 type ActorCaller = Caller & { actor: Actor };

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { idParam, recipient, recipientCreate, recipientUpdate } from "@vakt/schemas";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
-import { callerOf, guardedBy, json, jsonBody, problems } from "../routes/common";
+import { callerOf, guardedBy, json, jsonBody, problems } from "../route-helpers";
 import * as svc from "./service";
 
 export function recipientRoutes(deps: ApiDeps) {

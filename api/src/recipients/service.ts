@@ -6,7 +6,7 @@ import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { type Actor, allowedDepartments } from "../policy";
 import { recipientVisibleSql } from "../privacy/visibility";
-import { changeSet, found, inAllowed } from "../services/util";
+import { changeSet, found, inAllowed } from "../service-helpers";
 
 type ActorCaller = Caller & { actor: Actor };
 

@@ -14,7 +14,7 @@ import {
 } from "@vakt/schemas";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
-import { callerOf, guardedBy, json, jsonBody, problems } from "../routes/common";
+import { callerOf, guardedBy, json, jsonBody, problems } from "../route-helpers";
 import * as svc from "./service";
 
 const guard = {

@@ -28,7 +28,7 @@ import { type Caller, logActivity, userActor } from "../activity/writer";
 import { sha256 } from "../auth/secrets";
 import { createSession, type NewSession } from "../auth/service";
 import type { ApiDeps } from "../deps";
-import { found } from "../services/util";
+import { found } from "../service-helpers";
 import {
   type Claims,
   callbackUrl,

@@ -15,7 +15,7 @@ import { type Caller, logActivity } from "../activity/writer";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { assertOutboundUrl } from "../outbound";
-import { changeSet, found, isoRequired } from "../services/util";
+import { changeSet, found, isoRequired } from "../service-helpers";
 import { callbackUrl, PROVIDER_COLUMNS, type ProviderRow } from "./relying-party";
 
 // ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { secureCookies, setSessionCookies } from "../auth/routes";
 import { type AppEnv, router } from "../context";
 import type { ApiDeps } from "../deps";
-import { callerOf, guardedBy, json, jsonBody, permissionTag, problems } from "../routes/common";
+import { callerOf, guardedBy, json, jsonBody, permissionTag, problems } from "../route-helpers";
 import * as svc from "./login";
 
 /** Binds a login flow to the browser that started it (login CSRF). */

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { apiToken, apiTokenCreate, apiTokenCreated, idParam } from "@vakt/schemas";
 import { router } from "../context";
 import type { ApiDeps } from "../deps";
-import { guardedBy, json, problems, userCallerOf } from "../routes/common";
+import { guardedBy, json, problems, userCallerOf } from "../route-helpers";
 import * as svc from "./service";
 
 /** Tokens are managed by people only: a token never mints tokens. */

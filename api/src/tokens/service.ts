@@ -6,7 +6,7 @@ import { newToken, sha256 } from "../auth/secrets";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import type { Actor } from "../policy";
-import { found, iso } from "../services/util";
+import { found, iso } from "../service-helpers";
 
 type ActorCaller = Caller & { actor: Actor };
 

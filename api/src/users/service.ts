@@ -12,7 +12,7 @@ import { createInvitation } from "../auth/service";
 import type { ApiDeps } from "../deps";
 import { ApiError } from "../errors";
 import { type Actor, allowedDepartments, type Grant, mayGrant, reach } from "../policy";
-import { changeSet, found, inAllowed, iso } from "../services/util";
+import { changeSet, found, inAllowed, iso } from "../service-helpers";
 
 type ActorCaller = Caller & { actor: Actor };
 

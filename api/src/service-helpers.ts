@@ -1,4 +1,4 @@
-import { ApiError } from "../errors";
+import { ApiError } from "./errors";
 
 export const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
 export const isoRequired = (d: Date): string => d.toISOString();

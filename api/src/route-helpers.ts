@@ -1,11 +1,11 @@
 import { problem } from "@vakt/schemas";
 import type { Context, MiddlewareHandler } from "hono";
-import type { Caller } from "../activity/writer";
-import { requirePermission } from "../auth/middleware";
-import type { AppEnv } from "../context";
-import type { ApiDeps } from "../deps";
-import { ApiError } from "../errors";
-import type { Actor, Permission } from "../policy";
+import type { Caller } from "./activity/writer";
+import { requirePermission } from "./auth/middleware";
+import type { AppEnv } from "./context";
+import type { ApiDeps } from "./deps";
+import { ApiError } from "./errors";
+import type { Actor, Permission } from "./policy";
 
 export const json = <T>(schema: T, description: string) => ({
   content: { "application/json": { schema } },
