@@ -36,7 +36,7 @@ export const TEST_CONFIG: ApiDeps["config"] = {
   SESSION_ABSOLUTE_HOURS: 12,
   PSEUDONYM_KEY: "test-pseudonym-key-0123456789abcdef",
   NODE_ENV: "test",
-  // The suites log in many users from one address; rate-limit.int.test.ts turns it on.
+  // The suites log in many users from one address; auth/rate-limit.int.test.ts turns it on.
   PUBLIC_RATE_LIMIT_PER_MINUTE: 0,
 };
 

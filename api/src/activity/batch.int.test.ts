@@ -1,5 +1,5 @@
 /**
- * Position views are logged by group commit (activity-batch.ts): for any
+ * Position views are logged by group commit (batch.ts): for any
  * number of concurrent views from generated callers, of one organisation or
  * several, every answer that was sent has its row, there is one row per
  * answer, the chain verifies, and a row the database refuses fails only the

@@ -8,8 +8,8 @@
  * time, when signed; Ed25519) go to a sink outside the database, by default an
  * append-only JSON-lines file. `verifyActivityChain` checks both.
  *
- * Keys, canonical text and MACs: activity-keys.ts; checkpoints and their sinks:
- * activity-checkpoints.ts; the setup from configuration: activity-setup.ts. This file verifies and
+ * Keys, canonical text and MACs: keys.ts; checkpoints and their sinks:
+ * checkpoints.ts; the setup from configuration: setup.ts. This file verifies and
  * re-exports the rest, so importers keep one entry.
  */
 import { type KeyObject, timingSafeEqual } from "node:crypto";

@@ -1,6 +1,6 @@
 /**
  * appendActivityRow sends ids already in PostgreSQL's uuid form without the
- * database rendering them first (activity.ts). Whatever case and mix of ids
+ * database rendering them first (writer.ts). Whatever case and mix of ids
  * come in, the stored row holds them as the database writes them, and the
  * chain verifies: the MAC was made over what was stored.
  */

@@ -23,7 +23,7 @@ export function liveFanOut(
     const row = await loadAlarmRow(deps.pool, alarmId);
     if (!row) return;
     const target = local ? io.local : io;
-    // One room per audience, each sent the alarm as that audience may see it (services/alarms.ts).
+    // One room per audience, each sent the alarm as that audience may see it (alarms/service.ts).
     for (const pseudonymous of [false, true])
       for (const positions of [true, false]) {
         const summary = toAlarmSummary(deps, { pseudonymous, positions: positions || new Set() }, row);

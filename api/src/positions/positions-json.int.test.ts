@@ -1,5 +1,5 @@
 /**
- * GET /positions/current sends JSON that PostgreSQL wrote (services/positions.ts).
+ * GET /positions/current sends JSON that PostgreSQL wrote (positions/service.ts).
  * For generated organisations (recipients with and without fixes, ended,
  * restricted, hostile names, fixes at microseconds, -0, outside the 30 days or
  * in the future) and generated scopes (users' grants, API tokens with and

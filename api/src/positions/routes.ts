@@ -20,9 +20,9 @@ export function positionRoutes(deps: ApiDeps) {
         request: { query: reasonQuery },
         responses: { 200: json(currentPositions, "GeoJSON FeatureCollection"), ...problems },
       }),
-      // PostgreSQL wrote the JSON (services/positions.ts): sent as it came, not parsed and re-serialised.
+      // PostgreSQL wrote the JSON (positions/service.ts): sent as it came, not parsed and re-serialised.
       async (c) =>
-        // The cast keeps the typed client's view of the answer: the text equals what c.json would send (positions-json.int.test.ts).
+        // The cast keeps the typed client's view of the answer: the text equals what c.json would send (positions/positions-json.int.test.ts).
         c.body(await svc.currentPositionsJson(deps, callerOf(c, deps), c.req.valid("query").reason), 200, {
           "content-type": "application/json",
         }) as unknown as TypedResponse<z.infer<typeof currentPositions>, 200, "json">,
