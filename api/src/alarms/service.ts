@@ -15,7 +15,6 @@ import { isPseudonymous, refuseRealId } from "../recipients/service";
 import { cancelWindowOf } from "./cancel-window";
 import { type ActorCaller, ALARM_SELECT, type AlarmRow, audienceOf, scopedRow, toAlarmSummary } from "./rows";
 
-export { locateDevice, locateRecipient } from "../devices/locate";
 export {
   ALARM_SELECT,
   type AlarmAudience,
