@@ -17,11 +17,12 @@
  * the organisation's second-factor requirement: the provider authenticated the
  * person, with whatever factors it demands.
  *
- * Providers, rules and login settings: sso-providers.ts; the relying party's configuration, claims
- * and failure log: sso-relying-party.ts. This file is the login itself and re-exports the rest.
+ * Providers, rules and login settings: providers.ts; the relying party's configuration, claims
+ * and failure log: relying-party.ts; finding or creating the user and their grants from groups:
+ * accounts.ts. This file is the login itself and re-exports the rest.
  */
 import { randomBytes } from "node:crypto";
-import { email as emailSchema, type RoleKey, type SsoErrorCode } from "@vakt/schemas";
+import { email as emailSchema, type SsoErrorCode } from "@vakt/schemas";
 import { withTransaction } from "@vakt/storage";
 import * as oidc from "openid-client";
 import { type Caller, logActivity, userActor } from "../activity/writer";
@@ -29,6 +30,7 @@ import { sha256 } from "../auth/secrets";
 import { createSession, type NewSession } from "../auth/service";
 import type { ApiDeps } from "../deps";
 import { found } from "../service-helpers";
+import { applyGroupGrants, matchUser, type Refusal, refuse } from "./accounts";
 import {
   type Claims,
   callbackUrl,
@@ -36,7 +38,6 @@ import {
   describe,
   FLOW_TTL_MS,
   logFailure,
-  names,
   PROVIDER_COLUMNS,
   type ProviderRow,
   readClaims,
@@ -144,24 +145,7 @@ export async function finishLogin(
     return { ok: false, error: "invalid_request" };
   };
   if (!state || state.length > 200) return unknownFlow(state ? "state too long" : "no state");
-  // Single use: the first callback marks the flow used; a later one finds it used.
-  let flow = (
-    await deps.pool.query<FlowRow>(
-      `UPDATE sso_login_flows SET used_at = $2 WHERE state_sha256 = $1 AND used_at IS NULL
-       RETURNING organisation_id, provider_id, nonce, code_verifier, return_to, browser_sha256, expires_at,
-                 true AS newly_used`,
-      [sha256(state), now],
-    )
-  ).rows[0];
-  if (!flow) {
-    flow = (
-      await deps.pool.query<FlowRow>(
-        `SELECT organisation_id, provider_id, nonce, code_verifier, return_to, browser_sha256, expires_at,
-                false AS newly_used FROM sso_login_flows WHERE state_sha256 = $1`,
-        [sha256(state)],
-      )
-    ).rows[0];
-  }
+  const flow = await claimFlow(deps, state, now);
   if (!flow) return unknownFlow("unknown state");
   const provider = (
     await deps.pool.query<ProviderRow>(
@@ -182,26 +166,9 @@ export async function finishLogin(
   if (query.error) {
     return fail("provider_error", `provider answered ${sanitize(query.error).slice(0, 100)}`);
   }
-  let claims: Claims;
-  let idToken: string;
-  try {
-    const config = await configFor(deps, provider);
-    const currentUrl = new URL(callbackUrl(deps));
-    for (const [k, v] of Object.entries(query)) currentUrl.searchParams.set(k, v);
-    const tokens = await oidc.authorizationCodeGrant(config, currentUrl, {
-      pkceCodeVerifier: flow.code_verifier,
-      expectedState: state,
-      expectedNonce: flow.nonce,
-      idTokenExpected: true,
-    });
-    const c = tokens.claims();
-    if (!c || !tokens.id_token) return fail("provider_error", "no ID token");
-    claims = readClaims(provider, c as Record<string, unknown>);
-    idToken = tokens.id_token;
-  } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    return fail(code === "OAUTH_JWT_TIMESTAMP_CHECK_FAILED" ? "expired" : "provider_error", describe(err));
-  }
+  const exchanged = await exchangeCode(deps, provider, flow, query, state);
+  if ("error" in exchanged) return fail(exchanged.error, exchanged.detail);
+  const { claims, idToken } = exchanged;
   if (claims.sub.length < 1 || claims.sub.length > 255)
     return fail("provider_error", "sub is empty or too long");
   if (!claims.email) return fail("no_account", `no ${provider.email_claim} claim`);
@@ -227,11 +194,54 @@ export async function finishLogin(
   }
 }
 
-interface MatchedUser {
-  id: string;
-  organisation_id: string;
-  status: string;
-  access_ended_at: Date | null;
+/** Single use: the first callback marks the flow used; a later one finds it used. */
+async function claimFlow(deps: ApiDeps, state: string, now: Date): Promise<FlowRow | undefined> {
+  const claimed = (
+    await deps.pool.query<FlowRow>(
+      `UPDATE sso_login_flows SET used_at = $2 WHERE state_sha256 = $1 AND used_at IS NULL
+       RETURNING organisation_id, provider_id, nonce, code_verifier, return_to, browser_sha256, expires_at,
+                 true AS newly_used`,
+      [sha256(state), now],
+    )
+  ).rows[0];
+  if (claimed) return claimed;
+  return (
+    await deps.pool.query<FlowRow>(
+      `SELECT organisation_id, provider_id, nonce, code_verifier, return_to, browser_sha256, expires_at,
+              false AS newly_used FROM sso_login_flows WHERE state_sha256 = $1`,
+      [sha256(state)],
+    )
+  ).rows[0];
+}
+
+/** The authorization code for tokens at the provider, and the validated ID token's claims. */
+async function exchangeCode(
+  deps: ApiDeps,
+  provider: ProviderRow,
+  flow: FlowRow,
+  query: Record<string, string>,
+  state: string,
+): Promise<{ claims: Claims; idToken: string } | { error: SsoErrorCode; detail: string }> {
+  try {
+    const config = await configFor(deps, provider);
+    const currentUrl = new URL(callbackUrl(deps));
+    for (const [k, v] of Object.entries(query)) currentUrl.searchParams.set(k, v);
+    const tokens = await oidc.authorizationCodeGrant(config, currentUrl, {
+      pkceCodeVerifier: flow.code_verifier,
+      expectedState: state,
+      expectedNonce: flow.nonce,
+      idTokenExpected: true,
+    });
+    const c = tokens.claims();
+    if (!c || !tokens.id_token) return { error: "provider_error", detail: "no ID token" };
+    return { claims: readClaims(provider, c as Record<string, unknown>), idToken: tokens.id_token };
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    return {
+      error: code === "OAUTH_JWT_TIMESTAMP_CHECK_FAILED" ? "expired" : "provider_error",
+      detail: describe(err),
+    };
+  }
 }
 
 async function completeLogin(
@@ -245,104 +255,14 @@ async function completeLogin(
 ): Promise<CallbackResult> {
   const org = provider.organisation_id;
   const system: Caller = { actor: undefined, organisationId: org, ip: meta.ip, now };
-  type Outcome = CallbackResult | { ok: false; error: SsoErrorCode; detail: string; userId: string | null };
-  const outcome: Outcome = await withTransaction(deps.pool, async (tx): Promise<Outcome> => {
-    const refuse = (error: SsoErrorCode, detail: string, userId: string | null = null) =>
-      ({ ok: false, error, detail, userId }) as const;
-    // 1. The link from an earlier login; 2. the verified e-mail; 3. a new user.
-    let user = (
-      await tx.query<MatchedUser>(
-        `SELECT u.id, u.organisation_id, u.status, u.access_ended_at FROM sso_identities i
-           JOIN staff_users u ON u.organisation_id = i.organisation_id AND u.id = i.user_id
-          WHERE i.provider_id = $1 AND i.subject = $2 FOR UPDATE OF u`,
-        [provider.id, claims.sub],
-      )
-    ).rows[0];
-    let created = false;
-    if (!user) {
-      const byEmail = (
-        await tx.query<MatchedUser>(
-          "SELECT id, organisation_id, status, access_ended_at FROM staff_users WHERE email = $1 FOR UPDATE",
-          [claims.email],
-        )
-      ).rows[0];
-      if (byEmail && byEmail.organisation_id !== org)
-        return refuse("no_account", "the e-mail belongs to a user of another organisation");
-      if (byEmail) {
-        const linked = await tx.query(
-          "SELECT 1 FROM sso_identities WHERE provider_id = $1 AND user_id = $2",
-          [provider.id, byEmail.id],
-        );
-        if (linked.rowCount)
-          return refuse("no_account", "the user with this e-mail is linked to another subject", byEmail.id);
-        user = byEmail;
-      } else if (provider.create_users) {
-        const [first, last] = names(claims);
-        const ins = await tx.query<MatchedUser>(
-          `INSERT INTO staff_users (organisation_id, email, first_name, last_name, created_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $5) RETURNING id, organisation_id, status, access_ended_at`,
-          [org, claims.email, first, last, now],
-        );
-        user = ins.rows[0] as MatchedUser;
-        created = true;
-        await logActivity(tx, system, {
-          action: "user.created_by_sso",
-          subjectType: "staff_user",
-          subjectId: user.id,
-          details: { providerId: provider.id },
-        });
-      } else {
-        return refuse("no_account", "no user with this e-mail and the provider does not create users");
-      }
-      await tx.query(
-        `INSERT INTO sso_identities (organisation_id, provider_id, subject, user_id, created_at) VALUES ($1, $2, $3, $4, $5)`,
-        [org, provider.id, claims.sub, user.id, now],
-      );
-    }
+  const outcome = await withTransaction(deps.pool, async (tx): Promise<CallbackResult | Refusal> => {
+    const matched = await matchUser(tx, provider, claims, system, now);
+    if ("ok" in matched) return matched;
+    const { user, created } = matched;
     if (user.status !== "active" || user.access_ended_at !== null)
       return refuse("account_disabled", "the user is disabled or their access has ended", user.id);
-
-    // Grants from the group claim, when the provider has rules.
-    const rules = provider.mapping_rules;
-    let applied: { role: RoleKey; departmentId: string | null }[] | "manual" = "manual";
-    if (rules.length > 0) {
-      const groups = new Set(claims.groups);
-      const wanted = new Map<string, { role: RoleKey; departmentId: string | null }>();
-      for (const r of rules)
-        if (groups.has(r.group))
-          wanted.set(`${r.role}:${r.departmentId}`, { role: r.role, departmentId: r.departmentId });
-      const current = (
-        await tx.query<{ id: string; role: RoleKey; department_id: string | null }>(
-          "SELECT id, role, department_id FROM role_grants WHERE organisation_id = $1 AND user_id = $2",
-          [org, user.id],
-        )
-      ).rows;
-      const have = new Map(current.map((g) => [`${g.role}:${g.department_id}`, g]));
-      const removed = current.filter((g) => !wanted.has(`${g.role}:${g.department_id}`));
-      const added = [...wanted.entries()].filter(([k]) => !have.has(k)).map(([, g]) => g);
-      for (const g of removed) await tx.query("DELETE FROM role_grants WHERE id = $1", [g.id]);
-      for (const g of added)
-        await tx.query(
-          "INSERT INTO role_grants (organisation_id, user_id, role, department_id) VALUES ($1, $2, $3, $4)",
-          [org, user.id, g.role, g.departmentId],
-        );
-      if (removed.length > 0 || added.length > 0) {
-        // Fewer grants end the user's other sessions' extra access at once (role_grants triggers notify live sockets).
-        await logActivity(tx, system, {
-          action: "user.grants_changed_by_sso",
-          subjectType: "staff_user",
-          subjectId: user.id,
-          details: {
-            providerId: provider.id,
-            added,
-            removed: removed.map((g) => ({ role: g.role, departmentId: g.department_id })),
-          },
-        });
-      }
-      applied = [...wanted.values()];
-      if (applied.length === 0)
-        return refuse("no_access", "no mapping rule matches the user's groups; grants removed", user.id);
-    }
+    const applied = await applyGroupGrants(tx, provider, claims.groups, user.id, system);
+    if (applied !== "manual" && !Array.isArray(applied)) return applied;
     const session = await createSession(
       deps,
       tx,
