@@ -19,7 +19,7 @@ import {
 } from "@vakt/schemas";
 import type { Context } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
-import { type AppEnv, router } from "../context";
+import { type AppEnv, type Router, router } from "../context";
 import type { ApiDeps } from "../deps";
 import { permissionsOf } from "../policy";
 import { json, jsonBody, permissionTag, problems, userCallerOf } from "../route-helpers";
@@ -52,7 +52,19 @@ const noContent = { 204: { description: "Done" } };
 const userAgent = (c: Context<AppEnv>) => c.req.header("user-agent")?.slice(0, 300) ?? null;
 
 export function authRoutes(deps: ApiDeps) {
-  return router()
+  const r = router();
+  passwordLoginRoutes(r, deps);
+  authenticatorRoutes(r, deps);
+  ownSessionRoutes(r, deps);
+  profileRoutes(r, deps);
+  logoutRoutes(r, deps);
+  passwordTokenRoutes(r, deps);
+  return r;
+}
+
+/** Logging in: the password, then the second factor when the user has one. */
+function passwordLoginRoutes(r: Router, deps: ApiDeps) {
+  return r
     .openapi(
       createRoute({
         method: "post",
@@ -85,7 +97,12 @@ export function authRoutes(deps: ApiDeps) {
         });
         return c.json(setSessionCookies(c, deps, s), 200);
       },
-    )
+    );
+}
+
+/** The caller's authenticator app: enrolling, confirming and turning it off. */
+function authenticatorRoutes(r: Router, deps: ApiDeps) {
+  return r
     .openapi(
       createRoute({
         method: "post",
@@ -132,7 +149,12 @@ export function authRoutes(deps: ApiDeps) {
         responses: { 200: json(totpDisabled, "Disabled"), ...problems },
       }),
       async (c) => c.json(await auth.disableTotp(deps, userCallerOf(c, deps), c.req.valid("json").code), 200),
-    )
+    );
+}
+
+/** The caller's own sessions and who they are. */
+function ownSessionRoutes(r: Router, deps: ApiDeps) {
+  return r
     .openapi(
       createRoute({
         method: "get",
@@ -181,7 +203,12 @@ export function authRoutes(deps: ApiDeps) {
           200,
         );
       },
-    )
+    );
+}
+
+/** The caller's own profile. */
+function profileRoutes(r: Router, deps: ApiDeps) {
+  return r
     .openapi(
       createRoute({
         method: "get",
@@ -206,7 +233,12 @@ export function authRoutes(deps: ApiDeps) {
         responses: { 200: json(profile, "The profile after the change"), ...problems },
       }),
       async (c) => c.json(await users.updateProfile(deps, userCallerOf(c, deps), c.req.valid("json")), 200),
-    )
+    );
+}
+
+/** Ending this session or every session. */
+function logoutRoutes(r: Router, deps: ApiDeps) {
+  return r
     .openapi(
       createRoute({
         method: "post",
@@ -245,7 +277,12 @@ export function authRoutes(deps: ApiDeps) {
         clearSessionCookies(c);
         return c.body(null, 204);
       },
-    )
+    );
+}
+
+/** Choosing a password with a token sent by e-mail: an invitation or a reset. */
+function passwordTokenRoutes(r: Router, deps: ApiDeps) {
+  return r
     .openapi(
       createRoute({
         method: "post",

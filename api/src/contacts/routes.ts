@@ -10,7 +10,7 @@ import {
   recipientContactUpdate,
 } from "@vakt/schemas";
 import { requireAnyPermission } from "../auth/middleware";
-import { router } from "../context";
+import { type Router, router } from "../context";
 import type { ApiDeps } from "../deps";
 import { callerOf, guardedBy, json, jsonBody, permissionTag, problems, security } from "../route-helpers";
 import * as svc from "./service";
@@ -19,7 +19,15 @@ const contactParams = z.object({ id: z.uuid(), contactId: z.uuid() });
 
 /** A recipient's call list, mounted beside the recipient routes (`/recipients/{id}/contacts`). */
 export function contactRoutes(deps: ApiDeps) {
-  return router()
+  const r = router();
+  callListRoutes(r, deps);
+  callListChangeRoutes(r, deps);
+  return r;
+}
+
+/** Reading the call list and adding to it. */
+function callListRoutes(r: Router, deps: ApiDeps) {
+  return r
     .openapi(
       createRoute({
         method: "get",
@@ -51,7 +59,12 @@ export function contactRoutes(deps: ApiDeps) {
           await svc.createContact(deps, callerOf(c, deps), c.req.valid("param").id, c.req.valid("json")),
           201,
         ),
-    )
+    );
+}
+
+/** Reordering, changing and removing contacts. */
+function callListChangeRoutes(r: Router, deps: ApiDeps) {
+  return r
     .openapi(
       createRoute({
         method: "put",

@@ -8,13 +8,23 @@ import {
   deviceSwap,
   idParam,
 } from "@vakt/schemas";
-import { router } from "../context";
+import { type Router, router } from "../context";
 import type { ApiDeps } from "../deps";
 import { callerOf, guardedBy, json, jsonBody, problems } from "../route-helpers";
 import * as svc from "./service";
 
 export function deviceRoutes(deps: ApiDeps) {
-  return router()
+  const r = router();
+  deviceReadRoutes(r, deps);
+  provisioningRoutes(r, deps);
+  assignmentRoutes(r, deps);
+  configurationRoutes(r, deps);
+  return r;
+}
+
+/** Reading devices. */
+function deviceReadRoutes(r: Router, deps: ApiDeps) {
+  return r
     .openapi(
       createRoute({
         method: "get",
@@ -37,7 +47,12 @@ export function deviceRoutes(deps: ApiDeps) {
         responses: { 200: json(device, "The device"), ...problems },
       }),
       async (c) => c.json(await svc.getDevice(deps, callerOf(c, deps), c.req.valid("param").id), 200),
-    )
+    );
+}
+
+/** Provisioning a device and rotating its MQTT password. */
+function provisioningRoutes(r: Router, deps: ApiDeps) {
+  return r
     .openapi(
       createRoute({
         method: "post",
@@ -61,7 +76,12 @@ export function deviceRoutes(deps: ApiDeps) {
         responses: { 200: json(deviceCredentials, "New credentials"), ...problems },
       }),
       async (c) => c.json(await svc.rotateCredentials(deps, callerOf(c, deps), c.req.valid("param").id), 200),
-    )
+    );
+}
+
+/** Whom a device belongs to: assigning it, and swapping it for another. */
+function assignmentRoutes(r: Router, deps: ApiDeps) {
+  return r
     .openapi(
       createRoute({
         method: "put",
@@ -103,26 +123,30 @@ export function deviceRoutes(deps: ApiDeps) {
           ),
           200,
         ),
-    )
-    .openapi(
-      createRoute({
-        method: "put",
-        path: "/{id}/config",
-        summary: "Set the desired configuration; published retained to the device",
-        tags: ["devices"],
-        ...guardedBy("device:configure"),
-        request: { params: idParam, ...jsonBody(deviceConfigure) },
-        responses: { 200: json(device, "Configured"), ...problems },
-      }),
-      async (c) =>
-        c.json(
-          await svc.configureDevice(
-            deps,
-            callerOf(c, deps),
-            c.req.valid("param").id,
-            c.req.valid("json").settings,
-          ),
-          200,
-        ),
     );
+}
+
+/** The device's desired configuration. */
+function configurationRoutes(r: Router, deps: ApiDeps) {
+  return r.openapi(
+    createRoute({
+      method: "put",
+      path: "/{id}/config",
+      summary: "Set the desired configuration; published retained to the device",
+      tags: ["devices"],
+      ...guardedBy("device:configure"),
+      request: { params: idParam, ...jsonBody(deviceConfigure) },
+      responses: { 200: json(device, "Configured"), ...problems },
+    }),
+    async (c) =>
+      c.json(
+        await svc.configureDevice(
+          deps,
+          callerOf(c, deps),
+          c.req.valid("param").id,
+          c.req.valid("json").settings,
+        ),
+        200,
+      ),
+  );
 }

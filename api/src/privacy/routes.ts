@@ -12,7 +12,7 @@ import {
   retentionSettingsUpdate,
   retentionSettingsView,
 } from "@vakt/schemas";
-import { router } from "../context";
+import { type Router, router } from "../context";
 import type { ApiDeps } from "../deps";
 import { callerOf, guardedBy, json, jsonBody, problems } from "../route-helpers";
 import { buildRecipientExport, exportZip } from "./export";
@@ -27,7 +27,17 @@ const restriction = z.object({
 
 /** Retention, restriction, erasure and export: /api/v1/privacy. */
 export function privacyRoutes(deps: ApiDeps) {
-  return router()
+  const r = router();
+  retentionRoutes(r, deps);
+  restrictionRoutes(r, deps);
+  accessRoutes(r, deps);
+  erasureRoutes(r, deps);
+  return r;
+}
+
+/** How long data is kept, and what the retention runs removed. */
+function retentionRoutes(r: Router, deps: ApiDeps) {
+  return r
     .openapi(
       createRoute({
         method: "get",
@@ -62,7 +72,12 @@ export function privacyRoutes(deps: ApiDeps) {
         responses: { 200: json(z.array(retentionRun), "Newest first"), ...problems },
       }),
       async (c) => c.json(await svc.listRetentionRuns(deps, callerOf(c, deps)), 200),
-    )
+    );
+}
+
+/** Restricting a recipient's processing (GDPR art. 18) and lifting it. */
+function restrictionRoutes(r: Router, deps: ApiDeps) {
+  return r
     .openapi(
       createRoute({
         method: "get",
@@ -117,7 +132,12 @@ export function privacyRoutes(deps: ApiDeps) {
           ),
           200,
         ),
-    )
+    );
+}
+
+/** A recipient's data for an administrator giving a reason, and its export (GDPR art. 15, 20). */
+function accessRoutes(r: Router, deps: ApiDeps) {
+  return r
     .openapi(
       createRoute({
         method: "get",
@@ -173,7 +193,12 @@ export function privacyRoutes(deps: ApiDeps) {
           "content-disposition": `attachment; filename="vakt-recipient-${id}.zip"`,
         });
       },
-    )
+    );
+}
+
+/** Erasing a recipient (GDPR art. 17) and the records of erasures. */
+function erasureRoutes(r: Router, deps: ApiDeps) {
+  return r
     .openapi(
       createRoute({
         method: "post",
