@@ -1,4 +1,4 @@
-/** Devices: list, read, provision, credentials, assignment and swap (configuration: device-config.ts). */
+/** Devices: list, read, provision, credentials, assignment and swap (configuration: config.ts). */
 import { type Device, type DeviceProtocol, type DeviceSettings, defaultDeviceSettings } from "@vakt/schemas";
 import { withTransaction } from "@vakt/storage";
 import { logActivity } from "../activity/writer";

@@ -1,6 +1,6 @@
 /**
  * Single sign-on providers and their group-to-grant rules (organisation:manage), the organisation's
- * login settings, and which provider an e-mail address signs in with (sso.ts does the login).
+ * login settings, and which provider an e-mail address signs in with (login.ts does the login).
  */
 import type {
   LoginSettings,

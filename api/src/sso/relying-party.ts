@@ -1,5 +1,5 @@
 /**
- * The relying party's side of single sign-on (sso.ts): its URLs and timeouts, the provider's
+ * The relying party's side of single sign-on (login.ts): its URLs and timeouts, the provider's
  * openid-client configuration (discovery cached per issuer, every request through the outbound
  * guard), the claims read from a validated ID token, failures described and logged, and
  * RP-initiated logout.
