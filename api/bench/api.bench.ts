@@ -22,7 +22,7 @@ import { createTestDatabase } from "@vakt/storage/testing";
 import { Hono } from "hono";
 import pino from "pino";
 import { startApiServer } from "../src/index";
-import { CURRENT_POSITIONS_SQL } from "../src/services/positions";
+import { CURRENT_POSITIONS_SQL } from "../src/positions/service";
 import { seedBench } from "./seed-bench";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);

@@ -18,6 +18,9 @@ export interface AppEnv {
 }
 
 /** A router whose validation failures become the one problem shape. */
+export type Router = OpenAPIHono<AppEnv>;
+
+/** A new router (see Router). */
 export function router(): OpenAPIHono<AppEnv> {
   return new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {

@@ -2,7 +2,7 @@ import type { ApiEnv, DeviceCommandPublisher } from "@vakt/schemas";
 import type { StorageCapabilities } from "@vakt/storage";
 import type pg from "pg";
 import type { Logger } from "pino";
-import type { ActivityLogSetup } from "./activity-chain";
+import type { ActivityLogSetup } from "./activity/chain";
 import type { Bus } from "./bus";
 import type { ApiMetrics } from "./metrics";
 import type { OutboundHttp } from "./outbound";

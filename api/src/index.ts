@@ -1,11 +1,12 @@
-export { useActivityKeyring } from "./activity";
 export {
   type ActivityKeyring,
   type ActivityLogSetup,
   activityLogFromConfig,
   type Checkpoint,
   loadOrCreateKeyFile,
-} from "./activity-chain";
+} from "./activity/chain";
+export { verifyActivityLog } from "./activity/reader";
+export { useActivityKeyring } from "./activity/writer";
 export { runGraphileMigrations } from "./alerting";
 export { createApp, type VaktApp } from "./app";
 export type {
@@ -18,16 +19,15 @@ export type {
   PasswordHashingOptions,
 } from "./deps";
 export { OWASP_ARGON2ID } from "./deps";
-export { type MqttDeviceCommandsOptions, mqttDeviceCommands } from "./device-commands";
+export { type MqttDeviceCommandsOptions, mqttDeviceCommands } from "./devices/commands";
+export { republishPendingConfigs } from "./devices/service";
 export { ApiError, type ErrorCode, errorCodes } from "./errors";
 export { type ApiMetrics, createApiMetrics, type MetricsServer, startMetricsServer } from "./metrics";
+export { createOrganisation } from "./organisations/service";
 export { type Actor, allowedDepartments, type Permission, permissions, rolePermissions } from "./policy";
+export { eraseRecipient, eraseStaffUser } from "./privacy/erasure";
+export { recipientVisibleSql, rowRecipientVisibleSql } from "./privacy/visibility";
 export { type RetentionRunResult, runRetention } from "./retention/job";
 export { type RetentionScheduler, startRetentionScheduler } from "./retention/scheduler";
 export { type DemoSeed, seedDemo } from "./seed";
 export { type RunningApi, startApiServer } from "./server";
-export { verifyActivityLog } from "./services/activity";
-export { republishPendingConfigs } from "./services/devices";
-export { createOrganisation } from "./services/organisations";
-export { eraseRecipient, eraseStaffUser } from "./services/privacy/erasure";
-export { recipientVisibleSql, rowRecipientVisibleSql } from "./services/privacy/visibility";

@@ -5,15 +5,15 @@
 import { apiEnv, ConfigError, loadConfig } from "@vakt/schemas";
 import { createPool, ensureRuntimeRole, migrate } from "@vakt/storage";
 import pino from "pino";
-import { type ActivityLogSetup, activityLogFromConfig } from "./activity-chain";
+import { type ActivityLogSetup, activityLogFromConfig } from "./activity/chain";
 import { httpSmsGateway, runGraphileMigrations } from "./alerting";
-import { mqttDeviceCommands } from "./device-commands";
+import { mqttDeviceCommands } from "./devices/commands";
+import { republishPendingConfigs } from "./devices/service";
 import { smtpMailer } from "./mailer";
 import { createApiMetrics } from "./metrics";
 import { createOutboundHttp, literalRefusal, parseAllowList } from "./outbound";
 import { startRetentionScheduler } from "./retention/scheduler";
 import { startApiServer } from "./server";
-import { republishPendingConfigs } from "./services/devices";
 
 type ApiConfig = ReturnType<typeof loadConfig<typeof apiEnv>>;
 

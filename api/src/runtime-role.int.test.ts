@@ -16,9 +16,9 @@ import {
   type Harness,
   loggedIn,
 } from "../test/harness";
+import { verifyActivityLog } from "./activity/reader";
 import { runGraphileMigrations } from "./alerting";
 import { createApp } from "./app";
-import { verifyActivityLog } from "./services/activity";
 
 let h: Harness;
 let rt: RuntimeLogin;

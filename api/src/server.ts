@@ -1,6 +1,6 @@
 import type { Server } from "node:http";
 import { type ServerType, serve } from "@hono/node-server";
-import { createCheckpointer, startCheckpointSchedule } from "./activity-chain";
+import { createCheckpointer, startCheckpointSchedule } from "./activity/chain";
 import { type Alerting, type AlertingOptions, startAlerting } from "./alerting";
 import { createApp } from "./app";
 import { type Bus, createBus } from "./bus";
@@ -18,7 +18,7 @@ export interface RunningApi {
   /** Alarm claims, tracking and alert routing, unless started with `alerting: false`. */
   alerting: Alerting | undefined;
   /** Writes a signed checkpoint now (of one organisation, or of every one whose head moved). */
-  checkpoint(organisationId?: string): Promise<import("./activity-chain").Checkpoint[]>;
+  checkpoint(organisationId?: string): Promise<import("./activity/chain").Checkpoint[]>;
   /** GET /metrics, on its own address, when started with `metrics` and `metricsAddress`. */
   metricsServer: MetricsServer | undefined;
   close(): Promise<void>;

@@ -23,7 +23,7 @@ import {
   activityLogFromConfig,
   formatSigningKey,
   generateSigningKey,
-} from "../src/activity-chain";
+} from "../src/activity/chain";
 import { createApp } from "../src/app";
 import { hashPassword } from "../src/auth/secrets";
 import type { ApiDeps, Mail, PasswordHashingOptions } from "../src/deps";
@@ -36,7 +36,7 @@ export const TEST_CONFIG: ApiDeps["config"] = {
   SESSION_ABSOLUTE_HOURS: 12,
   PSEUDONYM_KEY: "test-pseudonym-key-0123456789abcdef",
   NODE_ENV: "test",
-  // The suites log in many users from one address; rate-limit.int.test.ts turns it on.
+  // The suites log in many users from one address; auth/rate-limit.int.test.ts turns it on.
   PUBLIC_RATE_LIMIT_PER_MINUTE: 0,
 };
 

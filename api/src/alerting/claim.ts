@@ -3,9 +3,9 @@
  * tracking on for the device (devices.tracking_until and a `track` command) and starts the rule's
  * escalation, after the cancel window when the rule (or a fall) has one.
  */
+import { commandId, loadAlarmRow } from "../alarms/service";
 import type { Bus } from "../bus";
 import type { ApiDeps } from "../deps";
-import { commandId, loadAlarmRow } from "../services/alarms";
 import { cancelWindowSecondsOf, findRuleForAlarm } from "./rules";
 
 export interface ClaimContext {

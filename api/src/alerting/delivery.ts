@@ -8,9 +8,9 @@ import type { NotificationChannel } from "@vakt/schemas";
 import { isE164 } from "@vakt/schemas";
 import type { Queryable } from "@vakt/storage";
 import type { JobHelpers } from "graphile-worker";
+import { loadAlarmRow, toAlarmSummary } from "../alarms/service";
 import type { ApiDeps } from "../deps";
 import { refusalOf } from "../outbound";
-import { loadAlarmRow, toAlarmSummary } from "../services/alarms";
 import {
   type DeliverPayload,
   describeFailure,

@@ -6,7 +6,7 @@
  * across API processes; if the database cannot count, a per-process counter
  * stands in rather than letting everything through.
  *
- * Account lockout after wrong passwords (services/auth.ts) is separate and
+ * Account lockout after wrong passwords (auth/service.ts) is separate and
  * stays: this limit is about volume, that one about guessing.
  */
 import { DEFAULT_PUBLIC_RATE_LIMIT_PER_MINUTE } from "@vakt/schemas";

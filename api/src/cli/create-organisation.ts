@@ -10,9 +10,9 @@ import { parseArgs } from "node:util";
 import { activityLogEnv } from "@vakt/schemas";
 import { createPool, migrate } from "@vakt/storage";
 import { z } from "zod";
-import { useActivityKeyring } from "../activity";
-import { activityLogKeysSchema } from "../activity-chain";
-import { createOrganisation } from "../services/organisations";
+import { activityLogKeysSchema } from "../activity/chain";
+import { useActivityKeyring } from "../activity/writer";
+import { createOrganisation } from "../organisations/service";
 
 const input = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "a postgres:// URL"),

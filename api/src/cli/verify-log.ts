@@ -11,8 +11,8 @@ import { parseArgs } from "node:util";
 import { activityLogEnv, ConfigError, loadConfig } from "@vakt/schemas";
 import { createPool } from "@vakt/storage";
 import { z } from "zod";
-import { activityLogFromConfig, createCheckpointer } from "../activity-chain";
-import { verifyActivityLog } from "../services/activity";
+import { activityLogFromConfig, createCheckpointer } from "../activity/chain";
+import { verifyActivityLog } from "../activity/reader";
 
 const env = activityLogEnv.extend({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, { error: "a postgres:// URL" }),

@@ -1,8 +1,8 @@
 import type { AlarmChange, LiveDeviceChanged, PlatformEvent } from "@vakt/schemas";
+import { loadAlarmRow, toAlarmSummary } from "../alarms/service";
 import { pseudonym } from "../auth/secrets";
 import type { Bus } from "../bus";
 import type { ApiDeps } from "../deps";
-import { loadAlarmRow, toAlarmSummary } from "../services/alarms";
 import { alarmRoomPrefix, type LiveServer } from "./types";
 
 /**
@@ -23,7 +23,7 @@ export function liveFanOut(
     const row = await loadAlarmRow(deps.pool, alarmId);
     if (!row) return;
     const target = local ? io.local : io;
-    // One room per audience, each sent the alarm as that audience may see it (services/alarms.ts).
+    // One room per audience, each sent the alarm as that audience may see it (alarms/service.ts).
     for (const pseudonymous of [false, true])
       for (const positions of [true, false]) {
         const summary = toAlarmSummary(deps, { pseudonymous, positions: positions || new Set() }, row);

@@ -1,7 +1,7 @@
 import type { ClientToServerEvents, LivePosition, ServerToClientEvents } from "@vakt/schemas";
 import type { Server } from "socket.io";
 import type { ApiDeps } from "../deps";
-import { recipientVisibleSql } from "../services/privacy/visibility";
+import { recipientVisibleSql } from "../privacy/visibility";
 
 export type PositionPoller = ReturnType<typeof positionPoller>;
 

@@ -3,12 +3,12 @@
  * end of a position watch with its activity-log row. Re-checked every few seconds and on `vakt_auth`.
  */
 import { withTransaction } from "@vakt/storage";
-import { type Caller, logActivity } from "../activity";
+import { type Caller, logActivity } from "../activity/writer";
 import { type Credential, type Refusal, resolveCredential } from "../auth/credentials";
 import type { ApiDeps } from "../deps";
 import { type Actor, allowedDepartments, holds } from "../policy";
-import { recipientVisibleSql } from "../services/privacy/visibility";
-import { isPseudonymous } from "../services/recipients";
+import { recipientVisibleSql } from "../privacy/visibility";
+import { isPseudonymous } from "../recipients/service";
 import { alarmRoomPrefix, type LiveSocket, type SocketData } from "./types";
 
 type EndReason = Refusal | "logged_out";

@@ -1,9 +1,9 @@
 import { liveWatchPositions } from "@vakt/schemas";
 import { withTransaction } from "@vakt/storage";
-import { logActivity } from "../activity";
+import { logActivity } from "../activity/writer";
 import type { ApiDeps } from "../deps";
 import { holds } from "../policy";
-import { isPseudonymous } from "../services/recipients";
+import { isPseudonymous } from "../recipients/service";
 import type { PositionPoller } from "./positions";
 import { callerOf, type LiveRooms } from "./rooms";
 import type { LiveServer, LiveSocket, Watch } from "./types";

@@ -16,7 +16,7 @@ import { promisify } from "node:util";
 import { createTestDatabase, type TestDatabase } from "@vakt/storage/testing";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { verifyActivityLog } from "../services/activity";
+import { verifyActivityLog } from "../activity/reader";
 
 const run = promisify(execFile);
 const scripts = resolve(import.meta.dirname, "../../../ops/backup");

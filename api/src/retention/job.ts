@@ -21,8 +21,8 @@
 import { maintainTimeseries, type Queryable, withTransaction } from "@vakt/storage";
 import type pg from "pg";
 import type { Logger } from "pino";
-import { eraseRecipient, eraseStaffUser } from "../services/privacy/erasure";
-import { FLOW_TTL_MS } from "../services/sso";
+import { eraseRecipient, eraseStaffUser } from "../privacy/erasure";
+import { FLOW_TTL_MS } from "../sso/login";
 
 export const RETENTION_LOCK_KEY = "vakt.retention";
 /** Fixed by the privacy policy (Safemate §7): personal data go 6 months after service or access ends. */

@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addRecipient, addUser, createHarness, createOrg, type Harness, loggedIn } from "../../test/harness";
-import { verifyActivityLog } from "../services/activity";
+import { verifyActivityLog } from "../activity/reader";
 import { runRetention } from "./job";
 
 let h: Harness;

@@ -6,7 +6,7 @@
  *
  * It lives in schemas, beside the messages and topics it combines, because both processes import
  * schemas and neither imports the other; the contract is pure (no MQTT), and each process keeps only
- * its own connection, handing a `Downlink` to it (api/src/device-commands.ts, ingest's MqttConsumer).
+ * its own connection, handing a `Downlink` to it (api/src/devices/commands.ts, ingest's MqttConsumer).
  * ARCHITECTURE.md ("Downlinks") has the table of who sends what.
  */
 import { type OwntracksCommand, owntracksCommand, owntracksCommandTopic } from "../trackers/owntracks";

@@ -6,7 +6,7 @@ import { subscribeLive, watchPositions } from "../api/live";
 import { api, data } from "../api/typed";
 import { can, needsReason, useSession, useUi } from "../session/context";
 
-/** The API's rule for a locator's reason (api/src/services/positions.ts LOCATOR_REASON_MIN_LENGTH). */
+/** The API's rule for a locator's reason (api/src/positions/service.ts LOCATOR_REASON_MIN_LENGTH). */
 export const LOCATE_REASON_MIN = 15;
 
 /**
