@@ -1,17 +1,19 @@
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { recipient } from "@vakt/schemas";
 import { useState } from "react";
-import { z } from "zod";
+import { queryKeys } from "../api/query";
 import { api, data } from "../api/typed";
 import { can, useSession, useUi } from "../session/context";
 import { Link } from "../ui/router";
-import { DepartmentSelect, useDepartments } from "./DepartmentsAdmin";
-import { errorText, useLoad } from "./use-load";
+import { DepartmentSelect } from "./DepartmentsAdmin";
+import { errorText, useDepartments, useRecipients } from "./queries";
 
 /** Recipients with a link to each one's page, and registration with the legal basis for tracking. */
 export function RecipientsAdmin() {
   const { t } = useUi();
   const session = useSession();
-  const list = useLoad(() => data(api.GET("/api/v1/recipients"), z.array(recipient)), []);
+  const client = useQueryClient();
+  const list = useRecipients();
   const depts = useDepartments();
   const [form, setForm] = useState({
     firstName: "",
@@ -22,10 +24,9 @@ export function RecipientsAdmin() {
     responderNotes: "",
   });
   const [message, setMessage] = useState<string | null>(null);
-  const create = async (e: React.FormEvent) => {
-    e.preventDefault();
-    try {
-      await data(
+  const register = useMutation({
+    mutationFn: () =>
+      data(
         api.POST("/api/v1/recipients", {
           body: {
             ...form,
@@ -36,17 +37,21 @@ export function RecipientsAdmin() {
           },
         }),
         recipient,
-      );
+      ),
+    onSuccess: () => {
       setMessage(t("common.saved"));
-      list.reload();
-    } catch (err) {
-      setMessage(errorText(err));
-    }
+      return client.invalidateQueries({ queryKey: queryKeys.recipients });
+    },
+    onError: (err) => setMessage(errorText(err)),
+  });
+  const create = (e: React.FormEvent) => {
+    e.preventDefault();
+    register.mutate();
   };
   const deptName = (id: string) => depts.data?.find((d) => d.id === id)?.name ?? "";
   return (
     <>
-      {list.error && <p className="error">{list.error}</p>}
+      {list.error && <p className="error">{errorText(list.error)}</p>}
       <table>
         <thead>
           <tr>

@@ -1,11 +1,14 @@
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { loginSettings, roleKey, type SsoProvider, ssoProvider } from "@vakt/schemas";
 import { useEffect, useId, useState } from "react";
 import { z } from "zod";
 import { ApiProblem } from "../api/client";
+import { queryKeys } from "../api/query";
 import { api, data } from "../api/typed";
 import type { MessageKey } from "../i18n/dict";
 import { useUi } from "../session/context";
-import { DepartmentSelect, useDepartments } from "./DepartmentsAdmin";
+import { DepartmentSelect } from "./DepartmentsAdmin";
+import { errorText, routeMissing, useDepartments } from "./queries";
 import {
   type DraftField,
   draftFrom,
@@ -17,7 +20,6 @@ import {
   toCreate,
   toUpdate,
 } from "./sso-form";
-import { errorText, useLoad } from "./use-load";
 
 const labels: Record<DraftField, MessageKey> = {
   displayName: "sso.displayName",
@@ -34,27 +36,32 @@ const labels: Record<DraftField, MessageKey> = {
   mappingRules: "sso.rules",
 };
 
-/** An API problem with its field errors (a 422 names each field), or any other error's message. */
-function problemText(err: unknown): string {
+/** An API problem with the fields it names (a 422 names each), in the form's words, never the server's. */
+function problemText(err: unknown, t: ReturnType<typeof useUi>["t"]): string {
   const details =
     err instanceof ApiProblem
-      ? z.object({ errors: z.array(z.object({ path: z.string(), message: z.string() })) }).safeParse(err.body)
+      ? z.object({ errors: z.array(z.object({ path: z.string() })) }).safeParse(err.body)
       : null;
   if (!details?.success) return errorText(err);
-  return [errorText(err), ...details.data.errors.map((e) => `${e.path}: ${e.message}`)].join(" · ");
+  const fields = details.data.errors.map((e) => e.path.split(".")[0] ?? "").filter((f) => f in labels);
+  const names = [...new Set(fields)].map((f) => t(labels[f as DraftField]));
+  return names.length ? `${errorText(err)} (${names.join(", ")})` : errorText(err);
 }
 
 /** Organisation-wide: may staff log in with a password, or only through single sign-on? */
 function LoginSettingsForm() {
   const { t } = useUi();
-  const settings = useLoad(() => data(api.GET("/api/v1/organisation/login-settings"), loginSettings), []);
+  const settings = useQuery({
+    queryKey: queryKeys.loginSettings,
+    queryFn: () => data(api.GET("/api/v1/organisation/login-settings"), loginSettings),
+  });
   const [allow, setAllow] = useState<boolean | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   useEffect(() => {
     if (settings.data) setAllow(settings.data.localPasswordLogin);
   }, [settings.data]);
-  if (settings.missing) return <p className="muted">{t("admin.notAvailable")}</p>;
-  if (allow === null) return <p>{settings.error ?? t("common.loading")}</p>;
+  if (routeMissing(settings.error)) return <p className="muted">{t("admin.notAvailable")}</p>;
+  if (allow === null) return <p>{settings.error ? errorText(settings.error) : t("common.loading")}</p>;
   return (
     <form
       className="card"
@@ -67,7 +74,7 @@ function LoginSettingsForm() {
           setAllow(saved.localPasswordLogin);
           setMessage(t("common.saved"));
         } catch (err) {
-          setMessage(problemText(err));
+          setMessage(problemText(err, t));
         }
       }}
     >
@@ -156,7 +163,11 @@ function RuleEditor(props: {
  */
 export function SsoAdmin() {
   const { t } = useUi();
-  const list = useLoad(() => data(api.GET("/api/v1/sso-providers"), z.array(ssoProvider)), []);
+  const client = useQueryClient();
+  const list = useQuery({
+    queryKey: queryKeys.ssoProviders,
+    queryFn: () => data(api.GET("/api/v1/sso-providers"), z.array(ssoProvider)),
+  });
   const depts = useDepartments();
   const [editing, setEditing] = useState<SsoProvider | null>(null);
   const [draft, setDraft] = useState<ProviderDraft>(emptyDraft);
@@ -166,7 +177,7 @@ export function SsoAdmin() {
   const [copied, setCopied] = useState(false);
   const formId = useId();
 
-  if (list.missing) return <p className="muted">{t("admin.notAvailable")}</p>;
+  if (routeMissing(list.error)) return <p className="muted">{t("admin.notAvailable")}</p>;
 
   const open = (p: SsoProvider | null) => {
     setEditing(p);
@@ -206,9 +217,9 @@ export function SsoAdmin() {
       );
       open(saved);
       setMessage(editing ? t("common.saved") : t("sso.created"));
-      list.reload();
+      await client.invalidateQueries({ queryKey: queryKeys.ssoProviders });
     } catch (err) {
-      setMessage(problemText(err));
+      setMessage(problemText(err, t));
     }
   };
   const remove = async (p: SsoProvider) => {
@@ -217,9 +228,9 @@ export function SsoAdmin() {
       setDeleting(null);
       if (editing?.id === p.id) open(null);
       setMessage(t("sso.deleted"));
-      list.reload();
+      await client.invalidateQueries({ queryKey: queryKeys.ssoProviders });
     } catch (err) {
-      setMessage(problemText(err));
+      setMessage(problemText(err, t));
     }
   };
 
@@ -251,7 +262,7 @@ export function SsoAdmin() {
     <>
       <LoginSettingsForm />
       <h2>{t("sso.providers")}</h2>
-      {list.error && <p className="error">{list.error}</p>}
+      {list.error && <p className="error">{errorText(list.error)}</p>}
       {list.data?.length === 0 && <p className="muted">{t("sso.none")}</p>}
       {(list.data?.length ?? 0) > 0 && (
         <table data-testid="sso-providers-table">

@@ -3,6 +3,7 @@
  * the list of keys; the type makes a missing Norwegian text a compile error
  * and the test checks that both agree on their {placeholders}.
  */
+import { enAdmin, nbAdmin } from "./dict-admin";
 import { enSecurity, nbSecurity } from "./dict-security";
 
 export const en = {
@@ -703,6 +704,7 @@ export const en = {
   "enum.subject.other": "other ({code})",
   // --- end of enum block ---
   ...enSecurity,
+  ...enAdmin,
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -1410,6 +1412,7 @@ export const nb: Record<MessageKey, string> = {
   "enum.subject.other": "annet ({code})",
   // --- end of enum block ---
   ...nbSecurity,
+  ...nbAdmin,
 };
 
 export const dictionaries = { en, nb } as const;

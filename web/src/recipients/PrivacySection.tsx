@@ -1,7 +1,7 @@
 import { type ErasureRecord, erasureRecord } from "@vakt/schemas";
 import { useState } from "react";
 import { z } from "zod";
-import { errorText } from "../admin/use-load";
+import { errorText } from "../admin/queries";
 import { api, data } from "../api/typed";
 import { can, useSession, useUi } from "../session/context";
 import { flash } from "../ui/flash";
