@@ -65,9 +65,12 @@ export function ChannelsAdmin() {
               <td className="buttons">
                 <PingButton endpoint={ep} />
                 {manage && (
-                  <button type="button" onClick={() => setEditing(ep)}>
+                  <button
+                    aria-label={`${t("common.edit")} ${ep.name}`}
+                    type="button"
+                    onClick={() => setEditing(ep)}
+                  >
                     {t("common.edit")}
-                    <span className="sr-only"> {ep.name}</span>
                   </button>
                 )}
                 {manage && (
@@ -107,9 +110,13 @@ function PingButton(props: { endpoint: AlertEndpoint }) {
   });
   return (
     <>
-      <button type="button" disabled={ping.isPending} onClick={() => ping.mutate()}>
+      <button
+        aria-label={`${t("channels.test")} ${props.endpoint.name}`}
+        type="button"
+        disabled={ping.isPending}
+        onClick={() => ping.mutate()}
+      >
         {t("channels.test")}
-        <span className="sr-only"> {props.endpoint.name}</span>
       </button>
       <span role="status">
         {ping.data && (ping.data.ok ? t("channels.testSent") : t("channels.testFailed"))}
@@ -145,9 +152,12 @@ function DeleteChannel(props: { endpoint: AlertEndpoint; onDeleted(): void }) {
   });
   if (!asking)
     return (
-      <button type="button" onClick={() => setAsking(true)}>
+      <button
+        aria-label={`${t("common.delete")} ${props.endpoint.name}`}
+        type="button"
+        onClick={() => setAsking(true)}
+      >
         {t("common.delete")}
-        <span className="sr-only"> {props.endpoint.name}</span>
       </button>
     );
   const usedBy = (rules.data ?? []).filter((r) =>

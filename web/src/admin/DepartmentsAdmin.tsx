@@ -168,9 +168,12 @@ function CloseDepartment(props: { department: Department }) {
     return (
       <>
         {" "}
-        <button type="button" onClick={() => setAsking(true)}>
+        <button
+          aria-label={`${t("dept.close")} ${props.department.name}`}
+          type="button"
+          onClick={() => setAsking(true)}
+        >
           {t("dept.close")}
-          <span className="sr-only"> {props.department.name}</span>
         </button>
       </>
     );

@@ -120,13 +120,16 @@ function RuleRow(props: { rule: AlertRule; department: string; onEdit(): void; o
       </td>
       <td data-testid="rule-cancel-window">{r.cancelWindowS === null ? "–" : `${r.cancelWindowS} s`}</td>
       <td className="buttons">
-        <button type="button" onClick={props.onEdit}>
+        <button type="button" onClick={props.onEdit} aria-label={`${t("common.edit")} ${r.name}`}>
           {t("common.edit")}
-          <span className="sr-only"> {r.name}</span>
         </button>
-        <button type="button" disabled={remove.isPending} onClick={() => remove.mutate()}>
+        <button
+          aria-label={`${t("common.delete")} ${r.name}`}
+          type="button"
+          disabled={remove.isPending}
+          onClick={() => remove.mutate()}
+        >
           {t("common.delete")}
-          <span className="sr-only"> {r.name}</span>
         </button>
       </td>
     </tr>

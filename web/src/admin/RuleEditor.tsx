@@ -52,13 +52,14 @@ function cannotActText(err: unknown, t: T): string | null {
   return lines.join(" ");
 }
 
-/** A list of checkboxes over a set of values, in the options' order. */
+/** A list of checkboxes over a set of values: ticked ones are added at the end, or kept in the options' order. */
 function Checks<V>(props: {
   options: readonly { value: V; label: ReactNode; key: string }[];
   value: readonly V[];
   onChange(next: V[]): void;
+  inOptionOrder?: boolean;
 }) {
-  const order = props.options.map((o) => o.value);
+  const order = props.inOptionOrder ? props.options.map((o) => o.value) : undefined;
   return (
     <>
       {props.options.map((o) => (
@@ -265,6 +266,7 @@ function ScheduleFields(props: { form: Form }) {
               render={({ field }) => (
                 <Checks
                   options={WEEKDAYS.map((d) => ({ value: d, key: String(d), label: formatWeekday(d, lang) }))}
+                  inOptionOrder
                   value={field.value}
                   onChange={field.onChange}
                 />

@@ -21,12 +21,8 @@ import {
 function storedRules(): fc.Arbitrary<AlertRule> {
   const json = z.toJSONSchema(alertRuleCreate, { io: "output", unrepresentable: "any" }) as JsonSchema;
   const defs = json.$defs ?? {};
-  return fc
-    .tuple(
-      arbitraryOf(json, (ref) => defs[ref.replace(/^#\/\$defs\//, "")]),
-      fc.uuid({ version: 4 }),
-    )
-    .map(([body, id]) => alertRuleCreate.safeParse(body))
+  return arbitraryOf(json, (ref) => defs[ref.replace(/^#\/\$defs\//, "")])
+    .map((body) => alertRuleCreate.safeParse(body))
     .filter((r) => r.success)
     .chain((r) => fc.uuid({ version: 4 }).map((id) => alertRule.parse({ ...r.data, id })));
 }
