@@ -63,21 +63,9 @@ export function DepartmentsAdmin() {
   const session = useSession();
   const client = useQueryClient();
   const depts = useDepartments();
-  const [name, setName] = useState("");
-  const [parent, setParent] = useState("");
   const [message, setMessage] = useState<string | null>(null);
   const manage = can(session, "department:manage");
   const refresh = () => client.invalidateQueries({ queryKey: queryKeys.departments });
-  const create = useMutation({
-    mutationFn: () =>
-      data(api.POST("/api/v1/departments", { body: { name, parentId: parent || null } }), department),
-    onSuccess: () => {
-      setName("");
-      setMessage(t("common.saved"));
-      return refresh();
-    },
-    onError: (err) => setMessage(errorText(err)),
-  });
   const rename = useMutation({
     mutationFn: (v: { id: string; name: string }) =>
       data(
@@ -111,34 +99,52 @@ export function DepartmentsAdmin() {
           </li>
         ))}
       </ul>
-      {manage && (
-        <form
-          className="card form-row"
-          onSubmit={(e) => {
-            e.preventDefault();
-            create.mutate();
-          }}
-        >
-          <label>
-            {t("dept.new")}
-            <input name="department-name" required value={name} onChange={(e) => setName(e.target.value)} />
-          </label>
-          <label>
-            {t("dept.parent")}
-            <DepartmentSelect
-              departments={(depts.data ?? []).filter((d) => !d.closedAt)}
-              value={parent}
-              onChange={setParent}
-              allowRoot={t("dept.root")}
-            />
-          </label>
-          <button type="submit" className="primary" disabled={create.isPending}>
-            {t("common.create")}
-          </button>
-        </form>
-      )}
+      {manage && <NewDepartmentForm departments={depts.data ?? []} onMessage={setMessage} />}
       {message && <p role="status">{message}</p>}
     </>
+  );
+}
+
+function NewDepartmentForm(props: { departments: readonly Department[]; onMessage(text: string): void }) {
+  const { t } = useUi();
+  const client = useQueryClient();
+  const [name, setName] = useState("");
+  const [parent, setParent] = useState("");
+  const create = useMutation({
+    mutationFn: () =>
+      data(api.POST("/api/v1/departments", { body: { name, parentId: parent || null } }), department),
+    onSuccess: () => {
+      setName("");
+      props.onMessage(t("common.saved"));
+      return client.invalidateQueries({ queryKey: queryKeys.departments });
+    },
+    onError: (err) => props.onMessage(errorText(err)),
+  });
+  return (
+    <form
+      className="card form-row"
+      onSubmit={(e) => {
+        e.preventDefault();
+        create.mutate();
+      }}
+    >
+      <label>
+        {t("dept.new")}
+        <input name="department-name" required value={name} onChange={(e) => setName(e.target.value)} />
+      </label>
+      <label>
+        {t("dept.parent")}
+        <DepartmentSelect
+          departments={props.departments.filter((d) => !d.closedAt)}
+          value={parent}
+          onChange={setParent}
+          allowRoot={t("dept.root")}
+        />
+      </label>
+      <button type="submit" className="primary" disabled={create.isPending}>
+        {t("common.create")}
+      </button>
+    </form>
   );
 }
 

@@ -1,5 +1,5 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { type Device, type DeviceProtocol, device, deviceCredentials, deviceProtocols } from "@vakt/schemas";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { type Device, type DeviceProtocol, deviceCredentials, deviceProtocols } from "@vakt/schemas";
 import { useState } from "react";
 import { z } from "zod";
 import { queryKeys } from "../api/query";
@@ -7,7 +7,7 @@ import { api, data } from "../api/typed";
 import { can, useSession, useUi } from "../session/context";
 import { Link } from "../ui/router";
 import { DepartmentSelect } from "./DepartmentsAdmin";
-import { errorText, useDepartments, useRecipients } from "./queries";
+import { errorText, useDepartments, useDevices, useRecipients } from "./queries";
 
 /** Rough bands of mobile signal strength, for someone who does not read dBm. */
 export function signalLevel(dbm: number): "strong" | "fair" | "weak" {
@@ -20,10 +20,7 @@ export function DevicesAdmin() {
   const { t, dateTime } = useUi();
   const session = useSession();
   const client = useQueryClient();
-  const devices = useQuery({
-    queryKey: queryKeys.devices,
-    queryFn: () => data(api.GET("/api/v1/devices"), z.array(device)),
-  });
+  const devices = useDevices();
   const recipients = useRecipients();
   const depts = useDepartments();
   const [serial, setSerial] = useState("");
@@ -36,7 +33,6 @@ export function DevicesAdmin() {
     const r = recipients.data?.find((x) => x.id === id);
     return r ? `${r.firstName ?? ""} ${r.lastName ?? ""}` : "–";
   };
-  // Every change here is one call and then the list again; a failure is said in words below.
   const change = useMutation({
     mutationFn: (f: () => Promise<unknown>) => f(),
     onSuccess: () => client.invalidateQueries({ queryKey: queryKeys.devices }),

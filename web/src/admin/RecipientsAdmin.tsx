@@ -12,41 +12,23 @@ import { errorText, useDepartments, useRecipients } from "./queries";
 export function RecipientsAdmin() {
   const { t } = useUi();
   const session = useSession();
-  const client = useQueryClient();
   const list = useRecipients();
   const depts = useDepartments();
-  const [form, setForm] = useState({
+  const [form, setForm] = useState<RegisterForm>({
     firstName: "",
     lastName: "",
     departmentId: "",
-    legalBasis: "consent" as "consent" | "formal_decision" | "other",
+    legalBasis: "consent",
     legalBasisReference: "",
     responderNotes: "",
   });
   const [message, setMessage] = useState<string | null>(null);
-  const register = useMutation({
-    mutationFn: () =>
-      data(
-        api.POST("/api/v1/recipients", {
-          body: {
-            ...form,
-            // Before the departments have loaded there is none to pick: sent without one as
-            // before, and the API refuses it (400, shown); the cast is that case.
-            departmentId: (form.departmentId || depts.data?.[0]?.id) as string,
-            legalBasisReference: form.legalBasisReference || null,
-          },
-        }),
-        recipient,
-      ),
-    onSuccess: () => {
-      setMessage(t("common.saved"));
-      return client.invalidateQueries({ queryKey: queryKeys.recipients });
-    },
-    onError: (err) => setMessage(errorText(err)),
-  });
+  const register = useRegisterRecipient(setMessage);
   const create = (e: React.FormEvent) => {
     e.preventDefault();
-    register.mutate();
+    // Before the departments have loaded there is none to pick: sent without one as before,
+    // and the API refuses it (400, shown); the cast is that case.
+    register.mutate({ ...form, departmentId: (form.departmentId || depts.data?.[0]?.id) as string });
   };
   const deptName = (id: string) => depts.data?.find((d) => d.id === id)?.name ?? "";
   return (
@@ -130,4 +112,32 @@ export function RecipientsAdmin() {
       {message && <p role="status">{message}</p>}
     </>
   );
+}
+
+type RegisterForm = {
+  firstName: string;
+  lastName: string;
+  departmentId: string;
+  legalBasis: "consent" | "formal_decision" | "other";
+  legalBasisReference: string;
+  responderNotes: string;
+};
+
+function useRegisterRecipient(onMessage: (text: string) => void) {
+  const { t } = useUi();
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (form: RegisterForm) =>
+      data(
+        api.POST("/api/v1/recipients", {
+          body: { ...form, legalBasisReference: form.legalBasisReference || null },
+        }),
+        recipient,
+      ),
+    onSuccess: () => {
+      onMessage(t("common.saved"));
+      return client.invalidateQueries({ queryKey: queryKeys.recipients });
+    },
+    onError: (err) => onMessage(errorText(err)),
+  });
 }

@@ -1,5 +1,5 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import type { AlertRule } from "@vakt/schemas";
+import { type AlertRule, alertRule } from "@vakt/schemas";
 import { useState } from "react";
 import { z } from "zod";
 import { queryKeys } from "../api/query";
@@ -17,6 +17,14 @@ export function RoutingAdmin() {
   const depts = useDepartments();
   const [editing, setEditing] = useState<AlertRule | null>(null);
   const [message, setMessage] = useState<string | null>(null);
+  // The form is filled from the rule as stored now: another administrator may have changed it.
+  const open = useMutation({
+    mutationFn: (id: string) =>
+      data(api.GET("/api/v1/alert-rules/{id}", { params: { path: { id } } }), alertRule),
+    onMutate: () => setMessage(null),
+    onSuccess: setEditing,
+    onError: (err) => setMessage(errorText(err)),
+  });
   if (routeMissing(rules.error)) return <p className="muted">{t("admin.notAvailable")}</p>;
   const deptName = (id: string) => depts.data?.find((d) => d.id === id)?.name ?? "";
   return (
@@ -42,10 +50,7 @@ export function RoutingAdmin() {
               key={r.id}
               rule={r}
               department={deptName(r.departmentId)}
-              onEdit={() => {
-                setMessage(null);
-                setEditing(r);
-              }}
+              onEdit={() => open.mutate(r.id)}
               onMessage={setMessage}
             />
           ))}

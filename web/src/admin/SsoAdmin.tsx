@@ -1,14 +1,11 @@
-import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { loginSettings, roleKey, type SsoProvider, ssoProvider } from "@vakt/schemas";
 import { useEffect, useId, useState } from "react";
 import { z } from "zod";
-import { ApiProblem } from "../api/client";
-import { queryKeys } from "../api/query";
 import { api, data } from "../api/typed";
 import type { MessageKey } from "../i18n/dict";
 import { useUi } from "../session/context";
 import { DepartmentSelect } from "./DepartmentsAdmin";
-import { errorText, routeMissing, useDepartments } from "./queries";
+import { errorText, routeMissing, useDepartments, useLoginSettings, useSsoProviders } from "./queries";
 import {
   type DraftField,
   draftFrom,
@@ -16,6 +13,7 @@ import {
   type FieldError,
   newRule,
   type ProviderDraft,
+  problemFields,
   type RuleDraft,
   toCreate,
   toUpdate,
@@ -38,23 +36,14 @@ const labels: Record<DraftField, MessageKey> = {
 
 /** An API problem with the fields it names (a 422 names each), in the form's words, never the server's. */
 function problemText(err: unknown, t: ReturnType<typeof useUi>["t"]): string {
-  const details =
-    err instanceof ApiProblem
-      ? z.object({ errors: z.array(z.object({ path: z.string() })) }).safeParse(err.body)
-      : null;
-  if (!details?.success) return errorText(err);
-  const fields = details.data.errors.map((e) => e.path.split(".")[0] ?? "").filter((f) => f in labels);
-  const names = [...new Set(fields)].map((f) => t(labels[f as DraftField]));
+  const names = problemFields(err).map((f) => t(labels[f]));
   return names.length ? `${errorText(err)} (${names.join(", ")})` : errorText(err);
 }
 
 /** Organisation-wide: may staff log in with a password, or only through single sign-on? */
 function LoginSettingsForm() {
   const { t } = useUi();
-  const settings = useQuery({
-    queryKey: queryKeys.loginSettings,
-    queryFn: () => data(api.GET("/api/v1/organisation/login-settings"), loginSettings),
-  });
+  const settings = useLoginSettings();
   const [allow, setAllow] = useState<boolean | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   useEffect(() => {
@@ -163,11 +152,7 @@ function RuleEditor(props: {
  */
 export function SsoAdmin() {
   const { t } = useUi();
-  const client = useQueryClient();
-  const list = useQuery({
-    queryKey: queryKeys.ssoProviders,
-    queryFn: () => data(api.GET("/api/v1/sso-providers"), z.array(ssoProvider)),
-  });
+  const list = useSsoProviders();
   const depts = useDepartments();
   const [editing, setEditing] = useState<SsoProvider | null>(null);
   const [draft, setDraft] = useState<ProviderDraft>(emptyDraft);
@@ -217,7 +202,7 @@ export function SsoAdmin() {
       );
       open(saved);
       setMessage(editing ? t("common.saved") : t("sso.created"));
-      await client.invalidateQueries({ queryKey: queryKeys.ssoProviders });
+      await list.refetch();
     } catch (err) {
       setMessage(problemText(err, t));
     }
@@ -228,7 +213,7 @@ export function SsoAdmin() {
       setDeleting(null);
       if (editing?.id === p.id) open(null);
       setMessage(t("sso.deleted"));
-      await client.invalidateQueries({ queryKey: queryKeys.ssoProviders });
+      await list.refetch();
     } catch (err) {
       setMessage(problemText(err, t));
     }

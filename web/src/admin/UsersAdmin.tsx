@@ -27,7 +27,6 @@ export function UsersAdmin() {
   const [invited, setInvited] = useState<z.infer<typeof staffUserCreated> | null>(null);
   const [message, setMessage] = useState<string | null>(null);
 
-  const refresh = () => client.invalidateQueries({ queryKey: queryKeys.users });
   const inviteUser = useMutation({
     mutationFn: () =>
       data(
@@ -43,19 +42,11 @@ export function UsersAdmin() {
       ),
     onSuccess: (r) => {
       setInvited(r);
-      return refresh();
+      return client.invalidateQueries({ queryKey: queryKeys.users });
     },
     onError: (err) => setMessage(errorText(err)),
   });
-  const change = useMutation({
-    mutationFn: (v: { id: string; body: { phone?: string | null; status?: "active" | "disabled" } }) =>
-      data(api.PATCH("/api/v1/users/{id}", { params: { path: { id: v.id } }, body: v.body }), staffUser),
-    onSuccess: () => {
-      setMessage(null);
-      return refresh();
-    },
-    onError: (err) => setMessage(errorText(err)),
-  });
+  const change = useChangeUser(setMessage);
   const invite = (e: React.FormEvent) => {
     e.preventDefault();
     inviteUser.mutate();
@@ -198,4 +189,18 @@ export function UsersAdmin() {
       {message && <p role="status">{message}</p>}
     </>
   );
+}
+
+/** A change of one staff user (phone or status); a failure is said through `onMessage`, success clears it. */
+function useChangeUser(onMessage: (text: string | null) => void) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (v: { id: string; body: { phone?: string | null; status?: "active" | "disabled" } }) =>
+      data(api.PATCH("/api/v1/users/{id}", { params: { path: { id: v.id } }, body: v.body }), staffUser),
+    onSuccess: () => {
+      onMessage(null);
+      return client.invalidateQueries({ queryKey: queryKeys.users });
+    },
+    onError: (err) => onMessage(errorText(err)),
+  });
 }

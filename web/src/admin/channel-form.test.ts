@@ -1,7 +1,8 @@
 import { type AlertEndpoint, alertEndpointCreate } from "@vakt/schemas";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { en } from "../i18n/dict";
+import "../i18n/dict-admin";
+import { dictionaries } from "../i18n/dict";
 import {
   CHANNEL_KINDS,
   type ChannelFormInput,
@@ -45,7 +46,7 @@ describe("the channel form", () => {
         for (const issue of r.error.issues) {
           const field = String(issue.path[0]) as keyof ChannelFormInput;
           expect(Object.keys(input)).toContain(field);
-          expect(channelFieldError(field, input.kind) in en).toBe(true);
+          expect(channelFieldError(field, input.kind) in dictionaries.en).toBe(true);
         }
       }),
     );
@@ -78,7 +79,7 @@ describe("what a retention run removed", () => {
         const out = runRemovals({ counts: c });
         for (const r of out) {
           expect(r.count).toBeGreaterThan(0);
-          expect(r.key in en).toBe(true);
+          expect(r.key in dictionaries.en).toBe(true);
         }
         const total = Object.values(c).reduce((a, b) => a + b, 0);
         expect(out.reduce((a, r) => a + r.count, 0)).toBe(total);

@@ -3,7 +3,17 @@
  * screens reading the same list share one request and a change invalidates it for both.
  */
 import { useQuery } from "@tanstack/react-query";
-import { alertEndpoint, alertRule, department, recipient, staffUser } from "@vakt/schemas";
+import {
+  alertEndpoint,
+  alertRule,
+  alertTargets,
+  department,
+  device,
+  loginSettings,
+  recipient,
+  ssoProvider,
+  staffUser,
+} from "@vakt/schemas";
 import { z } from "zod";
 import { ApiProblem } from "../api/client";
 import { queryKeys } from "../api/query";
@@ -44,4 +54,34 @@ export const useRecipients = () =>
   useQuery({
     queryKey: queryKeys.recipients,
     queryFn: () => data(api.GET("/api/v1/recipients"), z.array(recipient)),
+  });
+
+export const useDevices = () =>
+  useQuery({
+    queryKey: queryKeys.devices,
+    queryFn: () => data(api.GET("/api/v1/devices"), z.array(device)),
+  });
+
+export const useSsoProviders = () =>
+  useQuery({
+    queryKey: queryKeys.ssoProviders,
+    queryFn: () => data(api.GET("/api/v1/sso-providers"), z.array(ssoProvider)),
+  });
+
+export const useLoginSettings = () =>
+  useQuery({
+    queryKey: queryKeys.loginSettings,
+    queryFn: () => data(api.GET("/api/v1/organisation/login-settings"), loginSettings),
+  });
+
+/**
+ * Whom a rule of the department may alert, as the API's policy decides: roles and people who can
+ * see and take its alarms (an alert to someone who cannot act wakes the wrong person).
+ */
+export const useAlertTargets = (departmentId: string) =>
+  useQuery({
+    queryKey: queryKeys.alertTargets(departmentId),
+    queryFn: () =>
+      data(api.GET("/api/v1/alert-targets", { params: { query: { departmentId } } }), alertTargets),
+    enabled: departmentId !== "",
   });

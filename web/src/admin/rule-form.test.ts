@@ -3,7 +3,8 @@ import { arbitraryOf, type JsonSchema } from "@vakt/schemas/testing";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { en } from "../i18n/dict";
+import "../i18n/dict-admin";
+import { dictionaries } from "../i18n/dict";
 import {
   emptyRuleForm,
   newStep,
@@ -92,7 +93,7 @@ describe("the routing rule form", () => {
           // Every refusal lands on a field of the form, which has a message in the dictionary.
           expect(Object.keys(input)).toContain(String(issue.path[0]));
           const key = ruleFieldError(issue.path as (string | number)[]);
-          expect(key in en, key).toBe(true);
+          expect(key in dictionaries.en, key).toBe(true);
           expect(key).not.toBe("routing.error.rule");
         }
       }),

@@ -1,9 +1,14 @@
 /**
- * Texts of the administration screens' newer parts (closing a department, editing routing rules
- * and channels, the retention job's runs), kept beside dict.ts so that file stops growing; spread
- * into both dictionaries.
+ * Texts of the administration screens (departments and closing one, routing rules and channels as
+ * they are edited, the retention job's runs). They are added to both dictionaries when the
+ * administration's code loads (AdminPage imports this file), so the login page does not carry them.
  */
+import { addTexts } from "./dict";
+
 export const enAdmin = {
+  "dept.parent": "Parent department",
+  "dept.root": "(top level)",
+  "dept.new": "New department",
   "dept.closed": "closed",
   "dept.close": "Close",
   "dept.closeAsk": "Close “{name}” and all its sub-departments?",
@@ -104,6 +109,9 @@ export const enAdmin = {
 } as const;
 
 export const nbAdmin: Record<keyof typeof enAdmin, string> = {
+  "dept.parent": "Overordnet avdeling",
+  "dept.root": "(øverste nivå)",
+  "dept.new": "Ny avdeling",
   "dept.closed": "lagt ned",
   "dept.close": "Legg ned",
   "dept.closeAsk": "Legge ned «{name}» og alle underavdelingene?",
@@ -203,3 +211,5 @@ export const nbAdmin: Record<keyof typeof enAdmin, string> = {
   "retention.removed.other": "{n} andre rader",
   "retention.removed.other#one": "{n} annen rad",
 };
+
+addTexts({ en: enAdmin, nb: nbAdmin });

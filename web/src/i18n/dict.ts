@@ -3,7 +3,7 @@
  * the list of keys; the type makes a missing Norwegian text a compile error
  * and the test checks that both agree on their {placeholders}.
  */
-import { enAdmin, nbAdmin } from "./dict-admin";
+import type { enAdmin } from "./dict-admin";
 import { enSecurity, nbSecurity } from "./dict-security";
 
 export const en = {
@@ -196,9 +196,6 @@ export const en = {
   "admin.organisation": "Organisation",
   "admin.notAvailable": "This part of the API is not available yet.",
   "admin.sso": "Single sign-on",
-  "dept.parent": "Parent department",
-  "dept.root": "(top level)",
-  "dept.new": "New department",
   "users.email": "E-mail",
   "users.firstName": "First name",
   "users.lastName": "Last name",
@@ -704,12 +701,12 @@ export const en = {
   "enum.subject.other": "other ({code})",
   // --- end of enum block ---
   ...enSecurity,
-  ...enAdmin,
 } as const;
 
-export type MessageKey = keyof typeof en;
+/** The administration's texts (dict-admin.ts) are keys too, though they arrive with its code. */
+export type MessageKey = keyof typeof en | keyof typeof enAdmin;
 
-export const nb: Record<MessageKey, string> = {
+export const nb: Record<keyof typeof en, string> = {
   "app.name": "Vakt",
   "app.skipToQueue": "Hopp til alarmkøen",
   "nav.live": "Live-kart",
@@ -900,9 +897,6 @@ export const nb: Record<MessageKey, string> = {
   "admin.organisation": "Organisasjon",
   "admin.notAvailable": "Denne delen av API-et er ikke tilgjengelig ennå.",
   "admin.sso": "Felles innlogging (SSO)",
-  "dept.parent": "Overordnet avdeling",
-  "dept.root": "(øverste nivå)",
-  "dept.new": "Ny avdeling",
   "users.email": "E-post",
   "users.firstName": "Fornavn",
   "users.lastName": "Etternavn",
@@ -1412,10 +1406,18 @@ export const nb: Record<MessageKey, string> = {
   "enum.subject.other": "annet ({code})",
   // --- end of enum block ---
   ...nbSecurity,
-  ...nbAdmin,
 };
 
-export const dictionaries = { en, nb } as const;
+export const dictionaries: Record<"en" | "nb", Record<string, string>> = { en: { ...en }, nb: { ...nb } };
+
+/**
+ * The texts of a part of the console that is loaded later (the administration), added when its code
+ * loads, so that the login page, which carries this file, does not carry them.
+ */
+export function addTexts(texts: { en: Record<string, string>; nb: Record<string, string> }) {
+  Object.assign(dictionaries.en, texts.en);
+  Object.assign(dictionaries.nb, texts.nb);
+}
 
 /** Fills {placeholders}; an unknown placeholder is left as written so it shows in review. */
 export function interpolate(text: string, vars?: Record<string, string | number>): string {

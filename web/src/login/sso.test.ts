@@ -1,7 +1,7 @@
 import { ssoErrorCode } from "@vakt/schemas";
 import { describe, expect, it } from "vitest";
 import { ApiProblem } from "../api/client";
-import { en, nb } from "../i18n/dict";
+import { dictionaries } from "../i18n/dict";
 import {
   discoverableEmail,
   isSsoRequired,
@@ -17,11 +17,11 @@ describe("sso_error on the login page", () => {
     for (const code of ssoErrorCode.options) {
       const key = ssoErrorKey(code);
       expect(key, code).toBe(`login.ssoError.${code}`);
-      if (key) expect(en[key]).not.toBe(nb[key]);
+      if (key) expect(dictionaries.en[key]).not.toBe(dictionaries.nb[key]);
     }
-    expect(ssoErrorKey("no_access") && en[ssoErrorKey("no_access") ?? "login.ssoError.unknown"]).toBe(
-      "Your account has no access to Vakt. Ask your administrator to add you to the right group.",
-    );
+    expect(
+      ssoErrorKey("no_access") && dictionaries.en[ssoErrorKey("no_access") ?? "login.ssoError.unknown"],
+    ).toBe("Your account has no access to Vakt. Ask your administrator to add you to the right group.");
   });
 
   it("gives a general message for an unknown code and none without the parameter", () => {

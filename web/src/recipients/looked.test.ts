@@ -26,7 +26,7 @@ function entry(over: Partial<ActivityEntry>): ActivityEntry {
 
 for (const lang of ["en", "nb"] as const) {
   const t = (key: MessageKey, vars?: Record<string, string | number>) =>
-    interpolate(dictionaries[lang][key], vars);
+    interpolate(dictionaries[lang][key] ?? key, vars);
   describe(`who has looked, in ${lang}`, () => {
     it("names the person and what they saw, with how long a live watch lasted", () => {
       const s = describeEntry(
