@@ -1,7 +1,7 @@
 import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type AlertEndpoint, alertEndpoint, alertEndpointCreated, type Department } from "@vakt/schemas";
-import { useEffect, useId } from "react";
+import { useEffect, useId, useRef } from "react";
 import { Controller, type UseFormReturn, useForm } from "react-hook-form";
 import { queryKeys } from "../api/query";
 import { api, data } from "../api/typed";
@@ -29,6 +29,10 @@ export function ChannelForm(props: {
   const { t } = useUi();
   const id = useId();
   const editing = props.editing;
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    if (editing) heading.current?.focus();
+  }, [editing]);
   const form = useForm<ChannelFormInput, unknown, ChannelCreateBody>({
     resolver: zodResolver(channelForm),
     defaultValues: editing ? channelToForm(editing) : emptyChannelForm(),
@@ -60,7 +64,7 @@ export function ChannelForm(props: {
       data-testid="channel-form"
       onSubmit={form.handleSubmit((body) => save.mutate(body))}
     >
-      <h2 id={`${id}-title`}>
+      <h2 id={`${id}-title`} ref={heading} tabIndex={-1}>
         {editing ? t("channels.editTitle", { name: editing.name }) : t("channels.new")}
       </h2>
       <ChannelFields

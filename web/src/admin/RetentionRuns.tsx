@@ -69,7 +69,10 @@ export function RetentionRuns() {
                   <td>{t(`retention.status.${run.status}`)}</td>
                   <td>
                     {removed.length === 0 ? (
-                      <span className="muted">{t("retention.removedNothing")}</span>
+                      // A run that failed or still runs has not said what it removed.
+                      <span className="muted">
+                        {run.status === "succeeded" ? t("retention.removedNothing") : "–"}
+                      </span>
                     ) : (
                       <ul className="plain">
                         {removed.map((r) => (

@@ -9,7 +9,7 @@ import {
   type Department,
   targetsCannotAct,
 } from "@vakt/schemas";
-import { useEffect, useId } from "react";
+import { useEffect, useId, useRef } from "react";
 import { Controller, type UseFormReturn, useFieldArray, useForm } from "react-hook-form";
 import { z } from "zod";
 import { ApiProblem } from "../api/client";
@@ -71,6 +71,11 @@ export function RuleEditor(props: {
     if (!form.getValues("departmentId") && firstDepartment) form.setValue("departmentId", firstDepartment);
   }, [firstDepartment, form]);
   const editing = props.editing;
+  // Opening a rule to change it moves there: the form is below the list.
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    if (editing) heading.current?.focus();
+  }, [editing]);
   const save = useMutation({
     mutationFn: (body: RuleCreateBody) =>
       editing
@@ -98,7 +103,9 @@ export function RuleEditor(props: {
       data-testid="rule-form"
       onSubmit={form.handleSubmit((body) => save.mutate(body))}
     >
-      <h2>{title}</h2>
+      <h2 ref={heading} tabIndex={-1}>
+        {title}
+      </h2>
       <RuleHead form={form} id={id} departments={props.departments} editing={editing !== null} />
       <ScheduleFields form={form} />
       <StepFields form={form} endpoints={props.endpoints} />

@@ -239,7 +239,7 @@ export const nbAdmin: Record<keyof typeof enAdmin, string> = {
   "retention.status.succeeded": "Fullført",
   "retention.status.failed": "Feilet (den kjører igjen neste natt)",
   "retention.removed": "Slettet i denne organisasjonen",
-  "retention.removedNothing": "Ingenting var moden for sletting",
+  "retention.removedNothing": "Ingenting var klart for sletting",
   "retention.removed.positions": "{n} posisjoner",
   "retention.removed.positions#one": "{n} posisjon",
   "retention.removed.deviceStatus": "{n} statusmålinger fra enheter",
