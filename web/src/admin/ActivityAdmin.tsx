@@ -4,9 +4,16 @@ import { useState } from "react";
 import { z } from "zod";
 import { queryKeys } from "../api/query";
 import { api, data, downloadHref } from "../api/typed";
+import { dictionaries, type MessageKey } from "../i18n/dict";
 import { actionText, subjectText } from "../i18n/enums";
 import { useUi } from "../session/context";
 import { errorText, useStaffUsers } from "./queries";
+
+/** What the chain's check found, in words: the API names it in English ("changed row"). */
+function findingText(t: ReturnType<typeof useUi>["t"], kind: string): string {
+  const key = `activity.finding.${kind}`;
+  return key in dictionaries.en ? t(key as MessageKey) : t("activity.finding.other");
+}
 
 interface Filters {
   userId: string;
@@ -45,7 +52,7 @@ export function ActivityAdmin() {
         ? t("activity.verifyOk", { rows: verify.data.rows })
         : t("activity.verifyBad", {
             seq: verify.data.firstProblem?.seq ?? "?",
-            problem: verify.data.firstProblem?.problem ?? "",
+            problem: findingText(t, verify.data.firstProblem?.problem ?? ""),
           })
       : null;
   const userName = (id: string | null) => {

@@ -6,6 +6,15 @@
 import { addTexts } from "./dict";
 
 export const enAdmin = {
+  "activity.finding.changed row": "an entry was changed after it was written",
+  "activity.finding.missing row": "an entry is missing",
+  "activity.finding.inserted row": "an entry was added afterwards",
+  "activity.finding.unknown key": "an entry is signed with a key this server does not have",
+  "activity.finding.tail truncated after a checkpoint": "entries after a signed checkpoint were removed",
+  "activity.finding.chain rewritten": "the chain was rewritten",
+  "activity.finding.forged anchor": "the start of the chain is not the one retention left",
+  "activity.finding.bad checkpoint": "a signed checkpoint does not verify",
+  "activity.finding.other": "something does not match",
   "channels.test": "Send test",
   "channels.testSent": "Test sent",
   "retention.positionsDays": "Positions kept (days)",
@@ -133,6 +142,16 @@ export const enAdmin = {
 } as const;
 
 export const nbAdmin: Record<keyof typeof enAdmin, string> = {
+  "activity.finding.changed row": "en oppføring er endret etter at den ble skrevet",
+  "activity.finding.missing row": "en oppføring mangler",
+  "activity.finding.inserted row": "en oppføring er lagt til i ettertid",
+  "activity.finding.unknown key": "en oppføring er signert med en nøkkel denne serveren ikke har",
+  "activity.finding.tail truncated after a checkpoint":
+    "oppføringer etter et signert kontrollpunkt er fjernet",
+  "activity.finding.chain rewritten": "kjeden er skrevet om",
+  "activity.finding.forged anchor": "starten av kjeden er ikke den slettingen etterlot",
+  "activity.finding.bad checkpoint": "et signert kontrollpunkt kan ikke bekreftes",
+  "activity.finding.other": "noe stemmer ikke",
   "channels.test": "Send test",
   "channels.testSent": "Test sendt",
   "retention.positionsDays": "Posisjoner lagres (dager)",
