@@ -67,7 +67,7 @@ export function ChannelsAdmin() {
         <ChannelForm
           key={editing?.id ?? "new"}
           editing={editing}
-          departments={depts.data ?? []}
+          departments={(depts.data ?? []).filter((d) => !d.closedAt || d.id === editing?.departmentId)}
           onCreated={setSecret}
           onDone={() => setEditing(null)}
         />
