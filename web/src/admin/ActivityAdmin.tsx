@@ -1,10 +1,19 @@
-import { activityEntry, activityVerifyResult, staffUser } from "@vakt/schemas";
+import { keepPreviousData, useMutation, useQuery } from "@tanstack/react-query";
+import { activityEntry, activityVerifyResult } from "@vakt/schemas";
 import { useState } from "react";
 import { z } from "zod";
+import { queryKeys } from "../api/query";
 import { api, data, downloadHref } from "../api/typed";
+import { dictionaries, type MessageKey } from "../i18n/dict";
 import { actionText, subjectText } from "../i18n/enums";
 import { useUi } from "../session/context";
-import { errorText, useLoad } from "./use-load";
+import { errorText, useStaffUsers } from "./queries";
+
+/** What the chain's check found, in words: the API names it in English ("changed row"). */
+function findingText(t: ReturnType<typeof useUi>["t"], kind: string): string {
+  const key = `activity.finding.${kind}`;
+  return key in dictionaries.en ? t(key as MessageKey) : t("activity.finding.other");
+}
 
 interface Filters {
   userId: string;
@@ -27,12 +36,25 @@ export function ActivityAdmin() {
     to: toIso(filters.to),
     limit: 200,
   };
-  const entries = useLoad(
-    () => data(api.GET("/api/v1/activity", { params: { query } }), z.array(activityEntry)),
-    [filters],
-  );
-  const users = useLoad(() => data(api.GET("/api/v1/users"), z.array(staffUser)), []);
-  const [verify, setVerify] = useState<string | null>(null);
+  const entries = useQuery({
+    queryKey: queryKeys.activity(query),
+    queryFn: () => data(api.GET("/api/v1/activity", { params: { query } }), z.array(activityEntry)),
+    placeholderData: keepPreviousData,
+  });
+  const users = useStaffUsers();
+  const verify = useMutation({
+    mutationFn: () => data(api.GET("/api/v1/activity/verify"), activityVerifyResult),
+  });
+  const verifyText = verify.error
+    ? errorText(verify.error)
+    : verify.data
+      ? verify.data.ok
+        ? t("activity.verifyOk", { rows: verify.data.rows })
+        : t("activity.verifyBad", {
+            seq: verify.data.firstProblem?.seq ?? "?",
+            problem: findingText(t, verify.data.firstProblem?.problem ?? ""),
+          })
+      : null;
   const userName = (id: string | null) => {
     const u = users.data?.find((x) => x.id === id);
     return u ? `${u.firstName} ${u.lastName}` : (id ?? "");
@@ -91,28 +113,12 @@ export function ActivityAdmin() {
         >
           {t("activity.exportCsv")}
         </a>
-        <button
-          type="button"
-          onClick={() =>
-            data(api.GET("/api/v1/activity/verify"), activityVerifyResult).then(
-              (r) =>
-                setVerify(
-                  r.ok
-                    ? t("activity.verifyOk", { rows: r.rows })
-                    : t("activity.verifyBad", {
-                        seq: r.firstProblem?.seq ?? "?",
-                        problem: r.firstProblem?.problem ?? "",
-                      }),
-                ),
-              (e) => setVerify(errorText(e)),
-            )
-          }
-        >
+        <button type="button" disabled={verify.isPending} onClick={() => verify.mutate()}>
           {t("activity.verify")}
         </button>
       </form>
-      {verify && <p role="status">{verify}</p>}
-      {entries.error && <p className="error">{entries.error}</p>}
+      {verifyText && <p role="status">{verifyText}</p>}
+      {entries.error && <p className="error">{errorText(entries.error)}</p>}
       <table data-testid="activity-table">
         <thead>
           <tr>

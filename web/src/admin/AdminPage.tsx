@@ -1,5 +1,6 @@
 import type { Permission } from "@vakt/schemas";
 import type { MessageKey } from "../i18n/dict";
+// The administration's own texts, which the login page does not carry.
 import { can, useSession, useUi } from "../session/context";
 import { Link } from "../ui/router";
 import { ActivityAdmin } from "./ActivityAdmin";

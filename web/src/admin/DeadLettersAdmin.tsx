@@ -1,9 +1,11 @@
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { deadLetterPage } from "@vakt/schemas";
 import { useState } from "react";
+import { queryKeys } from "../api/query";
 import { api, data } from "../api/typed";
 import { deadLetterReasonText } from "../i18n/enums";
 import { useUi } from "../session/context";
-import { useLoad } from "./use-load";
+import { errorText } from "./queries";
 
 const REASONS = [
   "",
@@ -21,16 +23,12 @@ export function DeadLettersAdmin() {
   const { t, dateTime } = useUi();
   const [reason, setReason] = useState("");
   const [before, setBefore] = useState<string | undefined>(undefined);
-  const page = useLoad(
-    () =>
-      data(
-        api.GET("/api/v1/dead-letters", {
-          params: { query: { reason: reason || undefined, before, limit: 100 } },
-        }),
-        deadLetterPage,
-      ),
-    [reason, before],
-  );
+  const query = { reason: reason || undefined, before, limit: 100 };
+  const page = useQuery({
+    queryKey: queryKeys.deadLetters(query),
+    queryFn: () => data(api.GET("/api/v1/dead-letters", { params: { query } }), deadLetterPage),
+    placeholderData: keepPreviousData,
+  });
   const items = page.data?.items ?? [];
   return (
     <>
@@ -57,7 +55,7 @@ export function DeadLettersAdmin() {
           </button>
         )}
       </div>
-      {page.error && <p className="error">{page.error}</p>}
+      {page.error && <p className="error">{errorText(page.error)}</p>}
       {page.data && items.length === 0 && <p className="muted">{t("deadLetters.none")}</p>}
       <table data-testid="dead-letters-table">
         <thead>

@@ -1,9 +1,11 @@
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type Department, department } from "@vakt/schemas";
 import { useState } from "react";
-import { z } from "zod";
+import { ApiProblem } from "../api/client";
+import { queryKeys } from "../api/query";
 import { api, data } from "../api/typed";
 import { can, useSession, useUi } from "../session/context";
-import { errorText, useLoad } from "./use-load";
+import { errorText, useDepartments } from "./queries";
 
 /** Departments shown as a tree, ordered by name at each level. */
 export function departmentTree(list: readonly Department[]): { dept: Department; depth: number }[] {
@@ -24,10 +26,6 @@ export function departmentTree(list: readonly Department[]): { dept: Department;
   return out;
 }
 
-export function useDepartments() {
-  return useLoad(() => data(api.GET("/api/v1/departments"), z.array(department)), []);
-}
-
 /** A select of departments, indented by depth. */
 export function DepartmentSelect(props: {
   departments: readonly Department[];
@@ -37,10 +35,14 @@ export function DepartmentSelect(props: {
   name?: string;
   /** Its accessible name (a label around a select would also name it by its options). */
   label?: string;
+  disabled?: boolean;
+  id?: string;
 }) {
   return (
     <select
+      id={props.id}
       name={props.name}
+      disabled={props.disabled}
       aria-label={props.label}
       value={props.value}
       onChange={(e) => props.onChange(e.target.value)}
@@ -59,75 +61,149 @@ export function DepartmentSelect(props: {
 export function DepartmentsAdmin() {
   const { t } = useUi();
   const session = useSession();
+  const client = useQueryClient();
   const depts = useDepartments();
-  const [name, setName] = useState("");
-  const [parent, setParent] = useState("");
   const [message, setMessage] = useState<string | null>(null);
   const manage = can(session, "department:manage");
-  const create = async (e: React.FormEvent) => {
-    e.preventDefault();
-    try {
-      await data(api.POST("/api/v1/departments", { body: { name, parentId: parent || null } }), department);
-      setName("");
-      setMessage(t("common.saved"));
-      depts.reload();
-    } catch (err) {
-      setMessage(errorText(err));
-    }
-  };
-  const rename = async (d: Department, newName: string) => {
-    try {
-      await data(
-        api.PATCH("/api/v1/departments/{id}", { params: { path: { id: d.id } }, body: { name: newName } }),
+  const refresh = () => client.invalidateQueries({ queryKey: queryKeys.departments });
+  const rename = useMutation({
+    mutationFn: (v: { id: string; name: string }) =>
+      data(
+        api.PATCH("/api/v1/departments/{id}", { params: { path: { id: v.id } }, body: { name: v.name } }),
         department,
-      );
-      depts.reload();
-    } catch (err) {
-      setMessage(errorText(err));
-    }
-  };
+      ),
+    onSuccess: refresh,
+    onError: (err) => setMessage(errorText(err)),
+  });
   return (
     <>
-      {depts.error && <p className="error">{depts.error}</p>}
+      {depts.error && <p className="error">{errorText(depts.error)}</p>}
       <ul className="tree" data-testid="department-tree">
         {departmentTree(depts.data ?? []).map(({ dept, depth }) => (
-          <li key={dept.id} style={{ marginLeft: `${depth * 1.2}rem` }}>
+          <li key={dept.id} style={{ marginLeft: `${depth * 1.2}rem` }} data-testid="department">
             {manage ? (
               <input
                 aria-label={`${t("common.name")}: ${dept.name}`}
                 defaultValue={dept.name}
                 onBlur={(e) =>
-                  e.target.value.trim() && e.target.value !== dept.name && rename(dept, e.target.value.trim())
+                  e.target.value.trim() &&
+                  e.target.value !== dept.name &&
+                  rename.mutate({ id: dept.id, name: e.target.value.trim() })
                 }
               />
             ) : (
               dept.name
             )}
-            {dept.closedAt && <span className="muted"> (closed)</span>}
+            {dept.closedAt && <span className="muted"> ({t("dept.closed")})</span>}
+            {manage && !dept.closedAt && <CloseDepartment department={dept} />}
           </li>
         ))}
       </ul>
-      {manage && (
-        <form className="card form-row" onSubmit={create}>
-          <label>
-            {t("dept.new")}
-            <input name="department-name" required value={name} onChange={(e) => setName(e.target.value)} />
-          </label>
-          <label>
-            {t("dept.parent")}
-            <DepartmentSelect
-              departments={depts.data ?? []}
-              value={parent}
-              onChange={setParent}
-              allowRoot={t("dept.root")}
-            />
-          </label>
-          <button type="submit" className="primary">
-            {t("common.create")}
-          </button>
-        </form>
-      )}
+      {manage && <NewDepartmentForm departments={depts.data ?? []} onMessage={setMessage} />}
       {message && <p role="status">{message}</p>}
     </>
+  );
+}
+
+function NewDepartmentForm(props: { departments: readonly Department[]; onMessage(text: string): void }) {
+  const { t } = useUi();
+  const client = useQueryClient();
+  const [name, setName] = useState("");
+  const [parent, setParent] = useState("");
+  const create = useMutation({
+    mutationFn: () =>
+      data(api.POST("/api/v1/departments", { body: { name, parentId: parent || null } }), department),
+    onSuccess: () => {
+      setName("");
+      props.onMessage(t("common.saved"));
+      return client.invalidateQueries({ queryKey: queryKeys.departments });
+    },
+    onError: (err) => props.onMessage(errorText(err)),
+  });
+  return (
+    <form
+      className="card form-row"
+      onSubmit={(e) => {
+        e.preventDefault();
+        create.mutate();
+      }}
+    >
+      <label>
+        {t("dept.new")}
+        <input name="department-name" required value={name} onChange={(e) => setName(e.target.value)} />
+      </label>
+      <label>
+        {t("dept.parent")}
+        <DepartmentSelect
+          departments={props.departments.filter((d) => !d.closedAt)}
+          value={parent}
+          onChange={setParent}
+          allowRoot={t("dept.root")}
+        />
+      </label>
+      <button type="submit" className="primary" disabled={create.isPending}>
+        {t("common.create")}
+      </button>
+    </form>
+  );
+}
+
+/** Why a close was refused, in words: the API refuses (409) while active recipients or devices remain. */
+export function closeRefusalText(err: unknown, name: string, t: ReturnType<typeof useUi>["t"]): string {
+  if (err instanceof ApiProblem && err.code === "conflict") return t("dept.closeRefused", { name });
+  return errorText(err);
+}
+
+/** Closing a department (and its sub-departments), after a confirmation that says what it means. */
+function CloseDepartment(props: { department: Department }) {
+  const { t } = useUi();
+  const client = useQueryClient();
+  const [asking, setAsking] = useState(false);
+  const close = useMutation({
+    mutationFn: () =>
+      data(
+        api.POST("/api/v1/departments/{id}/close", { params: { path: { id: props.department.id } } }),
+        department,
+      ),
+    onSuccess: () => {
+      setAsking(false);
+      return client.invalidateQueries({ queryKey: queryKeys.departments });
+    },
+  });
+  if (!asking)
+    return (
+      <>
+        {" "}
+        <button
+          aria-label={`${t("dept.close")} ${props.department.name}`}
+          type="button"
+          onClick={() => setAsking(true)}
+        >
+          {t("dept.close")}
+        </button>
+      </>
+    );
+  return (
+    <fieldset className="confirm" data-testid="close-department">
+      <legend>{t("dept.closeAsk", { name: props.department.name })}</legend>
+      <p className="muted small">{t("dept.closeHint")}</p>
+      <button type="button" className="danger" disabled={close.isPending} onClick={() => close.mutate()}>
+        {t("dept.closeConfirm")}
+      </button>{" "}
+      <button
+        type="button"
+        onClick={() => {
+          close.reset();
+          setAsking(false);
+        }}
+      >
+        {t("common.cancel")}
+      </button>
+      {close.error && (
+        <p className="error" role="alert">
+          {closeRefusalText(close.error, props.department.name, t)}
+        </p>
+      )}
+    </fieldset>
   );
 }

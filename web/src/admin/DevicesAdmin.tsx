@@ -1,18 +1,13 @@
-import {
-  type Device,
-  type DeviceProtocol,
-  device,
-  deviceCredentials,
-  deviceProtocols,
-  recipient,
-} from "@vakt/schemas";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { type Device, type DeviceProtocol, deviceCredentials, deviceProtocols } from "@vakt/schemas";
 import { useState } from "react";
 import { z } from "zod";
+import { queryKeys } from "../api/query";
 import { api, data } from "../api/typed";
 import { can, useSession, useUi } from "../session/context";
 import { Link } from "../ui/router";
-import { DepartmentSelect, useDepartments } from "./DepartmentsAdmin";
-import { errorText, useLoad } from "./use-load";
+import { DepartmentSelect } from "./DepartmentsAdmin";
+import { errorText, useDepartments, useDevices, useRecipients } from "./queries";
 
 /** Rough bands of mobile signal strength, for someone who does not read dBm. */
 export function signalLevel(dbm: number): "strong" | "fair" | "weak" {
@@ -24,8 +19,9 @@ export function signalLevel(dbm: number): "strong" | "fair" | "weak" {
 export function DevicesAdmin() {
   const { t, dateTime } = useUi();
   const session = useSession();
-  const devices = useLoad(() => data(api.GET("/api/v1/devices"), z.array(device)), []);
-  const recipients = useLoad(() => data(api.GET("/api/v1/recipients"), z.array(recipient)), []);
+  const client = useQueryClient();
+  const devices = useDevices();
+  const recipients = useRecipients();
   const depts = useDepartments();
   const [serial, setSerial] = useState("");
   const [departmentId, setDepartmentId] = useState("");
@@ -37,20 +33,18 @@ export function DevicesAdmin() {
     const r = recipients.data?.find((x) => x.id === id);
     return r ? `${r.firstName ?? ""} ${r.lastName ?? ""}` : "–";
   };
-  const run = async (f: () => Promise<unknown>) => {
-    try {
-      await f();
-      devices.reload();
-    } catch (err) {
-      setMessage(errorText(err));
-    }
-  };
+  const change = useMutation({
+    mutationFn: (f: () => Promise<unknown>) => f(),
+    onSuccess: () => client.invalidateQueries({ queryKey: queryKeys.devices }),
+    onError: (err) => setMessage(errorText(err)),
+  });
+  const run = (f: () => Promise<unknown>) => change.mutate(f);
   const active = (devices.data ?? []).filter((d) => !d.retiredAt);
   const spare = active.filter((d) => !d.recipientId);
 
   return (
     <>
-      {devices.error && <p className="error">{devices.error}</p>}
+      {devices.error && <p className="error">{errorText(devices.error)}</p>}
       <table>
         <thead>
           <tr>
@@ -183,7 +177,7 @@ export function DevicesAdmin() {
           className="card form-row"
           onSubmit={(e) => {
             e.preventDefault();
-            void run(async () => {
+            run(async () => {
               setCredentials(
                 await data(
                   api.POST("/api/v1/devices", {

@@ -8,7 +8,7 @@ import { api, data } from "../api/typed";
 import { useUi } from "../session/context";
 import { Link } from "../ui/router";
 import { type OrganisationFormValues, organisationForm, TIME_ZONES } from "./organisation-form";
-import { errorText } from "./use-load";
+import { errorText } from "./queries";
 
 /** The organisation's name, time zone and security rules (a second factor for administrators). */
 export function OrganisationAdmin() {

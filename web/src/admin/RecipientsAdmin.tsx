@@ -1,52 +1,39 @@
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { recipient } from "@vakt/schemas";
 import { useState } from "react";
-import { z } from "zod";
+import { queryKeys } from "../api/query";
 import { api, data } from "../api/typed";
 import { can, useSession, useUi } from "../session/context";
 import { Link } from "../ui/router";
-import { DepartmentSelect, useDepartments } from "./DepartmentsAdmin";
-import { errorText, useLoad } from "./use-load";
+import { DepartmentSelect } from "./DepartmentsAdmin";
+import { errorText, useDepartments, useRecipients } from "./queries";
 
 /** Recipients with a link to each one's page, and registration with the legal basis for tracking. */
 export function RecipientsAdmin() {
   const { t } = useUi();
   const session = useSession();
-  const list = useLoad(() => data(api.GET("/api/v1/recipients"), z.array(recipient)), []);
+  const list = useRecipients();
   const depts = useDepartments();
-  const [form, setForm] = useState({
+  const [form, setForm] = useState<RegisterForm>({
     firstName: "",
     lastName: "",
     departmentId: "",
-    legalBasis: "consent" as "consent" | "formal_decision" | "other",
+    legalBasis: "consent",
     legalBasisReference: "",
     responderNotes: "",
   });
   const [message, setMessage] = useState<string | null>(null);
-  const create = async (e: React.FormEvent) => {
+  const register = useRegisterRecipient(setMessage);
+  const create = (e: React.FormEvent) => {
     e.preventDefault();
-    try {
-      await data(
-        api.POST("/api/v1/recipients", {
-          body: {
-            ...form,
-            // Before the departments have loaded there is none to pick: sent without one as
-            // before, and the API refuses it (400, shown); the cast is that case.
-            departmentId: (form.departmentId || depts.data?.[0]?.id) as string,
-            legalBasisReference: form.legalBasisReference || null,
-          },
-        }),
-        recipient,
-      );
-      setMessage(t("common.saved"));
-      list.reload();
-    } catch (err) {
-      setMessage(errorText(err));
-    }
+    // Before the departments have loaded there is none to pick: sent without one as before,
+    // and the API refuses it (400, shown); the cast is that case.
+    register.mutate({ ...form, departmentId: (form.departmentId || depts.data?.[0]?.id) as string });
   };
   const deptName = (id: string) => depts.data?.find((d) => d.id === id)?.name ?? "";
   return (
     <>
-      {list.error && <p className="error">{list.error}</p>}
+      {list.error && <p className="error">{errorText(list.error)}</p>}
       <table>
         <thead>
           <tr>
@@ -125,4 +112,32 @@ export function RecipientsAdmin() {
       {message && <p role="status">{message}</p>}
     </>
   );
+}
+
+type RegisterForm = {
+  firstName: string;
+  lastName: string;
+  departmentId: string;
+  legalBasis: "consent" | "formal_decision" | "other";
+  legalBasisReference: string;
+  responderNotes: string;
+};
+
+function useRegisterRecipient(onMessage: (text: string) => void) {
+  const { t } = useUi();
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (form: RegisterForm) =>
+      data(
+        api.POST("/api/v1/recipients", {
+          body: { ...form, legalBasisReference: form.legalBasisReference || null },
+        }),
+        recipient,
+      ),
+    onSuccess: () => {
+      onMessage(t("common.saved"));
+      return client.invalidateQueries({ queryKey: queryKeys.recipients });
+    },
+    onError: (err) => onMessage(errorText(err)),
+  });
 }

@@ -1,11 +1,14 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type RetentionSettings, restrictedRecipient, retentionSettingsView } from "@vakt/schemas";
 import { useEffect, useState } from "react";
 import { z } from "zod";
+import { queryKeys } from "../api/query";
 import { api, data } from "../api/typed";
 import { ReasonField } from "../recipients/PrivacySection";
 import { reasonValid } from "../recipients/privacy";
-import { useUi } from "../session/context";
-import { errorText, useLoad } from "./use-load";
+import { can, useSession, useUi } from "../session/context";
+import { errorText, routeMissing } from "./queries";
+import { RetentionRuns } from "./RetentionRuns";
 
 const fields: (keyof RetentionSettings)[] = [
   "positionsDays",
@@ -21,6 +24,7 @@ export function RetentionAdmin() {
   return (
     <>
       <RetentionSettingsForm />
+      <RetentionRuns />
       <RestrictedRecipients />
     </>
   );
@@ -29,27 +33,33 @@ export function RetentionAdmin() {
 /** How long each kind of data is kept (days); the API enforces the legal floors and ceilings. */
 function RetentionSettingsForm() {
   const { t, dateTime } = useUi();
-  const settings = useLoad(() => data(api.GET("/api/v1/privacy/retention"), retentionSettingsView), []);
+  const client = useQueryClient();
+  const settings = useQuery({
+    queryKey: queryKeys.retention,
+    queryFn: () => data(api.GET("/api/v1/privacy/retention"), retentionSettingsView),
+  });
   const [draft, setDraft] = useState<RetentionSettings | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   useEffect(() => {
     if (settings.data) setDraft(settings.data);
   }, [settings.data]);
-  if (settings.missing) return <p className="muted">{t("admin.notAvailable")}</p>;
-  if (!draft) return <p>{settings.error ?? t("common.loading")}</p>;
+  const save = useMutation({
+    mutationFn: (body: Partial<RetentionSettings>) =>
+      data(api.PATCH("/api/v1/privacy/retention", { body }), retentionSettingsView),
+    onSuccess: () => {
+      setMessage(t("common.saved"));
+      return client.invalidateQueries({ queryKey: queryKeys.retention });
+    },
+    onError: (err) => setMessage(errorText(err)),
+  });
+  if (routeMissing(settings.error)) return <p className="muted">{t("admin.notAvailable")}</p>;
+  if (!draft) return <p>{settings.error ? errorText(settings.error) : t("common.loading")}</p>;
   return (
     <form
       className="card"
-      onSubmit={async (e) => {
+      onSubmit={(e) => {
         e.preventDefault();
-        try {
-          const body = Object.fromEntries(fields.map((f) => [f, draft[f]]));
-          await data(api.PATCH("/api/v1/privacy/retention", { body }), retentionSettingsView);
-          setMessage(t("common.saved"));
-          settings.reload();
-        } catch (err) {
-          setMessage(errorText(err));
-        }
+        save.mutate(Object.fromEntries(fields.map((f) => [f, draft[f]])));
       }}
     >
       {fields.map((f) => (
@@ -64,7 +74,7 @@ function RetentionSettingsForm() {
         </label>
       ))}
       {settings.data?.updatedAt && <p className="muted">{dateTime(settings.data.updatedAt)}</p>}
-      <button type="submit" className="primary">
+      <button type="submit" className="primary" disabled={save.isPending}>
         {t("common.save")}
       </button>
       {message && <p role="status">{message}</p>}
@@ -75,13 +85,34 @@ function RetentionSettingsForm() {
 /** Restricted recipients (ids only: their names are read only with a logged reason) and lifting a restriction. */
 function RestrictedRecipients() {
   const { t, dateTime } = useUi();
-  const list = useLoad(() => data(api.GET("/api/v1/privacy/restrictions"), z.array(restrictedRecipient)), []);
+  const session = useSession();
+  const client = useQueryClient();
+  const list = useQuery({
+    queryKey: queryKeys.restrictions,
+    queryFn: () => data(api.GET("/api/v1/privacy/restrictions"), z.array(restrictedRecipient)),
+  });
   const [reasons, setReasons] = useState<Record<string, string>>({});
   const [message, setMessage] = useState<string | null>(null);
+  // Lifting is recipient:manage; the list itself is organisation:manage.
+  const mayLift = can(session, "recipient:manage");
+  const lift = useMutation({
+    mutationFn: (v: { id: string; reason: string }) =>
+      data(
+        api.DELETE("/api/v1/privacy/recipients/{id}/restriction", {
+          params: { path: { id: v.id }, query: { reason: v.reason } },
+        }),
+        z.unknown(),
+      ),
+    onSuccess: () => {
+      setMessage(t("privacy.lifted"));
+      return client.invalidateQueries({ queryKey: queryKeys.restrictions });
+    },
+    onError: (err) => setMessage(t("common.error", { message: errorText(err) })),
+  });
   return (
     <section aria-labelledby="restrictions-title" data-testid="restrictions">
       <h2 id="restrictions-title">{t("privacy.restrictions")}</h2>
-      {list.error && <p className="error">{list.error}</p>}
+      {list.error && <p className="error">{errorText(list.error)}</p>}
       {list.data && list.data.length === 0 && <p className="muted">{t("privacy.noRestrictions")}</p>}
       {list.data && list.data.length > 0 && (
         <table>
@@ -89,7 +120,7 @@ function RestrictedRecipients() {
             <tr>
               <th>{t("privacy.recipientId")}</th>
               <th>{t("privacy.restrictedAt")}</th>
-              <th>{t("common.actions")}</th>
+              {mayLift && <th>{t("common.actions")}</th>}
             </tr>
           </thead>
           <tbody>
@@ -101,35 +132,26 @@ function RestrictedRecipients() {
                     <code>{r.id}</code>
                   </td>
                   <td>{dateTime(r.restrictedAt)}</td>
-                  <td>
-                    <form
-                      className="form-row"
-                      onSubmit={async (e) => {
-                        e.preventDefault();
-                        try {
-                          await data(
-                            api.DELETE("/api/v1/privacy/recipients/{id}/restriction", {
-                              params: { path: { id: r.id }, query: { reason: reason.trim() } },
-                            }),
-                            z.unknown(),
-                          );
-                          setMessage(t("privacy.lifted"));
-                          list.reload();
-                        } catch (err) {
-                          setMessage(t("common.error", { message: errorText(err) }));
-                        }
-                      }}
-                    >
-                      <ReasonField
-                        className="inline"
-                        value={reason}
-                        onChange={(value) => setReasons({ ...reasons, [r.id]: value })}
-                      />
-                      <button type="submit" disabled={!reasonValid(reason)}>
-                        {t("privacy.lift")}
-                      </button>
-                    </form>
-                  </td>
+                  {mayLift && (
+                    <td>
+                      <form
+                        className="form-row"
+                        onSubmit={(e) => {
+                          e.preventDefault();
+                          lift.mutate({ id: r.id, reason: reason.trim() });
+                        }}
+                      >
+                        <ReasonField
+                          className="inline"
+                          value={reason}
+                          onChange={(value) => setReasons({ ...reasons, [r.id]: value })}
+                        />
+                        <button type="submit" disabled={!reasonValid(reason) || lift.isPending}>
+                          {t("privacy.lift")}
+                        </button>
+                      </form>
+                    </td>
+                  )}
                 </tr>
               );
             })}

@@ -1,11 +1,11 @@
 import { loginSettings, roleKey, type SsoProvider, ssoProvider } from "@vakt/schemas";
 import { useEffect, useId, useState } from "react";
 import { z } from "zod";
-import { ApiProblem } from "../api/client";
 import { api, data } from "../api/typed";
 import type { MessageKey } from "../i18n/dict";
 import { useUi } from "../session/context";
-import { DepartmentSelect, useDepartments } from "./DepartmentsAdmin";
+import { DepartmentSelect } from "./DepartmentsAdmin";
+import { errorText, routeMissing, useDepartments, useLoginSettings, useSsoProviders } from "./queries";
 import {
   type DraftField,
   draftFrom,
@@ -13,11 +13,11 @@ import {
   type FieldError,
   newRule,
   type ProviderDraft,
+  problemFields,
   type RuleDraft,
   toCreate,
   toUpdate,
 } from "./sso-form";
-import { errorText, useLoad } from "./use-load";
 
 const labels: Record<DraftField, MessageKey> = {
   displayName: "sso.displayName",
@@ -34,27 +34,23 @@ const labels: Record<DraftField, MessageKey> = {
   mappingRules: "sso.rules",
 };
 
-/** An API problem with its field errors (a 422 names each field), or any other error's message. */
-function problemText(err: unknown): string {
-  const details =
-    err instanceof ApiProblem
-      ? z.object({ errors: z.array(z.object({ path: z.string(), message: z.string() })) }).safeParse(err.body)
-      : null;
-  if (!details?.success) return errorText(err);
-  return [errorText(err), ...details.data.errors.map((e) => `${e.path}: ${e.message}`)].join(" · ");
+/** An API problem with the fields it names (a 422 names each), in the form's words, never the server's. */
+function problemText(err: unknown, t: ReturnType<typeof useUi>["t"]): string {
+  const names = problemFields(err).map((f) => t(labels[f]));
+  return names.length ? `${errorText(err)} (${names.join(", ")})` : errorText(err);
 }
 
 /** Organisation-wide: may staff log in with a password, or only through single sign-on? */
 function LoginSettingsForm() {
   const { t } = useUi();
-  const settings = useLoad(() => data(api.GET("/api/v1/organisation/login-settings"), loginSettings), []);
+  const settings = useLoginSettings();
   const [allow, setAllow] = useState<boolean | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   useEffect(() => {
     if (settings.data) setAllow(settings.data.localPasswordLogin);
   }, [settings.data]);
-  if (settings.missing) return <p className="muted">{t("admin.notAvailable")}</p>;
-  if (allow === null) return <p>{settings.error ?? t("common.loading")}</p>;
+  if (routeMissing(settings.error)) return <p className="muted">{t("admin.notAvailable")}</p>;
+  if (allow === null) return <p>{settings.error ? errorText(settings.error) : t("common.loading")}</p>;
   return (
     <form
       className="card"
@@ -67,7 +63,7 @@ function LoginSettingsForm() {
           setAllow(saved.localPasswordLogin);
           setMessage(t("common.saved"));
         } catch (err) {
-          setMessage(problemText(err));
+          setMessage(problemText(err, t));
         }
       }}
     >
@@ -156,7 +152,7 @@ function RuleEditor(props: {
  */
 export function SsoAdmin() {
   const { t } = useUi();
-  const list = useLoad(() => data(api.GET("/api/v1/sso-providers"), z.array(ssoProvider)), []);
+  const list = useSsoProviders();
   const depts = useDepartments();
   const [editing, setEditing] = useState<SsoProvider | null>(null);
   const [draft, setDraft] = useState<ProviderDraft>(emptyDraft);
@@ -166,7 +162,7 @@ export function SsoAdmin() {
   const [copied, setCopied] = useState(false);
   const formId = useId();
 
-  if (list.missing) return <p className="muted">{t("admin.notAvailable")}</p>;
+  if (routeMissing(list.error)) return <p className="muted">{t("admin.notAvailable")}</p>;
 
   const open = (p: SsoProvider | null) => {
     setEditing(p);
@@ -206,9 +202,9 @@ export function SsoAdmin() {
       );
       open(saved);
       setMessage(editing ? t("common.saved") : t("sso.created"));
-      list.reload();
+      await list.refetch();
     } catch (err) {
-      setMessage(problemText(err));
+      setMessage(problemText(err, t));
     }
   };
   const remove = async (p: SsoProvider) => {
@@ -217,9 +213,9 @@ export function SsoAdmin() {
       setDeleting(null);
       if (editing?.id === p.id) open(null);
       setMessage(t("sso.deleted"));
-      list.reload();
+      await list.refetch();
     } catch (err) {
-      setMessage(problemText(err));
+      setMessage(problemText(err, t));
     }
   };
 
@@ -251,7 +247,7 @@ export function SsoAdmin() {
     <>
       <LoginSettingsForm />
       <h2>{t("sso.providers")}</h2>
-      {list.error && <p className="error">{list.error}</p>}
+      {list.error && <p className="error">{errorText(list.error)}</p>}
       {list.data?.length === 0 && <p className="muted">{t("sso.none")}</p>}
       {(list.data?.length ?? 0) > 0 && (
         <table data-testid="sso-providers-table">

@@ -8,6 +8,7 @@ import { queryKeys } from "../api/query";
 import { api, data } from "../api/typed";
 import { useUi } from "../session/context";
 import { departmentTree } from "./DepartmentsAdmin";
+import { errorText } from "./queries";
 import {
   emptyTokenForm,
   TOKEN_PERMISSIONS,
@@ -17,7 +18,6 @@ import {
   tokenForm,
   tokenState,
 } from "./token-form";
-import { errorText } from "./use-load";
 
 /** API tokens for integrations: list, create (the secret shown once), revoke after a confirmation. */
 export function TokensAdmin() {

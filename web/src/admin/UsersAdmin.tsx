@@ -1,16 +1,19 @@
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type RoleKey, roleKey, type StaffUser, staffUser, staffUserCreated } from "@vakt/schemas";
 import { useState } from "react";
-import { z } from "zod";
-import { get, send } from "../api/client";
+import type { z } from "zod";
+import { queryKeys } from "../api/query";
+import { api, data } from "../api/typed";
 import { can, useSession, useUi } from "../session/context";
-import { DepartmentSelect, useDepartments } from "./DepartmentsAdmin";
-import { errorText, useLoad } from "./use-load";
+import { DepartmentSelect } from "./DepartmentsAdmin";
+import { errorText, useDepartments, useStaffUsers } from "./queries";
 
 /** Staff users with their roles and grants; inviting one shows the invitation token once. */
 export function UsersAdmin() {
   const { t, dateTime } = useUi();
   const session = useSession();
-  const users = useLoad(() => get("/users", z.array(staffUser)), []);
+  const client = useQueryClient();
+  const users = useStaffUsers();
   const depts = useDepartments();
   const deptName = (id: string | null) =>
     id === null ? t("role.wholeOrganisation") : (depts.data?.find((d) => d.id === id)?.name ?? id);
@@ -24,50 +27,42 @@ export function UsersAdmin() {
   const [invited, setInvited] = useState<z.infer<typeof staffUserCreated> | null>(null);
   const [message, setMessage] = useState<string | null>(null);
 
-  const invite = async (e: React.FormEvent) => {
-    e.preventDefault();
-    try {
-      const r = await send(
-        "POST",
-        "/users",
-        {
-          email: form.email,
-          firstName: form.firstName,
-          lastName: form.lastName,
-          grants: [{ role: form.role, departmentId: form.departmentId || null }],
-        },
+  const inviteUser = useMutation({
+    mutationFn: () =>
+      data(
+        api.POST("/api/v1/users", {
+          body: {
+            email: form.email,
+            firstName: form.firstName,
+            lastName: form.lastName,
+            grants: [{ role: form.role, departmentId: form.departmentId || null }],
+          },
+        }),
         staffUserCreated,
-      );
+      ),
+    onSuccess: (r) => {
       setInvited(r);
-      users.reload();
-    } catch (err) {
-      setMessage(errorText(err));
-    }
+      return client.invalidateQueries({ queryKey: queryKeys.users });
+    },
+    onError: (err) => setMessage(errorText(err)),
+  });
+  const change = useChangeUser(setMessage);
+  const invite = (e: React.FormEvent) => {
+    e.preventDefault();
+    inviteUser.mutate();
   };
   // Staff phones (the SMS channel's numbers): E.164 or Norwegian, checked by the API; empty removes it.
-  const setPhone = async (u: StaffUser, value: string) => {
+  const setPhone = (u: StaffUser, value: string) => {
     const phone = value.trim() ? value.trim() : null;
     if (phone === u.phone) return;
-    try {
-      await send("PATCH", `/users/${u.id}`, { phone }, staffUser);
-      setMessage(null);
-      users.reload();
-    } catch (err) {
-      setMessage(errorText(err));
-    }
+    change.mutate({ id: u.id, body: { phone } });
   };
-  const setStatus = async (u: StaffUser, status: "active" | "disabled") => {
-    try {
-      await send("PATCH", `/users/${u.id}`, { status }, staffUser);
-      users.reload();
-    } catch (err) {
-      setMessage(errorText(err));
-    }
-  };
+  const setStatus = (u: StaffUser, status: "active" | "disabled") =>
+    change.mutate({ id: u.id, body: { status } });
 
   return (
     <>
-      {users.error && <p className="error">{users.error}</p>}
+      {users.error && <p className="error">{errorText(users.error)}</p>}
       <table>
         <thead>
           <tr>
@@ -97,7 +92,7 @@ export function UsersAdmin() {
                     aria-invalid={u.phoneNeedsCorrection || undefined}
                     aria-describedby={u.phoneNeedsCorrection ? `phone-fix-${u.id}` : undefined}
                     defaultValue={u.phone ?? ""}
-                    onBlur={(e) => void setPhone(u, e.target.value)}
+                    onBlur={(e) => setPhone(u, e.target.value)}
                   />
                 ) : (
                   (u.phone ?? "–")
@@ -109,7 +104,7 @@ export function UsersAdmin() {
                 )}
                 {/* A readable legacy number is normalised only when the administrator saves it. */}
                 {u.phoneNeedsCorrection && u.phoneSuggestion && can(session, "user:manage") && (
-                  <button type="button" onClick={() => void setPhone(u, u.phoneSuggestion ?? "")}>
+                  <button type="button" onClick={() => setPhone(u, u.phoneSuggestion ?? "")}>
                     {t("users.usePhoneSuggestion", { phone: u.phoneSuggestion })}
                   </button>
                 )}
@@ -194,4 +189,18 @@ export function UsersAdmin() {
       {message && <p role="status">{message}</p>}
     </>
   );
+}
+
+/** A change of one staff user (phone or status); a failure is said through `onMessage`, success clears it. */
+function useChangeUser(onMessage: (text: string | null) => void) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (v: { id: string; body: { phone?: string | null; status?: "active" | "disabled" } }) =>
+      data(api.PATCH("/api/v1/users/{id}", { params: { path: { id: v.id } }, body: v.body }), staffUser),
+    onSuccess: () => {
+      onMessage(null);
+      return client.invalidateQueries({ queryKey: queryKeys.users });
+    },
+    onError: (err) => onMessage(errorText(err)),
+  });
 }

@@ -1,6 +1,15 @@
 import type { SsoProvider } from "@vakt/schemas";
 import { describe, expect, it } from "vitest";
-import { draftFrom, emptyDraft, type ProviderDraft, splitList, toCreate, toUpdate } from "./sso-form";
+import { ApiProblem } from "../api/client";
+import {
+  draftFrom,
+  emptyDraft,
+  type ProviderDraft,
+  problemFields,
+  splitList,
+  toCreate,
+  toUpdate,
+} from "./sso-form";
 
 const dept = "5f0e7a52-3c1d-4a8e-9b61-0d2f4c6e8a10";
 
@@ -122,5 +131,21 @@ describe("the provider form", () => {
   it("splits lists on spaces, commas and new lines", () => {
     expect(splitList(" a, b;c\n d  ")).toEqual(["a", "b", "c", "d"]);
     expect(splitList("  ")).toEqual([]);
+  });
+});
+
+describe("the fields a refusal names", () => {
+  it("are the form's own fields, each once, and none for any other error", () => {
+    const refusal = new ApiProblem(422, "validation_failed", "x", {
+      errors: [
+        { path: "issuer", message: "Invalid URL" },
+        { path: "mappingRules.0.group", message: "Too small" },
+        { path: "issuer", message: "again" },
+        { path: "somethingElse", message: "?" },
+      ],
+    });
+    expect(problemFields(refusal)).toEqual(["issuer", "mappingRules"]);
+    expect(problemFields(new ApiProblem(409, "conflict", "x", null))).toEqual([]);
+    expect(problemFields(new Error("x"))).toEqual([]);
   });
 });

@@ -5,7 +5,8 @@
  * bodies, validated with the shared schemas before anything is sent.
  */
 import { type RoleKey, type SsoProvider, ssoProviderCreate, ssoProviderUpdate } from "@vakt/schemas";
-import type { z } from "zod";
+import { z } from "zod";
+import { ApiProblem } from "../api/client";
 import type { MessageKey } from "../i18n/dict";
 
 export interface RuleDraft {
@@ -145,4 +146,13 @@ export function toUpdate(d: ProviderDraft): Converted<z.output<typeof ssoProvide
   const body = d.clientSecret === "" ? fields(d) : { ...fields(d), clientSecret: d.clientSecret };
   const r = ssoProviderUpdate.safeParse(body);
   return r.success ? { ok: true, body: r.data } : { ok: false, errors: errorsOf(r.error) };
+}
+
+/** The form's fields a refusal names (a 422 lists each by its path), each once; none for any other error. */
+export function problemFields(err: unknown): DraftField[] {
+  if (!(err instanceof ApiProblem)) return [];
+  const details = z.object({ errors: z.array(z.object({ path: z.string() })) }).safeParse(err.body);
+  if (!details.success) return [];
+  const fields = details.data.errors.map((e) => e.path.split(".")[0] ?? "");
+  return [...new Set(fields)].filter((f): f is DraftField => f in emptyDraft());
 }

@@ -1,11 +1,10 @@
 /**
- * The console's problem handling, session token and the hand-written string-path client it began
- * with: same-origin fetch with the session cookie, the CSRF token echoed on every change, every
- * response parsed with the shared zod schemas and every error turned into an ApiProblem. A 401
- * tells the app the session is gone. Screens call the API through typed.ts (paths checked at
- * compile time), which uses the problem and CSRF parts here; `get` and `send` remain only for the
- * screens not yet converted (issue #18 item 6). It is part of the login page, so it imports zod
- * and @vakt/schemas for their types only: the schemas come with each call (src/login-size.test.ts).
+ * The console's problem handling and session token: every error of the API turned into an
+ * ApiProblem (its code rendered through the dictionary, never the server's English detail), the
+ * CSRF token echoed on every change, and a 401 telling the app the session is gone. Screens call the
+ * API through typed.ts (paths, parameters and bodies checked at compile time, answers parsed with
+ * the shared zod schemas), which uses these parts. It is part of the login page, so it imports zod
+ * and @vakt/schemas for their types only (src/login-size.test.ts).
  */
 import type { Problem } from "@vakt/schemas";
 import type { z } from "zod";
@@ -67,39 +66,6 @@ export function currentCsrfToken(): string | null {
   return m?.[1] ? decodeURIComponent(m[1]) : null;
 }
 
-export type Query = Record<string, string | number | boolean | undefined | null>;
-
-function withQuery(path: string, query?: Query): string {
-  if (!query) return path;
-  const params = new URLSearchParams();
-  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null) params.set(k, String(v));
-  const s = params.toString();
-  return s ? `${path}?${s}` : path;
-}
-
-async function request(method: string, path: string, body?: unknown): Promise<Response> {
-  const headers: Record<string, string> = { accept: "application/json" };
-  if (body !== undefined) headers["content-type"] = "application/json";
-  if (method !== "GET") {
-    const token = currentCsrfToken();
-    if (token) headers[CSRF_HEADER] = token;
-  }
-  let res: Response;
-  try {
-    res = await fetch(`/api/v1${path}`, {
-      method,
-      headers,
-      credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch (err) {
-    // The browser's own text ("Failed to fetch") is English and says nothing to a care worker.
-    throw new ApiProblem(0, "network", err instanceof Error ? err.message : String(err), null);
-  }
-  if (!res.ok) throw await problemOf(res);
-  return res;
-}
-
 /**
  * The parts of an RFC 9457 problem document the console reads (its `type`, `title` and `detail`),
  * checked by hand: this runs on the login page, which carries no zod.
@@ -130,31 +96,4 @@ export async function problemOf(res: Response, quiet401 = false): Promise<ApiPro
   const message = p ? (p.detail ?? p.title) : `${res.status} ${res.statusText}`;
   if (res.status === 401 && !quiet401) for (const l of unauthenticatedListeners) l();
   return new ApiProblem(res.status, code, message, parsed);
-}
-
-/** The answer parsed by its schema; an answer that does not fit is a problem, not zod's English. */
-async function parsed<S extends z.ZodType>(res: Response, schema: S, value?: unknown): Promise<z.infer<S>> {
-  let raw: unknown = value;
-  if (res.status !== 204)
-    try {
-      raw = await res.json();
-    } catch (err) {
-      throw new ApiProblem(res.status, "unexpected", String(err), null);
-    }
-  const r = schema.safeParse(raw);
-  if (!r.success) throw new ApiProblem(res.status, "unexpected", schemaIssues(r.error), raw);
-  return r.data;
-}
-
-export async function get<S extends z.ZodType>(path: string, schema: S, query?: Query): Promise<z.infer<S>> {
-  return parsed(await request("GET", withQuery(path, query)), schema);
-}
-
-export async function send<S extends z.ZodType>(
-  method: "POST" | "PUT" | "PATCH" | "DELETE",
-  path: string,
-  body: unknown,
-  schema: S,
-): Promise<z.infer<S>> {
-  return parsed(await request(method, path, body), schema);
 }

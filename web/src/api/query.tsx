@@ -40,4 +40,18 @@ export const queryKeys = {
   organisation: ["organisation"] as const,
   ownSessions: ["auth", "sessions"] as const,
   me: ["auth", "me"] as const,
+  // The administration screens (admin/queries.ts).
+  alertRules: ["alert-rules"] as const,
+  alertEndpoints: ["alert-endpoints"] as const,
+  alertTargets: (departmentId: string) => ["alert-targets", departmentId] as const,
+  users: ["users"] as const,
+  recipients: ["recipients"] as const,
+  devices: ["devices"] as const,
+  activity: (query: object) => ["activity", query] as const,
+  deadLetters: (query: object) => ["dead-letters", query] as const,
+  retention: ["privacy", "retention"] as const,
+  retentionRuns: ["privacy", "retention", "runs"] as const,
+  restrictions: ["privacy", "restrictions"] as const,
+  loginSettings: ["organisation", "login-settings"] as const,
+  ssoProviders: ["sso-providers"] as const,
 };

@@ -4,6 +4,7 @@
  * Norwegian dictionary (dict-nb.ts) is typed by it, so a missing text there is a compile error.
  * The console loads only the user's language (messages.ts); dict.ts holds both, for tests.
  */
+import { enAdmin } from "./dict-admin";
 import { enRecipient } from "./dict-recipient";
 import { enSecurity } from "./dict-security";
 
@@ -118,7 +119,6 @@ export const en = {
   "cancelWindow.left": "Cancel window: {seconds} s left",
   "cancelWindow.hint":
     "Nobody has been alerted yet. The wearer can cancel from the alarm, or you can cancel it as a false alarm; when the window ends, alerting starts.",
-  "routing.cancelWindow": "Cancel window (seconds, empty: 30 s for falls, none for other types)",
   "queue.sound": "Sound on new alarms",
   "alarm.take": "Take",
   "alarm.comment": "Comment",
@@ -182,9 +182,6 @@ export const en = {
   "admin.organisation": "Organisation",
   "admin.notAvailable": "This part of the API is not available yet.",
   "admin.sso": "Single sign-on",
-  "dept.parent": "Parent department",
-  "dept.root": "(top level)",
-  "dept.new": "New department",
   "users.email": "E-mail",
   "users.firstName": "First name",
   "users.lastName": "Last name",
@@ -253,24 +250,6 @@ export const en = {
   "deadLetters.payload": "Payload (start)",
   "deadLetters.older": "Older",
   "deadLetters.none": "No rejected messages.",
-  "routing.rules": "Routing rules",
-  "routing.alarmTypes": "Alarm types",
-  "routing.steps": "Escalation steps",
-  "routing.step": "Step {n}",
-  "routing.after": "Escalate after (s)",
-  "routing.channel": "Channel",
-  "routing.target": "Target",
-  "routing.schedule": "Schedule",
-  "routing.addStep": "Add step",
-  "routing.newRule": "New rule",
-  "routing.roles": "Roles",
-  "routing.users": "People",
-  "routing.noTargets": "Nobody in this department can see and take alarms yet.",
-  "routing.cannotActUsers":
-    "{names} cannot see and take alarms in this department, so the rule cannot alert them. Choose someone else.",
-  "routing.cannotActRoles": "The role {roles} cannot see and take alarms, so the rule cannot alert it.",
-  "channels.test": "Send test",
-  "channels.testSent": "Test sent",
   "privacy.title": "Privacy",
   "privacy.export": "Export everything stored about the recipient",
   "privacy.exportHelp": "For the recipient's right of access and data portability. Every export is logged.",
@@ -305,7 +284,6 @@ export const en = {
   "privacy.restrictedAt": "Restricted since",
   "privacy.lift": "Lift restriction",
   "privacy.lifted": "Restriction lifted",
-  "retention.positionsDays": "Positions kept (days)",
   "sso.providers": "Identity providers (OpenID Connect)",
   "sso.none": "No identity providers yet.",
   "sso.new": "New provider",
@@ -539,10 +517,6 @@ export const en = {
   "problem.unavailable": "The service is not available just now. Try again in a moment.",
   "problem.network": "The server could not be reached. Check the network connection and try again.",
   "problem.unexpected": "The server answered with something the console did not expect (HTTP {status}).",
-  "routing.endpointCount": "{count} alert channels",
-  "routing.endpointCount#one": "{count} alert channel",
-  "routing.waitSeconds": "wait {n} seconds",
-  "routing.waitSeconds#one": "wait {n} second",
   "setPassword.weak": "This password is too easy to guess. Choose a longer phrase of unrelated words.",
   "login.wrongPassword": "The e-mail address or the password is wrong.",
   "login.wrongCode": "The code is wrong or was already used. Wait for the next code and try again.",
@@ -691,6 +665,7 @@ export const en = {
   // --- end of enum block ---
   ...enSecurity,
   ...enRecipient,
+  ...enAdmin,
 } as const;
 
 export type MessageKey = keyof typeof en;

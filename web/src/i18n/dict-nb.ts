@@ -1,6 +1,7 @@
 // size: one language's every text, one unit the console fetches whole before its first render
 /** Every text the console shows, in Norwegian bokmål: the same keys as dict-en.ts. */
 import type { MessageKey } from "./dict-en";
+import { nbAdmin } from "./dict-admin-nb";
 import { nbRecipient } from "./dict-recipient-nb";
 import { nbSecurity } from "./dict-security-nb";
 
@@ -115,7 +116,6 @@ export const nb: Record<MessageKey, string> = {
   "cancelWindow.left": "Angrevindu: {seconds} s igjen",
   "cancelWindow.hint":
     "Ingen er varslet ennå. Brukeren kan avbryte fra alarmen, eller du kan avbryte den som falsk alarm; når vinduet er over, starter varslingen.",
-  "routing.cancelWindow": "Angrevindu (sekunder, tomt: 30 s for fall, ingen for andre typer)",
   "queue.sound": "Lyd ved nye alarmer",
   "alarm.take": "Ta",
   "alarm.comment": "Kommenter",
@@ -179,9 +179,6 @@ export const nb: Record<MessageKey, string> = {
   "admin.organisation": "Organisasjon",
   "admin.notAvailable": "Denne delen av API-et er ikke tilgjengelig ennå.",
   "admin.sso": "Felles innlogging (SSO)",
-  "dept.parent": "Overordnet avdeling",
-  "dept.root": "(øverste nivå)",
-  "dept.new": "Ny avdeling",
   "users.email": "E-post",
   "users.firstName": "Fornavn",
   "users.lastName": "Etternavn",
@@ -251,24 +248,6 @@ export const nb: Record<MessageKey, string> = {
   "deadLetters.payload": "Innhold (starten)",
   "deadLetters.older": "Eldre",
   "deadLetters.none": "Ingen avviste meldinger.",
-  "routing.rules": "Varslingsregler",
-  "routing.alarmTypes": "Alarmtyper",
-  "routing.steps": "Eskaleringstrinn",
-  "routing.step": "Trinn {n}",
-  "routing.roles": "Roller",
-  "routing.users": "Personer",
-  "routing.noTargets": "Ingen i denne avdelingen kan se og ta alarmer ennå.",
-  "routing.cannotActUsers":
-    "{names} kan ikke se og ta alarmer i denne avdelingen, så regelen kan ikke varsle dem. Velg noen andre.",
-  "routing.cannotActRoles": "Rollen {roles} kan ikke se og ta alarmer, så regelen kan ikke varsle den.",
-  "routing.after": "Eskaler etter (s)",
-  "routing.channel": "Kanal",
-  "routing.target": "Mottaker",
-  "routing.schedule": "Tidsplan",
-  "routing.addStep": "Legg til trinn",
-  "routing.newRule": "Ny regel",
-  "channels.test": "Send test",
-  "channels.testSent": "Test sendt",
   "privacy.title": "Personvern",
   "privacy.export": "Eksporter alt som er lagret om tjenestemottakeren",
   "privacy.exportHelp": "For tjenestemottakerens rett til innsyn og dataportabilitet. Hver eksport logges.",
@@ -303,7 +282,6 @@ export const nb: Record<MessageKey, string> = {
   "privacy.restrictedAt": "Begrenset siden",
   "privacy.lift": "Opphev begrensningen",
   "privacy.lifted": "Begrensningen er opphevet",
-  "retention.positionsDays": "Posisjoner lagres (dager)",
   "sso.providers": "Identitetsleverandører (OpenID Connect)",
   "sso.none": "Ingen identitetsleverandører ennå.",
   "sso.new": "Ny leverandør",
@@ -539,10 +517,6 @@ export const nb: Record<MessageKey, string> = {
   "problem.unavailable": "Tjenesten er ikke tilgjengelig akkurat nå. Prøv igjen om litt.",
   "problem.network": "Fikk ikke kontakt med serveren. Sjekk nettverkstilkoblingen og prøv igjen.",
   "problem.unexpected": "Serveren svarte med noe konsollen ikke ventet (HTTP {status}).",
-  "routing.endpointCount": "{count} varslingskanaler",
-  "routing.endpointCount#one": "{count} varslingskanal",
-  "routing.waitSeconds": "vent {n} sekunder",
-  "routing.waitSeconds#one": "vent {n} sekund",
   "setPassword.weak":
     "Dette passordet er for lett å gjette. Velg en lengre frase av ord som ikke hører sammen.",
   "login.wrongPassword": "E-postadressen eller passordet er feil.",
@@ -692,4 +666,5 @@ export const nb: Record<MessageKey, string> = {
   // --- end of enum block ---
   ...nbSecurity,
   ...nbRecipient,
+  ...nbAdmin,
 };

@@ -2,7 +2,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { erasureRecord } from "@vakt/schemas";
 import { useState } from "react";
 import { z } from "zod";
-import { errorText } from "../admin/use-load";
+import { errorText } from "../admin/queries";
 import { api, data } from "../api/typed";
 import { can, useSession, useUi } from "../session/context";
 import { flash } from "../ui/flash";
