@@ -138,4 +138,3 @@ export const nbAdmin: Record<keyof typeof enAdmin, string> = {
   "retention.removed.other": "{n} andre rader",
   "retention.removed.other#one": "{n} annen rad",
 };
-

@@ -1,7 +1,8 @@
 // size: one language's every text, one unit the console fetches whole before its first render
 /** Every text the console shows, in Norwegian bokmål: the same keys as dict-en.ts. */
-import type { MessageKey } from "./dict-en";
+
 import { nbAdmin } from "./dict-admin-nb";
+import type { MessageKey } from "./dict-en";
 import { nbRecipient } from "./dict-recipient-nb";
 import { nbSecurity } from "./dict-security-nb";
 
