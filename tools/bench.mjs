@@ -223,7 +223,7 @@ if (!only || only.includes("hostile-lab")) {
     [join(root, "node_modules/vitest/vitest.mjs"), "run", "src/hostile-lab.int.test.ts"],
     {
       cwd: join(root, "ingest"),
-      env: { ...process.env, LAB_RESULTS_FILE: labFile, VAKT_HOSTILE_LAB: "1" },
+      env: { ...process.env, LAB_RESULTS_FILE: labFile },
       stdio: ["ignore", "inherit", "inherit"],
     },
   );
