@@ -69,7 +69,7 @@ export function inImage(
   mode: ImageMode,
   image: string,
   script: string,
-): { status: number | null; out: string } {
+): { status: number | null; out: string; stderr?: string } {
   const r = spawnSync(
     mode.engine[0] as string,
     [...mode.engine.slice(1), "run", "--rm", "--no-healthcheck", "--entrypoint", "sh", image, "-c", script],
