@@ -15,6 +15,7 @@ import {
 } from "@vakt/schemas";
 import { type BatteryParams, type BatteryState, initialBattery, isDead, stepBattery } from "./battery";
 import { AlarmLedger, parseDownlink, SeenCommands } from "./device-downlink";
+import { Held } from "./device-held";
 import { type DeviceEvent, emptyOutput, merge, type Output, type Uplink } from "./device-output";
 import { scriptedWalk } from "./device-scripted";
 import { alarmUplink, batchUplink, fixOf, positionUplink, statusUplink } from "./device-uplinks";
@@ -34,7 +35,6 @@ import { chance, happensWithin, pick, type Random, token, uniform } from "./rand
 export type { DeviceEvent, Note, Output, Uplink } from "./device-output";
 
 const fallRate: Record<DeviceSettings["fallDetection"], number> = { off: 0, low: 0.5, medium: 1, high: 1.5 };
-const MAX_BATCH = 100;
 
 export class SimulatedDevice {
   readonly serial: string;
@@ -57,9 +57,7 @@ export class SimulatedDevice {
   private pendingCancels: { alarmId: string; atMs: number }[] = [];
   private readonly alarms = new AlarmLedger();
   private readonly seenCommands = new SeenCommands();
-  private held: Uplink[] = [];
-  private heldFixes: Fix[] = [];
-  private heldDownlinks: { kind: DownlinkKind; payload: string }[] = [];
+  private readonly held = new Held();
   private lastUplink: Uplink | undefined;
 
   constructor(
@@ -166,8 +164,7 @@ export class SimulatedDevice {
 
     if (this.isSilent(nowMs)) {
       if (this.isTracking(nowMs) && nowMs >= this.nextPositionMs) {
-        this.heldFixes.push(this.fix(nowMs));
-        this.heldFixes = this.heldFixes.slice(-MAX_BATCH);
+        this.held.fix(this.fix(nowMs));
         this.nextPositionMs = nowMs + this.settings.reportIntervalS * 1000;
       }
       return out;
@@ -217,13 +214,8 @@ export class SimulatedDevice {
 
   private endSilence(out: Output, nowMs: number) {
     this.silentUntilMs = undefined;
-    const held = this.held;
-    const fixes = this.heldFixes;
-    const downlinks = this.heldDownlinks;
-    this.held = [];
-    this.heldFixes = [];
-    this.heldDownlinks = [];
-    for (const u of held) this.emit(out, nowMs, u);
+    const { alarms, fixes, downlinks } = this.held.take();
+    for (const u of alarms) this.emit(out, nowMs, u);
     if (fixes.length > 0) {
       this.emit(out, nowMs, batchUplink(this.nextId(), fixes));
     }
@@ -237,7 +229,7 @@ export class SimulatedDevice {
   private emit(out: Output, nowMs: number, uplink: Uplink) {
     if (this.isSilent(nowMs)) {
       // Statuses and positions are regenerated after silence; alarms wait.
-      if (uplink.kind === "alarm") this.held.push(uplink);
+      if (uplink.kind === "alarm") this.held.alarm(uplink);
       return;
     }
     out.uplinks.push(uplink);
@@ -303,7 +295,7 @@ export class SimulatedDevice {
     const out = emptyOutput();
     if (this.isSilent(nowMs) || this.isOff()) {
       // Offline: the broker keeps it (persistent session) until the device is back.
-      this.heldDownlinks.push({ kind, payload });
+      this.held.downlink(kind, payload);
       return out;
     }
     const parsed = parseDownlink(kind, payload);

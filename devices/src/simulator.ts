@@ -65,6 +65,25 @@ function runtimesOf(devices: SimDevice[], options: SimOptions, random: Random, c
   return runtimes;
 }
 
+/** One tick: every booted device moves on to `now`, then the timeline's due events (once it has started). */
+function advance(
+  runtimes: Map<string, Runtime>,
+  now: number,
+  handle: (r: Runtime, out: Output) => void,
+  started: { timeline: Timeline; startMs: number } | undefined,
+) {
+  for (const r of runtimes.values()) if (r.booted) handle(r, r.device.tick(now));
+  if (!started) return;
+  for (const e of started.timeline.takeDue(started.startMs, now)) {
+    const r = runtimes.get(e.device);
+    if (r) {
+      r.logger.info({ event: e.event.event }, "scenario event");
+      handle(r, r.device.apply(e.event, now));
+    }
+  }
+  started.timeline.endIfDone(started.startMs, now);
+}
+
 export function createSimulator(args: SimulatorArgs): Simulator {
   const options = simOptions.parse(args.options ?? {});
   const clock = args.clock ?? systemClock;
@@ -93,17 +112,12 @@ export function createSimulator(args: SimulatorArgs): Simulator {
 
   function tick() {
     if (stopped) return;
-    const now = clock.now();
-    for (const r of runtimes.values()) if (r.booted) handle(r, r.device.tick(now));
-    if (timelineStartMs === undefined) return;
-    for (const e of timeline.takeDue(timelineStartMs, now)) {
-      const r = runtimes.get(e.device);
-      if (r) {
-        r.logger.info({ event: e.event.event }, "scenario event");
-        handle(r, r.device.apply(e.event, now));
-      }
-    }
-    timeline.endIfDone(timelineStartMs, now);
+    advance(
+      runtimes,
+      clock.now(),
+      handle,
+      timelineStartMs === undefined ? undefined : { timeline, startMs: timelineStartMs },
+    );
   }
 
   const wiring: Wiring = {
