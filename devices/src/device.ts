@@ -5,89 +5,36 @@
  * The simulator moves those over MQTT and counts them.
  */
 import {
-  type AckMessage,
-  type AlarmMessage,
-  ackMessage,
   type CommandMessage,
   type ConfigMessage,
-  commandMessage,
-  configMessage,
   type DeviceAlarmType,
   type DeviceSettings,
   type DownlinkKind,
   defaultDeviceSettings,
   type Fix,
-  type PositionMessage,
-  type StatusMessage,
-  type UplinkKind,
 } from "@vakt/schemas";
-import {
-  type BatteryParams,
-  type BatteryState,
-  initialBattery,
-  isDead,
-  reportedPct,
-  stepBattery,
-} from "./battery";
+import { type BatteryParams, type BatteryState, initialBattery, isDead, stepBattery } from "./battery";
+import { AlarmLedger, parseDownlink, SeenCommands } from "./device-downlink";
+import { Held } from "./device-held";
+import { type DeviceEvent, emptyOutput, merge, type Output, type Uplink } from "./device-output";
+import { scriptedWalk } from "./device-scripted";
+import { alarmUplink, batchUplink, fixOf, positionUplink, statusUplink } from "./device-uplinks";
 import { type MalformedKind, malform } from "./malformed";
 import {
   initialMovement,
   type MovementParams,
   type MovementState,
-  observe,
   stepMovement,
   walkTo,
   wanderTarget,
 } from "./movement";
 import type { SimDevice, SimOptions } from "./options";
 import { resolvedBattery, resolvedMovement } from "./options";
-import { chance, gaussian, happensWithin, pick, type Random, token, uniform } from "./random";
+import { chance, happensWithin, pick, type Random, token, uniform } from "./random";
 
-export interface Uplink {
-  kind: UplinkKind;
-  payload: string;
-  /** The message id, when the payload is a valid message. */
-  id?: string;
-  alarmType?: DeviceAlarmType;
-  malformed?: MalformedKind;
-  /** A second publication of an already published message (same id). */
-  redelivery?: boolean;
-}
-
-export type Note =
-  | { type: "ack"; ackOf: string; status: AckMessage["status"]; first: boolean; latencyMs: number }
-  | { type: "ack_unknown"; ackOf: string }
-  | { type: "config_applied"; version: number }
-  | { type: "command"; command: CommandMessage["command"]; id: string }
-  | { type: "duplicate_command"; id: string }
-  | { type: "invalid_downlink"; kind: DownlinkKind; reason: string }
-  | { type: "silent"; untilMs: number }
-  | { type: "power_off" }
-  | { type: "power_on" };
-
-export interface Output {
-  uplinks: Uplink[];
-  notes: Note[];
-}
-
-/** Scripted events (see scenario.ts), already resolved to milliseconds. */
-export type DeviceEvent =
-  | { event: "sos" }
-  | { event: "fall"; cancelAfterMs?: number }
-  | { event: "walk_to"; lat: number; lon: number; stayForMs?: number }
-  | { event: "wander"; distanceM?: number }
-  | { event: "go_home" }
-  | { event: "silence"; forMs: number }
-  | { event: "battery"; pct: number; charging?: boolean }
-  | { event: "malformed"; kind: MalformedKind }
-  | { event: "redeliver" }
-  | { event: "skew"; ms: number }
-  | { event: "position" }
-  | { event: "status" };
+export type { DeviceEvent, Note, Output, Uplink } from "./device-output";
 
 const fallRate: Record<DeviceSettings["fallDetection"], number> = { off: 0, low: 0.5, medium: 1, high: 1.5 };
-const MAX_BATCH = 100;
-const SEEN_COMMANDS = 64;
 
 export class SimulatedDevice {
   readonly serial: string;
@@ -108,11 +55,9 @@ export class SimulatedDevice {
   private nextHeartbeatMs = Number.POSITIVE_INFINITY;
   private nextPositionMs = Number.POSITIVE_INFINITY;
   private pendingCancels: { alarmId: string; atMs: number }[] = [];
-  private readonly sentAlarms = new Map<string, { sentAtMs: number; acked: boolean }>();
-  private readonly seenCommands: string[] = [];
-  private held: Uplink[] = [];
-  private heldFixes: Fix[] = [];
-  private heldDownlinks: { kind: DownlinkKind; payload: string }[] = [];
+  private readonly alarms = new AlarmLedger();
+  private readonly seenCommands = new SeenCommands();
+  private readonly held = new Held();
   private lastUplink: Uplink | undefined;
 
   constructor(
@@ -163,7 +108,7 @@ export class SimulatedDevice {
 
   /** Alarms sent and not yet acknowledged. */
   unackedAlarms(): string[] {
-    return [...this.sentAlarms].filter(([, a]) => !a.acked).map(([id]) => id);
+    return this.alarms.unacked();
   }
 
   /** The device came online (first connection): boot status and a position, schedules start. */
@@ -219,8 +164,7 @@ export class SimulatedDevice {
 
     if (this.isSilent(nowMs)) {
       if (this.isTracking(nowMs) && nowMs >= this.nextPositionMs) {
-        this.heldFixes.push(this.fix(nowMs));
-        this.heldFixes = this.heldFixes.slice(-MAX_BATCH);
+        this.held.fix(this.fix(nowMs));
         this.nextPositionMs = nowMs + this.settings.reportIntervalS * 1000;
       }
       return out;
@@ -270,16 +214,10 @@ export class SimulatedDevice {
 
   private endSilence(out: Output, nowMs: number) {
     this.silentUntilMs = undefined;
-    const held = this.held;
-    const fixes = this.heldFixes;
-    const downlinks = this.heldDownlinks;
-    this.held = [];
-    this.heldFixes = [];
-    this.heldDownlinks = [];
-    for (const u of held) this.emit(out, nowMs, u);
+    const { alarms, fixes, downlinks } = this.held.take();
+    for (const u of alarms) this.emit(out, nowMs, u);
     if (fixes.length > 0) {
-      const message: PositionMessage = { v: 1, id: this.nextId(), fixes };
-      this.emit(out, nowMs, { kind: "position", payload: JSON.stringify(message), id: message.id });
+      this.emit(out, nowMs, batchUplink(this.nextId(), fixes));
     }
     // Back online: report, then take what the broker kept for it.
     this.emit(out, nowMs, this.statusUplink(nowMs));
@@ -291,14 +229,12 @@ export class SimulatedDevice {
   private emit(out: Output, nowMs: number, uplink: Uplink) {
     if (this.isSilent(nowMs)) {
       // Statuses and positions are regenerated after silence; alarms wait.
-      if (uplink.kind === "alarm") this.held.push(uplink);
+      if (uplink.kind === "alarm") this.held.alarm(uplink);
       return;
     }
     out.uplinks.push(uplink);
     this.lastUplink = uplink;
-    if (uplink.alarmType && uplink.id && !this.sentAlarms.has(uplink.id)) {
-      this.sentAlarms.set(uplink.id, { sentAtMs: nowMs, acked: false });
-    }
+    if (uplink.alarmType && uplink.id) this.alarms.sentAt(uplink.id, nowMs);
     if (chance(this.random, this.options.redeliveryRate)) out.uplinks.push({ ...uplink, redelivery: true });
     if (chance(this.random, this.options.malformedRate)) {
       out.uplinks.push(this.malformedUplink(nowMs, pick(this.random, this.options.malformedKinds), uplink));
@@ -326,28 +262,9 @@ export class SimulatedDevice {
         break;
       }
       case "walk_to":
-        this.movement = walkTo(
-          this.movement,
-          { lat: event.lat, lon: event.lon },
-          event.stayForMs === undefined ? undefined : event.stayForMs / 1000,
-        );
-        break;
-      case "wander": {
-        const r = event.distanceM ?? this.options.geofenceRadiusM;
-        this.movement = walkTo(
-          this.movement,
-          wanderTarget(
-            this.movement.home,
-            r,
-            this.random,
-            event.distanceM ? 1 : 1.5,
-            event.distanceM ? 1 : 2.5,
-          ),
-        );
-        break;
-      }
+      case "wander":
       case "go_home":
-        this.movement = walkTo(this.movement, this.movement.home);
+        this.movement = scriptedWalk(this.movement, event, this.random, this.options.geofenceRadiusM);
         break;
       case "silence":
         this.silence(out, nowMs, event.forMs);
@@ -378,29 +295,14 @@ export class SimulatedDevice {
     const out = emptyOutput();
     if (this.isSilent(nowMs) || this.isOff()) {
       // Offline: the broker keeps it (persistent session) until the device is back.
-      this.heldDownlinks.push({ kind, payload });
+      this.held.downlink(kind, payload);
       return out;
     }
-    let json: unknown;
-    try {
-      json = JSON.parse(payload);
-    } catch {
-      out.notes.push({ type: "invalid_downlink", kind, reason: "invalid JSON" });
-      return out;
-    }
-    const schema = { config: configMessage, ack: ackMessage, command: commandMessage }[kind];
-    const parsed = schema.safeParse(json);
-    if (!parsed.success) {
-      out.notes.push({
-        type: "invalid_downlink",
-        kind,
-        reason: parsed.error.issues[0]?.message ?? "invalid",
-      });
-      return out;
-    }
-    if (kind === "config") this.applyConfig(out, parsed.data as ConfigMessage, nowMs);
-    else if (kind === "ack") this.applyAck(out, parsed.data as AckMessage, nowMs);
-    else this.applyCommand(out, parsed.data as CommandMessage, nowMs);
+    const parsed = parseDownlink(kind, payload);
+    if (!parsed.ok) out.notes.push({ type: "invalid_downlink", kind, reason: parsed.reason });
+    else if (parsed.kind === "config") this.applyConfig(out, parsed.message, nowMs);
+    else if (parsed.kind === "ack") out.notes.push(this.alarms.ack(parsed.message, nowMs));
+    else this.applyCommand(out, parsed.message, nowMs);
     return out;
   }
 
@@ -424,30 +326,11 @@ export class SimulatedDevice {
     this.emit(out, nowMs, this.statusUplink(nowMs));
   }
 
-  private applyAck(out: Output, ack: AckMessage, nowMs: number) {
-    const alarm = this.sentAlarms.get(ack.ackOf);
-    if (!alarm) {
-      out.notes.push({ type: "ack_unknown", ackOf: ack.ackOf });
-      return;
-    }
-    const first = !alarm.acked;
-    alarm.acked = true;
-    out.notes.push({
-      type: "ack",
-      ackOf: ack.ackOf,
-      status: ack.status,
-      first,
-      latencyMs: nowMs - alarm.sentAtMs,
-    });
-  }
-
   private applyCommand(out: Output, command: CommandMessage, nowMs: number) {
-    if (this.seenCommands.includes(command.id)) {
+    if (this.seenCommands.repeat(command.id)) {
       out.notes.push({ type: "duplicate_command", id: command.id });
       return;
     }
-    this.seenCommands.push(command.id);
-    if (this.seenCommands.length > SEEN_COMMANDS) this.seenCommands.shift();
     out.notes.push({ type: "command", command: command.command, id: command.id });
     switch (command.command) {
       case "locate":
@@ -470,46 +353,30 @@ export class SimulatedDevice {
   }
 
   fix(nowMs: number): Fix {
-    const o = observe(this.movement, this.random);
-    const fix: Fix = { t: this.deviceTime(nowMs), lat: o.lat, lon: o.lon, accM: o.accM, source: o.source };
-    if (o.speedMps !== undefined) fix.speedMps = o.speedMps;
-    if (o.headingDeg !== undefined) fix.headingDeg = o.headingDeg;
-    fix.batteryPct = reportedPct(this.battery);
-    return fix;
+    return fixOf(this.movement, this.random, this.deviceTime(nowMs), this.battery);
   }
 
   private positionUplink(nowMs: number): Uplink {
-    const message: PositionMessage = { v: 1, id: this.nextId(), fix: this.fix(nowMs) };
-    return { kind: "position", payload: JSON.stringify(message), id: message.id };
+    return positionUplink(this.nextId(), this.fix(nowMs));
   }
 
   private statusUplink(nowMs: number): Uplink {
-    const message: StatusMessage = {
-      v: 1,
+    return statusUplink({
       id: this.nextId(),
       t: this.deviceTime(nowMs),
-      batteryPct: reportedPct(this.battery),
-      charging: this.battery.charging,
-      signalDbm: Math.max(-120, Math.min(-50, Math.round(-85 + gaussian(this.random) * 8))),
+      battery: this.battery,
+      random: this.random,
       firmware: this.options.firmware,
-    };
-    if (this.configVersion !== undefined) {
-      message.reportedConfig = { version: this.configVersion, settings: this.settings };
-    }
-    return { kind: "status", payload: JSON.stringify(message), id: message.id };
+      configVersion: this.configVersion,
+      settings: this.settings,
+    });
   }
 
   private alarmUplink(nowMs: number, type: DeviceAlarmType, cancels?: string): Uplink {
-    const message: AlarmMessage = {
-      v: 1,
-      id: this.nextId(),
-      t: this.deviceTime(nowMs),
-      type,
-      fix: this.fix(nowMs),
-      batteryPct: reportedPct(this.battery),
-    };
-    if (cancels) message.cancels = cancels;
-    return { kind: "alarm", payload: JSON.stringify(message), id: message.id, alarmType: type };
+    const id = this.nextId();
+    const t = this.deviceTime(nowMs);
+    const fix = this.fix(nowMs);
+    return alarmUplink({ id, t, type, fix, battery: this.battery, ...(cancels ? { cancels } : {}) });
   }
 }
 
@@ -517,13 +384,4 @@ export class SimulatedDevice {
 function nextDue(dueMs: number, intervalMs: number, nowMs: number): number {
   const next = dueMs + intervalMs;
   return next > nowMs ? next : nowMs + intervalMs;
-}
-
-function emptyOutput(): Output {
-  return { uplinks: [], notes: [] };
-}
-
-function merge(into: Output, from: Output) {
-  into.uplinks.push(...from.uplinks);
-  into.notes.push(...from.notes);
 }

@@ -104,15 +104,118 @@ export interface Ingest {
   stalled(): StalledLane[];
 }
 
+/** What every part of the service shares. */
+interface Shared {
+  options: CreateIngestOptions;
+  config: IngestConfig;
+  logger: Logger;
+  now: () => number;
+  metrics: IngestMetrics;
+  /** Writer lanes (concurrent batch commits). */
+  lanes: number;
+}
+
+/** The two MQTT sessions, once started: the main one, and the alarms' own. */
+interface Sessions {
+  main?: MqttConsumer;
+  alarms?: MqttConsumer;
+}
+
 export function createIngest(options: CreateIngestOptions): Ingest {
   const config: IngestConfig = { ...defaultIngestConfig, ...options.config };
-  const logger = options.logger;
   const now = options.now ?? Date.now;
   const metrics = options.metrics ?? createMetrics();
+  const shared: Shared = {
+    options,
+    config,
+    logger: options.logger,
+    now,
+    metrics,
+    lanes: options.maxConcurrentBatches ?? 4,
+  };
   const directory = new DeviceDirectory(options.pool, { now });
-  const lanes = options.maxConcurrentBatches ?? 4;
-  let consumer: MqttConsumer | undefined;
-  let alarmConsumer: MqttConsumer | undefined;
+  const sessions: Sessions = {};
+  const { writer, pipeline } = writerAndPipeline(shared, directory, sessions);
+  const subscriptions = sessionSubscriptions({
+    shared: options.sharedSubscription ?? true,
+    group: config.INGEST_SHARE_GROUP,
+    owntracks: options.owntracks ?? true,
+    brokerPresence: options.brokerPresence ?? true,
+  });
+  const presence = presenceFollower({
+    pool: options.pool,
+    metrics,
+    logger: shared.logger,
+    now,
+    changed: (deviceId) => writer.forgetDevice(deviceId),
+  });
+  const supervisor = supervisorOf(shared);
+
+  const { stalled, health } = healthOf(writer, pipeline, sessions, options.stallAfterMs ?? 10_000);
+
+  let servers: Servers = {};
+  return {
+    metrics,
+    directory,
+    supervisor,
+    get httpPort() {
+      return servers.http?.port;
+    },
+    get metricsPort() {
+      return servers.metrics?.port;
+    },
+    backlog: () => writer.backlog + pipeline.resolvingCount,
+    stalled,
+    async start() {
+      const databaseUrl = listenUrl(options);
+      if (databaseUrl) await directory.listen(shared.logger, databaseUrl);
+      servers = await startServers(shared, pipeline, health);
+      await startSessions(shared, sessions, subscriptions, pipeline, presence.onLine);
+      if (options.supervise ?? true) supervisor.start();
+      shared.logger.info(
+        { subscriptions: subscriptions.main, clientId: config.INGEST_CLIENT_ID },
+        "ingest started",
+      );
+    },
+    async stop() {
+      await supervisor.stop();
+      await presence.settled();
+      sessions.main?.pause();
+      sessions.alarms?.pause();
+      await pipeline.stop();
+      await writer.drain(options.drainGraceMs ?? 10_000);
+      await sessions.main?.stop();
+      await sessions.alarms?.stop();
+      await servers.http?.close();
+      await servers.metrics?.close();
+      await directory.close();
+      shared.logger.info("ingest stopped");
+    },
+  };
+}
+
+/** What health reports: the sessions' connections, the backlog, and what waits without progress. */
+function healthOf(writer: BatchWriter, pipeline: Pipeline, sessions: Sessions, stallAfterMs: number) {
+  /** Writer lanes, and the device look-ups in front of them, waiting without progress. */
+  const stalled = (): StalledLane[] => {
+    const out = writer.stalled();
+    const lookupS = pipeline.lookupWaitS(stallAfterMs);
+    if (lookupS !== undefined) {
+      out.push({ lane: "device-lookup", waitingS: lookupS, messages: pipeline.resolvingCount });
+    }
+    return out;
+  };
+  const health = () => ({
+    mqtt: (sessions.main?.connected ?? false) && (sessions.alarms?.connected ?? false),
+    backlog: writer.backlog,
+    stalled: stalled(),
+  });
+  return { stalled, health };
+}
+
+/** The batch writer (acks go out on the alarm session when it is up) and the pipeline feeding it. */
+function writerAndPipeline(shared: Shared, directory: DeviceDirectory, sessions: Sessions) {
+  const { options, config, logger, metrics, now } = shared;
   const writer = new BatchWriter({
     pool: options.pool,
     ...(options.alarmPool ? { alarmPool: options.alarmPool } : {}),
@@ -120,8 +223,8 @@ export function createIngest(options: CreateIngestOptions): Ingest {
     metrics,
     maxRows: config.INGEST_BATCH_MAX_ROWS,
     maxWaitMs: config.INGEST_BATCH_MAX_WAIT_MS,
-    maxConcurrent: lanes,
-    afterCommit: (alarms) => tellDevices(alarms, alarmConsumer ?? consumer, now, logger),
+    maxConcurrent: shared.lanes,
+    afterCommit: (alarms) => tellDevices(alarms, sessions.alarms ?? sessions.main, now, logger),
     now,
     ...(options.useCopy !== undefined ? { useCopy: options.useCopy } : {}),
     ...(options.stallAfterMs !== undefined ? { stallAfterMs: options.stallAfterMs } : {}),
@@ -136,22 +239,11 @@ export function createIngest(options: CreateIngestOptions): Ingest {
     pool: options.pool,
     ...(options.maxRedeliveries !== undefined ? { maxRedeliveries: options.maxRedeliveries } : {}),
   });
+  return { writer, pipeline };
+}
 
-  const { main: subscriptions, alarms: alarmSubscriptions } = sessionSubscriptions({
-    shared: options.sharedSubscription ?? true,
-    group: config.INGEST_SHARE_GROUP,
-    owntracks: options.owntracks ?? true,
-    brokerPresence: options.brokerPresence ?? true,
-  });
-  const presence = presenceFollower({
-    pool: options.pool,
-    metrics,
-    logger,
-    now,
-    changed: (deviceId) => writer.forgetDevice(deviceId),
-  });
-
-  const supervisor = new Supervisor({
+function supervisorOf({ options, logger, metrics, now }: Shared): Supervisor {
+  return new Supervisor({
     pool: options.pool,
     logger,
     metrics,
@@ -161,111 +253,87 @@ export function createIngest(options: CreateIngestOptions): Ingest {
       ? { conditions: { lastWillGraceMs: options.lastWillGraceMs } }
       : {}),
   });
+}
 
-  /** Writer lanes, and the device look-ups in front of them, waiting without progress. */
-  const stalled = (): StalledLane[] => {
-    const out = writer.stalled();
-    const lookupS = pipeline.lookupWaitS(options.stallAfterMs ?? 10_000);
-    if (lookupS !== undefined) {
-      out.push({ lane: "device-lookup", waitingS: lookupS, messages: pipeline.resolvingCount });
-    }
-    return out;
+/** Where the device cache LISTENs: the option, else the pool's connection string; none when `false`. */
+function listenUrl(options: CreateIngestOptions): string | undefined {
+  return options.databaseUrl === false
+    ? undefined
+    : (options.databaseUrl ??
+        (options.pool as unknown as { options: { connectionString?: string } }).options.connectionString);
+}
+
+interface Servers {
+  http?: { port: number; close(): Promise<void> };
+  metrics?: { port: number; close(): Promise<void> };
+}
+
+/** The metrics server (when given an address) and the HTTP side (health, OsmAnd), when wanted. */
+async function startServers(
+  { options, config, logger, metrics }: Shared,
+  pipeline: Pipeline,
+  health: () => { mqtt: boolean; backlog: number; stalled: StalledLane[] },
+): Promise<Servers> {
+  const servers: Servers = {};
+  if (options.metricsAddress)
+    servers.metrics = await startMetricsServer(metrics, { ...options.metricsAddress, logger });
+  if (options.http ?? config.INGEST_HTTP_PORT !== undefined) {
+    servers.http = await startIngestHttp({
+      port: config.INGEST_HTTP_PORT ?? 0,
+      host: config.INGEST_HTTP_HOST ?? "127.0.0.1",
+      logger,
+      metrics,
+      pipeline,
+      authenticate: osmandAuthenticator(options.pool),
+      refusalsPerMinute: config.INGEST_HTTP_REFUSALS_PER_MINUTE ?? 30,
+      rateLimitPool: options.pool,
+      health,
+    });
+  }
+  return servers;
+}
+
+/** Connects the alarm session, then the main one (its receive window sized for the writer lanes). */
+async function startSessions(
+  { options, config, logger, metrics, lanes }: Shared,
+  sessions: Sessions,
+  subscriptions: ReturnType<typeof sessionSubscriptions>,
+  pipeline: Pipeline,
+  onBrokerLog: ReturnType<typeof presenceFollower>["onLine"],
+) {
+  const credentials = {
+    ...(options.mqttUsername !== undefined ? { username: options.mqttUsername } : {}),
+    ...(options.mqttPassword !== undefined ? { password: options.mqttPassword } : {}),
   };
-
-  let http: { port: number; close(): Promise<void> } | undefined;
-  let metricsServer: { port: number; close(): Promise<void> } | undefined;
-  const wantHttp = options.http ?? config.INGEST_HTTP_PORT !== undefined;
-
-  return {
-    metrics,
-    directory,
-    supervisor,
-    get httpPort() {
-      return http?.port;
+  sessions.main = new MqttConsumer({
+    url: options.mqttUrl,
+    clientId: config.INGEST_CLIENT_ID,
+    ...credentials,
+    subscriptions: subscriptions.main,
+    protocolVersion: options.protocolVersion ?? 5,
+    receiveMaximum: Math.min(65_535, options.mqttReceiveMaximum ?? 2 * lanes * config.INGEST_BATCH_MAX_ROWS),
+    logger,
+    onMessage: mainSessionHandler({
+      pipeline,
+      metrics,
+      maxPayloadBytes: config.INGEST_MAX_PAYLOAD_BYTES,
+      onBrokerLog,
+    }),
+  });
+  sessions.alarms = new MqttConsumer({
+    url: options.mqttUrl,
+    clientId: `${config.INGEST_CLIENT_ID}-alarms`,
+    ...credentials,
+    subscriptions: subscriptions.alarms,
+    protocolVersion: options.protocolVersion ?? 5,
+    receiveMaximum: 1_000,
+    logger: logger.child({ session: "alarms" }),
+    onMessage: (topic, payload, ack, redelivered) => {
+      pipeline.accept(topic, payload, "mqtt", ack, redelivered);
     },
-    get metricsPort() {
-      return metricsServer?.port;
-    },
-    backlog: () => writer.backlog + pipeline.resolvingCount,
-    stalled,
-    async start() {
-      const databaseUrl =
-        options.databaseUrl === false
-          ? undefined
-          : (options.databaseUrl ??
-            (options.pool as unknown as { options: { connectionString?: string } }).options.connectionString);
-      if (databaseUrl) await directory.listen(logger, databaseUrl);
-      if (options.metricsAddress)
-        metricsServer = await startMetricsServer(metrics, { ...options.metricsAddress, logger });
-      if (wantHttp) {
-        http = await startIngestHttp({
-          port: config.INGEST_HTTP_PORT ?? 0,
-          host: config.INGEST_HTTP_HOST ?? "127.0.0.1",
-          logger,
-          metrics,
-          pipeline,
-          authenticate: osmandAuthenticator(options.pool),
-          refusalsPerMinute: config.INGEST_HTTP_REFUSALS_PER_MINUTE ?? 30,
-          rateLimitPool: options.pool,
-          health: () => ({
-            mqtt: (consumer?.connected ?? false) && (alarmConsumer?.connected ?? false),
-            backlog: writer.backlog,
-            stalled: stalled(),
-          }),
-        });
-      }
-      consumer = new MqttConsumer({
-        url: options.mqttUrl,
-        clientId: config.INGEST_CLIENT_ID,
-        ...(options.mqttUsername !== undefined ? { username: options.mqttUsername } : {}),
-        ...(options.mqttPassword !== undefined ? { password: options.mqttPassword } : {}),
-        subscriptions,
-        protocolVersion: options.protocolVersion ?? 5,
-        receiveMaximum: Math.min(
-          65_535,
-          options.mqttReceiveMaximum ?? 2 * lanes * config.INGEST_BATCH_MAX_ROWS,
-        ),
-        logger,
-        onMessage: mainSessionHandler({
-          pipeline,
-          metrics,
-          maxPayloadBytes: config.INGEST_MAX_PAYLOAD_BYTES,
-          onBrokerLog: presence.onLine,
-        }),
-      });
-      alarmConsumer = new MqttConsumer({
-        url: options.mqttUrl,
-        clientId: `${config.INGEST_CLIENT_ID}-alarms`,
-        ...(options.mqttUsername !== undefined ? { username: options.mqttUsername } : {}),
-        ...(options.mqttPassword !== undefined ? { password: options.mqttPassword } : {}),
-        subscriptions: alarmSubscriptions,
-        protocolVersion: options.protocolVersion ?? 5,
-        receiveMaximum: 1_000,
-        logger: logger.child({ session: "alarms" }),
-        onMessage: (topic, payload, ack, redelivered) => {
-          pipeline.accept(topic, payload, "mqtt", ack, redelivered);
-        },
-      });
-      await alarmConsumer.start();
-      await consumer.start();
-      if (options.supervise ?? true) supervisor.start();
-      logger.info({ subscriptions, clientId: config.INGEST_CLIENT_ID }, "ingest started");
-    },
-    async stop() {
-      await supervisor.stop();
-      await presence.settled();
-      consumer?.pause();
-      alarmConsumer?.pause();
-      await pipeline.stop();
-      await writer.drain(options.drainGraceMs ?? 10_000);
-      await consumer?.stop();
-      await alarmConsumer?.stop();
-      await http?.close();
-      await metricsServer?.close();
-      await directory.close();
-      logger.info("ingest stopped");
-    },
-  };
+  });
+  await sessions.alarms.start();
+  await sessions.main.start();
 }
 
 /** Tells each device its alarm was stored (the "received" ack), on the alarm session when it is up. */

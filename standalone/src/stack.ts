@@ -19,18 +19,15 @@ import {
   useActivityKeyring,
 } from "@vakt/api";
 import { createSimulator, defaultCentres, homeNear, type SimDevice, seededRandom } from "@vakt/devices";
-import { createIngest, findMosquitto, startEmbeddedBroker, startManagedMosquitto } from "@vakt/ingest";
+import { createIngest } from "@vakt/ingest";
 import type { StandaloneEnv } from "@vakt/schemas";
-import { createPool, ensureRuntimeRole, freePort, migrate, startEmbeddedPostgres } from "@vakt/storage";
+import { createPool, ensureRuntimeRole, migrate, startEmbeddedPostgres } from "@vakt/storage";
 import pg from "pg";
 import type { Logger } from "pino";
 import { type ChosenPort, choosePort } from "./ports";
+import { moved, redact, type StackAddress, startBroker } from "./stack-broker";
 
-/** Where a listener ended up; `movedFrom` is the configured port when that one was taken. */
-export interface StackAddress {
-  url: string;
-  movedFrom?: number;
-}
+export type { StackAddress };
 
 export interface RunningStack {
   consoleUrl: string;
@@ -48,12 +45,14 @@ export interface RunningStack {
 }
 
 type Stopper = { name: string; stop: () => Promise<unknown> };
+type OnStop = (name: string, stop: () => Promise<unknown>) => void;
 
-export async function startStack(config: StandaloneEnv, logger: Logger): Promise<RunningStack> {
-  const stoppers: Stopper[] = [];
-  const onStop = (name: string, stop: () => Promise<unknown>) => stoppers.unshift({ name, stop });
+/** Parts register their stop as they start; `stop` runs them in reverse, each failure logged. */
+function stoppers(logger: Logger): { onStop: OnStop; stop: () => Promise<void> } {
+  const registered: Stopper[] = [];
+  const onStop: OnStop = (name, stop) => registered.unshift({ name, stop });
   const stop = async () => {
-    for (const s of stoppers) {
+    for (const s of registered) {
       try {
         await s.stop();
         logger.info({ part: s.name }, "stopped");
@@ -62,146 +61,46 @@ export async function startStack(config: StandaloneEnv, logger: Logger): Promise
       }
     }
   };
+  return { onStop, stop };
+}
 
+export async function startStack(config: StandaloneEnv, logger: Logger): Promise<RunningStack> {
+  const { onStop, stop } = stoppers(logger);
   try {
     const dataDir = resolve(config.DATA_DIR);
     const urls = await startDatabase(config, dataDir, logger, onStop);
-    // Migrations (and graphile-worker's schema) as the owner; everything else as the runtime role.
-    // One client migrates; graphile-worker's migration takes another.
-    const owner = createPool(urls.owner, { max: 2, applicationName: "vakt-migrate" });
-    try {
-      const migrationClient = await owner.connect();
-      try {
-        const ran = await migrate(migrationClient, {
-          log: (msg, name) => logger.info({ migration: name }, msg),
-        });
-        logger.info({ applied: ran.length }, "database schema up to date");
-        await runGraphileMigrations(owner, logger);
-        if (urls.runtime !== urls.owner) {
-          logger.info(await ensureRuntimeRole(migrationClient, urls.runtime), "runtime database role");
-        }
-      } finally {
-        migrationClient.release();
-      }
-    } finally {
-      await owner.end();
-    }
+    await migrateDatabase(urls, logger);
     const databaseUrl = urls.runtime;
-    const pool = createPool(databaseUrl, { max: 10, applicationName: "vakt" });
-    // A client in use when its connection ends (the embedded database gets the same Ctrl-C as this
-    // process) must not crash the process with an unhandled 'error' event; its query fails instead.
-    pool.on("connect", (client) =>
-      client.on("error", (err) => logger.warn({ err: err.message }, "database connection ended")),
-    );
-    // pool.end() waits for every client to come back; one whose holder lost it to a database that
-    // stopped first (Ctrl-C reaches the embedded PostgreSQL too) never does, so wait a bounded time.
-    onStop("database pool", () => endPool(pool, logger));
-
-    // The activity log's HMAC keys and checkpoint signing key live in a file under DATA_DIR,
-    // its checkpoints in another: outside the database.
-    const keys = await loadOrCreateKeyFile(join(dataDir, "activity-log-keys.json"));
-    const activityLog = activityLogFromConfig({
-      ...keys,
-      ACTIVITY_CHECKPOINT_FILE: join(dataDir, "activity-checkpoints.jsonl"),
-      ACTIVITY_CHECKPOINT_INTERVAL_SECONDS: 300,
-    });
-    useActivityKeyring(activityLog.keyring);
-
-    // A taken port (a system Mosquitto on 1883, another program on 3000) moves that listener.
-    const taken = new Set<number>();
-    const listenPort = async (name: string, wanted: number): Promise<ChosenPort> => {
-      const chosen = await choosePort(wanted, "0.0.0.0", taken);
-      taken.add(chosen.port);
-      if (chosen.wanted !== undefined)
-        logger.warn(
-          { listener: name, wanted, port: chosen.port },
-          `port ${wanted} is taken; ${name} uses ${chosen.port}`,
-        );
-      return chosen;
-    };
-
+    const pool = openPool(databaseUrl, logger, onStop);
+    const activityLog = await openActivityLog(dataDir);
+    const { listenPort, taken } = portChooser(logger);
     // Services authenticate to the broker like devices do, with their own account.
     const service = { username: "vakt-service", password: randomBytes(24).toString("base64url") };
-    let mqttUrl = config.MQTT_URL;
-    /** Where the simulator's devices connect (Mosquitto's device listener binds client id to username). */
-    let deviceMqttUrl: string | undefined;
-    let brokerKind: "external" | "mosquitto" | "aedes" = "external";
-    let mqttProtocol: 4 | 5 = 5;
-    let mqttAddress: StackAddress;
-    let syncBroker: () => Promise<void> = async () => {};
-    const mosquittoBin = config.MQTT_BROKER === "aedes" ? undefined : findMosquitto();
-    if (mqttUrl === undefined && config.MQTT_BROKER === "mosquitto" && mosquittoBin === undefined) {
-      throw new Error("MQTT_BROKER=mosquitto, but no mosquitto on PATH (or MOSQUITTO_BIN)");
-    }
-    if (mqttUrl === undefined && mosquittoBin !== undefined) {
-      const mqttPort = await listenPort("the MQTT broker", config.MQTT_PORT);
-      // The services' listener (127.0.0.1 only) on any free port.
-      let servicePort = await freePort();
-      while (taken.has(servicePort)) servicePort = await freePort();
-      taken.add(servicePort);
-      const broker = await startManagedMosquitto({
-        bin: mosquittoBin,
-        pool,
-        databaseUrl,
-        dir: join(dataDir, "mosquitto"),
-        devicePort: mqttPort.port,
-        deviceHost: "0.0.0.0",
-        servicePort,
-        services: [service],
-        logger,
-      });
-      onStop("mqtt broker", () => broker.close());
-      brokerKind = "mosquitto";
-      mqttUrl = broker.serviceUrl;
-      deviceMqttUrl = broker.deviceUrl;
-      syncBroker = () => broker.sync();
-      mqttAddress = { url: `mqtt://localhost:${broker.devicePort}`, ...moved(mqttPort) };
-      logger.info(
-        { devices: broker.deviceUrl, services: broker.serviceUrl, bin: mosquittoBin },
-        "MQTT: Mosquitto from PATH with the shipped configuration (MQTT 5 and 3.1.1)",
-      );
-    } else if (mqttUrl === undefined) {
-      const mqttPort = await listenPort("the MQTT broker", config.MQTT_PORT);
-      const broker = await startEmbeddedBroker({
-        pool,
-        port: mqttPort.port,
-        host: "0.0.0.0",
-        logger,
-        serviceCredentials: [service],
-      });
-      onStop("mqtt broker", () => broker.close());
-      brokerKind = "aedes";
-      mqttProtocol = 4;
-      mqttUrl = broker.url;
-      mqttAddress = { url: `mqtt://localhost:${broker.port}`, ...moved(mqttPort) };
-      logger.warn(
-        { url: broker.url },
-        "MQTT: embedded broker (aedes), because no Mosquitto is installed. aedes speaks MQTT 3.1.1 only: " +
-          "an MQTT 5 client (an OwnTracks app set to MQTT 5) is refused (CONNACK 132); it has no shared " +
-          "subscriptions. Install mosquitto for MQTT 5.",
-      );
-    } else {
-      logger.info({ url: redact(mqttUrl as string) }, "MQTT: external broker from MQTT_URL");
-      mqttAddress = { url: redact(mqttUrl as string) };
-    }
-    const embeddedBroker = brokerKind !== "external";
-    const brokerUrl = mqttUrl as string;
-    const serviceLogin = embeddedBroker
-      ? { mqttUsername: service.username, mqttPassword: service.password }
-      : {};
+    const broker = await startBroker({
+      config,
+      pool,
+      databaseUrl,
+      dataDir,
+      logger,
+      onStop,
+      listenPort,
+      taken,
+      service,
+    });
+    const serviceLogin = broker.kind !== "external" ? service : undefined;
 
     const ingestPort = await listenPort("OsmAnd (ingest HTTP)", config.INGEST_HTTP_PORT);
     const ingest = createIngest({
       pool,
       databaseUrl,
-      mqttUrl: brokerUrl,
-      ...serviceLogin,
+      mqttUrl: broker.url,
+      ...(serviceLogin ? { mqttUsername: serviceLogin.username, mqttPassword: serviceLogin.password } : {}),
       logger,
       config: { INGEST_HTTP_PORT: ingestPort.port, INGEST_HTTP_HOST: "0.0.0.0" },
       http: true,
       // One ingest process here: a plain persistent subscription (see INGEST_SHARED_SUBSCRIPTION).
       sharedSubscription: false,
-      protocolVersion: mqttProtocol,
+      protocolVersion: broker.protocol,
       lastWillGraceMs: config.INGEST_LAST_WILL_GRACE_S * 1000,
     });
     await ingest.start();
@@ -211,72 +110,22 @@ export async function startStack(config: StandaloneEnv, logger: Logger): Promise
     const adminPassword = config.DEMO_ADMIN_PASSWORD ?? randomBytes(12).toString("base64url");
     const demo = await seedDemo(pool, { adminPassword, devices: config.SIM_DEVICES });
     // The demo devices' credentials into Mosquitto's password file before the simulator logs in.
-    await syncBroker();
+    await broker.sync();
 
-    const deviceCommands = mqttDeviceCommands({
-      mqttUrl: brokerUrl,
-      username: embeddedBroker ? service.username : undefined,
-      password: embeddedBroker ? service.password : undefined,
-      logger,
-      // The demo devices were seeded straight into the database: their configuration goes out here.
-      onConnect: (commands) =>
-        void republishPendingConfigs({ pool, logger }, commands).catch((err: unknown) =>
-          logger.error({ err }, "sending unconfirmed device configurations again"),
-        ),
-    });
-    onStop("device commands", () => deviceCommands.close());
-    const apiPort = await listenPort("the API and console", config.API_PORT);
-    const consoleUrl = `http://localhost:${apiPort.port}`;
-    const api = await startApiServer({
-      pool,
-      logger,
-      clock: { now: () => new Date() },
-      config: {
-        NODE_ENV: config.NODE_ENV,
-        PUBLIC_URL: consoleUrl,
-        SESSION_IDLE_MINUTES: 30,
-        SESSION_ABSOLUTE_HOURS: 12,
-        PSEUDONYM_KEY: await pseudonymKey(dataDir),
-        WEB_DIST_DIR: join(import.meta.dirname, "../../web/dist"),
-        TILE_URL: config.TILE_URL,
-        ...(config.OUTBOUND_ALLOW_NETWORKS
-          ? { OUTBOUND_ALLOW_NETWORKS: config.OUTBOUND_ALLOW_NETWORKS }
-          : {}),
-      },
-      deviceCommands: deviceCommands.publisher,
-      port: apiPort.port,
-      activityLog,
-    });
-    onStop("api", () => api.close());
-
+    const api = { config, pool, logger, onStop, listenPort, dataDir, activityLog, brokerUrl: broker.url };
+    const { consoleUrl, apiPort } = await startApi(api, serviceLogin);
     if (config.SIM_ENABLED && demo.devices.length > 0) {
-      const random = seededRandom(7);
-      const centre = defaultCentres[0];
-      const devices: SimDevice[] = demo.devices.map((d) => ({
-        serial: d.serial,
-        secret: d.secret,
-        home: centre ? homeNear(centre, random) : { lat: 59.9139, lon: 10.7522 },
-      }));
-      const simulator = createSimulator({
-        mqttUrl: deviceMqttUrl ?? brokerUrl,
-        devices,
-        // A lively demo: positions every 30 s, an SOS now and then somewhere in town.
-        options: { tracking: true, reportIntervalS: 30, sosPerHour: 0.2, wanderPerHour: 0.5 },
-        logger: logger.child({ component: "simulator" }),
-      });
-      await simulator.start();
-      onStop("simulator", () => simulator.stop());
-      logger.info({ devices: devices.length }, "simulator running");
+      await startDemoSimulator(demo.devices, broker.deviceUrl ?? broker.url, logger, onStop);
     }
 
     return {
       consoleUrl,
       addresses: {
         console: { url: consoleUrl, ...moved(apiPort) },
-        mqtt: mqttAddress,
+        mqtt: broker.address,
         osmand: { url: `http://localhost:${ingest.httpPort ?? ingestPort.port}/`, ...moved(ingestPort) },
       },
-      broker: brokerKind,
+      broker: broker.kind,
       demoLogin: { email: demo.adminEmail, password: adminPassword, generated, totp: demo.adminTotp },
       stop,
     };
@@ -286,11 +135,154 @@ export async function startStack(config: StandaloneEnv, logger: Logger): Promise
   }
 }
 
+/** Migrations (and graphile-worker's schema) as the owner; everything else as the runtime role. */
+async function migrateDatabase(urls: { owner: string; runtime: string }, logger: Logger) {
+  // One client migrates; graphile-worker's migration takes another.
+  const owner = createPool(urls.owner, { max: 2, applicationName: "vakt-migrate" });
+  try {
+    const migrationClient = await owner.connect();
+    try {
+      const ran = await migrate(migrationClient, {
+        log: (msg, name) => logger.info({ migration: name }, msg),
+      });
+      logger.info({ applied: ran.length }, "database schema up to date");
+      await runGraphileMigrations(owner, logger);
+      if (urls.runtime !== urls.owner) {
+        logger.info(await ensureRuntimeRole(migrationClient, urls.runtime), "runtime database role");
+      }
+    } finally {
+      migrationClient.release();
+    }
+  } finally {
+    await owner.end();
+  }
+}
+
+function openPool(databaseUrl: string, logger: Logger, onStop: OnStop): pg.Pool {
+  const pool = createPool(databaseUrl, { max: 10, applicationName: "vakt" });
+  // A client in use when its connection ends (the embedded database gets the same Ctrl-C as this
+  // process) must not crash the process with an unhandled 'error' event; its query fails instead.
+  pool.on("connect", (client) =>
+    client.on("error", (err) => logger.warn({ err: err.message }, "database connection ended")),
+  );
+  // pool.end() waits for every client to come back; one whose holder lost it to a database that
+  // stopped first (Ctrl-C reaches the embedded PostgreSQL too) never does, so wait a bounded time.
+  onStop("database pool", () => endPool(pool, logger));
+  return pool;
+}
+
+/**
+ * The activity log's HMAC keys and checkpoint signing key live in a file under DATA_DIR,
+ * its checkpoints in another: outside the database.
+ */
+async function openActivityLog(dataDir: string) {
+  const keys = await loadOrCreateKeyFile(join(dataDir, "activity-log-keys.json"));
+  const activityLog = activityLogFromConfig({
+    ...keys,
+    ACTIVITY_CHECKPOINT_FILE: join(dataDir, "activity-checkpoints.jsonl"),
+    ACTIVITY_CHECKPOINT_INTERVAL_SECONDS: 300,
+  });
+  useActivityKeyring(activityLog.keyring);
+  return activityLog;
+}
+
+/** A taken port (a system Mosquitto on 1883, another program on 3000) moves that listener. */
+function portChooser(logger: Logger) {
+  const taken = new Set<number>();
+  const listenPort = async (name: string, wanted: number): Promise<ChosenPort> => {
+    const chosen = await choosePort(wanted, "0.0.0.0", taken);
+    taken.add(chosen.port);
+    if (chosen.wanted !== undefined)
+      logger.warn(
+        { listener: name, wanted, port: chosen.port },
+        `port ${wanted} is taken; ${name} uses ${chosen.port}`,
+      );
+    return chosen;
+  };
+  return { listenPort, taken };
+}
+
+interface ApiContext {
+  config: StandaloneEnv;
+  pool: pg.Pool;
+  logger: Logger;
+  onStop: OnStop;
+  listenPort: (name: string, wanted: number) => Promise<ChosenPort>;
+  dataDir: string;
+  activityLog: ReturnType<typeof activityLogFromConfig>;
+  brokerUrl: string;
+}
+
+/** Device commands over MQTT, then the API serving the console. */
+async function startApi(c: ApiContext, serviceLogin: { username: string; password: string } | undefined) {
+  const { config, pool, logger } = c;
+  const deviceCommands = mqttDeviceCommands({
+    mqttUrl: c.brokerUrl,
+    username: serviceLogin?.username,
+    password: serviceLogin?.password,
+    logger,
+    // The demo devices were seeded straight into the database: their configuration goes out here.
+    onConnect: (commands) =>
+      void republishPendingConfigs({ pool, logger }, commands).catch((err: unknown) =>
+        logger.error({ err }, "sending unconfirmed device configurations again"),
+      ),
+  });
+  c.onStop("device commands", () => deviceCommands.close());
+  const apiPort = await c.listenPort("the API and console", config.API_PORT);
+  const consoleUrl = `http://localhost:${apiPort.port}`;
+  const api = await startApiServer({
+    pool,
+    logger,
+    clock: { now: () => new Date() },
+    config: {
+      NODE_ENV: config.NODE_ENV,
+      PUBLIC_URL: consoleUrl,
+      SESSION_IDLE_MINUTES: 30,
+      SESSION_ABSOLUTE_HOURS: 12,
+      PSEUDONYM_KEY: await pseudonymKey(c.dataDir),
+      WEB_DIST_DIR: join(import.meta.dirname, "../../web/dist"),
+      TILE_URL: config.TILE_URL,
+      ...(config.OUTBOUND_ALLOW_NETWORKS ? { OUTBOUND_ALLOW_NETWORKS: config.OUTBOUND_ALLOW_NETWORKS } : {}),
+    },
+    deviceCommands: deviceCommands.publisher,
+    port: apiPort.port,
+    activityLog: c.activityLog,
+  });
+  c.onStop("api", () => api.close());
+  return { consoleUrl, apiPort };
+}
+
+/** The demo devices, simulated around the first town centre. */
+async function startDemoSimulator(
+  demoDevices: { serial: string; secret: string }[],
+  mqttUrl: string,
+  logger: Logger,
+  onStop: OnStop,
+) {
+  const random = seededRandom(7);
+  const centre = defaultCentres[0];
+  const devices: SimDevice[] = demoDevices.map((d) => ({
+    serial: d.serial,
+    secret: d.secret,
+    home: centre ? homeNear(centre, random) : { lat: 59.9139, lon: 10.7522 },
+  }));
+  const simulator = createSimulator({
+    mqttUrl,
+    devices,
+    // A lively demo: positions every 30 s, an SOS now and then somewhere in town.
+    options: { tracking: true, reportIntervalS: 30, sosPerHour: 0.2, wanderPerHour: 0.5 },
+    logger: logger.child({ component: "simulator" }),
+  });
+  await simulator.start();
+  onStop("simulator", () => simulator.stop());
+  logger.info({ devices: devices.length }, "simulator running");
+}
+
 async function startDatabase(
   config: StandaloneEnv,
   dataDir: string,
   logger: Logger,
-  onStop: (name: string, stop: () => Promise<unknown>) => void,
+  onStop: OnStop,
 ): Promise<{ owner: string; runtime: string }> {
   if (config.DATABASE_URL) {
     logger.info({ url: redact(config.DATABASE_URL) }, "database: external PostgreSQL from DATABASE_URL");
@@ -335,14 +327,4 @@ async function endPool(pool: pg.Pool, logger: Logger, waitMs = 3_000): Promise<v
       { waiting: pool.totalCount - pool.idleCount },
       "database pool: connections still held; not waiting",
     );
-}
-
-function moved(chosen: ChosenPort): { movedFrom?: number } {
-  return chosen.wanted === undefined ? {} : { movedFrom: chosen.wanted };
-}
-
-function redact(url: string): string {
-  const u = new URL(url);
-  if (u.password) u.password = "***";
-  return u.toString();
 }
