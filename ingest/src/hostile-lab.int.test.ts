@@ -184,6 +184,10 @@ async function runLab(name: string, make: () => Promise<Lab>): Promise<void> {
     // The final SIGTERM must drain and exit 0; on CI's two cores shared with the browser tests a
     // reconnect just before it (keepalive timed out under load) left more than 10 s of redeliveries.
     INGEST_DRAIN_GRACE_MS: "30000",
+    // What hostile content did to a lane was forever (retried without end), so 30 s without a commit
+    // still finds it within the run; 10 s was crossed by the restart's redeliveries alone when CI's
+    // two cores also ran the browser tests and a benchmark.
+    INGEST_STALL_AFTER_MS: "30000",
   };
   let child: IngestChild = await spawnIngest(env);
   const stalledSeen: unknown[] = [];
