@@ -150,24 +150,31 @@ function SecretOnce(props: { name: string; secret: string; onDone(): void }) {
   );
 }
 
+/** Creates a token; the list is fetched again, and `onCreated` gets its secret (shown once). */
+function useCreateToken(onCreated: (name: string, secret: string) => void) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: TokenCreateBody) => data(api.POST("/api/v1/tokens", { body }), apiTokenCreated),
+    onSuccess: (r) => {
+      onCreated(r.token.name, r.secret);
+      return client.invalidateQueries({ queryKey: queryKeys.tokens });
+    },
+  });
+}
+
 function CreateTokenForm(props: {
   departments: readonly z.infer<typeof department>[];
   onCreated(name: string, secret: string): void;
 }) {
   const { t } = useUi();
   const id = useId();
-  const client = useQueryClient();
   const form = useForm<TokenFormInput, unknown, TokenCreateBody>({
     resolver: zodResolver(tokenForm),
     defaultValues: emptyTokenForm(),
   });
-  const create = useMutation({
-    mutationFn: (body: TokenCreateBody) => data(api.POST("/api/v1/tokens", { body }), apiTokenCreated),
-    onSuccess: (r) => {
-      props.onCreated(r.token.name, r.secret);
-      form.reset(emptyTokenForm());
-      return client.invalidateQueries({ queryKey: queryKeys.tokens });
-    },
+  const create = useCreateToken((name, secret) => {
+    props.onCreated(name, secret);
+    form.reset(emptyTokenForm());
   });
   const values = form.watch();
   const errors = form.formState.errors;
