@@ -1,8 +1,8 @@
 import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { apiToken, apiTokenCreated, department } from "@vakt/schemas";
-import { useId, useState } from "react";
-import { useForm } from "react-hook-form";
+import { type ReactNode, useId, useState } from "react";
+import { type UseFormReturn, useForm } from "react-hook-form";
 import { z } from "zod";
 import { queryKeys } from "../api/query";
 import { api, data } from "../api/typed";
@@ -207,21 +207,13 @@ function CreateTokenForm(props: {
         ))}
         {fieldError("permissions")}
       </fieldset>
-      <fieldset {...described("departmentIds")}>
-        <legend>{t("tokens.departments")}</legend>
-        <label className="inline">
-          <input type="checkbox" {...form.register("wholeOrganisation")} />
-          {t("tokens.wholeOrganisation")}
-        </label>
-        {!values.wholeOrganisation &&
-          departmentTree(props.departments).map(({ dept, depth }) => (
-            <label key={dept.id} className="inline" style={{ marginInlineStart: `${depth * 1.25}em` }}>
-              <input type="checkbox" value={dept.id} {...form.register("departmentIds")} />
-              {dept.name}
-            </label>
-          ))}
-        {fieldError("departmentIds")}
-      </fieldset>
+      <TokenDepartments
+        form={form}
+        wholeOrganisation={values.wholeOrganisation}
+        departments={props.departments}
+        described={described("departmentIds")}
+        error={fieldError("departmentIds")}
+      />
       <label className="inline">
         <input type="checkbox" {...form.register("pseudonymous")} />
         {t("tokens.pseudonymousField")}
@@ -240,5 +232,34 @@ function CreateTokenForm(props: {
         </p>
       )}
     </form>
+  );
+}
+
+/** The departments a token may see: the whole organisation, or the ones ticked in the tree. */
+function TokenDepartments(props: {
+  form: UseFormReturn<TokenFormInput, unknown, TokenCreateBody>;
+  wholeOrganisation: boolean;
+  departments: readonly z.infer<typeof department>[];
+  described: object;
+  error: ReactNode;
+}) {
+  const { t } = useUi();
+  const { form } = props;
+  return (
+    <fieldset {...props.described}>
+      <legend>{t("tokens.departments")}</legend>
+      <label className="inline">
+        <input type="checkbox" {...form.register("wholeOrganisation")} />
+        {t("tokens.wholeOrganisation")}
+      </label>
+      {!props.wholeOrganisation &&
+        departmentTree(props.departments).map(({ dept, depth }) => (
+          <label key={dept.id} className="inline" style={{ marginInlineStart: `${depth * 1.25}em` }}>
+            <input type="checkbox" value={dept.id} {...form.register("departmentIds")} />
+            {dept.name}
+          </label>
+        ))}
+      {props.error}
+    </fieldset>
   );
 }
