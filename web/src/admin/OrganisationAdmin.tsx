@@ -36,19 +36,14 @@ export function OrganisationAdmin() {
   );
 }
 
-function OrganisationForm(props: { values: OrganisationFormValues }) {
-  const { t } = useUi();
-  const id = useId();
+/** Saves the organisation; `reset` gets what was saved (so the form is no longer dirty). */
+function useSaveOrganisation(reset: (values: OrganisationFormValues) => void) {
   const client = useQueryClient();
-  const form = useForm<OrganisationFormValues>({
-    resolver: zodResolver(organisationForm),
-    defaultValues: props.values,
-  });
-  const save = useMutation({
+  return useMutation({
     mutationFn: (body: OrganisationFormValues) =>
       data(api.PATCH("/api/v1/organisation", { body }), organisation),
     onSuccess: (saved) => {
-      form.reset({
+      reset({
         name: saved.name,
         timeZone: saved.timeZone,
         requireAdminSecondFactor: saved.requireAdminSecondFactor,
@@ -56,6 +51,16 @@ function OrganisationForm(props: { values: OrganisationFormValues }) {
       return client.invalidateQueries({ queryKey: queryKeys.organisation });
     },
   });
+}
+
+function OrganisationForm(props: { values: OrganisationFormValues }) {
+  const { t } = useUi();
+  const id = useId();
+  const form = useForm<OrganisationFormValues>({
+    resolver: zodResolver(organisationForm),
+    defaultValues: props.values,
+  });
+  const save = useSaveOrganisation(form.reset);
   const errors = form.formState.errors;
   const invalid = (field: keyof OrganisationFormValues) =>
     errors[field] ? { "aria-invalid": true, "aria-describedby": `${id}-${field}-error` } : {};

@@ -1,5 +1,5 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { recipient } from "@vakt/schemas";
+import { type Department, recipient } from "@vakt/schemas";
 import { useState } from "react";
 import { queryKeys } from "../api/query";
 import { api, data } from "../api/typed";
@@ -14,22 +14,7 @@ export function RecipientsAdmin() {
   const session = useSession();
   const list = useRecipients();
   const depts = useDepartments();
-  const [form, setForm] = useState<RegisterForm>({
-    firstName: "",
-    lastName: "",
-    departmentId: "",
-    legalBasis: "consent",
-    legalBasisReference: "",
-    responderNotes: "",
-  });
   const [message, setMessage] = useState<string | null>(null);
-  const register = useRegisterRecipient(setMessage);
-  const create = (e: React.FormEvent) => {
-    e.preventDefault();
-    // Before the departments have loaded there is none to pick: sent without one as before,
-    // and the API refuses it (400, shown); the cast is that case.
-    register.mutate({ ...form, departmentId: (form.departmentId || depts.data?.[0]?.id) as string });
-  };
   const deptName = (id: string) => depts.data?.find((d) => d.id === id)?.name ?? "";
   return (
     <>
@@ -59,58 +44,81 @@ export function RecipientsAdmin() {
         </tbody>
       </table>
       {can(session, "recipient:manage") && (
-        <form className="card form-row" onSubmit={create}>
-          <label>
-            {t("recipients.firstName")}
-            <input
-              required
-              value={form.firstName}
-              onChange={(e) => setForm({ ...form, firstName: e.target.value })}
-            />
-          </label>
-          <label>
-            {t("recipients.lastName")}
-            <input
-              required
-              value={form.lastName}
-              onChange={(e) => setForm({ ...form, lastName: e.target.value })}
-            />
-          </label>
-          <label>
-            {t("common.department")}
-            <DepartmentSelect
-              departments={depts.data ?? []}
-              value={form.departmentId}
-              onChange={(departmentId) => setForm({ ...form, departmentId })}
-            />
-          </label>
-          <label>
-            {t("recipient.legalBasis")}
-            <select
-              value={form.legalBasis}
-              onChange={(e) => setForm({ ...form, legalBasis: e.target.value as typeof form.legalBasis })}
-            >
-              {(["consent", "formal_decision", "other"] as const).map((b) => (
-                <option key={b} value={b}>
-                  {t(`legal.${b}`)}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            {t("alarm.responderNotes")}
-            <input
-              value={form.responderNotes}
-              onChange={(e) => setForm({ ...form, responderNotes: e.target.value })}
-            />
-          </label>
-          <button type="submit" className="primary">
-            {t("recipients.new")}
-          </button>
-        </form>
+        <RegisterRecipientForm departments={depts.data ?? []} onMessage={setMessage} />
       )}
       {message && <p role="status">{message}</p>}
     </>
+  );
+}
+
+/** Registers a recipient in a department, with the legal basis for tracking them. */
+function RegisterRecipientForm(props: { departments: Department[]; onMessage(text: string): void }) {
+  const { t } = useUi();
+  const [form, setForm] = useState<RegisterForm>({
+    firstName: "",
+    lastName: "",
+    departmentId: "",
+    legalBasis: "consent",
+    legalBasisReference: "",
+    responderNotes: "",
+  });
+  const register = useRegisterRecipient(props.onMessage);
+  const create = (e: React.FormEvent) => {
+    e.preventDefault();
+    // Before the departments have loaded there is none to pick: sent without one as before,
+    // and the API refuses it (400, shown); the cast is that case.
+    register.mutate({ ...form, departmentId: (form.departmentId || props.departments[0]?.id) as string });
+  };
+  return (
+    <form className="card form-row" onSubmit={create}>
+      <label>
+        {t("recipients.firstName")}
+        <input
+          required
+          value={form.firstName}
+          onChange={(e) => setForm({ ...form, firstName: e.target.value })}
+        />
+      </label>
+      <label>
+        {t("recipients.lastName")}
+        <input
+          required
+          value={form.lastName}
+          onChange={(e) => setForm({ ...form, lastName: e.target.value })}
+        />
+      </label>
+      <label>
+        {t("common.department")}
+        <DepartmentSelect
+          departments={props.departments}
+          value={form.departmentId}
+          onChange={(departmentId) => setForm({ ...form, departmentId })}
+        />
+      </label>
+      <label>
+        {t("recipient.legalBasis")}
+        <select
+          value={form.legalBasis}
+          onChange={(e) => setForm({ ...form, legalBasis: e.target.value as typeof form.legalBasis })}
+        >
+          {(["consent", "formal_decision", "other"] as const).map((b) => (
+            <option key={b} value={b}>
+              {t(`legal.${b}`)}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        {t("alarm.responderNotes")}
+        <input
+          value={form.responderNotes}
+          onChange={(e) => setForm({ ...form, responderNotes: e.target.value })}
+        />
+      </label>
+      <button type="submit" className="primary">
+        {t("recipients.new")}
+      </button>
+    </form>
   );
 }
 

@@ -1,8 +1,8 @@
 import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { apiToken, apiTokenCreated, department } from "@vakt/schemas";
-import { useId, useState } from "react";
-import { useForm } from "react-hook-form";
+import { type ReactNode, useId, useState } from "react";
+import { type UseFormReturn, useForm } from "react-hook-form";
 import { z } from "zod";
 import { queryKeys } from "../api/query";
 import { api, data } from "../api/typed";
@@ -150,24 +150,31 @@ function SecretOnce(props: { name: string; secret: string; onDone(): void }) {
   );
 }
 
+/** Creates a token; the list is fetched again, and `onCreated` gets its secret (shown once). */
+function useCreateToken(onCreated: (name: string, secret: string) => void) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: TokenCreateBody) => data(api.POST("/api/v1/tokens", { body }), apiTokenCreated),
+    onSuccess: (r) => {
+      onCreated(r.token.name, r.secret);
+      return client.invalidateQueries({ queryKey: queryKeys.tokens });
+    },
+  });
+}
+
 function CreateTokenForm(props: {
   departments: readonly z.infer<typeof department>[];
   onCreated(name: string, secret: string): void;
 }) {
   const { t } = useUi();
   const id = useId();
-  const client = useQueryClient();
   const form = useForm<TokenFormInput, unknown, TokenCreateBody>({
     resolver: zodResolver(tokenForm),
     defaultValues: emptyTokenForm(),
   });
-  const create = useMutation({
-    mutationFn: (body: TokenCreateBody) => data(api.POST("/api/v1/tokens", { body }), apiTokenCreated),
-    onSuccess: (r) => {
-      props.onCreated(r.token.name, r.secret);
-      form.reset(emptyTokenForm());
-      return client.invalidateQueries({ queryKey: queryKeys.tokens });
-    },
+  const create = useCreateToken((name, secret) => {
+    props.onCreated(name, secret);
+    form.reset(emptyTokenForm());
   });
   const values = form.watch();
   const errors = form.formState.errors;
@@ -200,21 +207,13 @@ function CreateTokenForm(props: {
         ))}
         {fieldError("permissions")}
       </fieldset>
-      <fieldset {...described("departmentIds")}>
-        <legend>{t("tokens.departments")}</legend>
-        <label className="inline">
-          <input type="checkbox" {...form.register("wholeOrganisation")} />
-          {t("tokens.wholeOrganisation")}
-        </label>
-        {!values.wholeOrganisation &&
-          departmentTree(props.departments).map(({ dept, depth }) => (
-            <label key={dept.id} className="inline" style={{ marginInlineStart: `${depth * 1.25}em` }}>
-              <input type="checkbox" value={dept.id} {...form.register("departmentIds")} />
-              {dept.name}
-            </label>
-          ))}
-        {fieldError("departmentIds")}
-      </fieldset>
+      <TokenDepartments
+        form={form}
+        wholeOrganisation={values.wholeOrganisation}
+        departments={props.departments}
+        described={described("departmentIds")}
+        error={fieldError("departmentIds")}
+      />
       <label className="inline">
         <input type="checkbox" {...form.register("pseudonymous")} />
         {t("tokens.pseudonymousField")}
@@ -233,5 +232,34 @@ function CreateTokenForm(props: {
         </p>
       )}
     </form>
+  );
+}
+
+/** The departments a token may see: the whole organisation, or the ones ticked in the tree. */
+function TokenDepartments(props: {
+  form: UseFormReturn<TokenFormInput, unknown, TokenCreateBody>;
+  wholeOrganisation: boolean;
+  departments: readonly z.infer<typeof department>[];
+  described: object;
+  error: ReactNode;
+}) {
+  const { t } = useUi();
+  const { form } = props;
+  return (
+    <fieldset {...props.described}>
+      <legend>{t("tokens.departments")}</legend>
+      <label className="inline">
+        <input type="checkbox" {...form.register("wholeOrganisation")} />
+        {t("tokens.wholeOrganisation")}
+      </label>
+      {!props.wholeOrganisation &&
+        departmentTree(props.departments).map(({ dept, depth }) => (
+          <label key={dept.id} className="inline" style={{ marginInlineStart: `${depth * 1.25}em` }}>
+            <input type="checkbox" value={dept.id} {...form.register("departmentIds")} />
+            {dept.name}
+          </label>
+        ))}
+      {props.error}
+    </fieldset>
   );
 }
