@@ -78,6 +78,22 @@ function usePrefsUi(userId: string | null, timeZone: string): Ui {
   );
 }
 
+/** Ends the session here (and at the single sign-on provider, when it says where), whatever the answer. */
+async function logOut(setBoot: (boot: Boot) => void) {
+  let providerLogout: string | null = null;
+  try {
+    // 204, or where to go to end the single sign-on provider's session too.
+    providerLogout = providerLogoutUrl(await data(api.POST("/api/v1/auth/logout"), later("logoutAnswer")));
+  } finally {
+    setCsrfToken(null);
+    sessionStorage.removeItem(RETURN_TO);
+    setBoot({ kind: "login", expired: false });
+    // The provider ends its session and sends the browser back to /login.
+    if (providerLogout) location.assign(providerLogout);
+    else navigate("/", true);
+  }
+}
+
 /** The console: login, then the live map with the alarm queue, recipients and administration. */
 export function App() {
   const [boot, setBoot] = useState<Boot>({ kind: "loading" });
@@ -125,20 +141,7 @@ export function App() {
     navigate(back && back !== "/login" ? back : "/", true);
   };
 
-  const logout = async () => {
-    let providerLogout: string | null = null;
-    try {
-      // 204, or where to go to end the single sign-on provider's session too.
-      providerLogout = providerLogoutUrl(await data(api.POST("/api/v1/auth/logout"), later("logoutAnswer")));
-    } finally {
-      setCsrfToken(null);
-      sessionStorage.removeItem(RETURN_TO);
-      setBoot({ kind: "login", expired: false });
-      // The provider ends its session and sends the browser back to /login.
-      if (providerLogout) location.assign(providerLogout);
-      else navigate("/", true);
-    }
-  };
+  const logout = () => logOut(setBoot);
 
   let body: React.ReactNode;
   // Links from invitation and reset e-mails work whether or not someone is logged in here.

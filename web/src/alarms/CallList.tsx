@@ -15,9 +15,6 @@ export const contactsKey = (recipientId: string) => ["recipients", recipientId, 
  */
 export function CallList(props: { alarmId: string; recipientId: string; onLogged(): void }) {
   const { t } = useUi();
-  const [open, setOpen] = useState<string | null>(null);
-  const [result, setResult] = useState<CallResult>("reached");
-  const [note, setNote] = useState("");
   const contactsQuery = useQuery({
     queryKey: contactsKey(props.recipientId),
     queryFn: () =>
@@ -27,24 +24,8 @@ export function CallList(props: { alarmId: string; recipientId: string; onLogged
       ),
   });
   const contacts = contactsQuery.data ?? null;
-  const logCall = useMutation({
-    mutationFn: (contactId: string) =>
-      data(
-        api.POST("/api/v1/alarms/{id}/calls", {
-          params: { path: { id: props.alarmId } },
-          body: { contactId, result, ...(note.trim() ? { note: note.trim() } : {}) },
-        }),
-        z.unknown(),
-      ),
-    onSuccess: () => {
-      setOpen(null);
-      setNote("");
-      setResult("reached");
-      props.onLogged();
-    },
-  });
-  const busy = logCall.isPending;
-  const log = (contactId: string) => logCall.mutate(contactId);
+  const callLog = useCallLog(props.alarmId, props.onLogged);
+  const { open, setOpen, logCall } = callLog;
   const error = logCall.error
     ? t("common.error", { message: logCall.error.message })
     : contactsQuery.error
@@ -67,28 +48,7 @@ export function CallList(props: { alarmId: string; recipientId: string; onLogged
               {c.availability && ` · ${t("call.when", { when: c.availability })}`}
               {c.notes && <div className="muted">{c.notes}</div>}
               {open === c.id ? (
-                <div className="call-log">
-                  <label>
-                    {t("call.result")}
-                    <select value={result} onChange={(e) => setResult(e.target.value as CallResult)}>
-                      {callResult.options.map((r) => (
-                        <option key={r} value={r}>
-                          {t(`call.result.${r}`)}
-                        </option>
-                      ))}
-                    </select>
-                  </label>
-                  <label>
-                    {t("call.note")}
-                    <input value={note} maxLength={4000} onChange={(e) => setNote(e.target.value)} />
-                  </label>
-                  <button type="button" className="primary" disabled={busy} onClick={() => log(c.id)}>
-                    {t("call.save")}
-                  </button>
-                  <button type="button" disabled={busy} onClick={() => setOpen(null)}>
-                    {t("call.close")}
-                  </button>
-                </div>
+                <CallLogForm contactId={c.id} callLog={callLog} />
               ) : (
                 <button
                   type="button"
@@ -108,6 +68,61 @@ export function CallList(props: { alarmId: string; recipientId: string; onLogged
         </p>
       )}
     </section>
+  );
+}
+
+/** Which contact's call is being logged, how it went, and the post into the alarm's history. */
+function useCallLog(alarmId: string, onLogged: () => void) {
+  const [open, setOpen] = useState<string | null>(null);
+  const [result, setResult] = useState<CallResult>("reached");
+  const [note, setNote] = useState("");
+  const logCall = useMutation({
+    mutationFn: (contactId: string) =>
+      data(
+        api.POST("/api/v1/alarms/{id}/calls", {
+          params: { path: { id: alarmId } },
+          body: { contactId, result, ...(note.trim() ? { note: note.trim() } : {}) },
+        }),
+        z.unknown(),
+      ),
+    onSuccess: () => {
+      setOpen(null);
+      setNote("");
+      setResult("reached");
+      onLogged();
+    },
+  });
+  return { open, setOpen, result, setResult, note, setNote, logCall };
+}
+
+/** How the call to one contact went, and a note. */
+function CallLogForm({ contactId, callLog }: { contactId: string; callLog: ReturnType<typeof useCallLog> }) {
+  const { t } = useUi();
+  const { result, setResult, note, setNote, logCall, setOpen } = callLog;
+  const busy = logCall.isPending;
+  return (
+    <div className="call-log">
+      <label>
+        {t("call.result")}
+        <select value={result} onChange={(e) => setResult(e.target.value as CallResult)}>
+          {callResult.options.map((r) => (
+            <option key={r} value={r}>
+              {t(`call.result.${r}`)}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        {t("call.note")}
+        <input value={note} maxLength={4000} onChange={(e) => setNote(e.target.value)} />
+      </label>
+      <button type="button" className="primary" disabled={busy} onClick={() => logCall.mutate(contactId)}>
+        {t("call.save")}
+      </button>
+      <button type="button" disabled={busy} onClick={() => setOpen(null)}>
+        {t("call.close")}
+      </button>
+    </div>
   );
 }
 

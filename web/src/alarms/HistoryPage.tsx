@@ -56,30 +56,10 @@ const who = (a: AlarmSummary) =>
 
 /** Closed alarms (resolved or cancelled), filtered, each with its full timeline, and a CSV export. */
 export function HistoryPage() {
-  const { t, dateTime } = useUi();
-  const session = useSession();
-  const ids = { dept: useId(), type: useId(), outcome: useId(), rec: useId(), from: useId(), to: useId() };
+  const { t } = useUi();
   const [filters, setFilters] = useState<Filters>(none);
   const [open, setOpen] = useState<string | null>(null);
-  const [exportError, setExportError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const departments =
-    useQuery({
-      queryKey: queryKeys.departments,
-      queryFn: () => data(api.GET("/api/v1/departments"), z.array(department)),
-    }).data ?? [];
-  const recipientList = useQuery({
-    queryKey: ["recipients"],
-    enabled: can(session, "recipient:read"),
-    queryFn: () => data(api.GET("/api/v1/recipients"), z.array(recipient)),
-  }).data;
-  const recipients = useMemo(
-    () =>
-      (recipientList ?? [])
-        .map((r) => ({ id: r.id, name: `${r.firstName ?? ""} ${r.lastName ?? ""}`.trim() || r.id }))
-        .sort((a, b) => a.name.localeCompare(b.name)),
-    [recipientList],
-  );
+  const { busy, exportError, exportCsv } = useHistoryExport(filters);
   const pages = useInfiniteQuery({
     queryKey: ["alarms", "history", filters],
     initialPageParam: undefined as string | undefined,
@@ -92,6 +72,38 @@ export function HistoryPage() {
     ? t("common.error", { message: failure instanceof Error ? failure.message : String(failure) })
     : null;
 
+  const set = (k: keyof Filters) => (e: { target: { value: string } }) => {
+    setOpen(null);
+    setFilters((f) => ({ ...f, [k]: e.target.value }));
+  };
+
+  return (
+    <main className="page" data-testid="history">
+      <h1>{t("history.title")}</h1>
+      <HistoryFilters filters={filters} set={set} busy={busy} onExport={() => void exportCsv()} />
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {items.length === 0 ? (
+        <p className="muted">{t("history.none")}</p>
+      ) : (
+        <HistoryTable items={items} open={open} setOpen={setOpen} />
+      )}
+      {pages.hasNextPage && (
+        <button type="button" disabled={pages.isFetchingNextPage} onClick={() => void pages.fetchNextPage()}>
+          {t("looked.older")}
+        </button>
+      )}
+    </main>
+  );
+}
+
+/** The CSV export of every page of the filtered history (up to EXPORT_MAX alarms). */
+function useHistoryExport(filters: Filters) {
+  const [exportError, setExportError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
   const exportCsv = async () => {
     setBusy(true);
     setExportError(null);
@@ -113,137 +125,161 @@ export function HistoryPage() {
       setBusy(false);
     }
   };
+  return { busy, exportError, exportCsv };
+}
 
-  const set = (k: keyof Filters) => (e: { target: { value: string } }) => {
-    setOpen(null);
-    setFilters((f) => ({ ...f, [k]: e.target.value }));
-  };
+/** The departments and recipients (for those who may read them) the history can be filtered by. */
+function useFilterChoices() {
+  const session = useSession();
+  const departments =
+    useQuery({
+      queryKey: queryKeys.departments,
+      queryFn: () => data(api.GET("/api/v1/departments"), z.array(department)),
+    }).data ?? [];
+  const recipientList = useQuery({
+    queryKey: ["recipients"],
+    enabled: can(session, "recipient:read"),
+    queryFn: () => data(api.GET("/api/v1/recipients"), z.array(recipient)),
+  }).data;
+  const recipients = useMemo(
+    () =>
+      (recipientList ?? [])
+        .map((r) => ({ id: r.id, name: `${r.firstName ?? ""} ${r.lastName ?? ""}`.trim() || r.id }))
+        .sort((a, b) => a.name.localeCompare(b.name)),
+    [recipientList],
+  );
+  return { departments, recipients };
+}
 
+function HistoryFilters(props: {
+  filters: Filters;
+  set: (k: keyof Filters) => (e: { target: { value: string } }) => void;
+  busy: boolean;
+  onExport(): void;
+}) {
+  const { t } = useUi();
+  const { filters, set, busy } = props;
+  const ids = { dept: useId(), type: useId(), outcome: useId(), rec: useId(), from: useId(), to: useId() };
+  const { departments, recipients } = useFilterChoices();
   return (
-    <main className="page" data-testid="history">
-      <h1>{t("history.title")}</h1>
-      <form
-        className="form-row history__filters"
-        aria-label={t("history.filters")}
-        onSubmit={(e) => e.preventDefault()}
-      >
-        <label htmlFor={ids.dept}>{t("history.department")}</label>
-        <select id={ids.dept} value={filters.departmentId} onChange={set("departmentId")}>
-          <option value="">{t("history.all")}</option>
-          {departmentTree(departments).map(({ dept, depth }) => (
-            <option key={dept.id} value={dept.id}>
-              {"\u00a0\u00a0".repeat(depth)}
-              {dept.name}
-            </option>
-          ))}
-        </select>
-        <label htmlFor={ids.type}>{t("history.type")}</label>
-        <select id={ids.type} value={filters.type} onChange={set("type")}>
-          <option value="">{t("history.all")}</option>
-          {alarmType.options.map((o) => (
-            <option key={o} value={o}>
-              {t(`alarm.type.${o}`)}
-            </option>
-          ))}
-        </select>
-        <label htmlFor={ids.outcome}>{t("alarm.outcome")}</label>
-        <select id={ids.outcome} value={filters.outcome} onChange={set("outcome")}>
-          <option value="">{t("history.all")}</option>
-          {alarmOutcome.options.map((o) => (
-            <option key={o} value={o}>
-              {t(`alarm.outcome.${o}`)}
-            </option>
-          ))}
-        </select>
-        {recipients.length > 0 && (
-          <>
-            <label htmlFor={ids.rec}>{t("history.recipient")}</label>
-            <select id={ids.rec} value={filters.recipientId} onChange={set("recipientId")}>
-              <option value="">{t("history.all")}</option>
-              {recipients.map((r) => (
-                <option key={r.id} value={r.id}>
-                  {r.name}
-                </option>
-              ))}
-            </select>
-          </>
-        )}
-        <label htmlFor={ids.from}>{t("looked.from")}</label>
-        <input id={ids.from} type="date" value={filters.from} onChange={set("from")} />
-        <label htmlFor={ids.to}>{t("looked.to")}</label>
-        <input id={ids.to} type="date" value={filters.to} onChange={set("to")} />
-        <button type="button" disabled={busy} onClick={() => void exportCsv()}>
-          {t("activity.exportCsv")}
-        </button>
-      </form>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
+    <form
+      className="form-row history__filters"
+      aria-label={t("history.filters")}
+      onSubmit={(e) => e.preventDefault()}
+    >
+      <label htmlFor={ids.dept}>{t("history.department")}</label>
+      <select id={ids.dept} value={filters.departmentId} onChange={set("departmentId")}>
+        <option value="">{t("history.all")}</option>
+        {departmentTree(departments).map(({ dept, depth }) => (
+          <option key={dept.id} value={dept.id}>
+            {"\u00a0\u00a0".repeat(depth)}
+            {dept.name}
+          </option>
+        ))}
+      </select>
+      <label htmlFor={ids.type}>{t("history.type")}</label>
+      <select id={ids.type} value={filters.type} onChange={set("type")}>
+        <option value="">{t("history.all")}</option>
+        {alarmType.options.map((o) => (
+          <option key={o} value={o}>
+            {t(`alarm.type.${o}`)}
+          </option>
+        ))}
+      </select>
+      <label htmlFor={ids.outcome}>{t("alarm.outcome")}</label>
+      <select id={ids.outcome} value={filters.outcome} onChange={set("outcome")}>
+        <option value="">{t("history.all")}</option>
+        {alarmOutcome.options.map((o) => (
+          <option key={o} value={o}>
+            {t(`alarm.outcome.${o}`)}
+          </option>
+        ))}
+      </select>
+      {recipients.length > 0 && (
+        <>
+          <label htmlFor={ids.rec}>{t("history.recipient")}</label>
+          <select id={ids.rec} value={filters.recipientId} onChange={set("recipientId")}>
+            <option value="">{t("history.all")}</option>
+            {recipients.map((r) => (
+              <option key={r.id} value={r.id}>
+                {r.name}
+              </option>
+            ))}
+          </select>
+        </>
       )}
-      {items.length === 0 ? (
-        <p className="muted">{t("history.none")}</p>
-      ) : (
-        <table data-testid="history-table">
-          <thead>
-            <tr>
-              <th>{t("alarm.raised")}</th>
-              <th>{t("history.type")}</th>
-              <th>{t("history.recipient")}</th>
-              <th>{t("history.department")}</th>
-              <th>{t("alarm.outcome")}</th>
-              <th>{t("history.takenBy")}</th>
-              <th>{t("history.toTake")}</th>
-              <th>{t("history.toClose")}</th>
-              <th>
-                <span className="sr-only">{t("history.timeline")}</span>
-              </th>
+      <label htmlFor={ids.from}>{t("looked.from")}</label>
+      <input id={ids.from} type="date" value={filters.from} onChange={set("from")} />
+      <label htmlFor={ids.to}>{t("looked.to")}</label>
+      <input id={ids.to} type="date" value={filters.to} onChange={set("to")} />
+      <button type="button" disabled={busy} onClick={props.onExport}>
+        {t("activity.exportCsv")}
+      </button>
+    </form>
+  );
+}
+
+function HistoryTable(props: {
+  items: AlarmSummary[];
+  open: string | null;
+  setOpen(id: string | null): void;
+}) {
+  const { t, dateTime } = useUi();
+  const { items, open, setOpen } = props;
+  return (
+    <table data-testid="history-table">
+      <thead>
+        <tr>
+          <th>{t("alarm.raised")}</th>
+          <th>{t("history.type")}</th>
+          <th>{t("history.recipient")}</th>
+          <th>{t("history.department")}</th>
+          <th>{t("alarm.outcome")}</th>
+          <th>{t("history.takenBy")}</th>
+          <th>{t("history.toTake")}</th>
+          <th>{t("history.toClose")}</th>
+          <th>
+            <span className="sr-only">{t("history.timeline")}</span>
+          </th>
+        </tr>
+      </thead>
+      <tbody>
+        {items.flatMap((a) => {
+          const row = (
+            <tr key={a.id} data-testid="history-row" data-alarm-id={a.id}>
+              <td>{dateTime(a.raisedAt)}</td>
+              <td>{t(`alarm.type.${a.type}`)}</td>
+              <td>{who(a)}</td>
+              <td>{a.department.name}</td>
+              <td>{a.outcome ? t(`alarm.outcome.${a.outcome}`) : t(`history.state.${a.state}`)}</td>
+              <td>{a.assignee?.name ?? "–"}</td>
+              <td>{formatDuration(timeToTake(a))}</td>
+              <td>{formatDuration(timeToClose(a))}</td>
+              <td>
+                <button
+                  type="button"
+                  aria-expanded={open === a.id}
+                  aria-controls={`history-${a.id}`}
+                  onClick={() => setOpen(open === a.id ? null : a.id)}
+                >
+                  {t("history.timeline")}
+                </button>
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {items.flatMap((a) => {
-              const row = (
-                <tr key={a.id} data-testid="history-row" data-alarm-id={a.id}>
-                  <td>{dateTime(a.raisedAt)}</td>
-                  <td>{t(`alarm.type.${a.type}`)}</td>
-                  <td>{who(a)}</td>
-                  <td>{a.department.name}</td>
-                  <td>{a.outcome ? t(`alarm.outcome.${a.outcome}`) : t(`history.state.${a.state}`)}</td>
-                  <td>{a.assignee?.name ?? "–"}</td>
-                  <td>{formatDuration(timeToTake(a))}</td>
-                  <td>{formatDuration(timeToClose(a))}</td>
-                  <td>
-                    <button
-                      type="button"
-                      aria-expanded={open === a.id}
-                      aria-controls={`history-${a.id}`}
-                      onClick={() => setOpen(open === a.id ? null : a.id)}
-                    >
-                      {t("history.timeline")}
-                    </button>
+          );
+          return open === a.id
+            ? [
+                row,
+                <tr key={`${a.id}-timeline`} id={`history-${a.id}`}>
+                  <td colSpan={9}>
+                    <Timeline alarmId={a.id} />
                   </td>
-                </tr>
-              );
-              return open === a.id
-                ? [
-                    row,
-                    <tr key={`${a.id}-timeline`} id={`history-${a.id}`}>
-                      <td colSpan={9}>
-                        <Timeline alarmId={a.id} />
-                      </td>
-                    </tr>,
-                  ]
-                : [row];
-            })}
-          </tbody>
-        </table>
-      )}
-      {pages.hasNextPage && (
-        <button type="button" disabled={pages.isFetchingNextPage} onClick={() => void pages.fetchNextPage()}>
-          {t("looked.older")}
-        </button>
-      )}
-    </main>
+                </tr>,
+              ]
+            : [row];
+        })}
+      </tbody>
+    </table>
   );
 }
 

@@ -89,20 +89,10 @@ export function LoginPage(props: { expired: boolean; onLoggedIn: () => Promise<v
   const [password, setPassword] = useState("");
   const [code, setCode] = useState("");
   const [secret, setSecret] = useState<string | null>(null);
-  // A failed single sign-on comes back as /login?sso_error=<code>.
-  const [ssoError] = useState(() => takeSsoError(location.search));
+  const ssoError = useSsoError();
   const [error, setError] = useState<string | null>(() => (ssoError.key ? t(ssoError.key) : null));
   const [busy, setBusy] = useState(false);
   const sso = useSsoProviders(email);
-
-  useEffect(() => {
-    if (ssoError.key)
-      history.replaceState(history.state, "", location.pathname + ssoError.search + location.hash);
-  }, [ssoError]);
-
-  const startSso = (providerId: string) => {
-    location.assign(ssoStartUrl(providerId, sessionStorage.getItem(RETURN_TO)));
-  };
 
   const after = async (stage: SessionStage) => {
     if (stage === "active") return props.onLoggedIn();
@@ -122,10 +112,7 @@ export function LoginPage(props: { expired: boolean; onLoggedIn: () => Promise<v
       if (isSsoRequired(err)) {
         setError(t("login.ssoRequired"));
         void sso.discover(email);
-      } else if (err instanceof ApiProblem && err.code === "unauthenticated")
-        // The login's own 401 means wrong credentials here, not an ended session.
-        setError(t(step === "password" ? "login.wrongPassword" : "login.wrongCode"));
-      else setError(t("login.failed", { message: err instanceof Error ? err.message : String(err) }));
+      } else setError(failureText(t, err, step));
     } finally {
       setBusy(false);
     }
@@ -145,75 +132,15 @@ export function LoginPage(props: { expired: boolean; onLoggedIn: () => Promise<v
           </p>
         )}
         {step === "password" ? (
-          <>
-            <label>
-              {t("login.email")}
-              <input
-                type="email"
-                name="email"
-                autoComplete="username"
-                required
-                // biome-ignore lint/a11y/noAutofocus: the page's one task; focus where the user types next
-                autoFocus
-                value={email}
-                onChange={(e) => setEmail(e.target.value)}
-                onBlur={() => void sso.discover(email)}
-              />
-            </label>
-            <div aria-live="polite">
-              {sso.providers.length > 0 && (
-                // biome-ignore lint/a11y/useSemanticElements: a row of buttons, not form fields (a fieldset would say otherwise)
-                <div
-                  className="login__sso"
-                  role="group"
-                  aria-label={t("login.sso")}
-                  data-testid="sso-providers"
-                >
-                  {sso.providers.map((p) => (
-                    <button key={p.id} type="button" className="primary" onClick={() => startSso(p.id)}>
-                      {t("login.withProvider", { name: p.displayName })}
-                    </button>
-                  ))}
-                  <p className="login__or">{t("login.or")}</p>
-                </div>
-              )}
-            </div>
-            <label>
-              {t("login.password")}
-              <input
-                type="password"
-                name="password"
-                autoComplete="current-password"
-                required
-                value={password}
-                onChange={(e) => setPassword(e.target.value)}
-              />
-            </label>
-          </>
+          <PasswordFields
+            email={email}
+            setEmail={setEmail}
+            password={password}
+            setPassword={setPassword}
+            sso={sso}
+          />
         ) : (
-          <>
-            {step === "enrol" && (
-              <p>
-                {t("login.enrol")}
-                <br />
-                {t("login.secret")}: <code data-testid="totp-secret">{secret}</code>
-              </p>
-            )}
-            <label>
-              {t("login.code")}
-              <input
-                name="code"
-                inputMode="numeric"
-                autoComplete="one-time-code"
-                pattern="[0-9]{6}"
-                required
-                // biome-ignore lint/a11y/noAutofocus: the page's one task; focus where the user types next
-                autoFocus
-                value={code}
-                onChange={(e) => setCode(e.target.value.trim())}
-              />
-            </label>
-          </>
+          <CodeFields enrolSecret={step === "enrol" ? secret : undefined} code={code} setCode={setCode} />
         )}
         {error && (
           <p className="error" role="alert">
@@ -230,5 +157,114 @@ export function LoginPage(props: { expired: boolean; onLoggedIn: () => Promise<v
         )}
       </form>
     </main>
+  );
+}
+
+/** A failed single sign-on comes back as /login?sso_error=<code>: read once, then dropped from the address. */
+function useSsoError() {
+  const [ssoError] = useState(() => takeSsoError(location.search));
+  useEffect(() => {
+    if (ssoError.key)
+      history.replaceState(history.state, "", location.pathname + ssoError.search + location.hash);
+  }, [ssoError]);
+  return ssoError;
+}
+
+/** A failed step in words. */
+function failureText(t: ReturnType<typeof useUi>["t"], err: unknown, step: Step): string {
+  // The login's own 401 means wrong credentials here, not an ended session.
+  if (err instanceof ApiProblem && err.code === "unauthenticated")
+    return t(step === "password" ? "login.wrongPassword" : "login.wrongCode");
+  return t("login.failed", { message: err instanceof Error ? err.message : String(err) });
+}
+
+/** The e-mail, the single sign-on buttons for its domain, and the password. */
+function PasswordFields(props: {
+  email: string;
+  setEmail(email: string): void;
+  password: string;
+  setPassword(password: string): void;
+  sso: ReturnType<typeof useSsoProviders>;
+}) {
+  const { t } = useUi();
+  const { email, sso } = props;
+  const startSso = (providerId: string) => {
+    location.assign(ssoStartUrl(providerId, sessionStorage.getItem(RETURN_TO)));
+  };
+  return (
+    <>
+      <label>
+        {t("login.email")}
+        <input
+          type="email"
+          name="email"
+          autoComplete="username"
+          required
+          // biome-ignore lint/a11y/noAutofocus: the page's one task; focus where the user types next
+          autoFocus
+          value={email}
+          onChange={(e) => props.setEmail(e.target.value)}
+          onBlur={() => void sso.discover(email)}
+        />
+      </label>
+      <div aria-live="polite">
+        {sso.providers.length > 0 && (
+          // biome-ignore lint/a11y/useSemanticElements: a row of buttons, not form fields (a fieldset would say otherwise)
+          <div className="login__sso" role="group" aria-label={t("login.sso")} data-testid="sso-providers">
+            {sso.providers.map((p) => (
+              <button key={p.id} type="button" className="primary" onClick={() => startSso(p.id)}>
+                {t("login.withProvider", { name: p.displayName })}
+              </button>
+            ))}
+            <p className="login__or">{t("login.or")}</p>
+          </div>
+        )}
+      </div>
+      <label>
+        {t("login.password")}
+        <input
+          type="password"
+          name="password"
+          autoComplete="current-password"
+          required
+          value={props.password}
+          onChange={(e) => props.setPassword(e.target.value)}
+        />
+      </label>
+    </>
+  );
+}
+
+/** The authenticator's code; when enrolling (enrolSecret not undefined), the secret to add to the app first. */
+function CodeFields(props: {
+  enrolSecret: string | null | undefined;
+  code: string;
+  setCode(code: string): void;
+}) {
+  const { t } = useUi();
+  return (
+    <>
+      {props.enrolSecret !== undefined && (
+        <p>
+          {t("login.enrol")}
+          <br />
+          {t("login.secret")}: <code data-testid="totp-secret">{props.enrolSecret}</code>
+        </p>
+      )}
+      <label>
+        {t("login.code")}
+        <input
+          name="code"
+          inputMode="numeric"
+          autoComplete="one-time-code"
+          pattern="[0-9]{6}"
+          required
+          // biome-ignore lint/a11y/noAutofocus: the page's one task; focus where the user types next
+          autoFocus
+          value={props.code}
+          onChange={(e) => props.setCode(e.target.value.trim())}
+        />
+      </label>
+    </>
   );
 }

@@ -44,13 +44,8 @@ export function SetPasswordPage(props: { mode: SetPasswordMode }) {
       history.replaceState(null, "", location.pathname); // drop the spent token from the address bar
       setDone(true);
     } catch (err) {
-      // The server names the field it refused; its English reason is not shown.
-      const weak =
-        err instanceof ApiProblem &&
-        err.code === "validation-failed" &&
-        JSON.stringify((err.body as { errors?: unknown } | null)?.errors ?? []).includes('"password"');
       setError(
-        weak
+        weakPassword(err)
           ? t("setPassword.weak")
           : t("login.failed", { message: err instanceof Error ? err.message : String(err) }),
       );
@@ -73,42 +68,71 @@ export function SetPasswordPage(props: { mode: SetPasswordMode }) {
             </button>
           </>
         ) : (
-          <>
-            <label>
-              {t("setPassword.new")}
-              <input
-                type="password"
-                name="new-password"
-                autoComplete="new-password"
-                required
-                // biome-ignore lint/a11y/noAutofocus: the page's one task; focus where the user types next
-                autoFocus
-                value={password}
-                onChange={(e) => setPassword(e.target.value)}
-              />
-            </label>
-            <label>
-              {t("setPassword.repeat")}
-              <input
-                type="password"
-                name="repeat-password"
-                autoComplete="new-password"
-                required
-                value={repeat}
-                onChange={(e) => setRepeat(e.target.value)}
-              />
-            </label>
-            {error && (
-              <p className="error" role="alert">
-                {error}
-              </p>
-            )}
-            <button type="submit" className="primary">
-              {t("common.save")}
-            </button>
-          </>
+          <NewPasswordFields
+            password={password}
+            setPassword={setPassword}
+            repeat={repeat}
+            setRepeat={setRepeat}
+            error={error}
+          />
         )}
       </form>
     </main>
+  );
+}
+
+/** The server names the field it refused; its English reason is not shown. */
+function weakPassword(err: unknown): boolean {
+  return (
+    err instanceof ApiProblem &&
+    err.code === "validation-failed" &&
+    JSON.stringify((err.body as { errors?: unknown } | null)?.errors ?? []).includes('"password"')
+  );
+}
+
+/** The new password twice, what was wrong with it, and save. */
+function NewPasswordFields(props: {
+  password: string;
+  setPassword(password: string): void;
+  repeat: string;
+  setRepeat(repeat: string): void;
+  error: string | null;
+}) {
+  const { t } = useUi();
+  return (
+    <>
+      <label>
+        {t("setPassword.new")}
+        <input
+          type="password"
+          name="new-password"
+          autoComplete="new-password"
+          required
+          // biome-ignore lint/a11y/noAutofocus: the page's one task; focus where the user types next
+          autoFocus
+          value={props.password}
+          onChange={(e) => props.setPassword(e.target.value)}
+        />
+      </label>
+      <label>
+        {t("setPassword.repeat")}
+        <input
+          type="password"
+          name="repeat-password"
+          autoComplete="new-password"
+          required
+          value={props.repeat}
+          onChange={(e) => props.setRepeat(e.target.value)}
+        />
+      </label>
+      {props.error && (
+        <p className="error" role="alert">
+          {props.error}
+        </p>
+      )}
+      <button type="submit" className="primary">
+        {t("common.save")}
+      </button>
+    </>
   );
 }

@@ -28,7 +28,6 @@ export function LocateButton(props: {
   const { t, when } = useUi();
   const session = useSession();
   const locator = needsReason(session);
-  const reasonId = useId();
   const [reason, setReason] = useState(props.reason ?? "");
   const [asking, setAsking] = useState(false);
   const [sentAt, setSentAt] = useState<string | null>(null);
@@ -37,35 +36,9 @@ export function LocateButton(props: {
   const reasonOk = !locator || reason.trim().length >= LOCATE_REASON_MIN;
   const live = can(session, "position:read");
 
-  // While waiting for the answer, this recipient's live positions are watched (and that watch is logged).
-  useEffect(() => {
-    if (!sentAt || fix || !live) return;
-    const since = Date.parse(sentAt);
-    const unwatch = watchPositions([props.recipientId]);
-    const off = subscribeLive({
-      position: (p) => {
-        // Only a fix taken after the request answers it: the alarm's own fix, sent a moment before, does
-        // not (devices report GPS time, so a clock behind the server's is rare; the answer then shows
-        // once the look-up below is asked for).
-        if (p.recipientId === props.recipientId && Date.parse(p.time) >= since) setFix(p);
-      },
-    });
-    return () => {
-      off();
-      unwatch();
-    };
-  }, [sentAt, fix, live, props.recipientId]);
+  useFirstLiveFix(sentAt !== null && fix === null && live ? sentAt : null, props.recipientId, setFix);
 
-  // One logged look-up of the newest fix since the request, for those who may not watch live.
-  const lookUp = useMutation({
-    mutationFn: (since: string) => newestSince(props.recipientId, since, reason.trim() || undefined),
-    onMutate: () => setMessage(null),
-    onSuccess: (p) => {
-      if (p) setFix(asLive(p, props.recipientId, props.deviceId));
-      else setMessage(t("locate.notYet"));
-    },
-    onError: (e) => setMessage(t("common.error", { message: e.message })),
-  });
+  const lookUp = useLookUp(props, reason, setFix, setMessage);
 
   const request = useMutation({
     mutationFn: () => requestFix(props.deviceId, props.recipientId, locator ? reason.trim() : undefined),
@@ -89,42 +62,21 @@ export function LocateButton(props: {
   return (
     <div className="locate" data-testid="locate">
       {locator && asking ? (
-        <form
-          className="locate__reason"
-          onSubmit={(e) => {
-            e.preventDefault();
+        <LocateReasonForm
+          reason={reason}
+          setReason={setReason}
+          reasonOk={reasonOk}
+          onSubmit={() => {
             if (reasonOk) locate();
           }}
-        >
-          <label htmlFor={reasonId}>{t("locate.reason", { n: LOCATE_REASON_MIN })}</label>
-          <textarea
-            id={reasonId}
-            name="locate-reason"
-            rows={2}
-            minLength={LOCATE_REASON_MIN}
-            maxLength={500}
-            required
-            value={reason}
-            onChange={(e) => setReason(e.target.value)}
-          />
-          <button type="submit" className="primary" disabled={!reasonOk}>
-            {t("locate.button")}
-          </button>
-        </form>
+        />
       ) : (
         <button type="button" onClick={() => (locator && !reasonOk ? setAsking(true) : locate())}>
           {t("locate.button")}
         </button>
       )}
       <p role="status" className="small" data-testid="locate-status">
-        {fix
-          ? t("locate.arrived", {
-              time: when(fix.time),
-              where: `${fix.lat.toFixed(5)}, ${fix.lon.toFixed(5)}${fix.accuracyM === null ? "" : ` ± ${Math.round(fix.accuracyM)} m`}`,
-            })
-          : sentAt
-            ? t("locate.waiting", { time: when(sentAt) })
-            : ""}
+        {statusText(t, when, fix, sentAt)}
       </p>
       {sentAt && !fix && !live && (
         <button type="button" disabled={lookUp.isPending} onClick={() => lookUp.mutate(sentAt)}>
@@ -143,6 +95,99 @@ export function LocateButton(props: {
       )}
     </div>
   );
+}
+
+/**
+ * While waiting for the answer (`since`, the request's time, not null), the recipient's live positions are
+ * watched (and that watch is logged); the first fix after the request answers it.
+ */
+function useFirstLiveFix(since: string | null, recipientId: string, onFix: (p: LivePosition) => void) {
+  useEffect(() => {
+    if (since === null) return;
+    const sinceMs = Date.parse(since);
+    const unwatch = watchPositions([recipientId]);
+    const off = subscribeLive({
+      position: (p) => {
+        // Only a fix taken after the request answers it: the alarm's own fix, sent a moment before, does
+        // not (devices report GPS time, so a clock behind the server's is rare; the answer then shows
+        // once the look-up below is asked for).
+        if (p.recipientId === recipientId && Date.parse(p.time) >= sinceMs) onFix(p);
+      },
+    });
+    return () => {
+      off();
+      unwatch();
+    };
+  }, [since, recipientId, onFix]);
+}
+
+/** A locator says why before the device is asked (logged with the request). */
+function LocateReasonForm(props: {
+  reason: string;
+  setReason(reason: string): void;
+  reasonOk: boolean;
+  onSubmit(): void;
+}) {
+  const { t } = useUi();
+  const reasonId = useId();
+  return (
+    <form
+      className="locate__reason"
+      onSubmit={(e) => {
+        e.preventDefault();
+        props.onSubmit();
+      }}
+    >
+      <label htmlFor={reasonId}>{t("locate.reason", { n: LOCATE_REASON_MIN })}</label>
+      <textarea
+        id={reasonId}
+        name="locate-reason"
+        rows={2}
+        minLength={LOCATE_REASON_MIN}
+        maxLength={500}
+        required
+        value={props.reason}
+        onChange={(e) => props.setReason(e.target.value)}
+      />
+      <button type="submit" className="primary" disabled={!props.reasonOk}>
+        {t("locate.button")}
+      </button>
+    </form>
+  );
+}
+
+/** Where the fix came, or since when it is awaited. */
+function statusText(
+  t: ReturnType<typeof useUi>["t"],
+  when: ReturnType<typeof useUi>["when"],
+  fix: LivePosition | null,
+  sentAt: string | null,
+): string {
+  if (fix)
+    return t("locate.arrived", {
+      time: when(fix.time),
+      where: `${fix.lat.toFixed(5)}, ${fix.lon.toFixed(5)}${fix.accuracyM === null ? "" : ` ± ${Math.round(fix.accuracyM)} m`}`,
+    });
+  return sentAt ? t("locate.waiting", { time: when(sentAt) }) : "";
+}
+
+/** One logged look-up of the newest fix since the request, for those who may not watch live. */
+function useLookUp(
+  props: { recipientId: string; deviceId: string | null },
+  reason: string,
+  setFix: (p: LivePosition) => void,
+  setMessage: (m: string | null) => void,
+) {
+  const { t } = useUi();
+  return useMutation({
+    mutationFn: (since: string) => newestSince(props.recipientId, since, reason.trim() || undefined),
+    onMutate: () => setMessage(null),
+    onSuccess: (p) => {
+      if (p) setFix(asLive(p, props.recipientId, props.deviceId));
+      else setMessage(t("locate.notYet"));
+    },
+    onError: (e) => setMessage(t("common.error", { message: e.message })),
+  });
 }
 
 /** The newest fix since the request: one logged look-up (with the locator's reason). */

@@ -23,35 +23,7 @@ export function LocatorLookup(props: { reason: string; onFound(p: KnownPosition 
   const people = (list.data ?? []).filter((r) => r.status === "active");
   const [chosen, setChosen] = useState("");
   const lookUp = useMutation({
-    mutationFn: async (who: z.infer<typeof recipient>): Promise<KnownPosition | null> => {
-      const to = new Date();
-      const h = await data(
-        api.GET("/api/v1/positions/recipients/{id}/history", {
-          params: {
-            path: { id: who.id },
-            query: {
-              from: new Date(to.getTime() - LOOKBACK_HOURS * 3_600_000).toISOString(),
-              to: to.toISOString(),
-              maxPoints: 500,
-              reason: props.reason,
-            },
-          },
-        }),
-        positionHistory,
-      );
-      const newest = h.points.at(-1);
-      if (!newest) return null;
-      return {
-        recipientId: who.id,
-        name: `${who.firstName ?? ""} ${who.lastName ?? ""}`.trim() || null,
-        departmentId: who.departmentId,
-        lat: newest.lat,
-        lon: newest.lon,
-        accuracyM: newest.accuracyM,
-        time: newest.time,
-        batteryPercent: null,
-      };
-    },
+    mutationFn: (who: z.infer<typeof recipient>) => newestPosition(who, props.reason),
     onSuccess: (found) => props.onFound(found),
   });
   const busy = lookUp.isPending;
@@ -94,4 +66,35 @@ export function LocatorLookup(props: { reason: string; onFound(p: KnownPosition 
       </p>
     </form>
   );
+}
+
+/** The newest fix of the last LOOKBACK_HOURS for one recipient: one logged look-up with the locator's reason. */
+async function newestPosition(who: z.infer<typeof recipient>, reason: string): Promise<KnownPosition | null> {
+  const to = new Date();
+  const h = await data(
+    api.GET("/api/v1/positions/recipients/{id}/history", {
+      params: {
+        path: { id: who.id },
+        query: {
+          from: new Date(to.getTime() - LOOKBACK_HOURS * 3_600_000).toISOString(),
+          to: to.toISOString(),
+          maxPoints: 500,
+          reason: reason,
+        },
+      },
+    }),
+    positionHistory,
+  );
+  const newest = h.points.at(-1);
+  if (!newest) return null;
+  return {
+    recipientId: who.id,
+    name: `${who.firstName ?? ""} ${who.lastName ?? ""}`.trim() || null,
+    departmentId: who.departmentId,
+    lat: newest.lat,
+    lon: newest.lon,
+    accuracyM: newest.accuracyM,
+    time: newest.time,
+    batteryPercent: null,
+  };
 }

@@ -73,43 +73,7 @@ export function ProfilePage() {
               {t("profile.save")}
             </button>
           </form>
-          <fieldset className="card">
-            <legend>{t("profile.sound")}</legend>
-            <label className="inline">
-              <input
-                type="checkbox"
-                checked={sound.newAlarms}
-                disabled={busy}
-                onChange={(e) => void save({ sound: { ...sound, newAlarms: e.target.checked } })}
-              />
-              {t("profile.newAlarms")}
-            </label>
-            <label className="inline">
-              <input
-                type="checkbox"
-                checked={sound.asked}
-                disabled={busy}
-                onChange={(e) => void save({ sound: { ...sound, asked: e.target.checked } })}
-              />
-              {t("sound.asked")}
-            </label>
-            <label className="inline">
-              {t("sound.repeat")}
-              <select
-                value={sound.repeatS}
-                disabled={busy}
-                onChange={(e) =>
-                  void save({ sound: { ...sound, repeatS: Number(e.target.value) as RepeatS } })
-                }
-              >
-                {REPEAT_CHOICES.map((n) => (
-                  <option key={n} value={n}>
-                    {t("sound.seconds", { n })}
-                  </option>
-                ))}
-              </select>
-            </label>
-          </fieldset>
+          <SoundSettings sound={sound} busy={busy} save={save} />
           <ProfileSecurity />
         </>
       )}
@@ -119,5 +83,55 @@ export function ProfilePage() {
         </p>
       )}
     </main>
+  );
+}
+
+/** The alarm sound: for new alarms, for those the user is asked to take, and how often it repeats. */
+function SoundSettings({
+  sound,
+  busy,
+  save,
+}: {
+  sound: NonNullable<Profile["sound"]>;
+  busy: boolean;
+  save(change: Change): void;
+}) {
+  const { t } = useUi();
+  return (
+    <fieldset className="card">
+      <legend>{t("profile.sound")}</legend>
+      <label className="inline">
+        <input
+          type="checkbox"
+          checked={sound.newAlarms}
+          disabled={busy}
+          onChange={(e) => void save({ sound: { ...sound, newAlarms: e.target.checked } })}
+        />
+        {t("profile.newAlarms")}
+      </label>
+      <label className="inline">
+        <input
+          type="checkbox"
+          checked={sound.asked}
+          disabled={busy}
+          onChange={(e) => void save({ sound: { ...sound, asked: e.target.checked } })}
+        />
+        {t("sound.asked")}
+      </label>
+      <label className="inline">
+        {t("sound.repeat")}
+        <select
+          value={sound.repeatS}
+          disabled={busy}
+          onChange={(e) => void save({ sound: { ...sound, repeatS: Number(e.target.value) as RepeatS } })}
+        >
+          {REPEAT_CHOICES.map((n) => (
+            <option key={n} value={n}>
+              {t("sound.seconds", { n })}
+            </option>
+          ))}
+        </select>
+      </label>
+    </fieldset>
   );
 }

@@ -51,29 +51,7 @@ export function RecipientMap(props: {
     map.current = m;
     history.current = L.layerGroup().addTo(m);
     fencesLayer.current = L.featureGroup().addTo(m);
-    if (props.editable) {
-      m.pm.setLang(lang === "nb" ? "no" : "en");
-      m.pm.addControls({
-        position: "topleft",
-        drawMarker: false,
-        drawCircleMarker: false,
-        drawPolyline: false,
-        drawRectangle: false,
-        drawText: false,
-        cutPolygon: false,
-        rotateMode: false,
-        drawCircle: true,
-        drawPolygon: true,
-        editMode: true,
-        dragMode: true,
-        removalMode: true,
-      });
-      m.on("pm:create", (e) => {
-        const shape = shapeOfLayer(e.layer);
-        if (shape) setDraft({ shape, layer: e.layer });
-        else e.layer.remove();
-      });
-    }
+    if (props.editable) addDrawing(m, lang, setDraft);
     return () => {
       m.remove();
       map.current = null;
@@ -85,30 +63,7 @@ export function RecipientMap(props: {
   useEffect(() => {
     const g = fencesLayer.current;
     if (!g) return;
-    g.clearLayers();
-    for (const f of props.fences) {
-      const layer = geofenceLayer(f, {
-        className: `vakt-geofence${f.active ? "" : " vakt-geofence--inactive"}`,
-        weight: 2,
-      }) as L.Path;
-      layer.bindTooltip(f.name);
-      layer.on("pm:edit", () => {
-        const shape = shapeOfLayer(layer);
-        if (!shape) return;
-        edit(() =>
-          data(
-            api.PATCH("/api/v1/geofences/{id}", { params: { path: { id: f.id } }, body: { shape } }),
-            geofence,
-          ),
-        );
-      });
-      layer.on("pm:remove", () =>
-        edit(() =>
-          data(api.DELETE("/api/v1/geofences/{id}", { params: { path: { id: f.id } } }), z.unknown()),
-        ),
-      );
-      g.addLayer(layer);
-    }
+    drawFences(g, props.fences, edit);
     const m = map.current;
     if (m && !fitted.current && props.fences.length > 0) {
       fitted.current = true;
@@ -116,36 +71,7 @@ export function RecipientMap(props: {
     }
   }, [props.fences, edit]);
 
-  // History line and the slider's point.
-  useEffect(() => {
-    const h = history.current;
-    const m = map.current;
-    if (!h || !m) return;
-    h.clearLayers();
-    const latlngs = props.points.map((p) => [p.lat, p.lon] as L.LatLngTuple);
-    if (latlngs.length > 1) L.polyline(latlngs, { className: "vakt-trail", weight: 3 }).addTo(h);
-    if (props.current) {
-      L.circleMarker([props.current.lat, props.current.lon], {
-        radius: 8,
-        className: "vakt-history-point",
-      }).addTo(h);
-      if (props.current.accuracyM)
-        L.circle([props.current.lat, props.current.lon], {
-          radius: props.current.accuracyM,
-          className: "vakt-accuracy",
-          interactive: false,
-        }).addTo(h);
-    }
-    if (!fitted.current && latlngs.length > 0) {
-      fitted.current = true;
-      m.fitBounds(L.latLngBounds(latlngs).pad(0.3), { maxZoom: 16 });
-    }
-  }, [props.points, props.current]);
-
-  const saveDraft = (e: React.FormEvent) => {
-    e.preventDefault();
-    if (draft) create.mutate({ shape: draft.shape, name });
-  };
+  useHistoryLayer(history, map, fitted, props.points, props.current);
 
   return (
     <div>
@@ -157,43 +83,174 @@ export function RecipientMap(props: {
         data-testid="recipient-map"
       />
       {draft && (
-        <form className="card form-row" onSubmit={saveDraft} data-testid="geofence-form">
-          <label>
-            {t("recipient.geofenceName")}
-            <input
-              name="geofence-name"
-              required
-              maxLength={100}
-              value={name}
-              onChange={(e) => setName(e.target.value)}
-            />
-          </label>
-          <button type="submit" className="primary" disabled={create.isPending}>
-            {t("common.save")}
-          </button>
-          <button
-            type="button"
-            onClick={() => {
-              draft.layer.remove();
-              setDraft(null);
-            }}
-          >
-            {t("common.cancel")}
-          </button>
-        </form>
+        <DraftForm
+          name={name}
+          setName={setName}
+          saving={create.isPending}
+          onSave={() => create.mutate({ shape: draft.shape, name })}
+          onCancel={() => {
+            draft.layer.remove();
+            setDraft(null);
+          }}
+        />
       )}
       {message && <p role="status">{message}</p>}
-      <ul>
-        {props.fences.map((f) => (
-          <li key={f.id} data-testid="geofence-item">
-            {f.name} (
-            {f.shape.kind === "circle" ? `${Math.round(f.shape.radiusM)} m` : `${f.shape.points.length} ⬠`})
-            {f.window ? ` ${f.window.start}–${f.window.end}` : ""}{" "}
-            {f.active ? "" : `(${t("common.no")} ${t("recipient.geofenceActive").toLowerCase()})`}
-          </li>
-        ))}
-      </ul>
+      <FenceList fences={props.fences} />
     </div>
+  );
+}
+
+/** The history line and the slider's point; the first drawn with points fits the map to them (unless the fences did). */
+function useHistoryLayer(
+  history: React.RefObject<L.LayerGroup | null>,
+  map: React.RefObject<L.Map | null>,
+  fitted: React.RefObject<boolean>,
+  points: readonly Point[],
+  current: Point | null,
+) {
+  useEffect(() => {
+    const h = history.current;
+    const m = map.current;
+    if (!h || !m) return;
+    const latlngs = drawHistory(h, points, current);
+    if (!fitted.current && latlngs.length > 0) {
+      fitted.current = true;
+      m.fitBounds(L.latLngBounds(latlngs).pad(0.3), { maxZoom: 16 });
+    }
+  }, [history, map, fitted, points, current]);
+}
+
+/** The geofences in words: name, size, time window, and whether it is active. */
+function FenceList({ fences }: { fences: readonly Geofence[] }) {
+  const { t } = useUi();
+  return (
+    <ul>
+      {fences.map((f) => (
+        <li key={f.id} data-testid="geofence-item">
+          {f.name} (
+          {f.shape.kind === "circle" ? `${Math.round(f.shape.radiusM)} m` : `${f.shape.points.length} ⬠`})
+          {f.window ? ` ${f.window.start}–${f.window.end}` : ""}{" "}
+          {f.active ? "" : `(${t("common.no")} ${t("recipient.geofenceActive").toLowerCase()})`}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** geoman's drawing controls (circles and polygons); a shape drawn becomes the draft to name. */
+function addDrawing(
+  m: L.Map,
+  lang: string,
+  setDraft: (draft: { shape: GeofenceShape; layer: L.Layer }) => void,
+) {
+  m.pm.setLang(lang === "nb" ? "no" : "en");
+  m.pm.addControls({
+    position: "topleft",
+    drawMarker: false,
+    drawCircleMarker: false,
+    drawPolyline: false,
+    drawRectangle: false,
+    drawText: false,
+    cutPolygon: false,
+    rotateMode: false,
+    drawCircle: true,
+    drawPolygon: true,
+    editMode: true,
+    dragMode: true,
+    removalMode: true,
+  });
+  m.on("pm:create", (e) => {
+    const shape = shapeOfLayer(e.layer);
+    if (shape) setDraft({ shape, layer: e.layer });
+    else e.layer.remove();
+  });
+}
+
+/** The geofences, each editable in place; an edit or removal is saved at once. */
+function drawFences(
+  g: L.FeatureGroup,
+  fences: readonly Geofence[],
+  edit: (send: () => Promise<unknown>) => void,
+) {
+  g.clearLayers();
+  for (const f of fences) {
+    const layer = geofenceLayer(f, {
+      className: `vakt-geofence${f.active ? "" : " vakt-geofence--inactive"}`,
+      weight: 2,
+    }) as L.Path;
+    layer.bindTooltip(f.name);
+    layer.on("pm:edit", () => {
+      const shape = shapeOfLayer(layer);
+      if (!shape) return;
+      edit(() =>
+        data(
+          api.PATCH("/api/v1/geofences/{id}", { params: { path: { id: f.id } }, body: { shape } }),
+          geofence,
+        ),
+      );
+    });
+    layer.on("pm:remove", () =>
+      edit(() => data(api.DELETE("/api/v1/geofences/{id}", { params: { path: { id: f.id } } }), z.unknown())),
+    );
+    g.addLayer(layer);
+  }
+}
+
+/** The history line and the slider's point (with its accuracy); the line's points, for the first fit. */
+function drawHistory(h: L.LayerGroup, points: readonly Point[], current: Point | null): L.LatLngTuple[] {
+  h.clearLayers();
+  const latlngs = points.map((p) => [p.lat, p.lon] as L.LatLngTuple);
+  if (latlngs.length > 1) L.polyline(latlngs, { className: "vakt-trail", weight: 3 }).addTo(h);
+  if (current) {
+    L.circleMarker([current.lat, current.lon], {
+      radius: 8,
+      className: "vakt-history-point",
+    }).addTo(h);
+    if (current.accuracyM)
+      L.circle([current.lat, current.lon], {
+        radius: current.accuracyM,
+        className: "vakt-accuracy",
+        interactive: false,
+      }).addTo(h);
+  }
+  return latlngs;
+}
+
+/** The name of a geofence just drawn, to save it or throw it away. */
+function DraftForm(props: {
+  name: string;
+  setName(name: string): void;
+  saving: boolean;
+  onSave(): void;
+  onCancel(): void;
+}) {
+  const { t } = useUi();
+  return (
+    <form
+      className="card form-row"
+      onSubmit={(e) => {
+        e.preventDefault();
+        props.onSave();
+      }}
+      data-testid="geofence-form"
+    >
+      <label>
+        {t("recipient.geofenceName")}
+        <input
+          name="geofence-name"
+          required
+          maxLength={100}
+          value={props.name}
+          onChange={(e) => props.setName(e.target.value)}
+        />
+      </label>
+      <button type="submit" className="primary" disabled={props.saving}>
+        {t("common.save")}
+      </button>
+      <button type="button" onClick={props.onCancel}>
+        {t("common.cancel")}
+      </button>
+    </form>
   );
 }
 

@@ -15,7 +15,6 @@ const PAGE = 50;
  */
 export function WhoLooked(props: { recipientId: string; name: string; staff: ReadonlyMap<string, string> }) {
   const { t, dateTime } = useUi();
-  const ids = { kind: useId(), from: useId(), to: useId() };
   const [kind, setKind] = useState<LookedFilter>("position");
   const [from, setFrom] = useState("");
   const [to, setTo] = useState("");
@@ -38,43 +37,23 @@ export function WhoLooked(props: { recipientId: string; name: string; staff: Rea
     <section aria-labelledby="rec-activity" data-testid="who-looked">
       <h2 id="rec-activity">{t("looked.title", { name: props.name })}</h2>
       <p className="muted small">{t("looked.help")}</p>
-      <div className="form-row">
-        <label htmlFor={ids.kind}>{t("looked.filter")}</label>
-        <select
-          id={ids.kind}
-          value={kind}
-          onChange={(e) => {
-            setKind(e.target.value as LookedFilter);
-            restart();
-          }}
-        >
-          {LOOKED_FILTERS.map((f) => (
-            <option key={f} value={f}>
-              {t(`looked.filter.${f || "all"}`)}
-            </option>
-          ))}
-        </select>
-        <label htmlFor={ids.from}>{t("looked.from")}</label>
-        <input
-          id={ids.from}
-          type="date"
-          value={from}
-          onChange={(e) => {
-            setFrom(e.target.value);
-            restart();
-          }}
-        />
-        <label htmlFor={ids.to}>{t("looked.to")}</label>
-        <input
-          id={ids.to}
-          type="date"
-          value={to}
-          onChange={(e) => {
-            setTo(e.target.value);
-            restart();
-          }}
-        />
-      </div>
+      <LookedFilters
+        kind={kind}
+        from={from}
+        to={to}
+        onKind={(k) => {
+          setKind(k);
+          restart();
+        }}
+        onFrom={(f) => {
+          setFrom(f);
+          restart();
+        }}
+        onTo={(v) => {
+          setTo(v);
+          restart();
+        }}
+      />
       {error && (
         <p className="error" role="alert">
           {error}
@@ -107,5 +86,34 @@ export function WhoLooked(props: { recipientId: string; name: string; staff: Rea
         )}
       </div>
     </section>
+  );
+}
+
+/** The kind of look and the period the list is filtered by. */
+function LookedFilters(props: {
+  kind: LookedFilter;
+  from: string;
+  to: string;
+  onKind(kind: LookedFilter): void;
+  onFrom(from: string): void;
+  onTo(to: string): void;
+}) {
+  const { t } = useUi();
+  const ids = { kind: useId(), from: useId(), to: useId() };
+  return (
+    <div className="form-row">
+      <label htmlFor={ids.kind}>{t("looked.filter")}</label>
+      <select id={ids.kind} value={props.kind} onChange={(e) => props.onKind(e.target.value as LookedFilter)}>
+        {LOOKED_FILTERS.map((f) => (
+          <option key={f} value={f}>
+            {t(`looked.filter.${f || "all"}`)}
+          </option>
+        ))}
+      </select>
+      <label htmlFor={ids.from}>{t("looked.from")}</label>
+      <input id={ids.from} type="date" value={props.from} onChange={(e) => props.onFrom(e.target.value)} />
+      <label htmlFor={ids.to}>{t("looked.to")}</label>
+      <input id={ids.to} type="date" value={props.to} onChange={(e) => props.onTo(e.target.value)} />
+    </div>
   );
 }
