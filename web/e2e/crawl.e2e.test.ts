@@ -109,6 +109,12 @@ describe("every screen as every role, in Norwegian and in English", () => {
     const problems: string[] = [];
     for (const [role, home] of Object.entries(homes)) {
       const { context, page } = await pageIn(h, lang);
+      // What a screen's boundary caught (ScreenBoundary logs it), so a failure names its cause.
+      const caught: string[] = [];
+      page.on("console", (m) => {
+        if (m.type() === "error" && m.text().startsWith("screen failed")) caught.push(m.text());
+      });
+      page.on("pageerror", (e) => caught.push(`page error: ${e.message}`));
       await logIn(h, page, demoEmail(role), "/");
       await settled(page, lang);
       const landed = new URL(page.url()).pathname;
@@ -125,7 +131,9 @@ describe("every screen as every role, in Norwegian and in English", () => {
         await page.goto(`${h.url}${path}`);
         await settled(page, lang);
         if ((await page.getByTestId("error-boundary").count()) > 0)
-          problems.push(`${role} ${path}: the screen failed (error boundary)`);
+          problems.push(
+            `${role} ${path}: the screen failed (error boundary): ${caught.join(" | ") || "no error logged"}`,
+          );
         // The header's logout says the console is in the language the crawl is about.
         const logout = page.locator(".topbar").getByRole("button", { name: t["nav.logout"], exact: true });
         if ((await logout.count()) !== 1) problems.push(`${role} ${path}: no header in ${lang}`);

@@ -52,7 +52,11 @@ export class ScreenBoundary extends Component<Props, { error: unknown; key: stri
   }
 
   override componentDidCatch(error: unknown) {
-    console.error("screen failed", error);
+    // As text, so a log or a browser test reads the cause without a debugger.
+    console.error(
+      "screen failed",
+      error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error),
+    );
   }
 
   override render() {
