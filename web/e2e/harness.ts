@@ -313,25 +313,58 @@ export async function logIn(h: Harness, page: Page, email: string, path: string 
  */
 async function waitForLoginForm(h: Harness, page: Page): Promise<void> {
   const field = page.getByLabel(/E-post|E-mail/);
+  // Requests the page started and that have not ended: what a blank page is waiting for.
+  const pending = new Map<object, string>();
+  const started = (r: { url(): string }) => pending.set(r, r.url().replace(h.url, ""));
+  const ended = (r: object) => pending.delete(r);
+  page.on("request", started);
+  page.on("requestfinished", ended);
+  page.on("requestfailed", ended);
   try {
-    await field.waitFor({ timeout: 30_000 });
-  } catch (error) {
-    const shown = (
-      await page
-        .locator("body")
-        .innerText()
-        .catch(() => "?")
-    ).slice(0, 400);
-    const started = Date.now();
-    const me = await fetch(`${h.url}/api/v1/auth/me`, { signal: AbortSignal.timeout(10_000) })
-      .then((r) => `${r.status}`)
-      .catch((e: unknown) => String(e));
-    throw new Error(
-      `no login form at ${page.url()} after 30 s; the page shows ${JSON.stringify(shown)}; ` +
-        `GET /auth/me from the test answered ${me} in ${Date.now() - started} ms`,
-      { cause: error },
-    );
+    await field.waitFor({ timeout: 20_000 });
+  } catch (first) {
+    // Seen twice in CI (2026-12-03): a first load that drew nothing at all (not even the
+    // dictionary's fallback). Said in the log with what it waited for, then one reload; a page
+    // that stays blank fails below. Known and open: see the closing note of that day.
+    const blank =
+      (
+        await page
+          .locator("body")
+          .innerText()
+          .catch(() => "?")
+      ).trim() === "";
+    if (!blank) throw await noLoginForm(h, page, first);
+    console.warn(`blank first load at ${page.url()}; pending: ${JSON.stringify([...pending.values()])}`);
+    await page.reload();
+    try {
+      await field.waitFor({ timeout: 30_000 });
+    } catch (error) {
+      throw await noLoginForm(h, page, error);
+    }
+  } finally {
+    page.off("request", started);
+    page.off("requestfinished", ended);
+    page.off("requestfailed", ended);
   }
+}
+
+/** What the page showed and how the API answered, so a failure can be told from a stall. */
+async function noLoginForm(h: Harness, page: Page, cause: unknown): Promise<Error> {
+  const shown = (
+    await page
+      .locator("body")
+      .innerText()
+      .catch(() => "?")
+  ).slice(0, 400);
+  const started = Date.now();
+  const me = await fetch(`${h.url}/api/v1/auth/me`, { signal: AbortSignal.timeout(10_000) })
+    .then((r) => `${r.status}`)
+    .catch((e: unknown) => String(e));
+  return new Error(
+    `no login form at ${page.url()}; the page shows ${JSON.stringify(shown)}; ` +
+      `GET /auth/me from the test answered ${me} in ${Date.now() - started} ms`,
+    { cause },
+  );
 }
 
 /**
