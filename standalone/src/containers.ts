@@ -64,29 +64,28 @@ export function containerRunArgs(
   ];
 }
 
+/** One command of the engine (`podman run …`, `podman rm …`), waited for. */
+function engineRun(mode: ImageMode, args: string[]) {
+  return spawnSync(mode.engine[0] as string, [...mode.engine.slice(1), ...args], { encoding: "utf8" });
+}
+
 /** Runs a shell script inside an image (as the image's own user) and returns what it printed. */
 export function inImage(
   mode: ImageMode,
   image: string,
   script: string,
 ): { status: number | null; out: string; stderr?: string } {
-  const r = spawnSync(
-    mode.engine[0] as string,
-    [...mode.engine.slice(1), "run", "--rm", "--no-healthcheck", "--entrypoint", "sh", image, "-c", script],
-    { encoding: "utf8" },
-  );
+  const r = engineRun(mode, ["run", "--rm", "--no-healthcheck", "--entrypoint", "sh", image, "-c", script]);
   // Only the script's own output: the engine's warnings go to stderr.
   return { status: r.status, out: r.stdout, ...(r.stderr ? { stderr: r.stderr } : {}) };
 }
 
 /** The engine's own verdict on a running container's HEALTHCHECK (0: healthy). */
 export function healthcheck(mode: ImageMode, name: string): { status: number | null; out: string } {
-  const r = spawnSync(mode.engine[0] as string, [...mode.engine.slice(1), "healthcheck", "run", name], {
-    encoding: "utf8",
-  });
+  const r = engineRun(mode, ["healthcheck", "run", name]);
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
 export function removeContainer(mode: ImageMode, name: string): void {
-  spawnSync(mode.engine[0] as string, [...mode.engine.slice(1), "rm", "--force", "--ignore", name]);
+  engineRun(mode, ["rm", "--force", "--ignore", name]);
 }

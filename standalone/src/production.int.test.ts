@@ -72,25 +72,29 @@ const composeUser: Record<string, string> = { "broker-auth": "root" };
 
 const procs: Proc[] = [];
 function start(name: string, args: string[], env: Record<string, string>, cwd: string): Proc {
-  let [command, ...rest] = args as [string, ...string[]];
-  if (images?.imageFor(name)) {
-    const container = `vakt-smoke-${name}-${randomBytes(3).toString("hex")}`;
-    containers.push(container);
-    command = images.engine[0] as string;
-    rest = containerRunArgs(images, {
-      service: name,
-      name: container,
-      command: args,
-      env,
-      mount: work,
-      ...(composeUser[name] ? { user: composeUser[name] } : {}),
-    });
-  }
-  const child = spawn(command, rest, {
+  const container = images?.imageFor(name)
+    ? `vakt-smoke-${name}-${randomBytes(3).toString("hex")}`
+    : undefined;
+  if (container) containers.push(container);
+  const [command, ...rest] =
+    images && container
+      ? [
+          images.engine[0] as string,
+          ...containerRunArgs(images, {
+            service: name,
+            name: container,
+            command: args,
+            env,
+            mount: work,
+            ...(composeUser[name] ? { user: composeUser[name] } : {}),
+          }),
+        ]
+      : (args as [string, ...string[]]);
+  const child = spawn(command as string, rest, {
     cwd,
     // Nothing of the test's own environment (NODE_OPTIONS, tsx loaders): only what compose gives.
     // A container gets exactly that through --env; the engine itself runs with the host's.
-    env: command === args[0] ? { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env } : process.env,
+    env: container ? process.env : { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const out: string[] = [];
@@ -98,7 +102,7 @@ function start(name: string, args: string[], env: Record<string, string>, cwd: s
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const p = { name, child, out, exited, container: containers.at(-1) };
+  const p = { name, child, out, exited, container };
   procs.push(p);
   return p;
 }
