@@ -19,12 +19,32 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningStack, startStack } from "./stack";
 
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+/** The stack's log, kept so that a test that fails can say what the stack did (LOG_LEVEL stays quiet on success). */
+const logLines: string[] = [];
+const captured = pino(
+  { level: "info" },
+  {
+    write(line: string) {
+      logLines.push(line.trimEnd());
+      if (logLines.length > 400) logLines.splice(0, logLines.length - 400);
+    },
+  },
+);
+
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  explain: () => Promise<string>,
+  timeoutMs = 30_000,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
     if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error("condition not met in time");
+    if (Date.now() > until) {
+      console.error(`${what}: not within ${timeoutMs} ms\n${await explain().catch(String)}`);
+      throw new Error(`${what}: not within ${timeoutMs} ms`);
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -59,8 +79,30 @@ describe.each(brokers)("the standalone stack with %s", (broker) => {
       DEMO_ADMIN_PASSWORD: "correct horse battery staple",
       LOG_LEVEL: "silent",
     });
-    stack = await startStack(config, pino({ level: "silent" }));
+    stack = await startStack(config, captured);
   });
+
+  /** What the stack stored and said, for a wait that ran out: devices, dead letters, ingest health, log. */
+  async function explain(): Promise<string> {
+    const devices = await db.pool.query(
+      `SELECT d.serial, d.desired_config_version, d.reported_config_version,
+              (SELECT count(*) FROM positions p WHERE p.device_id = d.id) AS positions
+         FROM devices d ORDER BY 1`,
+    );
+    const dead = await db.pool.query(
+      "SELECT topic, reason, count(*) n FROM dead_letters GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 20",
+    );
+    const health = await fetch(new URL("/healthz", stack.addresses.osmand.url))
+      .then(async (r) => `${r.status} ${await r.text()}`)
+      .catch(String);
+    return [
+      `devices: ${JSON.stringify(devices.rows)}`,
+      `dead letters: ${JSON.stringify(dead.rows)}`,
+      `ingest health: ${health}`,
+      "log:",
+      ...logLines,
+    ].join("\n");
+  }
 
   afterAll(async () => {
     await stack?.stop();
@@ -71,24 +113,32 @@ describe.each(brokers)("the standalone stack with %s", (broker) => {
   });
 
   it("carries simulated positions from the devices into the database", async () => {
-    const count = await waitFor(async () => {
-      const { rows } = await db.pool.query<{ devices: string }>(
-        "SELECT count(DISTINCT device_id) AS devices FROM positions",
-      );
-      const n = Number(rows[0]?.devices);
-      return n === 3 ? n : undefined;
-    });
+    const count = await waitFor(
+      "positions from the 3 simulated devices",
+      async () => {
+        const { rows } = await db.pool.query<{ devices: string }>(
+          "SELECT count(DISTINCT device_id) AS devices FROM positions",
+        );
+        const n = Number(rows[0]?.devices);
+        return n === 3 ? n : undefined;
+      },
+      explain,
+    );
     expect(count).toBe(3);
   });
 
   it("sends the seeded devices their configuration, which they confirm", async () => {
     // Seeded straight into the database, they had no retained configuration: "not confirmed" for ever.
-    const confirmed = await waitFor(async () => {
-      const { rows } = await db.pool.query<{ n: string }>(
-        "SELECT count(*) n FROM devices WHERE reported_config_version = desired_config_version",
-      );
-      return Number(rows[0]?.n) === 3 ? 3 : undefined;
-    });
+    const confirmed = await waitFor(
+      "3 devices confirming their configuration",
+      async () => {
+        const { rows } = await db.pool.query<{ n: string }>(
+          "SELECT count(*) n FROM devices WHERE reported_config_version = desired_config_version",
+        );
+        return Number(rows[0]?.n) === 3 ? 3 : undefined;
+      },
+      explain,
+    );
     expect(confirmed).toBe(3);
   });
 
@@ -155,13 +205,21 @@ describe.each(brokers)("the standalone stack with %s", (broker) => {
         });
       if (broker === "mosquitto") {
         // The new device reaches Mosquitto's password file through the LISTEN on device changes.
-        await waitFor(async () => ((await publish()).code === 0 ? true : undefined));
-        const stored = await waitFor(async () => {
-          const r = await db.pool.query("SELECT speed_mps FROM positions WHERE device_id = $1", [
-            dev.rows[0]?.id,
-          ]);
-          return r.rows[0];
-        });
+        await waitFor(
+          "mosquitto_pub getting through",
+          async () => ((await publish()).code === 0 ? true : undefined),
+          explain,
+        );
+        const stored = await waitFor(
+          "the OwnTracks position",
+          async () => {
+            const r = await db.pool.query("SELECT speed_mps FROM positions WHERE device_id = $1", [
+              dev.rows[0]?.id,
+            ]);
+            return r.rows[0];
+          },
+          explain,
+        );
         expect(stored).toEqual({ speed_mps: null });
       } else {
         const r = await publish();

@@ -3,8 +3,8 @@
  * the pure `decide`, hand the decision to the batch writer with the ack the
  * transport gave us. Whatever a message makes `decide` (or a tracker adapter)
  * throw, it becomes a dead letter `ingest_error`; a message the broker keeps
- * redelivering (ingest died on it each time) becomes a dead letter
- * `redelivery_limit` after `maxRedeliveries`.
+ * redelivering is handled alone after `maxRedeliveries`, and becomes a dead
+ * letter `redelivery_limit` only if ingest died on it then (redeliveries.ts).
  */
 import { type ParsedTopic, parseDeviceTopic } from "@vakt/schemas";
 import type pg from "pg";
@@ -16,11 +16,10 @@ import {
   deadLetter,
   decide,
   serialOfDeviceTopic,
-  sha256Hex,
   type Transport,
 } from "./decide";
 import type { DeviceDirectory } from "./device-directory";
-import { storableText } from "./storable";
+import { type Redelivered, RedeliveryGate } from "./redeliveries";
 import type { BatchWriter } from "./writer";
 
 export interface PipelineOptions {
@@ -32,7 +31,7 @@ export interface PipelineOptions {
   now: () => number;
   /** Where redeliveries are counted (`ingest_redeliveries`); without it they are not. */
   pool?: pg.Pool;
-  /** Deliveries of one message (topic and payload) after which it is kept as a dead letter (default 5). */
+  /** Deliveries of one message (topic and payload) from which it is handled alone (default 5; redeliveries.ts). */
   maxRedeliveries?: number;
 }
 
@@ -53,10 +52,8 @@ interface Submission {
   nack: (() => void) | undefined;
 }
 
-const storableTopic = (topic: string) => storableText(topic, 512);
-
-/** Redelivered messages counted per statement. */
-const REDELIVERY_BATCH = 2_000;
+/** A redelivered message at the gate: what it counts by, and the submission it came as. */
+type GatedMessage = RawUplink & Redelivered & { submission: Submission };
 
 /** Topics parsed so far (one per device and kind); emptied when it grows past this. */
 const TOPIC_CACHE_SIZE = 200_000;
@@ -67,11 +64,37 @@ export class Pipeline {
   private readonly resolving = new Map<Promise<void>, number>();
   private readonly topics = new Map<string, ParsedTopic>();
   private readonly counters = new Map<string, { inc(): void }>();
-  /** Redelivered messages waiting to be counted, and whether a count is under way. */
-  private readonly redelivered: Submission[] = [];
-  private countingRedeliveries = false;
+  private readonly redeliveries: RedeliveryGate<GatedMessage> | undefined;
 
-  constructor(private readonly o: PipelineOptions) {}
+  constructor(private readonly o: PipelineOptions) {
+    const pool = o.pool;
+    if (!pool) return;
+    this.redeliveries = new RedeliveryGate<GatedMessage>({
+      pool,
+      max: o.maxRedeliveries ?? 5,
+      logger: o.logger,
+      metrics: o.metrics,
+      handle: (g) => this.resolveThenSubmit({ ...g.submission, ack: g.ack, nack: g.nack }),
+      refuse: (g, detail) =>
+        this.resolveThenSubmit({
+          ...g.submission,
+          ack: g.ack,
+          nack: g.nack,
+          make: (lookup, now) =>
+            deadLetter({
+              now,
+              transport: g.transport,
+              topic: g.topic,
+              payload: g.payload,
+              device: g.submission.serial !== undefined ? lookup(g.submission.serial) : undefined,
+              reason: "redelivery_limit",
+              detail,
+            }),
+        }),
+      track: (p) => this.track(p, this.o.now()),
+      stopping: () => this.stopping,
+    });
+  }
 
   /** Messages waiting for their device look-up (the database being away). */
   get resolvingCount(): number {
@@ -134,14 +157,8 @@ export class Pipeline {
     if (this.stopping) return false;
     const receivedAt = this.o.now();
     const m: Submission = { serial, make, receivedAt, ack, redelivered, raw: extra.raw, nack: extra.nack };
-    if (redelivered && extra.raw && this.o.pool) {
-      this.redelivered.push(m);
-      if (!this.countingRedeliveries) {
-        this.countingRedeliveries = true;
-        void this.countRedeliveries().catch((err: unknown) =>
-          this.o.logger.error({ err }, "counting redeliveries failed"),
-        );
-      }
+    if (redelivered && extra.raw && this.redeliveries) {
+      this.redeliveries.push({ ...extra.raw, ack, nack: extra.nack, submission: m });
       return true;
     }
     this.resolveThenSubmit(m);
@@ -173,80 +190,6 @@ export class Pipeline {
     for (const at of this.resolving.values()) oldest = Math.min(oldest, at);
     const waited = this.o.now() - oldest;
     return waited > boundMs ? Math.round(waited / 100) / 10 : undefined;
-  }
-
-  /**
-   * Redelivered messages are counted (topic and payload hash, committed before they are handled), so
-   * one that kills ingest every time it is handled comes back at most `maxRedeliveries` times. A
-   * resumed session redelivers thousands at once: they are counted in one statement per batch, one
-   * batch at a time, so counting never takes the pool's connections from the writer.
-   */
-  private async countRedeliveries(): Promise<void> {
-    try {
-      while (this.redelivered.length > 0) {
-        const batch = this.redelivered.splice(0, REDELIVERY_BATCH);
-        // Health sees a statement that takes too long (the database away), not a long queue moving.
-        const counted = this.countBatch(batch);
-        this.track(counted, this.o.now());
-        await counted;
-      }
-    } finally {
-      this.countingRedeliveries = false;
-    }
-  }
-
-  private async countBatch(batch: Submission[]): Promise<void> {
-    const max = this.o.maxRedeliveries ?? 5;
-    // One row per topic and payload: the same message twice in a batch counts twice.
-    const keyed = new Map<string, { topic: string; sha: string; n: number }>();
-    const keys = batch.map((m) => {
-      const raw = m.raw as RawUplink;
-      const topic = storableTopic(raw.topic);
-      const sha = sha256Hex(raw.payload);
-      const key = `${sha}\u0001${topic}`;
-      const k = keyed.get(key);
-      if (k) k.n++;
-      else keyed.set(key, { topic, sha, n: 1 });
-      return key;
-    });
-    const deliveries = new Map<string, number>();
-    try {
-      const rows = [...keyed.values()];
-      const r = await (this.o.pool as pg.Pool).query<{ topic: string; sha: string; deliveries: number }>(
-        `INSERT INTO ingest_redeliveries (topic, payload_sha256, deliveries)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::int[])
-         ON CONFLICT (topic, payload_sha256)
-         DO UPDATE SET deliveries = ingest_redeliveries.deliveries + excluded.deliveries, last_at = now()
-         RETURNING topic, payload_sha256 AS sha, deliveries`,
-        [rows.map((x) => x.topic), rows.map((x) => x.sha), rows.map((x) => x.n)],
-      );
-      for (const row of r.rows) deliveries.set(`${row.sha}\u0001${row.topic}`, row.deliveries);
-    } catch (err) {
-      // The database is away: handle them as usual (the writer waits for the database).
-      this.o.logger.warn({ err, messages: batch.length }, "redeliveries not counted");
-    }
-    batch.forEach((m, i) => {
-      const n = deliveries.get(keys[i] as string) ?? 0;
-      if (n <= max) {
-        this.resolveThenSubmit(m);
-        return;
-      }
-      this.o.metrics.redeliveriesRefused.inc();
-      const raw = m.raw as RawUplink;
-      this.resolveThenSubmit({
-        ...m,
-        make: (lookup, now) =>
-          deadLetter({
-            now,
-            transport: raw.transport,
-            topic: raw.topic,
-            payload: raw.payload,
-            device: m.serial !== undefined ? lookup(m.serial) : undefined,
-            reason: "redelivery_limit",
-            detail: `delivered ${n} times without being stored (limit ${max})`,
-          }),
-      });
-    });
   }
 
   /** Decides (the device look-up is synchronous now) and hands the decision to the writer. A method, not a closure: it runs per message. */
