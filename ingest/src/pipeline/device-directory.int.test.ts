@@ -53,4 +53,22 @@ describe("device directory", () => {
     expect(directory.lookup(device.serial)).toBeUndefined();
     await db.pool.query("UPDATE devices SET retired_at = NULL WHERE id = $1", [device.id]);
   });
+
+  it("does not pile up serials nobody has, however many come (OsmAnd takes any id from anyone)", async () => {
+    let clock = 0;
+    const directory = new DeviceDirectory(db.pool, { ttlMs: 60_000, negativeTtlMs: 5_000, now: () => clock });
+    await directory.resolve(device.serial);
+    let seen = 0;
+    for (let round = 0; round < 30; round++) {
+      const serials = Array.from({ length: 5_000 }, (_, i) => `NOBODY-${round}-${i}`);
+      await Promise.all(serials.map((s) => directory.resolve(s)));
+      seen += serials.length;
+      clock += 1_000;
+    }
+    // 150,000 unknown serials came; what stays is bounded by the sweep, not by what came.
+    expect(seen).toBe(150_000);
+    expect(directory.size).toBeLessThanOrEqual(100_000);
+    // A device that is known is still found.
+    expect((await directory.resolve(device.serial))?.id).toBe(device.id);
+  });
 });

@@ -13,6 +13,9 @@ import type { DeviceRef } from "./decide";
 
 export const DEVICE_DIRECTORY_CHANNEL = "vakt_device_directory";
 
+/** Entries past which expired ones are dropped (see `sweep`). */
+const SWEEP_ABOVE = 50_000;
+
 interface Entry {
   device: DeviceRef | undefined;
   expiresAt: number;
@@ -38,6 +41,7 @@ export class DeviceDirectory {
   private readonly now: () => number;
   private listener: pg.Client | undefined;
   private stopped = false;
+  private sweepAbove = SWEEP_ABOVE;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -81,6 +85,20 @@ export class DeviceDirectory {
     else this.entries.delete(serial);
   }
 
+  /**
+   * Expired entries are replaced when their serial comes again, never otherwise: serials nobody has
+   * (OsmAnd takes any id from anyone) would pile up. Past a size, expired ones are dropped; the
+   * next sweep waits until the map has doubled, so a large fleet does not sweep on every load.
+   */
+  private sweep(now: number): void {
+    for (const [serial, e] of this.entries) if (e.expiresAt <= now) this.entries.delete(serial);
+    this.sweepAbove = Math.max(SWEEP_ABOVE, this.entries.size * 2);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
   private async loadQueued(): Promise<void> {
     const batch = this.queued;
     this.queued = [];
@@ -114,6 +132,7 @@ export class DeviceDirectory {
         const device = found.get(serial);
         this.entries.set(serial, { device, expiresAt: now + (device ? this.ttlMs : this.negativeTtlMs) });
       }
+      if (this.entries.size > this.sweepAbove) this.sweep(now);
       for (const q of batch) {
         this.pending.delete(q.serial);
         q.resolve(found.get(q.serial));

@@ -96,6 +96,11 @@ export class Pipeline {
     });
   }
 
+  /** Topics parsed and kept (contract topics only; see `accept`). */
+  get cachedTopics(): number {
+    return this.topics.size;
+  }
+
   /** Messages waiting for their device look-up (the database being away). */
   get resolvingCount(): number {
     return this.resolving.size;
@@ -112,8 +117,12 @@ export class Pipeline {
     let parsed = this.topics.get(topic);
     if (parsed === undefined) {
       parsed = parseDeviceTopic(topic);
-      if (this.topics.size >= TOPIC_CACHE_SIZE) this.topics.clear();
-      this.topics.set(topic, parsed);
+      // Only contract topics are kept: a device may publish under its prefix any number of distinct
+      // topics up to 64 KiB long, and caching those would let it fill ingest's memory.
+      if (parsed.ok) {
+        if (this.topics.size >= TOPIC_CACHE_SIZE) this.topics.clear();
+        this.topics.set(topic, parsed);
+      }
     }
     const kind = parsed.ok ? parsed.kind : "unknown";
     this.counter(transport, kind).inc();

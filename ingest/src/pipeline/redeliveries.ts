@@ -144,7 +144,17 @@ export class RedeliveryGate<M extends Redelivered> {
         continue;
       }
       const done = new Promise<void>((resolve) => {
-        const settled = { ...m, ack: () => (m.ack(), resolve()), nack: () => (m.nack?.(), resolve()) };
+        const settled = {
+          ...m,
+          ack: () => {
+            m.ack();
+            resolve();
+          },
+          nack: () => {
+            m.nack?.();
+            resolve();
+          },
+        };
         if (attempts > 1) {
           this.o.metrics.redeliveriesRefused.inc();
           this.o.logger.warn(
