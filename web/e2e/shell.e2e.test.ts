@@ -140,4 +140,29 @@ describe("the console shell", () => {
     await page.getByRole("navigation", { name: "Administrasjon" }).waitFor();
     expect(await page.getByTestId("error-boundary").count()).toBe(0);
   });
+
+  it("never stays blank while the dictionary does not come: a reload is offered, and the console replaces it when it does", async () => {
+    const context = await h.browser.newContext({ locale: "nb-NO", bypassCSP: true });
+    contexts.push(context);
+    const page = await context.newPage();
+    // The dictionary's request hangs (a stalled network) until the test lets it through.
+    const dictionary = /\/assets\/dict-(nb|en)-[^/]*\.js$/;
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await page.route(dictionary, async (route) => {
+      await released;
+      await route.continue();
+    });
+    await page.goto(h.url);
+    const prompt = page.getByRole("alert").filter({ hasText: "Vakt kunne ikke lastes" });
+    await prompt.waitFor({ timeout: 20_000 });
+    expect(await prompt.innerText()).toMatch(/Vakt could not load/);
+    expect(await page.getByRole("button", { name: /Last inn på nytt/ }).count()).toBe(1);
+    expect(await axeViolations(page)).toEqual([]);
+    release();
+    await page.getByRole("button", { name: "Logg inn" }).waitFor();
+    expect(await prompt.count()).toBe(0);
+  });
 });

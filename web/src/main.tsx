@@ -18,13 +18,32 @@ function NoDictionary() {
   );
 }
 
-const root = document.getElementById("root");
-// Only the user's language is fetched (the one App starts in), before anything is drawn.
-if (root)
+/** How long the first screen may stay empty while the dictionary is fetched before a reload is offered. */
+const DICTIONARY_PATIENCE_MS = 10_000;
+
+const element = document.getElementById("root");
+// Only the user's language is fetched (the one App starts in), before anything is drawn. A fetch
+// that never ends (a network that stalls) must not leave a blank page: after a while a reload is
+// offered, and the console still replaces it if the dictionary arrives after all.
+if (element) {
+  const root = createRoot(element);
+  let started = false;
+  const slow = setTimeout(() => {
+    if (!started) {
+      console.error(`dictionary not loaded within ${DICTIONARY_PATIENCE_MS} ms`);
+      root.render(<NoDictionary />);
+    }
+  }, DICTIONARY_PATIENCE_MS);
   loadLanguage(loadPrefs(null).lang).then(
-    () => createRoot(root).render(<App />),
+    () => {
+      started = true;
+      clearTimeout(slow);
+      root.render(<App />);
+    },
     (err: unknown) => {
+      clearTimeout(slow);
       console.error("dictionary not loaded", err);
-      createRoot(root).render(<NoDictionary />);
+      root.render(<NoDictionary />);
     },
   );
+}
