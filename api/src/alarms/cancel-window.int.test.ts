@@ -192,6 +192,10 @@ describe("cancel window", () => {
       );
       const hit = received.find((r) => r.path === "/fall-routed");
       expect(hit?.at).toBeGreaterThanOrEqual(windowEnd.getTime());
+      // The receiver answers before the delivery's outcome is committed: wait for the row, then check it is the one.
+      await until("the fall's delivery is recorded", async () =>
+        (await deliveriesOf(fall)).some((d) => d.result === "sent"),
+      );
       expect((await deliveriesOf(fall)).map((d) => d.result)).toEqual(["sent"]);
     } finally {
       await api.close();
