@@ -16,8 +16,12 @@ import type { AlarmOutcome, BatchResult } from "./store";
 
 /**
  * A device alarm on its own (the alarm lane): alarm, `raised` transition, NOTIFY, its fix as a
- * position and the newest position, the raw log and the device row, all in one statement, so
- * one round trip (an implicit transaction) stands between the alarm and its NOTIFY.
+ * position and the raw log, all in one statement, so one round trip (an implicit transaction) stands
+ * between the alarm and its NOTIFY. Nothing in it takes a row lock a position batch holds: the
+ * device's newest position and its row, which position batches lock until they commit (and a
+ * loaded ingest keeps its transactions open between statements), are the `aftermath`, written right
+ * after on the position pool. Before, an alarm waited for those locks, and the alarms behind it
+ * for that one: 4 to 50 s in the hostile lab on a loaded machine.
  */
 export async function commitDeviceAlarm(
   pool: pg.Pool,
@@ -29,39 +33,19 @@ export async function commitDeviceAlarm(
   const device = s.device;
   const update: DeviceUpdate = { device, seen: { ...s.seen } };
   const writeDevice = filter?.(update) ?? true;
-  const rows = s.positions;
+  const fixes = fixArrays(s.positions);
   const raw = s.raw;
   // Named: each connection parses and plans it once (it is long, and under load every millisecond counts).
-  const result = await pool.query<{ n: number; alarm_id: string | null; device_changed: boolean }>({
+  const result = await pool.query<{ n: number; alarm_id: string | null }>({
     name: "vakt_ingest_device_alarm",
     text: DEVICE_ALARM_SQL,
-    values: [
-      ...alarmParams(device, alarm),
-      rows.map((r) => r.time),
-      rows.map((r) => r.lat),
-      rows.map((r) => r.lon),
-      rows.map((r) => r.accuracyM),
-      rows.map((r) => r.speedMps),
-      rows.map((r) => r.headingDeg),
-      rows.map((r) => r.altitudeM),
-      rows.map((r) => r.source),
-      rows.map((r) => r.batteryPct),
-      raw.time,
-      raw.topic,
-      raw.kind,
-      raw.payloadText,
-      writeDevice,
-      update.seen.at,
-      update.seen.batteryPct,
-      update.seen.charging,
-      update.seen.online,
-    ],
+    values: [...alarmParams(device, alarm), ...fixes, raw.time, raw.topic, raw.kind, raw.payloadText],
   });
   const row = result.rows[0];
   const created = (row?.alarm_id ?? null) !== null;
   const common = {
     positionsInserted: row?.n ?? 0,
-    events: (created ? 1 : 0) + (row?.device_changed ? 1 : 0),
+    events: created ? 1 : 0,
     devicesWritten: writeDevice ? [update] : [],
   };
   const stored = created ? undefined : await storedAlarm(pool, device, alarm);
@@ -73,14 +57,51 @@ export async function commitDeviceAlarm(
     );
     if (redelivered) refused.row.redelivered = true;
     await insertDeadLetters(pool, [refused.row]);
-    return { ...common, alarms: [], refused: [refused] };
+    return { ...common, devicesWritten: [], alarms: [], refused: [refused] };
   }
   const alarmId = row?.alarm_id ?? (stored as { id: string }).id;
+  const seen = update.seen;
   return {
     ...common,
     alarms: [{ device, messageId: alarm.messageId, alarmId, created, ackStatus: "received" }],
     refused: [],
+    // Idempotent (the newest position never moves back; the device row takes the newest seen time),
+    // so a redelivered alarm may write it again.
+    aftermath: async (positionsPool) => {
+      await positionsPool.query({
+        name: "vakt_ingest_device_alarm_aftermath",
+        text: DEVICE_AFTERMATH_SQL,
+        values: [
+          device.organisationId,
+          device.departmentId,
+          device.id,
+          device.recipientId,
+          EVENTS_CHANNEL,
+          ...fixes,
+          writeDevice,
+          seen.at,
+          seen.batteryPct,
+          seen.charging,
+          seen.online,
+        ],
+      });
+    },
   };
+}
+
+/** The fixes as the nine column arrays both alarm statements unnest. */
+function fixArrays(rows: StoreDecision["positions"]): unknown[] {
+  return [
+    rows.map((r) => r.time),
+    rows.map((r) => r.lat),
+    rows.map((r) => r.lon),
+    rows.map((r) => r.accuracyM),
+    rows.map((r) => r.speedMps),
+    rows.map((r) => r.headingDeg),
+    rows.map((r) => r.altitudeM),
+    rows.map((r) => r.source),
+    rows.map((r) => r.batteryPct),
+  ];
 }
 
 /**
@@ -103,9 +124,9 @@ const ALARM_RAISED_EVENT = `json_build_object(
   'recipientId', $4::uuid, 'deviceId', $3::uuid)::text`;
 
 /**
- * commitDeviceAlarm's one statement: the alarm and its transition (ALARM_CTES), its fixes as positions
- * and the newest as latest position, the raw message, the device row (only when the throttle wants
- * it), and the NOTIFYs of the alarm and of a changed device. $1-$14 alarmParams, then the fixes' arrays.
+ * commitDeviceAlarm's one statement: the alarm and its transition (ALARM_CTES), its fixes as positions,
+ * the raw message and the alarm's NOTIFY. $1-$14 alarmParams, $15-$23 the fixes' arrays, $24-$27 the raw
+ * message.
  */
 const DEVICE_ALARM_SQL = `WITH ${ALARM_CTES}, u AS (
      SELECT * FROM unnest($15::bigint[], $16::float8[], $17::float8[], $18::real[], $19::real[], $20::real[],
@@ -118,26 +139,40 @@ const DEVICE_ALARM_SQL = `WITH ${ALARM_CTES}, u AS (
      WHERE EXISTS (SELECT 1 FROM a)
      ON CONFLICT DO NOTHING
      RETURNING 1
-   ), l AS (
-     INSERT INTO latest_positions (time, device_id, organisation_id, recipient_id, lat, lon, accuracy_m,
-                                   speed_mps, heading_deg, source, battery_percent)
-     SELECT ${ts("t")}, $3, $1, $4, lat, lon, acc, spd, hdg, src, round(bat)::smallint
-     FROM u WHERE EXISTS (SELECT 1 FROM a) ORDER BY t DESC LIMIT 1 ${LATEST_UPSERT}
    ), m AS (
      -- A redelivered alarm wrote these the first time; an alarm id reused for another alarm writes none.
      INSERT INTO device_messages (time, device_id, organisation_id, direction, topic, message_id, kind, payload)
      SELECT ${ts("$24::bigint")}, $3, $1, 'uplink', $25, $7, $26, $27::jsonb WHERE EXISTS (SELECT 1 FROM a)
      ON CONFLICT DO NOTHING
+   )
+   SELECT (SELECT count(*) FROM p)::int AS n,
+          (SELECT id FROM a) AS alarm_id,
+          (SELECT pg_notify($14, ${ALARM_RAISED_EVENT}) FROM a) AS alarm_notified`;
+
+/**
+ * An alarm's aftermath: the newest of its fixes as the device's latest position, the device row (only
+ * when the throttle wants it), and the NOTIFY of a changed device. $1-$4 organisation, department,
+ * device, recipient; $5 the channel; $6-$14 the fixes' arrays; $15-$19 the device row.
+ */
+const DEVICE_AFTERMATH_SQL = `WITH u AS (
+     SELECT * FROM unnest($6::bigint[], $7::float8[], $8::float8[], $9::real[], $10::real[], $11::real[],
+                          $12::real[], $13::text[], $14::float8[])
+            AS u(t, lat, lon, acc, spd, hdg, alt, src, bat)
+   ), l AS (
+     INSERT INTO latest_positions (time, device_id, organisation_id, recipient_id, lat, lon, accuracy_m,
+                                   speed_mps, heading_deg, source, battery_percent)
+     SELECT ${ts("t")}, $3, $1, $4, lat, lon, acc, spd, hdg, src, round(bat)::smallint
+     FROM u ORDER BY t DESC LIMIT 1 ${LATEST_UPSERT}
    ), prev AS (
      SELECT d.id, d.online, d.battery_percent, d.charging FROM devices d
-     WHERE $28::boolean AND d.id = $3 FOR UPDATE
+     WHERE $15::boolean AND d.id = $3 FOR UPDATE
    ), upd AS (
      UPDATE devices d SET
-       last_seen_at = CASE WHEN $29::bigint > 0 THEN GREATEST(d.last_seen_at, ${ts("$29::bigint")})
+       last_seen_at = CASE WHEN $16::bigint > 0 THEN GREATEST(d.last_seen_at, ${ts("$16::bigint")})
                            ELSE d.last_seen_at END,
-       battery_percent = coalesce(round($30::float8)::smallint, d.battery_percent),
-       charging = coalesce($31::boolean, d.charging),
-       online = $32::boolean
+       battery_percent = coalesce(round($17::float8)::smallint, d.battery_percent),
+       charging = coalesce($18::boolean, d.charging),
+       online = $19::boolean
      WHERE d.id IN (SELECT id FROM prev)
      RETURNING d.id, d.online, d.battery_percent, d.charging
    ), chg AS (
@@ -146,12 +181,10 @@ const DEVICE_ALARM_SQL = `WITH ${ALARM_CTES}, u AS (
         OR prev.battery_percent IS DISTINCT FROM upd.battery_percent
         OR prev.charging IS DISTINCT FROM upd.charging
    )
-   SELECT (SELECT count(*) FROM p)::int AS n,
-          (SELECT id FROM a) AS alarm_id,
-          (SELECT pg_notify($14, ${ALARM_RAISED_EVENT}) FROM a) AS alarm_notified,
-          (SELECT count(pg_notify($14, json_build_object(
-             'kind', 'device.changed', 'organisationId', $1::uuid, 'departmentId', $2::uuid,
-             'recipientId', $4::uuid, 'deviceId', $3::uuid)::text)) > 0 FROM chg) AS device_changed`;
+   SELECT count(pg_notify($5, json_build_object(
+            'kind', 'device.changed', 'organisationId', $1::uuid, 'departmentId', $2::uuid,
+            'recipientId', $4::uuid, 'deviceId', $3::uuid)::text)) > 0 AS device_changed
+   FROM chg`;
 
 /**
  * The alarm stored under this message id before, and whether it is this one again (a redelivery:

@@ -73,6 +73,8 @@ export interface BatchResult {
   events: number;
   /** Messages the batch held that turned out to conflict with what is stored: stored as these dead letters. */
   refused: Refused[];
+  /** Written after the commit, apart from it, on the position pool (an alarm's newest position and device row). */
+  aftermath?: (pool: pg.Pool) => Promise<void>;
 }
 
 /** Below this many rows a plain multi-row INSERT beats COPY (fewer round trips). */

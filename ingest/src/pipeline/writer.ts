@@ -31,6 +31,7 @@ import type { Logger } from "pino";
 import type { IngestMetrics } from "../metrics";
 import { bare, type PendingMessage, refusedRow, toBatch } from "./batch-items";
 import { type DeadLetterReason, rowsOf } from "./decide";
+import { FollowUps } from "./follow-ups";
 import { type Lane, laneIndex, newLane, type StalledLane, stalledLanes } from "./lanes";
 import { storageErrorKind } from "./storage-errors";
 import { type AlarmOutcome, commitBatch } from "./store";
@@ -77,6 +78,8 @@ export class BatchWriter {
   /** Batches holding alarms commit in order, so a cancellation finds the alarm it cancels. */
   private alarmChain: Promise<void> = Promise.resolve();
   private readonly deviceRows = new DeviceRowThrottle();
+  /** An alarm's newest position and device row, written apart from the alarm (alarms.ts). */
+  private readonly followUps: FollowUps;
   /** The alarm lane: alarms committing (or waiting for their turn) now. */
   private readonly alarms: Lane;
   /** this.now() of the last commit anywhere: proof that the database is there. */
@@ -95,6 +98,7 @@ export class BatchWriter {
     this.now = options.now ?? Date.now;
     this.lanes = Array.from({ length: lanes }, (_, i) => newLane(`positions-${i}`, this.now()));
     this.alarms = newLane("alarms", this.now());
+    this.followUps = new FollowUps({ pool: options.pool, logger: options.logger });
     this.stallTimer = setInterval(() => this.checkStalls(), STALL_CHECK_MS);
     this.stallTimer.unref();
   }
@@ -216,6 +220,7 @@ export class BatchWriter {
       clearTimeout(timer);
     }
     clearInterval(this.stallTimer);
+    await this.followUps.settled(graceMs);
     if (idle()) return { abandoned: 0 };
     this.abandoned = true;
     const left = [...this.lanes, this.alarms].flatMap((l) => [...l.committing, ...l.pending]);
@@ -349,6 +354,7 @@ export class BatchWriter {
       deviceFilter: this.deviceRows.wants,
       ...(this.options.useCopy === false ? { copyMinRows: Number.POSITIVE_INFINITY } : {}),
     });
+    if (result.aftermath) this.followUps.run("alarm aftermath", result.aftermath);
     this.deviceRows.record(result.devicesWritten);
     this.options.metrics.positionsStored.inc(result.positionsInserted);
     for (const refused of result.refused) {
