@@ -212,7 +212,6 @@ async function runLab(name: string, make: () => Promise<Lab>): Promise<void> {
     reconnectPeriod: 0,
   });
   const alarmSent = new Map<number, number>();
-  const started0 = Date.now();
   const started = performance.now();
   let killed = false;
   /** Ingest was down from the kill until the new process was healthy: alarms sent then waited for it. */
@@ -386,7 +385,6 @@ async function runLab(name: string, make: () => Promise<Lab>): Promise<void> {
       return sent === undefined || (sent >= down.from && sent <= down.to) ? [] : [r.ms - sent];
     })
     .sort((x, y) => x - y);
-  console.log("DEBUG", JSON.stringify(latency.rows.map((r) => { const id = Number((r as unknown as { id: string }).id.slice(1)); const sent = alarmSent.get(id) ?? 0; return [id, Math.round(sent - started0), Math.round(r.ms - sent)]; }).sort((a, b) => (a[0] as number) - (b[0] as number))), "down", down.from - started0, down.to - started0);
   const p99 = delays[Math.min(delays.length - 1, Math.floor(delays.length * 0.99))] ?? 0;
   const p50 = delays[Math.floor(delays.length / 2)] ?? 0;
   const total = mixed.length;
