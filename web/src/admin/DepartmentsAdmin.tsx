@@ -26,6 +26,20 @@ export function departmentTree(list: readonly Department[]): { dept: Department;
   return out;
 }
 
+/**
+ * The departments something new may go in, or be moved to: not the closed ones (a closed department
+ * takes no new recipients, devices or grants; the console does not offer it).
+ */
+export function openDepartments(list: readonly Department[]): Department[] {
+  return list.filter((d) => d.closedAt === null);
+}
+
+/** A department's name as text, marked when it is closed (an existing item may still be in one). */
+export function departmentName(d: Department | undefined, closed: string): string {
+  if (!d) return "";
+  return d.closedAt ? `${d.name} (${closed})` : d.name;
+}
+
 /** A select of departments, indented by depth. */
 export function DepartmentSelect(props: {
   departments: readonly Department[];
@@ -135,7 +149,7 @@ function NewDepartmentForm(props: { departments: readonly Department[]; onMessag
       <label>
         {t("dept.parent")}
         <DepartmentSelect
-          departments={props.departments.filter((d) => !d.closedAt)}
+          departments={openDepartments(props.departments)}
           value={parent}
           onChange={setParent}
           allowRoot={t("dept.root")}

@@ -1,0 +1,10 @@
+/** The administration forms' field messages in Norwegian bokmål (dict-forms.ts has the English). */
+import type { enForms } from "./dict-forms";
+
+export const nbForms: Record<keyof typeof enForms, string> = {
+  "users.error.email": "Skriv en hel e-postadresse, for eksempel navn@eksempel.no.",
+  "users.error.firstName": "Skriv fornavnet (høyst 100 tegn).",
+  "users.error.lastName": "Skriv etternavnet (høyst 100 tegn).",
+  "users.error.role": "Velg en av rollene.",
+  "users.error.department": "Velg en åpen avdeling, eller hele organisasjonen.",
+};

@@ -1,0 +1,12 @@
+/**
+ * What the administration forms say under a field they refused (the invitation, a new department,
+ * device or recipient, retention, single sign-on, the activity filters), in English
+ * (dict-forms-nb.ts has the Norwegian); spread into dict-en.ts.
+ */
+export const enForms = {
+  "users.error.email": "Write a whole e-mail address, such as name@example.no.",
+  "users.error.firstName": "Write the first name (at most 100 characters).",
+  "users.error.lastName": "Write the last name (at most 100 characters).",
+  "users.error.role": "Choose one of the roles.",
+  "users.error.department": "Choose an open department, or the whole organisation.",
+} as const;
