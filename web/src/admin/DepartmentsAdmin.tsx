@@ -1,10 +1,20 @@
+import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type Department, department } from "@vakt/schemas";
-import { useState } from "react";
+import { useId, useState } from "react";
+import { Controller, useForm } from "react-hook-form";
 import { ApiProblem } from "../api/client";
 import { queryKeys } from "../api/query";
 import { api, data } from "../api/typed";
 import { can, useSession, useUi } from "../session/context";
+import {
+  type DepartmentCreateBody,
+  type DepartmentFormInput,
+  departmentFieldError,
+  departmentForm,
+  emptyDepartmentForm,
+} from "./department-form";
+import { FieldError, invalidProps } from "./FieldError";
 import { errorText, useDepartments } from "./queries";
 
 /** Departments shown as a tree, ordered by name at each level. */
@@ -121,43 +131,57 @@ export function DepartmentsAdmin() {
 
 function NewDepartmentForm(props: { departments: readonly Department[]; onMessage(text: string): void }) {
   const { t } = useUi();
+  const id = useId();
   const client = useQueryClient();
-  const [name, setName] = useState("");
-  const [parent, setParent] = useState("");
+  const form = useForm<DepartmentFormInput, unknown, DepartmentCreateBody>({
+    resolver: zodResolver(departmentForm),
+    defaultValues: emptyDepartmentForm(),
+  });
   const create = useMutation({
-    mutationFn: () =>
-      data(api.POST("/api/v1/departments", { body: { name, parentId: parent || null } }), department),
+    mutationFn: (body: DepartmentCreateBody) => data(api.POST("/api/v1/departments", { body }), department),
     onSuccess: () => {
-      setName("");
+      form.reset(emptyDepartmentForm(form.getValues("parentId")));
       props.onMessage(t("common.saved"));
       return client.invalidateQueries({ queryKey: queryKeys.departments });
     },
     onError: (err) => props.onMessage(errorText(err)),
   });
+  const errors = form.formState.errors;
+  const fieldError = (field: keyof DepartmentFormInput) => (
+    <FieldError formId={id} errors={errors} field={field} text={(f) => t(departmentFieldError(f))} />
+  );
   return (
     <form
       className="card form-row"
-      onSubmit={(e) => {
-        e.preventDefault();
-        create.mutate();
-      }}
+      noValidate
+      aria-label={t("dept.new")}
+      onSubmit={form.handleSubmit((body) => create.mutate(body))}
     >
       <label>
         {t("dept.new")}
-        <input name="department-name" required value={name} onChange={(e) => setName(e.target.value)} />
+        <input {...form.register("name")} {...invalidProps(id, errors, "name")} />
       </label>
-      <label>
+      <label htmlFor={`${id}-parent`}>
         {t("dept.parent")}
-        <DepartmentSelect
-          departments={openDepartments(props.departments)}
-          value={parent}
-          onChange={setParent}
-          allowRoot={t("dept.root")}
+        <Controller
+          control={form.control}
+          name="parentId"
+          render={({ field }) => (
+            <DepartmentSelect
+              id={`${id}-parent`}
+              departments={openDepartments(props.departments)}
+              value={field.value}
+              onChange={field.onChange}
+              allowRoot={t("dept.root")}
+            />
+          )}
         />
       </label>
       <button type="submit" className="primary" disabled={create.isPending}>
         {t("common.create")}
       </button>
+      {fieldError("name")}
+      {fieldError("parentId")}
     </form>
   );
 }

@@ -7,4 +7,6 @@ export const nbForms: Record<keyof typeof enForms, string> = {
   "users.error.lastName": "Skriv etternavnet (høyst 100 tegn).",
   "users.error.role": "Velg en av rollene.",
   "users.error.department": "Velg en åpen avdeling, eller hele organisasjonen.",
+  "dept.error.name": "Gi avdelingen et navn (høyst 200 tegn).",
+  "dept.error.parent": "Velg en åpen overordnet avdeling, eller øverste nivå.",
 };

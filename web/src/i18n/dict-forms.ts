@@ -9,4 +9,6 @@ export const enForms = {
   "users.error.lastName": "Write the last name (at most 100 characters).",
   "users.error.role": "Choose one of the roles.",
   "users.error.department": "Choose an open department, or the whole organisation.",
+  "dept.error.name": "Give the department a name (at most 200 characters).",
+  "dept.error.parent": "Choose an open parent department, or the top level.",
 } as const;
