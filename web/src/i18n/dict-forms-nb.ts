@@ -9,4 +9,9 @@ export const nbForms: Record<keyof typeof enForms, string> = {
   "users.error.department": "Velg en åpen avdeling, eller hele organisasjonen.",
   "dept.error.name": "Gi avdelingen et navn (høyst 200 tegn).",
   "dept.error.parent": "Velg en åpen overordnet avdeling, eller øverste nivå.",
+  "devices.error.serial":
+    "Et serienummer er 1 til 64 bokstaver (A–Z), sifre, bindestreker eller understreker.",
+  "devices.error.serialReserved": "Serienumre som begynner med vakt- er holdt av til Vakts egne tjenester.",
+  "devices.error.department": "Velg den åpne avdelingen enheten hører til.",
+  "devices.error.protocol": "Velg hvordan enheten snakker med Vakt.",
 };

@@ -11,4 +11,8 @@ export const enForms = {
   "users.error.department": "Choose an open department, or the whole organisation.",
   "dept.error.name": "Give the department a name (at most 200 characters).",
   "dept.error.parent": "Choose an open parent department, or the top level.",
+  "devices.error.serial": "A serial is 1 to 64 letters (A–Z), digits, hyphens or underscores.",
+  "devices.error.serialReserved": "Serials beginning with vakt- are kept for Vakt's own services.",
+  "devices.error.department": "Choose the open department the device belongs to.",
+  "devices.error.protocol": "Choose how the device talks to Vakt.",
 } as const;
