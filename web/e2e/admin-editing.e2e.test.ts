@@ -1,8 +1,9 @@
 /**
  * The administration screens' changes in Chromium, in Norwegian, each checked through the API
  * afterwards: a routing rule edited in the form that creates one (a step's delay and a weekday),
- * a channel changed and removed, a department closed (and a refusal said in words), and the
- * retention job's past runs. Each screen passes axe's WCAG A/AA audit.
+ * a channel changed and removed, a department closed (and a refusal said in words), a closed
+ * department offered nowhere for something new, and the retention job's past runs. Each screen
+ * passes axe's WCAG A/AA audit.
  */
 import {
   alertEndpoint,
@@ -11,7 +12,9 @@ import {
   department,
   organisation,
   recipient,
+  staffUserCreated,
 } from "@vakt/schemas";
+import type { Locator } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { formatDateTime } from "../src/format/time";
@@ -179,6 +182,53 @@ describe("editing in the administration", () => {
     expect(after.find((d) => d.parentId === empty.id)?.closedAt).not.toBeNull();
     expect(after.find((d) => d.id === busy.id)?.closedAt).toBeNull();
     await screenshot(page, "admin-department-closed");
+    await context.close();
+  });
+
+  it("offers no closed department for a new user, device or recipient, and shows an old grant in one as closed", async () => {
+    const closed = await admin.call("POST", "/departments", department, {
+      name: "Sone Lukket",
+      parentId: zone1,
+    });
+    const email = `lukket.${Date.now()}@demo.vakt.local`;
+    await admin.call("POST", "/users", staffUserCreated, {
+      email,
+      firstName: "Lise",
+      lastName: "Lukket",
+      grants: [{ role: "operator", departmentId: closed.id }],
+    });
+    await admin.call("POST", `/departments/${closed.id}/close`, department);
+    const { context, page } = await newAuditPage(h);
+    await logIn(h, page, demoEmail("admin"), "/admin/users");
+    const offered = (form: Locator) =>
+      form
+        .getByLabel("Avdeling")
+        .locator("option")
+        .evaluateAll((os) => os.map((o) => o.textContent?.trim()));
+
+    const invite = page.getByRole("form", { name: "Inviter" });
+    await expect.poll(() => offered(invite)).toContain("Sone 1");
+    expect(await offered(invite)).not.toContain("Sone Lukket");
+    const row = page.locator("tr", { hasText: email });
+    await row.getByText("Operatør: Sone Lukket (lagt ned)").waitFor();
+    // A refused address is said beside its field, in words, before anything is sent.
+    const address = invite.getByLabel("E-post");
+    await address.fill("lise");
+    await invite.getByRole("button", { name: "Inviter" }).click();
+    await invite.getByText("Skriv en hel e-postadresse, for eksempel navn@eksempel.no.").waitFor();
+    expect(await address.getAttribute("aria-invalid")).toBe("true");
+    expect(await axeViolations(page, 'form[aria-label="Inviter"]')).toEqual([]);
+
+    await page.goto(`${h.url}/admin/devices`);
+    const provision = page.getByRole("form", { name: "Registrer enhet" });
+    await expect.poll(() => offered(provision)).toContain("Sone 1");
+    expect(await offered(provision)).not.toContain("Sone Lukket");
+
+    await page.goto(`${h.url}/admin/recipients`);
+    const register = page.getByRole("form", { name: "Ny tjenestemottaker" });
+    await expect.poll(() => offered(register)).toContain("Sone 1");
+    expect(await offered(register)).not.toContain("Sone Lukket");
+    expect(await axeViolations(page, 'form[aria-label="Ny tjenestemottaker"]')).toEqual([]);
     await context.close();
   });
 

@@ -14,4 +14,9 @@ export const nbForms: Record<keyof typeof enForms, string> = {
   "devices.error.serialReserved": "Serienumre som begynner med vakt- er holdt av til Vakts egne tjenester.",
   "devices.error.department": "Velg den åpne avdelingen enheten hører til.",
   "devices.error.protocol": "Velg hvordan enheten snakker med Vakt.",
+  "recipients.error.firstName": "Skriv fornavnet (høyst 100 tegn).",
+  "recipients.error.lastName": "Skriv etternavnet (høyst 100 tegn).",
+  "recipients.error.department": "Velg den åpne avdelingen tjenestemottakeren hører til.",
+  "recipients.error.legalBasis": "Velg det rettslige grunnlaget for å spore tjenestemottakeren.",
+  "recipients.error.responderNotes": "Notatene til de som rykker ut er høyst 4 000 tegn.",
 };

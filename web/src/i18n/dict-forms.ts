@@ -15,4 +15,9 @@ export const enForms = {
   "devices.error.serialReserved": "Serials beginning with vakt- are kept for Vakt's own services.",
   "devices.error.department": "Choose the open department the device belongs to.",
   "devices.error.protocol": "Choose how the device talks to Vakt.",
+  "recipients.error.firstName": "Write the first name (at most 100 characters).",
+  "recipients.error.lastName": "Write the last name (at most 100 characters).",
+  "recipients.error.department": "Choose the open department the recipient belongs to.",
+  "recipients.error.legalBasis": "Choose the legal basis for tracking the recipient.",
+  "recipients.error.responderNotes": "Notes for responders are at most 4,000 characters.",
 } as const;
