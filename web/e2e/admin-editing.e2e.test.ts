@@ -2,8 +2,8 @@
  * The administration screens' changes in Chromium, in Norwegian, each checked through the API
  * afterwards: a routing rule edited in the form that creates one (a step's delay and a weekday),
  * a channel changed and removed, a department closed (and a refusal said in words), a closed
- * department offered nowhere for something new, and the retention job's past runs. Each screen
- * passes axe's WCAG A/AA audit.
+ * department offered nowhere for something new, and retention: the job's past runs and a
+ * period refused in words, then saved. Each screen passes axe's WCAG A/AA audit.
  */
 import {
   alertEndpoint,
@@ -12,6 +12,7 @@ import {
   department,
   organisation,
   recipient,
+  retentionSettingsView,
   staffUserCreated,
 } from "@vakt/schemas";
 import type { Locator } from "playwright-core";
@@ -282,6 +283,20 @@ describe("editing in the administration", () => {
       .waitFor();
     expect(await axeViolations(page, '[data-testid="retention-runs"]')).toEqual([]);
     await screenshot(page, "admin-retention-runs");
+
+    // The settings: a period below the legal floor is refused beside its field, with the range.
+    const settings = page.getByTestId("retention-settings");
+    const activityLog = settings.getByLabel("Aktivitetslogg lagres (dager)");
+    await activityLog.fill("100");
+    await settings.getByRole("button", { name: "Lagre" }).click();
+    await settings.getByText("Et helt antall dager, fra 730 til 3653.").waitFor();
+    expect(await activityLog.getAttribute("aria-invalid")).toBe("true");
+    expect(await axeViolations(page, '[data-testid="retention-settings"]')).toEqual([]);
+    await activityLog.fill("1000");
+    await settings.getByRole("button", { name: "Lagre" }).click();
+    await settings.locator('p[role="status"]').getByText("Lagret").waitFor();
+    const stored = await admin.call("GET", "/privacy/retention", retentionSettingsView);
+    expect(stored.activityLogDays).toBe(1000);
     await context.close();
   });
 });

@@ -19,4 +19,6 @@ export const nbForms: Record<keyof typeof enForms, string> = {
   "recipients.error.department": "Velg den åpne avdelingen tjenestemottakeren hører til.",
   "recipients.error.legalBasis": "Velg det rettslige grunnlaget for å spore tjenestemottakeren.",
   "recipients.error.responderNotes": "Notatene til de som rykker ut er høyst 4 000 tegn.",
+  "retention.error.range": "Et helt antall dager, fra {min} til {max}.",
+  "retention.error.atLeast": "Et helt antall dager, minst {min}.",
 };

@@ -20,4 +20,6 @@ export const enForms = {
   "recipients.error.department": "Choose the open department the recipient belongs to.",
   "recipients.error.legalBasis": "Choose the legal basis for tracking the recipient.",
   "recipients.error.responderNotes": "Notes for responders are at most 4,000 characters.",
+  "retention.error.range": "A whole number of days, from {min} to {max}.",
+  "retention.error.atLeast": "A whole number of days, at least {min}.",
 } as const;
