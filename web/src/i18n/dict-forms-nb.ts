@@ -21,4 +21,9 @@ export const nbForms: Record<keyof typeof enForms, string> = {
   "recipients.error.responderNotes": "Notatene til de som rykker ut er høyst 4 000 tegn.",
   "retention.error.range": "Et helt antall dager, fra {min} til {max}.",
   "retention.error.atLeast": "Et helt antall dager, minst {min}.",
+  "activity.error.user": "Velg noen fra listen.",
+  "activity.error.action": "En handling er høyst 100 tegn, for eksempel alarm.taken.",
+  "activity.error.when": "Skriv en hel dato og et klokkeslett.",
+  "activity.error.order": "Slutten er før starten.",
+  "activity.filters": "Filtrer aktivitetsloggen",
 };

@@ -22,4 +22,9 @@ export const enForms = {
   "recipients.error.responderNotes": "Notes for responders are at most 4,000 characters.",
   "retention.error.range": "A whole number of days, from {min} to {max}.",
   "retention.error.atLeast": "A whole number of days, at least {min}.",
+  "activity.error.user": "Choose someone from the list.",
+  "activity.error.action": "An action is at most 100 characters, such as alarm.taken.",
+  "activity.error.when": "Write a whole date and time.",
+  "activity.error.order": "The end is before the start.",
+  "activity.filters": "Filter the activity log",
 } as const;
