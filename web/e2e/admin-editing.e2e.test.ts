@@ -203,12 +203,12 @@ describe("editing in the administration", () => {
     await logIn(h, page, demoEmail("admin"), "/admin/users");
     const offered = (form: Locator) =>
       form
-        .getByLabel("Avdeling")
+        .getByLabel("Avdeling", { exact: true })
         .locator("option")
         .evaluateAll((os) => os.map((o) => o.textContent?.trim()));
 
     const invite = page.getByRole("form", { name: "Inviter" });
-    await expect.poll(() => offered(invite)).toContain("Sone 1");
+    await expect.poll(() => offered(invite), { timeout: 15_000 }).toContain("Sone 1");
     expect(await offered(invite)).not.toContain("Sone Lukket");
     const row = page.locator("tr", { hasText: email });
     await row.getByText("Operatør: Sone Lukket (lagt ned)").waitFor();
@@ -222,12 +222,12 @@ describe("editing in the administration", () => {
 
     await page.goto(`${h.url}/admin/devices`);
     const provision = page.getByRole("form", { name: "Registrer enhet" });
-    await expect.poll(() => offered(provision)).toContain("Sone 1");
+    await expect.poll(() => offered(provision), { timeout: 15_000 }).toContain("Sone 1");
     expect(await offered(provision)).not.toContain("Sone Lukket");
 
     await page.goto(`${h.url}/admin/recipients`);
     const register = page.getByRole("form", { name: "Ny tjenestemottaker" });
-    await expect.poll(() => offered(register)).toContain("Sone 1");
+    await expect.poll(() => offered(register), { timeout: 15_000 }).toContain("Sone 1");
     expect(await offered(register)).not.toContain("Sone Lukket");
     expect(await axeViolations(page, 'form[aria-label="Ny tjenestemottaker"]')).toEqual([]);
     await context.close();

@@ -172,6 +172,7 @@ function NewDepartmentForm(props: { departments: readonly Department[]; onMessag
               departments={openDepartments(props.departments)}
               value={field.value}
               onChange={field.onChange}
+              label={t("dept.parent")}
               allowRoot={t("dept.root")}
             />
           )}

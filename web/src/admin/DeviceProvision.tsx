@@ -68,6 +68,7 @@ export function ProvisionDeviceForm(props: {
               departments={open}
               value={field.value}
               onChange={field.onChange}
+              label={t("common.department")}
             />
           )}
         />

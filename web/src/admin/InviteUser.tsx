@@ -78,6 +78,7 @@ export function InviteUser(props: { departments: Department[]; onMessage(text: s
                 departments={openDepartments(props.departments)}
                 value={field.value}
                 onChange={field.onChange}
+                label={t("common.department")}
                 allowRoot={t("role.wholeOrganisation")}
               />
             )}

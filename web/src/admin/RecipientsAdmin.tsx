@@ -112,6 +112,7 @@ function RegisterRecipientForm(props: { departments: Department[]; onMessage(tex
               departments={open}
               value={field.value}
               onChange={field.onChange}
+              label={t("common.department")}
             />
           )}
         />
