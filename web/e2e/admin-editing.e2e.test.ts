@@ -1,8 +1,9 @@
 /**
  * The administration screens' changes in Chromium, in Norwegian, each checked through the API
  * afterwards: a routing rule edited in the form that creates one (a step's delay and a weekday),
- * a channel changed and removed, a department closed (and a refusal said in words), and the
- * retention job's past runs. Each screen passes axe's WCAG A/AA audit.
+ * a channel changed and removed, a department closed (and a refusal said in words), a closed
+ * department offered nowhere for something new, and retention: the job's past runs and a
+ * period refused in words, then saved. Each screen passes axe's WCAG A/AA audit.
  */
 import {
   alertEndpoint,
@@ -11,7 +12,10 @@ import {
   department,
   organisation,
   recipient,
+  retentionSettingsView,
+  staffUserCreated,
 } from "@vakt/schemas";
+import type { Locator } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { formatDateTime } from "../src/format/time";
@@ -182,6 +186,53 @@ describe("editing in the administration", () => {
     await context.close();
   });
 
+  it("offers no closed department for a new user, device or recipient, and shows an old grant in one as closed", async () => {
+    const closed = await admin.call("POST", "/departments", department, {
+      name: "Sone Lukket",
+      parentId: zone1,
+    });
+    const email = `lukket.${Date.now()}@demo.vakt.local`;
+    await admin.call("POST", "/users", staffUserCreated, {
+      email,
+      firstName: "Lise",
+      lastName: "Lukket",
+      grants: [{ role: "operator", departmentId: closed.id }],
+    });
+    await admin.call("POST", `/departments/${closed.id}/close`, department);
+    const { context, page } = await newAuditPage(h);
+    await logIn(h, page, demoEmail("admin"), "/admin/users");
+    const offered = (form: Locator) =>
+      form
+        .getByLabel("Avdeling", { exact: true })
+        .locator("option")
+        .evaluateAll((os) => os.map((o) => o.textContent?.trim()));
+
+    const invite = page.getByRole("form", { name: "Inviter" });
+    await expect.poll(() => offered(invite), { timeout: 15_000 }).toContain("Sone 1");
+    expect(await offered(invite)).not.toContain("Sone Lukket");
+    const row = page.locator("tr", { hasText: email });
+    await row.getByText("Operatør: Sone Lukket (lagt ned)").waitFor();
+    // A refused address is said beside its field, in words, before anything is sent.
+    const address = invite.getByLabel("E-post");
+    await address.fill("lise");
+    await invite.getByRole("button", { name: "Inviter" }).click();
+    await invite.getByText("Skriv en hel e-postadresse, for eksempel navn@eksempel.no.").waitFor();
+    expect(await address.getAttribute("aria-invalid")).toBe("true");
+    expect(await axeViolations(page, 'form[aria-label="Inviter"]')).toEqual([]);
+
+    await page.goto(`${h.url}/admin/devices`);
+    const provision = page.getByRole("form", { name: "Registrer enhet" });
+    await expect.poll(() => offered(provision), { timeout: 15_000 }).toContain("Sone 1");
+    expect(await offered(provision)).not.toContain("Sone Lukket");
+
+    await page.goto(`${h.url}/admin/recipients`);
+    const register = page.getByRole("form", { name: "Ny tjenestemottaker" });
+    await expect.poll(() => offered(register), { timeout: 15_000 }).toContain("Sone 1");
+    expect(await offered(register)).not.toContain("Sone Lukket");
+    expect(await axeViolations(page, 'form[aria-label="Ny tjenestemottaker"]')).toEqual([]);
+    await context.close();
+  });
+
   it("shows the retention job's past runs: when, how it went and what it removed", async () => {
     const org = await admin.call("GET", "/organisation", organisation);
     const startedAt = new Date("2026-11-30T01:15:00Z");
@@ -232,6 +283,20 @@ describe("editing in the administration", () => {
       .waitFor();
     expect(await axeViolations(page, '[data-testid="retention-runs"]')).toEqual([]);
     await screenshot(page, "admin-retention-runs");
+
+    // The settings: a period below the legal floor is refused beside its field, with the range.
+    const settings = page.getByTestId("retention-settings");
+    const activityLog = settings.getByLabel("Aktivitetslogg lagres (dager)");
+    await activityLog.fill("100");
+    await settings.getByRole("button", { name: "Lagre" }).click();
+    await settings.getByText("Et helt antall dager, fra 730 til 3653.").waitFor();
+    expect(await activityLog.getAttribute("aria-invalid")).toBe("true");
+    expect(await axeViolations(page, '[data-testid="retention-settings"]')).toEqual([]);
+    await activityLog.fill("1000");
+    await settings.getByRole("button", { name: "Lagre" }).click();
+    await settings.locator('p[role="status"]').getByText("Lagret").waitFor();
+    const stored = await admin.call("GET", "/privacy/retention", retentionSettingsView);
+    expect(stored.activityLogDays).toBe(1000);
     await context.close();
   });
 });

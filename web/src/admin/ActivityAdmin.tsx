@@ -7,7 +7,8 @@ import { api, data, downloadHref } from "../api/typed";
 import { dictionaries, type MessageKey } from "../i18n/dict";
 import { actionText, subjectText } from "../i18n/enums";
 import { useUi } from "../session/context";
-import { ActivityFilterForm, type Filters, noFilters } from "./ActivityFilters";
+import { ActivityFilterForm } from "./ActivityFilters";
+import type { ActivityFilters } from "./activity-filter-form";
 import { errorText, useStaffUsers } from "./queries";
 
 /** What the chain's check found, in words: the API names it in English ("changed row"). */
@@ -15,8 +16,6 @@ function findingText(t: ReturnType<typeof useUi>["t"], kind: string): string {
   const key = `activity.finding.${kind}`;
   return key in dictionaries.en ? t(key as MessageKey) : t("activity.finding.other");
 }
-
-const toIso = (local: string) => (local ? new Date(local).toISOString() : undefined);
 
 /** The check of the log's hash chain, and what it found in words. */
 function useVerifyChain() {
@@ -40,14 +39,8 @@ function useVerifyChain() {
 /** The activity log with filters, CSV export of the same query, and verification of the hash chain. */
 export function ActivityAdmin() {
   const { t } = useUi();
-  const [filters, setFilters] = useState<Filters>(noFilters);
-  const query = {
-    userId: filters.userId || undefined,
-    action: filters.action || undefined,
-    from: toIso(filters.from),
-    to: toIso(filters.to),
-    limit: 200,
-  };
+  const [filters, setFilters] = useState<ActivityFilters>({});
+  const query = { ...filters, limit: 200 };
   const entries = useQuery({
     queryKey: queryKeys.activity(query),
     queryFn: () => data(api.GET("/api/v1/activity", { params: { query } }), z.array(activityEntry)),

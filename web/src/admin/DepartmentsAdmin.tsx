@@ -1,10 +1,20 @@
+import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type Department, department } from "@vakt/schemas";
-import { useState } from "react";
+import { useId, useState } from "react";
+import { Controller, useForm } from "react-hook-form";
 import { ApiProblem } from "../api/client";
 import { queryKeys } from "../api/query";
 import { api, data } from "../api/typed";
 import { can, useSession, useUi } from "../session/context";
+import {
+  type DepartmentCreateBody,
+  type DepartmentFormInput,
+  departmentFieldError,
+  departmentForm,
+  emptyDepartmentForm,
+} from "./department-form";
+import { FieldError, invalidProps } from "./FieldError";
 import { errorText, useDepartments } from "./queries";
 
 /** Departments shown as a tree, ordered by name at each level. */
@@ -24,6 +34,20 @@ export function departmentTree(list: readonly Department[]): { dept: Department;
   };
   walk(null, 0);
   return out;
+}
+
+/**
+ * The departments something new may go in, or be moved to: not the closed ones (a closed department
+ * takes no new recipients, devices or grants; the console does not offer it).
+ */
+export function openDepartments(list: readonly Department[]): Department[] {
+  return list.filter((d) => d.closedAt === null);
+}
+
+/** A department's name as text, marked when it is closed (an existing item may still be in one). */
+export function departmentName(d: Department | undefined, closed: string): string {
+  if (!d) return "";
+  return d.closedAt ? `${d.name} (${closed})` : d.name;
 }
 
 /** A select of departments, indented by depth. */
@@ -107,43 +131,58 @@ export function DepartmentsAdmin() {
 
 function NewDepartmentForm(props: { departments: readonly Department[]; onMessage(text: string): void }) {
   const { t } = useUi();
+  const id = useId();
   const client = useQueryClient();
-  const [name, setName] = useState("");
-  const [parent, setParent] = useState("");
+  const form = useForm<DepartmentFormInput, unknown, DepartmentCreateBody>({
+    resolver: zodResolver(departmentForm),
+    defaultValues: emptyDepartmentForm(),
+  });
   const create = useMutation({
-    mutationFn: () =>
-      data(api.POST("/api/v1/departments", { body: { name, parentId: parent || null } }), department),
+    mutationFn: (body: DepartmentCreateBody) => data(api.POST("/api/v1/departments", { body }), department),
     onSuccess: () => {
-      setName("");
+      form.reset(emptyDepartmentForm(form.getValues("parentId")));
       props.onMessage(t("common.saved"));
       return client.invalidateQueries({ queryKey: queryKeys.departments });
     },
     onError: (err) => props.onMessage(errorText(err)),
   });
+  const errors = form.formState.errors;
+  const fieldError = (field: keyof DepartmentFormInput) => (
+    <FieldError formId={id} errors={errors} field={field} text={(f) => t(departmentFieldError(f))} />
+  );
   return (
     <form
       className="card form-row"
-      onSubmit={(e) => {
-        e.preventDefault();
-        create.mutate();
-      }}
+      noValidate
+      aria-label={t("dept.new")}
+      onSubmit={form.handleSubmit((body) => create.mutate(body))}
     >
       <label>
         {t("dept.new")}
-        <input name="department-name" required value={name} onChange={(e) => setName(e.target.value)} />
+        <input {...form.register("name")} {...invalidProps(id, errors, "name")} />
       </label>
-      <label>
+      <label htmlFor={`${id}-parent`}>
         {t("dept.parent")}
-        <DepartmentSelect
-          departments={props.departments.filter((d) => !d.closedAt)}
-          value={parent}
-          onChange={setParent}
-          allowRoot={t("dept.root")}
+        <Controller
+          control={form.control}
+          name="parentId"
+          render={({ field }) => (
+            <DepartmentSelect
+              id={`${id}-parent`}
+              departments={openDepartments(props.departments)}
+              value={field.value}
+              onChange={field.onChange}
+              label={t("dept.parent")}
+              allowRoot={t("dept.root")}
+            />
+          )}
         />
       </label>
       <button type="submit" className="primary" disabled={create.isPending}>
         {t("common.create")}
       </button>
+      {fieldError("name")}
+      {fieldError("parentId")}
     </form>
   );
 }

@@ -1,14 +1,18 @@
-import {
-  type Department,
-  type DeviceCredentials,
-  type DeviceProtocol,
-  deviceCredentials,
-  deviceProtocols,
-} from "@vakt/schemas";
-import { useState } from "react";
+import { zodResolver } from "@hookform/resolvers/zod";
+import { type Department, type DeviceCredentials, deviceCredentials, deviceProtocols } from "@vakt/schemas";
+import { useEffect, useId } from "react";
+import { Controller, useForm } from "react-hook-form";
 import { api, data } from "../api/typed";
 import { useUi } from "../session/context";
-import { DepartmentSelect } from "./DepartmentsAdmin";
+import { DepartmentSelect, openDepartments } from "./DepartmentsAdmin";
+import {
+  type DeviceCreateBody,
+  type DeviceFormInput,
+  deviceFieldError,
+  deviceForm,
+  emptyDeviceForm,
+} from "./device-form";
+import { FieldError, invalidProps } from "./FieldError";
 
 /** A new device by serial, department and protocol; its credentials come back once. */
 export function ProvisionDeviceForm(props: {
@@ -17,54 +21,61 @@ export function ProvisionDeviceForm(props: {
   onCredentials(c: DeviceCredentials): void;
 }) {
   const { t } = useUi();
-  const [serial, setSerial] = useState("");
-  const [departmentId, setDepartmentId] = useState("");
-  const [protocol, setProtocol] = useState<DeviceProtocol>("mqtt");
+  const id = useId();
+  const open = openDepartments(props.departments);
+  const form = useForm<DeviceFormInput, unknown, DeviceCreateBody>({
+    resolver: zodResolver(deviceForm),
+    defaultValues: emptyDeviceForm(),
+  });
+  // The select shows its first department until one is picked; the form holds that one too.
+  const firstOpen = open[0]?.id;
+  useEffect(() => {
+    if (!form.getValues("departmentId") && firstOpen) form.setValue("departmentId", firstOpen);
+  }, [firstOpen, form]);
+  const provision = (body: DeviceCreateBody) =>
+    props.run(async () => {
+      props.onCredentials(await data(api.POST("/api/v1/devices", { body }), deviceCredentials));
+      form.reset(emptyDeviceForm(body.departmentId, body.protocol));
+    });
+  const errors = form.formState.errors;
+  const fieldError = (field: keyof DeviceFormInput) => (
+    <FieldError
+      formId={id}
+      errors={errors}
+      field={field}
+      text={(f) => t(deviceFieldError(f, form.getValues()))}
+    />
+  );
   return (
     <form
       className="card form-row"
-      onSubmit={(e) => {
-        e.preventDefault();
-        props.run(async () => {
-          props.onCredentials(
-            await data(
-              api.POST("/api/v1/devices", {
-                // Before the departments have loaded there is none to pick: sent without one as
-                // before, and the API refuses it (400, shown); the cast is that case.
-                body: {
-                  serial,
-                  departmentId: (departmentId || props.departments[0]?.id) as string,
-                  protocol,
-                },
-              }),
-              deviceCredentials,
-            ),
-          );
-          setSerial("");
-        });
-      }}
+      noValidate
+      aria-label={t("devices.provision")}
+      onSubmit={form.handleSubmit(provision)}
     >
       <label>
         {t("devices.serial")}
-        <input
-          name="serial"
-          required
-          pattern="[A-Za-z0-9_\-]{1,64}"
-          value={serial}
-          onChange={(e) => setSerial(e.target.value)}
+        <input autoComplete="off" {...form.register("serial")} {...invalidProps(id, errors, "serial")} />
+      </label>
+      <label htmlFor={`${id}-department`}>
+        {t("common.department")}
+        <Controller
+          control={form.control}
+          name="departmentId"
+          render={({ field }) => (
+            <DepartmentSelect
+              id={`${id}-department`}
+              departments={open}
+              value={field.value}
+              onChange={field.onChange}
+              label={t("common.department")}
+            />
+          )}
         />
       </label>
       <label>
-        {t("common.department")}
-        <DepartmentSelect departments={props.departments} value={departmentId} onChange={setDepartmentId} />
-      </label>
-      <label>
         {t("devices.protocol")}
-        <select
-          name="protocol"
-          value={protocol}
-          onChange={(e) => setProtocol(e.target.value as DeviceProtocol)}
-        >
+        <select {...form.register("protocol")}>
           {deviceProtocols.map((p) => (
             <option key={p} value={p}>
               {t(`devices.protocol.${p}`)}
@@ -75,6 +86,9 @@ export function ProvisionDeviceForm(props: {
       <button type="submit" className="primary">
         {t("devices.provision")}
       </button>
+      {fieldError("serial")}
+      {fieldError("departmentId")}
+      {fieldError("protocol")}
     </form>
   );
 }

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { api, data } from "../api/typed";
 import { useUi } from "../session/context";
 import { Link } from "../ui/router";
+import { departmentName } from "./DepartmentsAdmin";
 
 /** Rough bands of mobile signal strength, for someone who does not read dBm. */
 export function signalLevel(dbm: number): "strong" | "fair" | "weak" {
@@ -46,7 +47,12 @@ export function DeviceRow(props: DeviceRowProps) {
         )}
       </td>
       <td>{t(`devices.protocol.${d.protocol}`)}</td>
-      <td>{props.departments.find((x) => x.id === d.departmentId)?.name ?? "–"}</td>
+      <td>
+        {departmentName(
+          props.departments.find((x) => x.id === d.departmentId),
+          t("dept.closed"),
+        ) || "–"}
+      </td>
       <RecipientCell {...props} />
       <td>
         {d.batteryPercent === null ? "–" : `${d.batteryPercent} %`}

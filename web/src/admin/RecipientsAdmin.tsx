@@ -1,12 +1,23 @@
+import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type Department, recipient } from "@vakt/schemas";
-import { useState } from "react";
+import { useEffect, useId, useState } from "react";
+import { Controller, useForm } from "react-hook-form";
 import { queryKeys } from "../api/query";
 import { api, data } from "../api/typed";
 import { can, useSession, useUi } from "../session/context";
 import { Link } from "../ui/router";
-import { DepartmentSelect } from "./DepartmentsAdmin";
+import { DepartmentSelect, departmentName, openDepartments } from "./DepartmentsAdmin";
+import { FieldError, invalidProps } from "./FieldError";
 import { errorText, useDepartments, useRecipients } from "./queries";
+import {
+  emptyRecipientForm,
+  LEGAL_BASES,
+  type RecipientCreateBody,
+  type RecipientFormInput,
+  recipientFieldError,
+  recipientForm,
+} from "./recipient-form";
 
 /** Recipients with a link to each one's page, and registration with the legal basis for tracking. */
 export function RecipientsAdmin() {
@@ -15,7 +26,12 @@ export function RecipientsAdmin() {
   const list = useRecipients();
   const depts = useDepartments();
   const [message, setMessage] = useState<string | null>(null);
-  const deptName = (id: string) => depts.data?.find((d) => d.id === id)?.name ?? "";
+  // A recipient in a closed department is still shown in it, marked closed.
+  const deptName = (id: string) =>
+    departmentName(
+      depts.data?.find((d) => d.id === id),
+      t("dept.closed"),
+    );
   return (
     <>
       {list.error && <p className="error">{errorText(list.error)}</p>}
@@ -54,54 +70,57 @@ export function RecipientsAdmin() {
 /** Registers a recipient in a department, with the legal basis for tracking them. */
 function RegisterRecipientForm(props: { departments: Department[]; onMessage(text: string): void }) {
   const { t } = useUi();
-  const [form, setForm] = useState<RegisterForm>({
-    firstName: "",
-    lastName: "",
-    departmentId: "",
-    legalBasis: "consent",
-    legalBasisReference: "",
-    responderNotes: "",
+  const id = useId();
+  const open = openDepartments(props.departments);
+  const form = useForm<RecipientFormInput, unknown, RecipientCreateBody>({
+    resolver: zodResolver(recipientForm),
+    defaultValues: emptyRecipientForm(),
   });
-  const register = useRegisterRecipient(props.onMessage);
-  const create = (e: React.FormEvent) => {
-    e.preventDefault();
-    // Before the departments have loaded there is none to pick: sent without one as before,
-    // and the API refuses it (400, shown); the cast is that case.
-    register.mutate({ ...form, departmentId: (form.departmentId || props.departments[0]?.id) as string });
-  };
+  // The select shows its first department until one is picked; the form holds that one too.
+  const firstOpen = open[0]?.id;
+  useEffect(() => {
+    if (!form.getValues("departmentId") && firstOpen) form.setValue("departmentId", firstOpen);
+  }, [firstOpen, form]);
+  const register = useRegisterRecipient(props.onMessage, (body) =>
+    form.reset(emptyRecipientForm(body.departmentId)),
+  );
+  const errors = form.formState.errors;
+  const fieldError = (field: keyof RecipientFormInput) => (
+    <FieldError formId={id} errors={errors} field={field} text={(f) => t(recipientFieldError(f))} />
+  );
   return (
-    <form className="card form-row" onSubmit={create}>
-      <label>
-        {t("recipients.firstName")}
-        <input
-          required
-          value={form.firstName}
-          onChange={(e) => setForm({ ...form, firstName: e.target.value })}
-        />
-      </label>
-      <label>
-        {t("recipients.lastName")}
-        <input
-          required
-          value={form.lastName}
-          onChange={(e) => setForm({ ...form, lastName: e.target.value })}
-        />
-      </label>
-      <label>
+    <form
+      className="card form-row"
+      noValidate
+      aria-label={t("recipients.new")}
+      onSubmit={form.handleSubmit((body) => register.mutate(body))}
+    >
+      {(["firstName", "lastName"] as const).map((f) => (
+        <label key={f}>
+          {t(`recipients.${f}`)}
+          <input autoComplete="off" {...form.register(f)} {...invalidProps(id, errors, f)} />
+        </label>
+      ))}
+      <label htmlFor={`${id}-department`}>
         {t("common.department")}
-        <DepartmentSelect
-          departments={props.departments}
-          value={form.departmentId}
-          onChange={(departmentId) => setForm({ ...form, departmentId })}
+        <Controller
+          control={form.control}
+          name="departmentId"
+          render={({ field }) => (
+            <DepartmentSelect
+              id={`${id}-department`}
+              departments={open}
+              value={field.value}
+              onChange={field.onChange}
+              label={t("common.department")}
+            />
+          )}
         />
       </label>
       <label>
         {t("recipient.legalBasis")}
-        <select
-          value={form.legalBasis}
-          onChange={(e) => setForm({ ...form, legalBasis: e.target.value as typeof form.legalBasis })}
-        >
-          {(["consent", "formal_decision", "other"] as const).map((b) => (
+        <select {...form.register("legalBasis")}>
+          {LEGAL_BASES.map((b) => (
             <option key={b} value={b}>
               {t(`legal.${b}`)}
             </option>
@@ -110,39 +129,30 @@ function RegisterRecipientForm(props: { departments: Department[]; onMessage(tex
       </label>
       <label>
         {t("alarm.responderNotes")}
-        <input
-          value={form.responderNotes}
-          onChange={(e) => setForm({ ...form, responderNotes: e.target.value })}
-        />
+        <input {...form.register("responderNotes")} {...invalidProps(id, errors, "responderNotes")} />
       </label>
-      <button type="submit" className="primary">
+      <button type="submit" className="primary" disabled={register.isPending}>
         {t("recipients.new")}
       </button>
+      {fieldError("firstName")}
+      {fieldError("lastName")}
+      {fieldError("departmentId")}
+      {fieldError("legalBasis")}
+      {fieldError("responderNotes")}
     </form>
   );
 }
 
-type RegisterForm = {
-  firstName: string;
-  lastName: string;
-  departmentId: string;
-  legalBasis: "consent" | "formal_decision" | "other";
-  legalBasisReference: string;
-  responderNotes: string;
-};
-
-function useRegisterRecipient(onMessage: (text: string) => void) {
+function useRegisterRecipient(
+  onMessage: (text: string) => void,
+  onSaved: (body: RecipientCreateBody) => void,
+) {
   const { t } = useUi();
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (form: RegisterForm) =>
-      data(
-        api.POST("/api/v1/recipients", {
-          body: { ...form, legalBasisReference: form.legalBasisReference || null },
-        }),
-        recipient,
-      ),
-    onSuccess: () => {
+    mutationFn: (body: RecipientCreateBody) => data(api.POST("/api/v1/recipients", { body }), recipient),
+    onSuccess: (_r, body) => {
+      onSaved(body);
       onMessage(t("common.saved"));
       return client.invalidateQueries({ queryKey: queryKeys.recipients });
     },

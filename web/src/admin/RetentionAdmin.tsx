@@ -1,23 +1,25 @@
+import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type RetentionSettings, restrictedRecipient, retentionSettingsView } from "@vakt/schemas";
-import { useEffect, useState } from "react";
+import { useId, useState } from "react";
+import { useForm } from "react-hook-form";
 import { z } from "zod";
 import { queryKeys } from "../api/query";
 import { api, data } from "../api/typed";
 import { ReasonField } from "../recipients/PrivacySection";
 import { reasonValid } from "../recipients/privacy";
 import { can, useSession, useUi } from "../session/context";
+import { FieldError, invalidProps } from "./FieldError";
 import { errorText, routeMissing } from "./queries";
 import { RetentionRuns } from "./RetentionRuns";
-
-const fields: (keyof RetentionSettings)[] = [
-  "positionsDays",
-  "deviceStatusDays",
-  "deviceMessagesDays",
-  "deadLettersDays",
-  "alarmsDays",
-  "activityLogDays",
-];
+import {
+  RETENTION_FIELDS,
+  type RetentionFormInput,
+  retentionFieldError,
+  retentionForm,
+  retentionRange,
+  retentionToForm,
+} from "./retention-form";
 
 /** Retention settings, then the recipients whose processing is restricted. */
 export function RetentionAdmin() {
@@ -32,48 +34,64 @@ export function RetentionAdmin() {
 
 /** How long each kind of data is kept (days); the API enforces the legal floors and ceilings. */
 function RetentionSettingsForm() {
-  const { t, dateTime } = useUi();
-  const client = useQueryClient();
+  const { t } = useUi();
   const settings = useQuery({
     queryKey: queryKeys.retention,
     queryFn: () => data(api.GET("/api/v1/privacy/retention"), retentionSettingsView),
   });
-  const [draft, setDraft] = useState<RetentionSettings | null>(null);
+  if (routeMissing(settings.error)) return <p className="muted">{t("admin.notAvailable")}</p>;
+  if (!settings.data) return <p>{settings.error ? errorText(settings.error) : t("common.loading")}</p>;
+  return <RetentionFields view={settings.data} />;
+}
+
+function RetentionFields({ view }: { view: z.infer<typeof retentionSettingsView> }) {
+  const { t, dateTime } = useUi();
+  const id = useId();
+  const client = useQueryClient();
   const [message, setMessage] = useState<string | null>(null);
-  useEffect(() => {
-    if (settings.data) setDraft(settings.data);
-  }, [settings.data]);
+  const form = useForm<RetentionFormInput, unknown, RetentionSettings>({
+    resolver: zodResolver(retentionForm(view.ceilings)),
+    defaultValues: retentionToForm(view),
+  });
   const save = useMutation({
-    mutationFn: (body: Partial<RetentionSettings>) =>
+    mutationFn: (body: RetentionSettings) =>
       data(api.PATCH("/api/v1/privacy/retention", { body }), retentionSettingsView),
-    onSuccess: () => {
+    onSuccess: (saved) => {
+      form.reset(retentionToForm(saved));
       setMessage(t("common.saved"));
       return client.invalidateQueries({ queryKey: queryKeys.retention });
     },
     onError: (err) => setMessage(errorText(err)),
   });
-  if (routeMissing(settings.error)) return <p className="muted">{t("admin.notAvailable")}</p>;
-  if (!draft) return <p>{settings.error ? errorText(settings.error) : t("common.loading")}</p>;
+  const errors = form.formState.errors;
+  const text = (f: keyof RetentionSettings) => {
+    const { key, vars } = retentionFieldError(f, view.ceilings);
+    return t(key, vars);
+  };
   return (
     <form
       className="card"
-      onSubmit={(e) => {
-        e.preventDefault();
-        save.mutate(Object.fromEntries(fields.map((f) => [f, draft[f]])));
-      }}
+      noValidate
+      aria-label={t("admin.retention")}
+      data-testid="retention-settings"
+      onSubmit={form.handleSubmit((body) => save.mutate(body))}
     >
-      {fields.map((f) => (
-        <label key={f}>
-          {t(`enum.retention.${f}`)}
-          <input
-            type="number"
-            min={1}
-            value={draft[f]}
-            onChange={(e) => setDraft({ ...draft, [f]: Number(e.target.value) })}
-          />
-        </label>
+      {RETENTION_FIELDS.map((f) => (
+        <div key={f}>
+          <label>
+            {t(`enum.retention.${f}`)}
+            <input
+              type="number"
+              inputMode="numeric"
+              min={retentionRange(f, view.ceilings).min}
+              {...form.register(f)}
+              {...invalidProps(id, errors, f)}
+            />
+          </label>
+          <FieldError formId={id} errors={errors} field={f} text={text} />
+        </div>
       ))}
-      {settings.data?.updatedAt && <p className="muted">{dateTime(settings.data.updatedAt)}</p>}
+      {view.updatedAt && <p className="muted">{dateTime(view.updatedAt)}</p>}
       <button type="submit" className="primary" disabled={save.isPending}>
         {t("common.save")}
       </button>

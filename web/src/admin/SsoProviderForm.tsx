@@ -1,13 +1,14 @@
 import { useId } from "react";
+import { useFieldArray } from "react-hook-form";
 import { useUi } from "../session/context";
 import { useDepartments } from "./queries";
 import { FieldErrors, SsoRuleEditor } from "./SsoRuleEditor";
-import { type DraftField, type FieldError, newRule } from "./sso-form";
+import { type DraftField, type FieldError, flatErrors, newRule } from "./sso-form";
 import { ssoLabels } from "./sso-text";
 import type { SsoEditor } from "./use-sso-editor";
 
 type TextFieldName = "displayName" | "issuer" | "clientId" | "scopes" | "emailClaim" | "groupsClaim";
-type Fields = { editor: SsoEditor; formId: string };
+type Fields = { editor: SsoEditor; formId: string; errors: FieldError[] };
 
 const fieldErrorsOf = (errors: FieldError[], f: DraftField) =>
   errors.filter((e) => e.field === f && e.row === null);
@@ -18,27 +19,29 @@ export function SsoProviderForm({ editor }: { editor: SsoEditor }) {
   const formId = useId();
   const { editing, message, open } = editor;
   const title = editing ? t("sso.editTitle", { name: editing.displayName }) : t("sso.new");
+  const errors = flatErrors(editor.form.formState.errors);
+  const fields = { editor, formId, errors };
   return (
     <form className="card sso-form" onSubmit={editor.save} noValidate aria-label={title}>
       <h2>{title}</h2>
       <RedirectUriRow editor={editor} />
       <div className="form-grid">
-        <TextField editor={editor} formId={formId} f="displayName" />
-        <TextField editor={editor} formId={formId} f="issuer" />
-        <TextField editor={editor} formId={formId} f="clientId" />
-        <SecretField editor={editor} formId={formId} />
-        <TextField editor={editor} formId={formId} f="scopes" />
-        <TextField editor={editor} formId={formId} f="emailClaim" />
-        <TextField editor={editor} formId={formId} f="groupsClaim" />
-        <DomainsField editor={editor} formId={formId} />
+        <TextField {...fields} f="displayName" />
+        <TextField {...fields} f="issuer" />
+        <TextField {...fields} f="clientId" />
+        <SecretField {...fields} />
+        <TextField {...fields} f="scopes" />
+        <TextField {...fields} f="emailClaim" />
+        <TextField {...fields} f="groupsClaim" />
+        <DomainsField {...fields} />
       </div>
       <div className="buttons">
         <CheckField editor={editor} f="createUsers" />
         <CheckField editor={editor} f="requireVerifiedEmail" />
         <CheckField editor={editor} f="enabled" />
       </div>
-      <RulesSection editor={editor} />
-      <ErrorSummary errors={editor.errors} />
+      <RulesSection {...fields} />
+      <ErrorSummary errors={errors} />
       <div className="buttons">
         <button type="submit" className="primary">
           {editing ? t("common.save") : t("common.create")}
@@ -79,21 +82,18 @@ function RedirectUriRow({ editor }: { editor: SsoEditor }) {
   );
 }
 
-function TextField({ editor, formId, f }: Fields & { f: TextFieldName }) {
+function TextField({ editor, formId, errors: all, f }: Fields & { f: TextFieldName }) {
   const { t } = useUi();
-  const errors = fieldErrorsOf(editor.errors, f);
+  const errors = fieldErrorsOf(all, f);
   return (
     <div>
       <label>
         {t(ssoLabels[f])}
         <input
-          name={f}
-          value={editor.draft[f]}
-          required={f === "displayName" || f === "issuer" || f === "clientId"}
           type={f === "issuer" ? "url" : "text"}
+          {...editor.form.register(f)}
           aria-invalid={errors.length > 0 || undefined}
           aria-describedby={errors.length ? `${formId}-${f}-error` : undefined}
-          onChange={(e) => editor.set(f, e.target.value)}
         />
       </label>
       <FieldErrors id={`${formId}-${f}-error`} errors={errors} />
@@ -102,21 +102,24 @@ function TextField({ editor, formId, f }: Fields & { f: TextFieldName }) {
 }
 
 /** Write-only: left empty on a change, the stored secret stays. */
-function SecretField({ editor, formId }: Fields) {
+function SecretField({ editor, formId, errors: all }: Fields) {
   const { t } = useUi();
   const { editing } = editor;
+  const errors = fieldErrorsOf(all, "clientSecret");
+  const described = [
+    editing?.hasClientSecret ? `${formId}-secret-help` : "",
+    errors.length ? `${formId}-clientSecret-error` : "",
+  ].filter(Boolean);
   return (
     <div>
       <label>
         {t("sso.clientSecret")}
         <input
-          name="clientSecret"
           type="password"
           autoComplete="off"
-          required={!editing}
-          value={editor.draft.clientSecret}
-          aria-describedby={editing?.hasClientSecret ? `${formId}-secret-help` : undefined}
-          onChange={(e) => editor.set("clientSecret", e.target.value)}
+          {...editor.form.register("clientSecret")}
+          aria-invalid={errors.length > 0 || undefined}
+          aria-describedby={described.length ? described.join(" ") : undefined}
         />
       </label>
       {editing?.hasClientSecret && (
@@ -124,26 +127,22 @@ function SecretField({ editor, formId }: Fields) {
           {t("sso.secretKeep")}
         </p>
       )}
-      <FieldErrors
-        id={`${formId}-clientSecret-error`}
-        errors={fieldErrorsOf(editor.errors, "clientSecret")}
-      />
+      <FieldErrors id={`${formId}-clientSecret-error`} errors={errors} />
     </div>
   );
 }
 
-function DomainsField({ editor, formId }: Fields) {
+function DomainsField({ editor, formId, errors: all }: Fields) {
   const { t } = useUi();
-  const errors = fieldErrorsOf(editor.errors, "emailDomains");
+  const errors = fieldErrorsOf(all, "emailDomains");
   return (
     <div>
       <label>
         {t("sso.emailDomains")}
         <input
-          name="emailDomains"
-          value={editor.draft.emailDomains}
+          {...editor.form.register("emailDomains")}
           aria-invalid={errors.length > 0 || undefined}
-          onChange={(e) => editor.set("emailDomains", e.target.value)}
+          aria-describedby={errors.length ? `${formId}-emailDomains-error` : undefined}
         />
       </label>
       <FieldErrors id={`${formId}-emailDomains-error`} errors={errors} />
@@ -161,49 +160,32 @@ function CheckField({
   const { t } = useUi();
   return (
     <label className="inline">
-      <input
-        type="checkbox"
-        name={f}
-        checked={editor.draft[f]}
-        onChange={(e) => editor.set(f, e.target.checked)}
-      />
+      <input type="checkbox" {...editor.form.register(f)} />
       {t(ssoLabels[f])}
     </label>
   );
 }
 
-function RulesSection({ editor }: { editor: SsoEditor }) {
+function RulesSection({ editor, formId, errors }: Fields) {
   const { t } = useUi();
   const depts = useDepartments();
-  const { draft, set, errors } = editor;
+  const rules = useFieldArray({ control: editor.form.control, name: "mappingRules" });
   return (
     <>
       <h3>{t("sso.rules")}</h3>
       <p className="muted small">{t("sso.rulesHelp")}</p>
-      {draft.mappingRules.map((rule, i) => (
+      {rules.fields.map((rule, i) => (
         <SsoRuleEditor
-          // Rules have no id of their own; the row is their identity while editing.
-          // biome-ignore lint/suspicious/noArrayIndexKey: see above
-          key={i}
-          n={i + 1}
-          rule={rule}
+          key={rule.id}
+          form={editor.form}
+          index={i}
+          formId={formId}
           departments={depts.data ?? []}
           errors={errors.filter((e) => e.field === "mappingRules" && e.row === i)}
-          onChange={(r) =>
-            set(
-              "mappingRules",
-              draft.mappingRules.map((x, j) => (j === i ? r : x)),
-            )
-          }
-          onRemove={() =>
-            set(
-              "mappingRules",
-              draft.mappingRules.filter((_, j) => j !== i),
-            )
-          }
+          onRemove={() => rules.remove(i)}
         />
       ))}
-      <button type="button" onClick={() => set("mappingRules", [...draft.mappingRules, newRule()])}>
+      <button type="button" onClick={() => rules.append(newRule())}>
         {t("sso.addRule")}
       </button>
     </>

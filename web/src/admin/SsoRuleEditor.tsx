@@ -1,36 +1,39 @@
 import { roleKey } from "@vakt/schemas";
+import { Controller, type UseFormReturn } from "react-hook-form";
 import { useUi } from "../session/context";
 import { DepartmentSelect } from "./DepartmentsAdmin";
-import type { FieldError, RuleDraft } from "./sso-form";
+import type { FieldError, ProviderDraft, SsoSubmit } from "./sso-form";
 
-/** One group-to-role rule of a provider. */
+/** One group-to-role rule of a provider: row `index` of the form's mappingRules. */
 export function SsoRuleEditor(props: {
-  n: number;
-  rule: RuleDraft;
+  form: UseFormReturn<ProviderDraft, unknown, SsoSubmit>;
+  index: number;
+  formId: string;
   departments: Parameters<typeof DepartmentSelect>[0]["departments"];
   errors: FieldError[];
-  onChange(rule: RuleDraft): void;
   onRemove(): void;
 }) {
   const { t } = useUi();
-  const { rule } = props;
+  const { form, index: i } = props;
+  const rowId = `${props.formId}-rule-${i}`;
+  const errorId = `${rowId}-error`;
+  const invalid = (column: string) =>
+    props.errors.some((e) => (e.column ?? "group") === column)
+      ? { "aria-invalid": true as const, "aria-describedby": errorId }
+      : {};
   return (
     <fieldset data-testid="sso-rule" className="form-row">
-      <legend>{t("sso.rule", { n: props.n })}</legend>
+      <legend>{t("sso.rule", { n: i + 1 })}</legend>
       <label>
         {t("sso.group")}
-        <input
-          value={rule.group}
-          required
-          onChange={(e) => props.onChange({ ...rule, group: e.target.value })}
-        />
+        <input {...form.register(`mappingRules.${i}.group`)} {...invalid("group")} />
       </label>
       <label>
         {t("users.role")}
         <select
           aria-label={t("users.role")}
-          value={rule.role}
-          onChange={(e) => props.onChange({ ...rule, role: roleKey.parse(e.target.value) })}
+          {...form.register(`mappingRules.${i}.role`)}
+          {...invalid("role")}
         >
           {roleKey.options.map((r) => (
             <option key={r} value={r}>
@@ -39,22 +42,27 @@ export function SsoRuleEditor(props: {
           ))}
         </select>
       </label>
-      <label>
+      <label htmlFor={`${rowId}-department`}>
         {t("common.department")}
-        <DepartmentSelect
-          departments={props.departments}
-          value={rule.departmentId}
-          onChange={(departmentId) => props.onChange({ ...rule, departmentId })}
-          allowRoot={t("role.wholeOrganisation")}
-          label={t("common.department")}
+        <Controller
+          control={form.control}
+          name={`mappingRules.${i}.departmentId`}
+          render={({ field }) => (
+            <DepartmentSelect
+              id={`${rowId}-department`}
+              departments={props.departments}
+              value={field.value}
+              onChange={field.onChange}
+              allowRoot={t("role.wholeOrganisation")}
+              label={t("common.department")}
+            />
+          )}
         />
       </label>
       <button type="button" onClick={props.onRemove}>
         {t("sso.removeRule")}
       </button>
-      {props.errors.length > 0 && (
-        <p className="error small">{[...new Set(props.errors.map((e) => t(e.key)))].join(" ")}</p>
-      )}
+      <FieldErrors id={errorId} errors={props.errors} />
     </fieldset>
   );
 }

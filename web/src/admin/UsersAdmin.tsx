@@ -4,6 +4,7 @@ import { useState } from "react";
 import { queryKeys } from "../api/query";
 import { api, data } from "../api/typed";
 import { can, useSession, useUi } from "../session/context";
+import { departmentName } from "./DepartmentsAdmin";
 import { InviteUser } from "./InviteUser";
 import { errorText, useDepartments, useStaffUsers } from "./queries";
 import { UserRow } from "./UserRow";
@@ -14,8 +15,14 @@ export function UsersAdmin() {
   const session = useSession();
   const users = useStaffUsers();
   const depts = useDepartments();
+  // A grant in a closed department is still shown, marked closed (it is not offered for new ones).
   const deptName = (id: string | null) =>
-    id === null ? t("role.wholeOrganisation") : (depts.data?.find((d) => d.id === id)?.name ?? id);
+    id === null
+      ? t("role.wholeOrganisation")
+      : departmentName(
+          depts.data?.find((d) => d.id === id),
+          t("dept.closed"),
+        ) || id;
   const [message, setMessage] = useState<string | null>(null);
   const change = useChangeUser(setMessage);
   // Staff phones (the SMS channel's numbers): E.164 or Norwegian, checked by the API; empty removes it.

@@ -1,12 +1,16 @@
-import type { SsoProvider } from "@vakt/schemas";
+import { roleKey, type SsoProvider } from "@vakt/schemas";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ApiProblem } from "../api/client";
+import { dictionaries } from "../i18n/dict";
 import {
   draftFrom,
   emptyDraft,
+  flatErrors,
   type ProviderDraft,
   problemFields,
   splitList,
+  ssoForm,
   toCreate,
   toUpdate,
 } from "./sso-form";
@@ -147,5 +151,68 @@ describe("the fields a refusal names", () => {
     expect(problemFields(refusal)).toEqual(["issuer", "mappingRules"]);
     expect(problemFields(new ApiProblem(409, "conflict", "x", null))).toEqual([]);
     expect(problemFields(new Error("x"))).toEqual([]);
+  });
+});
+
+const text = (...examples: string[]) =>
+  fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom("", " ", ...examples));
+const drafts: fc.Arbitrary<ProviderDraft> = fc.record({
+  displayName: text("Kommune-ID"),
+  issuer: text("https://login.kommune.no/realms/vakt", "http://127.0.0.1:4123", "http://login.kommune.no"),
+  clientId: text("vakt-console"),
+  clientSecret: text("s3cret"),
+  scopes: text("openid email profile", "email"),
+  emailClaim: text("email", "e mail"),
+  groupsClaim: text("groups", "realm_access.roles"),
+  emailDomains: text("kommune.no", "Kommune.no, helse.kommune.no", "not a domain"),
+  createUsers: fc.boolean(),
+  requireVerifiedEmail: fc.boolean(),
+  enabled: fc.boolean(),
+  mappingRules: fc.array(
+    fc.record({
+      group: text("vakt-operators"),
+      role: fc.constantFrom(...roleKey.options),
+      departmentId: fc.oneof(fc.uuid({ version: 4 }), fc.constant("")),
+    }),
+    { maxLength: 3 },
+  ),
+});
+
+describe("the provider form as react-hook-form checks it", () => {
+  it("refuses exactly what toCreate and toUpdate refuse, each mistake on a field or rule with a key", () => {
+    fc.assert(
+      fc.property(drafts, fc.boolean(), (draft, editing) => {
+        const r = ssoForm(editing).safeParse(draft);
+        const converted = editing ? toUpdate(draft) : toCreate(draft);
+        expect(r.success).toBe(converted.ok);
+        if (r.success) {
+          expect(r.data.editing).toBe(editing);
+          if (converted.ok) expect(r.data.body).toEqual(converted.body);
+          return;
+        }
+        for (const issue of r.error.issues) {
+          expect(Object.keys(draft)).toContain(String(issue.path[0]));
+          if (issue.path[0] === "mappingRules") expect(typeof issue.path[1]).toBe("number");
+          expect(issue.message in dictionaries.nb).toBe(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("lists react-hook-form's errors by field and rule row, an unknown message as not valid", () => {
+    const errors = {
+      issuer: { type: "custom", message: "sso.hint.issuer" },
+      clientSecret: { type: "custom", message: "sso.hint.required" },
+      mappingRules: Object.assign([undefined, { group: { type: "custom", message: "sso.hint.required" } }], {
+        root: { type: "custom", message: "Too big" },
+      }),
+    };
+    expect(flatErrors(errors as never).map((e) => [e.field, e.row, e.column ?? null, e.key])).toEqual([
+      ["issuer", null, null, "sso.hint.issuer"],
+      ["clientSecret", null, null, "sso.hint.required"],
+      ["mappingRules", null, null, "sso.hint.invalid"],
+      ["mappingRules", 1, "group", "sso.hint.required"],
+    ]);
   });
 });

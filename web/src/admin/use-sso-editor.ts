@@ -1,87 +1,72 @@
+import { zodResolver } from "@hookform/resolvers/zod";
 import { type SsoProvider, ssoProvider } from "@vakt/schemas";
-import { useState } from "react";
+import { useRef, useState } from "react";
+import { type Resolver, useForm } from "react-hook-form";
 import { z } from "zod";
 import { api, data } from "../api/typed";
 import { useUi } from "../session/context";
 import { useSsoProviders } from "./queries";
-import {
-  type DraftField,
-  draftFrom,
-  emptyDraft,
-  type FieldError,
-  type ProviderDraft,
-  toCreate,
-  toUpdate,
-} from "./sso-form";
+import { draftFrom, emptyDraft, type ProviderDraft, type SsoSubmit, ssoForm } from "./sso-form";
 import { problemText } from "./sso-text";
 
-/**
- * A change and a creation have different bodies (a creation needs every field), so each is
- * converted on its own; a draft that converts gives the request that sends it.
- */
-function draftRequest(
-  editing: SsoProvider | null,
-  draft: ProviderDraft,
-): { ok: true; send(): Promise<SsoProvider> } | { ok: false; errors: FieldError[] } {
-  if (editing) {
-    const update = toUpdate(draft);
-    if (!update.ok) return update;
-    const body = update.body;
-    return {
-      ok: true,
-      send: () =>
-        data(
-          api.PATCH("/api/v1/sso-providers/{id}", { params: { path: { id: editing.id } }, body }),
-          ssoProvider,
-        ),
-    };
-  }
-  const create = toCreate(draft);
-  if (!create.ok) return create;
-  return {
-    ok: true,
-    send: () => data(api.POST("/api/v1/sso-providers", { body: create.body }), ssoProvider),
-  };
+/** A change and a creation have different bodies (a creation needs every field): each its request. */
+function send(submit: SsoSubmit, editing: SsoProvider | null): Promise<SsoProvider> {
+  if (submit.editing && editing)
+    return data(
+      api.PATCH("/api/v1/sso-providers/{id}", { params: { path: { id: editing.id } }, body: submit.body }),
+      ssoProvider,
+    );
+  if (submit.editing) throw new Error("a change needs the provider it changes");
+  return data(api.POST("/api/v1/sso-providers", { body: submit.body }), ssoProvider);
 }
 
-/** The SSO screen's state: the provider list, the one being edited (or a new one), its draft and errors. */
+/**
+ * The draft is checked as a change or as a creation, by which one is open when it is checked (the
+ * resolver reads that at each check, not when the form was made).
+ */
+function useDraftResolver(
+  editing: React.RefObject<SsoProvider | null>,
+): Resolver<ProviderDraft, unknown, SsoSubmit> {
+  const resolvers = useRef({ create: zodResolver(ssoForm(false)), update: zodResolver(ssoForm(true)) });
+  return (values, context, options) =>
+    (editing.current ? resolvers.current.update : resolvers.current.create)(values, context, options);
+}
+
+/** The SSO screen's state: the provider list, the one being edited (or a new one), its form. */
 export function useSsoEditor() {
   const { t } = useUi();
   const list = useSsoProviders();
   const [editing, setEditing] = useState<SsoProvider | null>(null);
-  const [draft, setDraft] = useState<ProviderDraft>(emptyDraft);
-  const [errors, setErrors] = useState<FieldError[]>([]);
+  const editingRef = useRef<SsoProvider | null>(null);
+  const form = useForm<ProviderDraft, unknown, SsoSubmit>({
+    resolver: useDraftResolver(editingRef),
+    defaultValues: emptyDraft(),
+  });
   const [message, setMessage] = useState<string | null>(null);
   const [deleting, setDeleting] = useState<string | null>(null);
   const [copied, setCopied] = useState(false);
 
   const open = (p: SsoProvider | null) => {
+    editingRef.current = p;
     setEditing(p);
-    setDraft(p ? draftFrom(p) : emptyDraft());
-    setErrors([]);
+    form.reset(p ? draftFrom(p) : emptyDraft());
     setMessage(null);
     setCopied(false);
   };
   // The same for every provider; before the first exists, where this console is served.
   const redirectUri =
     editing?.redirectUri ?? list.data?.[0]?.redirectUri ?? `${location.origin}/api/v1/auth/sso/callback`;
-  const set = <K extends DraftField>(field: K, value: ProviderDraft[K]) =>
-    setDraft({ ...draft, [field]: value });
 
-  const save = async (e: React.FormEvent) => {
-    e.preventDefault();
+  const save = form.handleSubmit(async (submit) => {
     setMessage(null);
-    const request = draftRequest(editing, draft);
-    if (!request.ok) return setErrors(request.errors);
-    setErrors([]);
     try {
-      open(await request.send());
+      open(await send(submit, editing));
       setMessage(editing ? t("common.saved") : t("sso.created"));
       await list.refetch();
     } catch (err) {
       setMessage(problemText(err, t));
     }
-  };
+  });
   const remove = async (p: SsoProvider) => {
     try {
       await data(api.DELETE("/api/v1/sso-providers/{id}", { params: { path: { id: p.id } } }), z.unknown());
@@ -97,8 +82,7 @@ export function useSsoEditor() {
   return {
     list,
     editing,
-    draft,
-    errors,
+    form,
     message,
     deleting,
     setDeleting,
@@ -106,7 +90,6 @@ export function useSsoEditor() {
     setCopied,
     open,
     redirectUri,
-    set,
     save,
     remove,
   };

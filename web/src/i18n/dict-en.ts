@@ -5,6 +5,7 @@
  * The console loads only the user's language (messages.ts); dict.ts holds both, for tests.
  */
 import { enAdmin } from "./dict-admin";
+import { enForms } from "./dict-forms";
 import { enRecipient } from "./dict-recipient";
 import { enSecurity } from "./dict-security";
 
@@ -666,6 +667,7 @@ export const en = {
   ...enSecurity,
   ...enRecipient,
   ...enAdmin,
+  ...enForms,
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -3,6 +3,7 @@
 
 import { nbAdmin } from "./dict-admin-nb";
 import type { MessageKey } from "./dict-en";
+import { nbForms } from "./dict-forms-nb";
 import { nbRecipient } from "./dict-recipient-nb";
 import { nbSecurity } from "./dict-security-nb";
 
@@ -668,4 +669,5 @@ export const nb: Record<MessageKey, string> = {
   ...nbSecurity,
   ...nbRecipient,
   ...nbAdmin,
+  ...nbForms,
 };
