@@ -44,4 +44,10 @@ export const nbRecipient: Record<keyof typeof enRecipient, string> = {
   "recipientGate.readResult": "Opplysninger om {name}",
   "recipientGate.restrictedSince": "Begrenset siden",
   "recipientGate.reasonShort": "Skriv en begrunnelse på 3 til 500 tegn.",
+  "contacts.error.name": "Skriv navnet på kontakten (høyst 200 tegn).",
+  "contacts.error.phone":
+    "Skriv et telefonnummer som kan ringes, for eksempel 912 34 567 eller +47 912 34 567.",
+  "contacts.error.notes": "Merknadene kan være på høyst 2000 tegn.",
+  "contacts.error.availability": "Når de kan ringes kan være på høyst 200 tegn.",
+  "contacts.error.relation": "Velg en relasjon.",
 };

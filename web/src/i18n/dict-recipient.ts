@@ -45,4 +45,9 @@ export const enRecipient = {
   "recipientGate.readResult": "Details of {name}",
   "recipientGate.restrictedSince": "Restricted since",
   "recipientGate.reasonShort": "Write a reason of 3 to 500 characters.",
+  "contacts.error.name": "Write the contact's name (at most 200 characters).",
+  "contacts.error.phone": "Write a phone number that can be called, such as 912 34 567 or +47 912 34 567.",
+  "contacts.error.notes": "The notes can be at most 2000 characters.",
+  "contacts.error.availability": "When they can be called can be at most 200 characters.",
+  "contacts.error.relation": "Choose a relation.",
 } as const;
