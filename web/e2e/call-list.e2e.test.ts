@@ -81,7 +81,12 @@ describe("call list", () => {
     await section.getByLabel("Relasjon").selectOption("neighbour");
     await section.getByLabel("Telefon", { exact: true }).fill("not a number");
     await section.getByRole("button", { name: "Legg til på ringelisten" }).click();
-    await section.getByRole("alert").waitFor();
+    // Refused under the field, in words, before anything is sent.
+    await section
+      .getByRole("alert")
+      .getByText("Skriv et telefonnummer som kan ringes", { exact: false })
+      .waitFor();
+    expect(await section.getByLabel("Telefon", { exact: true }).getAttribute("aria-invalid")).toBe("true");
     await section.getByLabel("Telefon", { exact: true }).fill("412 34 567");
     await section.getByRole("button", { name: "Legg til på ringelisten" }).click();
     await section.getByText("+4741234567").waitFor();

@@ -1,7 +1,8 @@
 /**
  * Reopening a closed alarm in Chromium against the whole stack: an operator finds a resolved alarm
  * on the history screen, is asked first and must give a reason, reopens it, and it is open again
- * (out of the history, in the queue, in the API); roles without alarm:acknowledge (which the
+ * (out of the history, in the queue, in the API) and its panel takes a comment (a note required,
+ * said under the field); roles without alarm:acknowledge (which the
  * reopen route is guarded by) get no reopen button, and the API refuses them anyway.
  */
 import { alarmDetail, alarmList, department, meResponse } from "@vakt/schemas";
@@ -99,7 +100,28 @@ describe("reopening a closed alarm", () => {
       note: "Hun ringte tilbake og trenger hjelp likevel.",
     });
     await page.getByRole("link", { name: "Live-kart" }).click();
-    await page.locator(`[data-testid="alarm-card"][data-alarm-id="${id}"][data-state="open"]`).waitFor();
+    const card = page.locator(`[data-testid="alarm-card"][data-alarm-id="${id}"][data-state="open"]`);
+    await card.click();
+    // In the panel again: a comment needs a note, said under the note field.
+    const panel = page.getByTestId("alarm-detail");
+    await panel.getByRole("button", { name: "Kommenter" }).click();
+    const note = panel.getByLabel("Notat");
+    await panel.getByRole("alert").getByText("Skriv notatet som skal legges til.").waitFor();
+    expect(await note.getAttribute("aria-invalid")).toBe("true");
+    expect(await axeViolations(page, '[data-testid="alarm-detail"]')).toEqual([]);
+    await note.fill("Ringer henne nå.");
+    await panel.getByRole("button", { name: "Kommenter" }).click();
+    await panel.locator("summary", { hasText: "Historikk" }).click();
+    await panel
+      .locator("ol.transitions")
+      .getByText(/Gjenåpnet · Oda Operatør: Hun ringte tilbake/)
+      .waitFor();
+    await panel
+      .locator("ol.transitions")
+      .getByText(/Kommentar · Oda Operatør: Ringer henne nå\./)
+      .waitFor();
+    expect(await note.inputValue()).toBe("");
+    expect(await note.getAttribute("aria-invalid")).toBeNull();
     await context.close();
   });
 
