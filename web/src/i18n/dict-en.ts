@@ -104,6 +104,8 @@ export const en = {
   "reason.label": "Reason",
   "reason.submit": "Show positions",
   "reason.tooShort": "Write at least {min} characters: what happened and why you need the position.",
+  "reason.error.short": "Too short: write at least {min} characters.",
+  "reason.error.long": "Too long: the reason can be at most 500 characters.",
   "locator.recipient": "Whose position",
   "locator.choose": "Choose a person",
   "locator.lookUp": "Look up position",

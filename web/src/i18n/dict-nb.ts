@@ -102,6 +102,8 @@ export const nb: Record<MessageKey, string> = {
   "reason.label": "Grunn",
   "reason.submit": "Vis posisjoner",
   "reason.tooShort": "Skriv minst {min} tegn: hva som har skjedd og hvorfor du trenger posisjonen.",
+  "reason.error.short": "For kort: skriv minst {min} tegn.",
+  "reason.error.long": "For lang: begrunnelsen kan være på høyst 500 tegn.",
   "locator.recipient": "Hvem sin posisjon",
   "locator.choose": "Velg en person",
   "locator.lookUp": "Slå opp posisjon",
