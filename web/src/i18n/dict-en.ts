@@ -419,6 +419,8 @@ export const en = {
   "profile.link": "My profile",
   "profile.phone": "My phone number (for SMS alerts)",
   "profile.phoneHint": "E.164 (+4791234567) or a Norwegian number; empty: no SMS.",
+  "profile.error.phone":
+    "Write a phone number that can be called, such as 912 34 567 or +47 912 34 567, or leave it empty.",
   "profile.save": "Save",
   "profile.saved": "Saved.",
   "profile.sound": "Alarm sound",

@@ -418,6 +418,8 @@ export const nb: Record<MessageKey, string> = {
   "profile.link": "Min profil",
   "profile.phone": "Mitt telefonnummer (for SMS-varsler)",
   "profile.phoneHint": "E.164 (+4791234567) eller et norsk nummer; tomt: ingen SMS.",
+  "profile.error.phone":
+    "Skriv et telefonnummer som kan ringes, for eksempel 912 34 567 eller +47 912 34 567, eller la feltet stå tomt.",
   "profile.save": "Lagre",
   "profile.saved": "Lagret.",
   "profile.sound": "Alarmlyd",
