@@ -275,6 +275,8 @@ export const en = {
   "privacy.downloadZip": "Download CSV files (zip)",
   "privacy.downloaded": "Export downloaded: {file}",
   "privacy.reason": "Reason (logged)",
+  "privacy.error.reason": "Write a reason of 3 to 500 characters: it is logged.",
+  "privacy.error.typed": "Type the full name exactly as it is written: {name}.",
   "privacy.restrict": "Restrict processing",
   "privacy.restrictHelp":
     "The data are kept, but the recipient disappears from every ordinary view until the restriction is lifted.",

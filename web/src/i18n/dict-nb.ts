@@ -274,6 +274,8 @@ export const nb: Record<MessageKey, string> = {
   "privacy.downloadZip": "Last ned CSV-filer (zip)",
   "privacy.downloaded": "Eksporten er lastet ned: {file}",
   "privacy.reason": "Begrunnelse (logges)",
+  "privacy.error.reason": "Skriv en begrunnelse på 3 til 500 tegn: den logges.",
+  "privacy.error.typed": "Skriv hele navnet nøyaktig slik det står: {name}.",
   "privacy.restrict": "Begrens behandlingen",
   "privacy.restrictHelp":
     "Dataene beholdes, men tjenestemottakeren forsvinner fra alle vanlige visninger til begrensningen oppheves.",
