@@ -50,4 +50,11 @@ export const nbRecipient: Record<keyof typeof enRecipient, string> = {
   "contacts.error.notes": "Merknadene kan være på høyst 2000 tegn.",
   "contacts.error.availability": "Når de kan ringes kan være på høyst 200 tegn.",
   "contacts.error.relation": "Velg en relasjon.",
+  "settings.error.reportIntervalS": "Hele sekunder fra 10 til 86400.",
+  "settings.error.heartbeatIntervalS": "Hele sekunder fra 60 til 86400.",
+  "settings.error.trackingEnabled": "Velg om enheten skal spores hele tiden.",
+  "settings.error.fallDetection": "Velg et nivå for falldeteksjon.",
+  "settings.error.lowBatteryPct": "En prosent fra 0 til 100.",
+  "settings.error.alarmNumber":
+    "Skriv nummeret som E.164, for eksempel +4712345678, eller la feltet stå tomt.",
 };

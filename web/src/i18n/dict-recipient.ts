@@ -50,4 +50,10 @@ export const enRecipient = {
   "contacts.error.notes": "The notes can be at most 2000 characters.",
   "contacts.error.availability": "When they can be called can be at most 200 characters.",
   "contacts.error.relation": "Choose a relation.",
+  "settings.error.reportIntervalS": "Whole seconds from 10 to 86400.",
+  "settings.error.heartbeatIntervalS": "Whole seconds from 60 to 86400.",
+  "settings.error.trackingEnabled": "Choose whether the device tracks continuously.",
+  "settings.error.fallDetection": "Choose a fall detection level.",
+  "settings.error.lowBatteryPct": "A percentage from 0 to 100.",
+  "settings.error.alarmNumber": "Write the number as E.164, such as +4712345678, or leave it empty.",
 } as const;
