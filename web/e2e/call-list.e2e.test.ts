@@ -189,7 +189,10 @@ describe("call list", () => {
     const phone = form.getByLabel("Mitt telefonnummer (for SMS-varsler)");
     await phone.fill("12");
     await form.getByRole("button", { name: "Lagre" }).click();
-    await form.getByRole("alert").getByText(/^Skriv et telefonnummer som kan ringes/).waitFor();
+    await form
+      .getByRole("alert")
+      .getByText(/^Skriv et telefonnummer som kan ringes/)
+      .waitFor();
     expect(await phone.getAttribute("aria-invalid")).toBe("true");
     await phone.fill("913 45 679");
     await form.getByRole("button", { name: "Lagre" }).click();
