@@ -2,14 +2,17 @@
  * The administration screens' changes in Chromium, in Norwegian, each checked through the API
  * afterwards: a routing rule edited in the form that creates one (a step's delay and a weekday),
  * a channel changed and removed, a department closed (and a refusal said in words), a closed
- * department offered nowhere for something new, and retention: the job's past runs and a
- * period refused in words, then saved. Each screen passes axe's WCAG A/AA audit.
+ * department offered nowhere for something new, retention: the job's past runs and a period
+ * refused in words, then saved, and a device's desired configuration on the recipient's page (a
+ * value out of range refused under its field). Each screen passes axe's WCAG A/AA audit.
  */
 import {
   alertEndpoint,
   alertEndpointCreated,
   alertRule,
   department,
+  device,
+  deviceCredentials,
   organisation,
   recipient,
   retentionSettingsView,
@@ -297,6 +300,38 @@ describe("editing in the administration", () => {
     await settings.locator('p[role="status"]').getByText("Lagret").waitFor();
     const stored = await admin.call("GET", "/privacy/retention", retentionSettingsView);
     expect(stored.activityLogDays).toBe(1000);
+    await context.close();
+  });
+
+  it("changes a device's desired configuration on the recipient's page, a value out of range said under it", async () => {
+    const r = await admin.call("POST", "/recipients", recipient, {
+      departmentId: zone1,
+      firstName: "Dag",
+      lastName: "Innstilling",
+      legalBasis: "consent",
+    });
+    const serial = `E2E-CFG-${Date.now().toString(36)}`;
+    const creds = await admin.call("POST", "/devices", deviceCredentials, { departmentId: zone1, serial });
+    await admin.call("PUT", `/devices/${creds.device.id}/recipient`, z.unknown(), { recipientId: r.id });
+    const { context, page } = await newAuditPage(h);
+    await logIn(h, page, demoEmail("admin"), `/recipients/${r.id}`);
+    const form = page.getByRole("form", { name: `Enhet ${serial}` });
+    const interval = form.getByLabel("Rapporteringsintervall (s)");
+    await interval.fill("5");
+    await form.getByLabel("Alarmnummer").fill("+4712345678");
+    await form.getByRole("button", { name: "Lagre" }).click();
+    await form.getByRole("alert").getByText("Hele sekunder fra 10 til 86400.").waitFor();
+    expect(await interval.getAttribute("aria-invalid")).toBe("true");
+    expect(await axeViolations(page, `form[aria-label="Enhet ${serial}"]`)).toEqual([]);
+    const before = await admin.call("GET", `/devices/${creds.device.id}`, device);
+    expect(before.desiredConfig.reportIntervalS).not.toBe(5);
+    await interval.fill("300");
+    await form.getByRole("button", { name: "Lagre" }).click();
+    await form.getByRole("status").getByText("Lagret").waitFor();
+    expect(await interval.getAttribute("aria-invalid")).toBeNull();
+    const after = await admin.call("GET", `/devices/${creds.device.id}`, device);
+    expect(after.desiredConfig).toMatchObject({ reportIntervalS: 300, alarmNumber: "+4712345678" });
+    expect(after.desiredConfigVersion).toBeGreaterThan(before.desiredConfigVersion);
     await context.close();
   });
 });

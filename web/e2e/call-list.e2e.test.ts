@@ -1,6 +1,7 @@
 /**
  * The call list (issue 16 item 2) in Chromium against the whole stack: an
- * administrator keeps a recipient's call list; an operator opens an alarm, sees
+ * administrator keeps a recipient's call list (adds, orders, changes and removes
+ * contacts, each stored); an operator opens an alarm, sees
  * the call list first with tel: links, logs a call, and the call is in the
  * alarm's timeline in the panel and on the history screen; each user sets their
  * own phone and alarm sound on "my profile", kept on the server. Writes the
@@ -80,7 +81,12 @@ describe("call list", () => {
     await section.getByLabel("Relasjon").selectOption("neighbour");
     await section.getByLabel("Telefon", { exact: true }).fill("not a number");
     await section.getByRole("button", { name: "Legg til på ringelisten" }).click();
-    await section.getByRole("alert").waitFor();
+    // Refused under the field, in words, before anything is sent.
+    await section
+      .getByRole("alert")
+      .getByText("Skriv et telefonnummer som kan ringes", { exact: false })
+      .waitFor();
+    expect(await section.getByLabel("Telefon", { exact: true }).getAttribute("aria-invalid")).toBe("true");
     await section.getByLabel("Telefon", { exact: true }).fill("412 34 567");
     await section.getByRole("button", { name: "Legg til på ringelisten" }).click();
     await section.getByText("+4741234567").waitFor();
@@ -183,7 +189,11 @@ describe("call list", () => {
     const phone = form.getByLabel("Mitt telefonnummer (for SMS-varsler)");
     await phone.fill("12");
     await form.getByRole("button", { name: "Lagre" }).click();
-    await form.getByRole("alert").waitFor();
+    await form
+      .getByRole("alert")
+      .getByText(/^Skriv et telefonnummer som kan ringes/)
+      .waitFor();
+    expect(await phone.getAttribute("aria-invalid")).toBe("true");
     await phone.fill("913 45 679");
     await form.getByRole("button", { name: "Lagre" }).click();
     await form.getByRole("status").getByText("Lagret.").waitFor();
@@ -225,6 +235,59 @@ describe("call list", () => {
     await expect
       .poll(() => page.getByLabel(`Telefon: ${demoEmail("nord.operator")}`).inputValue())
       .toBe("+4791345680");
+    await context.close();
+  });
+
+  it("lets an administrator change a contact and remove one, both stored (a reload shows them)", async () => {
+    const kari = await admin.call("POST", `/recipients/${person.recipientId}/contacts`, recipientContact, {
+      name: "Kari Kollega",
+      relation: "other",
+      phone: "+47 922 11 333",
+      notes: "",
+      availability: "",
+    });
+    const stored = () =>
+      admin.call("GET", `/recipients/${person.recipientId}/contacts`, z.array(recipientContact));
+    const { context, page } = await newAuditPage(h);
+    await logIn(h, page, demoEmail("admin"), `/recipients/${person.recipientId}`);
+    const section = page.getByTestId("contacts-admin");
+    const item = (name: string) => section.locator("li").filter({ hasText: name });
+    await item("Kari Kollega").getByRole("button", { name: "Endre" }).click();
+    // The form holds the contact being changed.
+    expect(await section.getByLabel("Navn", { exact: true }).inputValue()).toBe("Kari Kollega");
+    await section.getByLabel("Navn", { exact: true }).fill("Kari Kollega-Hansen");
+    await section.getByLabel("Relasjon").selectOption("neighbour");
+    await section.getByLabel("Telefon", { exact: true }).fill("922 11 444");
+    await section.getByLabel("Når de kan ringes").fill("Etter kl. 16");
+    await section.getByRole("button", { name: "Lagre", exact: true }).click();
+    await item("Kari Kollega-Hansen").getByText("+4792211444").waitFor();
+    // Saved, the form is empty again for the next one.
+    await section.getByRole("button", { name: "Legg til på ringelisten" }).waitFor();
+    expect(await section.getByLabel("Navn", { exact: true }).inputValue()).toBe("");
+
+    await page.reload();
+    await item("Kari Kollega-Hansen").waitFor();
+    expect(await item("Kari Kollega-Hansen").textContent()).toContain(
+      "Kari Kollega-Hansen · Nabo · +4792211444 · når: Etter kl. 16",
+    );
+    expect((await stored()).find((c) => c.id === kari.id)).toMatchObject({
+      name: "Kari Kollega-Hansen",
+      relation: "neighbour",
+      phone: "+4792211444",
+      availability: "Etter kl. 16",
+    });
+
+    const before = (await stored()).length;
+    await item("Kari Kollega-Hansen").getByRole("button", { name: "Fjern" }).click();
+    await item("Kari Kollega-Hansen").waitFor({ state: "detached" });
+    await page.reload();
+    await section.getByText("Siri Ringeliste").waitFor();
+    expect(await item("Kari Kollega-Hansen").count()).toBe(0);
+    const after = await stored();
+    expect(after.length).toBe(before - 1);
+    expect(after.some((c) => c.id === kari.id)).toBe(false);
+    expect(after.map((c) => c.name)).toContain("Siri Ringeliste");
+    expect(await axeViolations(page, '[data-testid="contacts-admin"]')).toEqual([]);
     await context.close();
   });
 });

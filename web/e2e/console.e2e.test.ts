@@ -149,6 +149,12 @@ describe("the web console", () => {
     await page.getByLabel("Grunn").waitFor();
     expect(await page.locator(".vakt-marker, .vakt-cluster").count()).toBe(0);
     expect(lookups).toEqual([]);
+    // A reason that says nothing is refused under the field, and nothing is looked up with it.
+    await page.getByLabel("Grunn").fill("sjekk");
+    await page.getByRole("button", { name: "Vis posisjoner" }).click();
+    await page.getByRole("alert").getByText("For kort: skriv minst 15 tegn.").waitFor();
+    expect(await page.getByLabel("Grunn").getAttribute("aria-invalid")).toBe("true");
+    expect(lookups).toEqual([]);
     await page.getByLabel("Grunn").fill("Savnet fra omsorgsbolig, søker etter henne");
     await page.getByRole("button", { name: "Vis posisjoner" }).click();
     // Locators look up one recipient at a time (issue 15): no bulk current positions, and every

@@ -127,7 +127,11 @@ describe("the recipient's privacy actions", () => {
     await expect(card.getByTestId("restrict-warning").isVisible()).resolves.toBe(true);
     expect(await card.getByTestId("restrict-warning").textContent()).toMatch(/vitale interesser/);
     const submit = card.getByRole("button", { name: "Begrens behandlingen" });
-    expect(await submit.isDisabled()).toBe(true);
+    // No reason, no restriction: said under the field.
+    await submit.click();
+    await card.getByRole("alert").getByText("Skriv en begrunnelse på 3 til 500 tegn: den logges.").waitFor();
+    expect(await card.getByLabel("Begrunnelse (logges)").getAttribute("aria-invalid")).toBe("true");
+    expect(new URL(page.url()).pathname).toBe(`/recipients/${kept.recipientId}`);
     await card.getByLabel("Begrunnelse (logges)").fill("Tjenestemottakeren ba om begrensning");
     await submit.click();
     await page
@@ -187,7 +191,17 @@ describe("the recipient's privacy actions", () => {
     const submit = card.getByRole("button", { name: "Slett for godt" });
     await card.getByLabel("Begrunnelse (logges)").fill("Tjenestemottakeren ba om sletting");
     await card.getByLabel(/Skriv tjenestemottakerens fulle navn/).fill("Embla");
-    expect(await submit.isDisabled()).toBe(true);
+    await submit.click();
+    await card
+      .getByRole("alert")
+      .getByText(`Skriv hele navnet nøyaktig slik det står: ${erased.name}.`)
+      .waitFor();
+    expect(await card.getByLabel(/Skriv tjenestemottakerens fulle navn/).getAttribute("aria-invalid")).toBe(
+      "true",
+    );
+    expect(await axeViolations(page, '[data-testid="privacy-erase"]')).toEqual([]);
+    // Nothing was erased.
+    await admin.call("GET", `/recipients/${erased.recipientId}`, recipient);
     await card.getByLabel(/Skriv tjenestemottakerens fulle navn/).fill(erased.name);
     await submit.click();
     const record = page.getByTestId("erasure-record");

@@ -1,10 +1,12 @@
 /** The sections of the opened alarm panel (AlarmDetailPanel), top to bottom. */
 import type { AlarmDetail, AlarmSummary, positionHistory } from "@vakt/schemas";
+import { useId } from "react";
 import type { z } from "zod";
 import { formatAge } from "../format/time";
 import { useUi } from "../session/context";
+import { alarmNoteError, outcomes } from "./alarm-action-form";
 import { calledText } from "./CallList";
-import { type AlarmActionsState, type Outcome, outcomes } from "./use-alarm-detail";
+import type { AlarmActionsState } from "./use-alarm-detail";
 
 type Point = z.infer<typeof positionHistory>["points"][number];
 type ShowOnMap = (lat: number, lon: number, recipientId: string | null) => void;
@@ -135,7 +137,7 @@ export function AlarmTransitions({ detail }: { detail: AlarmDetail | null }) {
   );
 }
 
-/** The note and the buttons: take, comment, resolve (with an outcome) and cancel. */
+/** The note and the buttons: take, comment, resolve (with an outcome) and cancel; a refused note says why under it. */
 export function AlarmActions({
   a,
   mine,
@@ -146,18 +148,29 @@ export function AlarmActions({
   actions: AlarmActionsState;
 }) {
   const { t } = useUi();
-  const { note, setNote, outcome, setOutcome, act } = actions;
+  const id = useId();
+  const { form, pressed, press, act } = actions;
   const busy = act.isPending;
+  const noteError = form.formState.errors.note;
   return (
-    <form className="alarm-actions" onSubmit={(e) => e.preventDefault()}>
+    <form className="alarm-actions" noValidate onSubmit={(e) => e.preventDefault()}>
       <label>
         {t("alarm.note")}
-        <textarea name="note" rows={2} value={note} onChange={(e) => setNote(e.target.value)} />
+        <textarea
+          rows={2}
+          {...form.register("note")}
+          {...(noteError ? { "aria-invalid": true as const, "aria-describedby": `${id}-note-error` } : {})}
+        />
       </label>
+      {noteError && (
+        <p id={`${id}-note-error`} className="error small" role="alert">
+          {t(alarmNoteError(pressed.current, form.getValues("note")))}
+        </p>
+      )}
       {a.state === "acknowledged" && (
         <label>
           {t("alarm.outcome")}
-          <select name="outcome" value={outcome} onChange={(e) => setOutcome(e.target.value as Outcome)}>
+          <select {...form.register("outcome")}>
             {outcomes.map((o) => (
               <option key={o} value={o}>
                 {t(`alarm.outcome.${o}`)}
@@ -168,24 +181,24 @@ export function AlarmActions({
       )}
       <div className="buttons">
         {a.state === "open" && (
-          <button type="button" className="primary" disabled={busy} onClick={() => act.mutate("take")}>
+          <button type="button" className="primary" disabled={busy} onClick={() => press("take")}>
             {t("alarm.take")}
           </button>
         )}
-        <button type="button" disabled={busy || !note.trim()} onClick={() => act.mutate("comment")}>
+        <button type="button" disabled={busy} onClick={() => press("comment")}>
           {t("alarm.comment")}
         </button>
         {a.state === "acknowledged" && (
           <button
             type="button"
             className={mine ? "primary" : ""}
-            disabled={busy || !note.trim()}
-            onClick={() => act.mutate("resolve")}
+            disabled={busy}
+            onClick={() => press("resolve")}
           >
             {t("alarm.resolve")}
           </button>
         )}
-        <button type="button" disabled={busy} onClick={() => act.mutate("cancel")}>
+        <button type="button" disabled={busy} onClick={() => press("cancel")}>
           {t("alarm.cancel")}
         </button>
       </div>

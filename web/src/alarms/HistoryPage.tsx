@@ -19,6 +19,7 @@ import { saveFile } from "../recipients/privacy";
 import { can, useSession, useUi } from "../session/context";
 import { calledText } from "./CallList";
 import { formatDuration, historyCsv, timeline, timeToClose, timeToTake, windowRow } from "./history";
+import { ReopenAlarm } from "./ReopenAlarm";
 
 const PAGE = 50;
 /** The export reads every page of the filtered history up to this many alarms. */
@@ -59,6 +60,7 @@ export function HistoryPage() {
   const { t } = useUi();
   const [filters, setFilters] = useState<Filters>(none);
   const [open, setOpen] = useState<string | null>(null);
+  const [reopened, setReopened] = useState<string | null>(null);
   const { busy, exportError, exportCsv } = useHistoryExport(filters);
   const pages = useInfiniteQuery({
     queryKey: ["alarms", "history", filters],
@@ -86,10 +88,24 @@ export function HistoryPage() {
           {error}
         </p>
       )}
+      <p role="status" data-testid="history-reopened">
+        {reopened && t("alarm.reopen.done", { name: reopened })}
+      </p>
       {items.length === 0 ? (
         <p className="muted">{t("history.none")}</p>
       ) : (
-        <HistoryTable items={items} open={open} setOpen={setOpen} />
+        <HistoryTable
+          items={items}
+          open={open}
+          setOpen={(id) => {
+            setReopened(null);
+            setOpen(id);
+          }}
+          onReopened={(a) => {
+            setOpen(null);
+            setReopened(who(a));
+          }}
+        />
       )}
       {pages.hasNextPage && (
         <button type="button" disabled={pages.isFetchingNextPage} onClick={() => void pages.fetchNextPage()}>
@@ -223,6 +239,7 @@ function HistoryTable(props: {
   items: AlarmSummary[];
   open: string | null;
   setOpen(id: string | null): void;
+  onReopened(a: AlarmSummary): void;
 }) {
   const { t, dateTime } = useUi();
   const { items, open, setOpen } = props;
@@ -273,6 +290,7 @@ function HistoryTable(props: {
                 <tr key={`${a.id}-timeline`} id={`history-${a.id}`}>
                   <td colSpan={9}>
                     <Timeline alarmId={a.id} />
+                    <ReopenAlarm alarm={a} who={who(a)} onReopened={props.onReopened} />
                   </td>
                 </tr>,
               ]

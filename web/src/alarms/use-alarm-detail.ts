@@ -1,37 +1,32 @@
 /** What the opened alarm panel reads (the detail, the last positions) and does (take, comment, resolve, cancel). */
+import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import {
-  type AlarmOutcome,
-  type AlarmSummary,
-  alarmDetail,
-  alarmOutcome,
-  alarmSummary,
-  positionHistory,
-} from "@vakt/schemas";
-import { useState } from "react";
+import { type AlarmSummary, alarmDetail, alarmSummary, positionHistory } from "@vakt/schemas";
+import { useRef } from "react";
+import { useForm } from "react-hook-form";
 import { z } from "zod";
 import { api, data } from "../api/typed";
 import { liveKeys, queueCacheOf } from "../live-data";
+import {
+  type Action,
+  type AlarmActionInput,
+  type AlarmActionRequest,
+  alarmActionForm,
+  emptyAlarmAction,
+} from "./alarm-action-form";
 
-export const outcomes = alarmOutcome.options.filter(
-  (o): o is Exclude<AlarmOutcome, "false_alarm"> => o !== "false_alarm",
-);
-export type Outcome = (typeof outcomes)[number];
-export type Action = "take" | "comment" | "resolve" | "cancel";
-
-/** One action on the alarm, each by its own path (the note is optional where the API says so). */
-function post(id: string, action: Action, note: string, outcome: Outcome) {
+/** One action on the alarm, each by its own path, with the body its schema made. */
+function post(id: string, r: AlarmActionRequest) {
   const params = { path: { id } };
-  const optional = note.trim() ? { note } : {};
-  switch (action) {
+  switch (r.action) {
     case "take":
-      return api.POST("/api/v1/alarms/{id}/take", { params, body: optional });
+      return api.POST("/api/v1/alarms/{id}/take", { params, body: r.body });
     case "comment":
-      return api.POST("/api/v1/alarms/{id}/comments", { params, body: { note } });
+      return api.POST("/api/v1/alarms/{id}/comments", { params, body: r.body });
     case "resolve":
-      return api.POST("/api/v1/alarms/{id}/resolve", { params, body: { outcome, note } });
+      return api.POST("/api/v1/alarms/{id}/resolve", { params, body: r.body });
     case "cancel":
-      return api.POST("/api/v1/alarms/{id}/cancel", { params, body: optional });
+      return api.POST("/api/v1/alarms/{id}/cancel", { params, body: r.body });
   }
 }
 
@@ -74,23 +69,34 @@ export function useAlarmDetail(a: AlarmSummary, reason: string | null) {
   return { detail, detailError: detailQuery.error, reload, last };
 }
 
-/** The note, the outcome, and the action posting them; the answer goes into the queue like a live event. */
+/**
+ * The note and the outcome (a form checked, for the button pressed, by that action's schema) and the
+ * action posting them; the answer goes into the queue like a live event.
+ */
 export function useAlarmActions(alarmId: string, reload: () => Promise<void>) {
   const client = useQueryClient();
-  const [note, setNote] = useState("");
-  const [outcome, setOutcome] = useState<Outcome>("helped_on_site");
+  const pressed = useRef<Action>("comment");
+  const form = useForm<AlarmActionInput, unknown, AlarmActionRequest>({
+    resolver: (values, context, options) =>
+      zodResolver(alarmActionForm(pressed.current))(values, context, options),
+    defaultValues: emptyAlarmAction,
+  });
   const act = useMutation({
-    mutationFn: (action: Action) =>
-      data(post(alarmId, action, note, outcome), z.union([alarmSummary, z.unknown()])),
+    mutationFn: (r: AlarmActionRequest) => data(post(alarmId, r), z.union([alarmSummary, z.unknown()])),
     onSuccess: (updated) => {
       const parsed = alarmSummary.safeParse(updated);
       // The answer is an event like any other for the queue (the socket's may come before or after).
       if (parsed.success) queueCacheOf(client).live(parsed.data, null);
-      setNote("");
+      form.reset({ ...emptyAlarmAction, outcome: form.getValues("outcome") });
       return reload();
     },
   });
-  return { note, setNote, outcome, setOutcome, act };
+  /** The button `action` was pressed: check the form for it, then post. */
+  const press = (action: Action) => {
+    pressed.current = action;
+    void form.handleSubmit((r) => act.mutate(r))();
+  };
+  return { form, pressed, press, act };
 }
 
 export type AlarmActionsState = ReturnType<typeof useAlarmActions>;

@@ -44,4 +44,17 @@ export const nbRecipient: Record<keyof typeof enRecipient, string> = {
   "recipientGate.readResult": "Opplysninger om {name}",
   "recipientGate.restrictedSince": "Begrenset siden",
   "recipientGate.reasonShort": "Skriv en begrunnelse på 3 til 500 tegn.",
+  "contacts.error.name": "Skriv navnet på kontakten (høyst 200 tegn).",
+  "contacts.error.phone":
+    "Skriv et telefonnummer som kan ringes, for eksempel 912 34 567 eller +47 912 34 567.",
+  "contacts.error.notes": "Merknadene kan være på høyst 2000 tegn.",
+  "contacts.error.availability": "Når de kan ringes kan være på høyst 200 tegn.",
+  "contacts.error.relation": "Velg en relasjon.",
+  "settings.error.reportIntervalS": "Hele sekunder fra 10 til 86400.",
+  "settings.error.heartbeatIntervalS": "Hele sekunder fra 60 til 86400.",
+  "settings.error.trackingEnabled": "Velg om enheten skal spores hele tiden.",
+  "settings.error.fallDetection": "Velg et nivå for falldeteksjon.",
+  "settings.error.lowBatteryPct": "En prosent fra 0 til 100.",
+  "settings.error.alarmNumber":
+    "Skriv nummeret som E.164, for eksempel +4712345678, eller la feltet stå tomt.",
 };

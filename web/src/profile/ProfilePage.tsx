@@ -1,40 +1,38 @@
+import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type Profile, profile } from "@vakt/schemas";
-import { useId, useState } from "react";
+import { useId } from "react";
+import { useForm } from "react-hook-form";
 import { DEFAULT_SOUND, REPEAT_CHOICES, type RepeatS, soundKey } from "../alarms/asked";
 import { api, data } from "../api/typed";
 import { liveKeys } from "../live-data";
 import { useSession, useUi } from "../session/context";
 import { ProfileSecurity } from "./ProfileSecurity";
+import { type PhoneChange, type PhoneFormInput, phoneForm } from "./phone-form";
 
 type Change = Partial<{ phone: string | null; sound: Profile["sound"] }>;
+type Save = (change: Change, onSaved?: (saved: Profile) => void) => void;
 
 /** "My profile": the user's own phone number (SMS alerts) and alarm sound, kept on the server. */
 export function ProfilePage() {
   const { t } = useUi();
   const session = useSession();
   const client = useQueryClient();
-  const id = useId();
   // The live view reads the sound under the same key.
   const loaded = useQuery({
     queryKey: liveKeys.profile,
     queryFn: () => data(api.GET("/api/v1/auth/profile"), profile),
   });
   const p = loaded.data ?? null;
-  /** The phone as typed; null until edited (the stored one is shown). */
-  const [typed, setTyped] = useState<string | null>(null);
-  const phone = typed ?? p?.phone ?? "";
-  const setPhone = setTyped;
   const saving = useMutation({
     mutationFn: (change: Change) => data(api.PATCH("/api/v1/auth/profile", { body: change }), profile),
     onSuccess: (next) => {
       client.setQueryData(liveKeys.profile, next);
-      setTyped(null);
       if (next.sound) localStorage.setItem(soundKey(session.me.user.id), JSON.stringify(next.sound));
     },
   });
   const busy = saving.isPending;
-  const save = (change: Change) => saving.mutate(change);
+  const save: Save = (change, onSaved) => saving.mutate(change, { onSuccess: onSaved });
   const failure = saving.error ?? loaded.error;
   const message = saving.isSuccess
     ? { ok: true, text: t("profile.saved") }
@@ -49,30 +47,7 @@ export function ProfilePage() {
       {p === null && !message && <p className="muted">{t("common.loading")}</p>}
       {p && (
         <>
-          <form
-            className="card"
-            onSubmit={(e) => {
-              e.preventDefault();
-              void save({ phone: phone.trim() ? phone.trim() : null });
-            }}
-          >
-            <label htmlFor={`${id}-phone`}>{t("profile.phone")}</label>
-            <input
-              id={`${id}-phone`}
-              name="phone"
-              type="tel"
-              autoComplete="tel"
-              value={phone}
-              aria-describedby={`${id}-hint`}
-              onChange={(e) => setPhone(e.target.value)}
-            />
-            <p id={`${id}-hint`} className="muted small">
-              {t("profile.phoneHint")}
-            </p>
-            <button type="submit" className="primary" disabled={busy}>
-              {t("profile.save")}
-            </button>
-          </form>
+          <PhoneForm stored={p.phone} busy={busy} save={save} />
           <SoundSettings sound={sound} busy={busy} save={save} />
           <ProfileSecurity />
         </>
@@ -86,6 +61,47 @@ export function ProfilePage() {
   );
 }
 
+/** The user's own phone number: refused under the field in words, shown as stored (E.164) once saved. */
+function PhoneForm(props: { stored: string | null; busy: boolean; save: Save }) {
+  const { t } = useUi();
+  const id = useId();
+  const form = useForm<PhoneFormInput, unknown, PhoneChange>({
+    resolver: zodResolver(phoneForm),
+    defaultValues: { phone: props.stored ?? "" },
+  });
+  const error = form.formState.errors.phone;
+  return (
+    <form
+      className="card"
+      noValidate
+      onSubmit={form.handleSubmit((change) =>
+        props.save(change, (saved) => form.reset({ phone: saved.phone ?? "" })),
+      )}
+    >
+      <label htmlFor={`${id}-phone`}>{t("profile.phone")}</label>
+      <input
+        id={`${id}-phone`}
+        type="tel"
+        autoComplete="tel"
+        {...form.register("phone")}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={error ? `${id}-hint ${id}-error` : `${id}-hint`}
+      />
+      <p id={`${id}-hint`} className="muted small">
+        {t("profile.phoneHint")}
+      </p>
+      {error && (
+        <p id={`${id}-error`} className="error small" role="alert">
+          {t("profile.error.phone")}
+        </p>
+      )}
+      <button type="submit" className="primary" disabled={props.busy}>
+        {t("profile.save")}
+      </button>
+    </form>
+  );
+}
+
 /** The alarm sound: for new alarms, for those the user is asked to take, and how often it repeats. */
 function SoundSettings({
   sound,
@@ -94,7 +110,7 @@ function SoundSettings({
 }: {
   sound: NonNullable<Profile["sound"]>;
   busy: boolean;
-  save(change: Change): void;
+  save: Save;
 }) {
   const { t } = useUi();
   return (

@@ -1,31 +1,38 @@
+import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { type ContactRelation, contactRelation, recipientContact } from "@vakt/schemas";
+import { contactRelation, recipientContact } from "@vakt/schemas";
 import { useId, useState } from "react";
+import { type UseFormReturn, useForm } from "react-hook-form";
 import { z } from "zod";
 import { contactsKey } from "../alarms/CallList";
 import { api, data } from "../api/typed";
 import { useUi } from "../session/context";
+import {
+  type ContactBody,
+  type ContactFormInput,
+  contactFieldError,
+  contactForm,
+  contactToForm,
+  emptyContactForm,
+} from "./contact-form";
 
-const empty = {
-  name: "",
-  relation: "next_of_kin" as ContactRelation,
-  phone: "",
-  notes: "",
-  availability: "",
-};
+type Form = UseFormReturn<ContactFormInput, unknown, ContactBody>;
 
 /** The recipient's call list as administrators keep it: add, change, remove, put in order. */
 export function ContactsSection(props: { recipientId: string }) {
   const { t } = useUi();
   const id = useId();
   const recipient = { id: props.recipientId };
-  const [form, setForm] = useState(empty);
+  const form: Form = useForm<ContactFormInput, unknown, ContactBody>({
+    resolver: zodResolver(contactForm),
+    defaultValues: emptyContactForm,
+  });
   const [editing, setEditing] = useState<string | null>(null);
   const { contacts, busy, error, run, move } = useContactList(props.recipientId);
-  const submit = async () => {
-    const ok = await run(() => saveContact(props.recipientId, editing, form));
+  const submit = async (body: ContactBody) => {
+    const ok = await run(() => saveContact(props.recipientId, editing, body));
     if (ok) {
-      setForm(empty);
+      form.reset(emptyContactForm);
       setEditing(null);
     }
   };
@@ -45,13 +52,8 @@ export function ContactsSection(props: { recipientId: string }) {
             onMove={(by) => move(i, i + by)}
             onEdit={() => {
               setEditing(c.id);
-              setForm({
-                name: c.name,
-                relation: c.relation,
-                phone: c.phone,
-                notes: c.notes,
-                availability: c.availability,
-              });
+              form.reset(contactToForm(c));
+              form.setFocus("name");
             }}
             onRemove={() =>
               void run(() =>
@@ -68,10 +70,13 @@ export function ContactsSection(props: { recipientId: string }) {
       </ol>
       <ContactForm
         form={form}
-        setForm={setForm}
         busy={busy}
         editing={editing !== null}
-        onSubmit={() => void submit()}
+        onSubmit={(body) => void submit(body)}
+        onCancel={() => {
+          form.reset(emptyContactForm);
+          setEditing(null);
+        }}
       />
       {error && (
         <p className="error" role="alert">
@@ -124,15 +129,8 @@ function useContactList(recipientId: string) {
   return { contacts, busy, error, run, move };
 }
 
-/** Adds the contact, or changes the one being edited. */
-function saveContact(recipientId: string, editing: string | null, form: typeof empty) {
-  const body = {
-    name: form.name,
-    relation: form.relation,
-    phone: form.phone,
-    notes: form.notes,
-    availability: form.availability,
-  };
+/** Adds the contact, or changes the one being edited (the body as the shared schema made it). */
+function saveContact(recipientId: string, editing: string | null, body: ContactBody) {
   return editing
     ? data(
         api.PATCH("/api/v1/recipients/{id}/contacts/{contactId}", {
@@ -192,39 +190,38 @@ function ContactItem(props: {
   );
 }
 
-/** A contact's fields, to add one or save the one being changed. */
+/** A contact's fields, to add one or save the one being changed, each refusal under its field. */
 function ContactForm(props: {
-  form: typeof empty;
-  setForm(form: typeof empty): void;
+  form: Form;
   busy: boolean;
   editing: boolean;
-  onSubmit(): void;
+  onSubmit(body: ContactBody): void;
+  onCancel(): void;
 }) {
   const { t } = useUi();
+  const id = useId();
   const { form } = props;
+  const errors = form.formState.errors;
+  const field = (name: keyof ContactFormInput) => ({
+    ...form.register(name),
+    ...(errors[name] ? { "aria-invalid": true as const, "aria-describedby": `${id}-${name}-error` } : {}),
+  });
+  const problem = (name: keyof ContactFormInput) =>
+    errors[name] ? (
+      <p id={`${id}-${name}-error`} className="error small" role="alert">
+        {t(contactFieldError(name))}
+      </p>
+    ) : null;
   return (
-    <form
-      className="form-grid"
-      onSubmit={(e) => {
-        e.preventDefault();
-        props.onSubmit();
-      }}
-    >
+    <form className="form-grid" noValidate onSubmit={form.handleSubmit(props.onSubmit)}>
       <label>
         {t("contacts.name")}
-        <input
-          required
-          maxLength={200}
-          value={form.name}
-          onChange={(e) => props.setForm({ ...form, name: e.target.value })}
-        />
+        <input {...field("name")} />
       </label>
+      {problem("name")}
       <label>
         {t("contacts.relation")}
-        <select
-          value={form.relation}
-          onChange={(e) => props.setForm({ ...form, relation: e.target.value as ContactRelation })}
-        >
+        <select {...field("relation")}>
           {contactRelation.options.map((r) => (
             <option key={r} value={r}>
               {t(`contact.relation.${r}`)}
@@ -232,35 +229,32 @@ function ContactForm(props: {
           ))}
         </select>
       </label>
+      {problem("relation")}
       <label>
         {t("contacts.phone")}
-        <input
-          required
-          type="tel"
-          maxLength={32}
-          value={form.phone}
-          onChange={(e) => props.setForm({ ...form, phone: e.target.value })}
-        />
+        <input type="tel" {...field("phone")} />
       </label>
+      {problem("phone")}
       <label>
         {t("contacts.availability")}
-        <input
-          maxLength={200}
-          value={form.availability}
-          onChange={(e) => props.setForm({ ...form, availability: e.target.value })}
-        />
+        <input {...field("availability")} />
       </label>
+      {problem("availability")}
       <label>
         {t("contacts.notes")}
-        <input
-          maxLength={2000}
-          value={form.notes}
-          onChange={(e) => props.setForm({ ...form, notes: e.target.value })}
-        />
+        <input {...field("notes")} />
       </label>
-      <button type="submit" className="primary" disabled={props.busy}>
-        {props.editing ? t("contacts.save") : t("contacts.add")}
-      </button>
+      {problem("notes")}
+      <div className="buttons">
+        <button type="submit" className="primary" disabled={props.busy}>
+          {props.editing ? t("contacts.save") : t("contacts.add")}
+        </button>
+        {props.editing && (
+          <button type="button" onClick={props.onCancel}>
+            {t("common.cancel")}
+          </button>
+        )}
+      </div>
     </form>
   );
 }

@@ -1,8 +1,17 @@
+import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation } from "@tanstack/react-query";
 import { type Device, type DeviceSettings, device as deviceSchema } from "@vakt/schemas";
-import { useState } from "react";
+import { useId } from "react";
+import { type UseFormReturn, useForm } from "react-hook-form";
 import { api, data } from "../api/typed";
 import { useUi } from "../session/context";
+import {
+  type DeviceConfigBody,
+  type DeviceConfigInput,
+  deviceConfigError,
+  deviceConfigForm,
+  deviceConfigToForm,
+} from "./device-config-form";
 
 const fields = [
   "reportIntervalS",
@@ -17,14 +26,15 @@ const fields = [
 export function DeviceConfiguration(props: { device: Device; editable: boolean; onSaved(d: Device): void }) {
   const { t, dateTime } = useUi();
   const d = props.device;
-  const [draft, setDraft] = useState<DeviceSettings>(d.desiredConfig);
+  const id = useId();
+  const form = useForm<DeviceConfigInput, unknown, DeviceConfigBody>({
+    resolver: zodResolver(deviceConfigForm),
+    defaultValues: deviceConfigToForm(d.desiredConfig),
+  });
   const applied = d.reportedConfigVersion !== null && d.reportedConfigVersion >= d.desiredConfigVersion;
   const saving = useMutation({
-    mutationFn: (settings: DeviceSettings) =>
-      data(
-        api.PUT("/api/v1/devices/{id}/config", { params: { path: { id: d.id } }, body: { settings } }),
-        deviceSchema,
-      ),
+    mutationFn: (body: DeviceConfigBody) =>
+      data(api.PUT("/api/v1/devices/{id}/config", { params: { path: { id: d.id } }, body }), deviceSchema),
     onSuccess: (saved) => props.onSaved(saved),
   });
   const message = saving.isSuccess
@@ -32,12 +42,13 @@ export function DeviceConfiguration(props: { device: Device; editable: boolean; 
     : saving.error
       ? t("common.error", { message: saving.error.message })
       : null;
-  const save = (e: React.FormEvent) => {
-    e.preventDefault();
-    saving.mutate(draft);
-  };
   return (
-    <form className="card" onSubmit={save} aria-label={`${t("recipient.device")} ${d.serial}`}>
+    <form
+      className="card"
+      noValidate
+      onSubmit={form.handleSubmit((body) => saving.mutate(body))}
+      aria-label={`${t("recipient.device")} ${d.serial}`}
+    >
       <p>
         <strong>{d.serial}</strong> · {d.model} · {d.online ? t("alarm.online") : t("alarm.offline")} ·{" "}
         {t("alarm.battery")} {d.batteryPercent ?? "–"} % · {t("alarm.lastContact")}{" "}
@@ -54,9 +65,11 @@ export function DeviceConfiguration(props: { device: Device; editable: boolean; 
         <tbody>
           {fields.map((f) => (
             <tr key={f}>
-              <th scope="row">{t(`settings.${f}`)}</th>
+              <th scope="row">
+                <label htmlFor={`${id}-${f}`}>{t(`settings.${f}`)}</label>
+              </th>
               <td>
-                <SettingInput field={f} value={draft} disabled={!props.editable} onChange={setDraft} />
+                <SettingInput id={`${id}-${f}`} field={f} form={form} disabled={!props.editable} />
               </td>
               <td data-testid={`reported-${f}`}>
                 {d.reportedConfig ? shown(t, f, d.reportedConfig[f]) : "–"}
@@ -96,32 +109,20 @@ const shown = (
   return String(v);
 };
 
+/** One desired setting's input; a refused value is said under it (aria-invalid, aria-describedby). */
 function SettingInput(props: {
+  id: string;
   field: (typeof fields)[number];
-  value: DeviceSettings;
+  form: UseFormReturn<DeviceConfigInput, unknown, DeviceConfigBody>;
   disabled: boolean;
-  onChange(v: DeviceSettings): void;
 }) {
   const { t } = useUi();
-  const { field, value, disabled } = props;
+  const { id, field, form, disabled } = props;
   if (field === "trackingEnabled")
-    return (
-      <input
-        type="checkbox"
-        checked={value.trackingEnabled}
-        disabled={disabled}
-        onChange={(e) => props.onChange({ ...value, trackingEnabled: e.target.checked })}
-      />
-    );
+    return <input id={id} type="checkbox" disabled={disabled} {...form.register("trackingEnabled")} />;
   if (field === "fallDetection")
     return (
-      <select
-        value={value.fallDetection}
-        disabled={disabled}
-        onChange={(e) =>
-          props.onChange({ ...value, fallDetection: e.target.value as DeviceSettings["fallDetection"] })
-        }
-      >
+      <select id={id} disabled={disabled} {...form.register("fallDetection")}>
         {(["off", "low", "medium", "high"] as const).map((o) => (
           <option key={o} value={o}>
             {t(`enum.fallDetection.${o}`)}
@@ -129,24 +130,24 @@ function SettingInput(props: {
         ))}
       </select>
     );
-  if (field === "alarmNumber")
-    return (
-      <input
-        value={value.alarmNumber ?? ""}
-        disabled={disabled}
-        placeholder="+4712345678"
-        onChange={(e) => {
-          const { alarmNumber: _, ...rest } = value;
-          props.onChange(e.target.value ? { ...rest, alarmNumber: e.target.value } : rest);
-        }}
-      />
-    );
+  const error = form.formState.errors[field];
   return (
-    <input
-      type="number"
-      value={value[field]}
-      disabled={disabled}
-      onChange={(e) => props.onChange({ ...value, [field]: Number(e.target.value) })}
-    />
+    <>
+      <input
+        id={id}
+        {...(field === "alarmNumber"
+          ? { type: "tel", placeholder: "+4712345678" }
+          : { type: "text", inputMode: "numeric" as const })}
+        disabled={disabled}
+        {...form.register(field)}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={error ? `${id}-error` : undefined}
+      />
+      {error && (
+        <p id={`${id}-error`} className="error small" role="alert">
+          {t(deviceConfigError(field))}
+        </p>
+      )}
+    </>
   );
 }

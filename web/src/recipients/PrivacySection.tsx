@@ -1,21 +1,23 @@
+import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { erasureRecord } from "@vakt/schemas";
-import { useState } from "react";
+import { useId, useState } from "react";
+import { type FieldError, type UseFormRegisterReturn, useForm } from "react-hook-form";
 import { z } from "zod";
 import { errorText } from "../admin/queries";
 import { api, data } from "../api/typed";
 import { can, useSession, useUi } from "../session/context";
 import { flash } from "../ui/flash";
 import { navigate } from "../ui/router";
+import { type ExportFormat, exportFilename, exportPeriods, exportQuery, saveFile } from "./privacy";
 import {
-  type ExportFormat,
-  erasureConfirmed,
-  exportFilename,
-  exportPeriods,
-  exportQuery,
-  reasonValid,
-  saveFile,
-} from "./privacy";
+  type EraseBody,
+  type EraseFormInput,
+  eraseForm,
+  type RestrictBody,
+  type RestrictFormInput,
+  restrictForm,
+} from "./privacy-form";
 
 /**
  * The recipient's GDPR actions, each shown by permission: export (recipient:manage),
@@ -53,6 +55,35 @@ export function ReasonField(props: { value: string; onChange: (value: string) =>
         onChange={(e) => props.onChange(e.target.value)}
       />
     </label>
+  );
+}
+
+/** A text field of a privacy form, its refusal said under it (aria-invalid, aria-describedby). */
+function CheckedField(props: {
+  label: string;
+  field: UseFormRegisterReturn;
+  error: FieldError | undefined;
+  message: string;
+  confirm?: boolean;
+}) {
+  const id = useId();
+  return (
+    <>
+      <label>
+        {props.label}
+        <input
+          {...props.field}
+          {...(props.confirm ? { autoComplete: "off", spellCheck: false } : {})}
+          aria-invalid={props.error ? true : undefined}
+          aria-describedby={props.error ? `${id}-error` : undefined}
+        />
+      </label>
+      {props.error && (
+        <p id={`${id}-error`} className="error small" role="alert">
+          {props.message}
+        </p>
+      )}
+    </>
   );
 }
 
@@ -110,13 +141,16 @@ function ExportCard(props: { recipientId: string }) {
 function RestrictCard(props: { recipientId: string; name: string }) {
   const { t } = useUi();
   const client = useQueryClient();
-  const [reason, setReason] = useState("");
+  const form = useForm<RestrictFormInput, unknown, RestrictBody>({
+    resolver: zodResolver(restrictForm),
+    defaultValues: { reason: "" },
+  });
   const restrict = useMutation({
-    mutationFn: () =>
+    mutationFn: (body: RestrictBody) =>
       data(
         api.PUT("/api/v1/privacy/recipients/{id}/restriction", {
           params: { path: { id: props.recipientId } },
-          body: { reason: reason.trim() },
+          body,
         }),
         z.unknown(),
       ),
@@ -133,19 +167,22 @@ function RestrictCard(props: { recipientId: string; name: string }) {
   return (
     <form
       className="card"
+      noValidate
       data-testid="privacy-restrict"
-      onSubmit={(e) => {
-        e.preventDefault();
-        restrict.mutate();
-      }}
+      onSubmit={form.handleSubmit((body) => restrict.mutate(body))}
     >
       <h3>{t("privacy.restrict")}</h3>
       <p className="muted small">{t("privacy.restrictHelp")}</p>
       <p className="notice" role="note" data-testid="restrict-warning">
         {t("privacy.restrictWarning")}
       </p>
-      <ReasonField value={reason} onChange={setReason} />
-      <button type="submit" className="primary" disabled={busy || !reasonValid(reason)}>
+      <CheckedField
+        label={t("privacy.reason")}
+        field={form.register("reason")}
+        error={form.formState.errors.reason}
+        message={t("privacy.error.reason")}
+      />
+      <button type="submit" className="primary" disabled={busy}>
         {t("privacy.restrictSubmit")}
       </button>
       {message && <p role="status">{message}</p>}
@@ -155,15 +192,18 @@ function RestrictCard(props: { recipientId: string; name: string }) {
 
 function EraseCard(props: { recipientId: string; name: string }) {
   const { t, dateTime } = useUi();
-  const [reason, setReason] = useState("");
-  const [typed, setTyped] = useState("");
   const client = useQueryClient();
+  const [schema] = useState(() => eraseForm(props.name, props.recipientId));
+  const form = useForm<EraseFormInput, unknown, EraseBody>({
+    resolver: zodResolver(schema),
+    defaultValues: { reason: "", typed: "" },
+  });
   const erase = useMutation({
-    mutationFn: () =>
+    mutationFn: (body: EraseBody) =>
       data(
         api.POST("/api/v1/privacy/recipients/{id}/erasure", {
           params: { path: { id: props.recipientId } },
-          body: { reason: reason.trim() },
+          body,
         }),
         erasureRecord,
       ),
@@ -174,7 +214,6 @@ function EraseCard(props: { recipientId: string; name: string }) {
   const message = erase.error ? t("common.error", { message: errorText(erase.error) }) : null;
   const record = erase.data ?? null;
   const expected = props.name || props.recipientId;
-  const ready = reasonValid(reason) && erasureConfirmed(typed, props.name, props.recipientId);
   if (record)
     return (
       <div className="card" role="status" data-testid="erasure-record">
@@ -204,25 +243,26 @@ function EraseCard(props: { recipientId: string; name: string }) {
   return (
     <form
       className="card"
+      noValidate
       data-testid="privacy-erase"
-      onSubmit={(e) => {
-        e.preventDefault();
-        if (ready) erase.mutate();
-      }}
+      onSubmit={form.handleSubmit((body) => erase.mutate(body))}
     >
       <h3>{t("privacy.erase")}</h3>
       <p className="muted small">{t("privacy.eraseHelp")}</p>
-      <ReasonField value={reason} onChange={setReason} />
-      <label>
-        {t("privacy.eraseConfirm", { name: expected })}
-        <input
-          value={typed}
-          autoComplete="off"
-          spellCheck={false}
-          onChange={(e) => setTyped(e.target.value)}
-        />
-      </label>
-      <button type="submit" className="danger" disabled={busy || !ready}>
+      <CheckedField
+        label={t("privacy.reason")}
+        field={form.register("reason")}
+        error={form.formState.errors.reason}
+        message={t("privacy.error.reason")}
+      />
+      <CheckedField
+        label={t("privacy.eraseConfirm", { name: expected })}
+        field={form.register("typed")}
+        error={form.formState.errors.typed}
+        message={t("privacy.error.typed", { name: expected })}
+        confirm
+      />
+      <button type="submit" className="danger" disabled={busy}>
         {t("privacy.eraseSubmit")}
       </button>
       {message && <p role="status">{message}</p>}
