@@ -319,7 +319,9 @@ describe("API fuzzer", () => {
     expect(failures).toEqual([]);
     // The instrument works: the accepted requests' writes were counted.
     expect(Number(await digest())).toBeGreaterThan(0);
-  });
+    // About 3,600 requests, each between two digests of the database: 20-40 s alone, past a minute on
+    // two cores shared with the browser tests.
+  }, 240_000);
 
   it("refuses text PostgreSQL cannot hold (a NUL) in any path, query value or body string, with a 400 that changes nothing", async () => {
     await ensureSession();
