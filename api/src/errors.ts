@@ -13,6 +13,7 @@ export const errorCodes = {
   sso_required: 403,
   not_found: 404,
   conflict: 409,
+  department_closed: 409,
   gone: 410,
   payload_too_large: 413,
   too_many_requests: 429,
@@ -32,6 +33,7 @@ const titles: Record<ErrorCode, string> = {
   sso_required: "Log in with single sign-on",
   not_found: "Not found",
   conflict: "Conflict",
+  department_closed: "The department is closed",
   gone: "Expired or already used",
   payload_too_large: "Request body too large",
   too_many_requests: "Too many attempts",
@@ -83,6 +85,9 @@ export function fromDatabaseError(err: unknown): ApiError | undefined {
   if (code === "23503")
     return new ApiError("conflict", "A referenced row does not exist or is still in use.");
   if (code === "23514") return new ApiError("validation_failed", "A value is outside what is allowed.");
+  // Raised by the database's guard (migration 0281) for anything put into a closed department.
+  if (code === "VK001")
+    return new ApiError("department_closed", "Nothing new can be put into a closed department.");
   if (code === "22P02") return new ApiError("validation_failed", "A value has the wrong form.");
   return undefined;
 }

@@ -153,6 +153,12 @@ export async function closeDepartment(deps: ApiDeps, caller: ActorCaller, id: st
   const allowed = await allowedDepartments(deps.pool, caller.actor, "department:manage");
   inAllowed(allowed, id);
   return withTransaction(deps.pool, async (tx) => {
+    // Locked first: an insert into one of them (whose guard reads its department FOR SHARE) either
+    // commits before this counts, or waits and is refused once the department is closed (migration 0281).
+    await tx.query(
+      "SELECT id FROM departments WHERE organisation_id = $1 AND $2::uuid = ANY(ancestry) FOR UPDATE",
+      [caller.organisationId, id],
+    );
     const { rows: busy } = await tx.query<{ recipients: number; devices: number }>(
       `WITH subtree AS (SELECT id FROM departments WHERE organisation_id = $1 AND $2::uuid = ANY(ancestry))
        SELECT (SELECT count(*)::int FROM recipients WHERE organisation_id = $1 AND status = 'active'

@@ -1,4 +1,5 @@
 import { deviceSecretSha256, verifyDeviceSecret } from "@vakt/storage";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   addUser,
@@ -131,6 +132,75 @@ describe("department tree", () => {
     const all = (await c.get("/api/v1/departments")).body as { id: string; closedAt: string | null }[];
     expect(all.find((d) => d.id === org.departments.a1)?.closedAt).not.toBeNull();
     expect(all.find((d) => d.id === org.departments.b)?.closedAt).toBeNull();
+  });
+
+  it("refuses anything new in a closed department, whichever route puts it there, and stores nothing", async () => {
+    const org = await createOrg(h);
+    const c = await adminOf(org);
+    // Someone who may take alarms there (granted before it closed), so a rule is refused for the department alone.
+    const opA = await addUser(h, org, "opA", [{ role: "operator", departmentId: org.departments.a }]);
+    const moved = (await c.post("/api/v1/recipients", recipientBody(org.departments.b))).body as {
+      id: string;
+    };
+    expect((await c.post(`/api/v1/departments/${org.departments.a}/close`)).status).toBe(200);
+    const closed = [org.departments.a, org.departments.a1];
+    const count = async () =>
+      (
+        await h.db.pool.query<{ n: string }>(
+          `SELECT (SELECT count(*) FROM recipients WHERE department_id = ANY($1))
+                + (SELECT count(*) FROM devices WHERE department_id = ANY($1))
+                + (SELECT count(*) FROM role_grants WHERE department_id = ANY($1))
+                + (SELECT count(*) FROM alert_rules WHERE department_id = ANY($1))
+                + (SELECT count(*) FROM alert_endpoints WHERE department_id = ANY($1)) AS n`,
+          [closed],
+        )
+      ).rows[0]?.n;
+    const before = await count();
+    const attempts = {
+      "a recipient": (d: string) => c.post("/api/v1/recipients", recipientBody(d)),
+      "a recipient moved": (d: string) => c.patch(`/api/v1/recipients/${moved.id}`, { departmentId: d }),
+      "a device": (d: string, n: number) =>
+        c.post("/api/v1/devices", { departmentId: d, serial: `CLOSED-${n}` }),
+      "a user's grant": (d: string, n: number) =>
+        c.post("/api/v1/users", {
+          email: `closed${n}@example.org`,
+          firstName: "X",
+          lastName: "Y",
+          grants: [{ role: "operator", departmentId: d }],
+        }),
+      "a channel": (d: string) =>
+        c.post("/api/v1/alert-endpoints", {
+          departmentId: d,
+          name: "vakt",
+          kind: "webhook",
+          target: "https://example.org/hook",
+        }),
+      "a routing rule": (d: string) =>
+        c.post("/api/v1/alert-rules", {
+          departmentId: d,
+          name: "rule",
+          steps: [{ waitS: 60, users: [opA.id], channels: ["sms"] }],
+        }),
+    };
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...(Object.keys(attempts) as (keyof typeof attempts)[])),
+        fc.constantFrom(...closed),
+        async (what, departmentId) => {
+          const res = await attempts[what](departmentId, n++);
+          expect({ what, status: res.status, type: res.body.type }).toEqual({
+            what,
+            status: 409,
+            type: "https://vakt.dev/problems/department-closed",
+          });
+        },
+      ),
+      { numRuns: 24 },
+    );
+    expect(await count()).toBe(before);
+    // The open department still takes them.
+    expect((await c.post("/api/v1/recipients", recipientBody(org.departments.b))).status).toBe(201);
   });
 });
 

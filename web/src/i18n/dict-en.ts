@@ -530,6 +530,7 @@ export const en = {
   "problem.forbidden": "Your role does not allow this.",
   "problem.sso_required": "Your organisation logs in through single sign-on.",
   "problem.not_found": "It was not found: it may have been deleted, or you have no access to it.",
+  "problem.department_closed": "That department is closed: choose an open one.",
   "problem.conflict": "Someone changed this at the same time, or it is still in use. Reload and try again.",
   "problem.gone": "This link or code has expired or has already been used.",
   "problem.payload_too_large": "What was sent is too large.",

@@ -529,6 +529,7 @@ export const nb: Record<MessageKey, string> = {
   "problem.forbidden": "Rollen din gir ikke lov til dette.",
   "problem.sso_required": "Organisasjonen din logger inn med felles innlogging (SSO).",
   "problem.not_found": "Fant det ikke: det kan være slettet, eller du har ikke tilgang til det.",
+  "problem.department_closed": "Den avdelingen er lagt ned: velg en som er i bruk.",
   "problem.conflict":
     "Noen endret dette samtidig, eller det er fortsatt i bruk. Last inn på nytt og prøv igjen.",
   "problem.gone": "Denne lenken eller koden er utløpt eller allerede brukt.",
