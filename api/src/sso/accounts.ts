@@ -118,7 +118,19 @@ export async function applyGroupGrants(
   ).rows;
   const have = new Map(current.map((g) => [`${g.role}:${g.department_id}`, g]));
   const removed = current.filter((g) => !wanted.has(`${g.role}:${g.department_id}`));
-  const added = [...wanted.entries()].filter(([k]) => !have.has(k)).map(([, g]) => g);
+  // A rule that maps to a department closed since gives nothing new there (migration 0281 would refuse
+  // the grant, and with it the login); a grant the user already holds there stays.
+  const closed = new Set(
+    (
+      await tx.query<{ id: string }>(
+        "SELECT id FROM departments WHERE organisation_id = $1 AND closed_at IS NOT NULL",
+        [org],
+      )
+    ).rows.map((d) => d.id),
+  );
+  const added = [...wanted.entries()]
+    .filter(([k, g]) => !have.has(k) && (g.departmentId === null || !closed.has(g.departmentId)))
+    .map(([, g]) => g);
   for (const g of removed) await tx.query("DELETE FROM role_grants WHERE id = $1", [g.id]);
   for (const g of added)
     await tx.query(

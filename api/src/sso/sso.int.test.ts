@@ -464,6 +464,25 @@ describe("single sign-on login", () => {
     expect((await b.api("GET", "/api/v1/recipients")).status).toBe(403);
   });
 
+  it("logs in whose rules map to a department closed since: no new grant there, the others given", async () => {
+    const made = await admin.post("/api/v1/departments", { name: `Closing ${Date.now()}`, parentId: null });
+    expect(made.status).toBe(201);
+    const p = await createProvider(admin, {
+      createUsers: true,
+      mappingRules: [
+        { group: "ops", role: "operator", departmentId: org.departments.a },
+        { group: "ops", role: "operator", departmentId: made.body.id },
+      ],
+    });
+    expect((await admin.post(`/api/v1/departments/${made.body.id}/close`)).status).toBe(200);
+    const acc = account(["ops"]);
+    expect((await ssoLogin(new Browser(), p.id)).url.href).toBe(`${API}/`);
+    const user = await userByEmail(acc.email);
+    expect(await grantsOf(user?.id as string)).toEqual([
+      { role: "operator", departmentId: org.departments.a },
+    ]);
+  });
+
   it("answers provider_error when the provider refuses or cannot be reached, and logs why", async () => {
     const p = await createProvider(admin, { createUsers: true });
     idp.loginAs("nobody-chosen"); // the test provider then answers access_denied
