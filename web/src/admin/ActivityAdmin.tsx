@@ -4,8 +4,8 @@ import { useState } from "react";
 import { z } from "zod";
 import { queryKeys } from "../api/query";
 import { api, data, downloadHref } from "../api/typed";
-import { dictionaries, type MessageKey } from "../i18n/dict";
 import { actionText, subjectText } from "../i18n/enums";
+import { hasMessage } from "../i18n/messages";
 import { useUi } from "../session/context";
 import { ActivityFilterForm } from "./ActivityFilters";
 import type { ActivityFilters } from "./activity-filter-form";
@@ -14,7 +14,7 @@ import { errorText, useStaffUsers } from "./queries";
 /** What the chain's check found, in words: the API names it in English ("changed row"). */
 function findingText(t: ReturnType<typeof useUi>["t"], kind: string): string {
   const key = `activity.finding.${kind}`;
-  return key in dictionaries.en ? t(key as MessageKey) : t("activity.finding.other");
+  return hasMessage(key) ? t(key) : t("activity.finding.other");
 }
 
 /** The check of the log's hash chain, and what it found in words. */
