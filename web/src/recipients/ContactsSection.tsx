@@ -159,6 +159,8 @@ function ContactItem(props: {
 }) {
   const { t } = useUi();
   const { contact: c, busy } = props;
+  // Removing someone from a call list is asked once more: at night the list is who gets called.
+  const [confirming, setConfirming] = useState(false);
   return (
     <li>
       {c.name} · {t(`contact.relation.${c.relation}`)} · <a href={`tel:${c.phone}`}>{c.phone}</a>
@@ -183,9 +185,21 @@ function ContactItem(props: {
       <button type="button" disabled={busy} onClick={props.onEdit}>
         {t("contacts.edit")}
       </button>
-      <button type="button" disabled={busy} onClick={props.onRemove}>
-        {t("contacts.remove")}
-      </button>
+      {confirming ? (
+        <span role="group" aria-label={t("contacts.removeConfirm", { name: c.name })}>
+          {t("contacts.removeConfirm", { name: c.name })}{" "}
+          <button type="button" className="danger" disabled={busy} onClick={props.onRemove}>
+            {t("contacts.removeYes")}
+          </button>{" "}
+          <button type="button" disabled={busy} onClick={() => setConfirming(false)}>
+            {t("contacts.removeNo")}
+          </button>
+        </span>
+      ) : (
+        <button type="button" disabled={busy} onClick={() => setConfirming(true)}>
+          {t("contacts.remove")}
+        </button>
+      )}
     </li>
   );
 }
