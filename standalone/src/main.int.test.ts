@@ -3,8 +3,8 @@
  * and OsmAnd are and the demo login, moves off ports other programs hold, and
  * Ctrl-C (SIGINT to its process group) stops every part and exits 0.
  */
-import { spawn } from "node:child_process";
-import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { execFileSync, spawn } from "node:child_process";
+import { chmod, mkdtemp, readFile, rm } from "node:fs/promises";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -111,9 +111,25 @@ describe("npm start (standalone/src/main.ts)", () => {
       await Promise.all(held.map((h) => h.close()));
     }
 
-    // Ctrl-C in a terminal signals the whole process group, the embedded PostgreSQL included.
+    // Ctrl-C in a terminal signals the whole foreground process group. The embedded PostgreSQL runs
+    // in a group of its own, so the signal reaches npm start, which stops it last.
+    const postgresPid = Number(
+      (await readFile(join(dataDir, "postgres", "cluster", "postmaster.pid"), "utf8")).split("\n")[0],
+    );
+    const groupOf = (pid: number) =>
+      Number(execFileSync("ps", ["-o", "pgid=", "-p", String(pid)], { encoding: "utf8" }).trim());
+    expect(groupOf(postgresPid)).not.toBe(groupOf(child.pid as number));
     process.kill(-(child.pid as number), "SIGINT");
     const code = await exited;
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(alive(postgresPid), "the embedded PostgreSQL outlived npm start").toBe(false);
     expect(code, `${out.slice(-4000)}\n${err}`).toBe(0);
     expect(err).not.toMatch(/\n\s+at |Unhandled|Error/);
     for (const part of ["simulator", "api", "ingest", "mqtt broker", "database pool", "embedded postgres"]) {

