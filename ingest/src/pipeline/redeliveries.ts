@@ -45,6 +45,7 @@ const storableTopic = (topic: string) => storableText(topic, 512);
 
 export class RedeliveryGate<M extends Redelivered> {
   private readonly toCount: M[] = [];
+  private readonly alarmsToCount: M[] = [];
   private counting = false;
   private readonly alone: { m: M; deliveries: number }[] = [];
   private handlingAlone = false;
@@ -52,7 +53,10 @@ export class RedeliveryGate<M extends Redelivered> {
   constructor(private readonly o: RedeliveryGateOptions<M>) {}
 
   push(m: M): void {
-    this.toCount.push(m);
+    // A resumed session redelivers thousands of positions at once: an alarm among them is counted in
+    // the next statement, not after them.
+    // In their order among themselves: a cancellation must come after the alarm it cancels.
+    (m.topic.endsWith("/up/alarm") ? this.alarmsToCount : this.toCount).push(m);
     if (this.counting) return;
     this.counting = true;
     void this.countAll()
@@ -64,8 +68,9 @@ export class RedeliveryGate<M extends Redelivered> {
 
   /** A resumed session redelivers thousands at once: one statement per batch, one batch at a time. */
   private async countAll(): Promise<void> {
-    while (this.toCount.length > 0) {
-      const batch = this.toCount.splice(0, COUNT_BATCH);
+    while (this.alarmsToCount.length > 0 || this.toCount.length > 0) {
+      const alarms = this.alarmsToCount.splice(0, COUNT_BATCH);
+      const batch = [...alarms, ...this.toCount.splice(0, COUNT_BATCH - alarms.length)];
       const counted = this.countBatch(batch);
       this.o.track(counted.then(() => {}));
       const deliveries = await counted;
