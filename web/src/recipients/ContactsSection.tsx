@@ -186,7 +186,7 @@ function ContactItem(props: {
         {t("contacts.edit")}
       </button>
       {confirming ? (
-        <span role="group" aria-label={t("contacts.removeConfirm", { name: c.name })}>
+        <span>
           {t("contacts.removeConfirm", { name: c.name })}{" "}
           <button type="button" className="danger" disabled={busy} onClick={props.onRemove}>
             {t("contacts.removeYes")}
