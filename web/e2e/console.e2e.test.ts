@@ -235,11 +235,20 @@ describe("the web console", () => {
     await page.mouse.click(cx, cy);
     await page.mouse.move(cx + 60, cy, { steps: 5 });
     await page.mouse.click(cx + 60, cy);
-    await page.getByTestId("geofence-form").getByLabel("Navn på geogjerdet").fill("Hjemme");
-    await page.getByTestId("geofence-form").getByRole("button", { name: "Lagre" }).click();
+    const form = page.getByTestId("geofence-form");
+    await form.getByLabel("Navn på geogjerdet").fill("Hjemme");
+    // Half a daily window is refused in words under the form, on the end left empty.
+    await form.getByLabel("Aktivt fra (daglig)").fill("07:00");
+    await form.getByRole("button", { name: "Lagre" }).click();
+    await form.getByText("Skriv begge tidene som TT:MM").waitFor();
+    expect(await form.getByLabel("Aktivt til (daglig)").getAttribute("aria-invalid")).toBe("true");
+    await form.getByLabel("Aktivt til (daglig)").fill("22:00");
+    await form.getByRole("button", { name: "Lagre" }).click();
     await page.getByTestId("geofence-item").filter({ hasText: "Hjemme" }).waitFor();
     const fences = await admin.call("GET", `/geofences?recipientId=${north.recipientId}`, z.array(geofence));
-    expect(fences.map((f) => [f.name, f.shape.kind])).toEqual([["Hjemme", "circle"]]);
+    expect(fences.map((f) => [f.name, f.shape.kind, f.window])).toEqual([
+      ["Hjemme", "circle", { start: "07:00", end: "22:00" }],
+    ]);
     await screenshot(page, "08-geofence");
     await context.close();
   });

@@ -26,4 +26,11 @@ export const nbForms: Record<keyof typeof enForms, string> = {
   "activity.error.when": "Skriv en hel dato og et klokkeslett.",
   "activity.error.order": "Slutten er før starten.",
   "activity.filters": "Filtrer aktivitetsloggen",
+  "geofence.radius": "Radius (meter)",
+  "geofence.windowStart": "Aktivt fra (daglig)",
+  "geofence.windowEnd": "Aktivt til (daglig)",
+  "geofence.windowHelp": "La begge tidene stå tomme for hele døgnet.",
+  "geofence.error.name": "Gi geogjerdet et navn (høyst 100 tegn).",
+  "geofence.error.radius": "En radius i meter, fra 10 til 100 000.",
+  "geofence.error.window": "Skriv begge tidene som TT:MM, for eksempel 07:30, eller la begge stå tomme.",
 };

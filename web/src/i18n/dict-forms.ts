@@ -27,4 +27,11 @@ export const enForms = {
   "activity.error.when": "Write a whole date and time.",
   "activity.error.order": "The end is before the start.",
   "activity.filters": "Filter the activity log",
+  "geofence.radius": "Radius (metres)",
+  "geofence.windowStart": "Active from (daily)",
+  "geofence.windowEnd": "Active until (daily)",
+  "geofence.windowHelp": "Leave both times empty for all day.",
+  "geofence.error.name": "Give the geofence a name (at most 100 characters).",
+  "geofence.error.radius": "A radius in metres, from 10 to 100,000.",
+  "geofence.error.window": "Write both times as HH:MM, such as 07:30, or leave both empty.",
 } as const;
