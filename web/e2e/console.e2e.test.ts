@@ -160,6 +160,12 @@ describe("the web console", () => {
     // Locators look up one recipient at a time (issue 15): no bulk current positions, and every
     // look-up the console made carried the reason.
     const lookup = page.getByTestId("locator-lookup");
+    // Nobody chosen is refused under the field, and nothing is looked up.
+    const before = lookups.length;
+    await lookup.getByRole("button", { name: "Slå opp posisjon" }).click();
+    await lookup.getByRole("alert").getByText("Velg en person fra listen.").waitFor();
+    expect(await lookup.getByLabel("Hvem sin posisjon").getAttribute("aria-invalid")).toBe("true");
+    expect(lookups.length).toBe(before);
     await lookup.getByLabel("Hvem sin posisjon").selectOption({ label: south.name });
     await lookup.getByRole("button", { name: "Slå opp posisjon" }).click();
     await lookup.getByText("Nyeste posisjon vises på kartet.").waitFor();

@@ -351,7 +351,9 @@ describe("the night shift", () => {
       await locate.getByRole("button", { name: "Hent posisjon nå" }).click();
       const why = locate.getByLabel(/Hvorfor trenger du posisjonen nå/);
       await why.fill("Savnet");
-      expect(await locate.getByRole("button", { name: "Hent posisjon nå" }).isDisabled()).toBe(true);
+      await locate.getByRole("button", { name: "Hent posisjon nå" }).click();
+      await locate.getByRole("alert").getByText("For kort: skriv minst 15 tegn.").waitFor();
+      expect(await why.getAttribute("aria-invalid")).toBe("true");
       await why.fill("Savnet etter kveldsturen, naboen ringte");
       await locate.getByRole("button", { name: "Hent posisjon nå" }).click();
       await locate

@@ -33,4 +33,5 @@ export const nbForms: Record<keyof typeof enForms, string> = {
   "geofence.error.name": "Gi geogjerdet et navn (høyst 100 tegn).",
   "geofence.error.radius": "En radius i meter, fra 10 til 100 000.",
   "geofence.error.window": "Skriv begge tidene som TT:MM, for eksempel 07:30, eller la begge stå tomme.",
+  "locator.error.choose": "Velg en person fra listen.",
 };

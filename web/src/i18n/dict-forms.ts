@@ -34,4 +34,5 @@ export const enForms = {
   "geofence.error.name": "Give the geofence a name (at most 100 characters).",
   "geofence.error.radius": "A radius in metres, from 10 to 100,000.",
   "geofence.error.window": "Write both times as HH:MM, such as 07:30, or leave both empty.",
+  "locator.error.choose": "Choose a person from the list.",
 } as const;
