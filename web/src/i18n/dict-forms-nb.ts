@@ -34,4 +34,7 @@ export const nbForms: Record<keyof typeof enForms, string> = {
   "geofence.error.radius": "En radius i meter, fra 10 til 100 000.",
   "geofence.error.window": "Skriv begge tidene som TT:MM, for eksempel 07:30, eller la begge stå tomme.",
   "locator.error.choose": "Velg en person fra listen.",
+  "history.error.when": "Velg en hel dato.",
+  "history.error.order": "Perioden slutter før den begynner: velg en til-dato lik eller etter fra-datoen.",
+  "history.error.choice": "Velg en fra listen.",
 };

@@ -35,4 +35,7 @@ export const enForms = {
   "geofence.error.radius": "A radius in metres, from 10 to 100,000.",
   "geofence.error.window": "Write both times as HH:MM, such as 07:30, or leave both empty.",
   "locator.error.choose": "Choose a person from the list.",
+  "history.error.when": "Choose a whole date.",
+  "history.error.order": "The period ends before it starts: choose a to date on or after the from date.",
+  "history.error.choice": "Choose one from the list.",
 } as const;
