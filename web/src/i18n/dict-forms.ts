@@ -1,6 +1,7 @@
 /**
  * What the administration forms say under a field they refused (the invitation, a new department,
- * device or recipient, retention, single sign-on, the activity filters), in English
+ * device or recipient, retention, single sign-on, the activity filters), and the console's geofence,
+ * locator look-up and alarm history filter forms, in English
  * (dict-forms-nb.ts has the Norwegian); spread into dict-en.ts.
  */
 export const enForms = {
