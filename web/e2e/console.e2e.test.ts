@@ -160,6 +160,12 @@ describe("the web console", () => {
     // Locators look up one recipient at a time (issue 15): no bulk current positions, and every
     // look-up the console made carried the reason.
     const lookup = page.getByTestId("locator-lookup");
+    // Nobody chosen is refused under the field, and nothing is looked up.
+    const before = lookups.length;
+    await lookup.getByRole("button", { name: "Slå opp posisjon" }).click();
+    await lookup.getByRole("alert").getByText("Velg en person fra listen.").waitFor();
+    expect(await lookup.getByLabel("Hvem sin posisjon").getAttribute("aria-invalid")).toBe("true");
+    expect(lookups.length).toBe(before);
     await lookup.getByLabel("Hvem sin posisjon").selectOption({ label: south.name });
     await lookup.getByRole("button", { name: "Slå opp posisjon" }).click();
     await lookup.getByText("Nyeste posisjon vises på kartet.").waitFor();
@@ -235,11 +241,20 @@ describe("the web console", () => {
     await page.mouse.click(cx, cy);
     await page.mouse.move(cx + 60, cy, { steps: 5 });
     await page.mouse.click(cx + 60, cy);
-    await page.getByTestId("geofence-form").getByLabel("Navn på geogjerdet").fill("Hjemme");
-    await page.getByTestId("geofence-form").getByRole("button", { name: "Lagre" }).click();
+    const form = page.getByTestId("geofence-form");
+    await form.getByLabel("Navn på geogjerdet").fill("Hjemme");
+    // Half a daily window is refused in words under the form, on the end left empty.
+    await form.getByLabel("Aktivt fra (daglig)").fill("07:00");
+    await form.getByRole("button", { name: "Lagre" }).click();
+    await form.getByText("Skriv begge tidene som TT:MM").waitFor();
+    expect(await form.getByLabel("Aktivt til (daglig)").getAttribute("aria-invalid")).toBe("true");
+    await form.getByLabel("Aktivt til (daglig)").fill("22:00");
+    await form.getByRole("button", { name: "Lagre" }).click();
     await page.getByTestId("geofence-item").filter({ hasText: "Hjemme" }).waitFor();
     const fences = await admin.call("GET", `/geofences?recipientId=${north.recipientId}`, z.array(geofence));
-    expect(fences.map((f) => [f.name, f.shape.kind])).toEqual([["Hjemme", "circle"]]);
+    expect(fences.map((f) => [f.name, f.shape.kind, f.window])).toEqual([
+      ["Hjemme", "circle", { start: "07:00", end: "22:00" }],
+    ]);
     await screenshot(page, "08-geofence");
     await context.close();
   });

@@ -351,7 +351,9 @@ describe("the night shift", () => {
       await locate.getByRole("button", { name: "Hent posisjon nå" }).click();
       const why = locate.getByLabel(/Hvorfor trenger du posisjonen nå/);
       await why.fill("Savnet");
-      expect(await locate.getByRole("button", { name: "Hent posisjon nå" }).isDisabled()).toBe(true);
+      await locate.getByRole("button", { name: "Hent posisjon nå" }).click();
+      await locate.getByRole("alert").getByText("For kort: skriv minst 15 tegn.").waitFor();
+      expect(await why.getAttribute("aria-invalid")).toBe("true");
       await why.fill("Savnet etter kveldsturen, naboen ringte");
       await locate.getByRole("button", { name: "Hent posisjon nå" }).click();
       await locate
@@ -458,6 +460,17 @@ describe("the night shift", () => {
     await page.getByLabel("Utfall").selectOption("false_alarm");
     await expect.poll(() => table.getByTestId("history-row").count(), { timeout: 10_000 }).toBe(1);
     expect(await table.locator(`[data-alarm-id="${first.id}"]`).count()).toBe(0);
+    // A period that ends before it starts is refused in words under the field, and not applied.
+    const filters = page.getByRole("form", { name: "Filtrer alarmhistorikken" });
+    await filters.getByLabel("Fra", { exact: true }).fill("2026-12-03");
+    await filters.getByLabel("Til", { exact: true }).fill("2026-12-02");
+    await filters.getByRole("alert").getByText("Perioden slutter før den begynner").waitFor();
+    expect(await filters.getByLabel("Til", { exact: true }).getAttribute("aria-invalid")).toBe("true");
+    expect(await table.getByTestId("history-row").count()).toBe(1);
+    await filters.getByLabel("Til", { exact: true }).fill("");
+    await filters.getByLabel("Fra", { exact: true }).fill("");
+    await expect.poll(() => filters.getByRole("alert").count()).toBe(0);
+    expect(await table.getByTestId("history-row").count()).toBe(1);
 
     const download = page.waitForEvent("download");
     await page.getByRole("button", { name: "Eksporter CSV" }).click();

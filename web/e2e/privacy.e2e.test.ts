@@ -177,6 +177,12 @@ describe("the recipient's privacy actions", () => {
     const row = page.getByTestId("restricted-recipient").filter({ hasText: kept.recipientId });
     await row.waitFor();
     await screenshot(page, "privacy-02-restrictions");
+    // A reason too short to say anything is refused in words under the field; nothing is lifted.
+    await row.getByLabel("Begrunnelse (logges)").fill("ok");
+    await row.getByRole("button", { name: "Opphev begrensningen" }).click();
+    await row.getByRole("alert").getByText("Skriv en begrunnelse på 3 til 500 tegn").waitFor();
+    expect(await row.getByLabel("Begrunnelse (logges)").getAttribute("aria-invalid")).toBe("true");
+    expect(await row.count()).toBe(1);
     await row.getByLabel("Begrunnelse (logges)").fill("Begrensningen er ikke lenger nødvendig");
     await row.getByRole("button", { name: "Opphev begrensningen" }).click();
     await page.getByTestId("restrictions").getByText("Begrensningen er opphevet").waitFor();

@@ -62,6 +62,12 @@ describe("single sign-on in the console", () => {
   });
 
   it("lets an administrator add, change and remove a provider on the Single sign-on screen", async () => {
+    // A closed department takes no new rule (the API answers 409 department-closed): not offered.
+    const closed = await admin.call("POST", "/departments", department, {
+      name: "Sone Stengt",
+      parentId: north,
+    });
+    await admin.call("POST", `/departments/${closed.id}/close`, department);
     const { context, page } = await newPage(h);
     await logIn(h, page, demoEmail("admin"), "/admin/sso");
     await page.getByRole("heading", { name: "Felles innlogging (SSO)" }).waitFor();
@@ -78,6 +84,13 @@ describe("single sign-on in the console", () => {
     await form.getByLabel("Klienthemmelighet").fill(idp.clientSecret);
     await form.getByRole("button", { name: "Legg til regel" }).click();
     const rule = form.getByTestId("sso-rule").first();
+    const offered = () =>
+      rule
+        .getByLabel("Avdeling", { exact: true })
+        .locator("option")
+        .evaluateAll((os) => os.map((o) => o.textContent?.trim()));
+    await expect.poll(offered, { timeout: 15_000 }).toContain("Hjemmetjenesten Nord");
+    expect(await offered()).not.toContain("Sone Stengt");
     await rule.getByLabel("Gruppe (verdi i claimet)").fill(NORTH_OPERATORS);
     await rule.getByLabel("Rolle", { exact: true }).selectOption("operator");
     await rule.getByLabel("Avdeling", { exact: true }).selectOption({ label: "Hjemmetjenesten Nord" });

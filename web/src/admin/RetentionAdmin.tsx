@@ -6,8 +6,7 @@ import { useForm } from "react-hook-form";
 import { z } from "zod";
 import { queryKeys } from "../api/query";
 import { api, data } from "../api/typed";
-import { ReasonField } from "../recipients/PrivacySection";
-import { reasonValid } from "../recipients/privacy";
+import { type LiftFormInput, type LiftQuery, liftForm } from "../recipients/privacy-form";
 import { can, useSession, useUi } from "../session/context";
 import { FieldError, invalidProps } from "./FieldError";
 import { errorText, routeMissing } from "./queries";
@@ -109,12 +108,11 @@ function RestrictedRecipients() {
     queryKey: queryKeys.restrictions,
     queryFn: () => data(api.GET("/api/v1/privacy/restrictions"), z.array(restrictedRecipient)),
   });
-  const [reasons, setReasons] = useState<Record<string, string>>({});
   const [message, setMessage] = useState<string | null>(null);
   // Lifting is recipient:manage; the list itself is organisation:manage.
   const mayLift = can(session, "recipient:manage");
   const lift = useMutation({
-    mutationFn: (v: { id: string; reason: string }) =>
+    mutationFn: (v: { id: string } & LiftQuery) =>
       data(
         api.DELETE("/api/v1/privacy/recipients/{id}/restriction", {
           params: { path: { id: v.id }, query: { reason: v.reason } },
@@ -142,41 +140,46 @@ function RestrictedRecipients() {
             </tr>
           </thead>
           <tbody>
-            {list.data.map((r) => {
-              const reason = reasons[r.id] ?? "";
-              return (
-                <tr key={r.id} data-testid="restricted-recipient" data-id={r.id}>
+            {list.data.map((r) => (
+              <tr key={r.id} data-testid="restricted-recipient" data-id={r.id}>
+                <td>
+                  <code>{r.id}</code>
+                </td>
+                <td>{dateTime(r.restrictedAt)}</td>
+                {mayLift && (
                   <td>
-                    <code>{r.id}</code>
+                    <LiftForm busy={lift.isPending} onLift={(q) => lift.mutate({ id: r.id, ...q })} />
                   </td>
-                  <td>{dateTime(r.restrictedAt)}</td>
-                  {mayLift && (
-                    <td>
-                      <form
-                        className="form-row"
-                        onSubmit={(e) => {
-                          e.preventDefault();
-                          lift.mutate({ id: r.id, reason: reason.trim() });
-                        }}
-                      >
-                        <ReasonField
-                          className="inline"
-                          value={reason}
-                          onChange={(value) => setReasons({ ...reasons, [r.id]: value })}
-                        />
-                        <button type="submit" disabled={!reasonValid(reason) || lift.isPending}>
-                          {t("privacy.lift")}
-                        </button>
-                      </form>
-                    </td>
-                  )}
-                </tr>
-              );
-            })}
+                )}
+              </tr>
+            ))}
           </tbody>
         </table>
       )}
       {message && <p role="status">{message}</p>}
     </section>
+  );
+}
+
+/** Lifting one restriction: the logged reason, refused in words under the field as the API would refuse it. */
+function LiftForm(props: { busy: boolean; onLift(query: LiftQuery): void }) {
+  const { t } = useUi();
+  const id = useId();
+  const form = useForm<LiftFormInput, unknown, LiftQuery>({
+    resolver: zodResolver(liftForm),
+    defaultValues: { reason: "" },
+  });
+  const errors = form.formState.errors;
+  return (
+    <form className="form-row" noValidate onSubmit={form.handleSubmit(props.onLift)}>
+      <label className="inline">
+        {t("privacy.reason")}
+        <input {...form.register("reason")} {...invalidProps(id, errors, "reason")} />
+      </label>
+      <button type="submit" disabled={props.busy}>
+        {t("privacy.lift")}
+      </button>
+      <FieldError formId={id} errors={errors} field="reason" text={() => t("privacy.error.reason")} />
+    </form>
   );
 }

@@ -1,15 +1,27 @@
 import { roleKey } from "@vakt/schemas";
 import { Controller, type UseFormReturn } from "react-hook-form";
 import { useUi } from "../session/context";
-import { DepartmentSelect } from "./DepartmentsAdmin";
+import { DepartmentSelect, departmentName, openDepartments } from "./DepartmentsAdmin";
 import type { FieldError, ProviderDraft, SsoSubmit } from "./sso-form";
+
+type Departments = Parameters<typeof DepartmentSelect>[0]["departments"];
+
+/**
+ * The departments a rule may map to: the open ones (the API refuses a rule in a closed department,
+ * 409 department-closed), and a rule's own department closed since, marked, so it is not shown as another.
+ */
+function ruleDepartments(all: Departments, current: string, closed: string): Departments {
+  const open = openDepartments(all);
+  const own = all.find((d) => d.id === current && d.closedAt !== null);
+  return own ? [...open, { ...own, name: departmentName(own, closed) }] : open;
+}
 
 /** One group-to-role rule of a provider: row `index` of the form's mappingRules. */
 export function SsoRuleEditor(props: {
   form: UseFormReturn<ProviderDraft, unknown, SsoSubmit>;
   index: number;
   formId: string;
-  departments: Parameters<typeof DepartmentSelect>[0]["departments"];
+  departments: Departments;
   errors: FieldError[];
   onRemove(): void;
 }) {
@@ -50,7 +62,7 @@ export function SsoRuleEditor(props: {
           render={({ field }) => (
             <DepartmentSelect
               id={`${rowId}-department`}
-              departments={props.departments}
+              departments={ruleDepartments(props.departments, field.value, t("dept.closed"))}
               value={field.value}
               onChange={field.onChange}
               allowRoot={t("role.wholeOrganisation")}

@@ -1,54 +1,24 @@
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
-import {
-  type AlarmSummary,
-  alarmDetail,
-  alarmList,
-  alarmOutcome,
-  alarmType,
-  department,
-  recipient,
-} from "@vakt/schemas";
-import { useId, useMemo, useState } from "react";
-import { z } from "zod";
-import { departmentTree } from "../admin/DepartmentsAdmin";
-import { queryKeys } from "../api/query";
+import { type AlarmSummary, alarmDetail, alarmList } from "@vakt/schemas";
+import { useCallback, useState } from "react";
+import type { z } from "zod";
 import { api, data } from "../api/typed";
 import { formatTime } from "../format/time";
 import { liveKeys } from "../live-data";
 import { saveFile } from "../recipients/privacy";
-import { can, useSession, useUi } from "../session/context";
+import { useSession, useUi } from "../session/context";
 import { calledText } from "./CallList";
+import { HistoryFilterForm } from "./HistoryFilters";
 import { formatDuration, historyCsv, timeline, timeToClose, timeToTake, windowRow } from "./history";
+import { allClosed, type HistoryFilters } from "./history-filter-form";
 import { ReopenAlarm } from "./ReopenAlarm";
 
 const PAGE = 50;
 /** The export reads every page of the filtered history up to this many alarms. */
 const EXPORT_MAX = 5000;
 
-interface Filters {
-  departmentId: string;
-  type: string;
-  outcome: string;
-  recipientId: string;
-  from: string;
-  to: string;
-}
-const none: Filters = { departmentId: "", type: "", outcome: "", recipientId: "", from: "", to: "" };
-
-function query(f: Filters) {
-  return {
-    state: ["resolved" as const, "cancelled" as const],
-    departmentId: f.departmentId || undefined,
-    type: f.type ? [alarmType.parse(f.type)] : undefined,
-    outcome: f.outcome ? [alarmOutcome.parse(f.outcome)] : undefined,
-    recipientId: f.recipientId || undefined,
-    from: f.from ? new Date(`${f.from}T00:00:00`).toISOString() : undefined,
-    to: f.to ? new Date(`${f.to}T23:59:59.999`).toISOString() : undefined,
-  };
-}
-
-const listAlarms = (f: Filters, limit: number, cursor: string | undefined) =>
-  data(api.GET("/api/v1/alarms", { params: { query: { ...query(f), limit, cursor } } }), alarmList);
+const listAlarms = (f: HistoryFilters, limit: number, cursor: string | undefined) =>
+  data(api.GET("/api/v1/alarms", { params: { query: { ...f, limit, cursor } } }), alarmList);
 
 const who = (a: AlarmSummary) =>
   a.recipient
@@ -58,7 +28,7 @@ const who = (a: AlarmSummary) =>
 /** Closed alarms (resolved or cancelled), filtered, each with its full timeline, and a CSV export. */
 export function HistoryPage() {
   const { t } = useUi();
-  const [filters, setFilters] = useState<Filters>(none);
+  const [filters, setFilters] = useState<HistoryFilters>(allClosed);
   const [open, setOpen] = useState<string | null>(null);
   const [reopened, setReopened] = useState<string | null>(null);
   const { busy, exportError, exportCsv } = useHistoryExport(filters);
@@ -74,15 +44,15 @@ export function HistoryPage() {
     ? t("common.error", { message: failure instanceof Error ? failure.message : String(failure) })
     : null;
 
-  const set = (k: keyof Filters) => (e: { target: { value: string } }) => {
+  const apply = useCallback((f: HistoryFilters) => {
     setOpen(null);
-    setFilters((f) => ({ ...f, [k]: e.target.value }));
-  };
+    setFilters(f);
+  }, []);
 
   return (
     <main className="page" data-testid="history">
       <h1>{t("history.title")}</h1>
-      <HistoryFilters filters={filters} set={set} busy={busy} onExport={() => void exportCsv()} />
+      <HistoryFilterForm onApply={apply} busy={busy} onExport={() => void exportCsv()} />
       {error && (
         <p className="error" role="alert">
           {error}
@@ -117,7 +87,7 @@ export function HistoryPage() {
 }
 
 /** The CSV export of every page of the filtered history (up to EXPORT_MAX alarms). */
-function useHistoryExport(filters: Filters) {
+function useHistoryExport(filters: HistoryFilters) {
   const [exportError, setExportError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const exportCsv = async () => {
@@ -142,97 +112,6 @@ function useHistoryExport(filters: Filters) {
     }
   };
   return { busy, exportError, exportCsv };
-}
-
-/** The departments and recipients (for those who may read them) the history can be filtered by. */
-function useFilterChoices() {
-  const session = useSession();
-  const departments =
-    useQuery({
-      queryKey: queryKeys.departments,
-      queryFn: () => data(api.GET("/api/v1/departments"), z.array(department)),
-    }).data ?? [];
-  const recipientList = useQuery({
-    queryKey: ["recipients"],
-    enabled: can(session, "recipient:read"),
-    queryFn: () => data(api.GET("/api/v1/recipients"), z.array(recipient)),
-  }).data;
-  const recipients = useMemo(
-    () =>
-      (recipientList ?? [])
-        .map((r) => ({ id: r.id, name: `${r.firstName ?? ""} ${r.lastName ?? ""}`.trim() || r.id }))
-        .sort((a, b) => a.name.localeCompare(b.name)),
-    [recipientList],
-  );
-  return { departments, recipients };
-}
-
-function HistoryFilters(props: {
-  filters: Filters;
-  set: (k: keyof Filters) => (e: { target: { value: string } }) => void;
-  busy: boolean;
-  onExport(): void;
-}) {
-  const { t } = useUi();
-  const { filters, set, busy } = props;
-  const ids = { dept: useId(), type: useId(), outcome: useId(), rec: useId(), from: useId(), to: useId() };
-  const { departments, recipients } = useFilterChoices();
-  return (
-    <form
-      className="form-row history__filters"
-      aria-label={t("history.filters")}
-      onSubmit={(e) => e.preventDefault()}
-    >
-      <label htmlFor={ids.dept}>{t("history.department")}</label>
-      <select id={ids.dept} value={filters.departmentId} onChange={set("departmentId")}>
-        <option value="">{t("history.all")}</option>
-        {departmentTree(departments).map(({ dept, depth }) => (
-          <option key={dept.id} value={dept.id}>
-            {"\u00a0\u00a0".repeat(depth)}
-            {dept.name}
-          </option>
-        ))}
-      </select>
-      <label htmlFor={ids.type}>{t("history.type")}</label>
-      <select id={ids.type} value={filters.type} onChange={set("type")}>
-        <option value="">{t("history.all")}</option>
-        {alarmType.options.map((o) => (
-          <option key={o} value={o}>
-            {t(`alarm.type.${o}`)}
-          </option>
-        ))}
-      </select>
-      <label htmlFor={ids.outcome}>{t("alarm.outcome")}</label>
-      <select id={ids.outcome} value={filters.outcome} onChange={set("outcome")}>
-        <option value="">{t("history.all")}</option>
-        {alarmOutcome.options.map((o) => (
-          <option key={o} value={o}>
-            {t(`alarm.outcome.${o}`)}
-          </option>
-        ))}
-      </select>
-      {recipients.length > 0 && (
-        <>
-          <label htmlFor={ids.rec}>{t("history.recipient")}</label>
-          <select id={ids.rec} value={filters.recipientId} onChange={set("recipientId")}>
-            <option value="">{t("history.all")}</option>
-            {recipients.map((r) => (
-              <option key={r.id} value={r.id}>
-                {r.name}
-              </option>
-            ))}
-          </select>
-        </>
-      )}
-      <label htmlFor={ids.from}>{t("looked.from")}</label>
-      <input id={ids.from} type="date" value={filters.from} onChange={set("from")} />
-      <label htmlFor={ids.to}>{t("looked.to")}</label>
-      <input id={ids.to} type="date" value={filters.to} onChange={set("to")} />
-      <button type="button" disabled={busy} onClick={props.onExport}>
-        {t("activity.exportCsv")}
-      </button>
-    </form>
-  );
 }
 
 function HistoryTable(props: {

@@ -1,6 +1,7 @@
 /**
  * What the administration forms say under a field they refused (the invitation, a new department,
- * device or recipient, retention, single sign-on, the activity filters), in English
+ * device or recipient, retention, single sign-on, the activity filters), and the console's geofence,
+ * locator look-up and alarm history filter forms, in English
  * (dict-forms-nb.ts has the Norwegian); spread into dict-en.ts.
  */
 export const enForms = {
@@ -27,4 +28,15 @@ export const enForms = {
   "activity.error.when": "Write a whole date and time.",
   "activity.error.order": "The end is before the start.",
   "activity.filters": "Filter the activity log",
+  "geofence.radius": "Radius (metres)",
+  "geofence.windowStart": "Active from (daily)",
+  "geofence.windowEnd": "Active until (daily)",
+  "geofence.windowHelp": "Leave both times empty for all day.",
+  "geofence.error.name": "Give the geofence a name (at most 100 characters).",
+  "geofence.error.radius": "A radius in metres, from 10 to 100,000.",
+  "geofence.error.window": "Write both times as HH:MM, such as 07:30, or leave both empty.",
+  "locator.error.choose": "Choose a person from the list.",
+  "history.error.when": "Choose a whole date.",
+  "history.error.order": "The period ends before it starts: choose a to date on or after the from date.",
+  "history.error.choice": "Choose one from the list.",
 } as const;

@@ -1,13 +1,13 @@
+import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation } from "@tanstack/react-query";
-import { type LivePosition, locateResult, positionHistory } from "@vakt/schemas";
+import { type LivePosition, LOCATOR_REASON_MIN_LENGTH, locateResult, positionHistory } from "@vakt/schemas";
 import { useEffect, useId, useState } from "react";
+import { useForm } from "react-hook-form";
 import { ApiProblem } from "../api/client";
 import { subscribeLive, watchPositions } from "../api/live";
 import { api, data } from "../api/typed";
 import { can, needsReason, useSession, useUi } from "../session/context";
-
-/** The API's rule for a locator's reason (api/src/positions/service.ts LOCATOR_REASON_MIN_LENGTH). */
-export const LOCATE_REASON_MIN = 15;
+import { type ReasonFormInput, type ReasonFormOutput, reasonError, reasonForm } from "./reason-form";
 
 /**
  * "Fetch position": asks the device for a fix now (POST /devices/{id}/locate,
@@ -33,7 +33,7 @@ export function LocateButton(props: {
   const [sentAt, setSentAt] = useState<string | null>(null);
   const [fix, setFix] = useState<LivePosition | null>(null);
   const [message, setMessage] = useState<string | null>(null);
-  const reasonOk = !locator || reason.trim().length >= LOCATE_REASON_MIN;
+  const reasonOk = !locator || reasonForm.safeParse({ reason }).success;
   const live = can(session, "position:read");
 
   useFirstLiveFix(sentAt !== null && fix === null && live ? sentAt : null, props.recipientId, setFix);
@@ -41,7 +41,8 @@ export function LocateButton(props: {
   const lookUp = useLookUp(props, reason, setFix, setMessage);
 
   const request = useMutation({
-    mutationFn: () => requestFix(props.deviceId, props.recipientId, locator ? reason.trim() : undefined),
+    mutationFn: (why: string) =>
+      requestFix(props.deviceId, props.recipientId, locator ? why.trim() : undefined),
     onMutate: () => {
       setMessage(null);
       setFix(null);
@@ -53,25 +54,25 @@ export function LocateButton(props: {
     onError: (e) =>
       setMessage(
         e instanceof ApiProblem && e.code === "reason-required"
-          ? t("locate.reasonTooShort", { n: LOCATE_REASON_MIN })
+          ? t("locate.reasonTooShort", { n: LOCATOR_REASON_MIN_LENGTH })
           : t("common.error", { message: e.message }),
       ),
   });
-  const locate = () => request.mutate();
+  const locate = (why: string) => request.mutate(why);
 
   return (
     <div className="locate" data-testid="locate">
       {locator && asking ? (
         <LocateReasonForm
           reason={reason}
-          setReason={setReason}
-          reasonOk={reasonOk}
-          onSubmit={() => {
-            if (reasonOk) locate();
+          busy={request.isPending}
+          onReason={(why) => {
+            setReason(why);
+            locate(why);
           }}
         />
       ) : (
-        <button type="button" onClick={() => (locator && !reasonOk ? setAsking(true) : locate())}>
+        <button type="button" onClick={() => (locator && !reasonOk ? setAsking(true) : locate(reason))}>
           {t("locate.button")}
         </button>
       )}
@@ -121,35 +122,31 @@ function useFirstLiveFix(since: string | null, recipientId: string, onFix: (p: L
   }, [since, recipientId, onFix]);
 }
 
-/** A locator says why before the device is asked (logged with the request). */
-function LocateReasonForm(props: {
-  reason: string;
-  setReason(reason: string): void;
-  reasonOk: boolean;
-  onSubmit(): void;
-}) {
+/** A locator says why before the device is asked (logged with the request), refused in words under the field. */
+function LocateReasonForm(props: { reason: string; busy: boolean; onReason(reason: string): void }) {
   const { t } = useUi();
-  const reasonId = useId();
+  const id = useId();
+  const form = useForm<ReasonFormInput, unknown, ReasonFormOutput>({
+    resolver: zodResolver(reasonForm),
+    defaultValues: { reason: props.reason },
+  });
+  const error = form.formState.errors.reason;
   return (
-    <form
-      className="locate__reason"
-      onSubmit={(e) => {
-        e.preventDefault();
-        props.onSubmit();
-      }}
-    >
-      <label htmlFor={reasonId}>{t("locate.reason", { n: LOCATE_REASON_MIN })}</label>
+    <form className="locate__reason" noValidate onSubmit={form.handleSubmit((r) => props.onReason(r.reason))}>
+      <label htmlFor={`${id}-reason`}>{t("locate.reason", { n: LOCATOR_REASON_MIN_LENGTH })}</label>
       <textarea
-        id={reasonId}
-        name="locate-reason"
+        id={`${id}-reason`}
         rows={2}
-        minLength={LOCATE_REASON_MIN}
-        maxLength={500}
-        required
-        value={props.reason}
-        onChange={(e) => props.setReason(e.target.value)}
+        {...form.register("reason")}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={error ? `${id}-error` : undefined}
       />
-      <button type="submit" className="primary" disabled={!props.reasonOk}>
+      {error && (
+        <p id={`${id}-error`} className="error small" role="alert">
+          {t(reasonError(form.getValues("reason")), { min: LOCATOR_REASON_MIN_LENGTH })}
+        </p>
+      )}
+      <button type="submit" className="primary" disabled={props.busy}>
         {t("locate.button")}
       </button>
     </form>

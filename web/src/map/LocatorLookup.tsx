@@ -1,10 +1,13 @@
+import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { positionHistory, recipient } from "@vakt/schemas";
-import { useState } from "react";
+import { useId } from "react";
+import { useForm } from "react-hook-form";
 import { z } from "zod";
 import { ApiProblem } from "../api/client";
 import { api, data } from "../api/typed";
 import { useUi } from "../session/context";
+import { type LocatorLookupBody, type LocatorLookupInput, locatorLookupForm } from "./locator-lookup-form";
 import type { KnownPosition } from "./markers";
 
 /** How far back a locator's look-up searches for the newest fix. */
@@ -21,7 +24,12 @@ export function LocatorLookup(props: { reason: string; onFound(p: KnownPosition 
     queryFn: () => data(api.GET("/api/v1/recipients"), z.array(recipient)),
   });
   const people = (list.data ?? []).filter((r) => r.status === "active");
-  const [chosen, setChosen] = useState("");
+  const id = useId();
+  const form = useForm<LocatorLookupInput, unknown, LocatorLookupBody>({
+    resolver: zodResolver(locatorLookupForm),
+    defaultValues: { recipientId: "" },
+  });
+  const error = form.formState.errors.recipientId;
   const lookUp = useMutation({
     mutationFn: (who: z.infer<typeof recipient>) => newestPosition(who, props.reason),
     onSuccess: (found) => props.onFound(found),
@@ -39,15 +47,19 @@ export function LocatorLookup(props: { reason: string; onFound(p: KnownPosition 
     <form
       className="card locator-lookup"
       data-testid="locator-lookup"
-      onSubmit={(e) => {
-        e.preventDefault();
-        const who = people.find((p) => p.id === chosen);
+      noValidate
+      onSubmit={form.handleSubmit((body) => {
+        const who = people.find((p) => p.id === body.recipientId);
         if (who) lookUp.mutate(who);
-      }}
+      })}
     >
       <label>
         {t("locator.recipient")}
-        <select name="recipient" value={chosen} onChange={(e) => setChosen(e.target.value)} required>
+        <select
+          {...form.register("recipientId")}
+          aria-invalid={error ? true : undefined}
+          aria-describedby={error ? `${id}-error` : undefined}
+        >
           <option value="">{t("locator.choose")}</option>
           {people.map((p) => (
             <option key={p.id} value={p.id}>
@@ -56,9 +68,14 @@ export function LocatorLookup(props: { reason: string; onFound(p: KnownPosition 
           ))}
         </select>
       </label>
-      <button type="submit" className="primary" disabled={!chosen || busy}>
+      <button type="submit" className="primary" disabled={busy}>
         {t("locator.lookUp")}
       </button>
+      {error && (
+        <p id={`${id}-error`} className="error small" role="alert">
+          {t("locator.error.choose")}
+        </p>
+      )}
       <p role="status">
         {outcome === "none" && t("locator.none", { hours: LOOKBACK_HOURS })}
         {outcome === "error" && t("locator.error")}

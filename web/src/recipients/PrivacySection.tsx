@@ -41,23 +41,6 @@ export function PrivacySection(props: { recipientId: string; name: string }) {
   );
 }
 
-/** The logged reason every privacy action asks for (3-500 characters, as the API wants). */
-export function ReasonField(props: { value: string; onChange: (value: string) => void; className?: string }) {
-  const { t } = useUi();
-  return (
-    <label className={props.className}>
-      {t("privacy.reason")}
-      <input
-        required
-        minLength={3}
-        maxLength={500}
-        value={props.value}
-        onChange={(e) => props.onChange(e.target.value)}
-      />
-    </label>
-  );
-}
-
 /** A text field of a privacy form, its refusal said under it (aria-invalid, aria-describedby). */
 function CheckedField(props: {
   label: string;

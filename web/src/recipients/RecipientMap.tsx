@@ -8,6 +8,8 @@ import { geofenceLayer } from "../map/LiveMap";
 import L, { createMap } from "../map/leaflet";
 import "./geoman";
 import { useUi } from "../session/context";
+import { GeofenceForm } from "./GeofenceForm";
+import type { GeofenceBody } from "./geofence-form";
 import { type GeofenceShape, shapeOfLayer } from "./geofence-shape";
 
 interface Point {
@@ -35,13 +37,11 @@ export function RecipientMap(props: {
   const history = useRef<L.LayerGroup | null>(null);
   const fencesLayer = useRef<L.FeatureGroup | null>(null);
   const [draft, setDraft] = useState<{ shape: GeofenceShape; layer: L.Layer } | null>(null);
-  const [name, setName] = useState("");
   const changed = useRef(props.onFencesChanged);
   changed.current = props.onFencesChanged;
   const { create, edit, message } = useFenceChanges(props.recipientId, changed, () => {
     draft?.layer.remove();
     setDraft(null);
-    setName("");
   });
   const fitted = useRef(false);
 
@@ -83,11 +83,11 @@ export function RecipientMap(props: {
         data-testid="recipient-map"
       />
       {draft && (
-        <DraftForm
-          name={name}
-          setName={setName}
+        <GeofenceForm
+          key={JSON.stringify(draft.shape)}
+          shape={draft.shape}
           saving={create.isPending}
-          onSave={() => create.mutate({ shape: draft.shape, name })}
+          onSave={(body) => create.mutate(body)}
           onCancel={() => {
             draft.layer.remove();
             setDraft(null);
@@ -216,44 +216,6 @@ function drawHistory(h: L.LayerGroup, points: readonly Point[], current: Point |
   return latlngs;
 }
 
-/** The name of a geofence just drawn, to save it or throw it away. */
-function DraftForm(props: {
-  name: string;
-  setName(name: string): void;
-  saving: boolean;
-  onSave(): void;
-  onCancel(): void;
-}) {
-  const { t } = useUi();
-  return (
-    <form
-      className="card form-row"
-      onSubmit={(e) => {
-        e.preventDefault();
-        props.onSave();
-      }}
-      data-testid="geofence-form"
-    >
-      <label>
-        {t("recipient.geofenceName")}
-        <input
-          name="geofence-name"
-          required
-          maxLength={100}
-          value={props.name}
-          onChange={(e) => props.setName(e.target.value)}
-        />
-      </label>
-      <button type="submit" className="primary" disabled={props.saving}>
-        {t("common.save")}
-      </button>
-      <button type="button" onClick={props.onCancel}>
-        {t("common.cancel")}
-      </button>
-    </form>
-  );
-}
-
 /** Saving what is drawn and changed on the map, and what to say about it. */
 function useFenceChanges(recipientId: string, changed: { current: () => void }, created: () => void) {
   const { t } = useUi();
@@ -264,13 +226,8 @@ function useFenceChanges(recipientId: string, changed: { current: () => void }, 
     onSettled: () => changed.current(),
   });
   const create = useMutation({
-    mutationFn: (body: { shape: GeofenceShape; name: string }) =>
-      data(
-        api.POST("/api/v1/geofences", {
-          body: { recipientId: recipientId, name: body.name, shape: body.shape, active: true },
-        }),
-        geofence,
-      ),
+    mutationFn: (body: GeofenceBody) =>
+      data(api.POST("/api/v1/geofences", { body: { ...body, recipientId } }), geofence),
     onSuccess: () => {
       created();
       changed.current();

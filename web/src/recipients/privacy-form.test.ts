@@ -1,8 +1,8 @@
-import { privacyReason } from "@vakt/schemas";
+import { privacyReason, reasonRequiredQuery } from "@vakt/schemas";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { erasureConfirmed } from "./privacy";
-import { eraseForm, restrictForm } from "./privacy-form";
+import { eraseForm, liftForm, restrictForm } from "./privacy-form";
 
 const id = "6f1c1c2e-0b7a-4d8e-9a51-3f0c2d9e8b11";
 const reasons = fc.oneof(
@@ -17,6 +17,18 @@ describe("the privacy forms", () => {
       fc.property(reasons, (reason) => {
         const r = restrictForm.safeParse({ reason });
         const api = privacyReason.safeParse({ reason });
+        expect(r.success).toBe(api.success);
+        if (r.success) expect(r.data).toEqual({ reason: reason.trim() });
+        else expect(r.error.issues.map((i) => i.path)).toEqual([["reason"]]);
+      }),
+    );
+  });
+
+  it("lift a restriction with exactly the reasons the API's query takes (trimmed), refusing on the reason field", () => {
+    fc.assert(
+      fc.property(reasons, (reason) => {
+        const r = liftForm.safeParse({ reason });
+        const api = reasonRequiredQuery.safeParse({ reason });
         expect(r.success).toBe(api.success);
         if (r.success) expect(r.data).toEqual({ reason: reason.trim() });
         else expect(r.error.issues.map((i) => i.path)).toEqual([["reason"]]);

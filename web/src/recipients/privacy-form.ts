@@ -1,9 +1,9 @@
 /**
- * The restriction and erasure forms as they hold their fields (strings), checked by the API's reason
- * schema (privacyReason), and for an erasure by the typed name as well, so each form refuses on the
- * field what the API (or the confirmation) would refuse.
+ * The restriction, lifting and erasure forms as they hold their fields (strings), checked by the API's
+ * reason schemas (privacyReason, reasonRequiredQuery for lifting), and for an erasure by the typed name
+ * as well, so each form refuses on the field what the API (or the confirmation) would refuse.
  */
-import { privacyReason } from "@vakt/schemas";
+import { privacyReason, reasonRequiredQuery } from "@vakt/schemas";
 import { z } from "zod";
 import { erasureConfirmed } from "./privacy";
 
@@ -32,3 +32,13 @@ export function eraseForm(name: string, recipientId: string) {
 }
 export type EraseFormInput = z.input<ReturnType<typeof eraseForm>>;
 export type EraseBody = z.output<ReturnType<typeof eraseForm>>;
+
+/** Lifting a restriction (administration's list): the reason goes in the query, checked as the API checks it. */
+export const liftForm = z.object({ reason: z.string() }).transform((f, ctx) => {
+  const r = reasonRequiredQuery.safeParse({ reason: f.reason });
+  if (r.success) return r.data;
+  ctx.addIssue({ code: "custom", message: "reason", path: ["reason"] });
+  return z.NEVER;
+});
+export type LiftFormInput = z.input<typeof liftForm>;
+export type LiftQuery = z.output<typeof liftForm>;
