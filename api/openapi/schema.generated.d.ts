@@ -1997,6 +1997,7 @@ export interface components {
             name: string;
             shape: components["schemas"]["GeofenceShape"];
             active: boolean;
+            alarmOn: components["schemas"]["GeofenceAlarmOn"];
             window: {
                 start: string;
                 end: string;
@@ -2022,10 +2023,13 @@ export interface components {
                 lon: number;
             }[];
         };
+        /** @enum {string} */
+        GeofenceAlarmOn: "exit" | "enter" | "both";
         GeofenceUpdate: {
             name?: string;
             shape?: components["schemas"]["GeofenceShape"];
             active?: boolean;
+            alarmOn?: components["schemas"]["GeofenceAlarmOn"];
             window?: {
                 start: string;
                 end: string;
@@ -7107,6 +7111,7 @@ export interface operations {
                     name: string;
                     shape: components["schemas"]["GeofenceShape"];
                     active?: boolean;
+                    alarmOn?: components["schemas"]["GeofenceAlarmOn"];
                     window?: {
                         start: string;
                         end: string;

@@ -249,12 +249,21 @@ describe("the web console", () => {
     await form.getByText("Skriv begge tidene som TT:MM").waitFor();
     expect(await form.getByLabel("Aktivt til (daglig)").getAttribute("aria-invalid")).toBe("true");
     await form.getByLabel("Aktivt til (daglig)").fill("22:00");
+    // When crossing it raises an alarm: entering, for this one.
+    await form.getByLabel("Alarm når personen").selectOption("enter");
     await form.getByRole("button", { name: "Lagre" }).click();
-    await page.getByTestId("geofence-item").filter({ hasText: "Hjemme" }).waitFor();
+    const item = page.getByTestId("geofence-item").filter({ hasText: "Hjemme" });
+    await item.waitFor();
     const fences = await admin.call("GET", `/geofences?recipientId=${north.recipientId}`, z.array(geofence));
-    expect(fences.map((f) => [f.name, f.shape.kind, f.window])).toEqual([
-      ["Hjemme", "circle", { start: "07:00", end: "22:00" }],
+    expect(fences.map((f) => [f.name, f.shape.kind, f.window, f.alarmOn])).toEqual([
+      ["Hjemme", "circle", { start: "07:00", end: "22:00" }, "enter"],
     ]);
+    // Changed in the list: both ways, saved at once.
+    await item.getByLabel("Endre når Hjemme gir alarm").selectOption("both");
+    await eventually(async () => {
+      const now = await admin.call("GET", `/geofences?recipientId=${north.recipientId}`, z.array(geofence));
+      return now[0]?.alarmOn === "both" ? true : undefined;
+    }, "the fence's alarmOn saved");
     await screenshot(page, "08-geofence");
     await context.close();
   });

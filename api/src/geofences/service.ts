@@ -15,10 +15,11 @@ interface GeofenceRow {
   name: string;
   shape: Geofence["shape"];
   active: boolean;
+  alarm_on: Geofence["alarmOn"];
   window_start: string | null;
   window_end: string | null;
 }
-const COLUMNS = `g.id, g.recipient_id, g.name, g.shape, g.active,
+const COLUMNS = `g.id, g.recipient_id, g.name, g.shape, g.active, g.alarm_on,
   to_char(g.window_start, 'HH24:MI') AS window_start, to_char(g.window_end, 'HH24:MI') AS window_end`;
 /** Geofences are reached through their recipient's department. */
 const SCOPE = `g.organisation_id = $1 AND EXISTS (SELECT 1 FROM recipients r
@@ -31,6 +32,7 @@ const toGeofence = (r: GeofenceRow): Geofence => ({
   name: r.name,
   shape: r.shape,
   active: r.active,
+  alarmOn: r.alarm_on,
   window: r.window_start && r.window_end ? { start: r.window_start, end: r.window_end } : null,
 });
 
@@ -59,6 +61,7 @@ export interface GeofenceInput {
   name?: string | undefined;
   shape?: Geofence["shape"] | undefined;
   active?: boolean | undefined;
+  alarmOn?: Geofence["alarmOn"] | undefined;
   window?: WindowInput;
 }
 
@@ -80,8 +83,9 @@ export async function createGeofence(
       "recipient",
     );
     const { rows } = await tx.query<{ id: string }>(
-      `INSERT INTO geofences (organisation_id, recipient_id, name, shape, active, window_start, window_end, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id`,
+      `INSERT INTO geofences (organisation_id, recipient_id, name, shape, active, window_start, window_end, created_at,
+                              updated_at, alarm_on)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING id`,
       [
         caller.organisationId,
         input.recipientId,
@@ -91,6 +95,7 @@ export async function createGeofence(
         input.window?.start ?? null,
         input.window?.end ?? null,
         caller.now,
+        input.alarmOn ?? "exit",
       ],
     );
     const id = found(rows[0], "geofence").id;
@@ -125,7 +130,8 @@ export async function updateGeofence(deps: ApiDeps, caller: ActorCaller, id: str
     );
     const window = input.window === undefined ? before.window : input.window;
     await tx.query(
-      `UPDATE geofences SET name = $3, shape = $4, active = $5, window_start = $6, window_end = $7, updated_at = $8
+      `UPDATE geofences SET name = $3, shape = $4, active = $5, window_start = $6, window_end = $7, updated_at = $8,
+                            alarm_on = $9
         WHERE organisation_id = $1 AND id = $2`,
       [
         caller.organisationId,
@@ -136,6 +142,7 @@ export async function updateGeofence(deps: ApiDeps, caller: ActorCaller, id: str
         window?.start ?? null,
         window?.end ?? null,
         caller.now,
+        input.alarmOn ?? before.alarmOn,
       ],
     );
     const after = toGeofence(
@@ -151,7 +158,7 @@ export async function updateGeofence(deps: ApiDeps, caller: ActorCaller, id: str
       subjectId: id,
       recipientIds: [after.recipientId],
       details: {
-        changed: (["name", "shape", "active", "window"] as const).filter(
+        changed: (["name", "shape", "active", "alarmOn", "window"] as const).filter(
           (k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]),
         ),
       },

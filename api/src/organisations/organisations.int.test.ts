@@ -527,6 +527,22 @@ describe("geofences", () => {
       active: false,
     });
     expect(((await c.get(`/api/v1/geofences?recipientId=${r.id}`)).body as unknown[]).length).toBe(2);
+    // When crossing raises an alarm: leaving by default, entering or both when set, and what ingest reads.
+    expect(circle.body.alarmOn).toBe("exit");
+    for (const alarmOn of ["enter", "both", "exit"] as const) {
+      const changed = await c.patch(`/api/v1/geofences/${circle.body.id}`, { alarmOn });
+      expect(changed.body.alarmOn).toBe(alarmOn);
+      const stored = await h.db.pool.query("SELECT alarm_on FROM geofences WHERE id = $1", [circle.body.id]);
+      expect(stored.rows[0]?.alarm_on).toBe(alarmOn);
+    }
+    expect((await c.patch(`/api/v1/geofences/${circle.body.id}`, { alarmOn: "sideways" })).status).toBe(400);
+    const entering = await c.post("/api/v1/geofences", {
+      recipientId: r.id,
+      name: "Kitchen",
+      shape: { kind: "circle", center: { lat: 59.91, lon: 10.75 }, radiusM: 20 },
+      alarmOn: "enter",
+    });
+    expect(entering.body.alarmOn).toBe("enter");
     const opB = await addUser(h, org, "opB", [{ role: "operator", departmentId: org.departments.b }]);
     const other = await loggedIn(h, opB.email);
     expect((await other.get(`/api/v1/geofences?recipientId=${r.id}`)).body).toEqual([]);

@@ -180,12 +180,16 @@ export const geofenceShape = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("polygon"), points: z.array(point).min(3).max(200) }),
 ]);
 const timeOfDay = z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, "HH:MM");
+/** When crossing the fence raises an alarm: leaving it (the default), entering it, or both. */
+export const geofenceAlarmOn = z.enum(["exit", "enter", "both"]);
+export type GeofenceAlarmOn = z.infer<typeof geofenceAlarmOn>;
 export const geofence = z.object({
   id: z.uuid(),
   recipientId: z.uuid(),
   name: z.string(),
   shape: geofenceShape,
   active: z.boolean(),
+  alarmOn: geofenceAlarmOn,
   window: z.object({ start: timeOfDay, end: timeOfDay }).nullable(),
 });
 export type Geofence = z.infer<typeof geofence>;
@@ -193,6 +197,7 @@ export const geofenceCreate = z.object({
   name: z.string().trim().min(1).max(100),
   shape: geofenceShape,
   active: z.boolean().optional(),
+  alarmOn: geofenceAlarmOn.optional(),
   window: z.object({ start: timeOfDay, end: timeOfDay }).nullable().optional(),
 });
 export const geofenceUpdate = geofenceCreate.partial();

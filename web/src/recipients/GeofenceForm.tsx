@@ -1,4 +1,5 @@
 import { zodResolver } from "@hookform/resolvers/zod";
+import { geofenceAlarmOn } from "@vakt/schemas";
 import { useId } from "react";
 import { useForm } from "react-hook-form";
 import { FieldError, invalidProps } from "../admin/FieldError";
@@ -57,6 +58,16 @@ export function GeofenceForm(props: {
       <label className="inline">
         <input type="checkbox" {...form.register("active")} />
         {t("recipient.geofenceActive")}
+      </label>
+      <label>
+        {t("geofence.alarmOn")}
+        <select {...form.register("alarmOn")}>
+          {geofenceAlarmOn.options.map((o) => (
+            <option key={o} value={o}>
+              {t(`geofence.alarmOn.${o}`)}
+            </option>
+          ))}
+        </select>
       </label>
       <label>
         {t("geofence.windowStart")}

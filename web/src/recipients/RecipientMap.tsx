@@ -1,6 +1,6 @@
 import { useMutation } from "@tanstack/react-query";
 import type { Geofence } from "@vakt/schemas";
-import { geofence } from "@vakt/schemas";
+import { geofence, geofenceAlarmOn } from "@vakt/schemas";
 import { useEffect, useRef, useState } from "react";
 import { z } from "zod";
 import { api, data } from "../api/typed";
@@ -95,7 +95,7 @@ export function RecipientMap(props: {
         />
       )}
       {message && <p role="status">{message}</p>}
-      <FenceList fences={props.fences} />
+      <FenceList fences={props.fences} {...(props.editable ? { edit } : {})} />
     </div>
   );
 }
@@ -120,20 +120,48 @@ function useHistoryLayer(
   }, [history, map, fitted, points, current]);
 }
 
-/** The geofences in words: name, size, time window, and whether it is active. */
-function FenceList({ fences }: { fences: readonly Geofence[] }) {
+/** The geofences in words: name, size, time window, when crossing raises an alarm, and whether it is active. */
+function FenceList(props: { fences: readonly Geofence[]; edit?: (send: () => Promise<unknown>) => void }) {
   const { t } = useUi();
   return (
     <ul>
-      {fences.map((f) => (
+      {props.fences.map((f) => (
         <li key={f.id} data-testid="geofence-item">
           {f.name} (
           {f.shape.kind === "circle" ? `${Math.round(f.shape.radiusM)} m` : `${f.shape.points.length} ⬠`})
           {f.window ? ` ${f.window.start}–${f.window.end}` : ""}{" "}
-          {f.active ? "" : `(${t("common.no")} ${t("recipient.geofenceActive").toLowerCase()})`}
+          {f.active ? "" : `(${t("common.no")} ${t("recipient.geofenceActive").toLowerCase()}) `}·{" "}
+          {props.edit ? <FenceAlarmOn fence={f} edit={props.edit} /> : t(`geofence.alarmOn.${f.alarmOn}`)}
         </li>
       ))}
     </ul>
+  );
+}
+
+/** When crossing one fence raises an alarm, changed in place (saved at once, the list read again). */
+function FenceAlarmOn(props: { fence: Geofence; edit: (send: () => Promise<unknown>) => void }) {
+  const { t } = useUi();
+  const f = props.fence;
+  return (
+    <select
+      aria-label={t("geofence.alarmOnChange", { name: f.name })}
+      value={f.alarmOn}
+      onChange={(e) => {
+        const alarmOn = geofenceAlarmOn.parse(e.target.value);
+        props.edit(() =>
+          data(
+            api.PATCH("/api/v1/geofences/{id}", { params: { path: { id: f.id } }, body: { alarmOn } }),
+            geofence,
+          ),
+        );
+      }}
+    >
+      {geofenceAlarmOn.options.map((o) => (
+        <option key={o} value={o}>
+          {t("geofence.alarmOn")} {t(`geofence.alarmOn.${o}`)}
+        </option>
+      ))}
+    </select>
   );
 }
 

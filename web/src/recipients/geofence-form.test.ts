@@ -22,6 +22,7 @@ const inputs: fc.Arbitrary<GeofenceFormInput> = fc.record({
     fc.string({ maxLength: 5 }),
   ),
   active: fc.boolean(),
+  alarmOn: fc.constantFrom("exit", "enter", "both"),
   windowStart: times,
   windowEnd: times,
 });
@@ -38,6 +39,7 @@ describe("the geofence form", () => {
           name: input.name,
           shape: shape.kind === "circle" ? { ...shape, radiusM: radius } : shape,
           active: input.active,
+          alarmOn: input.alarmOn,
           window: start ? { start, end } : null,
         });
         expect(r.success).toBe(api.success && (start === "") === (end === ""));
@@ -57,7 +59,7 @@ describe("the geofence form", () => {
     );
   });
 
-  it("starts with the drawn radius, active all day, and refuses only its empty name", () => {
+  it("starts with the drawn radius, active all day, an alarm on leaving, and refuses only its empty name", () => {
     const empty = geofenceForm(circle).safeParse(emptyGeofenceForm(circle));
     expect(empty.error?.issues.map((i) => i.path)).toEqual([["name"]]);
     const saved = geofenceForm(circle).parse({
@@ -65,7 +67,13 @@ describe("the geofence form", () => {
       name: " Hjemme ",
       radiusM: "250",
     });
-    expect(saved).toEqual({ name: "Hjemme", shape: { ...circle, radiusM: 250 }, active: true, window: null });
+    expect(saved).toEqual({
+      name: "Hjemme",
+      shape: { ...circle, radiusM: 250 },
+      active: true,
+      alarmOn: "exit",
+      window: null,
+    });
   });
 
   it("refuses half a window on the end left empty, and an hour past 23 on its field", () => {

@@ -1,10 +1,11 @@
 /**
  * The form for a geofence just drawn: its name, the circle's radius (a polygon's shape is what was
- * drawn), whether it is active and an optional daily window, as the form holds them (strings),
+ * drawn), whether it is active, when crossing it raises an alarm (leaving, entering or both) and an
+ * optional daily window, as the form holds them (strings),
  * checked by the shared create schema so the form refuses on the field what the API would refuse.
  * A window is both ends or neither.
  */
-import { geofenceCreate } from "@vakt/schemas";
+import { geofenceAlarmOn, geofenceCreate } from "@vakt/schemas";
 import { z } from "zod";
 import type { MessageKey } from "../i18n/dict";
 import type { GeofenceShape } from "./geofence-shape";
@@ -13,6 +14,7 @@ const raw = z.object({
   name: z.string(),
   radiusM: z.string(),
   active: z.boolean(),
+  alarmOn: geofenceAlarmOn,
   windowStart: z.string(),
   windowEnd: z.string(),
 });
@@ -41,6 +43,7 @@ export function geofenceForm(shape: GeofenceShape) {
       name: f.name,
       shape: shape.kind === "circle" ? { ...shape, radiusM: radius } : shape,
       active: f.active,
+      alarmOn: f.alarmOn,
       window: start ? { start, end } : null,
     });
     if (r.success) return r.data;
@@ -55,6 +58,7 @@ export const emptyGeofenceForm = (shape: GeofenceShape): GeofenceFormInput => ({
   name: "",
   radiusM: shape.kind === "circle" ? String(shape.radiusM) : "",
   active: true,
+  alarmOn: "exit",
   windowStart: "",
   windowEnd: "",
 });
