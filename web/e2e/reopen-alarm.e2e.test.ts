@@ -31,11 +31,17 @@ describe("reopening a closed alarm", () => {
 
   /** Raises an alarm on the device and closes it through the API: answers its id. */
   async function closedAlarm(): Promise<string> {
+    // The new one, not an alarm of this person still open from an earlier test (one reopened there).
+    const openIds = async () =>
+      (await admin.call("GET", `/alarms?state=open&recipientId=${person.recipientId}`, alarmList)).items.map(
+        (a) => a.id,
+      );
+    const before = new Set(await openIds());
     await person.alarm("sos", OSLO.lat, OSLO.lon);
-    const id = await eventually(async () => {
-      const open = await admin.call("GET", `/alarms?state=open&recipientId=${person.recipientId}`, alarmList);
-      return open.items[0]?.id;
-    }, "the alarm reached the API");
+    const id = await eventually(
+      async () => (await openIds()).find((a) => !before.has(a)),
+      "the alarm reached the API",
+    );
     await admin.call("POST", `/alarms/${id}/take`, z.unknown(), {});
     await admin.call("POST", `/alarms/${id}/resolve`, z.unknown(), {
       outcome: "no_help_needed",
