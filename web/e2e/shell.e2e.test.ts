@@ -9,6 +9,7 @@ import {
   demoEmail,
   type Harness,
   logIn,
+  PASSWORD,
   screenshot,
   startHarness,
 } from "./harness";
@@ -145,8 +146,9 @@ describe("the console shell", () => {
     const context = await h.browser.newContext({ locale: "nb-NO", bypassCSP: true });
     contexts.push(context);
     const page = await context.newPage();
-    // The dictionary's request hangs (a stalled network) until the test lets it through.
-    const dictionary = /\/assets\/dict-(nb|en)-[^/]*\.js$/;
+    // The first render waits for the language's gate texts: their request hangs (a stalled network)
+    // until the test lets it through.
+    const dictionary = /\/assets\/dict-gate-[^/]*\.js$/;
     let release: () => void = () => {};
     const released = new Promise<void>((resolve) => {
       release = resolve;
@@ -164,5 +166,70 @@ describe("the console shell", () => {
     release();
     await page.getByRole("button", { name: "Logg inn" }).waitFor();
     expect(await prompt.count()).toBe(0);
+  });
+
+  it("shows the login form before the whole dictionary has come, and the console only once it has", async () => {
+    const context = await h.browser.newContext({ locale: "nb-NO", bypassCSP: true });
+    contexts.push(context);
+    const page = await context.newPage();
+    const whole = /\/assets\/dict-nb-[^/]*\.js$/;
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await page.route(whole, async (route) => {
+      await released;
+      await route.continue();
+    });
+    await page.goto(h.url);
+    await page.getByLabel("E-post").fill(demoEmail("nord.operator"));
+    await page.getByLabel("Passord", { exact: true }).fill(PASSWORD);
+    await page.getByRole("button", { name: "Logg inn" }).click();
+    // Logged in, the console waits for its texts instead of showing raw keys.
+    await page
+      .getByText(/^Laster/)
+      .waitFor({ timeout: 30_000 })
+      .catch(async (err: unknown) => {
+        throw new Error(`no "Laster": the page shows ${JSON.stringify(await page.locator("body").innerText())}`, {
+          cause: err,
+        });
+      });
+    expect(await page.locator(".topbar").count()).toBe(0);
+    expect(await page.locator("body").innerText()).not.toMatch(/\b[a-z]+\.[a-zA-Z]+\b/);
+    release();
+    await page.locator(".topbar").waitFor({ timeout: 30_000 });
+    await expectCleanNorwegian(page);
+  });
+
+  it("refuses an empty login and a malformed address under their fields, in Norwegian and axe-clean", async () => {
+    const context = await h.browser.newContext({ locale: "nb-NO", bypassCSP: true });
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(h.url);
+    await page.getByRole("button", { name: "Logg inn" }).click();
+    await page.getByText("Skriv e-postadressen du logger inn med.").waitFor();
+    await page.getByText("Skriv passordet ditt.").waitFor();
+    expect(await page.getByLabel("E-post").getAttribute("aria-invalid")).toBe("true");
+    expect(await page.getByLabel("Passord", { exact: true }).getAttribute("aria-invalid")).toBe("true");
+    expect(await axeViolations(page)).toEqual([]);
+    // A malformed address is refused here too, before any request reaches the server.
+    let loginRequests = 0;
+    page.on("request", (r) => {
+      if (r.url().endsWith("/api/v1/auth/login")) loginRequests += 1;
+    });
+    await page.getByLabel("E-post").fill("ikke en adresse");
+    await page.getByLabel("Passord", { exact: true }).fill(PASSWORD);
+    await page.getByRole("button", { name: "Logg inn" }).click();
+    await page.getByText("Skriv e-postadressen du logger inn med.").waitFor();
+    expect(await page.getByText("Skriv passordet ditt.").count()).toBe(0);
+    expect(loginRequests).toBe(0);
+    await expectCleanNorwegian(page);
+    // A wrong password is said as such; it is not a session that ended.
+    await page.getByLabel("E-post").fill(demoEmail("nord.operator"));
+    await page.getByLabel("Passord", { exact: true }).fill("not the password at all");
+    await page.getByRole("button", { name: "Logg inn" }).click();
+    await page.getByText("E-postadressen eller passordet er feil.").waitFor();
+    expect(loginRequests).toBe(1);
+    expect(await page.getByText("Økten er avsluttet").count()).toBe(0);
   });
 });

@@ -1,8 +1,8 @@
-import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { lazy, Suspense, use, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { ApiProblem, onUnauthenticated, setCsrfToken } from "./api/client";
 import { api, data, quiet401 } from "./api/typed";
 import type { Lang } from "./format/time";
-import { loadLanguage } from "./i18n/messages";
+import { isLoaded, loadLanguage } from "./i18n/messages";
 import { ForgotPasswordPage } from "./login/ForgotPasswordPage";
 import { LoginPage } from "./login/LoginPage";
 import { later } from "./login/later";
@@ -27,6 +27,16 @@ import { navigate, usePath } from "./ui/router";
 // the login page loads none of it.
 const Shell = lazy(() => import("./Shell").then((m) => ({ default: m.Shell })));
 
+/**
+ * Its children once the language's whole dictionary is here (main.tsx fetched only the gate texts):
+ * until then the Suspense around it shows "loading", and a failed fetch reaches the boundary around
+ * it, which offers a reload.
+ */
+function WholeDictionary(props: { lang: Lang; children: React.ReactNode }) {
+  if (!isLoaded(props.lang)) use(loadLanguage(props.lang));
+  return props.children;
+}
+
 type Boot = { kind: "loading" } | { kind: "login"; expired: boolean } | { kind: "in"; session: Session };
 
 async function loadSession(): Promise<Session> {
@@ -39,7 +49,8 @@ async function loadSession(): Promise<Session> {
 /** Language and theme as this browser remembers them for the user, and the Ui made of them. */
 function usePrefsUi(userId: string | null, timeZone: string): Ui {
   const [prefs, setPrefs] = useState(() => loadPrefs(null));
-  // A language is shown only once its dictionary is here (main.tsx fetched the first one).
+  // A language is shown only once its whole dictionary is here; the first fetch starts at once, while
+  // the login page shows with its gate texts (main.tsx).
   const latestPrefs = useRef(0);
   const applyPrefs = useCallback((next: Prefs) => {
     const asked = ++latestPrefs.current;
@@ -156,7 +167,9 @@ export function App() {
         {/* The shell's own chunk may fail to load after a deploy: the boundary offers a reload. */}
         <ScreenBoundary resetKey="shell">
           <Suspense fallback={<p className="centered">{ui.t("common.loading")}</p>}>
-            <Shell path={path} home={home} onLogout={logout} onSessionEnded={expire} />
+            <WholeDictionary lang={ui.lang}>
+              <Shell path={path} home={home} onLogout={logout} onSessionEnded={expire} />
+            </WholeDictionary>
           </Suspense>
         </ScreenBoundary>
       </SessionContext.Provider>

@@ -1,6 +1,6 @@
 import { createRoot } from "react-dom/client";
 import { App } from "./App";
-import { loadLanguage } from "./i18n/messages";
+import { loadGate } from "./i18n/messages";
 import { loadPrefs } from "./session/context";
 import "./styles.css";
 
@@ -22,7 +22,7 @@ function NoDictionary() {
 const DICTIONARY_PATIENCE_MS = 10_000;
 
 const element = document.getElementById("root");
-// Only the user's language is fetched (the one App starts in), before anything is drawn. A fetch
+// Only the user's language's gate texts (those before login) are fetched before anything is drawn. A fetch
 // that never ends (a network that stalls) must not leave a blank page: after a while a reload is
 // offered, and the console still replaces it if the dictionary arrives after all.
 if (element) {
@@ -34,7 +34,7 @@ if (element) {
       root.render(<NoDictionary />);
     }
   }, DICTIONARY_PATIENCE_MS);
-  loadLanguage(loadPrefs(null).lang).then(
+  loadGate(loadPrefs(null).lang).then(
     () => {
       started = true;
       clearTimeout(slow);

@@ -1,17 +1,18 @@
-// size: one language's every text, one unit the console fetches whole before its first render
+// size: one language's every text, one unit the console fetches whole before the logged-in console renders
 /**
  * Every text the console shows, in English. English is the list of keys (MessageKey); the
  * Norwegian dictionary (dict-nb.ts) is typed by it, so a missing text there is a compile error.
- * The console loads only the user's language (messages.ts); dict.ts holds both, for tests.
+ * The console loads only the user's language (messages.ts): its gate part (dict-gate.ts) before the
+ * first render, this whole dictionary before the logged-in console shows; dict.ts holds both, for tests.
  */
+
 import { enAdmin } from "./dict-admin";
 import { enForms } from "./dict-forms";
+import { enGate } from "./dict-gate";
 import { enRecipient } from "./dict-recipient";
 import { enSecurity } from "./dict-security";
 
 export const en = {
-  "app.name": "Vakt",
-  "app.skipToQueue": "Skip to alarm queue",
   "nav.live": "Live map",
   "nav.admin": "Administration",
   "nav.logout": "Log out",
@@ -22,71 +23,6 @@ export const en = {
   "live.connecting": "Connecting…",
   "live.disconnected": "Connection lost: reconnecting…",
   "live.caughtUp": "Reconnected and caught up",
-  "login.title": "Log in to Vakt",
-  "login.email": "E-mail",
-  "login.password": "Password",
-  "login.submit": "Log in",
-  "login.code": "Code from your authenticator app",
-  "login.codeSubmit": "Confirm",
-  "login.enrol":
-    "Your organisation requires a second factor. Add this secret to your authenticator app, then enter the code it shows.",
-  "login.secret": "Secret",
-  "login.expired": "Your session ended. Log in again to continue where you were.",
-  "login.failed": "Login failed: {message}",
-  "login.or": "or",
-  "login.sso": "Single sign-on for your organisation",
-  "login.withProvider": "Log in with {name}",
-  "login.ssoRequired":
-    "Your organisation logs in through single sign-on, not with a password here. Use the “Log in with …” button that appears under your e-mail address; if there is none, ask your administrator.",
-  "login.ssoError.invalid_request":
-    "The single sign-on could not be completed (it may have been started twice or in another tab). Try again.",
-  "login.ssoError.provider_error":
-    "Your organisation's login service reported an error or could not be reached. Try again, or ask your administrator if it persists.",
-  "login.ssoError.email_not_verified":
-    "Your login service has not confirmed your e-mail address, so Vakt cannot tell who you are. Ask your administrator.",
-  "login.ssoError.no_account":
-    "There is no Vakt account for your e-mail address. Ask your administrator to add you.",
-  "login.ssoError.no_access":
-    "Your account has no access to Vakt. Ask your administrator to add you to the right group.",
-  "login.ssoError.account_disabled": "Your Vakt account is disabled. Ask your administrator.",
-  "login.ssoError.expired": "The login took too long and expired. Try again.",
-  "login.ssoError.unknown": "Single sign-on failed. Try again, or ask your administrator.",
-  "setPassword.invitationTitle": "Welcome to Vakt: choose your password",
-  "setPassword.resetTitle": "Choose a new password",
-  "setPassword.new": "New password",
-  "setPassword.repeat": "The same password again",
-  "setPassword.tooShort": "The password must have at least 12 characters.",
-  "setPassword.mismatch": "The two passwords differ.",
-  "setPassword.noToken": "This link is incomplete. Open the link from the e-mail again.",
-  "setPassword.done": "Your password is set. You can log in now.",
-  "login.forgot": "Forgot your password?",
-  "forgotPassword.title": "Forgot your password",
-  "forgotPassword.intro": "Write your e-mail address, and we will send you a link to choose a new password.",
-  "forgotPassword.submit": "Send the link",
-  "forgotPassword.sent":
-    "If {email} belongs to a Vakt account, an e-mail with a link to choose a new password is on its way. The link works for one hour. If no e-mail comes, ask your administrator.",
-  "forgotPassword.failed": "The link could not be sent: {message}",
-  "forgotPassword.back": "Back to the login",
-  "common.save": "Save",
-  "common.cancel": "Cancel",
-  "common.create": "Create",
-  "common.edit": "Edit",
-  "common.delete": "Delete",
-  "common.close": "Close",
-  "common.loading": "Loading…",
-  "common.none": "None",
-  "common.yes": "Yes",
-  "common.no": "No",
-  "common.name": "Name",
-  "common.department": "Department",
-  "common.error": "Something went wrong: {message}",
-  "common.saved": "Saved",
-  "common.search": "Search",
-  "common.from": "From",
-  "common.to": "To",
-  "common.apply": "Apply",
-  "common.actions": "Actions",
-  "common.shownOnce": "Shown only this once: copy it now.",
   "map.label": "Map of recipients",
   "map.follow": "Follow",
   "map.unfollow": "Stop following",
@@ -523,34 +459,6 @@ export const en = {
   "locate.lookUp": "Show the new position",
   "locate.notYet": "No new position yet; try again in a moment.",
   // --- console shell (issue 17): problem codes, error boundary, unavailable recipients, plurals ---
-  "problem.bad_request":
-    "The console sent a request the server did not understand. Reload the page and try again.",
-  "problem.validation_failed": "Some of what was entered is not valid. Check the fields and try again.",
-  "problem.reason_required": "Give a reason for this look-up first.",
-  "problem.unauthenticated": "You are not logged in (any more). Log in again.",
-  "problem.second_factor_required": "Confirm the login with the code from your authenticator app.",
-  "problem.csrf_failed": "The page is out of date. Reload it and try again.",
-  "problem.forbidden": "Your role does not allow this.",
-  "problem.sso_required": "Your organisation logs in through single sign-on.",
-  "problem.not_found": "It was not found: it may have been deleted, or you have no access to it.",
-  "problem.department_closed": "That department is closed: choose an open one.",
-  "problem.conflict": "Someone changed this at the same time, or it is still in use. Reload and try again.",
-  "problem.gone": "This link or code has expired or has already been used.",
-  "problem.payload_too_large": "What was sent is too large.",
-  "problem.too_many_requests": "Too many attempts. Wait a little and try again.",
-  "problem.internal": "The server failed. Try again; tell your administrator if it persists.",
-  "problem.unavailable": "The service is not available just now. Try again in a moment.",
-  "problem.network": "The server could not be reached. Check the network connection and try again.",
-  "problem.unexpected": "The server answered with something the console did not expect (HTTP {status}).",
-  "setPassword.weak": "This password is too easy to guess. Choose a longer phrase of unrelated words.",
-  "login.wrongPassword": "The e-mail address or the password is wrong.",
-  "login.wrongCode": "The code is wrong or was already used. Wait for the next code and try again.",
-  "boundary.updatedTitle": "The console was updated",
-  "boundary.updated":
-    "A new version of the console is on the server. Reload to continue; nothing you saved is lost.",
-  "boundary.failedTitle": "This screen stopped working",
-  "boundary.failed": "Something went wrong while showing this screen. Reload to try again.",
-  "boundary.reload": "Reload",
   "recipientGate.title": "Recipient not available",
   "recipientGate.erased":
     "This recipient was erased on {date}. Their personal data is gone; alarms kept as documentation remain in the history without a name.",
@@ -688,6 +596,7 @@ export const en = {
   "enum.subject.staff_user": "staff user",
   "enum.subject.other": "other ({code})",
   // --- end of enum block ---
+  ...enGate,
   ...enSecurity,
   ...enRecipient,
   ...enAdmin,

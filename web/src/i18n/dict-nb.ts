@@ -1,15 +1,14 @@
-// size: one language's every text, one unit the console fetches whole before its first render
+// size: one language's every text, one unit the console fetches whole before the logged-in console renders
 /** Every text the console shows, in Norwegian bokmål: the same keys as dict-en.ts. */
 
 import { nbAdmin } from "./dict-admin-nb";
 import type { MessageKey } from "./dict-en";
 import { nbForms } from "./dict-forms-nb";
+import { nbGate } from "./dict-gate-nb";
 import { nbRecipient } from "./dict-recipient-nb";
 import { nbSecurity } from "./dict-security-nb";
 
 export const nb: Record<MessageKey, string> = {
-  "app.name": "Vakt",
-  "app.skipToQueue": "Hopp til alarmkøen",
   "nav.live": "Live-kart",
   "nav.admin": "Administrasjon",
   "nav.logout": "Logg ut",
@@ -20,71 +19,6 @@ export const nb: Record<MessageKey, string> = {
   "live.connecting": "Kobler til …",
   "live.disconnected": "Forbindelsen er brutt: kobler til igjen …",
   "live.caughtUp": "Tilkoblet igjen og oppdatert",
-  "login.title": "Logg inn i Vakt",
-  "login.email": "E-post",
-  "login.password": "Passord",
-  "login.submit": "Logg inn",
-  "login.code": "Kode fra autentiseringsappen",
-  "login.codeSubmit": "Bekreft",
-  "login.enrol":
-    "Organisasjonen krever tofaktorinnlogging. Legg denne hemmeligheten inn i autentiseringsappen, og skriv inn koden den viser.",
-  "login.secret": "Hemmelighet",
-  "login.expired": "Økten er avsluttet. Logg inn igjen for å fortsette der du var.",
-  "login.failed": "Innloggingen mislyktes: {message}",
-  "login.or": "eller",
-  "login.sso": "Felles innlogging for organisasjonen din",
-  "login.withProvider": "Logg inn med {name}",
-  "login.ssoRequired":
-    "Organisasjonen din logger inn med felles innlogging (SSO), ikke med passord her. Bruk knappen «Logg inn med …» som kommer under e-postadressen; finnes den ikke, kontakt administratoren.",
-  "login.ssoError.invalid_request":
-    "Den felles innloggingen kunne ikke fullføres (den kan ha blitt startet to ganger eller i en annen fane). Prøv igjen.",
-  "login.ssoError.provider_error":
-    "Organisasjonens innloggingstjeneste meldte en feil eller svarte ikke. Prøv igjen, eller kontakt administratoren hvis det vedvarer.",
-  "login.ssoError.email_not_verified":
-    "Innloggingstjenesten har ikke bekreftet e-postadressen din, så Vakt kan ikke vite hvem du er. Kontakt administratoren.",
-  "login.ssoError.no_account":
-    "Det finnes ingen Vakt-konto for e-postadressen din. Be administratoren om å legge deg til.",
-  "login.ssoError.no_access":
-    "Kontoen din har ikke tilgang til Vakt. Be administratoren om å legge deg til i riktig gruppe.",
-  "login.ssoError.account_disabled": "Vakt-kontoen din er deaktivert. Kontakt administratoren.",
-  "login.ssoError.expired": "Innloggingen tok for lang tid og er utløpt. Prøv igjen.",
-  "login.ssoError.unknown": "Felles innlogging mislyktes. Prøv igjen, eller kontakt administratoren.",
-  "setPassword.invitationTitle": "Velkommen til Vakt: velg passord",
-  "setPassword.resetTitle": "Velg nytt passord",
-  "setPassword.new": "Nytt passord",
-  "setPassword.repeat": "Det samme passordet en gang til",
-  "setPassword.tooShort": "Passordet må ha minst 12 tegn.",
-  "setPassword.mismatch": "De to passordene er ulike.",
-  "setPassword.noToken": "Lenken er ufullstendig. Åpne lenken fra e-posten på nytt.",
-  "setPassword.done": "Passordet er satt. Du kan logge inn nå.",
-  "login.forgot": "Glemt passordet?",
-  "forgotPassword.title": "Glemt passord",
-  "forgotPassword.intro": "Skriv e-postadressen din, så sender vi deg en lenke for å velge et nytt passord.",
-  "forgotPassword.submit": "Send lenken",
-  "forgotPassword.sent":
-    "Hvis {email} hører til en konto i Vakt, er en e-post med en lenke for å velge nytt passord på vei. Lenken virker i én time. Kommer det ingen e-post, spør administratoren din.",
-  "forgotPassword.failed": "Lenken kunne ikke sendes: {message}",
-  "forgotPassword.back": "Tilbake til innloggingen",
-  "common.save": "Lagre",
-  "common.cancel": "Avbryt",
-  "common.create": "Opprett",
-  "common.edit": "Endre",
-  "common.delete": "Slett",
-  "common.close": "Lukk",
-  "common.loading": "Laster …",
-  "common.none": "Ingen",
-  "common.yes": "Ja",
-  "common.no": "Nei",
-  "common.name": "Navn",
-  "common.department": "Avdeling",
-  "common.error": "Noe gikk galt: {message}",
-  "common.saved": "Lagret",
-  "common.search": "Søk",
-  "common.from": "Fra",
-  "common.to": "Til",
-  "common.apply": "Bruk",
-  "common.actions": "Handlinger",
-  "common.shownOnce": "Vises bare denne ene gangen: kopier den nå.",
   "map.label": "Kart over tjenestemottakere",
   "map.follow": "Følg",
   "map.unfollow": "Slutt å følge",
@@ -522,37 +456,6 @@ export const nb: Record<MessageKey, string> = {
   "locate.lookUp": "Vis den nye posisjonen",
   "locate.notYet": "Ingen ny posisjon ennå; prøv igjen om litt.",
   // --- console shell (issue 17): problem codes, error boundary, unavailable recipients, plurals ---
-  "problem.bad_request":
-    "Konsollen sendte en forespørsel serveren ikke forsto. Last inn siden på nytt og prøv igjen.",
-  "problem.validation_failed": "Noe av det som ble fylt inn er ikke gyldig. Sjekk feltene og prøv igjen.",
-  "problem.reason_required": "Oppgi først en grunn for dette oppslaget.",
-  "problem.unauthenticated": "Du er ikke (lenger) logget inn. Logg inn på nytt.",
-  "problem.second_factor_required": "Bekreft innloggingen med koden fra autentiseringsappen din.",
-  "problem.csrf_failed": "Siden er utdatert. Last den inn på nytt og prøv igjen.",
-  "problem.forbidden": "Rollen din gir ikke lov til dette.",
-  "problem.sso_required": "Organisasjonen din logger inn med felles innlogging (SSO).",
-  "problem.not_found": "Fant det ikke: det kan være slettet, eller du har ikke tilgang til det.",
-  "problem.department_closed": "Den avdelingen er lagt ned: velg en som er i bruk.",
-  "problem.conflict":
-    "Noen endret dette samtidig, eller det er fortsatt i bruk. Last inn på nytt og prøv igjen.",
-  "problem.gone": "Denne lenken eller koden er utløpt eller allerede brukt.",
-  "problem.payload_too_large": "Det som ble sendt, er for stort.",
-  "problem.too_many_requests": "For mange forsøk. Vent litt og prøv igjen.",
-  "problem.internal":
-    "Det oppsto en feil på serveren. Prøv igjen; si fra til administratoren hvis det vedvarer.",
-  "problem.unavailable": "Tjenesten er ikke tilgjengelig akkurat nå. Prøv igjen om litt.",
-  "problem.network": "Fikk ikke kontakt med serveren. Sjekk nettverkstilkoblingen og prøv igjen.",
-  "problem.unexpected": "Serveren svarte med noe konsollen ikke ventet (HTTP {status}).",
-  "setPassword.weak":
-    "Dette passordet er for lett å gjette. Velg en lengre frase av ord som ikke hører sammen.",
-  "login.wrongPassword": "E-postadressen eller passordet er feil.",
-  "login.wrongCode": "Koden er feil eller allerede brukt. Vent på neste kode og prøv igjen.",
-  "boundary.updatedTitle": "Konsollen er oppdatert",
-  "boundary.updated":
-    "En ny versjon av konsollen ligger på serveren. Last inn på nytt for å fortsette; ingenting du har lagret, går tapt.",
-  "boundary.failedTitle": "Denne skjermen sluttet å virke",
-  "boundary.failed": "Noe gikk galt da skjermen skulle vises. Last inn på nytt for å prøve igjen.",
-  "boundary.reload": "Last inn på nytt",
   "recipientGate.title": "Tjenestemottakeren er ikke tilgjengelig",
   "recipientGate.erased":
     "Denne tjenestemottakeren ble slettet {date}. Personopplysningene er borte; alarmer som er beholdt som dokumentasjon, står i historikken uten navn.",
@@ -690,6 +593,7 @@ export const nb: Record<MessageKey, string> = {
   "enum.subject.staff_user": "ansatt",
   "enum.subject.other": "annet ({code})",
   // --- end of enum block ---
+  ...nbGate,
   ...nbSecurity,
   ...nbRecipient,
   ...nbAdmin,

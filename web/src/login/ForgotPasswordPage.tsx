@@ -1,9 +1,12 @@
-import { useState } from "react";
+import { useId, useState } from "react";
+import { useForm } from "react-hook-form";
+import { FieldError, invalidProps } from "../admin/FieldError";
 import { ApiProblem } from "../api/client";
 import { api, data } from "../api/typed";
 import { useUi } from "../session/context";
 import { Link } from "../ui/router";
 import { later } from "./later";
+import { laterResolver } from "./later-resolver";
 
 /**
  * "Forgot your password": asks the API to e-mail a reset link. The API answers 202 whether or not
@@ -12,32 +15,31 @@ import { later } from "./later";
  */
 export function ForgotPasswordPage() {
   const { t } = useUi();
-  const [email, setEmail] = useState("");
+  const id = useId();
+  const form = useForm<{ email: string }>({
+    resolver: laterResolver("forgotPassword"),
+    defaultValues: { email: "" },
+  });
   const [sentTo, setSentTo] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const errors = form.formState.errors;
 
-  const submit = async (e: React.FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
+  const submit = form.handleSubmit(async ({ email }) => {
     setError(null);
     try {
-      const address = email.trim();
-      await data(api.POST("/api/v1/auth/password-reset", { body: { email: address } }), later("anyAnswer"));
-      setSentTo(address);
+      await data(api.POST("/api/v1/auth/password-reset", { body: { email } }), later("anyAnswer"));
+      setSentTo(email);
     } catch (err) {
       // Refusals (too many tries, an address the server cannot read) are the dictionary's words.
       setError(
         t("forgotPassword.failed", { message: err instanceof ApiProblem ? err.message : String(err) }),
       );
-    } finally {
-      setBusy(false);
     }
-  };
+  });
 
   return (
     <main className="login">
-      <form className="card login__form" aria-labelledby="forgot-password-title" onSubmit={submit}>
+      <form className="card login__form" aria-labelledby="forgot-password-title" noValidate onSubmit={submit}>
         <h1 id="forgot-password-title">{t("forgotPassword.title")}</h1>
         {sentTo !== null ? (
           <p role="status" data-testid="reset-requested">
@@ -50,21 +52,21 @@ export function ForgotPasswordPage() {
               {t("login.email")}
               <input
                 type="email"
-                name="email"
                 autoComplete="username"
                 required
                 // biome-ignore lint/a11y/noAutofocus: the page's one task; focus where the user types next
                 autoFocus
-                value={email}
-                onChange={(e) => setEmail(e.target.value)}
+                {...form.register("email")}
+                {...invalidProps(id, errors, "email")}
               />
             </label>
-            {error && (
+            <FieldError formId={id} errors={errors} field="email" text={() => t("login.error.email")} />
+            {(error || errors.root) && (
               <p className="error" role="alert">
-                {error}
+                {error ?? t("problem.network")}
               </p>
             )}
-            <button type="submit" className="primary" disabled={busy}>
+            <button type="submit" className="primary" disabled={form.formState.isSubmitting}>
               {t("forgotPassword.submit")}
             </button>
           </>

@@ -1,10 +1,14 @@
 import type { SessionStage, SsoDiscoveryResponse } from "@vakt/schemas";
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useId, useRef, useState } from "react";
+import { type UseFormReturn, useForm } from "react-hook-form";
+import { FieldError, invalidProps } from "../admin/FieldError";
 import { ApiProblem, setCsrfToken } from "../api/client";
-import { api, data } from "../api/typed";
+import { api, data, quiet401 } from "../api/typed";
+import type { MessageKey } from "../i18n/messages";
 import { useUi } from "../session/context";
 import { Link } from "../ui/router";
 import { later } from "./later";
+import { laterResolver } from "./later-resolver";
 import {
   discoverableEmail,
   FORGOT_PASSWORD,
@@ -55,28 +59,39 @@ function useSsoProviders(email: string) {
   return { providers: found.domain === current ? found.providers : [], discover };
 }
 
+/** What the login form holds; a step's schema checks only its own fields. */
+type LoginFields = { email: string; password: string; code: string };
+
 /** Sends a step's form and keeps the CSRF token; the stage the session is at after it. */
-async function sendStep(
-  step: Step,
-  form: { email: string; password: string; code: string },
-): Promise<SessionStage> {
+async function sendStep(step: Step, form: LoginFields): Promise<SessionStage> {
   if (step === "enrol") {
     const r = await data(
-      api.POST("/api/v1/auth/totp/enable", { body: { code: form.code } }),
+      api.POST("/api/v1/auth/totp/enable", { body: { code: form.code }, middleware: [quiet401] }),
       later("totpEnabled"),
     );
     if (r.session) setCsrfToken(r.session.csrfToken);
     return "active";
   }
+  // A refused password or code is this form's answer, not a session that ended (quiet401).
   const r = await data(
     step === "password"
-      ? api.POST("/api/v1/auth/login", { body: { email: form.email, password: form.password } })
-      : api.POST("/api/v1/auth/second-factor", { body: { code: form.code } }),
+      ? api.POST("/api/v1/auth/login", {
+          body: { email: form.email, password: form.password },
+          middleware: [quiet401],
+        })
+      : api.POST("/api/v1/auth/second-factor", { body: { code: form.code }, middleware: [quiet401] }),
     later("loginResponse"),
   );
   setCsrfToken(r.csrfToken);
   return r.stage;
 }
+
+/** What to say under a field its step's schema refused, in the console's words (never zod's English). */
+const LOGIN_FIELD_ERROR = {
+  email: "login.error.email",
+  password: "login.error.password",
+  code: "login.error.code",
+} as const satisfies Record<keyof LoginFields, MessageKey>;
 
 /**
  * E-mail first: single sign-on buttons for the address's domain, or the
@@ -84,15 +99,18 @@ async function sendStep(
  */
 export function LoginPage(props: { expired: boolean; onLoggedIn: () => Promise<void> }) {
   const { t } = useUi();
+  const id = useId();
   const [step, setStep] = useState<Step>("password");
-  const [email, setEmail] = useState("");
-  const [password, setPassword] = useState("");
-  const [code, setCode] = useState("");
+  const form = useForm<LoginFields>({
+    resolver: laterResolver(step === "password" ? "passwordStep" : "codeStep"),
+    defaultValues: { email: "", password: "", code: "" },
+  });
   const [secret, setSecret] = useState<string | null>(null);
   const ssoError = useSsoError();
   const [error, setError] = useState<string | null>(() => (ssoError.key ? t(ssoError.key) : null));
-  const [busy, setBusy] = useState(false);
+  const email = form.watch("email");
   const sso = useSsoProviders(email);
+  const errors = form.formState.errors;
 
   const after = async (stage: SessionStage) => {
     if (stage === "active") return props.onLoggedIn();
@@ -102,29 +120,24 @@ export function LoginPage(props: { expired: boolean; onLoggedIn: () => Promise<v
     setStep("enrol");
   };
 
-  const run = (f: () => Promise<void>) => async (e: React.FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
+  const submit = form.handleSubmit(async (values) => {
     setError(null);
     try {
-      await f();
+      await after(await sendStep(step, values));
     } catch (err) {
       if (isSsoRequired(err)) {
         setError(t("login.ssoRequired"));
         void sso.discover(email);
       } else setError(failureText(t, err, step));
-    } finally {
-      setBusy(false);
     }
-  };
+  });
+  const fieldError = (field: keyof LoginFields) => (
+    <FieldError formId={id} errors={errors} field={field} text={(f) => t(LOGIN_FIELD_ERROR[f])} />
+  );
 
   return (
     <main className="login">
-      <form
-        className="card login__form"
-        aria-labelledby="login-title"
-        onSubmit={run(async () => after(await sendStep(step, { email, password, code })))}
-      >
+      <form className="card login__form" aria-labelledby="login-title" noValidate onSubmit={submit}>
         <h1 id="login-title">{t("login.title")}</h1>
         {props.expired && (
           <p className="notice" role="status">
@@ -132,22 +145,21 @@ export function LoginPage(props: { expired: boolean; onLoggedIn: () => Promise<v
           </p>
         )}
         {step === "password" ? (
-          <PasswordFields
-            email={email}
-            setEmail={setEmail}
-            password={password}
-            setPassword={setPassword}
-            sso={sso}
-          />
+          <PasswordFields form={form} formId={id} fieldError={fieldError} sso={sso} />
         ) : (
-          <CodeFields enrolSecret={step === "enrol" ? secret : undefined} code={code} setCode={setCode} />
+          <CodeFields
+            enrolSecret={step === "enrol" ? secret : undefined}
+            form={form}
+            formId={id}
+            fieldError={fieldError}
+          />
         )}
-        {error && (
+        {(error || errors.root) && (
           <p className="error" role="alert">
-            {error}
+            {error ?? t("problem.network")}
           </p>
         )}
-        <button type="submit" className="primary" disabled={busy}>
+        <button type="submit" className="primary" disabled={form.formState.isSubmitting}>
           {step === "password" ? t("login.submit") : t("login.codeSubmit")}
         </button>
         {step === "password" && (
@@ -178,35 +190,41 @@ function failureText(t: ReturnType<typeof useUi>["t"], err: unknown, step: Step)
   return t("login.failed", { message: err instanceof Error ? err.message : String(err) });
 }
 
+/** The form's parts a step's fields need. */
+type StepFieldsProps = {
+  form: UseFormReturn<LoginFields>;
+  formId: string;
+  fieldError(field: keyof LoginFields): React.ReactNode;
+};
+
 /** The e-mail, the single sign-on buttons for its domain, and the password. */
-function PasswordFields(props: {
-  email: string;
-  setEmail(email: string): void;
-  password: string;
-  setPassword(password: string): void;
-  sso: ReturnType<typeof useSsoProviders>;
-}) {
+function PasswordFields(props: StepFieldsProps & { sso: ReturnType<typeof useSsoProviders> }) {
   const { t } = useUi();
-  const { email, sso } = props;
+  const { form, formId, sso } = props;
+  const errors = form.formState.errors;
   const startSso = (providerId: string) => {
     location.assign(ssoStartUrl(providerId, sessionStorage.getItem(RETURN_TO)));
   };
+  const email = form.register("email");
   return (
     <>
       <label>
         {t("login.email")}
         <input
           type="email"
-          name="email"
           autoComplete="username"
           required
           // biome-ignore lint/a11y/noAutofocus: the page's one task; focus where the user types next
           autoFocus
-          value={email}
-          onChange={(e) => props.setEmail(e.target.value)}
-          onBlur={() => void sso.discover(email)}
+          {...email}
+          onBlur={(e) => {
+            void email.onBlur(e);
+            void sso.discover(e.target.value);
+          }}
+          {...invalidProps(formId, errors, "email")}
         />
       </label>
+      {props.fieldError("email")}
       <div aria-live="polite">
         {sso.providers.length > 0 && (
           // biome-ignore lint/a11y/useSemanticElements: a row of buttons, not form fields (a fieldset would say otherwise)
@@ -224,23 +242,19 @@ function PasswordFields(props: {
         {t("login.password")}
         <input
           type="password"
-          name="password"
           autoComplete="current-password"
           required
-          value={props.password}
-          onChange={(e) => props.setPassword(e.target.value)}
+          {...form.register("password")}
+          {...invalidProps(formId, errors, "password")}
         />
       </label>
+      {props.fieldError("password")}
     </>
   );
 }
 
 /** The authenticator's code; when enrolling (enrolSecret not undefined), the secret to add to the app first. */
-function CodeFields(props: {
-  enrolSecret: string | null | undefined;
-  code: string;
-  setCode(code: string): void;
-}) {
+function CodeFields(props: StepFieldsProps & { enrolSecret: string | null | undefined }) {
   const { t } = useUi();
   return (
     <>
@@ -254,17 +268,16 @@ function CodeFields(props: {
       <label>
         {t("login.code")}
         <input
-          name="code"
           inputMode="numeric"
           autoComplete="one-time-code"
-          pattern="[0-9]{6}"
           required
           // biome-ignore lint/a11y/noAutofocus: the page's one task; focus where the user types next
           autoFocus
-          value={props.code}
-          onChange={(e) => props.setCode(e.target.value.trim())}
+          {...props.form.register("code")}
+          {...invalidProps(props.formId, props.form.formState.errors, "code")}
         />
       </label>
+      {props.fieldError("code")}
     </>
   );
 }

@@ -1,9 +1,13 @@
-import { useState } from "react";
+import { useId, useState } from "react";
+import { type UseFormReturn, useForm } from "react-hook-form";
+import { FieldError, invalidProps } from "../admin/FieldError";
 import { ApiProblem } from "../api/client";
 import { api, data } from "../api/typed";
+import type { MessageKey } from "../i18n/messages";
 import { useUi } from "../session/context";
 import { navigate } from "../ui/router";
 import { later } from "./later";
+import { laterResolver } from "./later-resolver";
 
 /** Where the e-mailed links land: `/invitation#token=…` and `/reset-password#token=…`. */
 export type SetPasswordMode = "invitation" | "reset";
@@ -14,26 +18,27 @@ export function tokenFromHash(hash: string): string | null {
   return token && /^[A-Za-z0-9_.~-]{20,200}$/.test(token) ? token : null;
 }
 
+/** The new password twice. */
+type NewPasswordFields = { password: string; repeat: string };
+
 /**
  * Choose a password with an invitation or reset token, then go to the login. The password rule is
- * the shared schema's, fetched on submit with the login path's answers (this page carries no zod).
+ * the shared schema's, fetched when the form is first sent (laterResolver: this page carries no zod).
  */
 export function SetPasswordPage(props: { mode: SetPasswordMode }) {
   const { t } = useUi();
   const [token] = useState(() => tokenFromHash(location.hash));
-  const [password, setPassword] = useState("");
-  const [repeat, setRepeat] = useState("");
+  const form = useForm<NewPasswordFields>({
+    resolver: laterResolver("newPassword"),
+    defaultValues: { password: "", repeat: "" },
+  });
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState(false);
 
-  const submit = async (e: React.FormEvent) => {
-    e.preventDefault();
+  const submit = form.handleSubmit(async ({ password }) => {
     setError(null);
     if (!token) return; // the form is not shown without one
     try {
-      const valid = (await later("password")()).safeParse(password);
-      if (!valid.success) return setError(t("setPassword.tooShort"));
-      if (password !== repeat) return setError(t("setPassword.mismatch"));
       const body = { token, password };
       await data(
         props.mode === "invitation"
@@ -50,11 +55,11 @@ export function SetPasswordPage(props: { mode: SetPasswordMode }) {
           : t("login.failed", { message: err instanceof Error ? err.message : String(err) }),
       );
     }
-  };
+  });
 
   return (
     <main className="login">
-      <form className="card login__form" aria-labelledby="set-password-title" onSubmit={submit}>
+      <form className="card login__form" aria-labelledby="set-password-title" noValidate onSubmit={submit}>
         <h1 id="set-password-title">
           {props.mode === "invitation" ? t("setPassword.invitationTitle") : t("setPassword.resetTitle")}
         </h1>
@@ -68,13 +73,7 @@ export function SetPasswordPage(props: { mode: SetPasswordMode }) {
             </button>
           </>
         ) : (
-          <NewPasswordFields
-            password={password}
-            setPassword={setPassword}
-            repeat={repeat}
-            setRepeat={setRepeat}
-            error={error}
-          />
+          <NewPasswordInputs form={form} error={error} />
         )}
       </form>
     </main>
@@ -90,47 +89,57 @@ function weakPassword(err: unknown): boolean {
   );
 }
 
+/** What to say under a field the schema refused, in the console's words. */
+function newPasswordError(field: keyof NewPasswordFields, type: string | undefined): MessageKey {
+  if (field === "repeat") return "setPassword.mismatch";
+  return type === "too_big" ? "setPassword.tooLong" : "setPassword.tooShort";
+}
+
 /** The new password twice, what was wrong with it, and save. */
-function NewPasswordFields(props: {
-  password: string;
-  setPassword(password: string): void;
-  repeat: string;
-  setRepeat(repeat: string): void;
-  error: string | null;
-}) {
+function NewPasswordInputs(props: { form: UseFormReturn<NewPasswordFields>; error: string | null }) {
   const { t } = useUi();
+  const id = useId();
+  const errors = props.form.formState.errors;
+  const fieldError = (field: keyof NewPasswordFields) => (
+    <FieldError
+      formId={id}
+      errors={errors}
+      field={field}
+      text={(f) => t(newPasswordError(f, errors[f]?.type))}
+    />
+  );
   return (
     <>
       <label>
         {t("setPassword.new")}
         <input
           type="password"
-          name="new-password"
           autoComplete="new-password"
           required
           // biome-ignore lint/a11y/noAutofocus: the page's one task; focus where the user types next
           autoFocus
-          value={props.password}
-          onChange={(e) => props.setPassword(e.target.value)}
+          {...props.form.register("password")}
+          {...invalidProps(id, errors, "password")}
         />
       </label>
+      {fieldError("password")}
       <label>
         {t("setPassword.repeat")}
         <input
           type="password"
-          name="repeat-password"
           autoComplete="new-password"
           required
-          value={props.repeat}
-          onChange={(e) => props.setRepeat(e.target.value)}
+          {...props.form.register("repeat")}
+          {...invalidProps(id, errors, "repeat")}
         />
       </label>
-      {props.error && (
+      {fieldError("repeat")}
+      {(props.error || errors.root) && (
         <p className="error" role="alert">
-          {props.error}
+          {props.error ?? t("problem.network")}
         </p>
       )}
-      <button type="submit" className="primary">
+      <button type="submit" className="primary" disabled={props.form.formState.isSubmitting}>
         {t("common.save")}
       </button>
     </>
