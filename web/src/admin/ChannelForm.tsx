@@ -16,7 +16,7 @@ import {
   channelUpdate,
   emptyChannelForm,
 } from "./channel-form";
-import { DepartmentSelect } from "./DepartmentsAdmin";
+import { DepartmentSelect, useFirstDepartmentUntilPicked } from "./DepartmentsAdmin";
 import { errorText } from "./queries";
 
 /** The one channel form: a new channel, or (given `editing`) the change of one. */
@@ -37,10 +37,7 @@ export function ChannelForm(props: {
     resolver: zodResolver(channelForm),
     defaultValues: editing ? channelToForm(editing) : emptyChannelForm(),
   });
-  const firstDepartment = props.departments[0]?.id;
-  useEffect(() => {
-    if (!form.getValues("departmentId") && firstDepartment) form.setValue("departmentId", firstDepartment);
-  }, [firstDepartment, form]);
+  useFirstDepartmentUntilPicked(form, props.departments);
   const save = useSaveChannel(editing, (secret) => {
     if (editing) return props.onDone();
     props.onCreated(secret);

@@ -1,8 +1,15 @@
 import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type Department, department } from "@vakt/schemas";
-import { useId, useState } from "react";
-import { Controller, useForm } from "react-hook-form";
+import { useEffect, useId, useState } from "react";
+import {
+  Controller,
+  type FieldValues,
+  type Path,
+  type PathValue,
+  type UseFormReturn,
+  useForm,
+} from "react-hook-form";
 import { ApiProblem } from "../api/client";
 import { queryKeys } from "../api/query";
 import { api, data } from "../api/typed";
@@ -42,6 +49,22 @@ export function departmentTree(list: readonly Department[]): { dept: Department;
  */
 export function openDepartments(list: readonly Department[]): Department[] {
   return list.filter((d) => d.closedAt === null);
+}
+
+/**
+ * A department select shows its first department until one is picked: the form holds that one too,
+ * so what is sent is what is shown. `departments` is the list the select offers.
+ */
+export function useFirstDepartmentUntilPicked<T extends FieldValues & { departmentId: string }>(
+  // biome-ignore lint/suspicious/noExplicitAny: any form whose values have a departmentId, whatever it outputs
+  form: UseFormReturn<T, any, any>,
+  departments: readonly Department[],
+): void {
+  const first = departments[0]?.id;
+  useEffect(() => {
+    const field = "departmentId" as Path<T>;
+    if (!form.getValues(field) && first) form.setValue(field, first as PathValue<T, Path<T>>);
+  }, [first, form]);
 }
 
 /** A department's name as text, marked when it is closed (an existing item may still be in one). */

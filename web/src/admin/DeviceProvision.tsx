@@ -4,7 +4,7 @@ import { useEffect, useId } from "react";
 import { Controller, useForm } from "react-hook-form";
 import { api, data } from "../api/typed";
 import { useUi } from "../session/context";
-import { DepartmentSelect, openDepartments } from "./DepartmentsAdmin";
+import { DepartmentSelect, openDepartments, useFirstDepartmentUntilPicked } from "./DepartmentsAdmin";
 import {
   type DeviceCreateBody,
   type DeviceFormInput,
@@ -27,11 +27,7 @@ export function ProvisionDeviceForm(props: {
     resolver: zodResolver(deviceForm),
     defaultValues: emptyDeviceForm(),
   });
-  // The select shows its first department until one is picked; the form holds that one too.
-  const firstOpen = open[0]?.id;
-  useEffect(() => {
-    if (!form.getValues("departmentId") && firstOpen) form.setValue("departmentId", firstOpen);
-  }, [firstOpen, form]);
+  useFirstDepartmentUntilPicked(form, open);
   const provision = (body: DeviceCreateBody) =>
     props.run(async () => {
       props.onCredentials(await data(api.POST("/api/v1/devices", { body }), deviceCredentials));

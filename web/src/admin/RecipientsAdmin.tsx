@@ -7,7 +7,12 @@ import { queryKeys } from "../api/query";
 import { api, data } from "../api/typed";
 import { can, useSession, useUi } from "../session/context";
 import { Link } from "../ui/router";
-import { DepartmentSelect, departmentName, openDepartments } from "./DepartmentsAdmin";
+import {
+  DepartmentSelect,
+  departmentName,
+  openDepartments,
+  useFirstDepartmentUntilPicked,
+} from "./DepartmentsAdmin";
 import { FieldError, invalidProps } from "./FieldError";
 import { errorText, useDepartments, useRecipients } from "./queries";
 import {
@@ -76,11 +81,7 @@ function RegisterRecipientForm(props: { departments: Department[]; onMessage(tex
     resolver: zodResolver(recipientForm),
     defaultValues: emptyRecipientForm(),
   });
-  // The select shows its first department until one is picked; the form holds that one too.
-  const firstOpen = open[0]?.id;
-  useEffect(() => {
-    if (!form.getValues("departmentId") && firstOpen) form.setValue("departmentId", firstOpen);
-  }, [firstOpen, form]);
+  useFirstDepartmentUntilPicked(form, open);
   const register = useRegisterRecipient(props.onMessage, (body) =>
     form.reset(emptyRecipientForm(body.departmentId)),
   );

@@ -17,7 +17,7 @@ import { queryKeys } from "../api/query";
 import { api, data } from "../api/typed";
 import { formatWeekday } from "../format/time";
 import { useUi } from "../session/context";
-import { DepartmentSelect } from "./DepartmentsAdmin";
+import { DepartmentSelect, useFirstDepartmentUntilPicked } from "./DepartmentsAdmin";
 import { errorText } from "./queries";
 import { Checks, FieldProblems, StepFields } from "./RuleSteps";
 import {
@@ -66,10 +66,7 @@ export function RuleEditor(props: {
     resolver: zodResolver(ruleForm),
     defaultValues: props.editing ? ruleToForm(props.editing) : emptyRuleForm(),
   });
-  const firstDepartment = props.departments[0]?.id;
-  useEffect(() => {
-    if (!form.getValues("departmentId") && firstDepartment) form.setValue("departmentId", firstDepartment);
-  }, [firstDepartment, form]);
+  useFirstDepartmentUntilPicked(form, props.departments);
   const editing = props.editing;
   // Opening a rule to change it moves there: the form is below the list.
   const heading = useRef<HTMLHeadingElement>(null);
