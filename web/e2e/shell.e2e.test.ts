@@ -20,6 +20,19 @@ async function expectCleanNorwegian(page: Page) {
   expect(text).not.toMatch(/Noe gikk galt|Something went wrong|position:read|undefined|NaN|Invalid Date/);
 }
 
+/** Holds the page's requests for `url` (a stalled network) until the returned function lets them through. */
+async function holdRequests(page: Page, url: RegExp): Promise<() => void> {
+  let release: () => void = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  await page.route(url, async (route) => {
+    await released;
+    await route.continue();
+  });
+  return release;
+}
+
 describe("the console shell", () => {
   let h: Harness;
   let admin: ApiSession;
@@ -148,15 +161,7 @@ describe("the console shell", () => {
     const page = await context.newPage();
     // The first render waits for the language's gate texts: their request hangs (a stalled network)
     // until the test lets it through.
-    const dictionary = /\/assets\/dict-gate-[^/]*\.js$/;
-    let release: () => void = () => {};
-    const released = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    await page.route(dictionary, async (route) => {
-      await released;
-      await route.continue();
-    });
+    const release = await holdRequests(page, /\/assets\/dict-gate-[^/]*\.js$/);
     await page.goto(h.url);
     const prompt = page.getByRole("alert").filter({ hasText: "Vakt kunne ikke lastes" });
     await prompt.waitFor({ timeout: 20_000 });
@@ -172,15 +177,7 @@ describe("the console shell", () => {
     const context = await h.browser.newContext({ locale: "nb-NO", bypassCSP: true });
     contexts.push(context);
     const page = await context.newPage();
-    const whole = /\/assets\/dict-nb-[^/]*\.js$/;
-    let release: () => void = () => {};
-    const released = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    await page.route(whole, async (route) => {
-      await released;
-      await route.continue();
-    });
+    const release = await holdRequests(page, /\/assets\/dict-nb-[^/]*\.js$/);
     await page.goto(h.url);
     await page.getByLabel("E-post").fill(demoEmail("nord.operator"));
     await page.getByLabel("Passord", { exact: true }).fill(PASSWORD);
@@ -190,9 +187,12 @@ describe("the console shell", () => {
       .getByText(/^Laster/)
       .waitFor({ timeout: 30_000 })
       .catch(async (err: unknown) => {
-        throw new Error(`no "Laster": the page shows ${JSON.stringify(await page.locator("body").innerText())}`, {
-          cause: err,
-        });
+        throw new Error(
+          `no "Laster": the page shows ${JSON.stringify(await page.locator("body").innerText())}`,
+          {
+            cause: err,
+          },
+        );
       });
     expect(await page.locator(".topbar").count()).toBe(0);
     expect(await page.locator("body").innerText()).not.toMatch(/\b[a-z]+\.[a-zA-Z]+\b/);
