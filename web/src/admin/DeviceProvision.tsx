@@ -1,6 +1,6 @@
 import { zodResolver } from "@hookform/resolvers/zod";
 import { type Department, type DeviceCredentials, deviceCredentials, deviceProtocols } from "@vakt/schemas";
-import { useEffect, useId } from "react";
+import { useId } from "react";
 import { Controller, useForm } from "react-hook-form";
 import { api, data } from "../api/typed";
 import { useUi } from "../session/context";
