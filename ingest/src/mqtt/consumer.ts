@@ -11,13 +11,15 @@
  * PUBACK is written later by `ack()`. An ack from an earlier connection is
  * dropped: the broker redelivers that message on the new one, and storage is
  * idempotent. The acks of a committed batch (hundreds at once) are written as
- * one buffer of PUBACK packets in one socket write; mqtt.js keeps no state
- * about incoming QoS 1 messages once its own PUBACK was skipped.
+ * one buffer of PUBACK packets in one socket write, in the order the messages
+ * were delivered (ack-order.ts: Mosquitto's CPU per message); mqtt.js keeps no
+ * state about incoming QoS 1 messages once its own PUBACK was skipped.
  */
 
 import type { Downlink } from "@vakt/schemas";
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
 import type { Logger } from "pino";
+import { AckOrder } from "./ack-order";
 
 export interface ConsumerOptions {
   url: string;
@@ -32,6 +34,8 @@ export interface ConsumerOptions {
   receiveMaximum?: number;
   /** MQTT 5: how long the broker keeps our session (and what it queues) while we are away. */
   sessionExpirySeconds?: number;
+  /** How long a committed message's PUBACK may wait for an earlier message's commit (ack-order.ts; default 200). */
+  ackHoldMaxMs?: number;
   logger: Logger;
   /** `redelivered`: the broker's DUP flag, set when it sends a message again (e.g. after we died before acking). */
   /** `retained`: a stored retained message the broker hands a new subscription, not one published now. */
@@ -53,17 +57,25 @@ const YIELD_AFTER_MS = 2;
 /** PUBACK, success, no properties: 4 bytes in MQTT 3.1.1 and 5 alike (MQTT 5 may omit reason code 0). */
 const PUBACK_BYTES = 4;
 
+/** Longer than a lane's commit takes under load, short beside the receive window's worth of messages. */
+const ACK_HOLD_MAX_MS = 200;
+
 export class MqttConsumer {
   private client: MqttClient | undefined;
   private generation = 0;
   private paused = false;
   /** When the current run of message handling started (see `handle`). */
   private sliceStart = 0;
-  /** Message ids to PUBACK on the current connection, written together once the current tick is done. */
-  private acks: number[] = [];
+  /** Messages delivered on the current connection, acknowledged in delivery order once the current tick is done. */
+  private readonly acks: AckOrder;
   private acksScheduled = false;
 
-  constructor(private readonly options: ConsumerOptions) {}
+  constructor(private readonly options: ConsumerOptions) {
+    this.acks = new AckOrder({
+      write: (ids) => this.writeAcks(ids),
+      holdMaxMs: options.ackHoldMaxMs ?? ACK_HOLD_MAX_MS,
+    });
+  }
 
   get mqtt(): MqttClient | undefined {
     return this.client;
@@ -113,7 +125,7 @@ export class MqttConsumer {
     });
     client.on("close", () => {
       this.generation++;
-      this.acks = [];
+      this.acks.reset();
     });
     client.on("error", (err) => o.logger.warn({ err: err.message }, "mqtt error"));
     client.on("offline", () => o.logger.warn("mqtt offline; reconnecting"));
@@ -144,20 +156,18 @@ export class MqttConsumer {
       return;
     }
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-    let acked = false;
-    const ack =
-      packet.qos === 1 && messageId !== undefined
-        ? () => {
-            if (acked) return;
-            acked = true;
-            if (generation !== this.generation) return;
-            this.acks.push(messageId);
-            if (!this.acksScheduled) {
-              this.acksScheduled = true;
-              setImmediate(this.writeAcks);
-            }
+    const delivery = packet.qos === 1 && messageId !== undefined ? this.acks.delivered(messageId) : undefined;
+    const ack = delivery
+      ? () => {
+          // An ack from an earlier connection: the broker sends that message again on this one.
+          if (generation !== this.generation) return;
+          this.acks.committed(delivery);
+          if (!this.acksScheduled) {
+            this.acksScheduled = true;
+            setImmediate(this.flushAcks);
           }
-        : () => {};
+        }
+      : () => {};
     const now = performance.now();
     if (now - this.sliceStart > YIELD_AFTER_MS) this.sliceStart = now;
     try {
@@ -178,10 +188,12 @@ export class MqttConsumer {
     }
   }
 
-  private readonly writeAcks = (): void => {
+  private readonly flushAcks = (): void => {
     this.acksScheduled = false;
-    const ids = this.acks;
-    this.acks = [];
+    this.acks.flush();
+  };
+
+  private writeAcks(ids: number[]): void {
     const c = this.client;
     // Acks of an earlier connection were dropped when it closed (see "close").
     if (!c?.connected || ids.length === 0) return;
@@ -194,7 +206,7 @@ export class MqttConsumer {
       o += PUBACK_BYTES;
     }
     c.stream.write(buf);
-  };
+  }
 
   /** Stops taking messages; those that still arrive stay unacknowledged for the next session. */
   pause(): void {
