@@ -13,9 +13,12 @@
  * BENCH_DEVICES (default 1000), BENCH_CONNECTIONS (default 8), and to compare
  * batching: BENCH_LANES (writer lanes, default 4) and INGEST_BATCH_MAX_WAIT_MS. With
  * BENCH_RESULTS_FILE set, the figures are also appended to that file as one
- * JSON line (`npm run bench` at the root collects them into bench-results/).
+ * JSON line (`npm run bench` at the root collects them into bench-results/). BENCH_CPU_PROFILE:
+ * see startProfile.
  */
-import { appendFile } from "node:fs/promises";
+import { appendFile, writeFile } from "node:fs/promises";
+import { Session } from "node:inspector";
+import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { EVENTS_CHANNEL, uplinkTopic } from "@vakt/schemas";
 import { percentiles } from "@vakt/schemas/stats";
@@ -43,15 +46,39 @@ async function phase<T>(name: string, run: () => Promise<T>): Promise<T> {
   const start = Date.now();
   const cpu0 = process.cpuUsage();
   measured = undefined;
+  const profiling = await startProfile(name);
   try {
     return await run();
   } finally {
+    await profiling?.();
     const cpu = process.cpuUsage(cpu0);
     const window = measured ?? { start, end: Date.now() };
     phases.push({ name, ...window, benchCpuS: (cpu.user + cpu.system) / 1e6 });
   }
 }
 const results: Record<string, unknown> = { bench: "ingest" };
+
+/**
+ * BENCH_CPU_PROFILE=<dir>[:<phase>,...]: a V8 CPU profile of this process for each phase named (default
+ * ingest_1fix), written as <dir>/<phase>.cpuprofile, to see where ingest's CPU per position goes.
+ */
+async function startProfile(name: string): Promise<(() => Promise<void>) | undefined> {
+  const [dir, names = "ingest_1fix"] = (process.env.BENCH_CPU_PROFILE ?? "").split(":");
+  if (!dir || !names.split(",").includes(name)) return undefined;
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) =>
+      session.post(method, params ?? {}, (err, r) => (err ? reject(err) : resolve(r))),
+    );
+  await post("Profiler.enable");
+  await post("Profiler.start");
+  return async () => {
+    const { profile } = (await post("Profiler.stop")) as { profile: unknown };
+    await writeFile(join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  };
+}
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 const line = (label: string, value: string) => console.log(`${label.padEnd(44)} ${value}`);

@@ -1,7 +1,8 @@
 /** The devices' own rows: last seen, battery, charging, reported configuration, online. */
+import type { PlatformEvent } from "@vakt/schemas";
 import type pg from "pg";
 import type { DeviceRef, DeviceSeen, StoreDecision } from "./decide";
-import { notify, scopeOf } from "./notify";
+import { notifyAll, scopeOf } from "./notify";
 import { ts } from "./sql";
 
 export interface DeviceUpdate {
@@ -72,12 +73,14 @@ export async function updateDevices(
         updates.map((u) => u.seen.online),
       ],
     );
+    // One statement for all of them: a fleet coming back online changes hundreds of rows in a batch.
+    const changes: PlatformEvent[] = [];
     for (const row of changed.rows) {
       const u = byDevice.get(row.id);
-      if (!u) continue;
-      await notify(client, { kind: "device.changed", ...scopeOf(u.device) });
-      events++;
+      if (u) changes.push({ kind: "device.changed", ...scopeOf(u.device) });
     }
+    await notifyAll(client, changes);
+    events += changes.length;
   }
   return { events, written: updates };
 }

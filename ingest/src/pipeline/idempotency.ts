@@ -13,7 +13,7 @@
  * COPY met a unique key): the straight COPY into `uplink_ids` and `positions`
  * proves a batch has neither.
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type pg from "pg";
 import { type DeadLetterRow, deadLetterOfStored, type StoreDecision } from "./decide";
 
@@ -31,7 +31,8 @@ export interface Classified {
 }
 
 export function payloadSha256(s: StoreDecision): Buffer {
-  return createHash("sha256").update(s.raw.payloadText).digest();
+  // One-shot: no Hash object per message.
+  return hash("sha256", s.raw.payloadText, "buffer");
 }
 
 const f32 = Math.fround;

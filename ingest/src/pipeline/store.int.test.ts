@@ -4,7 +4,9 @@
  * falls back to staging with ON CONFLICT DO NOTHING, storing nothing twice and
  * counting only what is new; small batches and large ones store the same rows.
  */
+import { EVENTS_CHANNEL } from "@vakt/schemas";
 import { createRuntimeLogin, createTestDatabase, type TestDatabase } from "@vakt/storage/testing";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeDevice, makeOrganisation } from "../testing/fixtures";
 import { roundHalfEven } from "./copy";
@@ -170,6 +172,29 @@ describe("commitBatch", () => {
       [list[0]?.id],
     );
     expect(raw.rows[0]?.payload.id).toBe("m100");
+  });
+
+  it("announces every device the batch changed, at commit, each once (device.changed)", async () => {
+    const list = await devices(5);
+    const listener = new pg.Client({ connectionString: db.url });
+    await listener.connect();
+    const events: { kind: string; deviceId?: string }[] = [];
+    listener.on("notification", (n) => events.push(JSON.parse(n.payload ?? "{}")));
+    await listener.query(`LISTEN ${EVENTS_CHANNEL}`);
+    try {
+      // Five devices come online with a battery reading: five changed rows in one batch, COPY or not.
+      await commitBatch(db.pool, { stores: stores(list, 0, 100, Date.now() - 600_000), deadLetters: [] });
+      await commitBatch(db.pool, {
+        stores: stores(list, 100, 105, Date.now() - 500_000, 70),
+        deadLetters: [],
+      });
+      // A round trip on the listener's connection: the notifications sent before it have arrived.
+      await listener.query("SELECT 1");
+      const mine = (id: string) => events.filter((e) => e.kind === "device.changed" && e.deviceId === id);
+      for (const d of list) expect(mine(d.id)).toHaveLength(2);
+    } finally {
+      await listener.end();
+    }
   });
 
   it("rounds halves to even like PostgreSQL", () => {
