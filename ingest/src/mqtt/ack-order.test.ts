@@ -103,6 +103,26 @@ describe("PUBACKs in delivery order", () => {
     expect(acks.pending).toBe(0);
   });
 
+  it("keeps its queue short behind a message that is never acknowledged", () => {
+    vi.useFakeTimers();
+    let now = 0;
+    const written: number[] = [];
+    const acks = new AckOrder({ write: (ids) => written.push(...ids), holdMaxMs: 200, now: () => now });
+    acks.delivered(1);
+    for (let i = 0; i < 100_000; i++) {
+      acks.committed(acks.delivered(2 + (i % 60_000)));
+      if (i % 1_000 === 999) {
+        acks.flush();
+        now += 100;
+        vi.advanceTimersByTime(100);
+      }
+    }
+    now += 1_000;
+    vi.advanceTimersByTime(1_000);
+    expect(written).toHaveLength(100_000);
+    expect(acks.pending).toBeLessThan(8_192);
+  });
+
   it("keeps its queue short over a long run (written entries at the front are cut)", () => {
     const acks = new AckOrder({ write: () => {}, holdMaxMs: 1e9 });
     for (let i = 0; i < 100_000; i++) {

@@ -128,6 +128,12 @@ export class AckOrder {
     }
     this.takeFront(ids);
     if (ids.length > 0) this.o.write(ids);
+    // Behind a message that stays unacknowledged, written entries are not cut at the front: drop
+    // them here (what remains is bounded by the receive window).
+    if (this.queue.length - this.head >= COMPACT_AFTER) {
+      this.queue = this.queue.slice(this.head).filter((d) => d.state !== WRITTEN);
+      this.head = 0;
+    }
     this.arm();
   }
 }
