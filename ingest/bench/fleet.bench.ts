@@ -375,7 +375,13 @@ async function main() {
         brokerKiBPerConnection: perConn(steady.broker, before.broker),
         ingestRssMiB: { before: before.ingest / MiB, steady: steady.ingest / MiB },
         ingestKiBPerDevice: perConn(steady.ingest, before.ingest),
-        phases: [{ name: "fleet", start: rampStart, end: Date.now() }],
+        steadyPositions: Number(lag?.n ?? 0),
+        // The ramp (10,000 connects, each a presence update) and the steady window apart: the
+        // steady window's CPU per stored position is what the capacity model needs.
+        phases: [
+          { name: "ramp", start: rampStart, end: connectedAt },
+          { name: "steady", start: connectedAt, end: done?.at ?? Date.now() },
+        ],
       };
       await appendFile(process.env.BENCH_RESULTS_FILE, `${JSON.stringify(record)}\n`);
     }

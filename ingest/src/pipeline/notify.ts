@@ -4,7 +4,11 @@ import type pg from "pg";
 import type { DeviceRef } from "./decide";
 
 export async function notify(client: pg.ClientBase, event: PlatformEvent): Promise<void> {
-  await client.query("SELECT pg_notify($1, $2)", [EVENTS_CHANNEL, JSON.stringify(event)]);
+  await client.query({
+    name: "vakt_ingest_notify",
+    text: "SELECT pg_notify($1, $2)",
+    values: [EVENTS_CHANNEL, JSON.stringify(event)],
+  });
 }
 
 export function scopeOf(device: DeviceRef) {
