@@ -5,7 +5,8 @@
 import type { IngestEnv } from "@vakt/schemas";
 import type pg from "pg";
 import type { Logger } from "pino";
-import { AlarmLaneHost, type DownPart } from "./alarm-lane/host";
+import { alarmLaneOf, poolUrl } from "./alarm-lane/from-options";
+import type { AlarmLaneHost, DownPart } from "./alarm-lane/host";
 import { startMetricsServer } from "./http/metrics-server";
 import { osmandAuthenticator } from "./http/osmand-auth";
 import { startIngestHttp } from "./http/server";
@@ -300,10 +301,6 @@ function listenUrl(options: CreateIngestOptions): string | undefined {
   return options.databaseUrl === false ? undefined : (options.databaseUrl ?? poolUrl(options.pool));
 }
 
-function poolUrl(pool: pg.Pool): string | undefined {
-  return (pool as unknown as { options: { connectionString?: string } }).options.connectionString;
-}
-
 interface Servers {
   http?: { port: number; close(): Promise<void> };
   metrics?: { port: number; close(): Promise<void> };
@@ -378,38 +375,4 @@ async function startSessions(
     await sessions.alarms.start();
   }
   await sessions.main.start();
-}
-
-/** The alarm lane's worker thread, configured as this thread's alarm session and writer would be. */
-function alarmLaneOf({ options, config, logger, metrics }: Shared, subscriptions: string[]): AlarmLaneHost {
-  const databaseUrl = typeof options.databaseUrl === "string" ? options.databaseUrl : poolUrl(options.pool);
-  if (!databaseUrl)
-    throw new Error('alarmLane "worker" needs databaseUrl (or a pool made from a connection string)');
-  const timing = options.alarmLaneTiming ?? {};
-  return new AlarmLaneHost({
-    logger,
-    metrics,
-    ...(timing.backoff ? { backoff: timing.backoff } : {}),
-    ...(timing.silentAfterMs !== undefined ? { silentAfterMs: timing.silentAfterMs } : {}),
-    config: {
-      databaseUrl,
-      listen: options.databaseUrl !== false,
-      mqtt: {
-        url: options.mqttUrl,
-        clientId: config.INGEST_CLIENT_ID,
-        ...(options.mqttUsername !== undefined ? { username: options.mqttUsername } : {}),
-        ...(options.mqttPassword !== undefined ? { password: options.mqttPassword } : {}),
-        subscriptions,
-        protocolVersion: options.protocolVersion ?? 5,
-      },
-      maxPayloadBytes: config.INGEST_MAX_PAYLOAD_BYTES,
-      batchMaxRows: config.INGEST_BATCH_MAX_ROWS,
-      batchMaxWaitMs: config.INGEST_BATCH_MAX_WAIT_MS,
-      ...(options.maxRedeliveries !== undefined ? { maxRedeliveries: options.maxRedeliveries } : {}),
-      stallAfterMs: options.stallAfterMs ?? 10_000,
-      ...(options.useCopy !== undefined ? { useCopy: options.useCopy } : {}),
-      logLevel: logger.level,
-      heartbeatMs: timing.heartbeatMs ?? 1_000,
-    },
-  });
 }
