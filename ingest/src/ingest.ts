@@ -373,6 +373,8 @@ async function startSessions(
       pipeline,
     });
     await sessions.alarms.start();
+    // Inline the lane is this thread, up while ingest runs (the gauge then says nothing of a worker).
+    metrics.alarmLaneUp.set(1);
   }
   await sessions.main.start();
 }

@@ -90,7 +90,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     alarmLaneUp: new Gauge({
       name: "vakt_ingest_alarm_lane_up",
-      help: "1 while the alarm lane's worker thread runs and reports (INGEST_ALARM_LANE=worker), else 0",
+      help: "1 while the alarm lane is up: its worker thread runs and reports (INGEST_ALARM_LANE=worker), or, inline, ingest has started",
       registers: [registry],
     }),
     alarmLaneRestarts: new Counter({
