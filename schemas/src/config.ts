@@ -52,6 +52,11 @@ const ingestFields = commonEnv.extend({
     .default("5")
     .transform(Number)
     .pipe(z.union([z.literal(4), z.literal(5)])),
+  /**
+   * Where alarms are taken and committed: `worker`, a worker thread of their own (its own MQTT session,
+   * event loop and connections), so an alarm never waits behind position work; `inline`, ingest's main thread.
+   */
+  INGEST_ALARM_LANE: z.enum(["worker", "inline"]).default("worker"),
   /** Work waiting this long without a commit marks a writer lane stalled and /healthz 503. */
   INGEST_STALL_AFTER_MS: positiveInt.max(600_000).default(10_000),
   /** How long SIGTERM waits for the writer to commit what it holds; the rest stays with the broker. */
