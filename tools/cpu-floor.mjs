@@ -62,8 +62,9 @@ export function cpuPerPositionAgainstFloor(phases, rates) {
  * planned, the commit) dominates, unlike the lab's saturated phases: the capacity model needs both.
  *
  * @param {Record<string, {seconds: number, cores: Record<string, number>}>} phases keyed `fleet.<phase>`
- * @param {{steadyPositions?: number}} fleet
- * @returns {{role: string, cores: number, perPositionUs: number, positionsPerCore?: number}[] | undefined}
+ * @param {{steadyPositions?: number, steadyCommits?: number}} fleet
+ * @returns {{role: string, cores: number, perPositionUs: number, perCommitUs?: number, positionsPerCore?: number}[] | undefined}
+ *   perCommitUs: the role's CPU per PostgreSQL commit in the window (mostly ingest's batches).
  */
 export function fleetCpuPerPosition(phases, fleet) {
   const steady = phases["fleet.steady"];
@@ -80,6 +81,9 @@ export function fleetCpuPerPosition(phases, fleet) {
       role,
       cores,
       perPositionUs: (cores / rate) * 1e6,
+      ...(fleet.steadyCommits > 0
+        ? { perCommitUs: ((cores * steady.seconds) / fleet.steadyCommits) * 1e6 }
+        : {}),
       ...(cores > 0 ? { positionsPerCore: rate / cores } : {}),
     };
   });

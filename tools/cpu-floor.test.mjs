@@ -88,3 +88,16 @@ test("fleet: no figure without a steady window or with no position stored", () =
   assert.equal(fleetCpuPerPosition(steady, { steadyPositions: 0 }), undefined);
   assert.equal(fleetCpuPerPosition(steady, {}), undefined);
 });
+
+test("fleet: CPU per commit is the role's CPU-seconds in the window over the commits", () => {
+  const [ingest] = fleetCpuPerPosition(
+    { "fleet.steady": { seconds: 100, cores: { "bench process": 0.2 } } },
+    { steadyPositions: 1_000, steadyCommits: 4_000 },
+  );
+  assert.equal(Math.round(ingest.perCommitUs), 5_000);
+  const [none] = fleetCpuPerPosition(
+    { "fleet.steady": { seconds: 100, cores: { "bench process": 0.2 } } },
+    { steadyPositions: 1_000 },
+  );
+  assert.equal(none.perCommitUs, undefined);
+});
