@@ -55,6 +55,8 @@ async function alarmPoolBeside(pool: pg.Pool, size: number, log: ApiDeps["logger
     max: size,
     min: size,
     idleTimeoutMillis: 0,
+    // Its statements are named (planned once per connection): their generic plan from the start.
+    options: `${pool.options.options ?? ""} -c plan_cache_mode=force_generic_plan`.trim(),
     application_name: `${pool.options.application_name ?? "vakt"}-alarms`,
   });
   alarmPool.on("error", (err) => log.warn({ err }, "idle alarm-pool connection failed"));

@@ -6,8 +6,8 @@
  * push carries the cancel window (a fall must not sound while the wearer may still cancel it) and
  * a console that takes the alarm at once finds it routed and tracking on.
  */
-import type { Queryable } from "@vakt/storage";
-import { ALARM_SELECT, type AlarmRow, commandId, loadAlarmRow } from "../alarms/service";
+import type pg from "pg";
+import { ALARM_SELECT, type AlarmRow, commandId, loadAlarmRowPrepared } from "../alarms/service";
 import type { Bus } from "../bus";
 import type { ApiDeps } from "../deps";
 import { ruleForAlarmSql } from "./rules";
@@ -15,7 +15,7 @@ import { ruleForAlarmSql } from "./rules";
 export interface ClaimContext {
   deps: ApiDeps & { bus: Bus };
   /** Where the claim runs: the alarm path's own pool, so it never queues behind other work. */
-  db: Queryable;
+  db: pg.Pool;
   log: ApiDeps["logger"];
   /** How long an alarm keeps its device tracking. */
   trackingMs: number;
@@ -87,18 +87,17 @@ type ClaimRow = Partial<AlarmRow> & {
  * routing committed (by this process or another), or undefined when there is no such alarm.
  */
 export async function claimStatement(
-  db: Queryable,
+  db: pg.Pool,
   alarmId: string,
   now: Date,
   trackingUntil: Date,
 ): Promise<{ claimed: boolean; row: AlarmRow | undefined }> {
-  const { rows } = await db.query<ClaimRow>(CLAIM_SQL, [
-    alarmId,
-    now,
-    trackingUntil,
-    JSON.stringify({ alarmId, run: 1 }),
-    `alarm:${alarmId}`,
-  ]);
+  // Named: planned once per connection, not per alarm (planning costs more than running it).
+  const { rows } = await db.query<ClaimRow>({
+    name: "vakt-claim-alarm",
+    text: CLAIM_SQL,
+    values: [alarmId, now, trackingUntil, JSON.stringify({ alarmId, run: 1 }), `alarm:${alarmId}`],
+  });
   const r = rows[0];
   if (!r || r.id == null) return { claimed: false, row: undefined };
   const { claimed_now, claimed_cancel_until, claimed_at, claimed_tracking_until, jobs: _, ...alarm } = r;
@@ -113,7 +112,7 @@ export async function claimStatement(
   // Another process's claim, committed while this INSERT waited on it, is not in this snapshot:
   // read the alarm again (only then), so the push still carries that claim's window.
   if (row.state === "open" && row.routing_claimed_at === null)
-    return { claimed: false, row: await loadAlarmRow(db, alarmId) };
+    return { claimed: false, row: await loadAlarmRowPrepared(db, alarmId) };
   return { claimed: false, row };
 }
 

@@ -11,7 +11,6 @@
  * `reopened` claims a reopened one again.
  */
 import { EVENTS_CHANNEL, type PlatformEvent, platformEvent } from "@vakt/schemas";
-import type { Queryable } from "@vakt/storage";
 import type pg from "pg";
 import type { AlarmRow } from "../alarms/service";
 import type { Bus } from "../bus";
@@ -35,7 +34,7 @@ export interface AlertingOptions {
   /** Timeout of one webhook or SMS request (default 10 s). */
   httpTimeoutMs?: number;
   /** Where claims run (the alarm path's own pool); default: deps.pool. */
-  claimDb?: Queryable;
+  claimDb?: pg.Pool;
   /**
    * The platform events this process already hears (live's LISTEN connection): new alarms are
    * claimed from them, without a LISTEN connection of alerting's own. Returns the unsubscribe.

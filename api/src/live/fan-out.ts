@@ -1,6 +1,6 @@
 import type { AlarmChange, LiveDeviceChanged, PlatformEvent } from "@vakt/schemas";
-import type { Queryable } from "@vakt/storage";
-import { type AlarmRow, loadAlarmRow, toAlarmSummary } from "../alarms/service";
+import type pg from "pg";
+import { type AlarmRow, loadAlarmRowPrepared, toAlarmSummary } from "../alarms/service";
 import { pseudonym } from "../auth/secrets";
 import type { Bus } from "../bus";
 import type { ApiDeps } from "../deps";
@@ -9,7 +9,7 @@ import { alarmRoomPrefix, type LiveServer } from "./types";
 
 export interface FanOutOptions {
   /** Where alarm rows are read: the alarm path's own pool, never queued behind devices or requests. */
-  alarmDb: Queryable;
+  alarmDb: pg.Pool;
   /**
    * A new alarm as alert routing's claim left it (routing row committed, cancel window known), read
    * in the claim's statement; undefined when there is no routing here or the claim failed.
@@ -33,7 +33,7 @@ export function liveFanOut(io: LiveServer, deps: ApiDeps, bus: Bus, options: Fan
             return undefined;
           })
         : undefined;
-    const row = claimed ?? (await loadAlarmRow(alarmDb, alarmId));
+    const row = claimed ?? (await loadAlarmRowPrepared(alarmDb, alarmId));
     if (!row) return;
     const target = local ? io.local : io;
     // One room per audience, each sent the alarm as that audience may see it (alarms/service.ts).

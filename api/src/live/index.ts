@@ -32,8 +32,8 @@ import type { Server as HttpServer } from "node:http";
 import { createAdapter } from "@socket.io/postgres-adapter";
 import { createAdapter as createRedisAdapter } from "@socket.io/redis-adapter";
 import { LIVE_PATH, type PlatformEvent } from "@vakt/schemas";
-import type { Queryable } from "@vakt/storage";
 import { Redis } from "ioredis";
+import type pg from "pg";
 import { Server } from "socket.io";
 import type { AlarmRow } from "../alarms/service";
 import { type Bus, createBus } from "../bus";
@@ -64,7 +64,7 @@ export interface LiveOptions {
    */
   newAlarm?: (alarmId: string) => Promise<AlarmRow | undefined>;
   /** Where alarm rows are read for pushes: the alarm path's own pool; default: deps.pool. */
-  alarmDb?: Queryable;
+  alarmDb?: pg.Pool;
 }
 
 export interface Live {
