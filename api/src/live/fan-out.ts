@@ -47,30 +47,7 @@ export function liveFanOut(io: LiveServer, deps: ApiDeps, bus: Bus, options: Fan
     bus.emit("alarm:emitted", { alarmId, change });
   }
 
-  // Key: "l" (this process's sockets) or "a" (through the adapter), then the device id.
-  const devices = coalescing(
-    async (keys) => {
-      const ids = [...new Set([...keys].map((k) => k.slice(1)))];
-      for (const d of await deviceChanges(deps, ids)) {
-        for (const target of ["l", "a"] as const)
-          if (keys.has(`${target}${d.payload.deviceId}`)) emitDevice(d, target === "l");
-      }
-    },
-    (err) => deps.logger.error({ err }, "live device emit failed"),
-  );
-
-  function emitDevice(d: DeviceChange, local: boolean) {
-    const { payload } = d;
-    const target = local ? io.local : io;
-    target.to(`device:${d.department_id}`).emit("device:changed", payload);
-    target.to(`pdevice:${d.department_id}`).emit("device:changed", {
-      ...payload,
-      deviceId: pseudonym(deps.config.PSEUDONYM_KEY, d.organisation_id, `device:${payload.deviceId}`),
-      recipientId: d.recipient_id
-        ? pseudonym(deps.config.PSEUDONYM_KEY, d.organisation_id, d.recipient_id)
-        : null,
-    });
-  }
+  const devices = deviceFanOut(io, deps);
 
   /** An event every API process heard from PostgreSQL: to this process's sockets. */
   const fromDatabase = (e: PlatformEvent, log: ApiDeps["logger"]) => {
@@ -104,6 +81,36 @@ export function liveFanOut(io: LiveServer, deps: ApiDeps, bus: Bus, options: Fan
   };
 
   return { fromDatabase, fromBus };
+}
+
+/**
+ * Device changes to the rooms that may see them, coalesced (coalesce.ts): `add("l" + id)` for this
+ * process's sockets, `add("a" + id)` through the adapter; one query per batch on the shared pool.
+ */
+function deviceFanOut(io: LiveServer, deps: ApiDeps) {
+  return coalescing(
+    async (keys) => {
+      const ids = [...new Set([...keys].map((k) => k.slice(1)))];
+      for (const d of await deviceChanges(deps, ids)) {
+        for (const local of [true, false])
+          if (keys.has(`${local ? "l" : "a"}${d.payload.deviceId}`)) emitDevice(io, deps, d, local);
+      }
+    },
+    (err) => deps.logger.error({ err }, "live device emit failed"),
+  );
+}
+
+function emitDevice(io: LiveServer, deps: ApiDeps, d: DeviceChange, local: boolean) {
+  const { payload } = d;
+  const target = local ? io.local : io;
+  target.to(`device:${d.department_id}`).emit("device:changed", payload);
+  target.to(`pdevice:${d.department_id}`).emit("device:changed", {
+    ...payload,
+    deviceId: pseudonym(deps.config.PSEUDONYM_KEY, d.organisation_id, `device:${payload.deviceId}`),
+    recipientId: d.recipient_id
+      ? pseudonym(deps.config.PSEUDONYM_KEY, d.organisation_id, d.recipient_id)
+      : null,
+  });
 }
 
 interface DeviceChange {

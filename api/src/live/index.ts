@@ -42,7 +42,7 @@ import { listenForEvents } from "./events";
 import { liveFanOut } from "./fan-out";
 import { authenticateSockets } from "./handshake";
 import { positionPoller } from "./positions";
-import { liveRooms } from "./rooms";
+import { type LiveRooms, liveRooms } from "./rooms";
 import type { LiveServer, LiveSocket } from "./types";
 import { handleWatches } from "./watch";
 
@@ -96,6 +96,42 @@ async function connectRedis(url: string | undefined, log: ApiDeps["logger"]): Pr
   return [pub, sub];
 }
 
+/** Re-checks every local socket's rooms; callers while a run is going share it. */
+function revalidator(localSockets: () => LiveSocket[], rooms: LiveRooms, log: ApiDeps["logger"]) {
+  let revalidating: Promise<void> | null = null;
+  return () => {
+    if (revalidating) return revalidating;
+    revalidating = (async () => {
+      await Promise.all(
+        localSockets().map((s) =>
+          rooms.syncRooms(s).catch((err) => log.error({ err }, "revalidating socket failed")),
+        ),
+      );
+    })().finally(() => {
+      revalidating = null;
+    });
+    return revalidating;
+  };
+}
+
+/** Who else hears the LISTEN connection's platform events (alert routing). */
+function eventListeners() {
+  const listeners = new Set<(e: PlatformEvent) => void>();
+  return {
+    dispatch(e: PlatformEvent) {
+      for (const l of listeners) l(e);
+    },
+    on(l: (e: PlatformEvent) => void) {
+      // A wrapper per subscription, so the same function subscribed twice needs two unsubscribes.
+      const entry = (e: PlatformEvent) => l(e);
+      listeners.add(entry);
+      return () => {
+        listeners.delete(entry);
+      };
+    },
+  };
+}
+
 /** Attaches socket.io to the API's HTTP server. */
 export async function attachLive(
   server: HttpServer,
@@ -117,20 +153,7 @@ export async function attachLive(
   const localSockets = () => [...io.of("/").sockets.values()] as LiveSocket[];
 
   // Re-check every local socket periodically, and at once when grants or sessions change.
-  let revalidating: Promise<void> | null = null;
-  const revalidateAll = () => {
-    if (revalidating) return revalidating;
-    revalidating = (async () => {
-      await Promise.all(
-        localSockets().map((s) =>
-          rooms.syncRooms(s).catch((err) => log.error({ err }, "revalidating socket failed")),
-        ),
-      );
-    })().finally(() => {
-      revalidating = null;
-    });
-    return revalidating;
-  };
+  const revalidateAll = revalidator(localSockets, rooms, log);
   const revalidateTimer = setInterval(() => void revalidateAll(), options.revalidateMs ?? 3_000);
 
   // Alarms and devices announced by ingest (and the API's own NOTIFYs): to this process's sockets.
@@ -139,7 +162,7 @@ export async function attachLive(
     ...(options.newAlarm ? { newAlarm: options.newAlarm } : {}),
   });
   let closed = false;
-  const eventListeners = new Set<(e: PlatformEvent) => void>();
+  const heard = eventListeners();
   const listener = await listenForEvents(deps, log, {
     auth: () => {
       if (!closed) void revalidateAll();
@@ -147,7 +170,7 @@ export async function attachLive(
     event: (e) => {
       if (closed) return;
       fanOut.fromDatabase(e, log);
-      for (const l of eventListeners) l(e);
+      heard.dispatch(e);
     },
   });
 
@@ -166,14 +189,7 @@ export async function attachLive(
     io,
     bus,
     listening: listener.listening,
-    onEvent(l) {
-      // A wrapper per subscription, so the same function subscribed twice needs two unsubscribes.
-      const entry = (e: PlatformEvent) => l(e);
-      eventListeners.add(entry);
-      return () => {
-        eventListeners.delete(entry);
-      };
-    },
+    onEvent: heard.on,
     async close() {
       closed = true;
       clearInterval(revalidateTimer);
