@@ -47,6 +47,7 @@ const CLAIM_SQL = `
         SELECT w.window_s,
                date_trunc('milliseconds', least(a.raised_at, $2::timestamptz)) + w.window_s * interval '1 second'
                  AS window_end
+          -- The rule's window, or 30 s for a fall (a detector's guess) and none otherwise.
           FROM (SELECT CASE WHEN rule.id IS NULL THEN 0
                             ELSE coalesce(rule.cancel_window_s, CASE WHEN a.type = 'fall' THEN 30 ELSE 0 END)
                        END AS window_s) w) s

@@ -25,11 +25,6 @@ export interface RuleRow {
   cancel_window_s: number | null;
 }
 
-/** Seconds of the cancel window: the rule's, or 30 s for a fall (a detector's guess) and none otherwise. */
-export function cancelWindowSecondsOf(rule: { cancel_window_s: number | null }, alarmType: string): number {
-  return rule.cancel_window_s ?? (alarmType === "fall" ? 30 : 0);
-}
-
 /** ISO weekday (1-7) and minutes since midnight of `at` in `timeZone` (Intl, so DST is right). */
 export function localTime(at: Date, timeZone: string): { weekday: number; minutes: number } {
   const parts = new Intl.DateTimeFormat("en-GB", {
