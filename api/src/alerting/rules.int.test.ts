@@ -6,7 +6,7 @@ import { testServerUrl } from "@vakt/storage/testing";
 import fc from "fast-check";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { scheduleActive, scheduleActiveSql } from "./rules";
+import { localTime, scheduleActive, scheduleActiveSql } from "./rules";
 
 let client: pg.Client;
 beforeAll(async () => {
@@ -28,11 +28,10 @@ async function sqlActive(schedule: Schedule, at: Date, timeZone: string): Promis
   return rows[0]?.on as boolean;
 }
 
+// Minutes mostly on the quarter hours that instants fall on too, so window edges are met often.
+const minute = fc.oneof(fc.constantFrom(0, 15, 30, 45), fc.integer({ min: 0, max: 59 }));
 const hhmm = fc
-  .oneof(
-    fc.tuple(fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 })),
-    fc.constant([24, 0] as [number, number]),
-  )
+  .oneof(fc.tuple(fc.integer({ min: 0, max: 23 }), minute), fc.constant([24, 0] as [number, number]))
   .map(([h, m]) => `${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}`);
 const window = fc.record({
   days: fc.uniqueArray(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 7 }),
@@ -51,10 +50,15 @@ const zone = fc.constantFrom(
   "Pacific/Kiritimati",
   "UTC",
 );
-// Minutes, with seconds and milliseconds that must not matter, over years of DST changes.
+// Any day over years of DST changes, at an hour and minute, with seconds that must not matter.
 const instant = fc
-  .integer({ min: Date.UTC(2024, 0, 1) / 1000, max: Date.UTC(2030, 11, 31) / 1000 })
-  .chain((s) => fc.integer({ min: 0, max: 999 }).map((ms) => new Date(s * 1000 + ms)));
+  .tuple(
+    fc.integer({ min: Date.UTC(2024, 0, 1) / 86_400_000, max: Date.UTC(2030, 11, 31) / 86_400_000 }),
+    fc.integer({ min: 0, max: 23 }),
+    minute,
+    fc.integer({ min: 0, max: 59_999 }),
+  )
+  .map(([day, h, m, ms]) => new Date(day * 86_400_000 + (h * 60 + m) * 60_000 + ms));
 
 describe("the rule's schedule in SQL", () => {
   it("agrees with scheduleActive for any schedule, instant and time zone", async () => {
@@ -64,6 +68,27 @@ describe("the rule's schedule in SQL", () => {
         instant,
         zone,
         async (schedule, at, tz) => {
+          expect(await sqlActive(schedule, at, tz)).toBe(scheduleActive(schedule, at, tz));
+        },
+      ),
+      { numRuns: 600 },
+    );
+  });
+
+  it("agrees at a window's start and end, a minute either side, in any zone", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(window, { minLength: 1, maxLength: 3 }),
+        instant,
+        zone,
+        fc.nat(),
+        fc.constantFrom("start" as const, "end" as const),
+        fc.constantFrom(-1, 0, 1),
+        async (schedule, base, tz, pick, edge, delta) => {
+          // Moved to that local minute of the day (a DST jump may move it by the jump: still an instant).
+          const w = schedule[pick % schedule.length] as (typeof schedule)[number];
+          const target = Number(w[edge].slice(0, 2)) * 60 + Number(w[edge].slice(3, 5));
+          const at = new Date(base.getTime() + (target - localTime(base, tz).minutes + delta) * 60_000);
           expect(await sqlActive(schedule, at, tz)).toBe(scheduleActive(schedule, at, tz));
         },
       ),
