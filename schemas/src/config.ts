@@ -166,6 +166,11 @@ export const apiEnv = commonEnv
     /** Escalation worker (graphile-worker) concurrency in this process; 0 runs no worker here. */
     ALERT_WORKER_CONCURRENCY: z.coerce.number().int().min(0).max(50).default(4),
     /**
+     * Connections of the alarm path's own pool (claim and live push of alarms), kept open, so an
+     * alarm never queues behind device pushes or requests on the shared pool; 0: the shared pool.
+     */
+    API_ALARM_POOL_SIZE: z.coerce.number().int().min(0).max(10).default(2),
+    /**
      * Requests per minute from one address to the public endpoints (login,
      * password reset, invitations, single sign-on); 0 turns the limit off. A
      * whole care home behind one NAT address logs in at shift change, so it is generous.
