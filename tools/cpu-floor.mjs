@@ -54,3 +54,37 @@ export function cpuPerPositionAgainstFloor(phases, rates) {
   });
   return roles.map((r) => ({ ...r, ratio: r.floorUs > 0 ? r.measuredUs / r.floorUs : undefined }));
 }
+
+/**
+ * CPU per stored position at fleet scale (issue #20, item 4): the fleet bench's steady window,
+ * 10,000 devices each on a connection of its own, sending a few positions a second each. Batches
+ * there hold a handful of rows, so what a batch costs whatever its size (round trips, statements
+ * planned, the commit) dominates, unlike the lab's saturated phases: the capacity model needs both.
+ *
+ * @param {Record<string, {seconds: number, cores: Record<string, number>}>} phases keyed `fleet.<phase>`
+ * @param {{steadyPositions?: number, steadyCommits?: number}} fleet
+ * @returns {{role: string, cores: number, perPositionUs: number, perCommitUs?: number, positionsPerCore?: number}[] | undefined}
+ *   perCommitUs: the role's CPU per PostgreSQL commit in the window (mostly ingest's batches).
+ */
+export function fleetCpuPerPosition(phases, fleet) {
+  const steady = phases["fleet.steady"];
+  const positions = fleet?.steadyPositions;
+  if (!steady || !(steady.seconds > 0) || !(positions > 0)) return undefined;
+  const rate = positions / steady.seconds;
+  return [
+    ["ingest", "bench process"],
+    ["postgres", "postgres"],
+    ["broker", "mosquitto"],
+  ].map(([role, sampled]) => {
+    const cores = steady.cores[sampled] ?? 0;
+    return {
+      role,
+      cores,
+      perPositionUs: (cores / rate) * 1e6,
+      ...(fleet.steadyCommits > 0
+        ? { perCommitUs: ((cores * steady.seconds) / fleet.steadyCommits) * 1e6 }
+        : {}),
+      ...(cores > 0 ? { positionsPerCore: rate / cores } : {}),
+    };
+  });
+}

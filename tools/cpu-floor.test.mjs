@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { cpuPerPositionAgainstFloor } from "./cpu-floor.mjs";
+import { cpuPerPositionAgainstFloor, fleetCpuPerPosition } from "./cpu-floor.mjs";
 
 const cores = fc.double({ min: 0.01, max: 4, noNaN: true });
 const rate = fc.double({ min: 100, max: 1e6, noNaN: true });
@@ -64,4 +64,40 @@ test("a missing phase or a zero rate gives no figure rather than a wrong one", (
   }
   for (const key of Object.keys(rates))
     assert.equal(cpuPerPositionAgainstFloor(full, { ...rates, [key]: 0 }), undefined);
+});
+
+test("fleet: CPU per position is cores over the steady window's rate, and per core its inverse", () => {
+  fc.assert(
+    fc.property(cores, cores, cores, fc.double({ min: 1, max: 1e4, noNaN: true }), rate, (i, p, b, s, n) => {
+      const rows = fleetCpuPerPosition(
+        { "fleet.steady": { seconds: s, cores: { "bench process": i, postgres: p, mosquitto: b } } },
+        { steadyPositions: n },
+      );
+      assert.ok(rows);
+      const close = (a, x) => Math.abs(a - x) <= 1e-9 * Math.max(1, Math.abs(x));
+      const byRole = Object.fromEntries(rows.map((r) => [r.role, r]));
+      assert.ok(close(byRole.postgres.perPositionUs, (p * s * 1e6) / n));
+      for (const r of rows) assert.ok(close(r.perPositionUs * r.positionsPerCore, 1e6));
+    }),
+  );
+});
+
+test("fleet: no figure without a steady window or with no position stored", () => {
+  assert.equal(fleetCpuPerPosition({}, { steadyPositions: 10 }), undefined);
+  const steady = { "fleet.steady": { seconds: 10, cores: { postgres: 1 } } };
+  assert.equal(fleetCpuPerPosition(steady, { steadyPositions: 0 }), undefined);
+  assert.equal(fleetCpuPerPosition(steady, {}), undefined);
+});
+
+test("fleet: CPU per commit is the role's CPU-seconds in the window over the commits", () => {
+  const [ingest] = fleetCpuPerPosition(
+    { "fleet.steady": { seconds: 100, cores: { "bench process": 0.2 } } },
+    { steadyPositions: 1_000, steadyCommits: 4_000 },
+  );
+  assert.equal(Math.round(ingest.perCommitUs), 5_000);
+  const [none] = fleetCpuPerPosition(
+    { "fleet.steady": { seconds: 100, cores: { "bench process": 0.2 } } },
+    { steadyPositions: 1_000 },
+  );
+  assert.equal(none.perCommitUs, undefined);
 });

@@ -109,6 +109,7 @@ async function main() {
     outbound,
     ...(config.SMS_GATEWAY_URL ? { sms: httpSmsGateway(config.SMS_GATEWAY_URL, outbound) } : {}),
     alerting: { concurrency: config.ALERT_WORKER_CONCURRENCY },
+    alarmPoolSize: config.API_ALARM_POOL_SIZE,
     live: { redisUrl: config.REDIS_URL },
     port: config.API_PORT,
     host: config.API_HOST,

@@ -1,5 +1,6 @@
 import type { Server } from "node:http";
 import { type ServerType, serve } from "@hono/node-server";
+import pg from "pg";
 import { createCheckpointer, startCheckpointSchedule } from "./activity/chain";
 import { type Alerting, type AlertingOptions, startAlerting } from "./alerting";
 import { createApp } from "./app";
@@ -36,7 +37,38 @@ type ServerOptions = ApiDeps & {
   http?: { headersTimeoutMs?: number; requestTimeoutMs?: number; checkIntervalMs?: number };
   /** Where `deps.metrics` is served (port 0 picks a free one); never the API's own port. */
   metricsAddress?: { port: number; host: string };
+  /**
+   * Connections of the alarm path's own pool beside `pool` (same database and role): alert
+   * routing's claim and the live push of alarms (default 2, API_ALARM_POOL_SIZE); 0: `pool`.
+   */
+  alarmPoolSize?: number;
 };
+
+/**
+ * The alarm path's own pool: `size` connections opened now and kept open, so an alarm neither
+ * waits for a connection to be made nor queues behind device pushes, polls or requests on `pool`.
+ */
+async function alarmPoolBeside(pool: pg.Pool, size: number, log: ApiDeps["logger"]) {
+  if (size <= 0) return undefined;
+  const alarmPool = new pg.Pool({
+    ...pool.options,
+    max: size,
+    min: size,
+    idleTimeoutMillis: 0,
+    // Its statements are named (planned once per connection): their generic plan from the start.
+    options: `${pool.options.options ?? ""} -c plan_cache_mode=force_generic_plan`.trim(),
+    application_name: `${pool.options.application_name ?? "vakt"}-alarms`,
+  });
+  alarmPool.on("error", (err) => log.warn({ err }, "idle alarm-pool connection failed"));
+  try {
+    const clients = await Promise.all(Array.from({ length: size }, () => alarmPool.connect()));
+    for (const c of clients) c.release();
+  } catch (err) {
+    await alarmPool.end().catch(() => {});
+    throw err;
+  }
+  return alarmPool;
+}
 
 /** Listens on host:port; the URL to reach it and how to close it (dropping kept-alive connections). */
 async function listen(app: ReturnType<typeof createApp>, deps: ServerOptions) {
@@ -143,20 +175,31 @@ export async function startApiServer(deps: ServerOptions): Promise<RunningApi> {
   let alerting: Alerting | undefined;
   const checkpoints = scheduleCheckpoints(deps);
   let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+  let alarmPool: pg.Pool | undefined;
   try {
-    // A new alarm is pushed once routing has claimed it, so it carries its cancel window.
-    const beforeNewAlarm = async (alarmId: string) => alerting?.routed(alarmId);
+    alarmPool = await alarmPoolBeside(deps.pool, deps.alarmPoolSize ?? 2, deps.logger);
+    const alarmDb = alarmPool ?? deps.pool;
+    // A new alarm is pushed from routing's claim, so it carries its cancel window (one statement).
+    const newAlarm = async (alarmId: string) => alerting?.routed(alarmId);
     live =
       deps.live === false
         ? undefined
-        : await attachLive(http.server, withBus, { beforeNewAlarm, ...(deps.live ?? {}) });
-    alerting = deps.alerting === false ? undefined : await startAlerting(withBus, deps.alerting ?? {});
+        : await attachLive(http.server, withBus, { newAlarm, alarmDb, ...(deps.live ?? {}) });
+    alerting =
+      deps.alerting === false
+        ? undefined
+        : await startAlerting(withBus, {
+            claimDb: alarmDb,
+            ...(live ? { events: live.onEvent } : {}),
+            ...(deps.alerting ?? {}),
+          });
     metrics = await serveMetrics(withBus, live, checkpoints);
   } catch (err) {
     await checkpoints?.stop().catch(() => {});
     await alerting?.close().catch(() => {});
     await live?.close().catch(() => {});
     await http.close().catch(() => {});
+    await alarmPool?.end().catch(() => {});
     throw err;
   }
   const { metricsServer, stopCounting } = metrics;
@@ -175,6 +218,7 @@ export async function startApiServer(deps: ServerOptions): Promise<RunningApi> {
       await live?.close();
       await http.close();
       await metricsServer?.close();
+      await alarmPool?.end();
     },
   };
 }

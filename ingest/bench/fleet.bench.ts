@@ -237,6 +237,16 @@ async function main() {
     while (lastConnected() < DEVICES && Date.now() < connectDeadline) await sleep(250);
     const connectedAt = Date.now();
     floorFrom = connectedAt;
+    // Transactions committed in the steady window: mostly ingest's batches, so CPU per batch follows.
+    const commits = async () =>
+      Number(
+        (
+          await pool.query<{ n: string }>(
+            "SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()",
+          )
+        ).rows[0]?.n ?? Number.NaN,
+      );
+    const commitsAtStart = await commits();
     // Ingest's own lag (its gauge: the oldest message received and not yet committed), sampled.
     const gaugeLags: number[] = [];
     const sampler = setInterval(() => {
@@ -256,6 +266,7 @@ async function main() {
     };
     const code = await sims.exited;
     const done = sims.done();
+    const steadyCommits = (await commits()) - commitsAtStart;
     floorFrom = Number.POSITIVE_INFINITY;
     clearInterval(sampler);
     // Until what was acknowledged is stored, or nothing more arrives for 10 s.
@@ -342,6 +353,9 @@ async function main() {
     );
     const ingestLag = percentiles(gaugeLags);
     console.log(
+      `PostgreSQL commits in the steady window: ${steadyCommits} (${(steadyCommits / runS).toFixed(1)}/s)`,
+    );
+    console.log(
       `ingest's lag gauge (oldest received, not committed), every 250 ms: p50 ${ingestLag.p50.toFixed(0)} ms, p99 ${ingestLag.p99.toFixed(0)} ms, max ${ingestLag.max.toFixed(0)} ms (n=${ingestLag.n})`,
     );
     console.log(
@@ -375,7 +389,14 @@ async function main() {
         brokerKiBPerConnection: perConn(steady.broker, before.broker),
         ingestRssMiB: { before: before.ingest / MiB, steady: steady.ingest / MiB },
         ingestKiBPerDevice: perConn(steady.ingest, before.ingest),
-        phases: [{ name: "fleet", start: rampStart, end: Date.now() }],
+        steadyPositions: Number(lag?.n ?? 0),
+        steadyCommits,
+        // The ramp (10,000 connects, each a presence update) and the steady window apart: the
+        // steady window's CPU per stored position is what the capacity model needs.
+        phases: [
+          { name: "ramp", start: rampStart, end: connectedAt },
+          { name: "steady", start: connectedAt, end: done?.at ?? Date.now() },
+        ],
       };
       await appendFile(process.env.BENCH_RESULTS_FILE, `${JSON.stringify(record)}\n`);
     }

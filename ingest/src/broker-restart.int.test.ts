@@ -58,6 +58,8 @@ beforeAll(async () => {
     supervise: false,
     // A plain persistent subscription: see the shared-subscription finding in the header.
     sharedSubscription: false,
+    // Alarms in their own thread, as main.ts runs them: its session rides out the restart too.
+    alarmLane: "worker",
   });
   await ingest.start();
 });

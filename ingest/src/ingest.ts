@@ -2,18 +2,25 @@
  * The ingest service: MQTT consumer -> decisions -> batched, idempotent
  * commits -> PUBACK, plus the HTTP side (health, metrics, OsmAnd).
  */
-import { type Downlink, downlinks, type IngestEnv } from "@vakt/schemas";
+import type { IngestEnv } from "@vakt/schemas";
 import type pg from "pg";
 import type { Logger } from "pino";
+import { alarmLaneOf, poolUrl } from "./alarm-lane/from-options";
+import type { AlarmLaneHost, DownPart } from "./alarm-lane/host";
 import { startMetricsServer } from "./http/metrics-server";
 import { osmandAuthenticator } from "./http/osmand-auth";
 import { startIngestHttp } from "./http/server";
 import { createMetrics, type IngestMetrics } from "./metrics";
 import { MqttConsumer } from "./mqtt/consumer";
-import { mainSessionHandler, presenceFollower, sessionSubscriptions } from "./mqtt/sessions";
+import {
+  alarmSession,
+  mainSessionHandler,
+  presenceFollower,
+  sessionSubscriptions,
+  tellDevices,
+} from "./mqtt/sessions";
 import { DeviceDirectory } from "./pipeline/device-directory";
 import { Pipeline } from "./pipeline/pipeline";
-import type { AlarmOutcome } from "./pipeline/store";
 import { BatchWriter, type StalledLane } from "./pipeline/writer";
 import { Supervisor } from "./supervisor/supervisor";
 
@@ -86,6 +93,19 @@ export interface CreateIngestOptions {
   stallAfterMs?: number;
   /** Deliveries of one message after which it is kept as a dead letter (default 5). */
   maxRedeliveries?: number;
+  /**
+   * Where the alarm session and its commits run: "inline" (default) on this thread's event loop, or
+   * "worker", a worker thread of its own (alarm-lane/), so an alarm never waits behind the position
+   * work on this loop (main.ts: INGEST_ALARM_LANE, default worker). The worker opens its own
+   * connections from `databaseUrl` (or the pool's connection string).
+   */
+  alarmLane?: "inline" | "worker";
+  /** The worker's heartbeat, when it counts as hung, and its restart pauses (defaults: 1 s, 10 s, 250 ms .. 10 s). */
+  alarmLaneTiming?: {
+    heartbeatMs?: number;
+    silentAfterMs?: number;
+    backoff?: { minMs: number; maxMs: number };
+  };
 }
 
 export interface Ingest {
@@ -102,6 +122,8 @@ export interface Ingest {
   backlog(): number;
   /** Writer lanes with work and no commit for longer than the bound (health shows them). */
   stalled(): StalledLane[];
+  /** The alarm lane's worker thread (alarmLane "worker"), once started. */
+  readonly alarmLane: AlarmLaneHost | undefined;
 }
 
 /** What every part of the service shares. */
@@ -115,10 +137,11 @@ interface Shared {
   lanes: number;
 }
 
-/** The two MQTT sessions, once started: the main one, and the alarms' own. */
+/** The two MQTT sessions, once started: the main one, and the alarms' own (here, or in the worker thread). */
 interface Sessions {
   main?: MqttConsumer;
   alarms?: MqttConsumer;
+  lane?: AlarmLaneHost;
 }
 
 export function createIngest(options: CreateIngestOptions): Ingest {
@@ -164,8 +187,11 @@ export function createIngest(options: CreateIngestOptions): Ingest {
     get metricsPort() {
       return servers.metrics?.port;
     },
-    backlog: () => writer.backlog + pipeline.resolvingCount,
+    backlog: () => writer.backlog + pipeline.resolvingCount + (sessions.lane?.health().backlog ?? 0),
     stalled,
+    get alarmLane() {
+      return sessions.lane;
+    },
     async start() {
       const databaseUrl = listenUrl(options);
       if (databaseUrl) await directory.listen(shared.logger, databaseUrl);
@@ -182,8 +208,12 @@ export function createIngest(options: CreateIngestOptions): Ingest {
       await presence.settled();
       sessions.main?.pause();
       sessions.alarms?.pause();
+      const graceMs = options.drainGraceMs ?? 10_000;
+      // The worker drains its alarms while this thread drains its batches.
+      const laneStopped = sessions.lane?.stop(graceMs);
       await pipeline.stop();
-      await writer.drain(options.drainGraceMs ?? 10_000);
+      await writer.drain(graceMs);
+      await laneStopped;
       await sessions.main?.stop();
       await sessions.alarms?.stop();
       await servers.http?.close();
@@ -194,24 +224,35 @@ export function createIngest(options: CreateIngestOptions): Ingest {
   };
 }
 
-/** What health reports: the sessions' connections, the backlog, and what waits without progress. */
+/**
+ * What health reports: the sessions' connections, the backlog, what waits without progress, and the
+ * alarm lane's worker while it is not up.
+ */
 function healthOf(writer: BatchWriter, pipeline: Pipeline, sessions: Sessions, stallAfterMs: number) {
-  /** Writer lanes, and the device look-ups in front of them, waiting without progress. */
+  /** Writer lanes (the worker's too), and the device look-ups in front of them, waiting without progress. */
   const stalled = (): StalledLane[] => {
     const out = writer.stalled();
     const lookupS = pipeline.lookupWaitS(stallAfterMs);
     if (lookupS !== undefined) {
       out.push({ lane: "device-lookup", waitingS: lookupS, messages: pipeline.resolvingCount });
     }
+    if (sessions.lane) out.push(...sessions.lane.health().stalled);
     return out;
   };
-  const health = () => ({
-    mqtt: (sessions.main?.connected ?? false) && (sessions.alarms?.connected ?? false),
-    backlog: writer.backlog,
-    stalled: stalled(),
-  });
+  const health = (): IngestHealth => {
+    const lane = sessions.lane?.health();
+    const alarmsConnected = lane ? lane.connected : (sessions.alarms?.connected ?? false);
+    return {
+      mqtt: (sessions.main?.connected ?? false) && alarmsConnected,
+      backlog: writer.backlog + (lane?.backlog ?? 0),
+      stalled: stalled(),
+      ...(lane?.down ? { down: [lane.down] } : {}),
+    };
+  };
   return { stalled, health };
 }
+
+type IngestHealth = { mqtt: boolean; backlog: number; stalled: StalledLane[]; down?: DownPart[] };
 
 /** The batch writer (acks go out on the alarm session when it is up) and the pipeline feeding it. */
 function writerAndPipeline(shared: Shared, directory: DeviceDirectory, sessions: Sessions) {
@@ -257,10 +298,7 @@ function supervisorOf({ options, logger, metrics, now }: Shared): Supervisor {
 
 /** Where the device cache LISTENs: the option, else the pool's connection string; none when `false`. */
 function listenUrl(options: CreateIngestOptions): string | undefined {
-  return options.databaseUrl === false
-    ? undefined
-    : (options.databaseUrl ??
-        (options.pool as unknown as { options: { connectionString?: string } }).options.connectionString);
+  return options.databaseUrl === false ? undefined : (options.databaseUrl ?? poolUrl(options.pool));
 }
 
 interface Servers {
@@ -272,7 +310,7 @@ interface Servers {
 async function startServers(
   { options, config, logger, metrics }: Shared,
   pipeline: Pipeline,
-  health: () => { mqtt: boolean; backlog: number; stalled: StalledLane[] },
+  health: () => IngestHealth,
 ): Promise<Servers> {
   const servers: Servers = {};
   if (options.metricsAddress)
@@ -293,14 +331,15 @@ async function startServers(
   return servers;
 }
 
-/** Connects the alarm session, then the main one (its receive window sized for the writer lanes). */
+/** Connects the alarm session (here or in its worker), then the main one (its receive window sized for the writer lanes). */
 async function startSessions(
-  { options, config, logger, metrics, lanes }: Shared,
+  shared: Shared,
   sessions: Sessions,
   subscriptions: ReturnType<typeof sessionSubscriptions>,
   pipeline: Pipeline,
   onBrokerLog: ReturnType<typeof presenceFollower>["onLine"],
 ) {
+  const { options, config, logger, metrics, lanes } = shared;
   const credentials = {
     ...(options.mqttUsername !== undefined ? { username: options.mqttUsername } : {}),
     ...(options.mqttPassword !== undefined ? { password: options.mqttPassword } : {}),
@@ -320,44 +359,22 @@ async function startSessions(
       onBrokerLog,
     }),
   });
-  sessions.alarms = new MqttConsumer({
-    url: options.mqttUrl,
-    clientId: `${config.INGEST_CLIENT_ID}-alarms`,
-    ...credentials,
-    subscriptions: subscriptions.alarms,
-    protocolVersion: options.protocolVersion ?? 5,
-    receiveMaximum: 1_000,
-    logger: logger.child({ session: "alarms" }),
-    onMessage: (topic, payload, ack, redelivered) => {
-      pipeline.accept(topic, payload, "mqtt", ack, redelivered);
-    },
-  });
-  await sessions.alarms.start();
-  await sessions.main.start();
-}
-
-/** Tells each device its alarm was stored (the "received" ack), on the alarm session when it is up. */
-function tellDevices(
-  alarms: AlarmOutcome[],
-  via: MqttConsumer | undefined,
-  now: () => number,
-  logger: Logger,
-) {
-  for (const a of alarms) {
-    // A throw here would fail the committed batch: a message the contract refuses is logged instead.
-    let ack: Downlink;
-    try {
-      ack = downlinks.ack(a.device.serial, {
-        v: 1,
-        ackOf: a.messageId,
-        status: a.ackStatus,
-        alarmId: a.alarmId,
-        at: now(),
-      });
-    } catch (err) {
-      logger.error({ err, alarmId: a.alarmId }, "alarm acknowledgement refused by the downlink contract");
-      continue;
-    }
-    via?.publish(ack);
+  if (options.alarmLane === "worker") {
+    sessions.lane = alarmLaneOf(shared, subscriptions.alarms);
+    await sessions.lane.start();
+  } else {
+    sessions.alarms = alarmSession({
+      url: options.mqttUrl,
+      clientId: config.INGEST_CLIENT_ID,
+      ...credentials,
+      subscriptions: subscriptions.alarms,
+      protocolVersion: options.protocolVersion ?? 5,
+      logger,
+      pipeline,
+    });
+    await sessions.alarms.start();
+    // Inline the lane is this thread, up while ingest runs (the gauge then says nothing of a worker).
+    metrics.alarmLaneUp.set(1);
   }
+  await sessions.main.start();
 }

@@ -24,11 +24,13 @@ try {
 
 const logger = pino({ level: config.LOG_LEVEL, base: { service: "ingest" } });
 const pool = createPool(config.DATABASE_URL, { max: 8, applicationName: "vakt-ingest" });
-// Alarms commit on connections of their own: never queued behind position batches for one.
+// Alarms commit on connections of their own: never queued behind position batches for one. (The worker
+// thread, INGEST_ALARM_LANE=worker, opens its own; this pool then connects only for alarms taken inline.)
 const alarmPool = createPool(config.DATABASE_URL, { max: 2, applicationName: "vakt-ingest" });
 const ingest = createIngest({
   pool,
   alarmPool,
+  alarmLane: config.INGEST_ALARM_LANE,
   databaseUrl: config.DATABASE_URL,
   mqttUrl: config.MQTT_URL,
   ...(config.MQTT_USERNAME !== undefined ? { mqttUsername: config.MQTT_USERNAME } : {}),

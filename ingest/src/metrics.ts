@@ -88,6 +88,17 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       help: "Messages the broker redelivered more than INGEST_MAX_REDELIVERIES times, kept as dead letters",
       registers: [registry],
     }),
+    alarmLaneUp: new Gauge({
+      name: "vakt_ingest_alarm_lane_up",
+      help: "1 while the alarm lane is up: its worker thread runs and reports (INGEST_ALARM_LANE=worker), or, inline, ingest has started",
+      registers: [registry],
+    }),
+    alarmLaneRestarts: new Counter({
+      name: "vakt_ingest_alarm_lane_restarts_total",
+      help: "Alarm lane worker threads started again after one exited or went silent, by why (exited, silent)",
+      labelNames: ["reason"] as const,
+      registers: [registry],
+    }),
     lagSeconds: new Gauge({
       name: "vakt_ingest_lag_seconds",
       help: "Age of the oldest message received but not yet committed",

@@ -52,6 +52,11 @@ const ingestFields = commonEnv.extend({
     .default("5")
     .transform(Number)
     .pipe(z.union([z.literal(4), z.literal(5)])),
+  /**
+   * Where alarms are taken and committed: `worker`, a worker thread of their own (its own MQTT session,
+   * event loop and connections), so an alarm never waits behind position work; `inline`, ingest's main thread.
+   */
+  INGEST_ALARM_LANE: z.enum(["worker", "inline"]).default("worker"),
   /** Work waiting this long without a commit marks a writer lane stalled and /healthz 503. */
   INGEST_STALL_AFTER_MS: positiveInt.max(600_000).default(10_000),
   /** How long SIGTERM waits for the writer to commit what it holds; the rest stays with the broker. */
@@ -160,6 +165,11 @@ export const apiEnv = commonEnv
     ALARM_TRACKING_MINUTES: positiveInt.max(24 * 60).default(60),
     /** Escalation worker (graphile-worker) concurrency in this process; 0 runs no worker here. */
     ALERT_WORKER_CONCURRENCY: z.coerce.number().int().min(0).max(50).default(4),
+    /**
+     * Connections of the alarm path's own pool (claim and live push of alarms), kept open, so an
+     * alarm never queues behind device pushes or requests on the shared pool; 0: the shared pool.
+     */
+    API_ALARM_POOL_SIZE: z.coerce.number().int().min(0).max(10).default(2),
     /**
      * Requests per minute from one address to the public endpoints (login,
      * password reset, invitations, single sign-on); 0 turns the limit off. A

@@ -226,7 +226,12 @@ describe("the production build", () => {
       expect(r.out.trim().split("\n"), service).toEqual(["node", "bundle", "console"]);
     }
     // The bundles import no development tool.
-    for (const file of ["api/dist/main.js", "ingest/dist/main.js", "ingest/dist/mosquitto-files.js"]) {
+    for (const file of [
+      "api/dist/main.js",
+      "ingest/dist/main.js",
+      "ingest/dist/alarm-lane-worker.js",
+      "ingest/dist/mosquitto-files.js",
+    ]) {
       const code = await readFile(join(prod, file), "utf8");
       expect(code, file).not.toMatch(/from ["'](tsx|vitest|typescript|esbuild)["']/);
     }

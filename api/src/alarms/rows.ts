@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import type { AlarmOutcome, AlarmState, AlarmSummary } from "@vakt/schemas";
 import type { Queryable } from "@vakt/storage";
+import type pg from "pg";
 import type { Caller } from "../activity/writer";
 import { pseudonym } from "../auth/secrets";
 import type { ApiDeps } from "../deps";
@@ -139,6 +140,19 @@ export function toAlarmSummary(deps: ApiDeps, audience: AlarmAudience | null, r:
 /** One alarm by id, unscoped: for the live fan-out and routing, which scope by room or rule. */
 export async function loadAlarmRow(db: Queryable, alarmId: string): Promise<AlarmRow | undefined> {
   const { rows } = await db.query<AlarmRow>(`${ALARM_SELECT} WHERE a.id = $1`, [alarmId]);
+  return rows[0];
+}
+
+/**
+ * The same read as a named statement, planned once per connection rather than on every call
+ * (planning costs more than running it): for the alarm path's pool, where every push waits on it.
+ */
+export async function loadAlarmRowPrepared(db: pg.Pool, alarmId: string): Promise<AlarmRow | undefined> {
+  const { rows } = await db.query<AlarmRow>({
+    name: "vakt-alarm-row",
+    text: `${ALARM_SELECT} WHERE a.id = $1`,
+    values: [alarmId],
+  });
   return rows[0];
 }
 

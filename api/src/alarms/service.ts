@@ -23,6 +23,7 @@ export {
   commandId,
   FULL_AUDIENCE,
   loadAlarmRow,
+  loadAlarmRowPrepared,
   toAlarmSummary,
 } from "./rows";
 export { cancelAlarm, commentAlarm, reopenAlarm, resolveAlarm, takeAlarm } from "./transitions";

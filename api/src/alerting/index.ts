@@ -10,8 +10,9 @@
  * This file wires them: ingest's `alarm.raised` NOTIFY and a sweep claim new alarms, the bus's
  * `reopened` claims a reopened one again.
  */
-import { EVENTS_CHANNEL, platformEvent } from "@vakt/schemas";
+import { EVENTS_CHANNEL, type PlatformEvent, platformEvent } from "@vakt/schemas";
 import type pg from "pg";
+import type { AlarmRow } from "../alarms/service";
 import type { Bus } from "../bus";
 import type { ApiDeps } from "../deps";
 import type { DeliverPayload } from "./channels";
@@ -32,26 +33,42 @@ export interface AlertingOptions {
   pollIntervalMs?: number;
   /** Timeout of one webhook or SMS request (default 10 s). */
   httpTimeoutMs?: number;
+  /** Where claims run (the alarm path's own pool); default: deps.pool. */
+  claimDb?: pg.Pool;
+  /**
+   * The platform events this process already hears (live's LISTEN connection): new alarms are
+   * claimed from them, without a LISTEN connection of alerting's own. Returns the unsubscribe.
+   */
+  events?: (listener: (e: PlatformEvent) => void) => () => void;
 }
 
 export interface Alerting {
   /** Claims an alarm (idempotent across processes): tracking on, routing started. */
   claim(alarmId: string): Promise<boolean>;
   /**
-   * Resolves once the alarm's routing row is committed, by this process or another (the claim's
-   * INSERT waits for a concurrent one), so a new alarm is pushed with its cancel window known.
-   * The rest of the claim (the track command) goes on after it.
+   * The alarm as it is once its routing row is committed, by this process or another (the claim's
+   * INSERT waits for a concurrent one), read in the claim's own statement: a new alarm is pushed
+   * from it, with its cancel window known. Undefined when the claim failed or there is no such
+   * alarm. The rest of the claim (the track command) goes on after it.
    */
-  routed(alarmId: string): Promise<void>;
+  routed(alarmId: string): Promise<AlarmRow | undefined>;
   close(): Promise<void>;
 }
 
-/** New alarms from ingest: claimed as their NOTIFY arrives. */
+/** New alarms from ingest: claimed as their NOTIFY arrives (on live's connection when there is one). */
 async function listenForRaisedAlarms(
   deps: ApiDeps,
   log: ApiDeps["logger"],
   claim: (alarmId: string) => Promise<boolean>,
+  events: AlertingOptions["events"],
 ): Promise<{ close(): Promise<void> }> {
+  if (events) {
+    const off = events((e) => {
+      if (e.kind === "alarm.raised")
+        void claim(e.alarmId).catch((err) => log.error({ err }, "claiming alarm failed"));
+    });
+    return { close: async () => off() };
+  }
   const listener: pg.PoolClient = await deps.pool.connect();
   let closed = false;
   listener.on("notification", (msg) => {
@@ -93,17 +110,18 @@ export async function startAlerting(
   const log = deps.logger.child({ component: "alerting" });
   const context: ClaimContext = {
     deps,
+    db: options.claimDb ?? deps.pool,
     log,
     trackingMs: (deps.config.ALARM_TRACKING_MINUTES ?? 60) * 60_000,
   };
   // The alerting listener and the live fan-out hear the same NOTIFY: one claim per alarm at a time
   // in this process, which the other joins, instead of a second claim waiting on the first's row.
-  const inFlight = new Map<string, { done: Promise<boolean>; routed: Promise<void> }>();
-  const claim = (alarmId: string, onRouted?: () => void) => {
+  const inFlight = new Map<string, { done: Promise<boolean>; routed: Promise<AlarmRow | undefined> }>();
+  const claim = (alarmId: string, onRouted?: (row: AlarmRow | undefined) => void) => {
     let current = inFlight.get(alarmId);
     if (!current) {
-      let routedNow = () => {};
-      const routed = new Promise<void>((resolve) => {
+      let routedNow: (row: AlarmRow | undefined) => void = () => {};
+      const routed = new Promise<AlarmRow | undefined>((resolve) => {
         routedNow = resolve;
       });
       const done = claimAlarm(context, alarmId, routedNow).finally(() => inFlight.delete(alarmId));
@@ -123,7 +141,7 @@ export async function startAlerting(
     },
     { concurrency: options.concurrency ?? 4, pollIntervalMs: options.pollIntervalMs },
   );
-  const listener = await listenForRaisedAlarms(deps, log, claim);
+  const listener = await listenForRaisedAlarms(deps, log, claim, options.events);
   await sweepUnclaimed(deps, log, claim);
   const stopClaimingReopened = deps.bus.on(
     "reopened",
@@ -137,7 +155,7 @@ export async function startAlerting(
   return {
     claim: (alarmId) => claim(alarmId),
     routed: (alarmId) =>
-      new Promise<void>((resolve) => {
+      new Promise<AlarmRow | undefined>((resolve) => {
         void claim(alarmId, resolve).catch((err) => log.error({ err, alarmId }, "claiming alarm failed"));
       }),
     async close() {

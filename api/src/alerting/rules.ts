@@ -1,9 +1,10 @@
 /**
  * Which alert rule an alarm follows: the rule of the deepest department on the alarm's ancestry
  * with an enabled rule matching its type, severity and the schedule (in the organisation's time zone).
+ * The claim chooses it in SQL (ruleForAlarmSql), inside its one statement; scheduleActive is the
+ * same schedule check in TypeScript, which the SQL is tested against.
  */
 import type { EscalationStep } from "@vakt/schemas";
-import type { Queryable } from "@vakt/storage";
 
 interface Window {
   days: number[];
@@ -22,11 +23,6 @@ export interface RuleRow {
   reminder_interval_s: number | null;
   max_reminders: number;
   cancel_window_s: number | null;
-}
-
-/** Seconds of the cancel window: the rule's, or 30 s for a fall (a detector's guess) and none otherwise. */
-export function cancelWindowSecondsOf(rule: { cancel_window_s: number | null }, alarmType: string): number {
-  return rule.cancel_window_s ?? (alarmType === "fall" ? 30 : 0);
 }
 
 /** ISO weekday (1-7) and minutes since midnight of `at` in `timeZone` (Intl, so DST is right). */
@@ -59,34 +55,36 @@ export function scheduleActive(schedule: Window[] | null, at: Date, timeZone: st
   });
 }
 
-const RULES_SELECT = `SELECT r.id, r.department_id, array_position(d.ancestry, r.department_id) AS depth, r.alarm_types,
-            r.severities, r.schedule, r.steps, r.reminder_interval_s, r.max_reminders, r.cancel_window_s, o.time_zone
-       FROM departments d
-       JOIN alert_rules r ON r.organisation_id = d.organisation_id AND r.department_id = ANY(d.ancestry)
-       JOIN organisations o ON o.id = d.organisation_id`;
-const RULES_ORDER = "ORDER BY depth DESC, r.created_at, r.id";
+/**
+ * `scheduleActive` in SQL, for the rule `r` of organisation `o` at `$at` (timestamptz): the same
+ * weekday and minute in the organisation's zone (PostgreSQL's tz database, the same IANA zones as
+ * Intl), the same overnight windows. Checked against scheduleActive in rules.int.test.ts.
+ */
+export const scheduleActiveSql = (at: string) => `(
+  r.schedule IS NULL OR jsonb_typeof(r.schedule) = 'null' OR EXISTS (
+    SELECT 1 FROM jsonb_array_elements(r.schedule) w,
+      LATERAL (SELECT ${at} AT TIME ZONE coalesce(nullif(o.time_zone, ''), 'Europe/Oslo') AS lt) l,
+      LATERAL (SELECT extract(isodow FROM l.lt)::int AS wd,
+                      (extract(hour FROM l.lt) * 60 + extract(minute FROM l.lt))::int AS m,
+                      substr(w->>'start', 1, 2)::int * 60 + substr(w->>'start', 4, 2)::int AS s,
+                      substr(w->>'end', 1, 2)::int * 60 + substr(w->>'end', 4, 2)::int AS e) t
+     WHERE CASE WHEN t.s < t.e THEN w->'days' @> to_jsonb(t.wd) AND t.m >= t.s AND t.m < t.e
+                ELSE (w->'days' @> to_jsonb(t.wd) AND t.m >= t.s)
+                  OR (w->'days' @> to_jsonb(CASE WHEN t.wd = 1 THEN 7 ELSE t.wd - 1 END) AND t.m < t.e) END))`;
 
 /**
- * The rule for an alarm, deepest department first, then the first matching rule there; found from
- * the alarm's id alone, so it can be read beside the alarm rather than after it.
+ * The rule an alarm (CTE or table `a`) follows at `$at`, as rows of one (or none): the deepest
+ * department's first enabled rule matching its type, severity and schedule.
  */
-export async function findRuleForAlarm(
-  db: Queryable,
-  alarmId: string,
-  at: Date,
-): Promise<RuleRow | undefined> {
-  const { rows } = await db.query<RuleRow & { time_zone: string }>(
-    `${RULES_SELECT}
-       JOIN alarms a ON a.organisation_id = d.organisation_id AND a.department_id = d.id
-      WHERE a.id = $1 AND r.enabled
-        AND (r.alarm_types IS NULL OR a.type = ANY(r.alarm_types))
-        AND (r.severities IS NULL OR a.severity = ANY(r.severities))
-      ${RULES_ORDER}`,
-    [alarmId],
-  );
-  return firstActive(rows, at);
-}
-
-function firstActive(rows: (RuleRow & { time_zone: string })[], at: Date): RuleRow | undefined {
-  return rows.find((r) => scheduleActive(r.schedule, at, r.time_zone || "Europe/Oslo"));
-}
+export const ruleForAlarmSql = (at: string) => `
+  SELECT r.id, r.steps, r.cancel_window_s
+    FROM a
+    JOIN departments d ON d.organisation_id = a.organisation_id AND d.id = a.department_id
+    JOIN alert_rules r ON r.organisation_id = d.organisation_id AND r.department_id = ANY(d.ancestry)
+    JOIN organisations o ON o.id = d.organisation_id
+   WHERE r.enabled
+     AND (r.alarm_types IS NULL OR a.type = ANY(r.alarm_types))
+     AND (r.severities IS NULL OR a.severity = ANY(r.severities))
+     AND ${scheduleActiveSql(at)}
+   ORDER BY array_position(d.ancestry, r.department_id) DESC, r.created_at, r.id
+   LIMIT 1`;

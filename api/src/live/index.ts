@@ -14,7 +14,10 @@
  *
  * Where events come from:
  * - ingest's `vakt_events` NOTIFY (alarm raised/changed, device changed): every
- *   API process hears it and emits to its own sockets (`io.local`);
+ *   API process hears it on its one LISTEN connection (which alert routing
+ *   shares) and emits to its own sockets (`io.local`); a new alarm from alert
+ *   routing's claim (one statement on the alarm pool), device changes
+ *   coalesced per batch (fan-out.ts, coalesce.ts);
  * - changes made through this process's REST API (deps.bus): emitted through
  *   the adapter (`@socket.io/postgres-adapter`, or `@socket.io/redis-adapter`
  *   when REDIS_URL is set), so sockets on every API process receive them once;
@@ -28,16 +31,18 @@
 import type { Server as HttpServer } from "node:http";
 import { createAdapter } from "@socket.io/postgres-adapter";
 import { createAdapter as createRedisAdapter } from "@socket.io/redis-adapter";
-import { LIVE_PATH } from "@vakt/schemas";
+import { LIVE_PATH, type PlatformEvent } from "@vakt/schemas";
 import { Redis } from "ioredis";
+import type pg from "pg";
 import { Server } from "socket.io";
+import type { AlarmRow } from "../alarms/service";
 import { type Bus, createBus } from "../bus";
 import type { ApiDeps } from "../deps";
 import { listenForEvents } from "./events";
 import { liveFanOut } from "./fan-out";
 import { authenticateSockets } from "./handshake";
 import { positionPoller } from "./positions";
-import { liveRooms } from "./rooms";
+import { type LiveRooms, liveRooms } from "./rooms";
 import type { LiveServer, LiveSocket } from "./types";
 import { handleWatches } from "./watch";
 
@@ -53,10 +58,13 @@ export interface LiveOptions {
   /** When set (REDIS_URL), broadcasts between API processes go through Redis pub/sub instead. */
   redisUrl?: string | undefined;
   /**
-   * Awaited before a new alarm is pushed: alert routing's claim, so the push carries the
-   * cancel window (a fall pushed before it would sound in the console while nobody may be woken).
+   * A new alarm is pushed from what this returns: alert routing's claim, so the push carries the
+   * cancel window (a fall pushed before it would sound in the console while nobody may be woken)
+   * and a console taking it at once finds it routed. Undefined: the alarm is read (alarmDb).
    */
-  beforeNewAlarm?: (alarmId: string) => Promise<void>;
+  newAlarm?: (alarmId: string) => Promise<AlarmRow | undefined>;
+  /** Where alarm rows are read for pushes: the alarm path's own pool; default: deps.pool. */
+  alarmDb?: pg.Pool;
 }
 
 export interface Live {
@@ -64,6 +72,11 @@ export interface Live {
   bus: Bus;
   /** False once the LISTEN connection (ingest's alarm and device events) has failed: /api/healthz turns 503. */
   listening(): boolean;
+  /**
+   * The platform events this process's LISTEN connection hears, for alert routing: one connection
+   * (one backend woken per NOTIFY) for both. Returns the unsubscribe.
+   */
+  onEvent(listener: (e: PlatformEvent) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -81,6 +94,42 @@ async function connectRedis(url: string | undefined, log: ApiDeps["logger"]): Pr
     throw err;
   }
   return [pub, sub];
+}
+
+/** Re-checks every local socket's rooms; callers while a run is going share it. */
+function revalidator(localSockets: () => LiveSocket[], rooms: LiveRooms, log: ApiDeps["logger"]) {
+  let revalidating: Promise<void> | null = null;
+  return () => {
+    if (revalidating) return revalidating;
+    revalidating = (async () => {
+      await Promise.all(
+        localSockets().map((s) =>
+          rooms.syncRooms(s).catch((err) => log.error({ err }, "revalidating socket failed")),
+        ),
+      );
+    })().finally(() => {
+      revalidating = null;
+    });
+    return revalidating;
+  };
+}
+
+/** Who else hears the LISTEN connection's platform events (alert routing). */
+function eventListeners() {
+  const listeners = new Set<(e: PlatformEvent) => void>();
+  return {
+    dispatch(e: PlatformEvent) {
+      for (const l of listeners) l(e);
+    },
+    on(l: (e: PlatformEvent) => void) {
+      // A wrapper per subscription, so the same function subscribed twice needs two unsubscribes.
+      const entry = (e: PlatformEvent) => l(e);
+      listeners.add(entry);
+      return () => {
+        listeners.delete(entry);
+      };
+    },
+  };
 }
 
 /** Attaches socket.io to the API's HTTP server. */
@@ -104,31 +153,24 @@ export async function attachLive(
   const localSockets = () => [...io.of("/").sockets.values()] as LiveSocket[];
 
   // Re-check every local socket periodically, and at once when grants or sessions change.
-  let revalidating: Promise<void> | null = null;
-  const revalidateAll = () => {
-    if (revalidating) return revalidating;
-    revalidating = (async () => {
-      await Promise.all(
-        localSockets().map((s) =>
-          rooms.syncRooms(s).catch((err) => log.error({ err }, "revalidating socket failed")),
-        ),
-      );
-    })().finally(() => {
-      revalidating = null;
-    });
-    return revalidating;
-  };
+  const revalidateAll = revalidator(localSockets, rooms, log);
   const revalidateTimer = setInterval(() => void revalidateAll(), options.revalidateMs ?? 3_000);
 
   // Alarms and devices announced by ingest (and the API's own NOTIFYs): to this process's sockets.
-  const fanOut = liveFanOut(io, deps, bus, options.beforeNewAlarm);
+  const fanOut = liveFanOut(io, deps, bus, {
+    alarmDb: options.alarmDb ?? deps.pool,
+    ...(options.newAlarm ? { newAlarm: options.newAlarm } : {}),
+  });
   let closed = false;
+  const heard = eventListeners();
   const listener = await listenForEvents(deps, log, {
     auth: () => {
       if (!closed) void revalidateAll();
     },
     event: (e) => {
-      if (!closed) fanOut.fromDatabase(e, log);
+      if (closed) return;
+      fanOut.fromDatabase(e, log);
+      heard.dispatch(e);
     },
   });
 
@@ -147,6 +189,7 @@ export async function attachLive(
     io,
     bus,
     listening: listener.listening,
+    onEvent: heard.on,
     async close() {
       closed = true;
       clearInterval(revalidateTimer);

@@ -87,15 +87,27 @@ async function raise(departmentId: string) {
   return announce(departmentId, await addRecipient(h, org, departmentId, "Live"));
 }
 
-async function announce(departmentId: string, r: { recipientId: string; deviceId: string }) {
-  const { rows } = await h.db.pool.query<{ id: string }>(
+async function announce(
+  departmentId: string,
+  r: { recipientId: string; deviceId: string },
+  type = "sos",
+  db: Pick<pg.Pool, "query"> = h.db.pool,
+) {
+  const { rows } = await db.query<{ id: string }>(
     `INSERT INTO alarms (organisation_id, department_id, device_id, recipient_id, type, severity, source,
                          device_message_id, raised_at)
-     VALUES ($1, $2, $3, $4, 'sos', 'critical', 'device', $5, now()) RETURNING id`,
-    [org.organisationId, departmentId, r.deviceId, r.recipientId, `m-${randomBytes(4).toString("hex")}`],
+     VALUES ($1, $2, $3, $4, $6, 'critical', 'device', $5, now()) RETURNING id`,
+    [
+      org.organisationId,
+      departmentId,
+      r.deviceId,
+      r.recipientId,
+      `m-${randomBytes(4).toString("hex")}`,
+      type,
+    ],
   );
   const alarmId = rows[0]?.id as string;
-  await h.db.pool.query("SELECT pg_notify('vakt_events', $1)", [
+  await db.query("SELECT pg_notify('vakt_events', $1)", [
     JSON.stringify({
       kind: "alarm.raised",
       alarmId,
@@ -366,6 +378,112 @@ describe("live updates to API tokens (issue 15)", () => {
     expect(pseudoAlarm.device.serial).toBeNull();
     expect(blindAlarms[0]?.position).toBeNull();
     expect(blindAlarms[0]?.recipient?.id).toBe(r.recipientId);
+  });
+});
+
+describe("the alarm path (issue 20)", () => {
+  /** A department of its own under A, so its rule routes no other test's alarm. */
+  async function department(): Promise<string> {
+    const { rows } = await h.db.pool.query<{ id: string }>(
+      `WITH fresh AS (SELECT gen_random_uuid() AS id)
+       INSERT INTO departments (id, organisation_id, parent_id, name, ancestry)
+       SELECT fresh.id, $1, $2::uuid, $3, (SELECT ancestry FROM departments WHERE id = $2::uuid) || fresh.id
+         FROM fresh RETURNING id`,
+      [org.organisationId, org.departments.a, `P-${randomBytes(3).toString("hex")}`],
+    );
+    return rows[0]?.id as string;
+  }
+
+  it("a fall's first push carries its cancel window and tracking: routing was committed before any console heard of it", async () => {
+    const dept = await department();
+    await h.db.pool.query(
+      `INSERT INTO alert_rules (organisation_id, department_id, name, alarm_types, steps, cancel_window_s)
+       VALUES ($1, $2, 'Falls', ARRAY['fall'], $3, 45)`,
+      [
+        org.organisationId,
+        dept,
+        JSON.stringify([{ waitS: 60, users: [], roles: [], channels: [], endpointIds: [] }]),
+      ],
+    );
+    const op = await addUser(h, org, "window", [{ role: "operator", departmentId: org.departments.a }]);
+    const s = await open(api1, { cookie: cookieOf(await loggedIn(h, op.email)) });
+    await roomState(api1, s, `alarm:${dept}`, true);
+    const got: AlarmSummary[] = [];
+    const changed: (AlarmSummary & { change: string })[] = [];
+    s.on("alarm:new", (a) => got.push(a));
+    s.on("alarm:changed", (a) => changed.push(a));
+    const a = await announce(dept, await addRecipient(h, org, dept, "Window"), "fall");
+    await until("the fall reaches the socket", () => got.length > 0);
+    const routing = await h.db.pool.query<{ cancel_until: Date; status: string }>(
+      "SELECT cancel_until, status FROM alarm_routing WHERE alarm_id = $1",
+      [a.alarmId],
+    );
+    const device = await h.db.pool.query<{ tracking_until: Date }>(
+      "SELECT tracking_until FROM devices WHERE id = $1",
+      [a.deviceId],
+    );
+    expect(routing.rows[0]?.status).toBe("active");
+    expect(got[0]?.id).toBe(a.alarmId);
+    expect(got[0]?.cancelWindowUntil).toBe(routing.rows[0]?.cancel_until.toISOString());
+    expect(Date.parse(got[0]?.cancelWindowUntil ?? "") - Date.parse(got[0]?.raisedAt ?? "")).toBe(45_000);
+    expect(got[0]?.device.trackingUntil).toBe(device.rows[0]?.tracking_until.toISOString());
+    // Both processes heard the NOTIFY; one claimed it, and the socket heard of it once.
+    await until("the window's change", () => changed.some((c) => c.change === "cancel_window"));
+    expect(got).toHaveLength(1);
+  });
+
+  it("an alarm reaches the console while every connection of the shared pool is held", async () => {
+    const op = await addUser(h, org, "exhausted", [{ role: "operator", departmentId: org.departments.a }]);
+    const s = await open(api1, { cookie: cookieOf(await loggedIn(h, op.email)) });
+    await roomState(api1, s, `alarm:${org.departments.a1}`, true);
+    const r = await addRecipient(h, org, org.departments.a1, "Exhausted");
+    const got: AlarmSummary[] = [];
+    s.on("alarm:new", (a) => got.push(a));
+    // As many takers as the pool has connections: the free ones are held, the rest queue first.
+    const pool = h.db.pool;
+    const grabs = Array.from({ length: pool.options.max ?? 10 }, () => pool.connect());
+    const own = new pg.Client({ connectionString: h.db.url });
+    try {
+      await until("the shared pool exhausted", () => pool.waitingCount > 0);
+      await own.connect();
+      const a = await announce(org.departments.a1, r, "sos", own);
+      await until("the alarm reaches the socket", () => got.some((x) => x.id === a.alarmId));
+      expect(pool.waitingCount).toBeGreaterThan(0);
+    } finally {
+      for (const g of grabs) void g.then((c) => c.release()).catch(() => {});
+      await own.end();
+    }
+  });
+
+  it("a burst of one device's changes is one push; a later device's change comes after it", async () => {
+    const op = await addUser(h, org, "burst", [{ role: "operator", departmentId: org.departments.a }]);
+    const s = await open(api1, { cookie: cookieOf(await loggedIn(h, op.email)) });
+    await roomState(api1, s, `device:${org.departments.a1}`, true);
+    const busy = await addRecipient(h, org, org.departments.a1, "Busy");
+    const later = await addRecipient(h, org, org.departments.a1, "Later");
+    const got: { deviceId: string; batteryPercent: number | null }[] = [];
+    s.on("device:changed", (d) => got.push(d));
+    const event = (r: { recipientId: string; deviceId: string }, n: number) =>
+      JSON.stringify({
+        kind: "device.changed",
+        organisationId: org.organisationId,
+        departmentId: org.departments.a1,
+        recipientId: r.recipientId,
+        deviceId: r.deviceId,
+        // Distinct payloads: PostgreSQL folds identical ones in one transaction into one.
+        n,
+      });
+    await h.db.pool.query("UPDATE devices SET battery_percent = 42 WHERE id = $1", [busy.deviceId]);
+    // Twenty NOTIFYs for one device in one commit, as ingest's batch writer can send them.
+    await h.db.pool.query("SELECT pg_notify('vakt_events', e) FROM unnest($1::text[]) e", [
+      Array.from({ length: 20 }, (_, i) => event(busy, i)),
+    ]);
+    await h.db.pool.query("SELECT pg_notify('vakt_events', $1)", [event(later, 0)]);
+    await until("the later device's change", () => got.some((d) => d.deviceId === later.deviceId));
+    const ofBusy = got.filter((d) => d.deviceId === busy.deviceId);
+    expect(ofBusy.length).toBeGreaterThanOrEqual(1);
+    expect(ofBusy.length).toBeLessThanOrEqual(2);
+    expect(ofBusy.at(-1)?.batteryPercent).toBe(42);
   });
 });
 

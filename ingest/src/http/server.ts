@@ -40,7 +40,8 @@ export interface IngestHttpOptions {
   logger: Logger;
   metrics: IngestMetrics;
   pipeline: Pipeline;
-  health: () => { mqtt: boolean; backlog: number; stalled: StalledLane[] };
+  /** `down`: parts not running now (the alarm lane's worker thread while it restarts). */
+  health: () => { mqtt: boolean; backlog: number; stalled: StalledLane[]; down?: { part: string }[] };
   /** Resolves an OsmAnd identifier to its device's serial (`osmandAuthenticator`). */
   authenticate: OsmandAuthenticator;
   /**
@@ -171,8 +172,8 @@ export function createIngestHttpApp(o: Omit<IngestHttpOptions, "port" | "host">)
 
   app.get("/healthz", (c) => {
     const h = o.health();
-    const ok = h.mqtt && h.stalled.length === 0;
-    // 503 names what is wrong: the broker connection, or each stalled lane and how long it waited.
+    const ok = h.mqtt && h.stalled.length === 0 && (h.down?.length ?? 0) === 0;
+    // 503 names what is wrong: the broker connection, each stalled lane and how long it waited, what is down.
     return c.json({ status: ok ? "ok" : "degraded", ...h }, ok ? 200 : 503);
   });
 

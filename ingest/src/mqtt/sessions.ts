@@ -2,16 +2,18 @@
  * Ingest's two MQTT sessions (ingest.ts): what each subscribes to, and where the main session's
  * messages go (the broker's connection log, OwnTracks, the native contract). Alarms also arrive on a
  * session of their own, so they never queue behind a backlog of positions; the main session lets
- * its copy go.
+ * its copy go. The alarm session runs in the main thread or in a worker thread of its own
+ * (alarm-lane/), the same code either way.
  */
-import { ingestSubscription, parseDeviceTopic, uplinkTopic } from "@vakt/schemas";
+import { type Downlink, downlinks, ingestSubscription, parseDeviceTopic, uplinkTopic } from "@vakt/schemas";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { applyPresence, BROKER_LOG_TOPIC, parseBrokerLogLine } from "../broker/presence";
 import type { IngestMetrics } from "../metrics";
 import type { Pipeline } from "../pipeline/pipeline";
+import type { AlarmOutcome } from "../pipeline/store";
 import { OWNTRACKS_SUBSCRIPTIONS, owntracksDecision, owntracksRoute } from "../trackers/owntracks";
-import type { ConsumerOptions } from "./consumer";
+import { type ConsumerOptions, MqttConsumer } from "./consumer";
 
 export function sessionSubscriptions(o: {
   shared: boolean;
@@ -102,4 +104,56 @@ function isAlarmTopic(topic: string): boolean {
   if (!topic.endsWith("/up/alarm")) return false;
   const t = parseDeviceTopic(topic);
   return t.ok && t.direction === "up" && t.kind === "alarm";
+}
+
+/** The alarm session (client id `<INGEST_CLIENT_ID>-alarms`): every message straight into its pipeline. */
+export function alarmSession(o: {
+  url: string;
+  clientId: string;
+  username?: string;
+  password?: string;
+  subscriptions: string[];
+  protocolVersion: 4 | 5;
+  logger: Logger;
+  pipeline: Pipeline;
+}): MqttConsumer {
+  return new MqttConsumer({
+    url: o.url,
+    clientId: `${o.clientId}-alarms`,
+    ...(o.username !== undefined ? { username: o.username } : {}),
+    ...(o.password !== undefined ? { password: o.password } : {}),
+    subscriptions: o.subscriptions,
+    protocolVersion: o.protocolVersion,
+    receiveMaximum: 1_000,
+    logger: o.logger.child({ session: "alarms" }),
+    onMessage: (topic, payload, ack, redelivered) => {
+      o.pipeline.accept(topic, payload, "mqtt", ack, redelivered);
+    },
+  });
+}
+
+/** Tells each device its alarm was stored (the "received" ack), on the alarm session when it is up. */
+export function tellDevices(
+  alarms: AlarmOutcome[],
+  via: Pick<MqttConsumer, "publish"> | undefined,
+  now: () => number,
+  logger: Logger,
+): void {
+  for (const a of alarms) {
+    // A throw here would fail the committed batch: a message the contract refuses is logged instead.
+    let ack: Downlink;
+    try {
+      ack = downlinks.ack(a.device.serial, {
+        v: 1,
+        ackOf: a.messageId,
+        status: a.ackStatus,
+        alarmId: a.alarmId,
+        at: now(),
+      });
+    } catch (err) {
+      logger.error({ err, alarmId: a.alarmId }, "alarm acknowledgement refused by the downlink contract");
+      continue;
+    }
+    via?.publish(ack);
+  }
 }

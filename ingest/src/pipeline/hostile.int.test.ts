@@ -174,7 +174,8 @@ describe("hostile content through decide and the writer", () => {
       const client = await connect();
       const query = client.query.bind(client) as (...a: unknown[]) => unknown;
       (client as unknown as { query: (...a: unknown[]) => unknown }).query = (...args: unknown[]) => {
-        if (JSON.stringify(args[1] ?? "").includes("poison-me")) {
+        // The values, whether passed beside the text or inside a named statement's config.
+        if (JSON.stringify(args).includes("poison-me")) {
           return Promise.reject(new Error("Connection terminated unexpectedly"));
         }
         return query(...args);

@@ -140,8 +140,9 @@ async function storedFor(client: pg.ClientBase, stores: StoreDecision[]) {
       chg: boolean | null;
       sig: number | null;
       fw: string | null;
-    }>(
-      `SELECT 'id' AS k, u.device_id AS d, u.message_id AS m, NULL::bigint AS t, u.payload_sha256 AS sha,
+    }>({
+      name: "vakt_ingest_stored_for",
+      text: `SELECT 'id' AS k, u.device_id AS d, u.message_id AS m, NULL::bigint AS t, u.payload_sha256 AS sha,
               NULL::float8 AS lat, NULL::float8 AS lon, NULL::real AS acc,
               NULL::smallint AS bat, NULL::boolean AS chg, NULL::smallint AS sig, NULL::text AS fw
          FROM uplink_ids u JOIN unnest($1::uuid[], $2::text[]) AS q(d, m) ON u.device_id = q.d AND u.message_id = q.m
@@ -153,8 +154,8 @@ async function storedFor(client: pg.ClientBase, stores: StoreDecision[]) {
        SELECT 'status', s.device_id, NULL, q.t, NULL, NULL, NULL, NULL, s.battery_percent, s.charging, s.signal_dbm, s.firmware
          FROM unnest($5::uuid[], $6::bigint[]) AS q(d, t)
          JOIN device_status s ON s.device_id = q.d AND s.time = timestamptz 'epoch' + q.t * interval '1 millisecond'`,
-      [idDevices, idValues, fixDevices, fixTimes, statusDevices, statusTimes],
-    );
+      values: [idDevices, idValues, fixDevices, fixTimes, statusDevices, statusTimes],
+    });
     for (const r of found.rows) {
       if (r.k === "id") ids.set(`${r.d}|${r.m}`, (r.sha as Buffer).toString("hex"));
       else if (r.k === "fix")

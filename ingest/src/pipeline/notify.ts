@@ -4,17 +4,11 @@ import type pg from "pg";
 import type { DeviceRef } from "./decide";
 
 export async function notify(client: pg.ClientBase, event: PlatformEvent): Promise<void> {
-  await client.query("SELECT pg_notify($1, $2)", [EVENTS_CHANNEL, JSON.stringify(event)]);
-}
-
-/** Several events in one round trip, delivered at commit in this order. */
-export async function notifyAll(client: pg.ClientBase, events: PlatformEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  if (events.length === 1) return notify(client, events[0] as PlatformEvent);
-  await client.query("SELECT count(pg_notify($1, e)) FROM unnest($2::text[]) AS e", [
-    EVENTS_CHANNEL,
-    events.map((e) => JSON.stringify(e)),
-  ]);
+  await client.query({
+    name: "vakt_ingest_notify",
+    text: "SELECT pg_notify($1, $2)",
+    values: [EVENTS_CHANNEL, JSON.stringify(event)],
+  });
 }
 
 export function scopeOf(device: DeviceRef) {

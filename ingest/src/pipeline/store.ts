@@ -2,9 +2,10 @@
  * Turns a batch of decisions into rows, in one transaction: the orchestration
  * (which path, in which order, rolled back to what). The statements live
  * beside it: rows.ts (positions, raw log, statuses, dead letters), copy.ts
- * (COPY text and staging), alarms.ts, devices.ts, and throttle.ts (which
- * device rows a batch writes). Every insert is idempotent, so a batch the
- * broker redelivers after a crash stores nothing twice.
+ * (COPY text and staging), straight.ts (a small batch in one statement),
+ * alarms.ts, devices.ts, and throttle.ts (which device rows a batch writes).
+ * Every insert is idempotent, so a batch the broker redelivers after a crash
+ * stores nothing twice.
  */
 import type pg from "pg";
 import { commitDeviceAlarm, storeDeviceAlarm } from "./alarms";
@@ -41,6 +42,8 @@ import {
   upsertLatestPositions,
 } from "./rows";
 import { LATEST_FROM_STAGE } from "./sql";
+import { sqlState } from "./storage-errors";
+import { commitStraight, takesStraightPath } from "./straight";
 import { insertTransitions } from "./transitions";
 
 export type AckStatus = "received" | "cancelled";
@@ -63,6 +66,8 @@ export interface BatchInput {
   deviceFilter?: (update: DeviceUpdate) => boolean;
   /** Stores the broker marked as sent before (MQTT DUP): a conflict dead letter of theirs may be stored already. */
   redelivered?: ReadonlySet<StoreDecision>;
+  /** Small batches in one statement when they can (straight.ts; default true). False: the careful way, for tests that compare. */
+  straight?: boolean;
 }
 
 export interface BatchResult {
@@ -86,6 +91,10 @@ const staged = new WeakSet<pg.ClientBase>();
 /**
  * Writes a batch in one transaction on a connection of its own and commits it.
  *
+ * Small batches of positions and statuses (most batches of a site whose devices each send now and
+ * then) are one statement, so one round trip and its own transaction (straight.ts); one that holds
+ * something stored already falls back to the careful way below.
+ *
  * Large batches take few round trips: BEGIN (with the staging DDL on a new
  * connection, and a savepoint); COPY of the positions and of the raw log
  * straight into their tables; status, alarm and device rows; COPY of each
@@ -103,6 +112,10 @@ export async function commitBatch(pool: pg.Pool, batch: BatchInput): Promise<Bat
   const shas = batch.stores.map(payloadSha256);
   const copyMin = batch.copyMinRows ?? COPY_THRESHOLD;
   const bulk = all.positions.length + all.raws.length >= copyMin;
+  if (!bulk && batch.straight !== false && takesStraightPath(batch)) {
+    const stored = await commitStraight(pool, batch, all, shas);
+    if (stored) return stored;
+  }
   const client = await pool.connect();
   let createsStaging = false;
   let broken: Error | undefined;
@@ -164,7 +177,7 @@ export async function commitBatch(pool: pg.Pool, batch: BatchInput): Promise<Bat
   } catch (err) {
     await client.query("ROLLBACK").catch(() => {});
     // A connection that failed (rather than a statement the database refused) is not reused.
-    if (!isSqlState(err)) broken = err instanceof Error ? err : new Error(String(err));
+    if (sqlState(err) === undefined) broken = err instanceof Error ? err : new Error(String(err));
     throw err;
   } finally {
     client.release(broken);
@@ -212,9 +225,4 @@ function rowsOfStores(stores: StoreDecision[]) {
     raws.push(s.raw);
   }
   return { positions, statuses, raws };
-}
-
-function isSqlState(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code);
 }

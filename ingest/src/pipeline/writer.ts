@@ -57,6 +57,8 @@ export interface BatchWriterOptions {
   useCopy?: boolean;
   /** Work waiting this long without a commit marks its lane stalled (default 10 s). */
   stallAfterMs?: number;
+  /** Before each lane's name (health, metrics): the alarm worker's lanes are told apart from the main thread's. */
+  laneNamePrefix?: string;
 }
 
 const RETRY_MIN_MS = 100;
@@ -96,8 +98,9 @@ export class BatchWriter {
   constructor(private readonly options: BatchWriterOptions) {
     const lanes = Math.max(1, options.maxConcurrent ?? 3);
     this.now = options.now ?? Date.now;
-    this.lanes = Array.from({ length: lanes }, (_, i) => newLane(`positions-${i}`, this.now()));
-    this.alarms = newLane("alarms", this.now());
+    const prefix = options.laneNamePrefix ?? "";
+    this.lanes = Array.from({ length: lanes }, (_, i) => newLane(`${prefix}positions-${i}`, this.now()));
+    this.alarms = newLane(`${prefix}alarms`, this.now());
     this.followUps = new FollowUps({ pool: options.pool, logger: options.logger });
     this.stallTimer = setInterval(() => this.checkStalls(), STALL_CHECK_MS);
     this.stallTimer.unref();

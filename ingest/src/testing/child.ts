@@ -27,6 +27,9 @@ export async function spawnIngest(env: Record<string, string>): Promise<IngestCh
       INGEST_HTTP_PORT: String(httpPort),
       INGEST_HTTP_HOST: "127.0.0.1",
       INGEST_METRICS_PORT: String(metricsPort),
+      // main.ts runs the alarm lane in its worker thread; INGEST_ALARM_LANE=inline in the test's own
+      // environment runs the crash tests and the lab the old way, for a reference.
+      ...(process.env.INGEST_ALARM_LANE ? { INGEST_ALARM_LANE: process.env.INGEST_ALARM_LANE } : {}),
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
