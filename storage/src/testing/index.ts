@@ -64,6 +64,17 @@ export async function createTestDatabase(
       const c = new pg.Client({ connectionString: adminUrl });
       await c.connect();
       try {
+        // A pool's end() resolves while its connections are still closing; FORCE would answer one of
+        // them with a FATAL that its client, already let go by the pool, throws as uncaught. So wait
+        // for the sessions to go (a leaked one is still forced after 3 s).
+        for (let waited = 0; waited < 3_000; waited += 20) {
+          const { rows } = await c.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1",
+            [name],
+          );
+          if ((rows[0]?.n ?? 0) === 0) break;
+          await new Promise((r) => setTimeout(r, 20));
+        }
         await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       } finally {
         await c.end();
