@@ -11,7 +11,8 @@
  * (ingest/src/main.ts, as docker-compose runs it), the API and the socket.io
  * client in this process. Each alarm's time is also split at the NOTIFY
  * that its commit sends (a LISTEN connection of the bench's own): publish ->
- * commit in ingest, then NOTIFY -> socket.io event in the API. The load rate
+ * commit in ingest (of which publish -> the alarm statement's start, its transaction's now() in
+ * alarms.received_at: broker and ingest before the database), then NOTIFY -> socket.io event in the API. The load rate
  * reported is what the load process published over the measured window.
  * Prints figures; asserts nothing.
  *
@@ -253,7 +254,7 @@ async function main() {
     floorSub.on("message", (topic) => floorArrivals.set(topic, performance.now()));
 
     /** Publish -> commit (NOTIFY) and NOTIFY -> socket.io of the alarms of the last `alarms` call. */
-    let split = { commit: [] as number[], fanOut: [] as number[] };
+    let split = { start: [] as number[], commit: [] as number[], fanOut: [] as number[] };
     /** Publishes `count` alarms (one device each) every `gapMs`; the time until each reaches the socket. */
     async function alarms(devices: string[], gapMs: number): Promise<number[]> {
       const sent = new Map<string, number>();
@@ -271,11 +272,22 @@ async function main() {
       while ([...sent.keys()].some((s) => !arrivals.has(s)) && Date.now() < deadline) await sleep(20);
       const missing = [...sent.keys()].filter((s) => !arrivals.has(s)).length;
       if (missing > 0) console.log(`  (${missing} alarms did not arrive within 60 s)`);
-      split = { commit: [], fanOut: [] };
+      split = { start: [], commit: [], fanOut: [] };
+      // When ingest's statement began (alarms.received_at is its transaction's now()), on the same clock.
+      const began = new Map(
+        (
+          await pool.query<{ id: string; at: number }>(
+            "SELECT id, extract(epoch FROM received_at) * 1000 AS at FROM alarms WHERE id = ANY($1::uuid[])",
+            [[...alarmOf.values()]],
+          )
+        ).rows.map((r) => [r.id, Number(r.at) - performance.timeOrigin]),
+      );
       for (const [serial, t0] of sent) {
         const n = notified.get(alarmOf.get(serial) ?? "");
         const a = arrivals.get(serial);
         if (n === undefined || a === undefined) continue;
+        const b = began.get(alarmOf.get(serial) ?? "");
+        if (b !== undefined) split.start.push(b - t0);
         split.commit.push(n - t0);
         split.fanOut.push(a - n);
       }
@@ -311,6 +323,7 @@ async function main() {
     const alarmIdle = await alarms(alarmSerials.slice(0, ALARMS), 100);
     summary("alarm publish -> socket.io alarm:new, idle", alarmIdle);
     const splitIdle = split;
+    summary("  of which publish -> ingest's statement begins", splitIdle.start);
     summary("  of which publish -> commit (NOTIFY)", splitIdle.commit);
     summary("  of which NOTIFY -> socket.io", splitIdle.fanOut);
     const idleEnd = Date.now();
@@ -354,6 +367,7 @@ async function main() {
     const alarmLoad = await alarms(alarmSerials.slice(ALARMS, 2 * ALARMS), 100);
     summary(`alarm publish -> alarm:new, ${LOAD_RATE} positions/s`, alarmLoad);
     const splitLoad = split;
+    summary("  of which publish -> ingest's statement begins", splitLoad.start);
     summary("  of which publish -> commit (NOTIFY)", splitLoad.commit);
     summary("  of which NOTIFY -> socket.io", splitLoad.fanOut);
     const windowEnd = await publishedNow();
@@ -388,6 +402,7 @@ async function main() {
     const alarmBusy = await alarms(alarmSerials.slice(2 * ALARMS), 100);
     summary(`alarm publish -> alarm:new, load + ${cores} busy loops`, alarmBusy);
     const splitBusy = split;
+    summary("  of which publish -> ingest's statement begins", splitBusy.start);
     summary("  of which publish -> commit (NOTIFY)", splitBusy.commit);
     summary("  of which NOTIFY -> socket.io", splitBusy.fanOut);
     const busyWindowEnd = await publishedNow();
@@ -403,13 +418,16 @@ async function main() {
         alarmIdleMs: stats(alarmIdle),
         floorLoadMs: stats(floorLoad),
         alarmLoadMs: stats(alarmLoad),
+        startIdleMs: stats(splitIdle.start),
         commitIdleMs: stats(splitIdle.commit),
         fanOutIdleMs: stats(splitIdle.fanOut),
+        startLoadMs: stats(splitLoad.start),
         commitLoadMs: stats(splitLoad.commit),
         fanOutLoadMs: stats(splitLoad.fanOut),
         busyLoops: cores,
         floorBusyMs: stats(floorBusy),
         alarmBusyMs: stats(alarmBusy),
+        startBusyMs: stats(splitBusy.start),
         commitBusyMs: stats(splitBusy.commit),
         fanOutBusyMs: stats(splitBusy.fanOut),
         busyLoadPositionsPerS: busyLoadRate,

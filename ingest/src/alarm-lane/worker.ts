@@ -29,6 +29,9 @@ export const WORKER_LANE_PREFIX = "alarm-lane:";
 /** Gauges whose series the worker owns alone (its lanes'); the main thread's other gauges are its own. */
 const FORWARDED_GAUGES = new Set(["vakt_ingest_lane_stalled", "vakt_ingest_lane_wait_seconds"]);
 
+/** How long the alarm lane's directory keeps an entry; it warms every half of that. */
+const ALARM_DIRECTORY_TTL_MS = 10 * 60_000;
+
 /** Observations of one histogram series kept for one report at most (an alarm lane makes a few a second). */
 const MAX_OBSERVATIONS = 10_000;
 
@@ -92,7 +95,9 @@ async function run(c: StartConfig): Promise<RunningLane> {
   const alarmPool = createPool(c.databaseUrl, { max: 2, applicationName: "vakt-ingest-alarm-lane" });
   const metrics = createMetrics();
   const report = metricsReporter(metrics);
-  const directory = new DeviceDirectory(pool);
+  // Warm and long-lived (LISTEN forgets a changed serial at once, and a reconnect warms it again):
+  // an alarm from a device not heard from within a minute would otherwise wait for a look-up.
+  const directory = new DeviceDirectory(pool, { ttlMs: ALARM_DIRECTORY_TTL_MS });
   let session: MqttConsumer | undefined;
   const writer = new BatchWriter({
     pool,
@@ -132,6 +137,7 @@ async function run(c: StartConfig): Promise<RunningLane> {
     void report().then(post, (err: unknown) => logger.warn({ err }, "alarm lane metrics not reported"));
   }, c.heartbeatMs);
   if (c.listen) await directory.listen(logger, c.databaseUrl);
+  await directory.keepWarm(logger, ALARM_DIRECTORY_TTL_MS / 2);
   session = alarmSession({
     url: c.mqtt.url,
     clientId: c.mqtt.clientId,

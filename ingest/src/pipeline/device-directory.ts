@@ -5,6 +5,13 @@
  * `vakt_device_directory` with the serial whenever an assignment, retirement
  * or credential changes, and `listen()` forgets that serial at once, so a
  * reassigned device's next message lands under its new recipient.
+ *
+ * `warm()` loads every active device at once: the alarm lane keeps its directory warm that way,
+ * because a wearer's alarm most often comes from a device that has not been heard from within the
+ * TTL (reporting every few minutes), and a look-up is one more database round trip between the
+ * alarm and its commit: the largest share of publish -> commit under a busy machine in the alarm
+ * bench. A serial invalidated while a load was in flight is not cached from that load (it read
+ * the row as it was before the change).
  */
 
 import type pg from "pg";
@@ -16,6 +23,22 @@ export const DEVICE_DIRECTORY_CHANNEL = "vakt_device_directory";
 /** Entries past which expired ones are dropped (see `sweep`). */
 const SWEEP_ABOVE = 50_000;
 
+interface DeviceRow {
+  id: string;
+  serial: string;
+  organisation_id: string;
+  department_id: string;
+  recipient_id: string | null;
+}
+
+const toDevice = (r: DeviceRow): DeviceRef => ({
+  id: r.id,
+  serial: r.serial,
+  organisationId: r.organisation_id,
+  departmentId: r.department_id,
+  recipientId: r.recipient_id,
+});
+
 interface Entry {
   device: DeviceRef | undefined;
   expiresAt: number;
@@ -26,6 +49,8 @@ export interface DeviceDirectoryOptions {
   /** Unknown serials are remembered for a shorter time, so a newly provisioned device is found soon. */
   negativeTtlMs?: number;
   now?: () => number;
+  /** Rows per query of `warm()` (default 10,000). */
+  warmPage?: number;
 }
 
 export class DeviceDirectory {
@@ -39,9 +64,16 @@ export class DeviceDirectory {
   private readonly ttlMs: number;
   private readonly negativeTtlMs: number;
   private readonly now: () => number;
+  private readonly warmPage: number;
   private listener: pg.Client | undefined;
   private stopped = false;
   private sweepAbove = SWEEP_ABOVE;
+  /** Invalidations so far; a load caches nothing invalidated after it began (see `settle`). */
+  private invalidations = 0;
+  private readonly invalidatedAt = new Map<string, number>();
+  private clearedAt = 0;
+  private loadsInFlight = 0;
+  private warming: { logger: Logger; timer: NodeJS.Timeout } | undefined;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -50,6 +82,7 @@ export class DeviceDirectory {
     this.ttlMs = options.ttlMs ?? 60_000;
     this.negativeTtlMs = options.negativeTtlMs ?? 5_000;
     this.now = options.now ?? Date.now;
+    this.warmPage = options.warmPage ?? 10_000;
   }
 
   /** The cached device, if fresh; `null` when known to be unknown; undefined when it must be loaded. */
@@ -81,8 +114,78 @@ export class DeviceDirectory {
   }
 
   invalidate(serial?: string): void {
-    if (serial === undefined) this.entries.clear();
-    else this.entries.delete(serial);
+    this.invalidations++;
+    if (serial === undefined) {
+      this.entries.clear();
+      this.clearedAt = this.invalidations;
+      this.invalidatedAt.clear();
+    } else {
+      this.entries.delete(serial);
+      if (this.loadsInFlight > 0) this.invalidatedAt.set(serial, this.invalidations);
+    }
+  }
+
+  /** Every active device into the cache (pages of `warmPage` rows); resolves to how many. */
+  async warm(): Promise<number> {
+    const began = this.beginLoad();
+    let loaded = 0;
+    try {
+      let after = "";
+      for (;;) {
+        const { rows } = await this.pool.query<DeviceRow>(
+          `SELECT id, serial, organisation_id, department_id, recipient_id
+             FROM devices WHERE retired_at IS NULL AND serial > $1 ORDER BY serial LIMIT $2`,
+          [after, this.warmPage],
+        );
+        const expiresAt = this.now() + this.ttlMs;
+        for (const r of rows) {
+          if (this.changedSince(r.serial, began)) continue;
+          this.entries.set(r.serial, { device: toDevice(r), expiresAt });
+          loaded++;
+        }
+        if (rows.length < this.warmPage) break;
+        after = (rows.at(-1) as DeviceRow).serial;
+      }
+    } finally {
+      this.endLoad();
+    }
+    return loaded;
+  }
+
+  /**
+   * Keeps every active device cached: warms now, again every `everyMs` (below the TTL, so entries
+   * never lapse), and whenever the listener reconnects (which clears the cache). A failed warm-up
+   * is logged and leaves look-ups on demand, as without it.
+   */
+  async keepWarm(logger: Logger, everyMs: number): Promise<void> {
+    if (this.warming || this.stopped) return;
+    this.warming = { logger, timer: setInterval(() => void this.rewarm(), everyMs).unref() };
+    await this.rewarm();
+  }
+
+  private async rewarm(): Promise<void> {
+    const w = this.warming;
+    if (!w || this.stopped) return;
+    try {
+      const n = await this.warm();
+      w.logger.debug({ devices: n }, "device directory warmed");
+    } catch (err) {
+      w.logger.warn({ err }, "device directory could not be warmed; looking devices up as they come");
+    }
+  }
+
+  private beginLoad(): number {
+    this.loadsInFlight++;
+    return this.invalidations;
+  }
+
+  private endLoad(): void {
+    if (--this.loadsInFlight === 0) this.invalidatedAt.clear();
+  }
+
+  /** Whether the serial was invalidated after a load that began at `began` (its row may be stale). */
+  private changedSince(serial: string, began: number): boolean {
+    return this.clearedAt > began || (this.invalidatedAt.get(serial) ?? 0) > began;
   }
 
   /**
@@ -103,34 +206,21 @@ export class DeviceDirectory {
     const batch = this.queued;
     this.queued = [];
     const serials = [...new Set(batch.map((q) => q.serial))];
+    const began = this.beginLoad();
     try {
-      const { rows } = await this.pool.query<{
-        id: string;
-        serial: string;
-        organisation_id: string;
-        department_id: string;
-        recipient_id: string | null;
-      }>(
+      const { rows } = await this.pool.query<DeviceRow>(
         `SELECT id, serial, organisation_id, department_id, recipient_id
          FROM devices WHERE serial = ANY($1::text[]) AND retired_at IS NULL`,
         [serials],
       );
-      const found = new Map(
-        rows.map((r) => [
-          r.serial,
-          {
-            id: r.id,
-            serial: r.serial,
-            organisationId: r.organisation_id,
-            departmentId: r.department_id,
-            recipientId: r.recipient_id,
-          } satisfies DeviceRef,
-        ]),
-      );
+      const found = new Map(rows.map((r) => [r.serial, toDevice(r)]));
       const now = this.now();
       for (const serial of serials) {
         const device = found.get(serial);
-        this.entries.set(serial, { device, expiresAt: now + (device ? this.ttlMs : this.negativeTtlMs) });
+        // Changed while this load read it: answered as read (`lookup` must find what `resolve`
+        // answered), but expired at once, so the next message of the serial loads it again.
+        const ttl = this.changedSince(serial, began) ? 0 : device ? this.ttlMs : this.negativeTtlMs;
+        this.entries.set(serial, { device, expiresAt: now + ttl });
       }
       if (this.entries.size > this.sweepAbove) this.sweep(now);
       for (const q of batch) {
@@ -168,6 +258,7 @@ export class DeviceDirectory {
         await client.query(`LISTEN ${DEVICE_DIRECTORY_CHANNEL}`);
         this.listener = client;
         this.invalidate();
+        void this.rewarm();
       } catch (err) {
         logger.warn({ err }, "device directory listener could not connect; retrying");
         await client.end().catch(() => {});
@@ -179,6 +270,7 @@ export class DeviceDirectory {
 
   async close(): Promise<void> {
     this.stopped = true;
+    if (this.warming) clearInterval(this.warming.timer);
     await this.listener?.end().catch(() => {});
   }
 }
