@@ -134,7 +134,7 @@ async function main() {
     rows.push({
       table: "device_messages",
       us: await bare(
-        "COPY device_messages (time, device_id, organisation_id, direction, topic, message_id, kind, payload) FROM STDIN",
+        "COPY device_messages (time, device_id, organisation_id, direction, topic, message_id, kind, payload_text) FROM STDIN",
         (i) => {
           const x = m[i] as (typeof m)[number];
           return `${iso(x.t)}\t${x.d.id}\t${org.orgId}\tuplink\tvakt/v1/d/${x.d.serial}/up/position\t${x.id}\tposition\t${x.payload}\n`;

@@ -357,7 +357,7 @@ async function runLab(name: string, make: () => Promise<Lab>): Promise<void> {
     pool,
     `SELECT count(*) n FROM (
        SELECT topic, payload_sha256 FROM dead_letters WHERE transport = 'mqtt'
-       UNION SELECT topic, encode(sha256(convert_to(payload::text, 'UTF8')), 'hex') || message_id
+       UNION SELECT topic, encode(sha256(convert_to(coalesce(payload_text, payload::text), 'UTF8')), 'hex') || message_id
          FROM device_messages WHERE message_id !~ '^(v|a)[0-9]+$' AND topic <> 'osmand') k`,
   );
   const duplicatedDeadLetters = (await hostileRows()) - HOSTILE;

@@ -141,8 +141,8 @@ const DEVICE_ALARM_SQL = `WITH ${ALARM_CTES}, u AS (
      RETURNING 1
    ), m AS (
      -- A redelivered alarm wrote these the first time; an alarm id reused for another alarm writes none.
-     INSERT INTO device_messages (time, device_id, organisation_id, direction, topic, message_id, kind, payload)
-     SELECT ${ts("$24::bigint")}, $3, $1, 'uplink', $25, $7, $26, $27::jsonb WHERE EXISTS (SELECT 1 FROM a)
+     INSERT INTO device_messages (time, device_id, organisation_id, direction, topic, message_id, kind, payload_text)
+     SELECT ${ts("$24::bigint")}, $3, $1, 'uplink', $25, $7, $26, $27::text WHERE EXISTS (SELECT 1 FROM a)
      ON CONFLICT DO NOTHING
    )
    SELECT (SELECT count(*) FROM p)::int AS n,

@@ -69,7 +69,7 @@ export async function copyInto(
 export const POSITIONS_COPY = `COPY positions (time, device_id, organisation_id, recipient_id, message_id, lat, lon, accuracy_m,
   speed_mps, heading_deg, altitude_m, source, battery_percent) FROM STDIN`;
 export const MESSAGES_COPY =
-  "COPY device_messages (time, device_id, organisation_id, direction, topic, message_id, kind, payload) FROM STDIN";
+  "COPY device_messages (time, device_id, organisation_id, direction, topic, message_id, kind, payload_text) FROM STDIN";
 export const LATEST_COPY = `COPY stage_latest (t, device_id, organisation_id, recipient_id, lat, lon, accuracy_m, speed_mps,
   heading_deg, source, battery) FROM STDIN`;
 export const UPLINK_IDS_COPY = "COPY uplink_ids (device_id, message_id, payload_sha256) FROM STDIN";

@@ -143,11 +143,11 @@ describe("hostile content through decide and the writer", () => {
       expect(decision.kind).toBe("store");
       decisions.push(decision);
     }
-    // Past decide, as a bug in it would let through: the raw log's jsonb refuses \u0000 (SQLSTATE 22P05).
+    // Past decide, as a bug in it would let through: the raw log's text refuses a NUL character.
     const poisoned = [7, 40];
     for (const i of poisoned) {
       const s = decisions[i] as StoreDecision;
-      s.raw = { ...s.raw, payloadText: s.raw.payloadText.replace('"v":1', '"v":1,"x":"\\u0000"') };
+      s.raw = { ...s.raw, payloadText: s.raw.payloadText.replace('"v":1', '"v":1,"x":"\u0000"') };
     }
     const { acked } = await run(writer(), decisions);
     expect(acked).toBe(64);
@@ -161,7 +161,7 @@ describe("hostile content through decide and the writer", () => {
       [d.id],
     );
     expect(dead.rows).toHaveLength(2);
-    for (const r of dead.rows) expect(r.detail).toMatch(/^22P05/);
+    for (const r of dead.rows) expect(r.detail).toMatch(/^22021/);
   });
 
   it("keeps a message that fails alone with a connection-like error while others commit (storage_failed)", async () => {

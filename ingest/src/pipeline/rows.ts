@@ -41,8 +41,9 @@ export function positionValues(rows: readonly PositionRow[]): unknown[] {
 /** The raw log's insert over the seven arrays from `$first` on that rawValues fills. */
 export const rawInsert = (first: number) => {
   const $ = (i: number) => `$${first + i}`;
-  return `INSERT INTO device_messages (time, device_id, organisation_id, direction, topic, message_id, kind, payload)
-       SELECT ${ts("t")}, dev, org, 'uplink', topic, mid, kind, payload::jsonb
+  return `INSERT INTO device_messages (time, device_id, organisation_id, direction, topic, message_id, kind,
+                               payload_text)
+       SELECT ${ts("t")}, dev, org, 'uplink', topic, mid, kind, payload
        FROM unnest(${$(0)}::bigint[], ${$(1)}::uuid[], ${$(2)}::uuid[], ${$(3)}::text[], ${$(4)}::text[],
                    ${$(5)}::text[], ${$(6)}::text[]) AS u(t, dev, org, topic, mid, kind, payload)`;
 };
@@ -225,8 +226,8 @@ export async function insertRawMessagesStaged(client: pg.ClientBase, rows: RawMe
     rows.map((r) => [r.time, r.deviceId, r.organisationId, r.topic, r.messageId, r.kind, r.payloadText]),
   );
   await client.query(
-    `INSERT INTO device_messages (time, device_id, organisation_id, direction, topic, message_id, kind, payload)
-     SELECT ${ts("t")}, device_id, organisation_id, 'uplink', topic, message_id, kind, payload::jsonb
+    `INSERT INTO device_messages (time, device_id, organisation_id, direction, topic, message_id, kind, payload_text)
+     SELECT ${ts("t")}, device_id, organisation_id, 'uplink', topic, message_id, kind, payload
      FROM stage_messages
      ON CONFLICT DO NOTHING`,
   );

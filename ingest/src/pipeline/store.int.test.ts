@@ -168,7 +168,7 @@ describe("commitBatch", () => {
     );
     expect(r.rows).toEqual([{ battery_percent: 2, accuracy_m: 5, source: "wifi", n: "102" }]);
     const raw = await db.pool.query<{ payload: { id: string } }>(
-      "SELECT payload FROM device_messages WHERE device_id = $1 AND message_id = 'm100'",
+      "SELECT payload_text::jsonb AS payload FROM device_messages WHERE device_id = $1 AND message_id = 'm100'",
       [list[0]?.id],
     );
     expect(raw.rows[0]?.payload.id).toBe("m100");

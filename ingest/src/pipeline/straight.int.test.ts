@@ -100,7 +100,7 @@ async function stateOf(devices: readonly DeviceRef[]) {
                 WHERE device_id = ANY($1)`),
     ),
     raw: sorted(
-      await q(`SELECT device_id AS device, message_id, time, kind, payload FROM device_messages
+      await q(`SELECT device_id AS device, message_id, time, kind, payload_text, payload FROM device_messages
                 WHERE device_id = ANY($1)`),
     ),
     uplinkIds: sorted(

@@ -203,7 +203,7 @@ describe("OsmAnd authentication", () => {
     expect(
       await count(
         h.db.pool,
-        "SELECT count(*) n FROM device_messages WHERE device_id = $1 AND payload::text LIKE $2",
+        "SELECT count(*) n FROM device_messages WHERE device_id = $1 AND payload_text LIKE $2",
         [dev.id, `%${id.slice(0, 20)}%`],
       ),
     ).toBe(0);

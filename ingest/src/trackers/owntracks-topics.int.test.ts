@@ -223,7 +223,7 @@ describe.each(cases)("OwnTracks topics on $name", ({ port, version, ingest }) =>
       "the transition's position",
     );
     const raw = await h.db.pool.query(
-      "SELECT kind, topic, payload->>'event' AS event FROM device_messages WHERE device_id = $1 AND message_id = $2",
+      "SELECT kind, topic, payload_text::jsonb->>'event' AS event FROM device_messages WHERE device_id = $1 AND message_id = $2",
       [dev.id, `ot-transition-${tst}`],
     );
     expect(raw.rows).toEqual([{ kind: "owntracks_transition", topic: `${base()}/event`, event: "enter" }]);

@@ -151,7 +151,7 @@ describe("Traccar's OsmAnd query cases, with curl", () => {
     // accuracy from `accuracy`, never from hdop; hdop kept as hdop in the raw log.
     expect(await positionsOf(r.dev.id)).toMatchObject([{ accuracy_m: 7 }]);
     const raw = await h.db.pool.query(
-      "SELECT payload->>'hdop' AS hdop FROM device_messages WHERE device_id = $1",
+      "SELECT payload_text::jsonb->>'hdop' AS hdop FROM device_messages WHERE device_id = $1",
       [r.dev.id],
     );
     expect(raw.rows).toEqual([{ hdop: "2.5" }]);
@@ -165,7 +165,7 @@ describe("Traccar's OsmAnd query cases, with curl", () => {
     expect(await curl([`${base}${r.request}`])).toBe(200);
     expect(await positionsOf(r.dev.id)).toEqual([]);
     const raw = await h.db.pool.query(
-      "SELECT time, kind, payload->'cell' AS cell, payload->'wifi' AS wifi, payload->>'id' AS id FROM device_messages WHERE device_id = $1",
+      "SELECT time, kind, payload_text::jsonb->'cell' AS cell, payload_text::jsonb->'wifi' AS wifi, payload_text::jsonb->>'id' AS id FROM device_messages WHERE device_id = $1",
       [r.dev.id],
     );
     expect(raw.rows).toEqual([
@@ -295,7 +295,7 @@ describe("Traccar's OsmAnd JSON cases, with curl", () => {
     expect(rows[0]).toMatchObject(expected);
     // The event (motionchange) is kept with the message.
     const raw = await h.db.pool.query(
-      "SELECT payload->'location'->>'event' AS event, payload->>'device_id' AS device_id FROM device_messages WHERE device_id = $1",
+      "SELECT payload_text::jsonb->'location'->>'event' AS event, payload_text::jsonb->>'device_id' AS device_id FROM device_messages WHERE device_id = $1",
       [r.dev.id],
     );
     expect(raw.rows).toEqual([{ event: "motionchange", device_id: "[redacted]" }]);
