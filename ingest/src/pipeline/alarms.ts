@@ -7,7 +7,7 @@
 import { EVENTS_CHANNEL } from "@vakt/schemas";
 import type pg from "pg";
 import type { DeviceAlarm, DeviceRef, StoreDecision } from "./decide";
-import type { DeviceUpdate } from "./devices";
+import { type DeviceUpdate, deviceSeenCtes, deviceSeenValues, devicesNotified } from "./devices";
 import { refuse } from "./idempotency";
 import { notify, scopeOf } from "./notify";
 import { insertDeadLetters } from "./rows";
@@ -60,7 +60,6 @@ export async function commitDeviceAlarm(
     return { ...common, devicesWritten: [], alarms: [], refused: [refused] };
   }
   const alarmId = row?.alarm_id ?? (stored as { id: string }).id;
-  const seen = update.seen;
   return {
     ...common,
     alarms: [{ device, messageId: alarm.messageId, alarmId, created, ackStatus: "received" }],
@@ -73,16 +72,11 @@ export async function commitDeviceAlarm(
         text: DEVICE_AFTERMATH_SQL,
         values: [
           device.organisationId,
-          device.departmentId,
           device.id,
           device.recipientId,
           EVENTS_CHANNEL,
           ...fixes,
-          writeDevice,
-          seen.at,
-          seen.batteryPct,
-          seen.charging,
-          seen.online,
+          ...deviceSeenValues(writeDevice ? [update] : []),
         ],
       });
     },
@@ -150,41 +144,23 @@ const DEVICE_ALARM_SQL = `WITH ${ALARM_CTES}, u AS (
           (SELECT pg_notify($14, ${ALARM_RAISED_EVENT}) FROM a) AS alarm_notified`;
 
 /**
- * An alarm's aftermath: the newest of its fixes as the device's latest position, the device row (only
- * when the throttle wants it), and the NOTIFY of a changed device. $1-$4 organisation, department,
- * device, recipient; $5 the channel; $6-$14 the fixes' arrays; $15-$19 the device row.
+ * An alarm's aftermath: the newest of its fixes as the device's latest position, and the device row
+ * (only when the throttle wants it) written as every batch writes it (devices.ts: last seen, battery,
+ * charging, and online unless the device went away after the alarm was sent), with the NOTIFY of a
+ * changed device. $1-$3 organisation, device, recipient; $4 the channel; $5-$13 the fixes' arrays;
+ * $14-$22 deviceSeenCtes' arrays (empty: the row is not written).
  */
 const DEVICE_AFTERMATH_SQL = `WITH u AS (
-     SELECT * FROM unnest($6::bigint[], $7::float8[], $8::float8[], $9::real[], $10::real[], $11::real[],
-                          $12::real[], $13::text[], $14::float8[])
+     SELECT * FROM unnest($5::bigint[], $6::float8[], $7::float8[], $8::real[], $9::real[], $10::real[],
+                          $11::real[], $12::text[], $13::float8[])
             AS u(t, lat, lon, acc, spd, hdg, alt, src, bat)
    ), l AS (
      INSERT INTO latest_positions (time, device_id, organisation_id, recipient_id, lat, lon, accuracy_m,
                                    speed_mps, heading_deg, source, battery_percent)
-     SELECT ${ts("t")}, $3, $1, $4, lat, lon, acc, spd, hdg, src, round(bat)::smallint
+     SELECT ${ts("t")}, $2::uuid, $1::uuid, $3::uuid, lat, lon, acc, spd, hdg, src, round(bat)::smallint
      FROM u ORDER BY t DESC LIMIT 1 ${LATEST_UPSERT}
-   ), prev AS (
-     SELECT d.id, d.online, d.battery_percent, d.charging FROM devices d
-     WHERE $15::boolean AND d.id = $3 FOR UPDATE
-   ), upd AS (
-     UPDATE devices d SET
-       last_seen_at = CASE WHEN $16::bigint > 0 THEN GREATEST(d.last_seen_at, ${ts("$16::bigint")})
-                           ELSE d.last_seen_at END,
-       battery_percent = coalesce(round($17::float8)::smallint, d.battery_percent),
-       charging = coalesce($18::boolean, d.charging),
-       online = $19::boolean
-     WHERE d.id IN (SELECT id FROM prev)
-     RETURNING d.id, d.online, d.battery_percent, d.charging
-   ), chg AS (
-     SELECT upd.id FROM upd JOIN prev ON prev.id = upd.id
-     WHERE prev.online IS DISTINCT FROM upd.online
-        OR prev.battery_percent IS DISTINCT FROM upd.battery_percent
-        OR prev.charging IS DISTINCT FROM upd.charging
-   )
-   SELECT count(pg_notify($5, json_build_object(
-            'kind', 'device.changed', 'organisationId', $1::uuid, 'departmentId', $2::uuid,
-            'recipientId', $4::uuid, 'deviceId', $3::uuid)::text)) > 0 AS device_changed
-   FROM chg`;
+   ), ${deviceSeenCtes(14)}
+   SELECT ${devicesNotified("$4")} > 0 AS device_changed`;
 
 /**
  * The alarm stored under this message id before, and whether it is this one again (a redelivery:

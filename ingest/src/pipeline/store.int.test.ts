@@ -6,6 +6,7 @@
  */
 import { EVENTS_CHANNEL } from "@vakt/schemas";
 import { createRuntimeLogin, createTestDatabase, type TestDatabase } from "@vakt/storage/testing";
+import fc from "fast-check";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeDevice, makeOrganisation } from "../testing/fixtures";
@@ -201,5 +202,57 @@ describe("commitBatch", () => {
     expect([0.5, 1.5, 2.5, 3.5, 2.4, 2.6, 99.5, 100].map(roundHalfEven)).toEqual([
       0, 2, 2, 4, 2, 3, 100, 100,
     ]);
+  });
+
+  it("writes an alarm's device row as any batch does: received before the device went away, it does not bring it back", async () => {
+    const [d] = await devices(1);
+    if (!d) throw new Error("no device");
+    const ref = {
+      id: d.id,
+      serial: d.serial,
+      organisationId: d.org.orgId,
+      departmentId: d.org.deptId,
+      recipientId: d.recipientId,
+    };
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: -600_000, max: 600_000 }),
+        fc.boolean(),
+        async (offset, wasOnline) => {
+          // The device went away (its will, or the drop the broker reported) at `wentAway`.
+          const wentAway = Date.now() - 1_800_000 + n * 1_000;
+          // online first (its trigger stamps offline_since with now()), then when it really went away.
+          await db.pool.query("UPDATE devices SET online = $2 WHERE id = $1", [d.id, wasOnline]);
+          await db.pool.query(
+            `UPDATE devices SET offline_since = timestamptz 'epoch' + $2::bigint * interval '1 millisecond'
+               WHERE id = $1 AND NOT online`,
+            [d.id, wentAway],
+          );
+          const receivedAt = wentAway + offset;
+          const t = receivedAt - 2_000;
+          const body = { v: 1, id: `aftermath-${n++}`, t, type: "sos", fix: { t, lat: 59.9, lon: 10.7 } };
+          const alarm = decide(
+            `vakt/v1/d/${d.serial}/up/alarm`,
+            Buffer.from(JSON.stringify(body)),
+            receivedAt,
+            () => ref,
+            {
+              maxPayloadBytes: 65_536,
+            },
+          );
+          if (alarm.kind !== "store") throw new Error("expected a store decision");
+          const result = await commitBatch(db.pool, { stores: [alarm], deadLetters: [] });
+          expect(result.alarms).toHaveLength(1);
+          await result.aftermath?.(db.pool);
+          const row = (
+            await db.pool.query<{ online: boolean }>("SELECT online FROM devices WHERE id = $1", [d.id])
+          ).rows[0];
+          // Online unless it had gone away after the alarm was received.
+          expect(row?.online).toBe(wasOnline || offset >= 0);
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 });
