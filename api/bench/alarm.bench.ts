@@ -3,7 +3,8 @@
  * the `alarm:new` event in a connected socket.io client (operator of the
  * department), p50 and p99, idle and under a background load of positions
  * (5,000 per second by default, published by a separate process), then under
- * that load with one busy-loop process per core beside it; and in the
+ * that load with one busy-loop process per core beside it (each loop in a session of its own, as
+ * another program on the host runs, then inside the bench's own session); and in the
  * same run the bare MQTT publish-to-subscriber time on the same broker, as the
  * floor. The broker is Mosquitto from ingest's shipped configuration (as in
  * production; BENCH_BROKER=aedes runs the embedded aedes broker in this
@@ -45,6 +46,8 @@ const BROKER = process.env.BENCH_BROKER === "aedes" ? "aedes" : "mosquitto";
 const LOAD_RATE = Number(process.env.BENCH_LOAD_RATE ?? 5000);
 const LOAD_FIXES = Number(process.env.BENCH_LOAD_FIXES ?? 5);
 const LOAD_DEVICES = 500;
+/** Idle, under load, and under load with busy loops in their own sessions and then in the lab's. */
+const ALARM_PHASES = 4;
 const logger = pino({ level: process.env.LOG_LEVEL ?? "silent" });
 const benchDir = fileURLToPath(new URL(".", import.meta.url));
 const ingestMain = join(benchDir, "../../ingest/src/main.ts");
@@ -122,7 +125,7 @@ async function main() {
          SELECT $1, $2, 'R' || i, 'Bench', 'consent' FROM generate_series(1, $3::int) i RETURNING id)
        INSERT INTO devices (organisation_id, department_id, serial, recipient_id)
        SELECT $1, $2, 'AB' || replace(id::text, '-', ''), id FROM r`,
-      [org, dept, 3 * ALARMS + LOAD_DEVICES],
+      [org, dept, ALARM_PHASES * ALARMS + LOAD_DEVICES],
     );
     const serials = (
       await pool.query<{ serial: string }>(
@@ -130,8 +133,8 @@ async function main() {
         [org],
       )
     ).rows.map((r) => r.serial);
-    const alarmSerials = serials.slice(0, 3 * ALARMS);
-    const loadSerials = serials.slice(3 * ALARMS);
+    const alarmSerials = serials.slice(0, ALARM_PHASES * ALARMS);
+    const loadSerials = serials.slice(ALARM_PHASES * ALARMS);
 
     const service = { username: "bench", password: "bench-service-password" };
     let brokerUrl: string;
@@ -387,30 +390,40 @@ async function main() {
     console.log(`platform events the API heard under load: ${eventRates.join(", ") || "none"}`);
 
     // The same under load with the machine busy: one spinning process per core beside everything
-    // (another program on the host, a backup, a runaway job), at the same scheduling priority.
+    // (another program on the host, a backup, a runaway job), at the same scheduling priority. First
+    // as another program runs: each loop in a session of its own (setsid), so with the kernel's
+    // autogroup (on here) each is a scheduling group of its own, as another container or service is
+    // a cgroup of its own. Then the harsher case: the loops inside the lab's own session, where each
+    // of their threads competes with each of the lab's one by one.
     const cores = availableParallelism();
-    const spinners = Array.from({ length: cores }, () =>
-      spawn(process.execPath, ["-e", "for (;;) {}"], { stdio: "ignore" }),
-    );
-    stops.push(async () => {
+    const busy = async (ownSession: boolean, devices: string[]) => {
+      const spinners = Array.from({ length: cores }, () =>
+        spawn(process.execPath, ["-e", "for (;;) {}"], { stdio: "ignore", detached: ownSession }),
+      );
+      stops.push(async () => {
+        for (const s of spinners) s.kill("SIGKILL");
+      });
+      const label = `load + ${cores} busy loops${ownSession ? " (own sessions)" : " (lab's session)"}`;
+      await sleep(2_000);
+      const windowStart = await publishedNow();
+      const floorMs = await floor(ALARMS, 50);
+      summary(`bare MQTT publish -> subscriber, ${label}`, floorMs);
+      const alarmMs = await alarms(devices, 100);
+      summary(`alarm publish -> alarm:new, ${label}`, alarmMs);
+      const phaseSplit = split;
+      summary("  of which publish -> ingest's statement begins", phaseSplit.start);
+      summary("  of which publish -> commit (NOTIFY)", phaseSplit.commit);
+      summary("  of which NOTIFY -> socket.io", phaseSplit.fanOut);
+      const windowEnd = await publishedNow();
       for (const s of spinners) s.kill("SIGKILL");
-    });
-    await sleep(2_000);
-    const busyWindowStart = await publishedNow();
-    const floorBusy = await floor(ALARMS, 50);
-    summary(`bare MQTT publish -> subscriber, load + ${cores} busy loops`, floorBusy);
-    const alarmBusy = await alarms(alarmSerials.slice(2 * ALARMS), 100);
-    summary(`alarm publish -> alarm:new, load + ${cores} busy loops`, alarmBusy);
-    const splitBusy = split;
-    summary("  of which publish -> ingest's statement begins", splitBusy.start);
-    summary("  of which publish -> commit (NOTIFY)", splitBusy.commit);
-    summary("  of which NOTIFY -> socket.io", splitBusy.fanOut);
-    const busyWindowEnd = await publishedNow();
-    for (const s of spinners) s.kill("SIGKILL");
+      const rate = (windowEnd.n - windowStart.n) / ((windowEnd.at - windowStart.at) / 1000);
+      console.log(`background load with the busy loops: ${rate.toFixed(0)} positions/s published`);
+      await sleep(2_000); // the loops gone before the next phase
+      return { floorMs, alarmMs, split: phaseSplit, rate };
+    };
+    const busyOwn = await busy(true, alarmSerials.slice(2 * ALARMS, 3 * ALARMS));
+    const busyShared = await busy(false, alarmSerials.slice(3 * ALARMS, 4 * ALARMS));
     load.kill("SIGKILL");
-    const busyLoadRate =
-      (busyWindowEnd.n - busyWindowStart.n) / ((busyWindowEnd.at - busyWindowStart.at) / 1000);
-    console.log(`background load with the busy loops: ${busyLoadRate.toFixed(0)} positions/s published`);
     if (process.env.BENCH_RESULTS_FILE) {
       const record = {
         bench: "alarm",
@@ -425,12 +438,18 @@ async function main() {
         commitLoadMs: stats(splitLoad.commit),
         fanOutLoadMs: stats(splitLoad.fanOut),
         busyLoops: cores,
-        floorBusyMs: stats(floorBusy),
-        alarmBusyMs: stats(alarmBusy),
-        startBusyMs: stats(splitBusy.start),
-        commitBusyMs: stats(splitBusy.commit),
-        fanOutBusyMs: stats(splitBusy.fanOut),
-        busyLoadPositionsPerS: busyLoadRate,
+        floorBusyMs: stats(busyOwn.floorMs),
+        alarmBusyMs: stats(busyOwn.alarmMs),
+        startBusyMs: stats(busyOwn.split.start),
+        commitBusyMs: stats(busyOwn.split.commit),
+        fanOutBusyMs: stats(busyOwn.split.fanOut),
+        busyLoadPositionsPerS: busyOwn.rate,
+        floorBusySharedMs: stats(busyShared.floorMs),
+        alarmBusySharedMs: stats(busyShared.alarmMs),
+        startBusySharedMs: stats(busyShared.split.start),
+        commitBusySharedMs: stats(busyShared.split.commit),
+        fanOutBusySharedMs: stats(busyShared.split.fanOut),
+        busySharedLoadPositionsPerS: busyShared.rate,
         broker: BROKER,
         loadPositionsPerS: loadRate,
         storedPositionsPerS: storedRate,
