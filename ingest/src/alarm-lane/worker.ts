@@ -137,7 +137,9 @@ async function run(c: StartConfig): Promise<RunningLane> {
     void report().then(post, (err: unknown) => logger.warn({ err }, "alarm lane metrics not reported"));
   }, c.heartbeatMs);
   if (c.listen) await directory.listen(logger, c.databaseUrl);
-  await directory.keepWarm(logger, ALARM_DIRECTORY_TTL_MS / 2);
+  // Not awaited: a restarted lane takes alarms at once (a device look-up meanwhile is what it was
+  // before the warm-up), rather than after a whole fleet's devices are read.
+  void directory.keepWarm(logger, ALARM_DIRECTORY_TTL_MS / 2);
   session = alarmSession({
     url: c.mqtt.url,
     clientId: c.mqtt.clientId,

@@ -172,6 +172,17 @@ describe("device directory", () => {
       await seldom.close();
     }
   });
+
+  it("stops paging a warm-up once closed, so a draining lane does not read the fleet into an ending pool", async () => {
+    const org = await makeOrganisation(db.pool);
+    for (let i = 0; i < 3; i++) await makeDevice(db.pool, org);
+    const counted = countingPool(db.pool);
+    const directory = new DeviceDirectory(counted.pool, { warmPage: 1 });
+    const warming = directory.warm();
+    await directory.close();
+    await warming;
+    expect(counted.queries).toBe(1);
+  });
 });
 
 /** A pool whose queries are counted. */

@@ -68,7 +68,7 @@ export class DeviceDirectory {
   private listener: pg.Client | undefined;
   private stopped = false;
   private sweepAbove = SWEEP_ABOVE;
-  /** Invalidations so far; a load caches nothing invalidated after it began (see `settle`). */
+  /** Invalidations so far; a load keeps nothing invalidated after it began (see `changedSince`). */
   private invalidations = 0;
   private readonly invalidatedAt = new Map<string, number>();
   private clearedAt = 0;
@@ -143,7 +143,8 @@ export class DeviceDirectory {
           this.entries.set(r.serial, { device: toDevice(r), expiresAt });
           loaded++;
         }
-        if (rows.length < this.warmPage) break;
+        // Closed meanwhile: the pool is ending, and no one reads the cache any more.
+        if (rows.length < this.warmPage || this.stopped) break;
         after = (rows.at(-1) as DeviceRow).serial;
       }
     } finally {
