@@ -2171,8 +2171,9 @@ export interface components {
             deviceSerial: string | null;
             reason: string;
             detail: string | null;
-            payloadExcerpt: string;
+            payloadExcerpt: string | null;
             payloadBytes: number;
+            contentWithheld: boolean;
         };
         RetentionSettingsView: {
             /** @description positions; at most the positions table ceiling */

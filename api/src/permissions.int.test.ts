@@ -144,9 +144,19 @@ const COVERED_BY: Record<DataKind, string[]> = {
 
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const PHONE = /^\+[1-9][0-9]{6,14}$/;
+/**
+ * A position written into text (a refused message's excerpt, an error's detail, a CSV line): a
+ * coordinate under its name (`"lat":59.9`, `lat=59.9`), a geo URI, or a pair of decimal degrees.
+ */
+const POSITION_IN_TEXT = [
+  /(?:^|[^a-z])(?:lat|lon|lng|latitude|longitude)["']?\s*[:=]\s*["']?-?\d/i,
+  /\bgeo:-?\d/i,
+  /-?\d{1,3}\.\d{3,}\s*[,;]\s*-?\d{1,3}\.\d{3,}/,
+];
 
 /** The kinds of personal data in a JSON answer (keys under `shape` are part of the place). */
 function dataKinds(value: unknown, into = new Set<DataKind>()): Set<DataKind> {
+  if (typeof value === "string" && POSITION_IN_TEXT.some((p) => p.test(value))) into.add("positions");
   if (Array.isArray(value)) for (const v of value) dataKinds(v, into);
   else if (value && typeof value === "object") {
     // An entry of a recipient's call list (name, relation, phone, notes): one kind, its phone included.
@@ -1074,8 +1084,11 @@ async function fixture(): Promise<Fixture> {
   );
   const deadLetterTopic = `vakt/v1/d/S-${uniq()}/up/position`;
   await q.query(
-    `INSERT INTO dead_letters (transport, topic, organisation_id, device_id, reason, payload_excerpt, payload_bytes)
-     VALUES ('mqtt', $1, $2, $3, 'invalid_message', '{"v":1}', 7)`,
+    // As ingest keeps them: a position in the excerpt, and the detail quoting the one stored.
+    `INSERT INTO dead_letters (transport, topic, organisation_id, device_id, reason, detail, payload_excerpt, payload_bytes)
+     VALUES ('mqtt', $1, $2, $3, 'invalid_message',
+             'a different fix is stored for 2026-12-07T01:00:00.000Z (59.9137731, 10.7521942)',
+             '{"v":1,"id":"m1","fix":{"t":"soon","lat":59.9137731,"lon":10.7521942}}', 64)`,
     [deadLetterTopic, org.organisationId, r.deviceId],
   );
   const serial = await q.query<{ serial: string }>("SELECT serial FROM devices WHERE id = $1", [r.deviceId]);
@@ -1244,8 +1257,8 @@ describe("permission matrix", () => {
       "# What each route's answers contain",
       "",
       "Written by `permissions.int.test.ts` from the answers every caller of the matrix got (the kinds",
-      "of personal data found by key, whoever was shown them); a change shows up here in review. Each",
-      "caller was shown only kinds its permissions cover:",
+      "of personal data found by key, and positions also inside text, whoever was shown them); a change",
+      "shows up here in review. Each caller was shown only kinds its permissions cover:",
       "",
       "| kind | keys | shown only with one of |",
       "| --- | --- | --- |",

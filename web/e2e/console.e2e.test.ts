@@ -22,10 +22,12 @@ import { z } from "zod";
 import {
   type ApiSession,
   apiSession,
+  axeViolations,
   demoEmail,
   eventually,
   type Harness,
   logIn,
+  newAuditPage,
   newPage,
   PASSWORD,
   RESULTS_DIR,
@@ -227,6 +229,20 @@ describe("the web console", () => {
     ).toBeUndefined();
     await screenshot(page, "08-dead-letters");
     await context.close();
+
+    // A department admin manages the device but may not see where its wearer is: the text is withheld.
+    const deptAdmin = await newAuditPage(h);
+    await logIn(h, deptAdmin.page, demoEmail("nord.admin"), "/admin/dead-letters");
+    const withheld = deptAdmin.page
+      .getByTestId("dead-letters-table")
+      .locator("tr", { hasText: north.serial });
+    await withheld.first().waitFor({ timeout: 10_000 });
+    await expect
+      .poll(() => withheld.first().textContent())
+      .toContain("Vises bare for dem som kan se posisjoner i denne avdelingen");
+    expect(await withheld.first().textContent()).not.toContain("hostile-1");
+    expect(await axeViolations(deptAdmin.page, '[data-testid="dead-letters-table"]')).toEqual([]);
+    await deptAdmin.context.close();
   });
 
   it("lets an administrator draw a geofence on the recipient's page", async () => {

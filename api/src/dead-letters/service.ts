@@ -10,6 +10,7 @@ interface DeadLetterRow {
   transport: "mqtt" | "http";
   topic: string;
   device_id: string | null;
+  department_id: string;
   serial: string | null;
   recipient_id: string | null;
   reason: string;
@@ -21,13 +22,17 @@ interface DeadLetterRow {
 /**
  * Dead letters of the devices in the caller's departments. Those of unknown
  * devices belong to no organisation and are seen only in ingest's metrics and
- * logs. An excerpt can hold a position, so reading them is logged.
+ * logs. A refused message is usually a position, and its detail can quote it, so both are shown
+ * only where the caller may read positions (position:read in the device's department; a department
+ * admin manages devices but may not see where their wearers are), and reading them is logged.
  */
 export async function listDeadLetters(deps: ApiDeps, caller: Caller & { actor: Actor }, q: DeadLetterQuery) {
   const allowed = await allowedDepartments(deps.pool, caller.actor, "device:manage");
+  const positionsReadable = new Set(await allowedDepartments(deps.pool, caller.actor, "position:read"));
   return withTransaction(deps.pool, async (tx) => {
     const { rows } = await tx.query<DeadLetterRow>(
-      `SELECT dl.id::text AS id, dl.received_at, dl.transport, dl.topic, dl.device_id, d.serial, d.recipient_id,
+      `SELECT dl.id::text AS id, dl.received_at, dl.transport, dl.topic, dl.device_id, d.department_id, d.serial,
+              d.recipient_id,
               dl.reason, dl.detail, dl.payload_excerpt, dl.payload_bytes
          FROM dead_letters dl
          JOIN devices d ON d.id = dl.device_id AND d.organisation_id = dl.organisation_id
@@ -50,11 +55,19 @@ export async function listDeadLetters(deps: ApiDeps, caller: Caller & { actor: A
         q.limit,
       ],
     );
-    const recipientIds = [...new Set(rows.flatMap((r) => (r.recipient_id ? [r.recipient_id] : [])))];
+    const shown = (r: DeadLetterRow) => positionsReadable.has(r.department_id);
+    const recipientIds = [
+      ...new Set(rows.flatMap((r) => (r.recipient_id && shown(r) ? [r.recipient_id] : []))),
+    ];
     await logActivity(tx, caller, {
       action: "dead_letters.viewed",
       recipientIds,
-      details: { count: rows.length, reason: q.reason ?? null, deviceId: q.deviceId ?? null },
+      details: {
+        count: rows.length,
+        contentShown: rows.filter(shown).length,
+        reason: q.reason ?? null,
+        deviceId: q.deviceId ?? null,
+      },
     });
     return {
       items: rows.map((r) => ({
@@ -65,9 +78,10 @@ export async function listDeadLetters(deps: ApiDeps, caller: Caller & { actor: A
         deviceId: r.device_id,
         deviceSerial: r.serial,
         reason: r.reason,
-        detail: r.detail,
-        payloadExcerpt: r.payload_excerpt,
+        detail: shown(r) ? r.detail : null,
+        payloadExcerpt: shown(r) ? r.payload_excerpt : null,
         payloadBytes: r.payload_bytes,
+        contentWithheld: !shown(r),
       })),
       nextBefore: rows.length === q.limit ? (rows.at(-1)?.id ?? null) : null,
     };

@@ -10,10 +10,20 @@ export const deadLetter = z.object({
   deviceId: z.uuid().nullable(),
   deviceSerial: z.string().nullable(),
   reason: z.string(),
+  /**
+   * What was wrong, in words. Null when withheld (see contentWithheld): it can quote the payload (a
+   * JSON parser's message does) or a position already stored (a conflicting fix).
+   */
   detail: z.string().nullable(),
-  /** The payload's first bytes (bounded by ingest), as text. */
-  payloadExcerpt: z.string(),
+  /** The payload's first bytes (bounded by ingest), as text; null when withheld. */
+  payloadExcerpt: z.string().nullable(),
   payloadBytes: z.number().int(),
+  /**
+   * True when the caller may not read positions in the device's department: a refused message is
+   * mostly a position (a wearer's whereabouts), so its text and the detail are shown only to those
+   * who may see where the wearer is. The reason, topic, time and size are shown to every caller.
+   */
+  contentWithheld: z.boolean(),
 });
 export type DeadLetter = z.infer<typeof deadLetter>;
 

@@ -16,44 +16,102 @@ import { SsoAdmin } from "./SsoAdmin";
 import { TokensAdmin } from "./TokensAdmin";
 import { UsersAdmin } from "./UsersAdmin";
 
-const sections: { key: string; label: MessageKey; permission: Permission; view: () => React.ReactNode }[] = [
+/**
+ * The sections, each shown to whoever holds `permission`: the permission the API declares for
+ * `route`, the route the section is for (sections.test.ts checks them against the OpenAPI document,
+ * so the console never hides what the API grants, nor offers what it refuses).
+ */
+export const sections: {
+  key: string;
+  route: string;
+  label: MessageKey;
+  permission: Permission;
+  view: () => React.ReactNode;
+}[] = [
   {
     key: "departments",
+    route: "GET /api/v1/departments",
     label: "admin.departments",
     permission: "department:read",
     view: () => <DepartmentsAdmin />,
   },
-  { key: "users", label: "admin.users", permission: "user:read", view: () => <UsersAdmin /> },
+  {
+    key: "users",
+    route: "GET /api/v1/users",
+    label: "admin.users",
+    permission: "user:read",
+    view: () => <UsersAdmin />,
+  },
   {
     key: "recipients",
+    route: "GET /api/v1/recipients",
     label: "admin.recipients",
     permission: "recipient:read",
     view: () => <RecipientsAdmin />,
   },
-  { key: "devices", label: "admin.devices", permission: "device:read", view: () => <DevicesAdmin /> },
-  { key: "routing", label: "admin.routing", permission: "routing:manage", view: () => <RoutingAdmin /> },
-  { key: "channels", label: "admin.channels", permission: "routing:manage", view: () => <ChannelsAdmin /> },
+  {
+    key: "devices",
+    route: "GET /api/v1/devices",
+    label: "admin.devices",
+    permission: "device:read",
+    view: () => <DevicesAdmin />,
+  },
+  {
+    key: "routing",
+    route: "GET /api/v1/alert-rules",
+    label: "admin.routing",
+    permission: "routing:manage",
+    view: () => <RoutingAdmin />,
+  },
+  {
+    key: "channels",
+    route: "GET /api/v1/alert-endpoints",
+    label: "admin.channels",
+    permission: "routing:manage",
+    view: () => <ChannelsAdmin />,
+  },
   {
     key: "retention",
+    route: "GET /api/v1/privacy/retention",
     label: "admin.retention",
     permission: "organisation:manage",
     view: () => <RetentionAdmin />,
   },
   {
     key: "organisation",
+    route: "PATCH /api/v1/organisation",
     label: "admin.organisation",
     permission: "organisation:manage",
     view: () => <OrganisationAdmin />,
   },
-  { key: "sso", label: "admin.sso", permission: "organisation:manage", view: () => <SsoAdmin /> },
-  { key: "tokens", label: "admin.tokens", permission: "token:manage", view: () => <TokensAdmin /> },
+  {
+    key: "sso",
+    route: "GET /api/v1/sso-providers",
+    label: "admin.sso",
+    permission: "organisation:manage",
+    view: () => <SsoAdmin />,
+  },
+  {
+    key: "tokens",
+    route: "GET /api/v1/tokens",
+    label: "admin.tokens",
+    permission: "token:manage",
+    view: () => <TokensAdmin />,
+  },
   {
     key: "dead-letters",
+    route: "GET /api/v1/dead-letters",
     label: "admin.deadLetters",
-    permission: "organisation:manage",
+    permission: "device:manage",
     view: () => <DeadLettersAdmin />,
   },
-  { key: "activity", label: "admin.activity", permission: "activity:read", view: () => <ActivityAdmin /> },
+  {
+    key: "activity",
+    route: "GET /api/v1/activity",
+    label: "admin.activity",
+    permission: "activity:read",
+    view: () => <ActivityAdmin />,
+  },
 ];
 
 /** Administration: a list of sections the user may use, and the chosen one. */

@@ -87,7 +87,11 @@ export function DeadLettersAdmin() {
               </td>
               <td>
                 {/* Shown as text: a hostile payload is never interpreted. */}
-                <code>{d.payloadExcerpt.slice(0, 200)}</code>
+                {d.payloadExcerpt === null ? (
+                  <span className="muted">{t("deadLetters.withheld")}</span>
+                ) : (
+                  <code>{d.payloadExcerpt.slice(0, 200)}</code>
+                )}
               </td>
             </tr>
           ))}

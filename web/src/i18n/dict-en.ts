@@ -201,6 +201,7 @@ export const en = {
   "deadLetters.device": "Device",
   "deadLetters.topic": "Topic",
   "deadLetters.payload": "Payload (start)",
+  "deadLetters.withheld": "Shown only to those who may see positions in this department",
   "deadLetters.older": "Older",
   "deadLetters.none": "No rejected messages.",
   "privacy.title": "Privacy",

@@ -198,6 +198,7 @@ export const nb: Record<MessageKey, string> = {
   "deadLetters.device": "Enhet",
   "deadLetters.topic": "Emne",
   "deadLetters.payload": "Innhold (starten)",
+  "deadLetters.withheld": "Vises bare for dem som kan se posisjoner i denne avdelingen",
   "deadLetters.older": "Eldre",
   "deadLetters.none": "Ingen avviste meldinger.",
   "privacy.title": "Personvern",
