@@ -181,7 +181,7 @@ async function main() {
       await ingestExited;
     });
     await waitHealthy(`http://127.0.0.1:${ingestPort}/healthz`, ingestExited);
-    const commands = mqttDeviceCommands({ mqttUrl: brokerUrl, ...service, logger });
+    const commands = mqttDeviceCommands({ mqttUrl: brokerUrl, transactionsLog: pool, ...service, logger });
     stops.push(() => commands.close());
     const api = await startApiServer({
       pool,

@@ -89,6 +89,7 @@ async function main() {
   const pool = createPool(config.DATABASE_URL, { applicationName: "vakt-api", max: 20 });
   const { publisher, close: closeMqtt } = mqttDeviceCommands({
     mqttUrl: config.MQTT_URL,
+    transactionsLog: pool,
     username: config.MQTT_USERNAME,
     password: config.MQTT_PASSWORD,
     logger,

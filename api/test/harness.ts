@@ -11,6 +11,7 @@ import {
   type AckMessage,
   type CommandMessage,
   type ConfigMessage,
+  type Downlink,
   deviceCommandPublisher,
   type OwntracksCommand,
   parseDeviceTopic,
@@ -27,6 +28,7 @@ import {
 import { createApp } from "../src/app";
 import { hashPassword } from "../src/auth/secrets";
 import type { ApiDeps, Mail, PasswordHashingOptions } from "../src/deps";
+import { loggedDownlinks } from "../src/devices/commands";
 
 export const TEST_HASHING: PasswordHashingOptions = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
 export const PASSWORD = "correct horse battery staple";
@@ -63,6 +65,8 @@ export interface Harness {
   /** What went to OwnTracks apps' `/cmd` topics. */
   owntracksCommands: { topic: string; message: OwntracksCommand }[];
   acks: { serial: string; message: AckMessage }[];
+  /** Every downlink as the broker got it, in order. */
+  downlinks: Downlink[];
   mails: Mail[];
   close(): Promise<void>;
 }
@@ -76,6 +80,7 @@ export async function createHarness(overrides: Partial<ApiDeps> = {}): Promise<H
     },
   };
   const published: Harness["published"] = [];
+  const downlinks: Downlink[] = [];
   const commands: Harness["commands"] = [];
   const acks: Harness["acks"] = [];
   const owntracksCommands: Harness["owntracksCommands"] = [];
@@ -87,15 +92,23 @@ export async function createHarness(overrides: Partial<ApiDeps> = {}): Promise<H
     logger: pino({ level: process.env.VAKT_TEST_LOG ?? "silent" }),
     clock: { now: () => clock.now },
     config: TEST_CONFIG,
-    // The real downlink builders, recorded by topic as a broker would see them.
-    deviceCommands: deviceCommandPublisher(async ({ topic, payload }) => {
-      const t = parseDeviceTopic(topic);
-      const message = JSON.parse(payload);
-      if (!t.ok) owntracksCommands.push({ topic, message });
-      else if (t.kind === "config") published.push({ serial: t.serial, message });
-      else if (t.kind === "command") commands.push({ serial: t.serial, message });
-      else acks.push({ serial: t.serial, message });
-    }),
+    // The real downlink builders, recorded by topic as a broker would see them, and logged as sent.
+    deviceCommands: deviceCommandPublisher(
+      loggedDownlinks(
+        async (d) => {
+          const { topic, payload } = d;
+          downlinks.push(d);
+          const t = parseDeviceTopic(topic);
+          const message = JSON.parse(payload);
+          if (!t.ok) owntracksCommands.push({ topic, message });
+          else if (t.kind === "config") published.push({ serial: t.serial, message });
+          else if (t.kind === "command") commands.push({ serial: t.serial, message });
+          else acks.push({ serial: t.serial, message });
+        },
+        db.pool,
+        pino({ level: process.env.VAKT_TEST_LOG ?? "silent" }),
+      ),
+    ),
     mailer: {
       async send(mail) {
         mails.push(mail);
@@ -117,6 +130,7 @@ export async function createHarness(overrides: Partial<ApiDeps> = {}): Promise<H
     published,
     commands,
     acks,
+    downlinks,
     owntracksCommands,
     mails,
     close: async () => {

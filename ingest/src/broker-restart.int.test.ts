@@ -210,7 +210,7 @@ describe("broker restarted under load", () => {
     const duplicated = stored.rows.filter((r) => r.n > 1).length;
     const rawDuplicates = await count(
       h.db.pool,
-      `SELECT count(*) n FROM (SELECT 1 FROM device_messages WHERE organisation_id = $1
+      `SELECT count(*) n FROM (SELECT 1 FROM device_messages WHERE organisation_id = $1 AND direction = 'uplink'
          GROUP BY device_id, message_id HAVING count(*) > 1) d`,
       [org.orgId],
     );

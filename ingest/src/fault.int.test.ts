@@ -67,7 +67,7 @@ async function expectExactlyOnce(pool: pg.Pool, deviceId: string, total: number)
   const r = await pool.query<{ rows: string; ids: string; logged: string }>(
     `SELECT (SELECT count(*) FROM positions WHERE device_id = $1) AS rows,
             (SELECT count(DISTINCT message_id) FROM positions WHERE device_id = $1) AS ids,
-            (SELECT count(*) FROM device_messages WHERE device_id = $1) AS logged`,
+            (SELECT count(*) FROM device_messages WHERE device_id = $1 AND direction = 'uplink') AS logged`,
     [deviceId],
   );
   expect(r.rows[0]).toEqual({ rows: String(total), ids: String(total), logged: String(total) });

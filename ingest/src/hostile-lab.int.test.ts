@@ -285,7 +285,7 @@ async function runLab(name: string, make: () => Promise<Lab>): Promise<void> {
     count(
       pool,
       `SELECT (SELECT count(*) FROM dead_letters WHERE transport = 'mqtt')
-            + (SELECT count(*) FROM device_messages WHERE message_id !~ '^(v|a)[0-9]+$' AND topic <> 'osmand') AS n`,
+            + (SELECT count(*) FROM device_messages WHERE direction = 'uplink' AND message_id !~ '^(v|a)[0-9]+$' AND topic <> 'osmand') AS n`,
     );
   await eventually(
     async () => {
@@ -322,7 +322,10 @@ async function runLab(name: string, make: () => Promise<Lab>): Promise<void> {
   const osmandRows = async () =>
     (await count(pool, "SELECT count(*) n FROM dead_letters WHERE transport = 'http'")) -
     osmandBefore +
-    (await count(pool, "SELECT count(*) n FROM device_messages WHERE topic = 'osmand'"));
+    (await count(
+      pool,
+      "SELECT count(*) n FROM device_messages WHERE direction = 'uplink' AND topic = 'osmand'",
+    ));
   // Each request was answered after its row (a dead letter or a stored fix) was committed.
   const osmandRowsSeen = await osmandRows();
 
@@ -343,9 +346,12 @@ async function runLab(name: string, make: () => Promise<Lab>): Promise<void> {
   expect(await count(pool, "SELECT count(*) n FROM positions WHERE message_id ~ '^v[0-9]+$'")).toBe(
     validPositions,
   );
-  expect(await count(pool, "SELECT count(*) n FROM device_messages WHERE message_id ~ '^v[0-9]+$'")).toBe(
-    validPositions,
-  );
+  expect(
+    await count(
+      pool,
+      "SELECT count(*) n FROM device_messages WHERE direction = 'uplink' AND message_id ~ '^v[0-9]+$'",
+    ),
+  ).toBe(validPositions);
   expect(await count(pool, "SELECT count(*) n FROM alarms WHERE device_message_id ~ '^a[0-9]+$'")).toBe(
     ALARMS,
   );
@@ -358,7 +364,7 @@ async function runLab(name: string, make: () => Promise<Lab>): Promise<void> {
     `SELECT count(*) n FROM (
        SELECT topic, payload_sha256 FROM dead_letters WHERE transport = 'mqtt'
        UNION SELECT topic, encode(sha256(convert_to(coalesce(payload_text, payload::text), 'UTF8')), 'hex') || message_id
-         FROM device_messages WHERE message_id !~ '^(v|a)[0-9]+$' AND topic <> 'osmand') k`,
+         FROM device_messages WHERE direction = 'uplink' AND message_id !~ '^(v|a)[0-9]+$' AND topic <> 'osmand') k`,
   );
   const duplicatedDeadLetters = (await hostileRows()) - HOSTILE;
   expect(distinctHostile).toBeGreaterThanOrEqual(HOSTILE);

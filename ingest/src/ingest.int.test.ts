@@ -194,8 +194,12 @@ describe("device alarms", () => {
     const dev = await makeDevice(h.db.pool, org, { recipient: true });
     const events = await listen(h.db.url, EVENTS_CHANNEL);
     const acks: unknown[] = [];
+    const ackTexts: string[] = [];
     const watcher = await h.connectSim();
-    watcher.on("message", (_t, p) => acks.push(JSON.parse(p.toString())));
+    watcher.on("message", (_t, p) => {
+      ackTexts.push(p.toString());
+      acks.push(JSON.parse(p.toString()));
+    });
     await watcher.subscribeAsync(downlinkTopic(dev.serial, "ack"), { qos: 1 });
 
     const t = now() - 2_000;
@@ -225,6 +229,32 @@ describe("device alarms", () => {
     expect(transitions.rows).toEqual([{ kind: "raised", to_state: "open" }]);
     const ack = ackMessage.parse(acks[0]);
     expect(ack).toMatchObject({ ackOf: "alarm-1", status: "received", alarmId: stored.id });
+    // The transactions log: the alarm as it came, and the ack as the device got it.
+    const logged = async () =>
+      (
+        await h.db.pool.query(
+          `SELECT direction, topic, kind, message_id, payload_text FROM device_messages
+            WHERE device_id = $1 ORDER BY time`,
+          [dev.id],
+        )
+      ).rows;
+    await eventually(async () => ((await logged()).length >= 2 ? true : undefined), "the ack in the log");
+    expect(await logged()).toEqual([
+      {
+        direction: "uplink",
+        topic: uplinkTopic(dev.serial, "alarm"),
+        kind: "alarm",
+        message_id: "alarm-1",
+        payload_text: JSON.stringify(alarm),
+      },
+      {
+        direction: "downlink",
+        topic: downlinkTopic(dev.serial, "ack"),
+        kind: "ack",
+        message_id: "alarm-1",
+        payload_text: ackTexts[0],
+      },
+    ]);
     await eventually(() => (events.payloads.length > 0 ? true : undefined), "the NOTIFY");
     const raised = events.payloads
       .map((p) => platformEvent.parse(JSON.parse(p)))

@@ -265,7 +265,7 @@ function writerAndPipeline(shared: Shared, directory: DeviceDirectory, sessions:
     maxRows: config.INGEST_BATCH_MAX_ROWS,
     maxWaitMs: config.INGEST_BATCH_MAX_WAIT_MS,
     maxConcurrent: shared.lanes,
-    afterCommit: (alarms) => tellDevices(alarms, sessions.alarms ?? sessions.main, now, logger),
+    afterCommit: (alarms) => tellDevices(alarms, sessions.alarms ?? sessions.main, now, logger, options.pool),
     now,
     ...(options.useCopy !== undefined ? { useCopy: options.useCopy } : {}),
     ...(options.stallAfterMs !== undefined ? { stallAfterMs: options.stallAfterMs } : {}),

@@ -218,6 +218,7 @@ async function startApi(c: ApiContext, serviceLogin: { username: string; passwor
   const { config, pool, logger } = c;
   const deviceCommands = mqttDeviceCommands({
     mqttUrl: c.brokerUrl,
+    transactionsLog: pool,
     username: serviceLogin?.username,
     password: serviceLogin?.password,
     logger,

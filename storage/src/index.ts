@@ -29,3 +29,4 @@ export {
 export { maintainTimeseries, type PartitionMaintenanceResult } from "./partitions";
 export { createPool, type PoolOptions, type Queryable, withTransaction } from "./pool";
 export { APP_ROLE, ensureRuntimeRole, type RuntimeRoleResult } from "./roles";
+export { type LoggedDownlink, logDownlink } from "./transactions-log";

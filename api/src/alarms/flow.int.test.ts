@@ -113,6 +113,7 @@ afterAll(async () => {
 async function startApi(): Promise<RunningApi> {
   const commands = mqttDeviceCommands({
     mqttUrl: brokerUrl,
+    transactionsLog: h.db.pool,
     username: service.username,
     password: service.password,
     logger: h.deps.logger,

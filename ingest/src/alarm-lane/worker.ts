@@ -108,7 +108,7 @@ async function run(c: StartConfig): Promise<RunningLane> {
     maxWaitMs: c.batchMaxWaitMs,
     // Alarms commit in their own lane at once; this one lane takes what is not an alarm (dead letters).
     maxConcurrent: 1,
-    afterCommit: (alarms) => tellDevices(alarms, session, Date.now, logger),
+    afterCommit: (alarms) => tellDevices(alarms, session, Date.now, logger, pool),
     stallAfterMs: c.stallAfterMs,
     laneNamePrefix: WORKER_LANE_PREFIX,
     ...(c.useCopy !== undefined ? { useCopy: c.useCopy } : {}),

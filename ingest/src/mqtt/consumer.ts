@@ -213,10 +213,15 @@ export class MqttConsumer {
     this.paused = true;
   }
 
-  /** Sends a downlink (@vakt/schemas' contract gives topic, QoS, retain) without waiting for the broker. */
-  publish({ topic, payload, qos, retain }: Downlink): void {
+  /**
+   * Sends a downlink (@vakt/schemas' contract gives topic, QoS, retain) without waiting for the
+   * broker; `sent` runs once the broker has it (its PUBACK).
+   */
+  publish(downlink: Downlink, sent?: (d: Downlink) => void): void {
+    const { topic, payload, qos, retain } = downlink;
     this.client?.publish(topic, payload, { qos, retain }, (err) => {
       if (err) this.options.logger.warn({ err: err.message, topic }, "mqtt publish failed");
+      else sent?.(downlink);
     });
   }
 

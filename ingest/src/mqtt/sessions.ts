@@ -6,6 +6,7 @@
  * (alarm-lane/), the same code either way.
  */
 import { type Downlink, downlinks, ingestSubscription, parseDeviceTopic, uplinkTopic } from "@vakt/schemas";
+import { logDownlink, type Queryable } from "@vakt/storage";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { applyPresence, BROKER_LOG_TOPIC, parseBrokerLogLine } from "../broker/presence";
@@ -132,12 +133,17 @@ export function alarmSession(o: {
   });
 }
 
-/** Tells each device its alarm was stored (the "received" ack), on the alarm session when it is up. */
+/**
+ * Tells each device its alarm was stored (the "received" ack), on the alarm session when it is up;
+ * each ack the broker took is written to the transactions log on `log` (after the alarm's commit and
+ * apart from it: what is logged was sent).
+ */
 export function tellDevices(
   alarms: AlarmOutcome[],
   via: Pick<MqttConsumer, "publish"> | undefined,
   now: () => number,
   logger: Logger,
+  log: Queryable,
 ): void {
   for (const a of alarms) {
     // A throw here would fail the committed batch: a message the contract refuses is logged instead.
@@ -154,6 +160,13 @@ export function tellDevices(
       logger.error({ err, alarmId: a.alarmId }, "alarm acknowledgement refused by the downlink contract");
       continue;
     }
-    via?.publish(ack);
+    via?.publish(ack, (sent) => {
+      logDownlink(log, sent).catch((err: unknown) =>
+        logger.error(
+          { err, serial: sent.serial, alarmId: a.alarmId },
+          "alarm acknowledgement sent but not written to the transactions log",
+        ),
+      );
+    });
   }
 }

@@ -29,6 +29,12 @@ export interface OwntracksApp {
 
 /** One message for one device, ready for any MQTT client's publish. */
 export interface Downlink {
+  /** The device it is for (an OwnTracks app's device segment is its Vakt serial). */
+  serial: string;
+  /** What it is, for the transactions log. */
+  kind: "config" | "command" | "ack" | "owntracks_command";
+  /** What it names or answers: a command's id, the alarm message an ack confirms; null for none. */
+  messageId: string | null;
   topic: string;
   payload: string;
   /** Every downlink is QoS 1: a device that is away gets it from its persistent session. */
@@ -44,6 +50,9 @@ export const configMessageOf = (version: number, settings: DeviceSettings): Conf
 export const downlinks = {
   /** The desired configuration, retained; the device echoes `version` in its status once applied. */
   config: (serial: string, version: number, settings: DeviceSettings): Downlink => ({
+    serial,
+    kind: "config",
+    messageId: null,
     topic: downlinkTopic(serial, "config"),
     payload: JSON.stringify(configMessageOf(version, settings)),
     qos: 1,
@@ -51,6 +60,9 @@ export const downlinks = {
   }),
   /** locate, track, stop_tracking. Not retained: a stale command must not run on the next connect. */
   command: (serial: string, message: CommandMessage): Downlink => ({
+    serial,
+    kind: "command",
+    messageId: message.id,
     topic: downlinkTopic(serial, "command"),
     payload: JSON.stringify(commandMessage.parse(message)),
     qos: 1,
@@ -58,6 +70,9 @@ export const downlinks = {
   }),
   /** The platform confirms an alarm (received by ingest; taken, resolved, cancelled by the api). */
   ack: (serial: string, message: AckMessage): Downlink => ({
+    serial,
+    kind: "ack",
+    messageId: message.ackOf,
     topic: downlinkTopic(serial, "ack"),
     payload: JSON.stringify(ackMessage.parse(message)),
     qos: 1,
@@ -68,6 +83,9 @@ export const downlinks = {
    * is the one the app last published under (the app chooses it), the device is the Vakt serial.
    */
   owntracks: (app: OwntracksApp, message: OwntracksCommand): Downlink => ({
+    serial: app.device,
+    kind: "owntracks_command",
+    messageId: null,
     topic: owntracksCommandTopic(app.user, app.device),
     payload: JSON.stringify(owntracksCommand.parse(message)),
     qos: 1,
