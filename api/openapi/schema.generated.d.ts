@@ -1073,6 +1073,94 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/device-messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A device's transactions log: every message it sent and was sent, newest first */
+        get: {
+            parameters: {
+                query: {
+                    deviceId: string;
+                    direction?: "uplink" | "downlink";
+                    from?: string;
+                    to?: string;
+                    before?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of the device's messages */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DeviceMessagePage"];
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not logged in */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or outside what the caller may see */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict with the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/privacy/retention": {
         parameters: {
             query?: never;
@@ -2173,6 +2261,21 @@ export interface components {
             detail: string | null;
             payloadExcerpt: string | null;
             payloadBytes: number;
+            contentWithheld: boolean;
+        };
+        DeviceMessagePage: {
+            items: components["schemas"]["DeviceMessage"][];
+            nextBefore: string | null;
+        };
+        DeviceMessage: {
+            /** Format: date-time */
+            time: string;
+            /** @enum {string} */
+            direction: "uplink" | "downlink";
+            topic: string;
+            kind: string;
+            messageId: string | null;
+            payload: string | null;
             contentWithheld: boolean;
         };
         RetentionSettingsView: {

@@ -32,6 +32,7 @@ import { recipientRoutes } from "./recipients/routes";
 import { alertEndpointRoutes, alertRuleRoutes, alertTargetRoutes } from "./routing/routes";
 import { ssoLoginRoutes, ssoProviderRoutes } from "./sso/routes";
 import { tokenRoutes } from "./tokens/routes";
+import { deviceMessageRoutes } from "./transactions/routes";
 import { refuseUnstorableText } from "./unstorable-text";
 import { userRoutes } from "./users/routes";
 
@@ -148,6 +149,7 @@ function mountRoutes(app: App, deps: ApiDeps) {
   app.route("/api/v1/activity", activityRoutes(deps));
   app.route("/api/v1/tokens", tokenRoutes(deps));
   app.route("/api/v1/dead-letters", deadLetterRoutes(deps));
+  app.route("/api/v1/device-messages", deviceMessageRoutes(deps));
   app.route("/api/v1/privacy", privacyRoutes(deps));
   app.route("/api/v1/sso-providers", ssoProviderRoutes(deps));
 }

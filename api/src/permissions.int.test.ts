@@ -791,6 +791,11 @@ const ROUTES: Record<string, RouteCase> = {
     target: (f) => f.deadLetterTopic,
     request: () => ({ method: "GET", path: "/api/v1/dead-letters?reason=invalid_message" }),
   },
+  "GET /api/v1/device-messages": {
+    scope: "item",
+    ok: 200,
+    request: (f) => ({ method: "GET", path: `/api/v1/device-messages?deviceId=${f.deviceId}` }),
+  },
   "GET /api/v1/tokens": {
     scope: "list",
     ok: 200,
@@ -1090,6 +1095,15 @@ async function fixture(): Promise<Fixture> {
              'a different fix is stored for 2026-12-07T01:00:00.000Z (59.9137731, 10.7521942)',
              '{"v":1,"id":"m1","fix":{"t":"soon","lat":59.9137731,"lon":10.7521942}}', 64)`,
     [deadLetterTopic, org.organisationId, r.deviceId],
+  );
+  // The transactions log: a position the device sent, and the platform's answer.
+  await q.query(
+    `INSERT INTO device_messages (time, device_id, organisation_id, direction, topic, message_id, kind, payload_text)
+     VALUES (now() - interval '1 minute', $1, $2, 'uplink', 'vakt/v1/d/S/up/position', 'm1', 'position',
+             '{"v":1,"id":"m1","fix":{"t":1765000000000,"lat":59.9137731,"lon":10.7521942}}'),
+            (now(), $1, $2, 'downlink', 'vakt/v1/d/S/down/command', 'c1', 'command',
+             '{"v":1,"id":"c1","command":"locate"}')`,
+    [r.deviceId, org.organisationId],
   );
   const serial = await q.query<{ serial: string }>("SELECT serial FROM devices WHERE id = $1", [r.deviceId]);
   return {

@@ -4,6 +4,7 @@ export * from "./api/alarms";
 export * from "./api/auth";
 export * from "./api/contacts";
 export * from "./api/dead-letters";
+export * from "./api/device-messages";
 export * from "./api/live";
 export * from "./api/positions";
 export * from "./api/privacy";

@@ -75,6 +75,7 @@ export const activityActions = [
   "device.provisioned",
   "device.swapped",
   "device.unassigned",
+  "device_messages.viewed",
   "geofence.created",
   "geofence.deleted",
   "geofence.updated",

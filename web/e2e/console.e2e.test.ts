@@ -245,6 +245,40 @@ describe("the web console", () => {
     await deptAdmin.context.close();
   });
 
+  it("shows a device's message log both ways, the text only to those who may see positions", async () => {
+    const t = Date.now();
+    await north.client.publishAsync(
+      `vakt/v1/d/${north.serial}/up/position`,
+      JSON.stringify({ v: 1, id: "log-1", fix: { t, lat: 59.9139, lon: 10.7522, accM: 9 } }),
+      { qos: 1 },
+    );
+    // The platform's answer: a locate command, logged as it went to the device.
+    await admin.call("POST", `/devices/${north.deviceId}/locate`, z.unknown(), {});
+    const { context, page } = await newAuditPage(h);
+    await logIn(h, page, demoEmail("admin"), "/admin/device-messages");
+    await page.locator('select[name="device"]').selectOption({ label: north.serial });
+    const table = page.getByTestId("device-messages-table");
+    const sent = table.locator("tr", { hasText: "log-1" });
+    await expect.poll(() => sent.count(), { timeout: 15_000 }).toBe(1);
+    expect(await sent.textContent()).toContain("Fra enheten");
+    expect(await sent.textContent()).toContain("Posisjon");
+    await expect
+      .poll(() => table.locator("tr", { hasText: "Til enheten" }).filter({ hasText: "Kommando" }).count())
+      .toBeGreaterThan(0);
+    expect(await axeViolations(page, '[data-testid="device-messages-table"]')).toEqual([]);
+    await context.close();
+
+    const deptAdmin = await newAuditPage(h);
+    await logIn(h, deptAdmin.page, demoEmail("nord.admin"), "/admin/device-messages");
+    await deptAdmin.page.locator('select[name="device"]').selectOption({ label: north.serial });
+    const rows = deptAdmin.page.getByTestId("device-messages-table").locator("tbody tr");
+    await expect.poll(() => rows.count()).toBeGreaterThan(0);
+    const text = (await deptAdmin.page.getByTestId("device-messages-table").textContent()) ?? "";
+    expect(text).toContain("Vises bare for dem som kan se posisjoner i denne avdelingen");
+    expect(text).not.toContain("59.9139");
+    await deptAdmin.context.close();
+  });
+
   it("lets an administrator draw a geofence on the recipient's page", async () => {
     const { context, page } = await newPage(h);
     await logIn(h, page, demoEmail("admin"), `/recipients/${north.recipientId}`);

@@ -145,6 +145,7 @@ export type ApiSession = Awaited<ReturnType<typeof apiSession>>;
 
 export interface TestDevice {
   serial: string;
+  deviceId: string;
   recipientId: string;
   name: string;
   client: MqttClient;
@@ -193,6 +194,7 @@ export async function recipientWithDevice(
   });
   return {
     serial,
+    deviceId: creds.device.id,
     recipientId: r.id,
     name: `${firstName} ${lastName}`,
     client,

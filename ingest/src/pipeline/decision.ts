@@ -101,7 +101,7 @@ export interface RawMessageRow {
   topic: string;
   messageId: string;
   kind: string;
-  /** The JSON text as received (stored as jsonb). */
+  /** The JSON text as received, logged as it is (device_messages.payload_text). */
   payloadText: string;
 }
 

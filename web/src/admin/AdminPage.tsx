@@ -7,6 +7,7 @@ import { ActivityAdmin } from "./ActivityAdmin";
 import { ChannelsAdmin } from "./ChannelsAdmin";
 import { DeadLettersAdmin } from "./DeadLettersAdmin";
 import { DepartmentsAdmin } from "./DepartmentsAdmin";
+import { DeviceMessagesAdmin } from "./DeviceMessagesAdmin";
 import { DevicesAdmin } from "./DevicesAdmin";
 import { OrganisationAdmin } from "./OrganisationAdmin";
 import { RecipientsAdmin } from "./RecipientsAdmin";
@@ -104,6 +105,13 @@ export const sections: {
     label: "admin.deadLetters",
     permission: "device:manage",
     view: () => <DeadLettersAdmin />,
+  },
+  {
+    key: "device-messages",
+    route: "GET /api/v1/device-messages",
+    label: "admin.deviceMessages",
+    permission: "device:manage",
+    view: () => <DeviceMessagesAdmin />,
   },
   {
     key: "activity",

@@ -49,6 +49,7 @@ export const queryKeys = {
   devices: ["devices"] as const,
   activity: (query: object) => ["activity", query] as const,
   deadLetters: (query: object) => ["dead-letters", query] as const,
+  deviceMessages: (query: object) => ["device-messages", query] as const,
   retention: ["privacy", "retention"] as const,
   retentionRuns: ["privacy", "retention", "runs"] as const,
   restrictions: ["privacy", "restrictions"] as const,

@@ -7,7 +7,7 @@ import { hasMessage, type MessageKey } from "./messages";
 
 type T = (key: MessageKey, vars?: Record<string, string | number>) => string;
 
-function coded(t: T, prefix: "enum.action" | "enum.deadLetter", code: string): string {
+function coded(t: T, prefix: "enum.action" | "enum.deadLetter" | "enum.messageKind", code: string): string {
   const key = `${prefix}.${code}`;
   return hasMessage(key) && !key.endsWith(".other") ? t(key) : t(`${prefix}.other`, { code });
 }
@@ -18,3 +18,5 @@ export function subjectText(t: T, subject: string): string {
   return hasMessage(key) ? t(key) : t("enum.subject.other", { code: subject });
 }
 export const deadLetterReasonText = (t: T, code: string) => coded(t, "enum.deadLetter", code);
+/** What a message of the transactions log is (uplink kinds from ingest, downlink kinds from the senders). */
+export const messageKindText = (t: T, code: string) => coded(t, "enum.messageKind", code);
