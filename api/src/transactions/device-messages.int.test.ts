@@ -172,7 +172,18 @@ describe("a device's transactions log", () => {
     for (const e of withheld.body.items as Entry[])
       expect(e).toMatchObject({ payload: null, contentWithheld: true });
 
-    for (const bad of ["limit=0", "before=x", "direction=sideways", "from=yesterday"]) {
+    // Cursors this API never gave: not hex, odd length, a NUL, broken UTF-8, no tie-breaker.
+    for (const bad of [
+      "limit=0",
+      "before=x",
+      "before=1.0",
+      "before=1.00",
+      "before=1.7570c0",
+      "before=1.ff",
+      "before=1.",
+      "direction=sideways",
+      "from=yesterday",
+    ]) {
       const res = await admin.get(`/api/v1/device-messages?deviceId=${r.deviceId}&${bad}`);
       expect(res.status, bad).toBe(400);
     }
