@@ -22,7 +22,7 @@ import { departmentRoutes } from "./departments/routes";
 import type { ApiDeps } from "./deps";
 import { deviceLocateRoutes, recipientLocateRoutes } from "./devices/locate-routes";
 import { deviceRoutes } from "./devices/routes";
-import { ApiError, fromDatabaseError } from "./errors";
+import { ApiError, fromDatabaseError, isOutOfRange } from "./errors";
 import { geofenceRoutes } from "./geofences/routes";
 import { describeOperations } from "./openapi";
 import { organisationRoutes } from "./organisations/routes";
@@ -206,7 +206,12 @@ function answerProblems(app: App, deps: ApiDeps) {
   app.onError((err, c) => {
     if (err instanceof ApiError) return problemResponse(c, err);
     const fromDb = fromDatabaseError(err);
-    if (fromDb) return problemResponse(c, fromDb);
+    if (fromDb) {
+      // Said in the log: a schema that lets such a value through is a finding to fix at the edge.
+      if (isOutOfRange(err))
+        (c.get("log") ?? deps.logger).warn({ err }, "a value past its schema refused by the database");
+      return problemResponse(c, fromDb);
+    }
     if (err instanceof HTTPException && err.status < 500) {
       // Only hono/csrf throws a 403 here.
       if (err.status === 403)

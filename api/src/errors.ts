@@ -78,6 +78,17 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * numeric_value_out_of_range, invalid_datetime_format, datetime_field_overflow,
+ * character_not_in_repertoire, untranslatable_character, string_data_right_truncation.
+ */
+const OUT_OF_RANGE = new Set(["22003", "22007", "22008", "22021", "22P05", "22001"]);
+
+export const isOutOfRange = (err: unknown): boolean => {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === "string" && OUT_OF_RANGE.has(code);
+};
+
 /** PostgreSQL errors that are the caller's fault, mapped to problems. */
 export function fromDatabaseError(err: unknown): ApiError | undefined {
   const code = (err as { code?: unknown })?.code;
@@ -89,5 +100,9 @@ export function fromDatabaseError(err: unknown): ApiError | undefined {
   if (code === "VK001")
     return new ApiError("department_closed", "Nothing new can be put into a closed department.");
   if (code === "22P02") return new ApiError("validation_failed", "A value has the wrong form.");
+  // A value that passed its schema but is outside what PostgreSQL holds (a number past bigint, a
+  // year 0, text it cannot encode): the schemas refuse those they know of (schemas' instant,
+  // bigintCursor); this keeps the one they missed a 400 rather than a 500.
+  if (isOutOfRange(err)) return new ApiError("validation_failed", "A value is outside what can be stored.");
   return undefined;
 }

@@ -429,6 +429,101 @@ describe("API fuzzer", () => {
     expect(failures).toEqual([]);
   });
 
+  /**
+   * Values a schema's pattern lets through but PostgreSQL cannot hold: a year 0 (ISO's pattern takes
+   * "0000", PostgreSQL has no year 0), numbers past bigint or float8. Put into each query value and
+   * into the dates and numbers of a valid body, one at a time: never a 5xx, and a refusal changes nothing.
+   */
+  it("refuses values past what PostgreSQL holds (a year 0, a number past bigint) without a 5xx or a write", async () => {
+    await ensureSession();
+    const EDGE_TEXT = [
+      "0000-01-01T00:00:00Z",
+      "0000-12-31T23:59:59.999+14:00",
+      "9999999999999999999",
+      "-9223372036854775809",
+      "99999999999999999999999999",
+      "1e309",
+    ];
+    const EDGE_NUMBERS = [1e308, -1e308, 9_223_372_036_854_775_808, Number.MAX_SAFE_INTEGER];
+    const ISO = /^\d{4}-\d{2}-\d{2}T/;
+    /** The value with its `pick`-th date or number leaf set to an edge value; undefined when it has none. */
+    const atEdge = (value: unknown, pick: number, edge: number): unknown => {
+      const leaves: { set: (v: unknown) => void; kind: "date" | "number" }[] = [];
+      const walk = (v: unknown, set: (x: unknown) => void) => {
+        if (typeof v === "string" && ISO.test(v)) leaves.push({ set, kind: "date" });
+        else if (typeof v === "number") leaves.push({ set, kind: "number" });
+        else if (Array.isArray(v))
+          for (const [i, x] of v.entries())
+            walk(x, (y) => {
+              v[i] = y;
+            });
+        else if (v && typeof v === "object")
+          for (const k of Object.keys(v))
+            walk((v as Record<string, unknown>)[k], (y) => {
+              (v as Record<string, unknown>)[k] = y;
+            });
+      };
+      const copy = structuredClone(value);
+      walk(copy, () => {});
+      const leaf = leaves[pick % Math.max(1, leaves.length)];
+      if (!leaf) return undefined;
+      leaf.set(leaf.kind === "date" ? EDGE_TEXT[edge % 2] : EDGE_NUMBERS[edge % EDGE_NUMBERS.length]);
+      return copy;
+    };
+    const failures: string[] = [];
+    let sent = 0;
+    for (const [template, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const params = op.parameters ?? [];
+        const queryParams = params.filter((p) => p.in === "query");
+        const bodySchema = op.requestBody?.content["application/json"]?.schema;
+        const realPath = params
+          .filter((p) => p.in === "path")
+          .reduce(
+            (path, p) =>
+              path.replace(
+                `{${p.name}}`,
+                ids[Object.keys(ids).find((k) => p.name.toLowerCase().startsWith(k)) ?? ""]?.[0] ??
+                  randomUUID(),
+              ),
+            template,
+          );
+        const requests: { path: string; body?: string }[] = [];
+        for (const p of queryParams)
+          for (const edge of EDGE_TEXT)
+            requests.push({ path: `${realPath}?${new URLSearchParams({ [p.name]: edge })}` });
+        if (bodySchema)
+          for (const w of fc.sample(fc.record({ pick: fc.nat(), edge: fc.nat() }), {
+            numRuns: 6,
+            seed: SEED + template.length + method.length,
+          })) {
+            const [valid] = fc.sample(arbitraryOf(bodySchema, resolveRef), {
+              numRuns: 1,
+              seed: SEED + w.pick,
+            });
+            const edged = atEdge(valid, w.pick, w.edge);
+            if (edged !== undefined) requests.push({ path: realPath, body: JSON.stringify(edged) });
+          }
+        for (const r of requests) {
+          const before = await digest();
+          const res = await send(method, { path: r.path, body: r.body, headers: {} });
+          sent++;
+          const label = `${method.toUpperCase()} ${r.path.slice(0, 120)} body=${(r.body ?? "").slice(0, 100)}`;
+          if (res.status >= 500) failures.push(`${res.status} ${label}: ${res.text.slice(0, 160)}`);
+          if (res.status >= 400) {
+            const allowed = WRITES_ON_REJECTION[`${method.toUpperCase()} ${template}`] ?? [];
+            const writes = (await writesSince(before)).filter(
+              (x) => x !== "INSERT login_attempts" && !allowed.includes(x),
+            );
+            if (writes.length) failures.push(`${res.status} wrote ${writes.join(", ")}: ${label}`);
+          } else await ensureSession();
+        }
+      }
+    }
+    expect(sent).toBeGreaterThan(100);
+    expect(failures).toEqual([]);
+  }, 240_000);
+
   it("stores injection text verbatim and returns it verbatim as JSON data", async () => {
     await ensureSession();
     for (const text of INJECTION_STRINGS) {

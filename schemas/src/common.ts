@@ -18,6 +18,22 @@ export const epochMs = z
 
 export const percent = z.number().min(0).max(100).describe("percent, 0-100");
 
+/**
+ * A point in time from outside (a query's from and to, a token's expiry): ISO 8601 with an offset,
+ * in a year PostgreSQL takes. "0000-01-01T00:00:00Z" matches ISO's pattern, but PostgreSQL has no
+ * year 0 (1 BC comes before 1 AD) and refuses it: it must stop here, not fail in a query.
+ */
+export const instant = () =>
+  z.iso.datetime({ offset: true }).refine((s) => !s.startsWith("0000"), "year 0 is not a year");
+
+/** A bigint page cursor (a row id): at most int8's largest value, which PostgreSQL can hold. */
+export const bigintCursor = () =>
+  z
+    .string()
+    .regex(/^\d{1,19}$/)
+    // The pattern's failure does not stop the refinement: it must not throw on what the pattern refused.
+    .refine((s) => /^\d{1,19}$/.test(s) && BigInt(s) <= 9_223_372_036_854_775_807n, "larger than any id");
+
 /** Device-side message id: what makes QoS 1 redelivery idempotent. */
 export const messageId = z
   .string()

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { instant } from "../common";
 
 export const activityEntry = z.object({
   seq: z.number().int(),
@@ -23,8 +24,8 @@ export const activityQuery = z.object({
   userId: z.uuid().optional(),
   recipientId: z.uuid().optional(),
   action: z.string().max(100).optional(),
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
+  from: instant().optional(),
+  to: instant().optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   beforeSeq: z.coerce.number().int().min(1).optional(),
 });

@@ -4,6 +4,7 @@
  * The same `alarmSummary` is the payload of the socket.io events in ./live.ts.
  */
 import { z } from "zod";
+import { instant } from "../common";
 import { problem } from "./problem";
 
 export const alarmType = z.enum([
@@ -196,9 +197,9 @@ export const alarmListQuery = z.object({
   departmentId: z.uuid().optional(),
   recipientId: z.uuid().optional(),
   /** Raised at or after. */
-  from: z.iso.datetime({ offset: true }).optional(),
+  from: instant().optional(),
   /** Raised before. */
-  to: z.iso.datetime({ offset: true }).optional(),
+  to: instant().optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   /** Paging: the `nextCursor` of the previous page. */
   cursor: z.string().max(200).optional(),

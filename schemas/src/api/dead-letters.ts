@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { bigintCursor, instant } from "../common";
 
 /** A message ingest refused, kept with the reason (never silently dropped). */
 export const deadLetter = z.object({
@@ -30,13 +31,10 @@ export type DeadLetter = z.infer<typeof deadLetter>;
 export const deadLetterQuery = z.object({
   reason: z.string().max(64).optional(),
   deviceId: z.uuid().optional(),
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
+  from: instant().optional(),
+  to: instant().optional(),
   /** Page backwards: only rows with a smaller id. */
-  before: z
-    .string()
-    .regex(/^\d{1,19}$/)
-    .optional(),
+  before: bigintCursor().optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 export type DeadLetterQuery = z.infer<typeof deadLetterQuery>;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { instant } from "../common";
 
 /**
  * One entry of a device's transactions log (Safemate's "transaksjonslogg"): a message the device
@@ -27,6 +28,7 @@ export type DeviceMessage = z.infer<typeof deviceMessage>;
  * something that is not text (broken UTF-8, a NUL, which PostgreSQL text cannot hold) was made up.
  */
 function isPageCursor(cursor: string): boolean {
+  if (!/^\d{1,17}\.(?:[0-9a-f]{2}){1,200}$/.test(cursor)) return false;
   const hex = cursor.slice(cursor.indexOf(".") + 1);
   const bytes = new Uint8Array(hex.length / 2);
   for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
@@ -40,8 +42,8 @@ function isPageCursor(cursor: string): boolean {
 export const deviceMessageQuery = z.object({
   deviceId: z.uuid(),
   direction: z.enum(["uplink", "downlink"]).optional(),
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
+  from: instant().optional(),
+  to: instant().optional(),
   /** Page backwards: the `nextBefore` of the previous page. */
   before: z
     .string()

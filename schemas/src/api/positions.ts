@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { instant } from "../common";
 
 /** Locators must say why they look; others may. */
 /** A locator's reason must say something (what happened, why the position is needed), not "check". */
@@ -26,8 +27,8 @@ export const currentPositions = z.object({
 });
 
 export const historyQuery = reasonQuery.extend({
-  from: z.iso.datetime({ offset: true }),
-  to: z.iso.datetime({ offset: true }),
+  from: instant(),
+  to: instant(),
   /** Most points returned; longer ranges are averaged into time buckets. */
   maxPoints: z.coerce.number().int().min(10).max(20_000).default(2_000),
 });

@@ -4,6 +4,7 @@
  * format: `recipientExport` here, rendered as JSON Schema in the OpenAPI document.
  */
 import { z } from "zod";
+import { instant } from "../common";
 import { recipient } from "./admin";
 
 /** Days each kind of data is kept; limits are checked again by the API against the table ceilings. */
@@ -73,9 +74,9 @@ export type ErasureRecord = z.infer<typeof erasureRecord>;
 
 export const exportQuery = z.object({
   /** Positions from (inclusive); default: 30 days before `to`. */
-  from: z.iso.datetime({ offset: true }).optional(),
+  from: instant().optional(),
   /** Positions to (exclusive); default: now. */
-  to: z.iso.datetime({ offset: true }).optional(),
+  to: instant().optional(),
   format: z.enum(["json", "zip"]).default("json"),
   /** Required to export a restricted recipient (organisation administrators only); logged. */
   reason: z.string().trim().min(3).max(500).optional(),

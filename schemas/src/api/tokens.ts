@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { instant } from "../common";
 
 /** What an integration token may be given; never administration. */
 /** Reads, and the one write a token may be granted explicitly: asking a device for its position. */
@@ -29,7 +30,7 @@ export const apiTokenCreate = z
     permissions: z.array(tokenPermission).min(1),
     departmentIds: z.array(z.uuid()).min(1).nullable(),
     pseudonymous: z.boolean().default(true),
-    expiresAt: z.iso.datetime({ offset: true }).nullable().optional(),
+    expiresAt: instant().nullable().optional(),
   })
   // A pseudonymous token knows no real device id, and a real id from it is refused: it could
   // never use device:locate, so the combination is refused where it is made.
