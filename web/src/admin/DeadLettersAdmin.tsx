@@ -5,6 +5,7 @@ import { queryKeys } from "../api/query";
 import { api, data } from "../api/typed";
 import { deadLetterReasonText } from "../i18n/enums";
 import { useUi } from "../session/context";
+import { MessageText } from "./MessageText";
 import { errorText } from "./queries";
 
 const REASONS = [
@@ -86,12 +87,7 @@ export function DeadLettersAdmin() {
                 <code>{d.topic}</code>
               </td>
               <td>
-                {/* Shown as text: a hostile payload is never interpreted. */}
-                {d.payloadExcerpt === null ? (
-                  <span className="muted">{t("deadLetters.withheld")}</span>
-                ) : (
-                  <code>{d.payloadExcerpt.slice(0, 200)}</code>
-                )}
+                <MessageText text={d.payloadExcerpt} max={200} />
               </td>
             </tr>
           ))}

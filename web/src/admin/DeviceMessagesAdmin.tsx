@@ -1,10 +1,11 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { deviceMessagePage } from "@vakt/schemas";
+import { type DeviceMessage, deviceMessagePage } from "@vakt/schemas";
 import { useState } from "react";
 import { queryKeys } from "../api/query";
 import { api, data } from "../api/typed";
 import { messageKindText } from "../i18n/enums";
 import { useUi } from "../session/context";
+import { MessageText } from "./MessageText";
 import { errorText, useDevices } from "./queries";
 
 type Direction = "" | "uplink" | "downlink";
@@ -14,7 +15,7 @@ type Direction = "" | "uplink" | "downlink";
  * whoever manages the device. The text is shown only where the user may also see positions.
  */
 export function DeviceMessagesAdmin() {
-  const { t, dateTime } = useUi();
+  const { t } = useUi();
   const devices = useDevices();
   const [deviceId, setDeviceId] = useState("");
   const [direction, setDirection] = useState<Direction>("");
@@ -78,39 +79,39 @@ export function DeviceMessagesAdmin() {
       {devices.error && <p className="error">{errorText(devices.error)}</p>}
       {page.error && <p className="error">{errorText(page.error)}</p>}
       {deviceId && page.data && items.length === 0 && <p className="muted">{t("deviceMessages.none")}</p>}
-      {items.length > 0 && (
-        <table data-testid="device-messages-table">
-          <thead>
-            <tr>
-              <th>{t("activity.at")}</th>
-              <th>{t("deviceMessages.direction")}</th>
-              <th>{t("deviceMessages.kind")}</th>
-              <th>{t("deadLetters.topic")}</th>
-              <th>{t("deviceMessages.text")}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((m) => (
-              <tr key={`${m.time}|${m.direction}|${m.messageId ?? ""}|${m.topic}`}>
-                <td>{dateTime(m.time)}</td>
-                <td>{t(m.direction === "uplink" ? "deviceMessages.uplink" : "deviceMessages.downlink")}</td>
-                <td>{messageKindText(t, m.kind)}</td>
-                <td>
-                  <code>{m.topic}</code>
-                </td>
-                <td>
-                  {/* Shown as text: what a device sent is never interpreted. */}
-                  {m.payload === null ? (
-                    <span className="muted">{t("deadLetters.withheld")}</span>
-                  ) : (
-                    <code>{m.payload.slice(0, 300)}</code>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      {items.length > 0 && <DeviceMessagesTable items={items} />}
     </>
+  );
+}
+
+function DeviceMessagesTable(props: { items: DeviceMessage[] }) {
+  const { t, dateTime } = useUi();
+  return (
+    <table data-testid="device-messages-table">
+      <thead>
+        <tr>
+          <th>{t("activity.at")}</th>
+          <th>{t("deviceMessages.direction")}</th>
+          <th>{t("deviceMessages.kind")}</th>
+          <th>{t("deadLetters.topic")}</th>
+          <th>{t("deviceMessages.text")}</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.items.map((m) => (
+          <tr key={`${m.time}|${m.direction}|${m.messageId ?? ""}|${m.topic}`}>
+            <td>{dateTime(m.time)}</td>
+            <td>{t(m.direction === "uplink" ? "deviceMessages.uplink" : "deviceMessages.downlink")}</td>
+            <td>{messageKindText(t, m.kind)}</td>
+            <td>
+              <code>{m.topic}</code>
+            </td>
+            <td>
+              <MessageText text={m.payload} max={300} />
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
