@@ -172,14 +172,15 @@ describe("a device's transactions log", () => {
     for (const e of withheld.body.items as Entry[])
       expect(e).toMatchObject({ payload: null, contentWithheld: true });
 
-    // Cursors this API never gave: not hex, odd length, a NUL, broken UTF-8, no tie-breaker.
+    // Cursors this API never gave: not hex, too short, too long, no tie-breaker.
     for (const bad of [
       "limit=0",
       "before=x",
       "before=1.0",
       "before=1.00",
-      "before=1.7570c0",
-      "before=1.ff",
+      `before=1.${"0".repeat(31)}`,
+      `before=1.${"0".repeat(33)}`,
+      `before=1.${"G".repeat(32)}`,
       "before=1.",
       "direction=sideways",
       "from=yesterday",

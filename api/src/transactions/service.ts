@@ -26,15 +26,15 @@ interface MessageRow {
  * Pages go backwards by (time, TIE): entries of one device can share a time (a burst received in
  * one millisecond), so a time alone would skip some at a page's edge. An uplink is unique by its
  * time and message id (the log's key); a downlink may have no id, and its text tells it from another
- * of the same microsecond. The cursor is the time in microseconds and the tie-breaker in hex.
+ * of the same microsecond. The hash keeps the cursor short: the time in microseconds, a dot, 32 hex.
  */
 const TIE =
-  "m.direction || ':' || coalesce(m.message_id, '') || ':' || md5(coalesce(m.payload_text, m.payload::text))";
-const cursorOf = (r: MessageRow) => `${r.t_us}.${Buffer.from(r.tie).toString("hex")}`;
+  "md5(m.direction || ':' || coalesce(m.message_id, '') || ':' || coalesce(m.payload_text, m.payload::text))";
+const cursorOf = (r: MessageRow) => `${r.t_us}.${r.tie}`;
 function parseCursor(before: string | undefined): [string, string] | [null, null] {
   if (before === undefined) return [null, null];
-  const [t, hex] = before.split(".") as [string, string];
-  return [t, Buffer.from(hex, "hex").toString("utf8")];
+  const [t, tie] = before.split(".") as [string, string];
+  return [t, tie];
 }
 
 export async function listDeviceMessages(
