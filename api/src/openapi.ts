@@ -96,6 +96,7 @@ export const OPERATION_IDS: Record<string, string> = {
   "POST /api/v1/tokens": "createToken",
   "DELETE /api/v1/tokens/{id}": "revokeToken",
   "GET /api/v1/dead-letters": "listDeadLetters",
+  "GET /api/v1/device-messages": "listDeviceMessages",
   "GET /api/v1/privacy/retention": "getRetention",
   "PATCH /api/v1/privacy/retention": "updateRetention",
   "GET /api/v1/privacy/retention/runs": "listRetentionRuns",
