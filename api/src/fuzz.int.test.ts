@@ -197,6 +197,26 @@ const headerSets = fc.oneof(
   fc.record({ "accept-language": fc.constantFrom("zz", "nb;q=abc", ...HEADER_INJECTION) }),
 );
 
+/** Every string and number in a JSON value, each with a setter that replaces it in place. */
+function leavesOf(value: unknown): { value: unknown; set: (v: unknown) => void }[] {
+  const out: { value: unknown; set: (v: unknown) => void }[] = [];
+  const walk = (v: unknown, set: (x: unknown) => void) => {
+    if (typeof v === "string" || typeof v === "number") out.push({ value: v, set });
+    else if (Array.isArray(v))
+      for (const [i, x] of v.entries())
+        walk(x, (y) => {
+          v[i] = y;
+        });
+    else if (v && typeof v === "object")
+      for (const k of Object.keys(v))
+        walk((v as Record<string, unknown>)[k], (y) => {
+          (v as Record<string, unknown>)[k] = y;
+        });
+  };
+  walk(value, () => {});
+  return out;
+}
+
 interface FuzzCase {
   path: string;
   body: string | undefined;
@@ -333,25 +353,11 @@ describe("API fuzzer", () => {
     };
     /** The value with one of its strings (or a new field, when it has none) carrying a NUL. */
     const poison = (value: unknown, pick: number, at: number): unknown => {
-      const leaves: { set: (v: string) => void; text: string }[] = [];
-      const walk = (v: unknown, set: (x: unknown) => void) => {
-        if (typeof v === "string") leaves.push({ set, text: v });
-        else if (Array.isArray(v))
-          for (const [i, x] of v.entries())
-            walk(x, (y) => {
-              v[i] = y;
-            });
-        else if (v && typeof v === "object")
-          for (const k of Object.keys(v))
-            walk((v as Record<string, unknown>)[k], (y) => {
-              (v as Record<string, unknown>)[k] = y;
-            });
-      };
       const copy = structuredClone(value);
-      walk(copy, () => {});
-      const leaf = leaves[pick % Math.max(1, leaves.length)];
+      const strings = leavesOf(copy).filter((l) => typeof l.value === "string");
+      const leaf = strings[pick % Math.max(1, strings.length)];
       if (leaf) {
-        leaf.set(withNul(leaf.text, at));
+        leaf.set(withNul(leaf.value as string, at));
         return copy;
       }
       return copy && typeof copy === "object" && !Array.isArray(copy)
@@ -448,26 +454,15 @@ describe("API fuzzer", () => {
     const ISO = /^\d{4}-\d{2}-\d{2}T/;
     /** The value with its `pick`-th date or number leaf set to an edge value; undefined when it has none. */
     const atEdge = (value: unknown, pick: number, edge: number): unknown => {
-      const leaves: { set: (v: unknown) => void; kind: "date" | "number" }[] = [];
-      const walk = (v: unknown, set: (x: unknown) => void) => {
-        if (typeof v === "string" && ISO.test(v)) leaves.push({ set, kind: "date" });
-        else if (typeof v === "number") leaves.push({ set, kind: "number" });
-        else if (Array.isArray(v))
-          for (const [i, x] of v.entries())
-            walk(x, (y) => {
-              v[i] = y;
-            });
-        else if (v && typeof v === "object")
-          for (const k of Object.keys(v))
-            walk((v as Record<string, unknown>)[k], (y) => {
-              (v as Record<string, unknown>)[k] = y;
-            });
-      };
       const copy = structuredClone(value);
-      walk(copy, () => {});
-      const leaf = leaves[pick % Math.max(1, leaves.length)];
+      const edges = leavesOf(copy).filter(
+        (l) => typeof l.value === "number" || (typeof l.value === "string" && ISO.test(l.value)),
+      );
+      const leaf = edges[pick % Math.max(1, edges.length)];
       if (!leaf) return undefined;
-      leaf.set(leaf.kind === "date" ? EDGE_TEXT[edge % 2] : EDGE_NUMBERS[edge % EDGE_NUMBERS.length]);
+      leaf.set(
+        typeof leaf.value === "string" ? EDGE_TEXT[edge % 2] : EDGE_NUMBERS[edge % EDGE_NUMBERS.length],
+      );
       return copy;
     };
     const failures: string[] = [];
