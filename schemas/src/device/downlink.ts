@@ -27,12 +27,15 @@ export interface OwntracksApp {
   device: string;
 }
 
+/** What a downlink is, in the transactions log (device_messages.kind). */
+export const downlinkLogKinds = ["config", "command", "ack", "owntracks_command"] as const;
+
 /** One message for one device, ready for any MQTT client's publish. */
 export interface Downlink {
   /** The device it is for (an OwnTracks app's device segment is its Vakt serial). */
   serial: string;
   /** What it is, for the transactions log. */
-  kind: "config" | "command" | "ack" | "owntracks_command";
+  kind: (typeof downlinkLogKinds)[number];
   /** What it names or answers: a command's id, the alarm message an ack confirms; null for none. */
   messageId: string | null;
   topic: string;

@@ -1,11 +1,12 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { deadLetterReasons } from "@vakt/ingest";
+import { downlinkLogKinds, owntracksMessage, uplinkKinds } from "@vakt/schemas";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { formatWeekday, formatWeekdays, type Lang } from "../format/time";
 import { translate } from "./dict";
-import { actionText, deadLetterReasonText } from "./enums";
+import { actionText, deadLetterReasonText, messageKindText } from "./enums";
 
 const langs: Lang[] = ["nb", "en"];
 const t = (lang: Lang) => (key: Parameters<typeof translate>[1], vars?: Record<string, string | number>) =>
@@ -31,6 +32,24 @@ describe("codes from the server in words", () => {
     expect(codes.size).toBeGreaterThan(40);
     for (const code of codes)
       for (const lang of langs) expect(actionText(t(lang), code), `${lang} ${code}`).not.toMatch(/\(|\./);
+  });
+
+  it("has a text for every kind of message the transactions log holds, in both languages", async () => {
+    // Uplinks: the native kinds, each OwnTracks _type (ingest logs owntracks_<type>), and the OsmAnd
+    // kinds ingest writes (read from its sources); downlinks: the contract's kinds.
+    const osmand = await readFile(
+      join(import.meta.dirname, "../../../ingest/src/trackers/osmand.ts"),
+      "utf8",
+    );
+    const kinds = [
+      ...uplinkKinds,
+      ...owntracksMessage.options.map((o) => `owntracks_${o.shape._type.value}`),
+      ...[...osmand.matchAll(/kind: "(osmand[a-z_]*)"/g)].map((m) => m[1] ?? ""),
+      ...downlinkLogKinds,
+    ];
+    expect(kinds.length).toBeGreaterThan(10);
+    for (const kind of kinds)
+      for (const lang of langs) expect(messageKindText(t(lang), kind), `${lang} ${kind}`).not.toContain(kind);
   });
 
   it("has a text for every dead-letter reason ingest can give, in both languages", () => {
