@@ -165,6 +165,19 @@ export async function allowedDepartments(
   return rows.map((row) => row.id);
 }
 
+/**
+ * Whether the caller may be shown what a device in a department said (a refused message, its
+ * transactions log, an error's words that quote them): that is mostly the wearer's position, so
+ * only where the caller may read positions. Managing the device is not enough.
+ */
+export async function deviceTextReadable(
+  db: Queryable,
+  actor: Actor,
+): Promise<(departmentId: string) => boolean> {
+  const readable = new Set(await allowedDepartments(db, actor, "position:read"));
+  return (departmentId) => readable.has(departmentId);
+}
+
 /** Whether the caller may use a session holding these grants only after a second factor. */
 export function isAdministrator(grants: readonly Grant[]): boolean {
   return grants.some((g) => adminRoles.includes(g.role));

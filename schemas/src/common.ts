@@ -26,13 +26,14 @@ export const percent = z.number().min(0).max(100).describe("percent, 0-100");
 export const instant = () =>
   z.iso.datetime({ offset: true }).refine((s) => !s.startsWith("0000"), "year 0 is not a year");
 
+const UP_TO_19_DIGITS = /^\d{1,19}$/;
 /** A bigint page cursor (a row id): at most int8's largest value, which PostgreSQL can hold. */
 export const bigintCursor = () =>
   z
     .string()
-    .regex(/^\d{1,19}$/)
+    .regex(UP_TO_19_DIGITS)
     // The pattern's failure does not stop the refinement: it must not throw on what the pattern refused.
-    .refine((s) => /^\d{1,19}$/.test(s) && BigInt(s) <= 9_223_372_036_854_775_807n, "larger than any id");
+    .refine((s) => UP_TO_19_DIGITS.test(s) && BigInt(s) <= 9_223_372_036_854_775_807n, "larger than any id");
 
 /** Device-side message id: what makes QoS 1 redelivery idempotent. */
 export const messageId = z

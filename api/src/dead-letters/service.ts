@@ -2,7 +2,7 @@ import type { DeadLetterQuery } from "@vakt/schemas";
 import { withTransaction } from "@vakt/storage";
 import { type Caller, logActivity } from "../activity/writer";
 import type { ApiDeps } from "../deps";
-import { type Actor, allowedDepartments } from "../policy";
+import { type Actor, allowedDepartments, deviceTextReadable } from "../policy";
 
 interface DeadLetterRow {
   id: string;
@@ -23,12 +23,11 @@ interface DeadLetterRow {
  * Dead letters of the devices in the caller's departments. Those of unknown
  * devices belong to no organisation and are seen only in ingest's metrics and
  * logs. A refused message is usually a position, and its detail can quote it, so both are shown
- * only where the caller may read positions (position:read in the device's department; a department
- * admin manages devices but may not see where their wearers are), and reading them is logged.
+ * only where policy's deviceTextReadable says, and reading them is logged.
  */
 export async function listDeadLetters(deps: ApiDeps, caller: Caller & { actor: Actor }, q: DeadLetterQuery) {
   const allowed = await allowedDepartments(deps.pool, caller.actor, "device:manage");
-  const positionsReadable = new Set(await allowedDepartments(deps.pool, caller.actor, "position:read"));
+  const textReadable = await deviceTextReadable(deps.pool, caller.actor);
   return withTransaction(deps.pool, async (tx) => {
     const { rows } = await tx.query<DeadLetterRow>(
       `SELECT dl.id::text AS id, dl.received_at, dl.transport, dl.topic, dl.device_id, d.department_id, d.serial,
@@ -55,7 +54,7 @@ export async function listDeadLetters(deps: ApiDeps, caller: Caller & { actor: A
         q.limit,
       ],
     );
-    const shown = (r: DeadLetterRow) => positionsReadable.has(r.department_id);
+    const shown = (r: DeadLetterRow) => textReadable(r.department_id);
     const recipientIds = [
       ...new Set(rows.flatMap((r) => (r.recipient_id && shown(r) ? [r.recipient_id] : []))),
     ];

@@ -1,13 +1,13 @@
 /**
  * A device's transactions log (device_messages): every message it sent and the platform sent it,
  * newest first. Read by whoever manages the device; the messages' text, which mostly holds the
- * wearer's position, only where the caller may also read positions (as for dead letters).
+ * wearer's position, only where policy's deviceTextReadable says (as for dead letters).
  */
 import type { DeviceMessageQuery } from "@vakt/schemas";
 import { withTransaction } from "@vakt/storage";
 import { type Caller, logActivity } from "../activity/writer";
 import type { ApiDeps } from "../deps";
-import { type Actor, allowedDepartments } from "../policy";
+import { type Actor, allowedDepartments, deviceTextReadable } from "../policy";
 import { found } from "../service-helpers";
 
 interface MessageRow {
@@ -43,7 +43,7 @@ export async function listDeviceMessages(
   q: DeviceMessageQuery,
 ) {
   const managed = await allowedDepartments(deps.pool, caller.actor, "device:manage");
-  const readable = await allowedDepartments(deps.pool, caller.actor, "position:read");
+  const textReadable = await deviceTextReadable(deps.pool, caller.actor);
   return withTransaction(deps.pool, async (tx) => {
     const device = found(
       (
@@ -81,7 +81,7 @@ export async function listDeviceMessages(
         q.limit,
       ],
     );
-    const shown = readable.includes(device.department_id);
+    const shown = textReadable(device.department_id);
     await logActivity(tx, caller, {
       action: "device_messages.viewed",
       subjectType: "device",
