@@ -12,18 +12,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startEmbeddedPostgres } from "@vakt/storage";
 import { createTestDatabase } from "@vakt/storage/testing";
+import { copyText, STAGING_SQL } from "../src/pipeline/copy";
 import {
-  copyText,
-  LATEST_COPY,
-  latestLines,
-  MESSAGES_COPY,
-  messageLines,
-  POSITIONS_COPY,
-  positionLines,
-  STAGING_SQL,
-  UPLINK_IDS_COPY,
-  uplinkIdLines,
-} from "../src/pipeline/copy";
+  LATEST_COPY_BINARY,
+  latestBinary,
+  MESSAGES_COPY_BINARY,
+  messagesBinary,
+  POSITIONS_COPY_BINARY,
+  positionsBinary,
+  UPLINK_IDS_COPY_BINARY,
+  uplinkIdsBinary,
+} from "../src/pipeline/copy-binary";
 import { type DeviceRef, decide, type StoreDecision } from "../src/pipeline/decide";
 import { payloadSha256 } from "../src/pipeline/idempotency";
 import { newestPerDevice } from "../src/pipeline/rows";
@@ -100,11 +99,13 @@ try {
     const raws = stores.map((s) => s.raw);
     const shas = stores.map(payloadSha256);
     await step("BEGIN + SAVEPOINT", () => client.query("BEGIN; SAVEPOINT straight_copy"));
-    await step("COPY positions", () => copyText(client, POSITIONS_COPY, positionLines(positions)));
-    await step("COPY device_messages", () => copyText(client, MESSAGES_COPY, messageLines(raws)));
-    await step("COPY uplink_ids", () => copyText(client, UPLINK_IDS_COPY, uplinkIdLines(stores, shas)));
+    await step("COPY positions", () => copyText(client, POSITIONS_COPY_BINARY, positionsBinary(positions)));
+    await step("COPY device_messages", () => copyText(client, MESSAGES_COPY_BINARY, messagesBinary(raws)));
+    await step("COPY uplink_ids", () =>
+      copyText(client, UPLINK_IDS_COPY_BINARY, uplinkIdsBinary(stores, shas) as Buffer),
+    );
     await step("COPY stage_latest", () =>
-      copyText(client, LATEST_COPY, latestLines(newestPerDevice(positions))),
+      copyText(client, LATEST_COPY_BINARY, latestBinary(newestPerDevice(positions))),
     );
     await step("upsert latest_positions", () => client.query(LATEST_FROM_STAGE));
     await step("COMMIT", () => client.query("COMMIT"));

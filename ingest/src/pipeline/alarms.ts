@@ -12,6 +12,7 @@ import { refuse } from "./idempotency";
 import { notify, scopeOf } from "./notify";
 import { insertDeadLetters } from "./rows";
 import { LATEST_UPSERT, ts } from "./sql";
+import { storableReal } from "./storable";
 import type { AlarmOutcome, BatchResult } from "./store";
 
 /**
@@ -194,7 +195,7 @@ function alarmParams(device: DeviceRef, alarm: DeviceAlarm) {
     alarm.raisedAt,
     alarm.fix?.lat ?? null,
     alarm.fix?.lon ?? null,
-    alarm.fix?.accM ?? null,
+    storableReal(alarm.fix?.accM),
     JSON.stringify({ batteryPct: alarm.batteryPct, positionTime: alarm.fix?.t ?? null }),
     JSON.stringify({ source: "device", messageId: alarm.messageId }),
     EVENTS_CHANNEL,

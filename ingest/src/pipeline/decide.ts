@@ -35,7 +35,7 @@ import {
   type Transport,
 } from "./decision";
 import { fastPositionMessage } from "./fast-position";
-import { parseDeviceJson, unstorableTextPath } from "./storable";
+import { parseDeviceJson, storableHeading, storableReal, unstorableTextPath } from "./storable";
 
 export * from "./dead-letter-rows";
 export * from "./decision";
@@ -144,10 +144,10 @@ function positionRow(device: DeviceRef, messageId: string, f: Fix): PositionRow 
     messageId,
     lat: f.lat,
     lon: f.lon,
-    accuracyM: f.accM ?? null,
-    speedMps: f.speedMps ?? null,
-    headingDeg: f.headingDeg ?? null,
-    altitudeM: f.altM ?? null,
+    accuracyM: storableReal(f.accM),
+    speedMps: storableReal(f.speedMps),
+    headingDeg: storableHeading(f.headingDeg),
+    altitudeM: storableReal(f.altM),
     source: f.source,
     batteryPct: f.batteryPct ?? null,
   };

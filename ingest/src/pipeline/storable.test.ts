@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { MAX_JSON_DEPTH, parseDeviceJson } from "./storable";
+import { MAX_JSON_DEPTH, parseDeviceJson, storableHeading, storableReal } from "./storable";
 
 const nested = (depth: number, open: string, close: string, inner = "1") =>
   `${open.repeat(depth)}${inner}${close.repeat(depth)}`;
@@ -44,5 +44,45 @@ describe("parseDeviceJson", () => {
         expect(typeof r.ok).toBe("boolean");
       }),
     );
+  });
+});
+
+/** Halfway between the largest float4 and the next power of two: from here on, a float4 rounds to infinity. */
+const FLOAT4_OVERFLOW = 2 ** 128 - 2 ** 103;
+
+describe("storableReal", () => {
+  it("gives, for any double, a float4 that is not -0 and is as near as a float4 can be, or null past a float4's range", () => {
+    fc.assert(
+      fc.property(fc.double(), (x) => {
+        const r = storableReal(x);
+        // Past the largest float4 by more than half a step, x rounds to infinity: no float4 holds it.
+        if (!Number.isFinite(x) || Math.abs(x) >= FLOAT4_OVERFLOW) {
+          expect(r).toBeNull();
+          return;
+        }
+        expect(r).not.toBeNull();
+        const f = r as number;
+        expect(Math.fround(f)).toBe(f);
+        expect(Object.is(f, -0)).toBe(false);
+        // No float4 lies nearer to x (one step up or down is at least as far).
+        const step = Math.max(Math.abs(f) * 2 ** -23, 2 ** -149);
+        expect(Math.abs(f - x)).toBeLessThanOrEqual(
+          Math.min(Math.abs(Math.fround(f + step) - x), Math.abs(Math.fround(f - step) - x)),
+        );
+      }),
+    );
+  });
+
+  it("keeps any heading in [0, 360) inside it, as a float4", () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 360, maxExcluded: true, noNaN: true }), (x) => {
+        const h = storableHeading(x) as number;
+        expect(h).toBeGreaterThanOrEqual(0);
+        expect(h).toBeLessThan(360);
+        expect(Math.fround(h)).toBe(h);
+      }),
+    );
+    expect(storableHeading(359.99999)).toBe(0);
+    expect(storableHeading(null)).toBeNull();
   });
 });

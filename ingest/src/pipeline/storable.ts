@@ -5,6 +5,11 @@
  * detail, a preview) goes through `storableText`, and a message whose JSON
  * holds such a string is refused before it reaches the database
  * (`unstorableTextPath`), so no content can make a batch fail on it.
+ *
+ * Numbers likewise: a `real` column refuses what underflows or overflows a
+ * float4 ("5e-324" and "1e39" are out of range for type real), and a value
+ * that rounds onto a CHECK's bound fails it (a heading of 359.99999 is 360 as
+ * a float4). Every row builder puts such values through `storableReal`.
  */
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
@@ -97,4 +102,21 @@ function tooDeep(text: string): { ok: false; detail: string } | undefined {
     } else if (c === 0x5d || c === 0x7d) depth--;
   }
   return undefined;
+}
+
+/**
+ * x as a `real` column holds it: the nearest float4, 0 for -0 (so COPY's binary format and an
+ * INSERT's text parameters store the same number), and null for what no float4 holds (an accuracy
+ * of 1e39 m says nothing). Values too small for a float4 are 0, as they are to any device.
+ */
+export function storableReal(x: number | null | undefined): number | null {
+  if (x === null || x === undefined) return null;
+  const f = Math.fround(x);
+  return Number.isFinite(f) ? f + 0 : null;
+}
+
+/** A heading in [0, 360) as a `real` column holds it: what rounds up to 360 is north, 0. */
+export function storableHeading(x: number | null | undefined): number | null {
+  const f = storableReal(x);
+  return f !== null && f >= 360 ? 0 : f;
 }

@@ -1,26 +1,25 @@
 /**
  * Turns a batch of decisions into rows, in one transaction: the orchestration
  * (which path, in which order, rolled back to what). The statements live
- * beside it: rows.ts (positions, raw log, statuses, dead letters), copy.ts
- * (COPY text and staging), straight.ts (a small batch in one statement),
+ * beside it: rows.ts (positions, raw log, statuses, dead letters), copy-binary.ts
+ * (the bulk path's COPYs), copy.ts (COPY text and staging), straight.ts (a small batch in one statement),
  * alarms.ts, devices.ts, and throttle.ts (which device rows a batch writes).
  * Every insert is idempotent, so a batch the broker redelivers after a crash
  * stores nothing twice.
  */
 import type pg from "pg";
 import { commitDeviceAlarm, storeDeviceAlarm } from "./alarms";
+import { copyText, STAGING_SQL } from "./copy";
 import {
-  copyText,
-  LATEST_COPY,
-  latestLines,
-  MESSAGES_COPY,
-  messageLines,
-  POSITIONS_COPY,
-  positionLines,
-  STAGING_SQL,
-  UPLINK_IDS_COPY,
-  uplinkIdLines,
-} from "./copy";
+  LATEST_COPY_BINARY,
+  latestBinary,
+  MESSAGES_COPY_BINARY,
+  messagesBinary,
+  POSITIONS_COPY_BINARY,
+  positionsBinary,
+  UPLINK_IDS_COPY_BINARY,
+  uplinkIdsBinary,
+} from "./copy-binary";
 import type {
   DeadLetterRow,
   DeviceRef,
@@ -135,10 +134,10 @@ export async function commitBatch(pool: pg.Pool, batch: BatchInput): Promise<Bat
     if (bulk) {
       try {
         if (all.positions.length > 0)
-          positionsInserted = await copyText(client, POSITIONS_COPY, positionLines(all.positions));
-        if (all.raws.length > 0) await copyText(client, MESSAGES_COPY, messageLines(all.raws));
-        const idLines = uplinkIdLines(batch.stores, shas);
-        if (idLines !== "") await copyText(client, UPLINK_IDS_COPY, idLines);
+          positionsInserted = await copyText(client, POSITIONS_COPY_BINARY, positionsBinary(all.positions));
+        if (all.raws.length > 0) await copyText(client, MESSAGES_COPY_BINARY, messagesBinary(all.raws));
+        const ids = uplinkIdsBinary(batch.stores, shas);
+        if (ids) await copyText(client, UPLINK_IDS_COPY_BINARY, ids);
       } catch (err) {
         if ((err as { code?: unknown }).code !== "23505") throw err;
         // Something in the batch is stored already (a redelivery, or a reused id or fix time).
@@ -166,7 +165,7 @@ export async function commitBatch(pool: pg.Pool, batch: BatchInput): Promise<Bat
     if (rows.positions.length === 0) {
       await client.query("COMMIT");
     } else if (bulk) {
-      await copyText(client, LATEST_COPY, latestLines(newestPerDevice(rows.positions)));
+      await copyText(client, LATEST_COPY_BINARY, latestBinary(newestPerDevice(rows.positions)));
       await client.query(`${LATEST_FROM_STAGE}; COMMIT`);
     } else {
       await upsertLatestPositions(client, rows.positions);

@@ -180,3 +180,17 @@ export function hostilePayload(o: {
     })),
   );
 }
+
+/**
+ * Any double a contract admits in [min, max] (or [min, max)), and above all the ones a `real`
+ * column trips on: too small for a float4, -0, and just under a bound a float4 rounds onto.
+ */
+export function contractDouble(min: number, max: number, maxExcluded = false): fc.Arbitrary<number> {
+  const top = maxExcluded ? max - Math.max(Math.abs(max), 1) * Number.EPSILON : max;
+  return fc
+    .oneof(
+      fc.double({ min, max, maxExcluded, noNaN: true }),
+      fc.constantFrom(min, top, -0, 5e-324, 1e-40, -1e-40, 1.4e-45, 1e-50, -1e-50, max - 1e-5, max - 1e-12),
+    )
+    .filter((x) => x >= min && (maxExcluded ? x < max : x <= max));
+}

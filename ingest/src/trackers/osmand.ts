@@ -18,7 +18,7 @@ import {
   deadLetter,
   type PositionRow,
 } from "../pipeline/decide";
-import { parseDeviceJson } from "../pipeline/storable";
+import { parseDeviceJson, storableHeading, storableReal } from "../pipeline/storable";
 
 const KNOTS_TO_MPS = 1852 / 3600;
 
@@ -192,10 +192,11 @@ function fixOfJson(location: z.infer<typeof osmandJson>["location"]): {
     time: Date.parse(timestamp),
     lat: coords.latitude,
     lon: coords.longitude,
-    accuracyM: coords.accuracy !== undefined && coords.accuracy >= 0 ? coords.accuracy : null,
-    speedMps: coords.speed !== undefined && coords.speed >= 0 ? coords.speed : null,
-    headingDeg: coords.heading !== undefined && coords.heading >= 0 ? coords.heading % 360 : null,
-    altitudeM: coords.altitude ?? null,
+    accuracyM: coords.accuracy !== undefined && coords.accuracy >= 0 ? storableReal(coords.accuracy) : null,
+    speedMps: coords.speed !== undefined && coords.speed >= 0 ? storableReal(coords.speed) : null,
+    headingDeg:
+      coords.heading !== undefined && coords.heading >= 0 ? storableHeading(coords.heading % 360) : null,
+    altitudeM: storableReal(coords.altitude),
     source: "gps",
     batteryPct: battery && battery.level >= 0 ? Math.round(battery.level * 100) : null,
   };
@@ -216,10 +217,10 @@ function fixOfQuery(
     lat,
     lon,
     // hdop is a dilution of precision, not metres: it stays in the raw log as hdop.
-    accuracyM: q.accuracy ?? null,
-    speedMps: q.speed !== undefined ? q.speed * KNOTS_TO_MPS : null,
-    headingDeg: heading !== undefined ? heading % 360 : null,
-    altitudeM: q.altitude ?? null,
+    accuracyM: storableReal(q.accuracy),
+    speedMps: q.speed !== undefined ? storableReal(q.speed * KNOTS_TO_MPS) : null,
+    headingDeg: heading !== undefined ? storableHeading(heading % 360) : null,
+    altitudeM: storableReal(q.altitude),
     source: "gps",
     batteryPct: q.batt ?? null,
   };

@@ -24,7 +24,7 @@ import {
   type PositionRow,
   type TransitionRow,
 } from "../pipeline/decide";
-import { parseDeviceJson, unstorableTextPath } from "../pipeline/storable";
+import { parseDeviceJson, storableHeading, storableReal, unstorableTextPath } from "../pipeline/storable";
 
 /** `owntracks/<user>/<device>` and every subtopic below it. */
 export const OWNTRACKS_SUBSCRIPTIONS = ["owntracks/+/+", "owntracks/+/+/+"] as const;
@@ -76,10 +76,10 @@ function positionOf(m: Located, device: DeviceRef, t: number, messageId: string)
     messageId,
     lat: m.lat,
     lon: m.lon,
-    accuracyM: m.acc ?? null,
-    speedMps: m._type === "location" && m.vel !== undefined ? m.vel * KMH_TO_MPS : null,
-    headingDeg: m._type === "location" && m.cog !== undefined ? m.cog % 360 : null,
-    altitudeM: m._type === "location" ? (m.alt ?? null) : null,
+    accuracyM: storableReal(m.acc),
+    speedMps: m._type === "location" && m.vel !== undefined ? storableReal(m.vel * KMH_TO_MPS) : null,
+    headingDeg: m._type === "location" && m.cog !== undefined ? storableHeading(m.cog % 360) : null,
+    altitudeM: m._type === "location" ? storableReal(m.alt) : null,
     source: "gps",
     batteryPct: m._type === "location" ? (m.batt ?? null) : null,
   };

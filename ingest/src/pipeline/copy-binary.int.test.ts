@@ -1,0 +1,125 @@
+/**
+ * The bulk path COPYs in PostgreSQL's binary format (copy-binary.ts); the small path INSERTs with
+ * text parameters. Over generated fixes (every value the device contract admits, its edges, and
+ * every optional field left out), both must store the same rows in positions, the raw log, the
+ * uplink ids and the newest positions: a value encoded wrongly would differ here, not only in a
+ * console at night.
+ */
+import { createTestDatabase, type TestDatabase } from "@vakt/storage/testing";
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeDevice, makeOrganisation, type TestDevice, type TestOrganisation } from "../testing/fixtures";
+import { contractDouble } from "../testing/hostile";
+import { decide, type StoreDecision } from "./decide";
+import { commitBatch } from "./store";
+
+let db: TestDatabase;
+let org: TestOrganisation;
+beforeAll(async () => {
+  db = await createTestDatabase({ poolMax: 4 });
+  org = await makeOrganisation(db.pool);
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+const optional = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
+
+const fixArb = fc.record(
+  {
+    lat: contractDouble(-90, 90),
+    lon: contractDouble(-180, 180),
+    accM: optional(contractDouble(0, 100_000)),
+    speedMps: optional(contractDouble(0, 350)),
+    headingDeg: optional(contractDouble(0, 360, true)),
+    altM: optional(contractDouble(-1_000, 20_000)),
+    source: optional(fc.constantFrom("gps", "wifi", "cell", "other")),
+    batteryPct: optional(contractDouble(0, 100)),
+  },
+  { requiredKeys: ["lat", "lon"] },
+);
+const messageArb = fc.record({
+  id: fc.stringMatching(/^[A-Za-z0-9._:-]{1,64}$/),
+  fixes: fc.array(fixArb, { minLength: 1, maxLength: 3 }),
+  spaced: fc.boolean(),
+});
+
+type GeneratedMessage = typeof messageArb extends fc.Arbitrary<infer T> ? T : never;
+
+function decisions(device: TestDevice, messages: GeneratedMessage[], base: number) {
+  const out: StoreDecision[] = [];
+  messages.forEach((m, i) => {
+    const fixes = m.fixes.map((f, k) => ({ t: base + i * 10 + k, ...f }));
+    const body =
+      fixes.length === 1 ? { v: 1, id: `${m.id}-${i}`, fix: fixes[0] } : { v: 1, id: `${m.id}-${i}`, fixes };
+    const text = JSON.stringify(body, null, m.spaced ? 2 : undefined);
+    const d = decide(
+      `vakt/v1/d/${device.serial}/up/position`,
+      Buffer.from(text),
+      Date.now(),
+      () => ({
+        id: device.id,
+        serial: device.serial,
+        organisationId: org.orgId,
+        departmentId: org.deptId,
+        recipientId: device.recipientId,
+      }),
+      { maxPayloadBytes: 65_536 },
+    );
+    if (d.kind !== "store") throw new Error(`not stored: ${text}`);
+    out.push(d);
+  });
+  return out;
+}
+
+/** What the device has stored, with its own ids taken out so two devices compare. */
+async function stored(device: TestDevice) {
+  const q = async (sql: string) =>
+    (await db.pool.query(sql, [device.id])).rows.map((r) =>
+      JSON.parse(JSON.stringify(r).replaceAll(device.id, "D").replaceAll(device.serial, "S")),
+    );
+  return {
+    positions: await q(`SELECT time, organisation_id, recipient_id IS NOT NULL AS recipient, message_id,
+                               lat, lon, accuracy_m, speed_mps, heading_deg, altitude_m, source, battery_percent
+                        FROM positions WHERE device_id = $1 ORDER BY time`),
+    messages: await q(`SELECT time, organisation_id, direction, topic, message_id, kind, payload_text, payload
+                       FROM device_messages WHERE device_id = $1 ORDER BY time, message_id`),
+    ids: await q(
+      "SELECT message_id, payload_sha256 FROM uplink_ids WHERE device_id = $1 ORDER BY message_id",
+    ),
+    latest:
+      await q(`SELECT time, organisation_id, recipient_id IS NOT NULL AS recipient, lat, lon, accuracy_m,
+                            speed_mps, heading_deg, source, battery_percent
+                     FROM latest_positions WHERE device_id = $1`),
+  };
+}
+
+describe("binary COPY", () => {
+  it("stores what the multi-row INSERT stores, for any fixes the contract admits", async () => {
+    let batches = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(messageArb, { minLength: 1, maxLength: 12 }), async (messages) => {
+        const copied = await makeDevice(db.pool, org, { recipient: true });
+        const inserted = await makeDevice(db.pool, org, { recipient: true });
+        const base = Date.now() - 3_600_000;
+        await commitBatch(db.pool, {
+          stores: decisions(copied, messages, base),
+          deadLetters: [],
+          copyMinRows: 1,
+        });
+        await commitBatch(db.pool, {
+          stores: decisions(inserted, messages, base),
+          deadLetters: [],
+          copyMinRows: Number.POSITIVE_INFINITY,
+          straight: false,
+        });
+        const a = await stored(copied);
+        expect(a.positions.length).toBe(messages.reduce((n, m) => n + m.fixes.length, 0));
+        expect(a).toEqual(await stored(inserted));
+        batches++;
+      }),
+      { numRuns: 60 },
+    );
+    expect(batches).toBe(60);
+  });
+});
