@@ -10,6 +10,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeDevice, makeOrganisation, type TestDevice, type TestOrganisation } from "../testing/fixtures";
 import { contractDouble } from "../testing/hostile";
+import { owntracksDecision } from "../trackers/owntracks";
 import { decide, type StoreDecision } from "./decide";
 import { commitBatch } from "./store";
 
@@ -121,5 +122,59 @@ describe("binary COPY", () => {
       { numRuns: 60 },
     );
     expect(batches).toBe(60);
+  });
+
+  it("keeps any text an app sends, as sent, in the raw log (OwnTracks carries free text, in the topic too)", async () => {
+    const device = await makeDevice(db.pool, org, { recipient: true, protocol: "owntracks" });
+    const lookup = () => ({
+      id: device.id,
+      serial: device.serial,
+      organisationId: org.orgId,
+      departmentId: org.deptId,
+      recipientId: device.recipientId,
+    });
+    let tst = Math.floor(Date.now() / 1000) - 86_400;
+    let stored = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.string({ unit: fc.constantFrom("grapheme", "binary"), maxLength: 300 }), {
+          minLength: 1,
+          maxLength: 5,
+        }),
+        // The topic's user part is the app's to choose: short texts take copy-binary's byte-by-byte path.
+        fc
+          .string({ unit: "grapheme", minLength: 1, maxLength: 12 })
+          .filter((u) => !/[/+#]/.test(u) && !u.includes(String.fromCharCode(0))),
+        fc.boolean(),
+        async (texts, user, bulk) => {
+          const stores: StoreDecision[] = [];
+          for (const tid of texts) {
+            const payload = JSON.stringify({ _type: "location", tst: ++tst, lat: 59.9, lon: 10.7, tid });
+            const d = owntracksDecision(
+              `owntracks/${user}/${device.serial}`,
+              Buffer.from(payload),
+              Date.now(),
+              lookup,
+              65_536,
+            );
+            // NUL and lone surrogates are refused before storage (storable.ts); everything else is kept.
+            if (d.kind === "store") stores.push(d);
+          }
+          await commitBatch(db.pool, {
+            stores,
+            deadLetters: [],
+            copyMinRows: bulk ? 1 : Number.POSITIVE_INFINITY,
+          });
+          const { rows } = await db.pool.query<{ topic: string; payload_text: string }>(
+            "SELECT topic, payload_text FROM device_messages WHERE device_id = $1 AND message_id = ANY($2) ORDER BY time",
+            [device.id, stores.map((s) => s.raw.messageId)],
+          );
+          expect(rows).toEqual(stores.map((s) => ({ topic: s.raw.topic, payload_text: s.raw.payloadText })));
+          stored += rows.length;
+        },
+      ),
+      { numRuns: 60 },
+    );
+    expect(stored).toBeGreaterThan(60);
   });
 });

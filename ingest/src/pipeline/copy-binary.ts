@@ -14,56 +14,69 @@ import type { PositionRow, RawMessageRow, StoreDecision } from "./decision";
 const SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
 const PG_EPOCH_MS = 946_684_800_000;
 const TWO_32 = 2 ** 32;
+/** The most a fixed-size field takes (a uuid: length and 16 bytes); a row reserves this per field. */
+const FIXED_FIELD_MAX = 20;
 
-/** A growing buffer of one COPY's rows. */
+/** Ids repeat (a batch holds a few devices and one organisation): each is parsed from hex once. */
+const uuidBytes = new Map<string, Uint8Array>();
+const UUID_CACHE_MAX = 100_000;
+
+function bytesOfUuid(id: string): Uint8Array {
+  let b = uuidBytes.get(id);
+  if (b === undefined) {
+    b = Buffer.from(id.replaceAll("-", ""), "hex");
+    if (b.length !== 16) throw new Error(`not a uuid: ${id}`);
+    if (uuidBytes.size >= UUID_CACHE_MAX) uuidBytes.clear();
+    uuidBytes.set(id, b);
+  }
+  return b;
+}
+
+/**
+ * A growing buffer of one COPY's rows. Numbers go through a DataView (network order is its
+ * default); a row reserves room for its fixed-size fields once, text and bytes reserve their own.
+ */
 class BinaryCopy {
-  private buf = Buffer.allocUnsafe(64 * 1024);
+  private buf = Buffer.allocUnsafeSlow(64 * 1024);
+  private view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   private at = 0;
 
   constructor() {
-    SIGNATURE.copy(this.buf, 0);
-    this.buf.writeInt32BE(0, 11); // flags
-    this.buf.writeInt32BE(0, 15); // header extension length
+    this.buf.set(SIGNATURE, 0);
+    this.view.setInt32(11, 0); // flags
+    this.view.setInt32(15, 0); // header extension length
     this.at = 19;
   }
 
   private room(n: number): void {
     if (this.at + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + n));
-    this.buf.copy(next, 0, 0, this.at);
+    const next = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.at + n));
+    next.set(this.buf.subarray(0, this.at), 0);
     this.buf = next;
+    this.view = new DataView(next.buffer, next.byteOffset, next.length);
   }
 
   row(fields: number): void {
-    this.room(2);
-    this.at = this.buf.writeInt16BE(fields, this.at);
+    this.room(2 + fields * FIXED_FIELD_MAX);
+    this.view.setInt16(this.at, fields);
+    this.at += 2;
   }
 
   null(): void {
-    this.room(4);
-    this.at = this.buf.writeInt32BE(-1, this.at);
+    this.view.setInt32(this.at, -1);
+    this.at += 4;
   }
 
   /** A JavaScript instant in milliseconds, as timestamptz. */
   time(ms: number): void {
-    this.room(12);
-    const us = (ms - PG_EPOCH_MS) * 1_000;
-    const hi = Math.floor(us / TWO_32);
-    this.at = this.buf.writeInt32BE(8, this.at);
-    this.at = this.buf.writeInt32BE(hi, this.at);
-    this.at = this.buf.writeUInt32BE(us - hi * TWO_32, this.at);
+    this.int8((ms - PG_EPOCH_MS) * 1_000);
   }
 
   /** A uuid in its canonical text form (ids come from PostgreSQL, so always that form). */
   uuid(id: string): void {
-    this.room(20);
-    this.at = this.buf.writeInt32BE(16, this.at);
-    this.buf.write(id.slice(0, 8), this.at, "hex");
-    this.buf.write(id.slice(9, 13), this.at + 4, "hex");
-    this.buf.write(id.slice(14, 18), this.at + 6, "hex");
-    this.buf.write(id.slice(19, 23), this.at + 8, "hex");
-    this.buf.write(id.slice(24, 36), this.at + 10, "hex");
-    this.at += 16;
+    this.view.setInt32(this.at, 16);
+    this.buf.set(bytesOfUuid(id), this.at + 4);
+    this.at += 20;
   }
 
   uuidOrNull(id: string | null): void {
@@ -72,22 +85,34 @@ class BinaryCopy {
   }
 
   text(s: string): void {
-    const n = Buffer.byteLength(s, "utf8");
-    this.room(4 + n);
-    this.at = this.buf.writeInt32BE(n, this.at);
-    this.at += this.buf.write(s, this.at, "utf8");
+    // At most 3 bytes of UTF-8 per UTF-16 unit; the length is written once the text is.
+    this.room(4 + s.length * 3);
+    const start = this.at + 4;
+    let n = 0;
+    if (s.length <= 64) {
+      // Short texts (ids, topics, kinds) are nearly always ASCII: byte by byte beats Buffer.write's call.
+      for (; n < s.length; n++) {
+        const c = s.charCodeAt(n);
+        if (c >= 0x80) break;
+        this.buf[start + n] = c;
+      }
+    }
+    if (n < s.length) n = this.buf.write(s, start, "utf8");
+    this.view.setInt32(this.at, n);
+    this.at = start + n;
   }
 
-  bytes(b: Buffer): void {
+  bytes(b: Uint8Array): void {
     this.room(4 + b.length);
-    this.at = this.buf.writeInt32BE(b.length, this.at);
-    this.at += b.copy(this.buf, this.at);
+    this.view.setInt32(this.at, b.length);
+    this.buf.set(b, this.at + 4);
+    this.at += 4 + b.length;
   }
 
   float8(x: number): void {
-    this.room(12);
-    this.at = this.buf.writeInt32BE(8, this.at);
-    this.at = this.buf.writeDoubleBE(x + 0, this.at); // -0 as 0, as its text is
+    this.view.setInt32(this.at, 8);
+    this.view.setFloat64(this.at + 4, x + 0); // -0 as 0, as its text is
+    this.at += 12;
   }
 
   /** NULL for null and for what is not finite, as the text path does. */
@@ -101,17 +126,17 @@ class BinaryCopy {
       this.null();
       return;
     }
-    this.room(8);
-    this.at = this.buf.writeInt32BE(4, this.at);
-    this.at = this.buf.writeFloatBE(Math.fround(x) + 0, this.at);
+    this.view.setInt32(this.at, 4);
+    this.view.setFloat32(this.at + 4, Math.fround(x) + 0);
+    this.at += 8;
   }
 
   int8(x: number): void {
-    this.room(12);
     const hi = Math.floor(x / TWO_32);
-    this.at = this.buf.writeInt32BE(8, this.at);
-    this.at = this.buf.writeInt32BE(hi, this.at);
-    this.at = this.buf.writeUInt32BE(x - hi * TWO_32, this.at);
+    this.view.setInt32(this.at, 8);
+    this.view.setInt32(this.at + 4, hi);
+    this.view.setUint32(this.at + 8, x - hi * TWO_32);
+    this.at += 12;
   }
 
   int2OrNull(x: number | null): void {
@@ -119,14 +144,14 @@ class BinaryCopy {
       this.null();
       return;
     }
-    this.room(6);
-    this.at = this.buf.writeInt32BE(2, this.at);
-    this.at = this.buf.writeInt16BE(x, this.at);
+    this.view.setInt32(this.at, 2);
+    this.view.setInt16(this.at + 4, x);
+    this.at += 6;
   }
 
   done(): Buffer {
     this.room(2);
-    this.at = this.buf.writeInt16BE(-1, this.at);
+    this.view.setInt16(this.at, -1);
     return this.buf.subarray(0, this.at);
   }
 }
