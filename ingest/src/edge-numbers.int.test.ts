@@ -4,7 +4,9 @@
  * whole range and its float4 edges (5e-324 and 1e39 are out of range for PostgreSQL's `real`; a
  * heading of 359.99999 is 360 as a float4 and fails the column's CHECK). Before storableReal such a
  * message became a dead letter and its position or alarm was lost; now each is stored, none is
- * refused, and the raw log keeps the text as sent.
+ * refused, and the raw log keeps the text as sent. Times too: an OwnTracks transition's region time
+ * (`wtst`, any whole number of seconds) once made the transitions insert throw, and its lane
+ * retried it forever while a quarter of the devices waited.
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -82,6 +84,13 @@ const osmandFix = fc.record(
 
 type OsmandFix = typeof osmandFix extends fc.Arbitrary<infer T> ? T : never;
 
+/** A region's time as the schema admits it: any whole number of seconds from 0, near now or absurd. */
+const wtst = fc.oneof(
+  fc.constantFrom(0, 8.64e12, 8.64e12 + 1, 1e13, Number.MAX_SAFE_INTEGER),
+  fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+  fc.integer({ min: 946_684_800, max: Math.floor(Date.now() / 1000) }),
+);
+
 let second = Math.floor(Date.now() / 1000) - 86_400;
 /** A fix time of its own for every message (positions are keyed by device and time). */
 const nextSecond = () => ++second;
@@ -140,7 +149,8 @@ describe("numbers at the edges of what the contracts admit", () => {
         owntracksFix,
         osmandFix,
         fc.boolean(),
-        async (p, a, o, q, json) => {
+        wtst,
+        async (p, a, o, q, json, w) => {
           const n = sent.native++;
           await sim.publishAsync(
             `vakt/v1/d/${native.serial}/up/position`,
@@ -157,6 +167,20 @@ describe("numbers at the edges of what the contracts admit", () => {
           await sim.publishAsync(
             `owntracks/anna/${owntracks.serial}`,
             JSON.stringify({ _type: "location", tst: nextSecond(), ...o }),
+            { qos: 1 },
+          );
+          sent.owntracks++;
+          await sim.publishAsync(
+            `owntracks/anna/${owntracks.serial}/event`,
+            JSON.stringify({
+              _type: "transition",
+              tst: nextSecond(),
+              wtst: w,
+              event: "enter",
+              lat: o.lat,
+              lon: o.lon,
+              acc: o.acc,
+            }),
             { qos: 1 },
           );
           sent.osmand++;
@@ -190,6 +214,11 @@ describe("numbers at the edges of what the contracts admit", () => {
     expect(
       await count(h.db.pool, "SELECT count(*) n FROM dead_letters WHERE device_id = ANY($1)", [ids]),
     ).toBe(0);
+    expect(
+      await count(h.db.pool, "SELECT count(*) n FROM device_transitions WHERE device_id = $1", [
+        owntracks.id,
+      ]),
+    ).toBe(sent.owntracks / 2);
     // A heading that rounds to 360 as a float4 is north; nothing stored is at or past the CHECK's bound.
     expect(
       await count(

@@ -25,7 +25,7 @@ function bytesOfUuid(id: string): Uint8Array {
   let b = uuidBytes.get(id);
   if (b === undefined) {
     b = Buffer.from(id.replaceAll("-", ""), "hex");
-    if (b.length !== 16) throw new Error(`not a uuid: ${id}`);
+    if (b.length !== 16) throw new TypeError(`not a uuid: ${id}`);
     if (uuidBytes.size >= UUID_CACHE_MAX) uuidBytes.clear();
     uuidBytes.set(id, b);
   }
@@ -37,11 +37,14 @@ function bytesOfUuid(id: string): Uint8Array {
  * default); a row reserves room for its fixed-size fields once, text and bytes reserve their own.
  */
 class BinaryCopy {
-  private buf = Buffer.allocUnsafeSlow(64 * 1024);
-  private view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
+  private buf: Buffer;
+  private view: DataView;
   private at = 0;
 
-  constructor() {
+  /** `bytes`: what the rows are expected to take, so the buffer is allocated once, not regrown. */
+  constructor(bytes: number) {
+    this.buf = Buffer.allocUnsafeSlow(Math.max(1024, bytes + 64));
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
     this.buf.set(SIGNATURE, 0);
     this.view.setInt32(11, 0); // flags
     this.view.setInt32(15, 0); // header extension length
@@ -166,7 +169,7 @@ export const LATEST_COPY_BINARY = `COPY stage_latest (t, device_id, organisation
   speed_mps, heading_deg, source, battery) FROM STDIN (FORMAT binary)`;
 
 export function positionsBinary(rows: readonly PositionRow[]): Buffer {
-  const c = new BinaryCopy();
+  const c = new BinaryCopy(rows.length * 200);
   for (const r of rows) {
     c.row(13);
     c.time(r.time);
@@ -187,7 +190,9 @@ export function positionsBinary(rows: readonly PositionRow[]): Buffer {
 }
 
 export function messagesBinary(rows: readonly RawMessageRow[]): Buffer {
-  const c = new BinaryCopy();
+  let bytes = 0;
+  for (const r of rows) bytes += 150 + r.topic.length + r.payloadText.length;
+  const c = new BinaryCopy(bytes);
   for (const r of rows) {
     c.row(8);
     c.time(r.time);
@@ -204,7 +209,7 @@ export function messagesBinary(rows: readonly RawMessageRow[]): Buffer {
 
 /** Alarms are keyed by their own unique index (alarms.device_message_id), not here; null when none is left. */
 export function uplinkIdsBinary(stores: readonly StoreDecision[], shas: readonly Buffer[]): Buffer | null {
-  const c = new BinaryCopy();
+  const c = new BinaryCopy(stores.length * 140);
   let any = false;
   for (let i = 0; i < stores.length; i++) {
     const s = stores[i] as StoreDecision;
@@ -219,7 +224,7 @@ export function uplinkIdsBinary(stores: readonly StoreDecision[], shas: readonly
 }
 
 export function latestBinary(rows: readonly PositionRow[]): Buffer {
-  const c = new BinaryCopy();
+  const c = new BinaryCopy(rows.length * 180);
   for (const r of rows) {
     c.row(11);
     c.int8(r.time);

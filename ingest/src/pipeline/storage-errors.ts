@@ -18,21 +18,30 @@ const TRANSIENT_CODES = new Set(["55P03", "55006", "55000", "25006", "0L000", "2
 
 export type StorageErrorKind = "transient" | "data";
 
+/**
+ * The SQLSTATE of an error the database sent. Node's own errors carry a `code` too, and some have
+ * five letters (EPIPE: the connection is gone): those name a system call and are not the database's.
+ */
 export function sqlState(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
+  const e = err as { code?: unknown; syscall?: unknown } | null;
+  if (typeof e?.syscall === "string") return undefined;
+  const code = e?.code;
   return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
 
 /**
  * "data" for what the database refuses in the rows (class 22 data exception,
  * 23 integrity, 54 program limit such as nesting too deep, XX internal errors
- * that content triggers, and anything else not listed as transient);
- * "transient" for the database being unavailable or an error with no SQLSTATE
- * (a lost connection, a timeout).
+ * that content triggers, and anything else not listed as transient), and for
+ * ingest's own TypeError or RangeError on a row; "transient" for the database
+ * being unavailable or another error with no SQLSTATE (a lost connection, a
+ * timeout).
  */
 export function storageErrorKind(err: unknown): StorageErrorKind {
   const code = sqlState(err);
-  if (code === undefined) return "transient";
+  // A TypeError or RangeError is ingest's own code failing on what a message holds (a value it
+  // cannot encode): retrying repeats it, and the lane would wait on it forever.
+  if (code === undefined) return err instanceof TypeError || err instanceof RangeError ? "data" : "transient";
   if (TRANSIENT_CLASSES.has(code.slice(0, 2)) || TRANSIENT_CODES.has(code)) return "transient";
   return "data";
 }

@@ -102,7 +102,9 @@ function transitionOf(
     event: m.event,
     regionDesc: m.desc ?? null,
     regionId: m.rid ?? null,
-    regionTime: m.wtst === undefined ? null : m.wtst * 1000,
+    // When the app made the region: kept when it is a time a device could mean, else unknown.
+    regionTime:
+      m.wtst === undefined || checkDeviceTime(m.wtst * 1000, t) !== undefined ? null : m.wtst * 1000,
     trigger: m.t ?? null,
     lat: m.lat,
     lon: m.lon,
