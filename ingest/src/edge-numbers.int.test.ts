@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Ingest } from "./ingest";
 import { makeDevice, makeOrganisation, type TestDevice } from "./testing/fixtures";
 import { count, eventually, type Harness, startHarness, startHttpIngest } from "./testing/harness";
-import { contractDouble } from "./testing/hostile";
+import { contractDouble, contractFix } from "./testing/hostile";
 
 let h: Harness;
 let ingest: Ingest;
@@ -46,18 +46,6 @@ const unbounded = fc.oneof(
   huge.map((x) => -x),
 );
 
-const nativeFix = fc.record(
-  {
-    lat: contractDouble(-90, 90),
-    lon: contractDouble(-180, 180),
-    accM: optional(contractDouble(0, 100_000)),
-    speedMps: optional(contractDouble(0, 350)),
-    headingDeg: optional(contractDouble(0, 360, true)),
-    altM: optional(contractDouble(-1_000, 20_000)),
-    batteryPct: optional(contractDouble(0, 100)),
-  },
-  { requiredKeys: ["lat", "lon"] },
-);
 const owntracksFix = fc.record(
   {
     lat: contractDouble(-90, 90),
@@ -144,8 +132,8 @@ describe("numbers at the edges of what the contracts admit", () => {
     const sent = { native: 0, alarms: 0, owntracks: 0, osmand: 0 };
     await fc.assert(
       fc.asyncProperty(
-        nativeFix,
-        nativeFix,
+        contractFix,
+        contractFix,
         owntracksFix,
         osmandFix,
         fc.boolean(),

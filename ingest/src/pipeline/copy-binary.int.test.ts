@@ -8,8 +8,14 @@
 import { createTestDatabase, type TestDatabase } from "@vakt/storage/testing";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeDevice, makeOrganisation, type TestDevice, type TestOrganisation } from "../testing/fixtures";
-import { contractDouble } from "../testing/hostile";
+import {
+  makeDevice,
+  makeOrganisation,
+  refOf,
+  type TestDevice,
+  type TestOrganisation,
+} from "../testing/fixtures";
+import { contractFix } from "../testing/hostile";
 import { owntracksDecision } from "../trackers/owntracks";
 import { decide, type StoreDecision } from "./decide";
 import { commitBatch } from "./store";
@@ -24,24 +30,9 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const optional = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
-
-const fixArb = fc.record(
-  {
-    lat: contractDouble(-90, 90),
-    lon: contractDouble(-180, 180),
-    accM: optional(contractDouble(0, 100_000)),
-    speedMps: optional(contractDouble(0, 350)),
-    headingDeg: optional(contractDouble(0, 360, true)),
-    altM: optional(contractDouble(-1_000, 20_000)),
-    source: optional(fc.constantFrom("gps", "wifi", "cell", "other")),
-    batteryPct: optional(contractDouble(0, 100)),
-  },
-  { requiredKeys: ["lat", "lon"] },
-);
 const messageArb = fc.record({
   id: fc.stringMatching(/^[A-Za-z0-9._:-]{1,64}$/),
-  fixes: fc.array(fixArb, { minLength: 1, maxLength: 3 }),
+  fixes: fc.array(contractFix, { minLength: 1, maxLength: 3 }),
   spaced: fc.boolean(),
 });
 
@@ -58,13 +49,7 @@ function decisions(device: TestDevice, messages: GeneratedMessage[], base: numbe
       `vakt/v1/d/${device.serial}/up/position`,
       Buffer.from(text),
       Date.now(),
-      () => ({
-        id: device.id,
-        serial: device.serial,
-        organisationId: org.orgId,
-        departmentId: org.deptId,
-        recipientId: device.recipientId,
-      }),
+      () => refOf(device, org),
       { maxPayloadBytes: 65_536 },
     );
     if (d.kind !== "store") throw new Error(`not stored: ${text}`);
@@ -126,13 +111,7 @@ describe("binary COPY", () => {
 
   it("keeps any text an app sends, as sent, in the raw log (OwnTracks carries free text, in the topic too)", async () => {
     const device = await makeDevice(db.pool, org, { recipient: true, protocol: "owntracks" });
-    const lookup = () => ({
-      id: device.id,
-      serial: device.serial,
-      organisationId: org.orgId,
-      departmentId: org.deptId,
-      recipientId: device.recipientId,
-    });
+    const lookup = () => refOf(device, org);
     let tst = Math.floor(Date.now() / 1000) - 86_400;
     let stored = 0;
     await fc.assert(

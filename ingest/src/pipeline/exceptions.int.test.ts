@@ -10,7 +10,13 @@ import fc from "fast-check";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMetrics } from "../metrics";
-import { makeDevice, makeOrganisation, type TestDevice, type TestOrganisation } from "../testing/fixtures";
+import {
+  makeDevice,
+  makeOrganisation,
+  refOf,
+  type TestDevice,
+  type TestOrganisation,
+} from "../testing/fixtures";
 import { decide, type StoreDecision } from "./decide";
 import { BatchWriter } from "./writer";
 
@@ -38,13 +44,7 @@ function position(): StoreDecision {
     `vakt/v1/d/${device.serial}/up/position`,
     Buffer.from(payload),
     Date.now(),
-    () => ({
-      id: device.id,
-      serial: device.serial,
-      organisationId: org.orgId,
-      departmentId: org.deptId,
-      recipientId: device.recipientId,
-    }),
+    () => refOf(device, org),
     { maxPayloadBytes: 65_536 },
   );
   if (d.kind !== "store") throw new Error("not stored");

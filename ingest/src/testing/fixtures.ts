@@ -83,3 +83,14 @@ export async function makeDevice(
   );
   return { id: r.rows[0]?.id as string, serial, secret, recipientId, osmandId };
 }
+
+/** What the device directory hands decide for a test device. */
+export function refOf(device: TestDevice, org: TestOrganisation) {
+  return {
+    id: device.id,
+    serial: device.serial,
+    organisationId: org.orgId,
+    departmentId: org.deptId,
+    recipientId: device.recipientId,
+  };
+}

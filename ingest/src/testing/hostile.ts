@@ -194,3 +194,20 @@ export function contractDouble(min: number, max: number, maxExcluded = false): f
     )
     .filter((x) => x >= min && (maxExcluded ? x < max : x <= max));
 }
+
+const optionalField = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
+
+/** A native fix (without `t`) with every field over the contract's whole range and its float4 edges. */
+export const contractFix = fc.record(
+  {
+    lat: contractDouble(-90, 90),
+    lon: contractDouble(-180, 180),
+    accM: optionalField(contractDouble(0, 100_000)),
+    speedMps: optionalField(contractDouble(0, 350)),
+    headingDeg: optionalField(contractDouble(0, 360, true)),
+    altM: optionalField(contractDouble(-1_000, 20_000)),
+    source: optionalField(fc.constantFrom("gps", "wifi", "cell", "other")),
+    batteryPct: optionalField(contractDouble(0, 100)),
+  },
+  { requiredKeys: ["lat", "lon"] },
+);
