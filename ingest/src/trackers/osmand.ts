@@ -227,6 +227,12 @@ function fixOfQuery(
   return { fix, charging: q.charge !== undefined ? q.charge === "true" : null };
 }
 
+/** A refused time as the reason's detail says it: ISO where a Date holds it (1e17 ms throws there). */
+function instantText(ms: number): string {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? `${ms} ms since 1970` : d.toISOString();
+}
+
 /**
  * The decision for an authenticated request: `serial` is the device the identifier was issued to
  * (resolved by the HTTP edge), never anything the request says about itself.
@@ -269,7 +275,7 @@ export function osmandDecision(
   if (problem) {
     return reject(
       problem === "before_2000" ? "timestamp_before_2000" : "timestamp_in_future",
-      `timestamp: ${new Date(fix.time).toISOString()}`,
+      `timestamp: ${instantText(fix.time)}`,
     );
   }
   const messageId = `osmand-${fix.time}`;
@@ -324,7 +330,7 @@ function networkOnly(
   if (problem) {
     return reject(
       problem === "before_2000" ? "timestamp_before_2000" : "timestamp_in_future",
-      `timestamp: ${new Date(time).toISOString()}`,
+      `timestamp: ${instantText(time)}`,
     );
   }
   const batteryPct = r.data.batt ?? null;
