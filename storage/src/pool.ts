@@ -23,6 +23,12 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
   });
   // An idle client losing its connection (database restart) must not crash the process.
   pool.on("error", () => {});
+  // Nor one in use: pg emits 'error' on a checked-out client whose connection ends (a restart, a
+  // failover, pg_terminate_backend), and unheard that is an uncaught exception. Its queries fail with
+  // the error instead, their callers handle it, and the pool drops the client when it comes back.
+  pool.on("connect", (client) => {
+    client.on("error", () => {});
+  });
   return pool;
 }
 
