@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startEmbeddedPostgres } from "@vakt/storage";
 import { createTestDatabase } from "@vakt/storage/testing";
-import { copyText, STAGING_SQL } from "../src/pipeline/copy";
+import { copyData, STAGING_SQL } from "../src/pipeline/copy";
 import {
   LATEST_COPY_BINARY,
   latestBinary,
@@ -99,13 +99,13 @@ try {
     const raws = stores.map((s) => s.raw);
     const shas = stores.map(payloadSha256);
     await step("BEGIN + SAVEPOINT", () => client.query("BEGIN; SAVEPOINT straight_copy"));
-    await step("COPY positions", () => copyText(client, POSITIONS_COPY_BINARY, positionsBinary(positions)));
-    await step("COPY device_messages", () => copyText(client, MESSAGES_COPY_BINARY, messagesBinary(raws)));
+    await step("COPY positions", () => copyData(client, POSITIONS_COPY_BINARY, positionsBinary(positions)));
+    await step("COPY device_messages", () => copyData(client, MESSAGES_COPY_BINARY, messagesBinary(raws)));
     await step("COPY uplink_ids", () =>
-      copyText(client, UPLINK_IDS_COPY_BINARY, uplinkIdsBinary(stores, shas) as Buffer),
+      copyData(client, UPLINK_IDS_COPY_BINARY, uplinkIdsBinary(stores, shas) as Buffer),
     );
     await step("COPY stage_latest", () =>
-      copyText(client, LATEST_COPY_BINARY, latestBinary(newestPerDevice(positions))),
+      copyData(client, LATEST_COPY_BINARY, latestBinary(newestPerDevice(positions))),
     );
     await step("upsert latest_positions", () => client.query(LATEST_FROM_STAGE));
     await step("COMMIT", () => client.query("COMMIT"));

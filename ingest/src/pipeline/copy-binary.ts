@@ -8,7 +8,6 @@
  * row a field count and per field its byte length (-1 for NULL) and bytes in network order, then a
  * -1 trailer. timestamptz is microseconds since 2000-01-01 UTC as int64.
  */
-import { roundHalfEven } from "./copy";
 import type { PositionRow, RawMessageRow, StoreDecision } from "./decision";
 
 const SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
@@ -157,6 +156,12 @@ class BinaryCopy {
     this.view.setInt16(this.at, -1);
     return this.buf.subarray(0, this.at);
   }
+}
+
+/** PostgreSQL's round() of a float8 (rint: halves to even), for columns COPY fills directly. */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 export const POSITIONS_COPY_BINARY = `COPY positions (time, device_id, organisation_id, recipient_id, message_id, lat, lon,

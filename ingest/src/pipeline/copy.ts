@@ -40,12 +40,12 @@ export function copyValue(v: string | number | boolean | null | undefined): stri
 }
 
 /** One COPY ... FROM STDIN of ready-made COPY data (text rows ending in newlines, or binary); resolves to the row count. */
-export function copyText(client: pg.ClientBase, sql: string, text: string | Buffer): Promise<number> {
+export function copyData(client: pg.ClientBase, sql: string, data: string | Buffer): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     const stream = client.query(copyFrom(sql));
     stream.once("error", reject);
     stream.once("finish", () => resolve(stream.rowCount));
-    stream.end(text);
+    stream.end(data);
   });
 }
 
@@ -64,10 +64,4 @@ export async function copyInto(
     if (chunk.length > 0) yield chunk.join("");
   }
   await pipeline(lines, stream);
-}
-
-/** PostgreSQL's round() of a float8 (rint: halves to even), for columns COPY fills directly. */
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }

@@ -10,7 +10,7 @@ import fc from "fast-check";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeDevice, makeOrganisation } from "../testing/fixtures";
-import { roundHalfEven } from "./copy";
+import { roundHalfEven } from "./copy-binary";
 import { decide, type StoreDecision } from "./decide";
 import { commitBatch } from "./store";
 

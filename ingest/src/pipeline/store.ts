@@ -9,7 +9,7 @@
  */
 import type pg from "pg";
 import { commitDeviceAlarm, storeDeviceAlarm } from "./alarms";
-import { copyText, STAGING_SQL } from "./copy";
+import { copyData, STAGING_SQL } from "./copy";
 import {
   LATEST_COPY_BINARY,
   latestBinary,
@@ -134,10 +134,10 @@ export async function commitBatch(pool: pg.Pool, batch: BatchInput): Promise<Bat
     if (bulk) {
       try {
         if (all.positions.length > 0)
-          positionsInserted = await copyText(client, POSITIONS_COPY_BINARY, positionsBinary(all.positions));
-        if (all.raws.length > 0) await copyText(client, MESSAGES_COPY_BINARY, messagesBinary(all.raws));
+          positionsInserted = await copyData(client, POSITIONS_COPY_BINARY, positionsBinary(all.positions));
+        if (all.raws.length > 0) await copyData(client, MESSAGES_COPY_BINARY, messagesBinary(all.raws));
         const ids = uplinkIdsBinary(batch.stores, shas);
-        if (ids) await copyText(client, UPLINK_IDS_COPY_BINARY, ids);
+        if (ids) await copyData(client, UPLINK_IDS_COPY_BINARY, ids);
       } catch (err) {
         if ((err as { code?: unknown }).code !== "23505") throw err;
         // Something in the batch is stored already (a redelivery, or a reused id or fix time).
@@ -165,7 +165,7 @@ export async function commitBatch(pool: pg.Pool, batch: BatchInput): Promise<Bat
     if (rows.positions.length === 0) {
       await client.query("COMMIT");
     } else if (bulk) {
-      await copyText(client, LATEST_COPY_BINARY, latestBinary(newestPerDevice(rows.positions)));
+      await copyData(client, LATEST_COPY_BINARY, latestBinary(newestPerDevice(rows.positions)));
       await client.query(`${LATEST_FROM_STAGE}; COMMIT`);
     } else {
       await upsertLatestPositions(client, rows.positions);
