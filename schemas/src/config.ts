@@ -219,6 +219,8 @@ export const standaloneEnv = commonEnv.extend({
   OUTBOUND_ALLOW_NETWORKS: outboundAllowNetworks.optional(),
   /** As for ingest: a device gone away raises no_contact after this grace. */
   INGEST_LAST_WILL_GRACE_S: positiveInt.max(86_400).default(120),
+  /** As for ingest; with MQTT_URL, a stack sharing that broker with another needs its own. */
+  INGEST_CLIENT_ID: ingestFields.shape.INGEST_CLIENT_ID,
 });
 export type StandaloneEnv = z.infer<typeof standaloneEnv>;
 

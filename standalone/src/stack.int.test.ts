@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { loadConfig, standaloneEnv } from "@vakt/schemas";
 import { deviceSecretSha256, freePort, generateDeviceSecret, mosquittoPasswordHash } from "@vakt/storage";
 import { createTestDatabase, type TestDatabase } from "@vakt/storage/testing";
+import mqtt from "mqtt";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningStack, startStack } from "./stack";
@@ -49,6 +50,19 @@ async function waitFor<T>(
   }
 }
 
+/** Ends the broker's persistent sessions of these clients (a clean-session connect discards one). */
+async function discardSessions(url: string, clientIds: string[]): Promise<void> {
+  for (const clientId of clientIds) {
+    const client = await mqtt.connectAsync(url, {
+      clientId,
+      clean: true,
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+    });
+    await client.endAsync();
+  }
+}
+
 // TEST_MQTT_URL: the run names its broker, and the stack uses that one.
 const brokers = process.env.TEST_MQTT_URL ? (["external"] as const) : (["mosquitto", "aedes"] as const);
 
@@ -59,7 +73,14 @@ describe.each(brokers)("the standalone stack with %s", (broker) => {
   // As in production: migrated as the owner, run as a runtime role (roles are cluster-wide: unique name).
   const role = `vakt_rt_${randomBytes(5).toString("hex")}`;
 
+  // On a broker the run shares (the machine's Mosquitto, used by every stack run of a CI pass), an
+  // ingest session of its own and no demo device session left by an earlier run: the earlier run's
+  // queued uplinks and configurations would reach this one.
+  const ingestClientId = `vakt-ingest-test-${randomBytes(4).toString("hex")}`;
+  const demoSerials = ["DEMO-0001", "DEMO-0002", "DEMO-0003"];
+
   beforeAll(async () => {
+    if (process.env.TEST_MQTT_URL) await discardSessions(process.env.TEST_MQTT_URL, demoSerials);
     db = await createTestDatabase();
     dataDir = await mkdtemp(join(tmpdir(), "vakt-stack-"));
     const runtime = new URL(db.url);
@@ -69,7 +90,9 @@ describe.each(brokers)("the standalone stack with %s", (broker) => {
       DATABASE_URL: runtime.toString(),
       MIGRATION_DATABASE_URL: db.url,
       // A real broker when the run names one (it must accept the devices' logins, e.g. anonymous Mosquitto).
-      ...(process.env.TEST_MQTT_URL ? { MQTT_URL: process.env.TEST_MQTT_URL } : {}),
+      ...(process.env.TEST_MQTT_URL
+        ? { MQTT_URL: process.env.TEST_MQTT_URL, INGEST_CLIENT_ID: ingestClientId }
+        : {}),
       ...(broker !== "external" ? { MQTT_BROKER: broker } : {}),
       DATA_DIR: dataDir,
       API_PORT: String(await freePort()),
@@ -106,6 +129,8 @@ describe.each(brokers)("the standalone stack with %s", (broker) => {
 
   afterAll(async () => {
     await stack?.stop();
+    if (process.env.TEST_MQTT_URL)
+      await discardSessions(process.env.TEST_MQTT_URL, [ingestClientId, ...demoSerials]);
     await db?.pool.query(`DROP OWNED BY ${role}`).catch(() => {});
     await db?.pool.query(`DROP ROLE IF EXISTS ${role}`);
     await db?.drop();

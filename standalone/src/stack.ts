@@ -18,9 +18,16 @@ import {
   startApiServer,
   useActivityKeyring,
 } from "@vakt/api";
-import { createSimulator, defaultCentres, homeNear, type SimDevice, seededRandom } from "@vakt/devices";
+import {
+  createSimulator,
+  defaultCentres,
+  homeNear,
+  type SimDevice,
+  type SimOptionsInput,
+  seededRandom,
+} from "@vakt/devices";
 import { createIngest } from "@vakt/ingest";
-import type { StandaloneEnv } from "@vakt/schemas";
+import { MAX_FUTURE_SKEW_MS, type StandaloneEnv } from "@vakt/schemas";
 import { createPool, ensureRuntimeRole, migrate, startEmbeddedPostgres } from "@vakt/storage";
 import pg from "pg";
 import type { Logger } from "pino";
@@ -96,7 +103,11 @@ export async function startStack(config: StandaloneEnv, logger: Logger): Promise
       mqttUrl: broker.url,
       ...(serviceLogin ? { mqttUsername: serviceLogin.username, mqttPassword: serviceLogin.password } : {}),
       logger,
-      config: { INGEST_HTTP_PORT: ingestPort.port, INGEST_HTTP_HOST: "0.0.0.0" },
+      config: {
+        INGEST_HTTP_PORT: ingestPort.port,
+        INGEST_HTTP_HOST: "0.0.0.0",
+        INGEST_CLIENT_ID: config.INGEST_CLIENT_ID,
+      },
       http: true,
       // One ingest process here: a plain persistent subscription (see INGEST_SHARED_SUBSCRIPTION).
       sharedSubscription: false,
@@ -253,6 +264,20 @@ async function startApi(c: ApiContext, serviceLogin: { username: string; passwor
   return { consoleUrl, apiPort };
 }
 
+/**
+ * A lively demo: positions every 30 s, an SOS now and then somewhere in town. Clocks may be a little
+ * off, as real ones are, but within what ingest accepts (MAX_FUTURE_SKEW_MS): the simulator's
+ * default (up to 15 min either way) left about one demo device in a hundred stamping every position
+ * too far ahead, refused as timestamp_in_future and never on the map.
+ */
+export const DEMO_SIMULATOR_OPTIONS = {
+  tracking: true,
+  reportIntervalS: 30,
+  sosPerHour: 0.2,
+  wanderPerHour: 0.5,
+  skewMaxMs: Math.floor(MAX_FUTURE_SKEW_MS / 5),
+} satisfies SimOptionsInput;
+
 /** The demo devices, simulated around the first town centre. */
 async function startDemoSimulator(
   demoDevices: { serial: string; secret: string }[],
@@ -270,8 +295,7 @@ async function startDemoSimulator(
   const simulator = createSimulator({
     mqttUrl,
     devices,
-    // A lively demo: positions every 30 s, an SOS now and then somewhere in town.
-    options: { tracking: true, reportIntervalS: 30, sosPerHour: 0.2, wanderPerHour: 0.5 },
+    options: DEMO_SIMULATOR_OPTIONS,
     logger: logger.child({ component: "simulator" }),
   });
   await simulator.start();
