@@ -11,7 +11,7 @@
  * Environment: BENCH_DATABASE_URL (a server to create a scratch database on;
  * default: an embedded PostgreSQL), BENCH_MESSAGES (default 100000),
  * BENCH_DEVICES (default 1000), BENCH_CONNECTIONS (default 8), and to compare
- * batching: BENCH_LANES (writer lanes, default 4) and INGEST_BATCH_MAX_WAIT_MS. With
+ * batching: BENCH_LANES (writer lanes, default 4), INGEST_BATCH_MAX_ROWS and INGEST_BATCH_MAX_WAIT_MS. With
  * BENCH_RESULTS_FILE set, the figures are also appended to that file as one
  * JSON line (`npm run bench` at the root collects them into bench-results/). BENCH_CPU_PROFILE:
  * see startProfile.
@@ -212,6 +212,9 @@ async function main() {
       INGEST_CLIENT_ID: "bench-ingest",
       INGEST_SHARE_GROUP: "bench",
       // To compare batching settings in one figure (CPU per position against the floor).
+      ...(process.env.INGEST_BATCH_MAX_ROWS
+        ? { INGEST_BATCH_MAX_ROWS: Number(process.env.INGEST_BATCH_MAX_ROWS) }
+        : {}),
       ...(process.env.INGEST_BATCH_MAX_WAIT_MS
         ? { INGEST_BATCH_MAX_WAIT_MS: Number(process.env.INGEST_BATCH_MAX_WAIT_MS) }
         : {}),

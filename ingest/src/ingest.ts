@@ -37,7 +37,7 @@ export type IngestConfig = Pick<
 export const defaultIngestConfig: IngestConfig = {
   INGEST_CLIENT_ID: "vakt-ingest-1",
   INGEST_SHARE_GROUP: "vakt-ingest",
-  INGEST_BATCH_MAX_ROWS: 2_000,
+  INGEST_BATCH_MAX_ROWS: 5_000,
   INGEST_BATCH_MAX_WAIT_MS: 25,
   INGEST_MAX_PAYLOAD_BYTES: 65_536,
 };

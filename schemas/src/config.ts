@@ -36,7 +36,7 @@ const ingestFields = commonEnv.extend({
     .string()
     .regex(/^[A-Za-z0-9_-]+$/)
     .default("vakt-ingest"),
-  INGEST_BATCH_MAX_ROWS: positiveInt.max(50_000).default(2_000),
+  INGEST_BATCH_MAX_ROWS: positiveInt.max(50_000).default(5_000),
   INGEST_BATCH_MAX_WAIT_MS: positiveInt.max(1_000).default(25),
   INGEST_MAX_PAYLOAD_BYTES: positiveInt.max(1_048_576).default(65_536),
   /** HTTP for the OsmAnd protocol (Traccar Client), and /healthz (metrics: INGEST_METRICS_PORT). 5055 is Traccar's OsmAnd port. */
