@@ -55,6 +55,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       buckets: [1, 10, 50, 100, 250, 500, 1_000, 2_000, 5_000, 10_000, 50_000],
       registers: [registry],
     }),
+    batchBytes: new Histogram({
+      name: "vakt_ingest_batch_bytes",
+      help: "What arrived, carried into each committed batch (raw-log text, dead letters' kept bytes)",
+      buckets: [1_024, 16_384, 131_072, 1_048_576, 4_194_304, 8_388_608, 16_777_216, 67_108_864],
+      registers: [registry],
+    }),
     commitSeconds: new Histogram({
       name: "vakt_ingest_commit_seconds",
       help: "Time from batch start to commit",

@@ -185,3 +185,14 @@ export const deviceAlarmSeverity: Record<DeviceAlarmType, AlarmSeverity> = {
 export function rowsOf(decision: Decision): number {
   return decision.kind === "store" ? decision.positions.length + 1 : 1;
 }
+
+/**
+ * What a decision carries of the message into its batch's statements (what the batch's byte bound
+ * counts): the raw log's text, or a dead letter's kept bytes and excerpt. Text is counted in UTF-16
+ * units, not encoded bytes (at most three times as many): a bound, not an account.
+ */
+export function bytesOf(decision: Decision): number {
+  return decision.kind === "store"
+    ? decision.raw.payloadText.length
+    : decision.row.payload.byteLength + decision.row.payloadExcerpt.length;
+}

@@ -3,7 +3,7 @@
  * have had work waiting without a commit for too long.
  */
 import type { PendingMessage } from "./batch-items";
-import type { Decision } from "./decide";
+import { bytesOf, type Decision, rowsOf } from "./decide";
 
 /** A lane that has had work waiting and no commit for longer than the bound. */
 export interface StalledLane {
@@ -18,6 +18,8 @@ export interface Lane {
   name: string;
   pending: PendingMessage[];
   rows: number;
+  /** bytesOf the pending messages. */
+  bytes: number;
   /** performance.now() when the oldest pending message arrived. */
   openedAt: number;
   timer: NodeJS.Timeout | undefined;
@@ -33,6 +35,7 @@ export const newLane = (name: string, now: number): Lane => ({
   name,
   pending: [],
   rows: 0,
+  bytes: 0,
   openedAt: 0,
   timer: undefined,
   busy: false,
@@ -40,6 +43,31 @@ export const newLane = (name: string, now: number): Lane => ({
   lastCommitAt: now,
   stalled: false,
 });
+
+/** A lane's open batch is full: it holds `maxRows` rows or `maxBytes` of what arrived. */
+export const batchFull = (lane: Lane, maxRows: number, maxBytes: number): boolean =>
+  lane.rows >= maxRows || lane.bytes >= maxBytes;
+
+/**
+ * How many of the oldest pending messages the next batch takes, and their rows and bytes: always
+ * one, then more while both bounds hold (so a batch passes a bound by one message at most).
+ */
+export function takeBatch(
+  pending: readonly PendingMessage[],
+  maxRows: number,
+  maxBytes: number,
+): { n: number; rows: number; bytes: number } {
+  let rows = 0;
+  let bytes = 0;
+  let n = 0;
+  while (n < pending.length && (n === 0 || (rows < maxRows && bytes < maxBytes))) {
+    const d = (pending[n] as PendingMessage).decision;
+    rows += rowsOf(d);
+    bytes += bytesOf(d);
+    n++;
+  }
+  return { n, rows, bytes };
+}
 
 /** Lanes with work and no commit for longer than `boundMs`, and for how long. */
 export function stalledLanes(lanes: Lane[], now: number, boundMs: number): StalledLane[] {

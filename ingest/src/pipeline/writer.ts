@@ -30,9 +30,9 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import type { IngestMetrics } from "../metrics";
 import { bare, type PendingMessage, refusedRow, toBatch } from "./batch-items";
-import { type DeadLetterReason, rowsOf } from "./decide";
+import { bytesOf, type DeadLetterReason, rowsOf } from "./decide";
 import { FollowUps } from "./follow-ups";
-import { type Lane, laneIndex, newLane, type StalledLane, stalledLanes } from "./lanes";
+import { batchFull, type Lane, laneIndex, newLane, type StalledLane, stalledLanes, takeBatch } from "./lanes";
 import { storageErrorKind } from "./storage-errors";
 import { type AlarmOutcome, commitBatch } from "./store";
 import { DeviceRowThrottle } from "./throttle";
@@ -48,6 +48,11 @@ export interface BatchWriterOptions {
   logger: Logger;
   metrics: IngestMetrics;
   maxRows: number;
+  /**
+   * A batch also closes once it holds this much of what arrived (bytesOf; default
+   * BATCH_MAX_BYTES), so that no statement grows with the size of the messages.
+   */
+  maxBytes?: number;
   maxWaitMs: number;
   maxConcurrent?: number;
   /** Runs after commit and before the acks: tells devices their alarm was stored. */
@@ -61,6 +66,12 @@ export interface BatchWriterOptions {
   laneNamePrefix?: string;
 }
 
+/**
+ * 8 MiB: a full batch of small messages (5,000 rows of ~150 B is under 1 MiB) never meets it. Without
+ * it, 5,000 dead letters each keeping 64 KiB made one statement of 330 MB, whose bytea[] parameter pg
+ * spells as hex in one string of 655 MB, past the longest string V8 holds (2^29 - 24 characters).
+ */
+export const BATCH_MAX_BYTES = 8 * 1024 * 1024;
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 5_000;
 /** Transient failures of one batch, while others commit, before it is split to find the one to blame. */
@@ -89,6 +100,7 @@ export class BatchWriter {
   /** Set when drain's grace period ran out: no more retries, no more acks. */
   private abandoned = false;
   private readonly stallTimer: NodeJS.Timeout;
+  private readonly maxBytes: number;
 
   /** Another writer of the device's row (the broker's presence report) changed it: write the next update. */
   forgetDevice(deviceId: string): void {
@@ -97,6 +109,7 @@ export class BatchWriter {
 
   constructor(private readonly options: BatchWriterOptions) {
     const lanes = Math.max(1, options.maxConcurrent ?? 3);
+    this.maxBytes = options.maxBytes ?? BATCH_MAX_BYTES;
     this.now = options.now ?? Date.now;
     const prefix = options.laneNamePrefix ?? "";
     this.lanes = Array.from({ length: lanes }, (_, i) => newLane(`${prefix}positions-${i}`, this.now()));
@@ -144,7 +157,8 @@ export class BatchWriter {
     if (lane.pending.length === 0) lane.openedAt = performance.now();
     lane.pending.push(message);
     lane.rows += rowsOf(d);
-    if (lane.rows >= this.options.maxRows) this.flushLane(lane);
+    lane.bytes += bytesOf(d);
+    if (batchFull(lane, this.options.maxRows, this.maxBytes)) this.flushLane(lane);
     else if (!lane.timer && !lane.busy) {
       lane.timer = setTimeout(() => this.flushLane(lane), this.options.maxWaitMs);
     }
@@ -167,7 +181,11 @@ export class BatchWriter {
         lane.committing = [];
         if (lane.pending.length > 0) {
           const waited = performance.now() - lane.openedAt;
-          if (lane.rows >= this.options.maxRows || this.stopping || waited >= this.options.maxWaitMs) {
+          if (
+            batchFull(lane, this.options.maxRows, this.maxBytes) ||
+            this.stopping ||
+            waited >= this.options.maxWaitMs
+          ) {
             this.flushLane(lane);
           } else if (!lane.timer) {
             lane.timer = setTimeout(() => this.flushLane(lane), this.options.maxWaitMs - waited);
@@ -191,14 +209,10 @@ export class BatchWriter {
       lane.timer = undefined;
     }
     if (lane.busy || lane.pending.length === 0) return;
-    let rows = 0;
-    let n = 0;
-    while (n < lane.pending.length && (n === 0 || rows < this.options.maxRows)) {
-      rows += rowsOf((lane.pending[n] as PendingMessage).decision);
-      n++;
-    }
+    const { n, rows, bytes } = takeBatch(lane.pending, this.options.maxRows, this.maxBytes);
     const items = lane.pending.splice(0, n);
     lane.rows -= rows;
+    lane.bytes -= bytes;
     if (lane.pending.length > 0) lane.openedAt = performance.now();
     this.startCommit(items, lane);
   }
@@ -372,6 +386,7 @@ export class BatchWriter {
     lane.lastCommitAt = this.lastCommitAt;
     const m = this.options.metrics;
     m.batchRows.observe(items.reduce((n, i) => n + rowsOf(i.decision), 0));
+    m.batchBytes.observe(items.reduce((n, i) => n + bytesOf(i.decision), 0));
     m.commitSeconds.observe(seconds);
     for (const a of alarms) if (a.created) m.alarmsRaised.inc();
     for (const i of items) {
