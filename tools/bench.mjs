@@ -470,6 +470,19 @@ const floorRows = (derived.cpuPerPosition1Fix ?? []).map(
   (r) => `| ${r.role} | ${n1(r.measuredUs)} µs | ${n1(r.floorUs)} µs | ${n2(r.ratio)} |`,
 );
 
+// What PostgreSQL wrote per stored position in each ingest phase (ingest/bench/ingest.bench.ts).
+const phaseLabels = {
+  raw_copy: "raw COPY (the floor)",
+  ingest_1fix: "ingest, 1 fix/message",
+  ingest_10fix: "ingest, 10 fixes/message",
+};
+const writeRows = Object.entries(ingest?.writesPerPosition ?? {})
+  .filter(([phase]) => phase in phaseLabels)
+  .map(
+    ([phase, w]) =>
+      `| ${phaseLabels[phase]} | ${n0(w.walBytes)} B | ${n2(w.walRecords)} | ${w.pagesWritten == null ? "–" : `${n0(w.pagesWritten * 8192)} B`} | ${w.pagesExtended == null ? "–" : `${n0(w.pagesExtended * 8192)} B`} |`,
+  );
+
 const labRows = hostileLab.map(
   (l) =>
     `| ${l.broker} | ${n0(l.messages)} (${n0(l.valid)} valid, ${n0(l.hostile)} hostile, ${l.devices} devices) | ${n0(l.messagesPerSecond)} | ${l.alarmPublishToCommitMs.p50} / ${l.alarmPublishToCommitMs.p99} ms | ${l.ingestDownS} s | ${Object.entries(
@@ -522,7 +535,17 @@ CPU per stored position, 1 fix/message, against the floor (a plain subscriber's 
 | role | ingest_1fix, per position | floor, same run | ratio |
 | --- | --- | --- | --- |
 ${floorRows.join("\n") || "| (not measured) | | | |"}
+${
+  writeRows.length
+    ? `
+What PostgreSQL wrote per stored position (pg_stat_wal and pg_stat_io, every backend, over each phase and the 1.5 s after it; pages written include what earlier phases left dirty):
 
+| phase | WAL | WAL records | pages written | pages extended |
+| --- | --- | --- | --- | --- |
+${writeRows.join("\n")}
+`
+    : ""
+}
 Per-core figures (the capacity model's inputs):
 
 | figure | value |

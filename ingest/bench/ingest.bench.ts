@@ -36,13 +36,38 @@ const BATCHED_MESSAGES = Math.round(MESSAGES / 5);
 const logger = pino({ level: process.env.LOG_LEVEL ?? "warn" });
 
 /** Wall-clock phases (epoch ms) so the root orchestrator can attribute sampled CPU to them. */
-const phases: { name: string; start: number; end: number; benchCpuS: number }[] = [];
+const phases: {
+  name: string;
+  start: number;
+  end: number;
+  benchCpuS: number;
+  writes?: DatabaseWrites;
+}[] = [];
+
+/**
+ * What PostgreSQL wrote (all backends): WAL bytes, records and full-page images (pg_stat_wal), and
+ * relation pages written and extended (pg_stat_io, PostgreSQL 16 and later; null before). Read
+ * before and after each phase, so that a figure per stored position stands beside raw COPY's: where
+ * PostgreSQL's CPU per position beyond the floor goes is mostly what it writes.
+ */
+interface DatabaseWrites {
+  walBytes: number;
+  walRecords: number;
+  walFpi: number;
+  pagesWritten: number | null;
+  pagesExtended: number | null;
+}
+let readWrites: (() => Promise<DatabaseWrites>) | undefined;
+/** Backends publish their statistics at most once a second, and within a second of going idle. */
+const STATS_SETTLE_MS = 1_500;
+const minus = (a: number | null, b: number | null) => (a === null || b === null ? null : a - b);
 /**
  * The window a rate was measured over (first publish to last stored), when a phase sets it: the
  * CPU per role is then sampled over the same window, so per-core figures divide like by like.
  */
 let measured: { start: number; end: number } | undefined;
 async function phase<T>(name: string, run: () => Promise<T>): Promise<T> {
+  const before = await readWrites?.();
   const start = Date.now();
   const cpu0 = process.cpuUsage();
   measured = undefined;
@@ -53,7 +78,19 @@ async function phase<T>(name: string, run: () => Promise<T>): Promise<T> {
     await profiling?.();
     const cpu = process.cpuUsage(cpu0);
     const window = measured ?? { start, end: Date.now() };
-    phases.push({ name, ...window, benchCpuS: (cpu.user + cpu.system) / 1e6 });
+    await new Promise((r) => setTimeout(r, STATS_SETTLE_MS));
+    const after = await readWrites?.();
+    const writes: DatabaseWrites | undefined =
+      before && after
+        ? {
+            walBytes: after.walBytes - before.walBytes,
+            walRecords: after.walRecords - before.walRecords,
+            walFpi: after.walFpi - before.walFpi,
+            pagesWritten: minus(after.pagesWritten, before.pagesWritten),
+            pagesExtended: minus(after.pagesExtended, before.pagesExtended),
+          }
+        : undefined;
+    phases.push({ name, ...window, benchCpuS: (cpu.user + cpu.system) / 1e6, ...(writes ? { writes } : {}) });
   }
 }
 const results: Record<string, unknown> = { bench: "ingest" };
@@ -86,6 +123,26 @@ const line = (label: string, value: string) => console.log(`${label.padEnd(44)} 
 async function main() {
   const lab = await startBenchLab();
   const { db, pool, broker, service } = lab;
+  const hasStatIo =
+    (await pool.query("SELECT to_regclass('pg_catalog.pg_stat_io') IS NOT NULL AS has")).rows[0]?.has ===
+    true;
+  readWrites = async () => {
+    const io = hasStatIo
+      ? `(SELECT sum(writes) FROM pg_stat_io WHERE object = 'relation')::float8 AS w,
+         (SELECT sum(extends) FROM pg_stat_io WHERE object = 'relation')::float8 AS e`
+      : "NULL::float8 AS w, NULL::float8 AS e";
+    const r = await pool.query<{ b: number; r: number; f: number; w: number | null; e: number | null }>(
+      `SELECT wal_bytes::float8 AS b, wal_records::float8 AS r, wal_fpi::float8 AS f, ${io} FROM pg_stat_wal`,
+    );
+    const row = r.rows[0];
+    return {
+      walBytes: row?.b ?? 0,
+      walRecords: row?.r ?? 0,
+      walFpi: row?.f ?? 0,
+      pagesWritten: row?.w ?? null,
+      pagesExtended: row?.e ?? null,
+    };
+  };
   const caps = await pool.query<{ ts: boolean; v: string }>(
     "SELECT vakt_has_timescaledb() AS ts, current_setting('server_version') AS v",
   );
@@ -192,6 +249,7 @@ async function main() {
       }
       await pipeline(rows, stream);
       rates.push(MESSAGES / ((performance.now() - t0) / 1000));
+      rowsStored.raw_copy = (rowsStored.raw_copy ?? 0) + MESSAGES;
     }
     client.release();
     rates.sort((x, y) => x - y);
@@ -283,6 +341,7 @@ async function main() {
     const published = sent.seconds;
     const storedAt = await waitStoredAt(sent.acked);
     const n = await stored(setSingle);
+    rowsStored.ingest_1fix = n;
     loss.stored += n;
     const seconds = (storedAt - sent.startedAt) / 1000;
     measured = { start: sent.startedAt, end: storedAt };
@@ -329,6 +388,7 @@ async function main() {
     count(sent, 10);
     const storedAt = await waitStoredAt(sent.acked * 10);
     const n = await stored(setBatched);
+    rowsStored.ingest_10fix = n;
     loss.stored += n;
     const seconds = (storedAt - sent.startedAt) / 1000;
     measured = { start: sent.startedAt, end: storedAt };
@@ -374,6 +434,27 @@ async function main() {
   const sum = batches.values.find((v) => v.metricName === "vakt_ingest_batch_rows_sum")?.value ?? 0;
   const cnt = batches.values.find((v) => v.metricName === "vakt_ingest_batch_rows_count")?.value ?? 1;
   line("mean rows per batch", `${(sum / cnt).toFixed(0)} over ${fmt(cnt)} batches`);
+  const writesPerPosition: Record<string, Record<string, number | null>> = {};
+  for (const p of phases) {
+    const rows = rowsStored[p.name];
+    if (!p.writes || !rows) continue;
+    const per = (v: number | null) => (v === null ? null : v / rows);
+    writesPerPosition[p.name] = {
+      walBytes: per(p.writes.walBytes),
+      walRecords: per(p.writes.walRecords),
+      walFpi: per(p.writes.walFpi),
+      pagesWritten: per(p.writes.pagesWritten),
+      pagesExtended: per(p.writes.pagesExtended),
+    };
+    line(
+      `PostgreSQL wrote per position, ${p.name}`,
+      `${fmt(p.writes.walBytes / rows)} B of WAL in ${(p.writes.walRecords / rows).toFixed(2)} records` +
+        (p.writes.pagesWritten === null
+          ? ""
+          : `, ${((p.writes.pagesWritten * 8192) / rows).toFixed(0)} B of pages written`),
+    );
+  }
+  results.writesPerPosition = writesPerPosition;
   const dead = await pool.query<{ reason: string; n: number }>(
     "SELECT reason, count(*)::int AS n FROM dead_letters GROUP BY reason",
   );
@@ -400,6 +481,8 @@ async function main() {
   await lab.stop();
 }
 
+/** Rows each phase stored (raw COPY: all three of its runs), for the writes per position. */
+const rowsStored: Record<string, number> = {};
 let bareRate = 0;
 let copyRate = 0;
 const started = performance.now();
