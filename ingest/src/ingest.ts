@@ -12,6 +12,7 @@ import { osmandAuthenticator } from "./http/osmand-auth";
 import { startIngestHttp } from "./http/server";
 import { createMetrics, type IngestMetrics } from "./metrics";
 import { MqttConsumer } from "./mqtt/consumer";
+import { HELD_MAX_BYTES } from "./mqtt/held-bytes";
 import {
   alarmSession,
   mainSessionHandler,
@@ -76,6 +77,8 @@ export interface CreateIngestOptions {
    * the next one filling behind it, or the lanes wait for messages while the broker waits for acks.
    */
   mqttReceiveMaximum?: number;
+  /** Payload bytes the main session lets ingest hold before it waits for room (default HELD_MAX_BYTES, 64 MiB). */
+  maxHeldBytes?: number;
   /** COPY large batches through staging tables (default true); false: multi-row INSERTs only. */
   useCopy?: boolean;
   /** Writer lanes: concurrent batch commits, each lane one device's messages in order (default 4). */
@@ -120,6 +123,8 @@ export interface Ingest {
   readonly metricsPort: number | undefined;
   /** Messages received and not yet acknowledged. */
   backlog(): number;
+  /** The most the main session's payloads not yet acknowledged came to at once, against maxHeldBytes. */
+  heldBytesPeak(): number;
   /** Writer lanes with work and no commit for longer than the bound (health shows them). */
   stalled(): StalledLane[];
   /** The alarm lane's worker thread (alarmLane "worker"), once started. */
@@ -188,6 +193,7 @@ export function createIngest(options: CreateIngestOptions): Ingest {
       return servers.metrics?.port;
     },
     backlog: () => writer.backlog + pipeline.resolvingCount + (sessions.lane?.health().backlog ?? 0),
+    heldBytesPeak: () => sessions.main?.heldBytesPeak ?? 0,
     stalled,
     get alarmLane() {
       return sessions.lane;
@@ -351,6 +357,8 @@ async function startSessions(
     subscriptions: subscriptions.main,
     protocolVersion: options.protocolVersion ?? 5,
     receiveMaximum: Math.min(65_535, options.mqttReceiveMaximum ?? 2 * lanes * config.INGEST_BATCH_MAX_ROWS),
+    // The main session only: alarms are never held behind positions.
+    maxHeldBytes: options.maxHeldBytes ?? HELD_MAX_BYTES,
     logger,
     onMessage: mainSessionHandler({
       pipeline,

@@ -20,6 +20,7 @@ import type { Downlink } from "@vakt/schemas";
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
 import type { Logger } from "pino";
 import { AckOrder } from "./ack-order";
+import { HeldBytes } from "./held-bytes";
 
 export interface ConsumerOptions {
   url: string;
@@ -37,6 +38,12 @@ export interface ConsumerOptions {
   /** How long a committed message's PUBACK may wait for an earlier message's commit (ack-order.ts; default 200). */
   ackHoldMaxMs?: number;
   logger: Logger;
+  /**
+   * While the payloads handed over and not yet acknowledged come to this many bytes, the next
+   * message waits for room (at most HOLD_MAX_MS): mqtt.js reads no further and the broker keeps the
+   * rest, so what ingest holds is bounded by bytes (held-bytes.ts). Default: no bound.
+   */
+  maxHeldBytes?: number;
   /** `redelivered`: the broker's DUP flag, set when it sends a message again (e.g. after we died before acking). */
   /** `retained`: a stored retained message the broker hands a new subscription, not one published now. */
   onMessage: (
@@ -54,6 +61,9 @@ const DEFERRED_ACK = new Error("puback deferred until commit");
 /** How long message handling may hold the event loop before it lets other work in. */
 const YIELD_AFTER_MS = 2;
 
+/** Long beside a commit, short beside the keepalive (30 s): a PINGRESP behind a held message is read in time. */
+const HOLD_MAX_MS = 5_000;
+
 /** PUBACK, success, no properties: 4 bytes in MQTT 3.1.1 and 5 alike (MQTT 5 may omit reason code 0). */
 const PUBACK_BYTES = 4;
 
@@ -64,6 +74,10 @@ export class MqttConsumer {
   private client: MqttClient | undefined;
   private generation = 0;
   private paused = false;
+  /** See `maxHeldBytes`. */
+  private readonly held: HeldBytes | undefined;
+  /** Messages wait for room (see `maxHeldBytes`): logged when it starts and when half the bound is free. */
+  private holding = false;
   /** When the current run of message handling started (see `handle`). */
   private sliceStart = 0;
   /** Messages delivered on the current connection, acknowledged in delivery order once the current tick is done. */
@@ -75,6 +89,12 @@ export class MqttConsumer {
       write: (ids) => this.writeAcks(ids),
       holdMaxMs: options.ackHoldMaxMs ?? ACK_HOLD_MAX_MS,
     });
+    this.held = options.maxHeldBytes !== undefined ? new HeldBytes(options.maxHeldBytes) : undefined;
+  }
+
+  /** The most the payloads handed over and not yet acknowledged came to at once (with maxHeldBytes). */
+  get heldBytesPeak(): number {
+    return this.held?.peak ?? 0;
   }
 
   get mqtt(): MqttClient | undefined {
@@ -126,6 +146,7 @@ export class MqttConsumer {
     client.on("close", () => {
       this.generation++;
       this.acks.reset();
+      this.held?.reset();
     });
     client.on("error", (err) => o.logger.warn({ err: err.message }, "mqtt error"));
     client.on("offline", () => o.logger.warn("mqtt offline; reconnecting"));
@@ -157,8 +178,18 @@ export class MqttConsumer {
     }
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     const delivery = packet.qos === 1 && messageId !== undefined ? this.acks.delivered(messageId) : undefined;
+    const held = this.held;
+    const size = payload.byteLength;
+    held?.add(size);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      if (generation === this.generation) held?.remove(size);
+    };
     const ack = delivery
       ? () => {
+          release();
           // An ack from an earlier connection: the broker sends that message again on this one.
           if (generation !== this.generation) return;
           this.acks.committed(delivery);
@@ -167,25 +198,48 @@ export class MqttConsumer {
             setImmediate(this.flushAcks);
           }
         }
-      : () => {};
+      : release;
     const now = performance.now();
     if (now - this.sliceStart > YIELD_AFTER_MS) this.sliceStart = now;
     try {
       this.options.onMessage(packet.topic, payload, ack, packet.dup === true, packet.retain === true);
     } finally {
-      const result = packet.qos === 1 ? DEFERRED_ACK : undefined;
-      // mqtt.js hands over every packet of a socket read before it returns to the event loop. A long
-      // run of them (a backlog of positions) would hold up everything else this process waits for
-      // (the alarm session, database replies): after YIELD_AFTER_MS of handling, let the loop turn.
-      if (performance.now() - this.sliceStart > YIELD_AFTER_MS) {
-        setImmediate(() => {
-          this.sliceStart = performance.now();
-          callback(result);
-        });
-      } else {
-        callback(result);
-      }
+      this.next(packet.qos === 1 ? DEFERRED_ACK : undefined, callback);
     }
+  }
+
+  /** Lets mqtt.js go on to the next packet: now, after the event loop has turned, or once there is room. */
+  private next(result: Error | undefined, callback: (err?: Error) => void): void {
+    const hold = this.held;
+    if (hold?.over()) {
+      this.holdingNow(true);
+      void hold.room(HOLD_MAX_MS).then(() => {
+        this.holdingNow(hold.value >= hold.limit / 2);
+        this.sliceStart = performance.now();
+        callback(result);
+      });
+      return;
+    }
+    // mqtt.js hands over every packet of a socket read before it returns to the event loop. A long
+    // run of them (a backlog of positions) would hold up everything else this process waits for
+    // (the alarm session, database replies): after YIELD_AFTER_MS of handling, let the loop turn.
+    if (performance.now() - this.sliceStart > YIELD_AFTER_MS) {
+      setImmediate(() => {
+        this.sliceStart = performance.now();
+        callback(result);
+      });
+    } else {
+      callback(result);
+    }
+  }
+
+  private holdingNow(holding: boolean): void {
+    if (holding === this.holding) return;
+    this.holding = holding;
+    const held = { heldBytes: this.held?.value, maxHeldBytes: this.held?.limit };
+    if (holding)
+      this.options.logger.warn(held, "mqtt: waiting to take more messages until ingest holds less");
+    else this.options.logger.info(held, "mqtt: taking messages freely again");
   }
 
   private readonly flushAcks = (): void => {

@@ -83,6 +83,16 @@ export async function startHarness(options: { extra?: string[] } = {}): Promise<
  * The real ingest (in this process) against a harness's database and broker, with its OsmAnd HTTP
  * edge on a free port: `base` is that edge's URL. Stopped by the caller.
  */
+/** createIngest's connection options for the harness's database and broker (the test adds the rest). */
+export const ingestConnection = (h: Pick<Harness, "db" | "broker" | "ingestAccount">) => ({
+  pool: h.db.pool,
+  databaseUrl: h.db.url,
+  mqttUrl: h.broker.url,
+  mqttUsername: h.ingestAccount.username,
+  mqttPassword: h.ingestAccount.password,
+  logger: testLogger,
+});
+
 export async function startHttpIngest(
   h: Pick<Harness, "db" | "broker" | "ingestAccount">,
   clientId: string,
@@ -90,12 +100,7 @@ export async function startHttpIngest(
   options: { supervise?: boolean } = {},
 ): Promise<{ ingest: Ingest; base: string }> {
   const ingest = createIngest({
-    pool: h.db.pool,
-    databaseUrl: h.db.url,
-    mqttUrl: h.broker.url,
-    mqttUsername: h.ingestAccount.username,
-    mqttPassword: h.ingestAccount.password,
-    logger: testLogger,
+    ...ingestConnection(h),
     config: { INGEST_CLIENT_ID: clientId, INGEST_HTTP_PORT: 0, INGEST_HTTP_HOST: "127.0.0.1", ...config },
     http: true,
     ...(options.supervise === false ? { supervise: false } : {}),
