@@ -267,8 +267,8 @@ async function startApi(c: ApiContext, serviceLogin: { username: string; passwor
 /**
  * A lively demo: positions every 30 s, an SOS now and then somewhere in town. Clocks may be a little
  * off, as real ones are, but within what ingest accepts (MAX_FUTURE_SKEW_MS): the simulator's
- * default (up to 15 min either way) left about one demo device in a hundred stamping every position
- * too far ahead, refused as timestamp_in_future and never on the map.
+ * default (2 % of devices, up to 15 min either way) left one demo device in 300 stamping every
+ * position too far ahead, refused as timestamp_in_future and never on the map.
  */
 export const DEMO_SIMULATOR_OPTIONS = {
   tracking: true,
