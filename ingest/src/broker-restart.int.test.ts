@@ -30,7 +30,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createIngest, type Ingest } from "./ingest";
 import { makeDevice, makeOrganisation, type TestDevice } from "./testing/fixtures";
-import { count, eventually, type Harness, startHarness, testLogger } from "./testing/harness";
+import { count, eventually, type Harness, ingestConnection, startHarness } from "./testing/harness";
 
 const DEVICES = 24;
 const PER_DEVICE = 150;
@@ -43,12 +43,7 @@ const clients: MqttClient[] = [];
 beforeAll(async () => {
   h = await startHarness();
   ingest = createIngest({
-    pool: h.db.pool,
-    databaseUrl: h.db.url,
-    mqttUrl: h.broker.url,
-    mqttUsername: h.ingestAccount.username,
-    mqttPassword: h.ingestAccount.password,
-    logger: testLogger,
+    ...ingestConnection(h),
     config: {
       INGEST_CLIENT_ID: "restart-ingest",
       INGEST_SHARE_GROUP: "restart",

@@ -14,7 +14,7 @@ import type { MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createIngest, type Ingest } from "./ingest";
 import { makeDevice, makeOrganisation } from "./testing/fixtures";
-import { count, eventually, type Harness, listen, startHarness, testLogger } from "./testing/harness";
+import { count, eventually, type Harness, ingestConnection, listen, startHarness } from "./testing/harness";
 
 let h: Harness;
 let ingest: Ingest;
@@ -23,12 +23,7 @@ let sim: MqttClient;
 beforeAll(async () => {
   h = await startHarness();
   ingest = createIngest({
-    pool: h.db.pool,
-    databaseUrl: h.db.url,
-    mqttUrl: h.broker.url,
-    mqttUsername: h.ingestAccount.username,
-    mqttPassword: h.ingestAccount.password,
-    logger: testLogger,
+    ...ingestConnection(h),
     config: { INGEST_CLIENT_ID: "ingest-int", INGEST_BATCH_MAX_WAIT_MS: 20, INGEST_MAX_PAYLOAD_BYTES: 4_096 },
     http: false,
   });

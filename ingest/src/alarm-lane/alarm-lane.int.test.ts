@@ -13,7 +13,7 @@ import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type CreateIngestOptions, createIngest, type Ingest } from "../ingest";
 import { makeDevice, makeOrganisation, type TestDevice, uniqueName } from "../testing/fixtures";
-import { count, eventually, type Harness, startHarness, testLogger } from "../testing/harness";
+import { count, eventually, type Harness, ingestConnection, startHarness } from "../testing/harness";
 
 const ingestDir = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -37,12 +37,7 @@ afterAll(async () => {
 
 async function startIngest(clientId: string, extra: Partial<CreateIngestOptions> = {}): Promise<Ingest> {
   const ingest = createIngest({
-    pool: h.db.pool,
-    databaseUrl: h.db.url,
-    mqttUrl: h.broker.url,
-    mqttUsername: h.ingestAccount.username,
-    mqttPassword: h.ingestAccount.password,
-    logger: testLogger,
+    ...ingestConnection(h),
     config: {
       INGEST_CLIENT_ID: clientId,
       INGEST_HTTP_PORT: 0,

@@ -15,7 +15,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedBroker, startEmbeddedBroker } from "../broker/embedded";
 import { createIngest, type Ingest } from "../ingest";
 import { makeDevice, makeOrganisation, type TestDevice } from "../testing/fixtures";
-import { count, eventually, type Harness, startHarness, testLogger } from "../testing/harness";
+import {
+  count,
+  eventually,
+  type Harness,
+  ingestConnection,
+  startHarness,
+  testLogger,
+} from "../testing/harness";
 import { Supervisor } from "./supervisor";
 
 const GRACE_MS = 5_000;
@@ -35,12 +42,7 @@ beforeAll(async () => {
     serviceCredentials: [service],
   });
   const onMosquitto = createIngest({
-    pool: h.db.pool,
-    databaseUrl: h.db.url,
-    mqttUrl: h.broker.url,
-    mqttUsername: h.ingestAccount.username,
-    mqttPassword: h.ingestAccount.password,
-    logger: testLogger,
+    ...ingestConnection(h),
     config: { INGEST_CLIENT_ID: "vakt-ingest-lw" },
     http: false,
     supervise: false,
@@ -259,12 +261,7 @@ describe("a retained last will", () => {
 
     // A new ingest session subscribes and is handed the stored will: old news.
     const late = createIngest({
-      pool: h.db.pool,
-      databaseUrl: h.db.url,
-      mqttUrl: h.broker.url,
-      mqttUsername: h.ingestAccount.username,
-      mqttPassword: h.ingestAccount.password,
-      logger: testLogger,
+      ...ingestConnection(h),
       config: { INGEST_CLIENT_ID: `vakt-ingest-late-${dev.serial}` },
       http: false,
       supervise: false,

@@ -13,7 +13,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedBroker, startEmbeddedBroker } from "../broker/embedded";
 import { createIngest, type Ingest } from "../ingest";
 import { makeDevice, makeOrganisation, type TestDevice } from "../testing/fixtures";
-import { count, eventually, type Harness, startHarness, testLogger } from "../testing/harness";
+import {
+  count,
+  eventually,
+  type Harness,
+  ingestConnection,
+  startHarness,
+  testLogger,
+} from "../testing/harness";
 
 let h: Harness;
 let embedded: EmbeddedBroker;
@@ -32,12 +39,7 @@ beforeAll(async () => {
     serviceCredentials: [service],
   });
   onMosquitto = createIngest({
-    pool: h.db.pool,
-    databaseUrl: h.db.url,
-    mqttUrl: h.broker.url,
-    mqttUsername: h.ingestAccount.username,
-    mqttPassword: h.ingestAccount.password,
-    logger: testLogger,
+    ...ingestConnection(h),
     config: { INGEST_CLIENT_ID: "vakt-ingest-ot" },
     http: false,
     supervise: false,

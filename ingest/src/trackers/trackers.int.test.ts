@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createIngest, type Ingest } from "../ingest";
 import { makeDevice, makeOrganisation } from "../testing/fixtures";
-import { count, eventually, type Harness, startHarness, testLogger } from "../testing/harness";
+import { count, eventually, type Harness, ingestConnection, startHarness } from "../testing/harness";
 
 let h: Harness;
 let ingest: Ingest;
@@ -15,12 +15,7 @@ let base: string;
 beforeAll(async () => {
   h = await startHarness();
   ingest = createIngest({
-    pool: h.db.pool,
-    databaseUrl: h.db.url,
-    mqttUrl: h.broker.url,
-    mqttUsername: h.ingestAccount.username,
-    mqttPassword: h.ingestAccount.password,
-    logger: testLogger,
+    ...ingestConnection(h),
     config: {
       INGEST_CLIENT_ID: "ingest-trackers",
       INGEST_HTTP_PORT: 0,
