@@ -439,19 +439,18 @@ async function main() {
     const rows = rowsStored[p.name];
     if (!p.writes || !rows) continue;
     const per = (v: number | null) => (v === null ? null : v / rows);
-    writesPerPosition[p.name] = {
-      walBytes: per(p.writes.walBytes),
-      walRecords: per(p.writes.walRecords),
-      walFpi: per(p.writes.walFpi),
+    const w = {
+      walBytes: p.writes.walBytes / rows,
+      walRecords: p.writes.walRecords / rows,
+      walFpi: p.writes.walFpi / rows,
       pagesWritten: per(p.writes.pagesWritten),
       pagesExtended: per(p.writes.pagesExtended),
     };
+    writesPerPosition[p.name] = w;
     line(
       `PostgreSQL wrote per position, ${p.name}`,
-      `${fmt(p.writes.walBytes / rows)} B of WAL in ${(p.writes.walRecords / rows).toFixed(2)} records` +
-        (p.writes.pagesWritten === null
-          ? ""
-          : `, ${((p.writes.pagesWritten * 8192) / rows).toFixed(0)} B of pages written`),
+      `${fmt(w.walBytes)} B of WAL in ${w.walRecords.toFixed(2)} records` +
+        (w.pagesWritten === null ? "" : `, ${(w.pagesWritten * 8192).toFixed(0)} B of pages written`),
     );
   }
   results.writesPerPosition = writesPerPosition;

@@ -5,7 +5,7 @@
  * window (40,000 messages) times the largest message the broker passes (1 MiB).
  */
 
-/** 64 MiB: eight full batches by bytes (pipeline/lanes.ts BATCH_MAX_BYTES); a window of small messages is ~6 MB. */
+/** 64 MiB: eight full batches by bytes (BATCH_MAX_BYTES in pipeline/writer.ts); a window of small messages is ~6 MB. */
 export const HELD_MAX_BYTES = 64 * 1024 * 1024;
 
 export class HeldBytes {

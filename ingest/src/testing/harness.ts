@@ -79,10 +79,6 @@ export async function startHarness(options: { extra?: string[] } = {}): Promise<
   };
 }
 
-/**
- * The real ingest (in this process) against a harness's database and broker, with its OsmAnd HTTP
- * edge on a free port: `base` is that edge's URL. Stopped by the caller.
- */
 /** createIngest's connection options for the harness's database and broker (the test adds the rest). */
 export const ingestConnection = (h: Pick<Harness, "db" | "broker" | "ingestAccount">) => ({
   pool: h.db.pool,
@@ -93,6 +89,10 @@ export const ingestConnection = (h: Pick<Harness, "db" | "broker" | "ingestAccou
   logger: testLogger,
 });
 
+/**
+ * The real ingest (in this process) against a harness's database and broker, with its OsmAnd HTTP
+ * edge on a free port: `base` is that edge's URL. Stopped by the caller.
+ */
 export async function startHttpIngest(
   h: Pick<Harness, "db" | "broker" | "ingestAccount">,
   clientId: string,
